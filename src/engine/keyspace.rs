@@ -1,0 +1,157 @@
+//! The data: 16 databases of keys, each holding a typed value and an optional absolute expiry.
+//!
+//! Maps are ordered (`BTreeMap`) or insertion-ordered (`IndexMap` with a fixed hasher) so that
+//! every iteration is deterministic: the simulator must replay identically on every platform.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::hash::BuildHasherDefault;
+
+use indexmap::{IndexMap, IndexSet};
+use serde::{Deserialize, Serialize};
+
+/// Number of databases, as Redis's default `databases 16`.
+pub const DB_COUNT: usize = 16;
+
+/// A fixed-seed hasher: insertion-ordered collections must not depend on a random seed.
+pub type FixedState = BuildHasherDefault<std::collections::hash_map::DefaultHasher>;
+
+/// A hash value. Insertion order is kept, as Redis's listpack encoding of small hashes does,
+/// so HGETALL answers in the order a student wrote the fields.
+pub type HashValue = IndexMap<Vec<u8>, Vec<u8>, FixedState>;
+
+/// A set value, insertion-ordered (see `SMEMBERS` for how the reply is ordered).
+pub type SetValue = IndexSet<Vec<u8>, FixedState>;
+
+/// A sorted set: member → score, plus the (score, member) order Redis's skiplist keeps.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ZSetValue {
+    scores: BTreeMap<Vec<u8>, f64>,
+    order: BTreeSet<(ScoreKey, Vec<u8>)>,
+}
+
+/// A score ordered the way Redis compares them (never NaN: Redis refuses NaN scores).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScoreKey(pub f64);
+
+impl Eq for ScoreKey {}
+
+impl PartialOrd for ScoreKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ScoreKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+impl ZSetValue {
+    /// Sets `member`'s score; returns true if the member is new.
+    pub fn insert(&mut self, member: Vec<u8>, score: f64) -> bool {
+        let old = self.scores.insert(member.clone(), score);
+        if let Some(old) = old {
+            self.order.remove(&(ScoreKey(old), member.clone()));
+        }
+        self.order.insert((ScoreKey(score), member));
+        old.is_none()
+    }
+
+    /// Removes `member`; returns true if it was there.
+    pub fn remove(&mut self, member: &[u8]) -> bool {
+        match self.scores.remove(member) {
+            Some(score) => {
+                self.order.remove(&(ScoreKey(score), member.to_vec()));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The score of `member`.
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        self.scores.get(member).copied()
+    }
+
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        self.scores.len()
+    }
+
+    /// True when there are no members.
+    pub fn is_empty(&self) -> bool {
+        self.scores.is_empty()
+    }
+
+    /// Members in ascending (score, member) order, as the skiplist stores them.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&[u8], f64)> + ExactSizeIterator {
+        self.order.iter().map(|(s, m)| (m.as_slice(), s.0))
+    }
+}
+
+/// A value of one of the five classic Redis types.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Value {
+    String(Vec<u8>),
+    List(VecDeque<Vec<u8>>),
+    Hash(HashValue),
+    Set(SetValue),
+    ZSet(ZSetValue),
+}
+
+impl Value {
+    /// The name TYPE replies with.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::String(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
+        }
+    }
+}
+
+/// A key's value and its absolute expiry time (unix milliseconds), if any.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub value: Value,
+    pub expire_at_ms: Option<u64>,
+}
+
+impl Entry {
+    /// True if the key's expiry time has passed at `now_ms` (Redis: `now > when`).
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        self.expire_at_ms.is_some_and(|at| now_ms > at)
+    }
+}
+
+/// One database: keys in byte order.
+pub type Db = BTreeMap<Vec<u8>, Entry>;
+
+/// All databases of a node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Keyspace {
+    pub dbs: Vec<Db>,
+}
+
+impl Default for Keyspace {
+    fn default() -> Self {
+        Keyspace {
+            dbs: vec![Db::new(); DB_COUNT],
+        }
+    }
+}
+
+impl Keyspace {
+    /// Total number of keys over all databases (expired-but-not-deleted ones included).
+    pub fn key_count(&self) -> usize {
+        self.dbs.iter().map(|db| db.len()).sum()
+    }
+
+    /// Removes every key of every database.
+    pub fn flush_all(&mut self) {
+        self.dbs.iter_mut().for_each(Db::clear);
+    }
+}

@@ -1,0 +1,13 @@
+//! The Yew front end. It renders simulator snapshots and sends user actions back; it owns
+//! no replication logic of its own.
+
+mod app;
+pub mod error_banner;
+
+pub use app::App;
+
+/// Entry point of the browser build: installs the panic banner, then mounts [`App`] on `<body>`.
+pub fn start() {
+    error_banner::install_panic_hook();
+    yew::Renderer::<App>::new().render();
+}

@@ -1,0 +1,56 @@
+//! Browser tests of UI components, run by wasm-bindgen-test in headless Chromium
+//! (`./x test` sets CHROMEDRIVER). Native builds compile this file to nothing.
+#![cfg(target_arch = "wasm32")]
+
+use replscope::ui::{error_banner, App};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+fn by_testid(testid: &str) -> Option<web_sys::Element> {
+    document()
+        .query_selector(&format!("[data-testid='{testid}']"))
+        .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn app_mounts_title_topology_and_status() {
+    let root = document().create_element("div").unwrap();
+    document().body().unwrap().append_child(&root).unwrap();
+    yew::Renderer::<App>::with_root(root.clone()).render();
+    yew::scheduler::flush().await;
+
+    let title = root.query_selector("h1").unwrap().expect("title rendered");
+    assert_eq!(title.text_content().unwrap(), "replscope");
+    let topology = by_testid("topology").expect("topology area rendered");
+    assert!(topology.query_selector("svg").unwrap().is_some());
+    let status = by_testid("status").expect("status line rendered");
+    assert!(status.text_content().unwrap().contains("ready"));
+}
+
+#[wasm_bindgen_test]
+fn error_banner_shows_message_as_text_with_reload_button() {
+    error_banner::show("first <b>failure</b>");
+    error_banner::show("second failure <script>");
+    let banners = document()
+        .query_selector_all(&format!("#{}", error_banner::BANNER_ID))
+        .unwrap();
+    assert_eq!(banners.length(), 1, "a second panic replaces the banner");
+    let banner = by_testid("error-banner").expect("banner shown");
+    let text = banner.text_content().unwrap();
+    assert!(text.contains("second failure <script>"), "{text}");
+    assert!(!text.contains("first"), "{text}");
+    assert!(
+        banner.query_selector("b, script").unwrap().is_none(),
+        "message is text, not HTML"
+    );
+    let button = banner
+        .query_selector("button")
+        .unwrap()
+        .expect("reload button");
+    assert_eq!(button.text_content().unwrap(), "Reload");
+}
