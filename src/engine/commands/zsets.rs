@@ -133,6 +133,16 @@ struct AddOutcome {
     score: f64,
 }
 
+/// The score as a listpack gives it back: `-0` is read back as integer 0 (the reply of
+/// the command itself still shows the computed value, as Redis's does).
+fn stored(score: f64) -> f64 {
+    if score == 0.0 {
+        0.0
+    } else {
+        score
+    }
+}
+
 /// `zsetAdd`: `None` when the result would be NaN.
 fn zset_add(z: &mut ZSetValue, score: f64, member: &[u8], f: ZaddFlags) -> Option<AddOutcome> {
     if score.is_nan() {
@@ -161,7 +171,7 @@ fn zset_add(z: &mut ZSetValue, score: f64, member: &[u8], f: ZaddFlags) -> Optio
             }
             let updated = score != cur;
             if updated {
-                z.insert(member.to_vec(), score);
+                z.insert(member.to_vec(), stored(score));
             }
             Some(AddOutcome {
                 added: false,
@@ -171,7 +181,7 @@ fn zset_add(z: &mut ZSetValue, score: f64, member: &[u8], f: ZaddFlags) -> Optio
             })
         }
         None if !f.xx => {
-            z.insert(member.to_vec(), score);
+            z.insert(member.to_vec(), stored(score));
             Some(AddOutcome {
                 added: true,
                 updated: false,
@@ -451,16 +461,8 @@ pub fn zrange(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
             apply_limit(it.filter(|(_, s)| inside(*s)), offset, limit)
         }
         RangeKind::Lex(min, max) => {
-            let it: Box<dyn Iterator<Item = (&[u8], f64)>> = if rev {
-                Box::new(z.iter().rev())
-            } else {
-                Box::new(z.iter())
-            };
-            apply_limit(
-                it.filter(|(m, _)| lex_gte_min(m, &min) && lex_lte_max(m, &max)),
-                offset,
-                limit,
-            )
+            let items: Vec<(&[u8], f64)> = z.iter().collect();
+            lex_range(&items, &min, &max, rev, offset, limit)
         }
     };
     let mut out = Vec::with_capacity(picked.len() * if withscores { 2 } else { 1 });
@@ -471,6 +473,95 @@ pub fn zrange(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         }
     }
     Reply::Array(out)
+}
+
+/// Order of lex bounds (`sdscmplex` with `shared.minstring`/`maxstring`).
+fn lex_cmp(a: &LexBound, b: &LexBound) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    match (a, b) {
+        (LexBound::Min, LexBound::Min) | (LexBound::Max, LexBound::Max) => Equal,
+        (LexBound::Min, _) | (_, LexBound::Max) => Less,
+        (_, LexBound::Min) | (LexBound::Max, _) => Greater,
+        (LexBound::Value(x, _), LexBound::Value(y, _)) => x.cmp(y),
+    }
+}
+
+fn lex_exclusive(b: &LexBound) -> bool {
+    match b {
+        LexBound::Min | LexBound::Max => true,
+        LexBound::Value(_, ex) => *ex,
+    }
+}
+
+/// BYLEX exactly as the listpack code walks it (`zzlFirstInLexRange`/`zzlLastInLexRange`
+/// and `genericZrangebylexCommand`): it assumes lex order, so with mixed scores it stops at
+/// the first member out of range, like Redis (the result is "undefined" but deterministic).
+fn lex_range<'z>(
+    items: &[(&'z [u8], f64)],
+    min: &LexBound,
+    max: &LexBound,
+    rev: bool,
+    offset: i64,
+    limit: i64,
+) -> Vec<(&'z [u8], f64)> {
+    let cmp = lex_cmp(min, max);
+    if cmp == std::cmp::Ordering::Greater
+        || (cmp == std::cmp::Ordering::Equal && (lex_exclusive(min) || lex_exclusive(max)))
+    {
+        return Vec::new();
+    }
+    let (Some(first), Some(last)) = (items.first(), items.last()) else {
+        return Vec::new();
+    };
+    if !lex_gte_min(last.0, min) || !lex_lte_max(first.0, max) {
+        return Vec::new();
+    }
+    let n = items.len();
+    // Positions in walking order.
+    let order: Vec<usize> = if rev {
+        (0..n).rev().collect()
+    } else {
+        (0..n).collect()
+    };
+    let start = order.iter().position(|&i| {
+        if rev {
+            lex_lte_max(items[i].0, max)
+        } else {
+            lex_gte_min(items[i].0, min)
+        }
+    });
+    let Some(start) = start else {
+        return Vec::new();
+    };
+    let s0 = items[order[start]].0;
+    let ok = if rev {
+        lex_gte_min(s0, min)
+    } else {
+        lex_lte_max(s0, max)
+    };
+    if !ok || offset < 0 {
+        return Vec::new();
+    }
+    let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+    let mut out = Vec::new();
+    let mut remaining = limit;
+    for &i in order.iter().skip(start).skip(skip) {
+        if remaining == 0 {
+            break;
+        }
+        remaining = remaining.saturating_sub(1);
+        let m = items[i].0;
+        let inside = if rev {
+            lex_gte_min(m, min)
+        } else {
+            lex_lte_max(m, max)
+        };
+        if !inside {
+            break;
+        }
+        out.push(items[i]);
+    }
+    out
 }
 
 /// LIMIT as Redis applies it: a negative offset skips everything, a negative count means
