@@ -64,3 +64,77 @@ fn replies_match_redis_7_0() {
         failures.join("\n")
     );
 }
+
+const PROP_COMMANDS: &str = include_str!("golden/propagation.txt");
+const PROP_STREAM: &[u8] = include_bytes!("golden/propagation.stream");
+
+/// What a master node does with `execute`'s ops: group them per execution unit, wrap with
+/// `wrap_unit`, and emit `SELECT <db>` whenever the db differs from the last one fed
+/// (`replicationFeedSlaves`; the replica just full-synced, so the first op gets a SELECT).
+struct Feeder {
+    stream: Vec<u8>,
+    seldb: Option<usize>,
+}
+
+impl Feeder {
+    fn feed(&mut self, ops: Vec<replscope::engine::commands::Propagated>) {
+        for op in ops {
+            if self.seldb != Some(op.db) {
+                let db = op.db.to_string();
+                replscope::engine::resp::encode_command(
+                    &[b"SELECT".as_slice(), db.as_bytes()],
+                    &mut self.stream,
+                );
+                self.seldb = Some(op.db);
+            }
+            replscope::engine::resp::encode_command(&op.argv, &mut self.stream);
+        }
+    }
+}
+
+#[test]
+fn propagation_matches_redis_7_0_stream() {
+    use replscope::engine::commands::wrap_unit;
+    let mut ks = Keyspace::default();
+    let mut db = 0;
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut feeder = Feeder {
+        stream: Vec::new(),
+        seldb: None,
+    };
+    let mut queued: Option<Vec<Vec<Vec<u8>>>> = None;
+    let lines = PROP_COMMANDS
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .chain(std::iter::once("SET __end__ 1"));
+    for line in lines {
+        let argv = split_args(line.as_bytes()).expect("quoted line");
+        let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
+        match (name.as_str(), queued.as_mut()) {
+            ("multi", None) => queued = Some(Vec::new()),
+            ("exec", Some(_)) => {
+                let mut unit = Vec::new();
+                for argv in queued.take().unwrap_or_default() {
+                    let spec = lookup(&argv[0]).expect("known command");
+                    let mut ctx =
+                        ExecCtx::new(&mut ks, db, 1_700_000_000_000, ExpireView::Master, &mut rng);
+                    let (_, ops) = execute(&mut ctx, spec, &argv);
+                    db = ctx.db;
+                    unit.extend(ops);
+                }
+                feeder.feed(wrap_unit(unit, lookup(b"exec").expect("exec")));
+            }
+            (_, Some(q)) => q.push(argv),
+            (_, None) => {
+                let spec = lookup(&argv[0]).expect("known command");
+                let mut ctx =
+                    ExecCtx::new(&mut ks, db, 1_700_000_000_000, ExpireView::Master, &mut rng);
+                let (_, ops) = execute(&mut ctx, spec, &argv);
+                db = ctx.db;
+                feeder.feed(wrap_unit(ops, spec));
+            }
+        }
+    }
+    let show = |b: &[u8]| String::from_utf8_lossy(b).replace("\r\n", " ");
+    assert_eq!(show(&feeder.stream), show(PROP_STREAM));
+}
