@@ -202,7 +202,7 @@ impl LongDouble {
 
     /// `ld2string(…, LD_STR_HUMAN)`: `%.17Lf`, trailing zeros and a bare point removed,
     /// `-0` printed as `0`.
-    pub fn to_human_string(&self) -> String {
+    pub fn to_human_string(self) -> String {
         let scaled = match self.kind {
             Kind::Inf => {
                 return if self.neg {

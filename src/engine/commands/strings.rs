@@ -247,7 +247,7 @@ pub fn psetex(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
 }
 
 pub fn mset(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
-    if argv.len() % 2 == 0 {
+    if argv.len().is_multiple_of(2) {
         return super::wrong_arity("mset");
     }
     for pair in argv[1..].chunks_exact(2) {

@@ -171,7 +171,7 @@ pub fn fmt_g17(d: f64) -> String {
         None => return sci,
     };
     let x: i32 = exp.parse().unwrap_or(0);
-    if x < P && x >= -4 {
+    if (-4..P).contains(&x) {
         let prec = usize::try_from(P - 1 - x).unwrap_or(0);
         strip_zeros(format!("{:.*}", prec, d))
     } else {

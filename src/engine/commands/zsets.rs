@@ -53,7 +53,7 @@ fn zadd_generic(ctx: &mut ExecCtx, argv: &[Vec<u8>], mut f: ZaddFlags) -> Reply 
     if f.nx && f.xx {
         return err("ERR XX and NX options at the same time are not compatible");
     }
-    if (f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt) {
+    if ((f.gt || f.lt) && f.nx) || (f.gt && f.lt) {
         return err("ERR GT, LT, and/or NX options at the same time are not compatible");
     }
     if f.incr && elements > 1 {
