@@ -21,6 +21,13 @@
 //! replicas as `MULTI / DEL k / SET k v / EXEC`, while `GET k` sends a lone `DEL k`.
 //! [`execute`] returns the ops of one command; the node concatenates the ops of a unit and
 //! calls [`wrap_unit`] with the unit's top-level spec.
+//!
+//! # Modelling choices (documented deviations)
+//! - Iteration order: KEYS walks keys in byte order; SCAN uses a fixed-hash cursor (see
+//!   `keys::scan`); HGETALL answers in insertion order (listpack order); SMEMBERS/SPOP answer
+//!   all-integer sets (≤ 512) in numeric order (intset) and other sets in insertion order.
+//! - Randomness (RANDOMKEY, SPOP, active expiry) comes only from `ExecCtx::rng`.
+//! - Error replies are `String`s: non-UTF-8 bytes echoed in errors are replaced.
 
 mod expire;
 mod hashes;
@@ -379,8 +386,14 @@ pub fn execute(
 ) -> (Reply, Vec<Propagated>) {
     ctx.prop = PropState::default();
     let Handler::Data(handler) = spec.handler else {
+        // Node commands never reach here; answer like an unknown command rather than panic.
         return (unknown_command(argv), Vec::new());
     };
+    // The caller checks arity first (so the error is counted as a rejected call); checking
+    // again keeps the handlers' fixed argv indexing panic-free whatever the caller does.
+    if !spec.arity_ok(argv.len()) {
+        return (wrong_arity(spec.name), Vec::new());
+    }
     if ctx.db >= ctx.keyspace.dbs.len() {
         return (Reply::error("ERR DB index is out of range"), Vec::new());
     }
