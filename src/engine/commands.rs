@@ -1,0 +1,413 @@
+//! The command table and the data commands of a Redis 7.0 node.
+//!
+//! The node (written elsewhere) parses a request, looks the command up here, checks arity and
+//! its own gates (READONLY, MULTI, min-replicas…), and for `Handler::Data` commands calls
+//! [`execute`]. `execute` answers with the exact Redis 7.0 reply and with the operations Redis
+//! would hand to `alsoPropagate` while running the command (`server.c`, `call()`), in order.
+//!
+//! # Propagation in Redis 7.0 (what `execute` returns and what the node does with it)
+//! In 7.0 every write reaches replicas through `server.also_propagate`:
+//! - a lazily expired key found by a lookup is deleted by `deleteExpiredKeyAndPropagate`
+//!   (db.c), whose `propagateDeletion` calls `alsoPropagate(DEL|UNLINK key)` *during* the command;
+//! - commands such as SPOP with a count call `alsoPropagate` themselves;
+//! - at the end of `call()` the command's own (possibly rewritten) argv is appended when it
+//!   made the dataset dirty or forced propagation.
+//!
+//! `afterCommand` → `propagatePendingCommands` then flushes the array once per *execution
+//! unit* (a top-level command, or a whole EXEC): if it holds more than one op, the ops are
+//! wrapped in `MULTI … EXEC` — unless the top-level command has the
+//! `TOUCHES_ARBITRARY_KEYS` flag (SCAN, RANDOMKEY), or the ops come from the active expire
+//! cycle (`propagate_no_multi`). So in 7.0 `SET k v` on a logically expired `k` reaches
+//! replicas as `MULTI / DEL k / SET k v / EXEC`, while `GET k` sends a lone `DEL k`.
+//! [`execute`] returns the ops of one command; the node concatenates the ops of a unit and
+//! calls [`wrap_unit`] with the unit's top-level spec.
+//!
+//! # Modelling choices (documented deviations)
+//! - Iteration order: KEYS walks keys in byte order; SCAN uses a fixed-hash cursor (see
+//!   `keys::scan`); HGETALL answers in insertion order (listpack order); SMEMBERS/SPOP answer
+//!   all-integer sets (≤ 512) in numeric order (intset) and other sets in insertion order.
+//! - Randomness (RANDOMKEY, SPOP, active expiry) comes only from `ExecCtx::rng`.
+//! - Error replies are `String`s: non-UTF-8 bytes echoed in errors are replaced.
+
+mod expire;
+mod hashes;
+mod keys;
+mod lists;
+mod longdouble;
+mod sets;
+mod strings;
+mod table;
+mod util;
+mod zsets;
+
+use rand_chacha::ChaCha8Rng;
+
+use super::keyspace::{Db, Entry, Keyspace};
+use super::resp::Reply;
+
+pub use expire::active_expire_cycle;
+pub use table::{all, lookup, lookup_subcommand};
+
+/// Command flags as in Redis's command table (`server.h`, `CMD_*`), the subset that matters.
+pub mod flags {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const NOSCRIPT: u32 = 1 << 4;
+    pub const LOADING: u32 = 1 << 5;
+    pub const STALE: u32 = 1 << 6;
+    pub const FAST: u32 = 1 << 7;
+    pub const NO_MULTI: u32 = 1 << 8;
+    pub const SENTINEL: u32 = 1 << 9;
+    pub const NO_AUTH: u32 = 1 << 10;
+    pub const ALLOW_BUSY: u32 = 1 << 11;
+    pub const SKIP_SLOWLOG: u32 = 1 << 12;
+    pub const NO_ASYNC_LOADING: u32 = 1 << 13;
+    /// `CMD_TOUCHES_ARBITRARY_KEYS` (SCAN, RANDOMKEY): may lazily expire keys it was not
+    /// given, so a direct call never wraps its propagated DELs in MULTI/EXEC (server.c,
+    /// `propagatePendingCommands`).
+    pub const TOUCHES_ARBITRARY_KEYS: u32 = 1 << 14;
+}
+
+/// A data command's implementation.
+pub type DataFn = fn(&mut ExecCtx, &[Vec<u8>]) -> Reply;
+
+/// Who runs a command.
+#[derive(Clone, Copy)]
+pub enum Handler {
+    /// Runs here, through [`execute`].
+    Data(DataFn),
+    /// Handled by the node itself (MULTI, INFO, REPLICAOF, …).
+    Node,
+}
+
+/// One entry of the command table (`src/commands/*.json` in Redis 7.0).
+pub struct CommandSpec {
+    /// Lowercase name.
+    pub name: &'static str,
+    /// Redis arity: positive = exact argc, negative = at least `-arity`.
+    pub arity: i32,
+    /// `flags::*` bits.
+    pub flags: u32,
+    pub handler: Handler,
+    /// Subcommands of a container command (CONFIG); their `name` is the lowercase
+    /// subcommand and arity counts the whole argv, as in Redis. Empty for plain commands.
+    pub subcommands: &'static [CommandSpec],
+}
+
+impl CommandSpec {
+    /// Redis's `commandCheckArity`.
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = i64::try_from(argc).unwrap_or(i64::MAX);
+        let arity = i64::from(self.arity);
+        if arity >= 0 {
+            argc == arity
+        } else {
+            argc >= -arity
+        }
+    }
+
+    /// True for commands flagged `write`.
+    pub fn is_write(&self) -> bool {
+        self.flags & flags::WRITE != 0
+    }
+
+    /// True if the spec has the given `flags::*` bit(s).
+    pub fn has(&self, flag: u32) -> bool {
+        self.flags & flag != 0
+    }
+}
+
+impl std::fmt::Debug for CommandSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommandSpec")
+            .field("name", &self.name)
+            .field("arity", &self.arity)
+            .field("flags", &self.flags)
+            .finish()
+    }
+}
+
+/// `-ERR unknown command '<name>', with args beginning with: '<a>' '<b>' ` as Redis 7.0's
+/// `commandCheckExistence` builds it: the name is cut at 128 bytes, args are added while the
+/// args text is shorter than 128 bytes (each cut to what is left), C strings stop at a NUL
+/// byte, and CR/LF become spaces.
+pub fn unknown_command(argv: &[Vec<u8>]) -> Reply {
+    let name = argv.first().map(|a| c_str(a, 128)).unwrap_or_default();
+    let mut args: Vec<u8> = Vec::new();
+    for arg in argv.iter().skip(1) {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        args.push(b'\'');
+        args.extend_from_slice(c_str(arg, room));
+        args.extend_from_slice(b"' ");
+    }
+    let mut text = b"ERR unknown command '".to_vec();
+    text.extend_from_slice(name);
+    text.extend_from_slice(b"', with args beginning with: ");
+    text.extend_from_slice(&args);
+    Reply::Error(error_text(&text))
+}
+
+/// `-ERR unknown subcommand '<sub>'. Try CONFIG HELP.` for a container command whose
+/// subcommand is unknown (server.c, `commandCheckExistence`).
+pub fn unknown_subcommand(argv: &[Vec<u8>]) -> Reply {
+    let container = argv
+        .first()
+        .map(|a| c_str(a, usize::MAX).to_ascii_uppercase())
+        .unwrap_or_default();
+    let sub = argv.get(1).map(|a| c_str(a, 128)).unwrap_or_default();
+    let mut text = b"ERR unknown subcommand '".to_vec();
+    text.extend_from_slice(sub);
+    text.extend_from_slice(b"'. Try ");
+    text.extend_from_slice(&container);
+    text.extend_from_slice(b" HELP.");
+    Reply::Error(error_text(&text))
+}
+
+/// `-ERR wrong number of arguments for '<name>' command` (`name` is the full name, e.g.
+/// `config|get` for a subcommand, as Redis 7.0 prints it).
+pub fn wrong_arity(name: &str) -> Reply {
+    Reply::Error(format!(
+        "ERR wrong number of arguments for '{name}' command"
+    ))
+}
+
+/// A C `%.*s`: stops at the first NUL and after `max` bytes.
+fn c_str(bytes: &[u8], max: usize) -> &[u8] {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    &bytes[..end.min(max)]
+}
+
+/// Error text as Redis sends it: CR and LF mapped to spaces. Non-UTF-8 bytes are replaced
+/// (our `Reply::Error` is a `String`).
+fn error_text(bytes: &[u8]) -> String {
+    let mapped: Vec<u8> = bytes
+        .iter()
+        .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b })
+        .collect();
+    String::from_utf8_lossy(&mapped).into_owned()
+}
+
+/// How logically expired keys look to the caller (Redis 7.0 `expireIfNeeded`, db.c).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExpireView {
+    /// A master: an expired key is deleted on access and `DEL`/`UNLINK` is propagated.
+    Master,
+    /// A normal client on a replica: expired keys read as missing but are never deleted by
+    /// reads. Write lookups (only reachable on a writable replica) delete them silently, as
+    /// `EXPIRE_FORCE_DELETE_EXPIRED` does; nothing is propagated.
+    Replica,
+    /// The master link on a replica: keys are never expired.
+    MasterClient,
+}
+
+impl ExpireView {
+    /// `server.masterhost != NULL`.
+    fn is_replica(self) -> bool {
+        self != ExpireView::Master
+    }
+}
+
+/// One operation to feed to replicas and the backlog, with the db it applies to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Propagated {
+    pub db: usize,
+    pub argv: Vec<Vec<u8>>,
+}
+
+impl Propagated {
+    fn new<A: AsRef<[u8]>>(db: usize, argv: &[A]) -> Self {
+        Propagated {
+            db,
+            argv: argv.iter().map(|a| a.as_ref().to_vec()).collect(),
+        }
+    }
+}
+
+/// Wraps one execution unit's ops as Redis 7.0's `propagatePendingCommands` does: more than
+/// one op → `MULTI` (with the first op's db, so a SELECT goes before it) … `EXEC` (with the
+/// last op's db), unless `top` — the unit's top-level command (EXEC for a transaction) —
+/// has `TOUCHES_ARBITRARY_KEYS`. `MULTI`/`EXEC` are uppercase (`shared.multi`/`shared.exec`).
+pub fn wrap_unit(ops: Vec<Propagated>, top: &CommandSpec) -> Vec<Propagated> {
+    if ops.len() <= 1 || top.has(flags::TOUCHES_ARBITRARY_KEYS) {
+        return ops;
+    }
+    let (first, last) = match (ops.first(), ops.last()) {
+        (Some(f), Some(l)) => (f.db, l.db),
+        _ => return ops,
+    };
+    let mut out = Vec::with_capacity(ops.len() + 2);
+    out.push(Propagated::new(first, &["MULTI"]));
+    out.extend(ops);
+    out.push(Propagated::new(last, &["EXEC"]));
+    out
+}
+
+/// What `call()` collects while a command runs.
+#[derive(Default)]
+struct PropState {
+    /// `server.also_propagate`: lazy-expire deletions and explicit extra ops.
+    also: Vec<Propagated>,
+    /// `server.dirty` increments made by this command.
+    dirty: u64,
+    /// The argv after `rewriteClientCommandVector`/`…Argument`, if rewritten.
+    rewritten: Option<Vec<Vec<u8>>>,
+    /// `forceCommandPropagation` (FLUSHDB/FLUSHALL).
+    force: bool,
+    /// `preventCommandPropagation` (SPOP with count).
+    prevent: bool,
+}
+
+/// The context a data command runs in.
+pub struct ExecCtx<'a> {
+    pub keyspace: &'a mut Keyspace,
+    /// The client's selected db; SELECT changes it.
+    pub db: usize,
+    /// Virtual unix time in ms (Redis's cached `server.mstime` for the command).
+    pub now_ms: u64,
+    pub view: ExpireView,
+    pub rng: &'a mut ChaCha8Rng,
+    /// `lazyfree-lazy-expire`: expiry propagates UNLINK instead of DEL.
+    pub lazyfree_lazy_expire: bool,
+    /// `lazyfree-lazy-user-del`: GETDEL propagates UNLINK instead of DEL.
+    pub lazyfree_lazy_user_del: bool,
+    prop: PropState,
+}
+
+impl<'a> ExecCtx<'a> {
+    /// A context with the lazyfree options at their 7.0 defaults (`no`).
+    pub fn new(
+        keyspace: &'a mut Keyspace,
+        db: usize,
+        now_ms: u64,
+        view: ExpireView,
+        rng: &'a mut ChaCha8Rng,
+    ) -> Self {
+        ExecCtx {
+            keyspace,
+            db,
+            now_ms,
+            view,
+            rng,
+            lazyfree_lazy_expire: false,
+            lazyfree_lazy_user_del: false,
+            prop: PropState::default(),
+        }
+    }
+
+    /// The selected database (`execute` checks the index first).
+    fn dbm(&mut self) -> &mut Db {
+        let idx = self.db.min(self.keyspace.dbs.len().saturating_sub(1));
+        &mut self.keyspace.dbs[idx]
+    }
+
+    /// Read-only view of the selected database.
+    fn dbr(&self) -> &Db {
+        let idx = self.db.min(self.keyspace.dbs.len().saturating_sub(1));
+        &self.keyspace.dbs[idx]
+    }
+
+    /// Redis `expireIfNeeded`: true if `key` is logically expired for this caller. On a
+    /// master the key is deleted and the deletion propagated; `write` lookups on a replica
+    /// (writable replicas only) delete it without propagation.
+    fn expire_if_needed(&mut self, key: &[u8], write: bool) -> bool {
+        let now = self.now_ms;
+        let expired = self.dbr().get(key).is_some_and(|e| e.is_expired(now));
+        if !expired {
+            return false;
+        }
+        match self.view {
+            ExpireView::MasterClient => false,
+            ExpireView::Replica => {
+                if write {
+                    self.dbm().remove(key);
+                }
+                true
+            }
+            ExpireView::Master => {
+                self.dbm().remove(key);
+                let cmd: &[u8] = if self.lazyfree_lazy_expire {
+                    b"UNLINK"
+                } else {
+                    b"DEL"
+                };
+                let db = self.db;
+                self.prop.also.push(Propagated::new(db, &[cmd, key]));
+                true
+            }
+        }
+    }
+
+    /// `lookupKeyRead`.
+    fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        if self.expire_if_needed(key, false) {
+            return None;
+        }
+        self.dbm().get_mut(key)
+    }
+
+    /// `lookupKeyWrite`.
+    fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        if self.expire_if_needed(key, true) {
+            return None;
+        }
+        self.dbm().get_mut(key)
+    }
+
+    /// `server.dirty += n`.
+    fn dirty(&mut self, n: u64) {
+        self.prop.dirty = self.prop.dirty.saturating_add(n);
+    }
+
+    /// `rewriteClientCommandVector`: propagate `argv` instead of what the client sent.
+    fn rewrite<A: AsRef<[u8]>>(&mut self, argv: &[A]) {
+        self.prop.rewritten = Some(argv.iter().map(|a| a.as_ref().to_vec()).collect());
+    }
+
+    /// `alsoPropagate` in the current db.
+    fn also_propagate<A: AsRef<[u8]>>(&mut self, argv: &[A]) {
+        let db = self.db;
+        self.prop.also.push(Propagated::new(db, argv));
+    }
+}
+
+/// Runs a Data command (arity already checked by the caller) the way Redis's `call()` does:
+/// returns the reply and the ops of this command for `also_propagate`, in order (lazy-expire
+/// deletions and explicit extra ops first, then the command's own argv if it dirtied the
+/// dataset). See the module docs for how the node wraps them ([`wrap_unit`]).
+pub fn execute(
+    ctx: &mut ExecCtx,
+    spec: &CommandSpec,
+    argv: &[Vec<u8>],
+) -> (Reply, Vec<Propagated>) {
+    ctx.prop = PropState::default();
+    let Handler::Data(handler) = spec.handler else {
+        // Node commands never reach here; answer like an unknown command rather than panic.
+        return (unknown_command(argv), Vec::new());
+    };
+    // The caller checks arity first (so the error is counted as a rejected call); checking
+    // again keeps the handlers' fixed argv indexing panic-free whatever the caller does.
+    if !spec.arity_ok(argv.len()) {
+        return (wrong_arity(spec.name), Vec::new());
+    }
+    if ctx.db >= ctx.keyspace.dbs.len() {
+        return (Reply::error("ERR DB index is out of range"), Vec::new());
+    }
+    let reply = handler(ctx, argv);
+    let prop = std::mem::take(&mut ctx.prop);
+    let mut ops = prop.also;
+    if (prop.dirty > 0 || prop.force) && !prop.prevent {
+        // `c->db->id` at the end of the command (SELECT never propagates, so this is the
+        // db the command ran in).
+        let argv = prop.rewritten.unwrap_or_else(|| argv.to_vec());
+        ops.push(Propagated { db: ctx.db, argv });
+    }
+    (reply, ops)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,441 @@
+//! Keyspace commands (db.c and expire.c, Redis 7.0).
+
+use rand_chacha::rand_core::RngCore;
+
+use super::util::{eq_ic, err, glob_match, i64_arg, int, syntax, NOT_INTEGER};
+use super::ExecCtx;
+use crate::engine::keyspace::{Db, DB_COUNT};
+use crate::engine::resp::Reply;
+
+/// `delGenericCommand`: `expireIfNeeded` first (which on a master deletes and propagates the
+/// expired key itself), then delete what is left. Propagated as sent when anything was deleted.
+fn del_generic(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let mut deleted = 0;
+    for key in &argv[1..] {
+        ctx.expire_if_needed(key, false);
+        if ctx.dbm().remove(key).is_some() {
+            deleted += 1;
+        }
+    }
+    ctx.dirty(deleted as u64);
+    int(deleted)
+}
+
+pub fn del(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    del_generic(ctx, argv)
+}
+
+pub fn unlink(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    del_generic(ctx, argv)
+}
+
+pub fn exists(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let count = argv[1..]
+        .iter()
+        .filter(|k| ctx.lookup_read(k).is_some())
+        .count();
+    int(count)
+}
+
+pub fn type_(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let name = ctx
+        .lookup_read(&argv[1])
+        .map_or("none", |e| e.value.type_name());
+    Reply::Simple(name.into())
+}
+
+/// KEYS walks the db in key byte order (Redis: hash-table order) and hides logically
+/// expired keys without deleting them (`keyIsExpired`), on masters and replicas alike.
+pub fn keys(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let pattern = &argv[1];
+    let all = pattern.as_slice() == b"*";
+    let now = ctx.now_ms;
+    let items = ctx
+        .dbr()
+        .iter()
+        .filter(|(k, e)| (all || glob_match(pattern, k)) && !e.is_expired(now))
+        .map(|(k, _)| Reply::bulk(k))
+        .collect();
+    Reply::Array(items)
+}
+
+/// FNV-1a 64: the fixed, platform-independent hash that orders SCAN.
+fn scan_hash(key: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in key {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// `parseScanCursorOrReply`: `strtoul` (a leading `-` wraps, empty is 0), no leading space.
+fn parse_cursor(arg: &[u8]) -> Option<u64> {
+    if arg.first().is_some_and(|b| super::util::is_c_space(*b)) {
+        return None;
+    }
+    let (neg, digits) = match arg.first() {
+        Some(b'-') => (true, &arg[1..]),
+        Some(b'+') => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    if digits.is_empty() {
+        return if arg.is_empty() { Some(0) } else { None };
+    }
+    let mut v: u64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
+/// SCAN with a deterministic cursor: keys are visited in order of a fixed 64-bit hash
+/// (FNV-1a) and the cursor is the hash of the next key to visit (0 = done). Like Redis's
+/// reverse-binary cursor it guarantees that a key present for the whole iteration is
+/// returned at least once, whatever is added or removed meanwhile. COUNT keys are visited
+/// per call (before MATCH/TYPE filtering), as Redis visits about COUNT entries. Expired keys
+/// are filtered through `expireIfNeeded` (deleted and propagated on a master, unwrapped:
+/// SCAN is `TOUCHES_ARBITRARY_KEYS`).
+pub fn scan(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let Some(cursor) = parse_cursor(&argv[1]) else {
+        return err("ERR invalid cursor");
+    };
+    let mut count: i64 = 10;
+    let mut pattern: Option<&[u8]> = None;
+    let mut type_filter: Option<&[u8]> = None;
+    let mut i = 2;
+    while i < argv.len() {
+        let left = argv.len() - i;
+        if eq_ic(&argv[i], "count") && left >= 2 {
+            count = match i64_arg(&argv[i + 1]) {
+                Ok(n) => n,
+                Err(e) => return e,
+            };
+            if count < 1 {
+                return syntax();
+            }
+            i += 2;
+        } else if eq_ic(&argv[i], "match") && left >= 2 {
+            let p = argv[i + 1].as_slice();
+            pattern = if p == b"*" { None } else { Some(p) };
+            i += 2;
+        } else if eq_ic(&argv[i], "type") && left >= 2 {
+            type_filter = Some(&argv[i + 1]);
+            i += 2;
+        } else {
+            return syntax();
+        }
+    }
+    let mut order: Vec<(u64, Vec<u8>)> = ctx
+        .dbr()
+        .keys()
+        .map(|k| (scan_hash(k), k.clone()))
+        .filter(|(h, _)| *h >= cursor)
+        .collect();
+    order.sort();
+    let take = usize::try_from(count).unwrap_or(usize::MAX);
+    let next = order.get(take).map_or(0, |(h, _)| *h);
+    let mut out = Vec::new();
+    for (_, key) in order.into_iter().take(take) {
+        if let Some(p) = pattern {
+            if !glob_match(p, &key) {
+                continue;
+            }
+        }
+        if let Some(t) = type_filter {
+            let name = ctx
+                .lookup_read(&key)
+                .map_or("none", |e| e.value.type_name());
+            if !t.eq_ignore_ascii_case(name.as_bytes()) {
+                continue;
+            }
+        }
+        if ctx.expire_if_needed(&key, false) {
+            continue;
+        }
+        out.push(Reply::bulk(&key));
+    }
+    Reply::Array(vec![Reply::bulk(next.to_string()), Reply::Array(out)])
+}
+
+pub fn dbsize(ctx: &mut ExecCtx, _argv: &[Vec<u8>]) -> Reply {
+    int(ctx.dbr().len())
+}
+
+/// RENAME keeps the TTL and overwrites the destination; same name → OK if it exists.
+pub fn rename(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let (src, dst) = (&argv[1], &argv[2]);
+    if ctx.lookup_write(src).is_none() {
+        return err("ERR no such key");
+    }
+    if src == dst {
+        return Reply::ok();
+    }
+    ctx.lookup_write(dst);
+    let Some(entry) = ctx.dbm().remove(src.as_slice()) else {
+        return err("ERR no such key");
+    };
+    ctx.dbm().insert(dst.clone(), entry);
+    ctx.dirty(1);
+    Reply::ok()
+}
+
+#[derive(Default)]
+struct ExpireFlags {
+    nx: bool,
+    xx: bool,
+    gt: bool,
+    lt: bool,
+}
+
+/// `parseExtendedExpireArgumentsOrReply`.
+fn parse_expire_flags(argv: &[Vec<u8>]) -> Result<ExpireFlags, Reply> {
+    let mut f = ExpireFlags::default();
+    for opt in &argv[3..] {
+        if eq_ic(opt, "nx") {
+            f.nx = true;
+        } else if eq_ic(opt, "xx") {
+            f.xx = true;
+        } else if eq_ic(opt, "gt") {
+            f.gt = true;
+        } else if eq_ic(opt, "lt") {
+            f.lt = true;
+        } else {
+            let end = opt.iter().position(|&b| b == 0).unwrap_or(opt.len());
+            return Err(Reply::Error(format!(
+                "ERR Unsupported option {}",
+                String::from_utf8_lossy(&opt[..end]).replace(['\r', '\n'], " ")
+            )));
+        }
+    }
+    if f.nx && (f.xx || f.gt || f.lt) {
+        return Err(err(
+            "ERR NX and XX, GT or LT options at the same time are not compatible",
+        ));
+    }
+    if f.gt && f.lt {
+        return Err(err(
+            "ERR GT and LT options at the same time are not compatible",
+        ));
+    }
+    Ok(f)
+}
+
+/// `expireGenericCommand`. Propagation: a time in the past (on a master) deletes the key and
+/// propagates `DEL key` (`UNLINK` with lazyfree-lazy-expire); otherwise the command goes as
+/// `PEXPIREAT key <abs-ms>` — PEXPIREAT itself keeps its argv (options included), the others
+/// get argv[0] and argv[2] rewritten and keep their NX/XX/GT/LT arguments.
+fn expire_generic(
+    ctx: &mut ExecCtx,
+    argv: &[Vec<u8>],
+    relative: bool,
+    seconds: bool,
+    name: &str,
+) -> Reply {
+    let flags = match parse_expire_flags(argv) {
+        Ok(f) => f,
+        Err(e) => return e,
+    };
+    let mut when = match i64_arg(&argv[2]) {
+        Ok(n) => n,
+        Err(e) => return e,
+    };
+    let invalid = || Reply::Error(format!("ERR invalid expire time in '{name}' command"));
+    if seconds {
+        when = match when.checked_mul(1000) {
+            Some(w) => w,
+            None => return invalid(),
+        };
+    }
+    let base = if relative {
+        i64::try_from(ctx.now_ms).unwrap_or(i64::MAX)
+    } else {
+        0
+    };
+    when = match when.checked_add(base) {
+        Some(w) if base == 0 || when <= i64::MAX - base => w,
+        _ => return invalid(),
+    };
+    let key = &argv[1];
+    let current = match ctx.lookup_write(key) {
+        None => return Reply::Integer(0),
+        Some(e) => e.expire_at_ms.map(|t| i64::try_from(t).unwrap_or(i64::MAX)),
+    };
+    if flags.nx && current.is_some() {
+        return Reply::Integer(0);
+    }
+    if flags.xx && current.is_none() {
+        return Reply::Integer(0);
+    }
+    if flags.gt && current.is_none_or(|c| when <= c) {
+        return Reply::Integer(0);
+    }
+    if flags.lt && current.is_some_and(|c| when >= c) {
+        return Reply::Integer(0);
+    }
+    let now = i64::try_from(ctx.now_ms).unwrap_or(i64::MAX);
+    // `checkAlreadyExpired`: only a master deletes right away.
+    if when <= now && !ctx.view.is_replica() {
+        ctx.dbm().remove(key.as_slice());
+        ctx.dirty(1);
+        let cmd: &[u8] = if ctx.lazyfree_lazy_expire {
+            b"UNLINK"
+        } else {
+            b"DEL"
+        };
+        ctx.rewrite(&[cmd, key]);
+        return Reply::Integer(1);
+    }
+    // A replica stores past times as they are; we clamp negatives to 0 (already expired).
+    let at = u64::try_from(when).unwrap_or(0);
+    if let Some(e) = ctx.dbm().get_mut(key.as_slice()) {
+        e.expire_at_ms = Some(at);
+    }
+    ctx.dirty(1);
+    if name != "pexpireat" {
+        let mut out: Vec<Vec<u8>> = argv.to_vec();
+        out[0] = b"PEXPIREAT".to_vec();
+        out[2] = when.to_string().into_bytes();
+        ctx.rewrite(&out);
+    }
+    Reply::Integer(1)
+}
+
+pub fn expire(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    expire_generic(ctx, argv, true, true, "expire")
+}
+
+pub fn pexpire(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    expire_generic(ctx, argv, true, false, "pexpire")
+}
+
+pub fn expireat(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    expire_generic(ctx, argv, false, true, "expireat")
+}
+
+pub fn pexpireat(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    expire_generic(ctx, argv, false, false, "pexpireat")
+}
+
+/// `ttlGenericCommand`: -2 missing, -1 no TTL, else remaining (never negative); TTL rounds
+/// to the nearest second (`(ttl+500)/1000`).
+fn ttl_generic(ctx: &mut ExecCtx, key: &[u8], ms: bool) -> Reply {
+    let now = ctx.now_ms;
+    let Some(entry) = ctx.lookup_read(key) else {
+        return Reply::Integer(-2);
+    };
+    match entry.expire_at_ms {
+        None => Reply::Integer(-1),
+        Some(at) => {
+            let ttl = i64::try_from(at.saturating_sub(now)).unwrap_or(i64::MAX);
+            Reply::Integer(if ms {
+                ttl
+            } else {
+                ttl.saturating_add(500) / 1000
+            })
+        }
+    }
+}
+
+pub fn ttl(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    ttl_generic(ctx, &argv[1], false)
+}
+
+pub fn pttl(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    ttl_generic(ctx, &argv[1], true)
+}
+
+pub fn persist(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    match ctx.lookup_write(&argv[1]) {
+        Some(e) if e.expire_at_ms.is_some() => {
+            e.expire_at_ms = None;
+            ctx.dirty(1);
+            Reply::Integer(1)
+        }
+        _ => Reply::Integer(0),
+    }
+}
+
+/// `getFlushCommandFlags`: no argument, `SYNC` or `ASYNC` (case-insensitive).
+fn flush_args_ok(argv: &[Vec<u8>]) -> bool {
+    argv.len() == 1 || (argv.len() == 2 && (eq_ic(&argv[1], "sync") || eq_ic(&argv[1], "async")))
+}
+
+/// FLUSHDB always propagates as sent (`forceCommandPropagation`), even on an empty db.
+pub fn flushdb(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    if !flush_args_ok(argv) {
+        return syntax();
+    }
+    let n = ctx.dbr().len();
+    ctx.dbm().clear();
+    ctx.dirty(n as u64);
+    ctx.prop.force = true;
+    Reply::ok()
+}
+
+/// FLUSHALL always propagates as sent (`forceCommandPropagation`), even when empty.
+pub fn flushall(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    if !flush_args_ok(argv) {
+        return syntax();
+    }
+    let n = ctx.keyspace.key_count();
+    ctx.keyspace.flush_all();
+    ctx.dirty(n as u64);
+    ctx.prop.force = true;
+    Reply::ok()
+}
+
+/// `dbRandomKey`: picks uniformly with `rng`; expired volatile keys are skipped (and deleted
+/// on a master); on a replica whose keys are all volatile, gives up after 100 tries and
+/// returns a possibly expired key, as Redis does.
+pub fn randomkey(ctx: &mut ExecCtx, _argv: &[Vec<u8>]) -> Reply {
+    let mut maxtries = 100;
+    // Bound the loop even where Redis would not, so no input can spin forever.
+    for _ in 0..10_000 {
+        let db: &Db = ctx.dbr();
+        if db.is_empty() {
+            return Reply::Nil;
+        }
+        let all_volatile = db.values().all(|e| e.expire_at_ms.is_some());
+        let len = db.len() as u64;
+        let idx = (ctx.rng.next_u64() % len) as usize;
+        let Some((key, entry)) = ctx.dbr().iter().nth(idx) else {
+            return Reply::Nil;
+        };
+        let key = key.clone();
+        if entry.expire_at_ms.is_some() {
+            if all_volatile && ctx.view.is_replica() {
+                maxtries -= 1;
+                if maxtries == 0 {
+                    return Reply::bulk(&key);
+                }
+            }
+            if ctx.expire_if_needed(&key, false) {
+                continue;
+            }
+        }
+        return Reply::bulk(&key);
+    }
+    Reply::Nil
+}
+
+/// SELECT: `getIntFromObjectOrReply` then the db range check.
+pub fn select(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let id = match super::util::i64_arg(&argv[1]) {
+        Ok(n) => n,
+        Err(_) => return err(NOT_INTEGER),
+    };
+    if id < i64::from(i32::MIN) || id > i64::from(i32::MAX) {
+        return err("ERR value is out of range, value must between -2147483648 and 2147483647");
+    }
+    match usize::try_from(id) {
+        Ok(db) if db < DB_COUNT && db < ctx.keyspace.dbs.len() => {
+            ctx.db = db;
+            Reply::ok()
+        }
+        _ => err("ERR DB index is out of range"),
+    }
+}

@@ -1,0 +1,298 @@
+//! List commands (t_list.c, Redis 7.0). A list popped or trimmed empty is deleted.
+
+use std::collections::VecDeque;
+
+use super::util::{err, i64_arg, int, positive_arg, wrongtype};
+use super::ExecCtx;
+use crate::engine::keyspace::{Entry, Value};
+use crate::engine::resp::Reply;
+
+/// `pushGenericCommand`: creates the list if missing; propagated as sent.
+fn push(ctx: &mut ExecCtx, argv: &[Vec<u8>], head: bool) -> Reply {
+    let key = &argv[1];
+    let len = match ctx.lookup_write(key) {
+        Some(Entry {
+            value: Value::List(list),
+            ..
+        }) => {
+            push_all(list, &argv[2..], head);
+            list.len()
+        }
+        Some(_) => return wrongtype(),
+        None => {
+            let mut list = VecDeque::new();
+            push_all(&mut list, &argv[2..], head);
+            let len = list.len();
+            ctx.dbm().insert(
+                key.clone(),
+                Entry {
+                    value: Value::List(list),
+                    expire_at_ms: None,
+                },
+            );
+            len
+        }
+    };
+    ctx.dirty((argv.len() - 2) as u64);
+    int(len)
+}
+
+fn push_all(list: &mut VecDeque<Vec<u8>>, items: &[Vec<u8>], head: bool) {
+    for item in items {
+        if head {
+            list.push_front(item.clone());
+        } else {
+            list.push_back(item.clone());
+        }
+    }
+}
+
+pub fn lpush(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    push(ctx, argv, true)
+}
+
+pub fn rpush(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    push(ctx, argv, false)
+}
+
+/// `popGenericCommand`: without a count, a bulk (nil if missing); with a count, an array
+/// (nil array if missing, empty array for count 0). Propagated as sent.
+fn pop(ctx: &mut ExecCtx, argv: &[Vec<u8>], head: bool, name: &str) -> Reply {
+    if argv.len() > 3 {
+        return super::wrong_arity(name);
+    }
+    let count = if argv.len() == 3 {
+        match positive_arg(&argv[2]) {
+            Ok(n) => Some(n),
+            Err(e) => return e,
+        }
+    } else {
+        None
+    };
+    let key = &argv[1];
+    let list = match ctx.lookup_write(key) {
+        None => {
+            return if count.is_some() {
+                Reply::NilArray
+            } else {
+                Reply::Nil
+            }
+        }
+        Some(Entry {
+            value: Value::List(list),
+            ..
+        }) => list,
+        Some(_) => return wrongtype(),
+    };
+    let reply = match count {
+        Some(0) => return Reply::Array(Vec::new()),
+        None => {
+            let item = if head {
+                list.pop_front()
+            } else {
+                list.pop_back()
+            };
+            match item {
+                Some(v) => Reply::Bulk(v),
+                None => Reply::Nil,
+            }
+        }
+        Some(n) => {
+            let n = usize::try_from(n).unwrap_or(usize::MAX).min(list.len());
+            let items = (0..n)
+                .filter_map(|_| {
+                    if head {
+                        list.pop_front()
+                    } else {
+                        list.pop_back()
+                    }
+                })
+                .map(Reply::Bulk)
+                .collect();
+            Reply::Array(items)
+        }
+    };
+    let popped = match &reply {
+        Reply::Array(items) => items.len(),
+        _ => 1,
+    };
+    let empty = list.is_empty();
+    if empty {
+        ctx.dbm().remove(key.as_slice());
+    }
+    ctx.dirty(popped as u64);
+    reply
+}
+
+pub fn lpop(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    pop(ctx, argv, true, "lpop")
+}
+
+pub fn rpop(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    pop(ctx, argv, false, "rpop")
+}
+
+/// Redis's index sanitizing for LRANGE (`addListRangeReply`): `None` when empty.
+fn range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
+    let len = i64::try_from(len).unwrap_or(i64::MAX);
+    let mut start = if start < 0 {
+        len.saturating_add(start)
+    } else {
+        start
+    };
+    let mut end = if end < 0 {
+        len.saturating_add(end)
+    } else {
+        end
+    };
+    if start < 0 {
+        start = 0;
+    }
+    if start > end || start >= len {
+        return None;
+    }
+    if end >= len {
+        end = len - 1;
+    }
+    Some((usize::try_from(start).ok()?, usize::try_from(end).ok()?))
+}
+
+pub fn lrange(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let (start, end) = match (i64_arg(&argv[2]), i64_arg(&argv[3])) {
+        (Ok(s), Ok(e)) => (s, e),
+        (Err(e), _) | (_, Err(e)) => return e,
+    };
+    match ctx.lookup_read(&argv[1]) {
+        None => Reply::Array(Vec::new()),
+        Some(Entry {
+            value: Value::List(list),
+            ..
+        }) => match range(start, end, list.len()) {
+            None => Reply::Array(Vec::new()),
+            Some((s, e)) => Reply::Array(list.range(s..=e).map(Reply::bulk).collect()),
+        },
+        Some(_) => wrongtype(),
+    }
+}
+
+pub fn llen(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    match ctx.lookup_read(&argv[1]) {
+        None => Reply::Integer(0),
+        Some(Entry {
+            value: Value::List(list),
+            ..
+        }) => int(list.len()),
+        Some(_) => wrongtype(),
+    }
+}
+
+/// A Redis list index (negative from the tail) as a position, if in range.
+fn position(index: i64, len: usize) -> Option<usize> {
+    let len = i64::try_from(len).ok()?;
+    let idx = if index < 0 {
+        len.checked_add(index)?
+    } else {
+        index
+    };
+    if idx < 0 || idx >= len {
+        None
+    } else {
+        usize::try_from(idx).ok()
+    }
+}
+
+/// LINDEX looks the key up before parsing the index (t_list.c `lindexCommand`).
+pub fn lindex(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let list = match ctx.lookup_read(&argv[1]) {
+        None => return Reply::Nil,
+        Some(Entry {
+            value: Value::List(list),
+            ..
+        }) => list,
+        Some(_) => return wrongtype(),
+    };
+    let index = match i64_arg(&argv[2]) {
+        Ok(n) => n,
+        Err(e) => return e,
+    };
+    match position(index, list.len()).and_then(|i| list.get(i)) {
+        Some(v) => Reply::bulk(v),
+        None => Reply::Nil,
+    }
+}
+
+/// LSET: `-ERR no such key` when missing, `-ERR index out of range` when out of range.
+pub fn lset(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let list = match ctx.lookup_write(&argv[1]) {
+        None => return err("ERR no such key"),
+        Some(Entry {
+            value: Value::List(list),
+            ..
+        }) => list,
+        Some(_) => return wrongtype(),
+    };
+    let index = match i64_arg(&argv[2]) {
+        Ok(n) => n,
+        Err(e) => return e,
+    };
+    match position(index, list.len()).and_then(|i| list.get_mut(i)) {
+        Some(slot) => {
+            *slot = argv[3].clone();
+            ctx.dirty(1);
+            Reply::ok()
+        }
+        None => err("ERR index out of range"),
+    }
+}
+
+/// LREM: count > 0 from the head, < 0 from the tail, 0 all. The count is parsed first.
+pub fn lrem(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let count = match i64_arg(&argv[2]) {
+        Ok(n) => n,
+        Err(e) => return e,
+    };
+    let key = &argv[1];
+    let elem = &argv[3];
+    let list = match ctx.lookup_write(key) {
+        None => return Reply::Integer(0),
+        Some(Entry {
+            value: Value::List(list),
+            ..
+        }) => list,
+        Some(_) => return wrongtype(),
+    };
+    let limit = if count == 0 {
+        usize::MAX
+    } else {
+        usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX)
+    };
+    let mut removed = 0usize;
+    if count >= 0 {
+        let mut i = 0;
+        while i < list.len() && removed < limit {
+            if list[i] == *elem {
+                list.remove(i);
+                removed += 1;
+            } else {
+                i += 1;
+            }
+        }
+    } else {
+        let mut i = list.len();
+        while i > 0 && removed < limit {
+            i -= 1;
+            if list[i] == *elem {
+                list.remove(i);
+                removed += 1;
+            }
+        }
+    }
+    let empty = list.is_empty();
+    if removed > 0 {
+        if empty {
+            ctx.dbm().remove(key.as_slice());
+        }
+        ctx.dirty(removed as u64);
+    }
+    int(removed)
+}

@@ -1,0 +1,199 @@
+//! The command table: names, arities and flags copied from Redis 7.0's
+//! `src/commands/*.json` (tag 7.0.15).
+
+use super::flags::*;
+use super::{hashes as h, keys as k, lists as l, sets as s, strings as st, zsets as z};
+use super::{CommandSpec, Handler, Handler::Data, Handler::Node};
+
+const fn cmd(name: &'static str, arity: i32, flags: u32, handler: Handler) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        handler,
+        subcommands: &[],
+    }
+}
+
+const ADMIN_CFG: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
+
+/// `config` subcommands (config-*.json); all handled by the node.
+static CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
+    cmd("get", -3, ADMIN_CFG, Node),
+    cmd("set", -4, ADMIN_CFG, Node),
+    cmd("resetstat", 2, ADMIN_CFG, Node),
+    cmd("rewrite", 2, ADMIN_CFG, Node),
+    cmd("help", 2, LOADING | STALE, Node),
+];
+
+static TABLE: [CommandSpec; 81] = [
+    // Strings (string family json files).
+    cmd("get", 2, READONLY | FAST, Data(st::get)),
+    cmd("set", -3, WRITE | DENYOOM, Data(st::set)),
+    cmd("setnx", 3, WRITE | DENYOOM | FAST, Data(st::setnx)),
+    cmd("setex", 4, WRITE | DENYOOM, Data(st::setex)),
+    cmd("psetex", 4, WRITE | DENYOOM, Data(st::psetex)),
+    cmd("mset", -3, WRITE | DENYOOM, Data(st::mset)),
+    cmd("mget", -2, READONLY | FAST, Data(st::mget)),
+    cmd("getset", 3, WRITE | DENYOOM | FAST, Data(st::getset)),
+    cmd("getdel", 2, WRITE | FAST, Data(st::getdel)),
+    cmd("incr", 2, WRITE | DENYOOM | FAST, Data(st::incr)),
+    cmd("decr", 2, WRITE | DENYOOM | FAST, Data(st::decr)),
+    cmd("incrby", 3, WRITE | DENYOOM | FAST, Data(st::incrby)),
+    cmd("decrby", 3, WRITE | DENYOOM | FAST, Data(st::decrby)),
+    cmd(
+        "incrbyfloat",
+        3,
+        WRITE | DENYOOM | FAST,
+        Data(st::incrbyfloat),
+    ),
+    cmd("append", 3, WRITE | DENYOOM | FAST, Data(st::append)),
+    cmd("strlen", 2, READONLY | FAST, Data(st::strlen)),
+    cmd("echo", 2, LOADING | STALE | FAST, Data(st::echo)),
+    // Keys and databases.
+    cmd("del", -2, WRITE, Data(k::del)),
+    cmd("unlink", -2, WRITE | FAST, Data(k::unlink)),
+    cmd("exists", -2, READONLY | FAST, Data(k::exists)),
+    cmd("type", 2, READONLY | FAST, Data(k::type_)),
+    cmd("keys", 2, READONLY, Data(k::keys)),
+    cmd("scan", -2, READONLY | TOUCHES_ARBITRARY_KEYS, Data(k::scan)),
+    cmd("dbsize", 1, READONLY | FAST, Data(k::dbsize)),
+    cmd("rename", 3, WRITE, Data(k::rename)),
+    cmd("expire", -3, WRITE | FAST, Data(k::expire)),
+    cmd("pexpire", -3, WRITE | FAST, Data(k::pexpire)),
+    cmd("expireat", -3, WRITE | FAST, Data(k::expireat)),
+    cmd("pexpireat", -3, WRITE | FAST, Data(k::pexpireat)),
+    cmd("ttl", 2, READONLY | FAST, Data(k::ttl)),
+    cmd("pttl", 2, READONLY | FAST, Data(k::pttl)),
+    cmd("persist", 2, WRITE | FAST, Data(k::persist)),
+    cmd("flushdb", -1, WRITE, Data(k::flushdb)),
+    cmd("flushall", -1, WRITE, Data(k::flushall)),
+    cmd(
+        "randomkey",
+        1,
+        READONLY | TOUCHES_ARBITRARY_KEYS,
+        Data(k::randomkey),
+    ),
+    cmd("select", 2, LOADING | STALE | FAST, Data(k::select)),
+    // Lists.
+    cmd("lpush", -3, WRITE | DENYOOM | FAST, Data(l::lpush)),
+    cmd("rpush", -3, WRITE | DENYOOM | FAST, Data(l::rpush)),
+    cmd("lpop", -2, WRITE | FAST, Data(l::lpop)),
+    cmd("rpop", -2, WRITE | FAST, Data(l::rpop)),
+    cmd("lrange", 4, READONLY, Data(l::lrange)),
+    cmd("llen", 2, READONLY | FAST, Data(l::llen)),
+    cmd("lindex", 3, READONLY, Data(l::lindex)),
+    cmd("lset", 4, WRITE | DENYOOM, Data(l::lset)),
+    cmd("lrem", 4, WRITE, Data(l::lrem)),
+    // Hashes.
+    cmd("hset", -4, WRITE | DENYOOM | FAST, Data(h::hset)),
+    cmd("hget", 3, READONLY | FAST, Data(h::hget)),
+    cmd("hmget", -3, READONLY | FAST, Data(h::hmget)),
+    cmd("hdel", -3, WRITE | FAST, Data(h::hdel)),
+    cmd("hgetall", 2, READONLY, Data(h::hgetall)),
+    cmd("hlen", 2, READONLY | FAST, Data(h::hlen)),
+    cmd("hincrby", 4, WRITE | DENYOOM | FAST, Data(h::hincrby)),
+    cmd("hexists", 3, READONLY | FAST, Data(h::hexists)),
+    // Sets.
+    cmd("sadd", -3, WRITE | DENYOOM | FAST, Data(s::sadd)),
+    cmd("srem", -3, WRITE | FAST, Data(s::srem)),
+    cmd("smembers", 2, READONLY, Data(s::smembers)),
+    cmd("sismember", 3, READONLY | FAST, Data(s::sismember)),
+    cmd("scard", 2, READONLY | FAST, Data(s::scard)),
+    cmd("spop", -2, WRITE | FAST, Data(s::spop)),
+    // Sorted sets.
+    cmd("zadd", -4, WRITE | DENYOOM | FAST, Data(z::zadd)),
+    cmd("zrem", -3, WRITE | FAST, Data(z::zrem)),
+    cmd("zscore", 3, READONLY | FAST, Data(z::zscore)),
+    cmd("zcard", 2, READONLY | FAST, Data(z::zcard)),
+    cmd("zrange", -4, READONLY, Data(z::zrange)),
+    cmd("zincrby", 4, WRITE | DENYOOM | FAST, Data(z::zincrby)),
+    // Handled by the node.
+    cmd(
+        "multi",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+        Node,
+    ),
+    cmd("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, Node),
+    cmd(
+        "discard",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+        Node,
+    ),
+    cmd("ping", -1, FAST | SENTINEL, Node),
+    cmd("info", -1, LOADING | STALE | SENTINEL, Node),
+    cmd(
+        "role",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | SENTINEL,
+        Node,
+    ),
+    CommandSpec {
+        name: "config",
+        arity: -2,
+        flags: 0,
+        handler: Node,
+        subcommands: &CONFIG_SUBCOMMANDS,
+    },
+    cmd(
+        "replicaof",
+        3,
+        NO_ASYNC_LOADING | ADMIN | NOSCRIPT | STALE,
+        Node,
+    ),
+    cmd(
+        "slaveof",
+        3,
+        NO_ASYNC_LOADING | ADMIN | NOSCRIPT | STALE,
+        Node,
+    ),
+    cmd("wait", 3, NOSCRIPT, Node),
+    cmd(
+        "replconf",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY,
+        Node,
+    ),
+    cmd(
+        "psync",
+        -3,
+        NO_ASYNC_LOADING | ADMIN | NO_MULTI | NOSCRIPT,
+        Node,
+    ),
+    cmd(
+        "sync",
+        1,
+        NO_ASYNC_LOADING | ADMIN | NO_MULTI | NOSCRIPT,
+        Node,
+    ),
+    cmd("time", 1, LOADING | STALE | FAST, Node),
+    cmd("command", -1, LOADING | STALE | SENTINEL, Node),
+    cmd(
+        "auth",
+        -2,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY,
+        Node,
+    ),
+];
+
+/// Looks a command up by name, case-insensitively.
+pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    TABLE
+        .iter()
+        .find(|c| c.name.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// A container command's subcommand (`config get`), case-insensitively; `None` if `spec`
+/// has no subcommands or the name is unknown (reply with `unknown_subcommand`).
+pub fn lookup_subcommand(spec: &'static CommandSpec, sub: &[u8]) -> Option<&'static CommandSpec> {
+    spec.subcommands
+        .iter()
+        .find(|c| c.name.as_bytes().eq_ignore_ascii_case(sub))
+}
+
+/// Every top-level command (COMMAND COUNT counts these).
+pub fn all() -> &'static [CommandSpec] {
+    &TABLE
+}

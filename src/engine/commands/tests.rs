@@ -1,0 +1,483 @@
+//! Unit tests: relative-time rewrites, expiry views, lazyfree, SPOP, SCAN, active expiry,
+//! error formatting, and a no-panic property over arbitrary argv. Exact replies of the
+//! common cases are checked against real Redis in `tests/commands_golden.rs`.
+
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::*;
+use crate::engine::keyspace::Value;
+
+const NOW: u64 = 1_700_000_000_000;
+
+fn argv(line: &str) -> Vec<Vec<u8>> {
+    line.split(' ').map(|s| s.as_bytes().to_vec()).collect()
+}
+
+struct Node {
+    ks: Keyspace,
+    db: usize,
+    now: u64,
+    rng: ChaCha8Rng,
+    view: ExpireView,
+    lazy_expire: bool,
+}
+
+impl Node {
+    fn new(view: ExpireView) -> Self {
+        Node {
+            ks: Keyspace::default(),
+            db: 0,
+            now: NOW,
+            rng: ChaCha8Rng::seed_from_u64(1),
+            view,
+            lazy_expire: false,
+        }
+    }
+
+    fn run(&mut self, line: &str) -> (Reply, Vec<Vec<String>>) {
+        let args = argv(line);
+        let Some(spec) = lookup(&args[0]) else {
+            return (unknown_command(&args), Vec::new());
+        };
+        if !spec.arity_ok(args.len()) {
+            return (wrong_arity(spec.name), Vec::new());
+        }
+        let mut ctx = ExecCtx::new(&mut self.ks, self.db, self.now, self.view, &mut self.rng);
+        ctx.lazyfree_lazy_expire = self.lazy_expire;
+        let (reply, ops) = execute(&mut ctx, spec, &args);
+        self.db = ctx.db;
+        let ops = wrap_unit(ops, spec)
+            .into_iter()
+            .map(|op| {
+                op.argv
+                    .iter()
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect()
+            })
+            .collect();
+        (reply, ops)
+    }
+
+    fn reply(&mut self, line: &str) -> Reply {
+        self.run(line).0
+    }
+
+    fn ops(&mut self, line: &str) -> Vec<String> {
+        self.run(line)
+            .1
+            .into_iter()
+            .map(|op| op.join(" "))
+            .collect()
+    }
+}
+
+fn bulk(s: &str) -> Reply {
+    Reply::bulk(s)
+}
+
+#[test]
+fn relative_expires_propagate_as_absolute() {
+    let mut n = Node::new(ExpireView::Master);
+    assert_eq!(n.ops("SET k v EX 100"), ["SET k v PXAT 1700000100000"]);
+    assert_eq!(n.ops("SET k v PX 5 NX"), Vec::<String>::new());
+    assert_eq!(n.ops("set k v px 5 xx get"), ["SET k v PXAT 1700000000005"]);
+    assert_eq!(n.ops("SETEX k 10 v"), ["SET k v PXAT 1700000010000"]);
+    assert_eq!(n.ops("PSETEX k 10 v"), ["SET k v PXAT 1700000000010"]);
+    assert_eq!(n.ops("EXPIRE k 100"), ["PEXPIREAT k 1700000100000"]);
+    assert_eq!(
+        n.ops("pexpire k 200000 gt"),
+        ["PEXPIREAT k 1700000200000 gt"]
+    );
+    assert_eq!(
+        n.ops("EXPIREAT k 1800000000"),
+        ["PEXPIREAT k 1800000000000"]
+    );
+    assert_eq!(
+        n.ops("PEXPIREAT k 1800000000001"),
+        ["PEXPIREAT k 1800000000001"]
+    );
+    assert_eq!(n.reply("TTL k"), Reply::Integer(100_000_000));
+    assert_eq!(n.reply("PTTL k"), Reply::Integer(100_000_000_001));
+    assert_eq!(n.ops("set k v get"), ["set k v"]);
+    assert_eq!(n.ops("set k v keepttl"), ["set k v keepttl"]);
+}
+
+#[test]
+fn ttl_rounds_to_nearest_second() {
+    let mut n = Node::new(ExpireView::Master);
+    n.reply("SET k v PX 1499");
+    assert_eq!(n.reply("TTL k"), Reply::Integer(1));
+    n.reply("SET k v PX 1500");
+    assert_eq!(n.reply("TTL k"), Reply::Integer(2));
+}
+
+#[test]
+fn master_lazy_expiry_deletes_and_propagates_first() {
+    let mut n = Node::new(ExpireView::Master);
+    n.reply("SET k v PX 10");
+    n.now += 11;
+    assert_eq!(n.run("GET k"), (Reply::Nil, vec![argv_s("DEL k")]));
+    n.reply("SET k v PX 10");
+    n.now += 11;
+    assert_eq!(
+        n.ops("SET k w"),
+        ["MULTI", "DEL k", "SET k w"]
+            .into_iter()
+            .chain(["EXEC"])
+            .collect::<Vec<_>>()
+    );
+    n.lazy_expire = true;
+    n.reply("SET k v PX 10");
+    n.now += 11;
+    assert_eq!(n.ops("EXISTS k"), ["UNLINK k"]);
+    assert_eq!(n.reply("DBSIZE"), Reply::Integer(0));
+    // A key is expired only once `now > when`.
+    n.reply("SET k v PX 10");
+    n.now += 10;
+    assert_eq!(n.reply("GET k"), bulk("v"));
+}
+
+fn argv_s(line: &str) -> Vec<String> {
+    line.split(' ').map(str::to_string).collect()
+}
+
+#[test]
+fn scan_and_randomkey_are_never_wrapped() {
+    let mut n = Node::new(ExpireView::Master);
+    n.reply("SET a 1 PX 1");
+    n.reply("SET b 1 PX 1");
+    n.reply("SET c 1");
+    n.now += 5;
+    let ops = n.ops("SCAN 0 COUNT 100");
+    assert_eq!(ops.len(), 2);
+    assert!(ops.iter().all(|o| o.starts_with("DEL ")));
+    assert_eq!(n.reply("RANDOMKEY"), bulk("c"));
+}
+
+#[test]
+fn replica_views() {
+    let mut n = Node::new(ExpireView::MasterClient);
+    n.reply("SET k v PX 10");
+    n.reply("RPUSH l a");
+    n.reply("PEXPIRE l 10");
+    n.now += 100;
+    // The master link sees the keys.
+    assert_eq!(n.reply("GET k"), bulk("v"));
+    assert_eq!(n.reply("TTL k"), Reply::Integer(0));
+    // Normal clients on the replica do not, yet nothing is deleted.
+    n.view = ExpireView::Replica;
+    assert_eq!(n.run("GET k"), (Reply::Nil, vec![]));
+    assert_eq!(n.reply("EXISTS k l"), Reply::Integer(0));
+    assert_eq!(n.reply("TTL k"), Reply::Integer(-2));
+    assert_eq!(n.reply("TYPE l"), Reply::Simple("none".into()));
+    assert_eq!(n.reply("KEYS *"), Reply::Array(vec![]));
+    assert_eq!(n.reply("DBSIZE"), Reply::Integer(2));
+    // The master's DEL removes it.
+    n.view = ExpireView::MasterClient;
+    assert_eq!(n.reply("DEL k"), Reply::Integer(1));
+    // On a replica an expire in the past is stored, not turned into a DEL.
+    assert_eq!(n.ops("PEXPIREAT l 1"), ["PEXPIREAT l 1"]);
+    assert_eq!(n.reply("DBSIZE"), Reply::Integer(1));
+}
+
+#[test]
+fn expire_in_the_past_on_master_is_a_del() {
+    let mut n = Node::new(ExpireView::Master);
+    n.reply("SET k v");
+    assert_eq!(
+        n.run("EXPIRE k -1"),
+        (Reply::Integer(1), vec![argv_s("DEL k")])
+    );
+    n.lazy_expire = true;
+    n.reply("SET k v");
+    assert_eq!(n.ops("PEXPIREAT k 5"), ["UNLINK k"]);
+}
+
+#[test]
+fn getdel_getset_incrbyfloat_rewrites() {
+    let mut n = Node::new(ExpireView::Master);
+    n.reply("SET k 1 EX 100");
+    assert_eq!(n.run("GETSET k 2"), (bulk("1"), vec![argv_s("SET k 2")]));
+    assert_eq!(n.reply("TTL k"), Reply::Integer(-1));
+    n.reply("EXPIRE k 100");
+    assert_eq!(
+        n.run("INCRBYFLOAT k 0.5"),
+        (bulk("2.5"), vec![argv_s("SET k 2.5 KEEPTTL")])
+    );
+    assert_eq!(n.reply("TTL k"), Reply::Integer(100));
+    assert_eq!(n.run("GETDEL k"), (bulk("2.5"), vec![argv_s("DEL k")]));
+    assert_eq!(n.run("GETDEL k"), (Reply::Nil, vec![]));
+}
+
+#[test]
+fn spop_with_count_propagates_srems_in_multi() {
+    let mut n = Node::new(ExpireView::Master);
+    n.reply("SADD s a b c d e f g h i j");
+    let (reply, ops) = n.run("SPOP s 3");
+    let Reply::Array(items) = reply else {
+        panic!("array expected");
+    };
+    assert_eq!(items.len(), 3);
+    assert_eq!(ops.len(), 5);
+    assert_eq!(ops[0], ["MULTI"]);
+    assert_eq!(ops[4], ["EXEC"]);
+    for (op, item) in ops[1..4].iter().zip(&items) {
+        assert_eq!(op[..2], ["SREM".to_string(), "s".to_string()]);
+        assert_eq!(Reply::bulk(&op[2]), *item);
+    }
+    assert_eq!(n.reply("SCARD s"), Reply::Integer(7));
+    // CASE 3 (few left): still SREMs, all popped members gone.
+    let (_, ops) = n.run("SPOP s 6");
+    assert_eq!(ops.len(), 8);
+    assert_eq!(n.reply("SCARD s"), Reply::Integer(1));
+    let (reply, ops) = n.run("SPOP s 1");
+    assert!(matches!(reply, Reply::Array(ref v) if v.len() == 1));
+    assert_eq!(ops, [argv_s("DEL s")]);
+    n.reply("SADD t x y");
+    let (reply, ops) = n.run("SPOP t");
+    let Reply::Bulk(m) = reply else {
+        panic!("bulk expected");
+    };
+    assert_eq!(
+        ops,
+        [vec![
+            "SREM".into(),
+            "t".into(),
+            String::from_utf8_lossy(&m).into_owned()
+        ]]
+    );
+}
+
+#[test]
+fn flushes_always_propagate() {
+    let mut n = Node::new(ExpireView::Master);
+    assert_eq!(n.ops("flushall async"), ["flushall async"]);
+    assert_eq!(n.ops("FLUSHDB"), ["FLUSHDB"]);
+    assert_eq!(n.ops("FLUSHDB x"), Vec::<String>::new());
+}
+
+#[test]
+fn select_changes_db_of_ops() {
+    let mut n = Node::new(ExpireView::Master);
+    assert_eq!(n.reply("SELECT 5"), Reply::ok());
+    let args = argv("SET k v");
+    let spec = lookup(b"set").unwrap();
+    let mut ctx = ExecCtx::new(&mut n.ks, n.db, NOW, ExpireView::Master, &mut n.rng);
+    let (_, ops) = execute(&mut ctx, spec, &args);
+    assert_eq!(ops[0].db, 5);
+    assert!(n.ks.dbs[5].contains_key(b"k".as_slice()));
+}
+
+#[test]
+fn scan_visits_every_stable_key_once_through() {
+    let mut n = Node::new(ExpireView::Master);
+    for i in 0..50 {
+        n.reply(&format!("SET key{i} v"));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut cursor = "0".to_string();
+    let mut rounds = 0;
+    loop {
+        let Reply::Array(parts) = n.reply(&format!("SCAN {cursor} COUNT 7")) else {
+            panic!("array");
+        };
+        let (Reply::Bulk(c), Reply::Array(keys)) = (&parts[0], &parts[1]) else {
+            panic!("shape");
+        };
+        for k in keys {
+            if let Reply::Bulk(k) = k {
+                seen.insert(k.clone());
+            }
+        }
+        // Churn between calls must not hide stable keys.
+        n.reply(&format!("SET churn{rounds} v"));
+        n.reply(&format!("DEL churn{}", rounds.max(1) - 1));
+        cursor = String::from_utf8(c.clone()).unwrap();
+        rounds += 1;
+        if cursor == "0" || rounds > 100 {
+            break;
+        }
+    }
+    for i in 0..50 {
+        assert!(
+            seen.contains(format!("key{i}").as_bytes()),
+            "key{i} missing"
+        );
+    }
+    assert_eq!(
+        n.reply("SCAN 0 MATCH key1* TYPE string COUNT 1000"),
+        n.reply("SCAN 0 COUNT 1000 TYPE STRING MATCH key1*")
+    );
+}
+
+#[test]
+fn active_expire_deletes_within_a_second() {
+    let mut ks = Keyspace::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    for i in 0..200u64 {
+        ks.dbs[(i % 3) as usize].insert(
+            format!("k{i}").into_bytes(),
+            Entry {
+                value: Value::String(b"v".to_vec()),
+                expire_at_ms: Some(NOW + if i % 2 == 0 { 10 } else { 1_000_000 }),
+            },
+        );
+    }
+    let mut ops = Vec::new();
+    let mut now = NOW + 11;
+    for _ in 0..10 {
+        ops.extend(active_expire_cycle(&mut ks, now, &mut rng, false));
+        now += 100;
+    }
+    assert_eq!(ops.len(), 100);
+    assert_eq!(ks.key_count(), 100);
+    assert!(ops
+        .iter()
+        .all(|op| op.argv[0] == b"DEL" && op.argv.len() == 2));
+    assert!(ops.iter().all(|op| op.db < 3));
+    let lazy = active_expire_cycle(&mut ks, now + 10_000_000, &mut rng, true);
+    assert!(!lazy.is_empty() && lazy.iter().all(|op| op.argv[0] == b"UNLINK"));
+}
+
+#[test]
+fn error_formatting() {
+    let long = "x".repeat(200);
+    let Reply::Error(e) =
+        unknown_command(&[b"foo".to_vec(), long.clone().into_bytes(), b"b".to_vec()])
+    else {
+        panic!()
+    };
+    assert_eq!(
+        e,
+        format!(
+            "ERR unknown command 'foo', with args beginning with: '{}' ",
+            "x".repeat(128)
+        )
+    );
+    let Reply::Error(e) = unknown_command(&[b"a\r\nb".to_vec(), b"x\ny".to_vec()]) else {
+        panic!()
+    };
+    assert_eq!(
+        e,
+        "ERR unknown command 'a  b', with args beginning with: 'x y' "
+    );
+    assert_eq!(
+        unknown_command(&[b"nope".to_vec()]),
+        Reply::error("ERR unknown command 'nope', with args beginning with: ")
+    );
+    assert_eq!(
+        unknown_subcommand(&[b"config".to_vec(), b"foo".to_vec()]),
+        Reply::error("ERR unknown subcommand 'foo'. Try CONFIG HELP.")
+    );
+    assert_eq!(
+        wrong_arity("get"),
+        Reply::error("ERR wrong number of arguments for 'get' command")
+    );
+}
+
+#[test]
+fn table_lookup_and_flags() {
+    assert_eq!(lookup(b"GeT").map(|c| c.name), Some("get"));
+    assert!(lookup(b"nope").is_none());
+    let set = lookup(b"set").unwrap();
+    assert!(set.is_write() && set.arity_ok(3) && set.arity_ok(9) && !set.arity_ok(2));
+    assert!(!lookup(b"get").unwrap().is_write());
+    let config = lookup(b"config").unwrap();
+    assert_eq!(lookup_subcommand(config, b"GET").map(|c| c.arity), Some(-3));
+    assert!(lookup_subcommand(config, b"nope").is_none());
+    assert!(lookup(b"scan").unwrap().has(flags::TOUCHES_ARBITRARY_KEYS));
+    assert!(lookup(b"psync").unwrap().has(flags::NO_MULTI));
+    let names: std::collections::BTreeSet<_> = all().iter().map(|c| c.name).collect();
+    assert_eq!(names.len(), all().len(), "duplicate table entries");
+}
+
+#[test]
+fn empty_aggregates_disappear_and_wrongtype_applies() {
+    let mut n = Node::new(ExpireView::Master);
+    n.reply("RPUSH l a");
+    n.reply("HSET h f v");
+    n.reply("SADD s m");
+    n.reply("ZADD z 1 m");
+    n.reply("RPOP l");
+    n.reply("HDEL h f");
+    n.reply("SREM s m");
+    n.reply("ZREM z m");
+    assert_eq!(n.reply("DBSIZE"), Reply::Integer(0));
+    n.reply("SET str v");
+    for cmd in [
+        "LPUSH str a",
+        "LRANGE str 0 1",
+        "HGET str f",
+        "SADD str m",
+        "ZADD str 1 m",
+        "ZRANGE str 0 1",
+        "INCR str",
+    ] {
+        let expect = if cmd == "INCR str" {
+            Reply::error("ERR value is not an integer or out of range")
+        } else {
+            Reply::error(util::WRONGTYPE)
+        };
+        assert_eq!(n.reply(cmd), expect, "{cmd}");
+    }
+    assert_eq!(n.reply("GET str"), bulk("v"));
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn arg() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(b"k".to_vec()),
+            Just(b"-1".to_vec()),
+            Just(b"0".to_vec()),
+            Just(b"9223372036854775807".to_vec()),
+            Just(b"-9223372036854775808".to_vec()),
+            Just(b"inf".to_vec()),
+            Just(b"(1".to_vec()),
+            Just(b"[a".to_vec()),
+            Just(b"1e308".to_vec()),
+            Just(b"EX".to_vec()),
+            Just(b"LIMIT".to_vec()),
+            Just(b"WITHSCORES".to_vec()),
+            Just(b"*".to_vec()),
+            Just(b"[".to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..6),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        /// No input makes any data command panic, and every reply encodes.
+        #[test]
+        fn data_commands_never_panic(
+            cmds in proptest::collection::vec((0usize..200, proptest::collection::vec(arg(), 0..6)), 1..12),
+            advance in 0u64..2000,
+        ) {
+            let mut ks = Keyspace::default();
+            let mut rng = ChaCha8Rng::seed_from_u64(9);
+            let mut db = 0;
+            let data: Vec<&CommandSpec> =
+                all().iter().filter(|c| matches!(c.handler, Handler::Data(_))).collect();
+            for (i, (which, rest)) in cmds.into_iter().enumerate() {
+                let spec = data[which % data.len()];
+                let mut argv = vec![spec.name.as_bytes().to_vec()];
+                argv.extend(rest);
+                if !spec.arity_ok(argv.len()) {
+                    continue;
+                }
+                let view = [ExpireView::Master, ExpireView::Replica, ExpireView::MasterClient][i % 3];
+                let mut ctx = ExecCtx::new(&mut ks, db, NOW + advance * i as u64, view, &mut rng);
+                let (reply, ops) = execute(&mut ctx, spec, &argv);
+                db = ctx.db;
+                let _ = reply.encode();
+                prop_assert!(ops.iter().all(|op| op.db < DB_COUNT_FOR_TEST && !op.argv.is_empty()));
+            }
+        }
+    }
+
+    const DB_COUNT_FOR_TEST: usize = crate::engine::keyspace::DB_COUNT;
+}

@@ -1,0 +1,584 @@
+//! Sorted-set commands (t_zset.c, Redis 7.0). Scores are printed with `%.17g`
+//! (`addReplyDouble`, RESP2).
+
+use super::util::{
+    eq_ic, err, fmt_g17, i64_arg, int, string2d, strtod, syntax, wrongtype, NOT_FLOAT,
+};
+use super::ExecCtx;
+use crate::engine::keyspace::{Entry, Value, ZSetValue};
+use crate::engine::resp::Reply;
+
+fn score_reply(score: f64) -> Reply {
+    Reply::bulk(fmt_g17(score))
+}
+
+#[derive(Default, Clone, Copy)]
+struct ZaddFlags {
+    nx: bool,
+    xx: bool,
+    gt: bool,
+    lt: bool,
+    ch: bool,
+    incr: bool,
+}
+
+/// `zaddGenericCommand`; ZINCRBY is ZADD with INCR. Propagated as sent when something
+/// was added or updated.
+fn zadd_generic(ctx: &mut ExecCtx, argv: &[Vec<u8>], mut f: ZaddFlags) -> Reply {
+    let mut idx = 2;
+    while idx < argv.len() {
+        let opt = &argv[idx];
+        if eq_ic(opt, "nx") {
+            f.nx = true;
+        } else if eq_ic(opt, "xx") {
+            f.xx = true;
+        } else if eq_ic(opt, "ch") {
+            f.ch = true;
+        } else if eq_ic(opt, "incr") {
+            f.incr = true;
+        } else if eq_ic(opt, "gt") {
+            f.gt = true;
+        } else if eq_ic(opt, "lt") {
+            f.lt = true;
+        } else {
+            break;
+        }
+        idx += 1;
+    }
+    let elements = argv.len() - idx;
+    if elements % 2 == 1 || elements == 0 {
+        return syntax();
+    }
+    let elements = elements / 2;
+    if f.nx && f.xx {
+        return err("ERR XX and NX options at the same time are not compatible");
+    }
+    if ((f.gt || f.lt) && f.nx) || (f.gt && f.lt) {
+        return err("ERR GT, LT, and/or NX options at the same time are not compatible");
+    }
+    if f.incr && elements > 1 {
+        return err("ERR INCR option supports a single increment-element pair");
+    }
+    let mut pairs = Vec::with_capacity(elements);
+    for pair in argv[idx..].chunks_exact(2) {
+        match string2d(&pair[0]) {
+            Some(s) => pairs.push((s, &pair[1])),
+            None => return err(NOT_FLOAT),
+        }
+    }
+    let key = &argv[1];
+    let exists = match ctx.lookup_write(key) {
+        None => false,
+        Some(Entry {
+            value: Value::ZSet(_),
+            ..
+        }) => true,
+        Some(_) => return wrongtype(),
+    };
+    let (mut added, mut updated, mut processed) = (0usize, 0usize, 0usize);
+    let mut last_score = 0.0;
+    let mut nan = false;
+    if exists || !f.xx {
+        if !exists {
+            ctx.dbm().insert(
+                key.clone(),
+                Entry {
+                    value: Value::ZSet(ZSetValue::default()),
+                    expire_at_ms: None,
+                },
+            );
+        }
+        if let Some(Entry {
+            value: Value::ZSet(z),
+            ..
+        }) = ctx.dbm().get_mut(key.as_slice())
+        {
+            for (score, member) in pairs {
+                match zset_add(z, score, member, f) {
+                    None => {
+                        nan = true;
+                        break;
+                    }
+                    Some(out) => {
+                        added += usize::from(out.added);
+                        updated += usize::from(out.updated);
+                        if !out.nop {
+                            processed += 1;
+                        }
+                        last_score = out.score;
+                    }
+                }
+            }
+        }
+    }
+    ctx.dirty((added + updated) as u64);
+    if nan {
+        return err("ERR resulting score is not a number (NaN)");
+    }
+    if f.incr {
+        if processed > 0 {
+            score_reply(last_score)
+        } else {
+            Reply::Nil
+        }
+    } else {
+        int(if f.ch { added + updated } else { added })
+    }
+}
+
+struct AddOutcome {
+    added: bool,
+    updated: bool,
+    nop: bool,
+    score: f64,
+}
+
+/// The score as a listpack gives it back: `-0` is read back as integer 0 (the reply of
+/// the command itself still shows the computed value, as Redis's does).
+fn stored(score: f64) -> f64 {
+    if score == 0.0 {
+        0.0
+    } else {
+        score
+    }
+}
+
+/// `zsetAdd`: `None` when the result would be NaN.
+fn zset_add(z: &mut ZSetValue, score: f64, member: &[u8], f: ZaddFlags) -> Option<AddOutcome> {
+    if score.is_nan() {
+        return None;
+    }
+    let nop = AddOutcome {
+        added: false,
+        updated: false,
+        nop: true,
+        score,
+    };
+    match z.score(member) {
+        Some(cur) => {
+            if f.nx {
+                return Some(nop);
+            }
+            let mut score = score;
+            if f.incr {
+                score += cur;
+                if score.is_nan() {
+                    return None;
+                }
+            }
+            if (f.lt && score >= cur) || (f.gt && score <= cur) {
+                return Some(AddOutcome { score, ..nop });
+            }
+            let updated = score != cur;
+            if updated {
+                z.insert(member.to_vec(), stored(score));
+            }
+            Some(AddOutcome {
+                added: false,
+                updated,
+                nop: false,
+                score,
+            })
+        }
+        None if !f.xx => {
+            z.insert(member.to_vec(), stored(score));
+            Some(AddOutcome {
+                added: true,
+                updated: false,
+                nop: false,
+                score,
+            })
+        }
+        None => Some(nop),
+    }
+}
+
+pub fn zadd(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    zadd_generic(ctx, argv, ZaddFlags::default())
+}
+
+pub fn zincrby(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    zadd_generic(
+        ctx,
+        argv,
+        ZaddFlags {
+            incr: true,
+            ..ZaddFlags::default()
+        },
+    )
+}
+
+pub fn zrem(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let key = &argv[1];
+    let z = match ctx.lookup_write(key) {
+        None => return Reply::Integer(0),
+        Some(Entry {
+            value: Value::ZSet(z),
+            ..
+        }) => z,
+        Some(_) => return wrongtype(),
+    };
+    let mut deleted = 0;
+    for m in &argv[2..] {
+        if z.remove(m) {
+            deleted += 1;
+            if z.is_empty() {
+                break;
+            }
+        }
+    }
+    let empty = z.is_empty();
+    if deleted > 0 {
+        if empty {
+            ctx.dbm().remove(key.as_slice());
+        }
+        ctx.dirty(deleted as u64);
+    }
+    int(deleted)
+}
+
+fn zset_for_read<'c>(ctx: &'c mut ExecCtx, key: &[u8]) -> Result<Option<&'c ZSetValue>, Reply> {
+    match ctx.lookup_read(key) {
+        None => Ok(None),
+        Some(Entry {
+            value: Value::ZSet(z),
+            ..
+        }) => Ok(Some(z)),
+        Some(_) => Err(wrongtype()),
+    }
+}
+
+pub fn zscore(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    match zset_for_read(ctx, &argv[1]) {
+        Ok(Some(z)) => z.score(&argv[2]).map_or(Reply::Nil, score_reply),
+        Ok(None) => Reply::Nil,
+        Err(e) => e,
+    }
+}
+
+pub fn zcard(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    match zset_for_read(ctx, &argv[1]) {
+        Ok(Some(z)) => int(z.len()),
+        Ok(None) => Reply::Integer(0),
+        Err(e) => e,
+    }
+}
+
+/// A score bound (`zslParseRange`).
+#[derive(Clone, Copy)]
+struct ScoreBound {
+    value: f64,
+    exclusive: bool,
+}
+
+fn parse_score_bound(arg: &[u8]) -> Option<ScoreBound> {
+    let (exclusive, body) = match arg.first() {
+        Some(b'(') => (true, &arg[1..]),
+        _ => (false, arg),
+    };
+    let value = strtod(body)?;
+    if value.is_nan() {
+        return None;
+    }
+    Some(ScoreBound { value, exclusive })
+}
+
+/// A lex bound (`zslParseLexRangeItem`).
+#[derive(Clone)]
+enum LexBound {
+    Min,
+    Max,
+    Value(Vec<u8>, bool),
+}
+
+fn parse_lex_bound(arg: &[u8]) -> Option<LexBound> {
+    match arg.first() {
+        Some(b'+') if arg.len() == 1 => Some(LexBound::Max),
+        Some(b'-') if arg.len() == 1 => Some(LexBound::Min),
+        Some(b'(') => Some(LexBound::Value(arg[1..].to_vec(), true)),
+        Some(b'[') => Some(LexBound::Value(arg[1..].to_vec(), false)),
+        _ => None,
+    }
+}
+
+fn lex_gte_min(m: &[u8], min: &LexBound) -> bool {
+    match min {
+        LexBound::Min => true,
+        LexBound::Max => false,
+        LexBound::Value(v, ex) => {
+            if *ex {
+                m > v.as_slice()
+            } else {
+                m >= v.as_slice()
+            }
+        }
+    }
+}
+
+fn lex_lte_max(m: &[u8], max: &LexBound) -> bool {
+    match max {
+        LexBound::Min => false,
+        LexBound::Max => true,
+        LexBound::Value(v, ex) => {
+            if *ex {
+                m < v.as_slice()
+            } else {
+                m <= v.as_slice()
+            }
+        }
+    }
+}
+
+enum RangeKind {
+    Rank(i64, i64),
+    Score(ScoreBound, ScoreBound),
+    Lex(LexBound, LexBound),
+}
+
+/// ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
+/// (`zrangeGenericCommand`): options and ranges are validated before the key is looked up.
+pub fn zrange(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let mut withscores = false;
+    let mut rev = false;
+    let mut by_lex = false;
+    let mut by_score = false;
+    let mut offset: i64 = 0;
+    let mut limit: i64 = -1;
+    let mut limit_given = false;
+    let mut j = 4;
+    while j < argv.len() {
+        let left = argv.len() - j - 1;
+        let a = &argv[j];
+        if eq_ic(a, "withscores") {
+            withscores = true;
+        } else if eq_ic(a, "limit") && left >= 2 {
+            offset = match i64_arg(&argv[j + 1]) {
+                Ok(n) => n,
+                Err(e) => return e,
+            };
+            limit = match i64_arg(&argv[j + 2]) {
+                Ok(n) => n,
+                Err(e) => return e,
+            };
+            limit_given = true;
+            j += 2;
+        } else if !rev && eq_ic(a, "rev") {
+            rev = true;
+        } else if !by_lex && !by_score && eq_ic(a, "bylex") {
+            by_lex = true;
+        } else if !by_lex && !by_score && eq_ic(a, "byscore") {
+            by_score = true;
+        } else {
+            return syntax();
+        }
+        j += 1;
+    }
+    // Redis checks `opt_limit != -1`, so `LIMIT 0 -1` is accepted with a rank range.
+    let _ = limit_given;
+    if limit != -1 && !by_lex && !by_score {
+        return err(
+            "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+        );
+    }
+    if withscores && by_lex {
+        return err("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
+    }
+    let (mut min_arg, mut max_arg) = (&argv[2], &argv[3]);
+    if rev && (by_score || by_lex) {
+        std::mem::swap(&mut min_arg, &mut max_arg);
+    }
+    let kind = if by_score {
+        match (parse_score_bound(min_arg), parse_score_bound(max_arg)) {
+            (Some(a), Some(b)) => RangeKind::Score(a, b),
+            _ => return err("ERR min or max is not a float"),
+        }
+    } else if by_lex {
+        match (parse_lex_bound(min_arg), parse_lex_bound(max_arg)) {
+            (Some(a), Some(b)) => RangeKind::Lex(a, b),
+            _ => return err("ERR min or max not valid string range item"),
+        }
+    } else {
+        match (i64_arg(min_arg), i64_arg(max_arg)) {
+            (Ok(a), Ok(b)) => RangeKind::Rank(a, b),
+            (Err(e), _) | (_, Err(e)) => return e,
+        }
+    };
+    let z = match zset_for_read(ctx, &argv[1]) {
+        Ok(Some(z)) => z,
+        Ok(None) => return Reply::Array(Vec::new()),
+        Err(e) => return e,
+    };
+    let picked: Vec<(&[u8], f64)> = match kind {
+        RangeKind::Rank(start, end) => {
+            let len = i64::try_from(z.len()).unwrap_or(i64::MAX);
+            let mut start = if start < 0 {
+                len.saturating_add(start)
+            } else {
+                start
+            };
+            let mut end = if end < 0 {
+                len.saturating_add(end)
+            } else {
+                end
+            };
+            if start < 0 {
+                start = 0;
+            }
+            if start > end || start >= len {
+                Vec::new()
+            } else {
+                if end >= len {
+                    end = len - 1;
+                }
+                let skip = usize::try_from(start).unwrap_or(0);
+                let take = usize::try_from(end - start + 1).unwrap_or(0);
+                if rev {
+                    z.iter().rev().skip(skip).take(take).collect()
+                } else {
+                    z.iter().skip(skip).take(take).collect()
+                }
+            }
+        }
+        RangeKind::Score(min, max) => {
+            let inside = |s: f64| {
+                let ge = if min.exclusive {
+                    s > min.value
+                } else {
+                    s >= min.value
+                };
+                let le = if max.exclusive {
+                    s < max.value
+                } else {
+                    s <= max.value
+                };
+                ge && le
+            };
+            let it: Box<dyn Iterator<Item = (&[u8], f64)>> = if rev {
+                Box::new(z.iter().rev())
+            } else {
+                Box::new(z.iter())
+            };
+            apply_limit(it.filter(|(_, s)| inside(*s)), offset, limit)
+        }
+        RangeKind::Lex(min, max) => {
+            let items: Vec<(&[u8], f64)> = z.iter().collect();
+            lex_range(&items, &min, &max, rev, offset, limit)
+        }
+    };
+    let mut out = Vec::with_capacity(picked.len() * if withscores { 2 } else { 1 });
+    for (m, s) in picked {
+        out.push(Reply::bulk(m));
+        if withscores {
+            out.push(score_reply(s));
+        }
+    }
+    Reply::Array(out)
+}
+
+/// Order of lex bounds (`sdscmplex` with `shared.minstring`/`maxstring`).
+fn lex_cmp(a: &LexBound, b: &LexBound) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    match (a, b) {
+        (LexBound::Min, LexBound::Min) | (LexBound::Max, LexBound::Max) => Equal,
+        (LexBound::Min, _) | (_, LexBound::Max) => Less,
+        (_, LexBound::Min) | (LexBound::Max, _) => Greater,
+        (LexBound::Value(x, _), LexBound::Value(y, _)) => x.cmp(y),
+    }
+}
+
+fn lex_exclusive(b: &LexBound) -> bool {
+    match b {
+        LexBound::Min | LexBound::Max => true,
+        LexBound::Value(_, ex) => *ex,
+    }
+}
+
+/// BYLEX exactly as the listpack code walks it (`zzlFirstInLexRange`/`zzlLastInLexRange`
+/// and `genericZrangebylexCommand`): it assumes lex order, so with mixed scores it stops at
+/// the first member out of range, like Redis (the result is "undefined" but deterministic).
+fn lex_range<'z>(
+    items: &[(&'z [u8], f64)],
+    min: &LexBound,
+    max: &LexBound,
+    rev: bool,
+    offset: i64,
+    limit: i64,
+) -> Vec<(&'z [u8], f64)> {
+    let cmp = lex_cmp(min, max);
+    if cmp == std::cmp::Ordering::Greater
+        || (cmp == std::cmp::Ordering::Equal && (lex_exclusive(min) || lex_exclusive(max)))
+    {
+        return Vec::new();
+    }
+    let (Some(first), Some(last)) = (items.first(), items.last()) else {
+        return Vec::new();
+    };
+    if !lex_gte_min(last.0, min) || !lex_lte_max(first.0, max) {
+        return Vec::new();
+    }
+    let n = items.len();
+    // Positions in walking order.
+    let order: Vec<usize> = if rev {
+        (0..n).rev().collect()
+    } else {
+        (0..n).collect()
+    };
+    let start = order.iter().position(|&i| {
+        if rev {
+            lex_lte_max(items[i].0, max)
+        } else {
+            lex_gte_min(items[i].0, min)
+        }
+    });
+    let Some(start) = start else {
+        return Vec::new();
+    };
+    let s0 = items[order[start]].0;
+    let ok = if rev {
+        lex_gte_min(s0, min)
+    } else {
+        lex_lte_max(s0, max)
+    };
+    if !ok || offset < 0 {
+        return Vec::new();
+    }
+    let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+    let mut out = Vec::new();
+    let mut remaining = limit;
+    for &i in order.iter().skip(start).skip(skip) {
+        if remaining == 0 {
+            break;
+        }
+        remaining = remaining.saturating_sub(1);
+        let m = items[i].0;
+        let inside = if rev {
+            lex_gte_min(m, min)
+        } else {
+            lex_lte_max(m, max)
+        };
+        if !inside {
+            break;
+        }
+        out.push(items[i]);
+    }
+    out
+}
+
+/// LIMIT as Redis applies it: a negative offset skips everything, a negative count means
+/// no limit.
+fn apply_limit<'z>(
+    it: impl Iterator<Item = (&'z [u8], f64)>,
+    offset: i64,
+    limit: i64,
+) -> Vec<(&'z [u8], f64)> {
+    if offset < 0 {
+        return Vec::new();
+    }
+    let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+    let take = if limit < 0 {
+        usize::MAX
+    } else {
+        usize::try_from(limit).unwrap_or(usize::MAX)
+    };
+    it.skip(skip).take(take).collect()
+}
