@@ -3,4 +3,5 @@
 //! or the browser, so the very same code runs in wasm, natively and in tests.
 
 pub mod keyspace;
+pub mod rdb;
 pub mod resp;
