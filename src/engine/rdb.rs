@@ -812,7 +812,7 @@ impl<'a> Reader<'a> {
                         return Err(self.err_at(m_at, "Duplicate set members detected"));
                     }
                 }
-                Value::Set(set)
+                Value::Set(intset_order(set))
             }
             TYPE_ZSET | TYPE_ZSET_2 => {
                 let n = self.len()?;
@@ -1002,6 +1002,24 @@ impl<'a> Reader<'a> {
             }
             _ => return Err(format!("Unknown RDB encoding type {ty}")),
         })
+    }
+}
+
+/// Redis loads a plain set of at most `set-max-intset-entries` integers into an intset, so
+/// it then holds (and SMEMBERS lists) the members in ascending numeric order, not file order.
+fn intset_order(set: SetValue) -> SetValue {
+    if set.len() > SET_MAX_INTSET_ENTRIES {
+        return set;
+    }
+    let ints: Option<Vec<i64>> = set.iter().map(|m| listpack::parse_strict_i64(m)).collect();
+    match ints {
+        Some(mut ints) => {
+            ints.sort_unstable();
+            ints.into_iter()
+                .map(|v| v.to_string().into_bytes())
+                .collect()
+        }
+        None => set,
     }
 }
 

@@ -10,6 +10,10 @@
 #   expected.txt            every key read back with redis-cli: db, key, TYPE,
 #                           OBJECT ENCODING, PEXPIRETIME and the value (GET / LRANGE / HGETALL /
 #                           SMEMBERS / ZRANGE WITHSCORES), strings quoted as redis-cli prints them
+#   redis-assets/*.rdb      old-format files from Redis's own test suite (tests/assets at tag
+#                           7.0.15, BSD-3-Clause): zipmap, ziplist, quicklist v1, RDB v3-v10
+#   redis-assets/*.txt      what redis-server 7.0 holds after loading each of them (same format
+#                           as expected.txt), or "LOAD FAILS" when it refuses the file
 # tests/rdb_golden.rs checks these files; re-run this script only to refresh them.
 set -euo pipefail
 export LC_ALL=C
@@ -137,4 +141,35 @@ describe() { # db key
   for k in "${KEYS1[@]}"; do describe 1 "$k"; done
   for k in "${KEYS15[@]}"; do describe 15 "$k"; done
 } > "$OUT/expected.txt"
-echo "captured from redis-server $VERSION: $(ls "$OUT")"
+kill "$PID"; wait "$PID" 2>/dev/null || true
+
+# Redis's own old-format test files: load each into a fresh server and describe what it holds.
+for rdbfile in "$OUT"/redis-assets/*.rdb; do
+  name=$(basename "$rdbfile" .rdb)
+  ADIR=$TMP/$name; mkdir -p "$ADIR"; cp "$rdbfile" "$ADIR/"
+  PORT=$((20000 + RANDOM % 30000))
+  "$SERVER" --port "$PORT" --bind 127.0.0.1 --dir "$ADIR" --dbfilename "$name.rdb" --save "" \
+    --appendonly no --daemonize no --logfile "$ADIR/redis.log" &
+  PID=$!
+  up=no
+  for _ in $(seq 50); do
+    if r ping 2>/dev/null | grep -q PONG; then up=yes; break; fi
+    kill -0 "$PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  {
+    echo "# Written by tests/golden/capture_rdb.sh: redis-server $VERSION loading $name.rdb."
+    if [ $up = no ]; then
+      echo "LOAD FAILS: $(grep -m1 -E 'Internal error|integrity|Bad|error' "$ADIR/redis.log" | sed 's/^[^#]*# //')"
+    else
+      sizes=""
+      for db in $(seq 0 15); do n=$(r -n "$db" DBSIZE); [ "$n" = 0 ] || sizes="$sizes db$db=$n"; done
+      echo "# keys:${sizes:- db0=0}"
+      for db in $(seq 0 15); do
+        r -n "$db" KEYS '*' | sort | while IFS= read -r k; do if [ -n "$k" ]; then describe "$db" "$k"; fi; done
+      done
+    fi
+  } > "$OUT/redis-assets/$name.txt"
+  kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true
+done
+echo "captured from redis-server $VERSION: $(ls "$OUT" "$OUT/redis-assets")"
