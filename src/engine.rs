@@ -4,4 +4,5 @@
 
 pub mod commands;
 pub mod keyspace;
+pub mod rdb;
 pub mod resp;
