@@ -123,7 +123,9 @@ pub enum Layout {
         wraps: u64,
         histlen: i64,
     },
-    Blocks { blocks: Vec<BlockView> },
+    Blocks {
+        blocks: Vec<BlockView>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,11 +161,9 @@ impl Backlog {
         let size = size.max(1);
         let inner = match model {
             BacklogModel::Ring => Inner::Ring(ring::Ring::new(size, master_repl_offset)),
-            BacklogModel::Blocks => Inner::Blocks(blocks::Blocks::new(
-                size,
-                master_repl_offset,
-                next_block_id,
-            )),
+            BacklogModel::Blocks => {
+                Inner::Blocks(blocks::Blocks::new(size, master_repl_offset, next_block_id))
+            }
         };
         Backlog { inner }
     }
@@ -306,7 +306,10 @@ impl Backlog {
     /// `addReplyReplicationBacklog`'s reference after a `+CONTINUE` (offset in the window):
     /// the first block with `repl_offset + used >= offset`. Panics outside the window.
     pub fn pin_psync(&mut self, offset: i64) -> PinId {
-        assert!(self.can_serve(offset), "PSYNC offset {offset} outside the window");
+        assert!(
+            self.can_serve(offset),
+            "PSYNC offset {offset} outside the window"
+        );
         match &mut self.inner {
             Inner::Ring(_) => PinId(u64::MAX),
             Inner::Blocks(b) => b.pin_psync(offset),

@@ -12,9 +12,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    jemalloc_usable_size, AppendReport, BlockId, BlockView, PinId, TrimReport, MIN_SIZE,
-};
+use super::{jemalloc_usable_size, AppendReport, BlockId, BlockView, PinId, TrimReport, MIN_SIZE};
 
 /// `PROTO_REPLY_CHUNK_BYTES`: no block is requested smaller than this.
 pub const PROTO_REPLY_CHUNK_BYTES: usize = 16 * 1024;
@@ -299,10 +297,7 @@ impl Blocks {
         let Some(PinState::At { mut id, mut pos }) = self.pins.get(&pin).copied() else {
             return report;
         };
-        loop {
-            let Some(i) = self.blocks.iter().position(|b| b.id == id) else {
-                break;
-            };
+        while let Some(i) = self.blocks.iter().position(|b| b.id == id) {
             let b = &self.blocks[i];
             let target = (next_unsent - b.repl_offset).clamp(0, b.used() as i64) as usize;
             pos = pos.max(target);
@@ -384,7 +379,10 @@ impl Blocks {
         let mut expect = self.offset;
         for (i, b) in self.blocks.iter().enumerate() {
             if b.repl_offset != expect {
-                return Err(format!("block {} starts at {} not {expect}", b.id, b.repl_offset));
+                return Err(format!(
+                    "block {} starts at {} not {expect}",
+                    b.id, b.repl_offset
+                ));
             }
             if b.used() > b.size || (i + 1 < self.blocks.len() && b.used() != b.size) {
                 return Err(format!("block {} used {} of {}", b.id, b.used(), b.size));
@@ -392,7 +390,10 @@ impl Blocks {
             expect += b.used() as i64;
         }
         if expect != self.master_offset + 1 {
-            return Err(format!("blocks end at {expect}, master at {}", self.master_offset));
+            return Err(format!(
+                "blocks end at {expect}, master at {}",
+                self.master_offset
+            ));
         }
         Ok(())
     }

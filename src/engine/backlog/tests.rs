@@ -66,7 +66,10 @@ fn ring_wraps_and_slides_byte_by_byte() {
     let big = bytes(3 * MIN_SIZE + 7, 3);
     let r = b.append(&big);
     assert_eq!(r.wraps, 3);
-    assert_eq!(b.bytes_from(b.first_byte_offset()).unwrap(), big[big.len() - MIN_SIZE..]);
+    assert_eq!(
+        b.bytes_from(b.first_byte_offset()).unwrap(),
+        big[big.len() - MIN_SIZE..]
+    );
 }
 
 #[test]
@@ -241,9 +244,17 @@ fn psync_pin_at_block_boundary_lands_on_previous_block() {
 fn resize_ring_drops_history_blocks_keep_it() {
     let mut ring = Backlog::new(BacklogModel::Ring, MIN_SIZE, 0);
     ring.append(&bytes(5000, 0));
-    assert_eq!(ring.resize(MIN_SIZE).bytes, 0, "same size: 6.2 does nothing");
+    assert_eq!(
+        ring.resize(MIN_SIZE).bytes,
+        0,
+        "same size: 6.2 does nothing"
+    );
     let t = ring.resize(1);
-    assert_eq!((t.bytes, ring.size()), (0, MIN_SIZE), "1 clamps to 16384 = unchanged");
+    assert_eq!(
+        (t.bytes, ring.size()),
+        (0, MIN_SIZE),
+        "1 clamps to 16384 = unchanged"
+    );
     let t = ring.resize(100_000);
     assert_eq!(t.bytes, 5000);
     assert_eq!((ring.histlen(), ring.first_byte_offset()), (0, 5001));
