@@ -129,7 +129,13 @@ fn blocks_model_matches_redis_7_0_info() {
     let names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(
         names,
-        ["small-16kb", "large-1mb", "online-16kb", "wait-16kb"]
+        [
+            "small-16kb",
+            "large-1mb",
+            "online-16kb",
+            "wait-16kb",
+            "tiny-config-100"
+        ]
     );
     for s in &scenarios {
         assert!(s.checked > 20, "{} has too few checks", s.name);

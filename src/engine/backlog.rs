@@ -144,8 +144,9 @@ impl Backlog {
     /// `createReplicationBacklog`: histlen 0, first byte offset `master_repl_offset + 1`.
     ///
     /// `size` is taken as configured: Redis clamps to [`MIN_SIZE`] only in
-    /// `resizeReplicationBacklog` (CONFIG SET), not when reading the config file (the node
-    /// decides; a 0 is raised to 1 as Redis's config range is 1..).
+    /// `resizeReplicationBacklog` (CONFIG SET), not when reading the config file: 7.0.15
+    /// started with `repl-backlog-size 100` reports `repl_backlog_size:100` and trims against
+    /// 100 (golden scenario `tiny-config-100`). A 0 is raised to 1, Redis's config minimum.
     pub fn new(model: BacklogModel, size: usize, master_repl_offset: i64) -> Self {
         Self::with_block_ids(model, size, master_repl_offset, 0)
     }

@@ -183,4 +183,10 @@ run online-16kb 16384 online
   for i in $(seq 121 140); do echo "set k$i 700"; done
 } > "$TMP/ops"
 run wait-16kb 16384 wait
+# A config-file size below 16 KB is kept as is (only CONFIG SET clamps): histlen hovers just
+# above 100 bytes' worth of whole blocks.
+{
+  for i in $(seq 1 120); do echo "set k$i 400"; done
+} > "$TMP/ops"
+run tiny-config-100 100 gone
 echo "captured into $OUT" >&2
