@@ -2,6 +2,7 @@
 //! deadlines and structured events come out. Nothing here touches a socket, a clock, a thread
 //! or the browser, so the very same code runs in wasm, natively and in tests.
 
+pub mod backlog;
 pub mod commands;
 pub mod keyspace;
 pub mod rdb;
