@@ -4,6 +4,14 @@
 
 pub mod backlog;
 pub mod commands;
+pub mod config;
+pub mod event;
+mod heartbeat;
+pub mod info;
 pub mod keyspace;
+mod master;
+pub mod node;
+pub mod psync;
 pub mod rdb;
+mod replica;
 pub mod resp;

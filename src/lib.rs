@@ -9,3 +9,4 @@
 pub mod engine;
 #[cfg(target_arch = "wasm32")]
 pub mod ui;
+pub mod sim;

@@ -47,6 +47,7 @@ use super::resp::Reply;
 
 pub use expire::active_expire_cycle;
 pub use table::{all, lookup, lookup_subcommand};
+pub use util::glob_match;
 
 /// Command flags as in Redis's command table (`server.h`, `CMD_*`), the subset that matters.
 pub mod flags {

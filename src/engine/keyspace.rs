@@ -42,8 +42,11 @@ impl PartialOrd for ScoreKey {
 }
 
 impl Ord for ScoreKey {
+    /// Redis compares scores with `<`, so `-0` and `0` are the same score (ordered by member).
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0)
+        self.0
+            .partial_cmp(&other.0)
+            .unwrap_or_else(|| self.0.total_cmp(&other.0))
     }
 }
 

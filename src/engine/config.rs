@@ -1,0 +1,366 @@
+//! The node's configuration: the replication parameters a student can change with
+//! `CONFIG SET` (and the native server takes as `--name value`), with Redis 7.0's names,
+//! aliases, defaults, ranges and error texts (config.c).
+
+use serde::{Deserialize, Serialize};
+
+use super::backlog::{BacklogModel, MIN_SIZE as BACKLOG_MIN_SIZE};
+use super::commands::glob_match;
+
+/// Limits of `client-output-buffer-limit replica` (hard bytes, soft bytes, soft seconds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputBufferLimit {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_seconds: u64,
+}
+
+/// All settings the engine reads. Field names follow the Redis option names.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    pub port: u16,
+    pub repl_backlog_size: u64,
+    pub repl_backlog_ttl: u64,
+    /// replscope's own option: `ring` (the article's circular buffer) or `blocks` (Redis 7.0).
+    pub repl_backlog_model: BacklogModel,
+    pub repl_ping_replica_period: u64,
+    pub repl_timeout: u64,
+    pub repl_diskless_sync: bool,
+    pub repl_diskless_sync_delay: u64,
+    pub repl_diskless_sync_max_replicas: u64,
+    pub min_replicas_to_write: u64,
+    pub min_replicas_max_lag: u64,
+    pub replica_read_only: bool,
+    pub replica_serve_stale_data: bool,
+    pub replica_priority: u64,
+    pub replica_announce_ip: Option<String>,
+    pub replica_announce_port: u16,
+    pub masterauth: Option<String>,
+    pub requirepass: Option<String>,
+    pub lazyfree_lazy_expire: bool,
+    pub client_output_buffer_limit_replica: OutputBufferLimit,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            port: 6379,
+            repl_backlog_size: 1024 * 1024,
+            repl_backlog_ttl: 3600,
+            repl_backlog_model: BacklogModel::Blocks,
+            repl_ping_replica_period: 10,
+            repl_timeout: 60,
+            repl_diskless_sync: true,
+            repl_diskless_sync_delay: 5,
+            repl_diskless_sync_max_replicas: 0,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag: 10,
+            replica_read_only: true,
+            replica_serve_stale_data: true,
+            replica_priority: 100,
+            replica_announce_ip: None,
+            replica_announce_port: 0,
+            masterauth: None,
+            requirepass: None,
+            lazyfree_lazy_expire: false,
+            client_output_buffer_limit_replica: OutputBufferLimit {
+                hard: 256 * 1024 * 1024,
+                soft: 64 * 1024 * 1024,
+                soft_seconds: 60,
+            },
+        }
+    }
+}
+
+/// Option names with their Redis aliases, in the order `CONFIG GET *` lists them.
+const NAMES: &[(&str, Option<&str>)] = &[
+    ("port", None),
+    ("repl-backlog-size", None),
+    ("repl-backlog-ttl", None),
+    ("repl-backlog-model", None),
+    ("repl-ping-replica-period", Some("repl-ping-slave-period")),
+    ("repl-timeout", None),
+    ("repl-diskless-sync", None),
+    ("repl-diskless-sync-delay", None),
+    ("repl-diskless-sync-max-replicas", None),
+    ("repl-diskless-load", None),
+    ("min-replicas-to-write", Some("min-slaves-to-write")),
+    ("min-replicas-max-lag", Some("min-slaves-max-lag")),
+    ("replica-read-only", Some("slave-read-only")),
+    ("replica-serve-stale-data", Some("slave-serve-stale-data")),
+    ("replica-priority", Some("slave-priority")),
+    ("replica-announce-ip", Some("slave-announce-ip")),
+    ("replica-announce-port", Some("slave-announce-port")),
+    ("masterauth", None),
+    ("requirepass", None),
+    ("lazyfree-lazy-expire", None),
+    ("client-output-buffer-limit", None),
+    ("databases", None),
+];
+
+/// Why a `CONFIG SET` failed; `reply_text` gives Redis's wording.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    Unknown(String),
+    Invalid { name: String, reason: String },
+}
+
+impl ConfigError {
+    /// The error reply text, as config.c words it.
+    pub fn reply_text(&self) -> String {
+        match self {
+            ConfigError::Unknown(name) => format!(
+                "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+            ),
+            ConfigError::Invalid { name, reason } => format!(
+                "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
+            ),
+        }
+    }
+}
+
+/// Parses a memory value like Redis's `memtoull`: `1mb` = 1048576, `1m` = 1000000.
+pub fn parse_memory(value: &str) -> Option<u64> {
+    let digits = value.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &value[digits.len()..];
+    let mul: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    digits.parse::<u64>().ok()?.checked_mul(mul)
+}
+
+fn parse_bool(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err("argument must be 'yes' or 'no'".into()),
+    }
+}
+
+fn parse_int(value: &str, min: u64, max: u64) -> Result<u64, String> {
+    let n: i128 = value
+        .parse()
+        .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+    if n < min as i128 || n > max as i128 {
+        return Err(format!("argument must be between {min} and {max} inclusive"));
+    }
+    Ok(n as u64)
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.into()
+}
+
+const INT_MAX: u64 = i32::MAX as u64;
+
+impl Config {
+    /// The canonical name for `name` or one of its aliases (case-insensitive).
+    pub fn canonical(name: &str) -> Option<&'static str> {
+        NAMES.iter().find_map(|(n, alias)| {
+            (n.eq_ignore_ascii_case(name) || alias.is_some_and(|a| a.eq_ignore_ascii_case(name)))
+                .then_some(*n)
+        })
+    }
+
+    /// `CONFIG GET` for one or more glob patterns: (name, value) pairs without duplicates.
+    pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for (name, alias) in NAMES {
+            let hit = patterns.iter().any(|p| {
+                glob_match(p, name.as_bytes()) || alias.is_some_and(|a| glob_match(p, a.as_bytes()))
+            });
+            if hit {
+                out.push((name.to_string(), self.get(name).unwrap_or_default()));
+            }
+        }
+        out
+    }
+
+    /// The value of one option as `CONFIG GET` prints it.
+    pub fn get(&self, name: &str) -> Option<String> {
+        Some(match Self::canonical(name)? {
+            "port" => self.port.to_string(),
+            "repl-backlog-size" => self.repl_backlog_size.to_string(),
+            "repl-backlog-ttl" => self.repl_backlog_ttl.to_string(),
+            "repl-backlog-model" => match self.repl_backlog_model {
+                BacklogModel::Ring => "ring".into(),
+                BacklogModel::Blocks => "blocks".into(),
+            },
+            "repl-ping-replica-period" => self.repl_ping_replica_period.to_string(),
+            "repl-timeout" => self.repl_timeout.to_string(),
+            "repl-diskless-sync" => yes_no(self.repl_diskless_sync),
+            "repl-diskless-sync-delay" => self.repl_diskless_sync_delay.to_string(),
+            "repl-diskless-sync-max-replicas" => self.repl_diskless_sync_max_replicas.to_string(),
+            "repl-diskless-load" => "disabled".into(),
+            "min-replicas-to-write" => self.min_replicas_to_write.to_string(),
+            "min-replicas-max-lag" => self.min_replicas_max_lag.to_string(),
+            "replica-read-only" => yes_no(self.replica_read_only),
+            "replica-serve-stale-data" => yes_no(self.replica_serve_stale_data),
+            "replica-priority" => self.replica_priority.to_string(),
+            "replica-announce-ip" => self.replica_announce_ip.clone().unwrap_or_default(),
+            "replica-announce-port" => self.replica_announce_port.to_string(),
+            "masterauth" => self.masterauth.clone().unwrap_or_default(),
+            "requirepass" => self.requirepass.clone().unwrap_or_default(),
+            "lazyfree-lazy-expire" => yes_no(self.lazyfree_lazy_expire),
+            "client-output-buffer-limit" => {
+                let l = self.client_output_buffer_limit_replica;
+                format!(
+                    "normal 0 0 0 slave {} {} {} pubsub 33554432 8388608 60",
+                    l.hard, l.soft, l.soft_seconds
+                )
+            }
+            "databases" => "16".into(),
+            _ => return None,
+        })
+    }
+
+    /// Sets one option (`CONFIG SET name value`, or `--name value` on the command line).
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let canonical = Self::canonical(name).ok_or_else(|| ConfigError::Unknown(name.into()))?;
+        let invalid = |reason: String| ConfigError::Invalid {
+            name: canonical.to_string(),
+            reason,
+        };
+        let int = |min, max| parse_int(value, min, max).map_err(invalid);
+        match canonical {
+            "port" => self.port = int(0, 65535)? as u16,
+            "repl-backlog-size" => {
+                let bytes = parse_memory(value)
+                    .filter(|&b| b >= 1)
+                    .ok_or_else(|| invalid("argument must be a memory value".into()))?;
+                // resizeReplicationBacklog: never below CONFIG_REPL_BACKLOG_MIN_SIZE.
+                self.repl_backlog_size = bytes.max(BACKLOG_MIN_SIZE as u64);
+            }
+            "repl-backlog-ttl" => self.repl_backlog_ttl = int(0, i64::MAX as u64)?,
+            "repl-backlog-model" => {
+                self.repl_backlog_model = match value.to_ascii_lowercase().as_str() {
+                    "ring" => BacklogModel::Ring,
+                    "blocks" => BacklogModel::Blocks,
+                    _ => return Err(invalid("argument(s) must be one of the following: ring, blocks".into())),
+                }
+            }
+            "repl-ping-replica-period" => self.repl_ping_replica_period = int(1, INT_MAX)?,
+            "repl-timeout" => self.repl_timeout = int(1, INT_MAX)?,
+            "repl-diskless-sync" => self.repl_diskless_sync = parse_bool(value).map_err(invalid)?,
+            "repl-diskless-sync-delay" => self.repl_diskless_sync_delay = int(0, INT_MAX)?,
+            "repl-diskless-sync-max-replicas" => {
+                self.repl_diskless_sync_max_replicas = int(0, INT_MAX)?
+            }
+            "repl-diskless-load" => {
+                if !value.eq_ignore_ascii_case("disabled") {
+                    return Err(invalid(
+                        "replscope only implements repl-diskless-load disabled".into(),
+                    ));
+                }
+            }
+            "min-replicas-to-write" => self.min_replicas_to_write = int(0, INT_MAX)?,
+            "min-replicas-max-lag" => self.min_replicas_max_lag = int(0, INT_MAX)?,
+            "replica-read-only" => self.replica_read_only = parse_bool(value).map_err(invalid)?,
+            "replica-serve-stale-data" => {
+                self.replica_serve_stale_data = parse_bool(value).map_err(invalid)?
+            }
+            "replica-priority" => self.replica_priority = int(0, INT_MAX)?,
+            "replica-announce-ip" => {
+                self.replica_announce_ip = (!value.is_empty()).then(|| value.to_string())
+            }
+            "replica-announce-port" => self.replica_announce_port = int(0, 65535)? as u16,
+            "masterauth" => self.masterauth = (!value.is_empty()).then(|| value.to_string()),
+            "requirepass" => self.requirepass = (!value.is_empty()).then(|| value.to_string()),
+            "lazyfree-lazy-expire" => {
+                self.lazyfree_lazy_expire = parse_bool(value).map_err(invalid)?
+            }
+            "client-output-buffer-limit" => self.set_output_buffer_limit(value).map_err(invalid)?,
+            _ => return Err(ConfigError::Unknown(name.into())),
+        }
+        Ok(())
+    }
+
+    /// Parses `<class> <hard> <soft> <seconds>` groups; only the replica class is kept.
+    fn set_output_buffer_limit(&mut self, value: &str) -> Result<(), String> {
+        let words: Vec<&str> = value.split_ascii_whitespace().collect();
+        if words.is_empty() || words.len() % 4 != 0 {
+            return Err("Wrong number of arguments in buffer limit configuration.".into());
+        }
+        for group in words.chunks(4) {
+            let class = group[0].to_ascii_lowercase();
+            if !["normal", "replica", "slave", "pubsub"].contains(&class.as_str()) {
+                return Err("Invalid client class specified in buffer limit configuration.".into());
+            }
+            let (Some(hard), Some(soft), Ok(secs)) = (
+                parse_memory(group[1]),
+                parse_memory(group[2]),
+                group[3].parse::<u64>(),
+            ) else {
+                return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".into());
+            };
+            if class == "replica" || class == "slave" {
+                self.client_output_buffer_limit_replica = OutputBufferLimit {
+                    hard,
+                    soft,
+                    soft_seconds: secs,
+                };
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_units_like_memtoull() {
+        assert_eq!(parse_memory("1mb"), Some(1048576));
+        assert_eq!(parse_memory("1m"), Some(1000000));
+        assert_eq!(parse_memory("16KB"), Some(16384));
+        assert_eq!(parse_memory("12"), Some(12));
+        assert_eq!(parse_memory("1xb"), None);
+        assert_eq!(parse_memory("-1"), None);
+    }
+
+    #[test]
+    fn set_get_aliases_clamps_and_errors() {
+        let mut c = Config::default();
+        c.set("repl-backlog-size", "1").unwrap();
+        assert_eq!(c.get("repl-backlog-size").unwrap(), "16384");
+        c.set("REPL-PING-SLAVE-PERIOD", "3").unwrap();
+        assert_eq!(c.get("repl-ping-replica-period").unwrap(), "3");
+        assert_eq!(
+            c.set("repl-timeout", "0").unwrap_err().reply_text(),
+            "ERR CONFIG SET failed (possibly related to argument 'repl-timeout') - argument must be between 1 and 2147483647 inclusive"
+        );
+        assert_eq!(
+            c.set("replica-read-only", "maybe").unwrap_err().reply_text(),
+            "ERR CONFIG SET failed (possibly related to argument 'replica-read-only') - argument must be 'yes' or 'no'"
+        );
+        assert_eq!(
+            c.set("nope", "1").unwrap_err().reply_text(),
+            "ERR Unknown option or number of arguments for CONFIG SET - 'nope'"
+        );
+        c.set("client-output-buffer-limit", "replica 1mb 512kb 10").unwrap();
+        assert_eq!(c.client_output_buffer_limit_replica.hard, 1048576);
+    }
+
+    #[test]
+    fn config_get_globs() {
+        let c = Config::default();
+        let names: Vec<String> = c
+            .get_matching(&[b"repl-diskless-*"])
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(
+            names,
+            ["repl-diskless-sync", "repl-diskless-sync-delay", "repl-diskless-sync-max-replicas", "repl-diskless-load"]
+        );
+        assert_eq!(c.get_matching(&[b"min-slaves-to-write"])[0].0, "min-replicas-to-write");
+    }
+}

@@ -1,0 +1,832 @@
+//! The master side of replication: the replication stream and its offset, the backlog, the
+//! replicas attached to us, SYNC/PSYNC (partial or full resynchronization), REPLCONF, WAIT,
+//! and `min-replicas-to-write` gating. Mirrors replication.c of Redis 7.0.
+
+use super::backlog::{Backlog, PinId};
+use super::commands::Propagated;
+use super::event::{Event, LogLevel, RdbTarget, ReplicaState};
+use super::node::{ConnId, Node, WaitBlock};
+use super::psync::{self, PsyncInputs};
+use super::rdb;
+use super::resp::{encode_command, parse_i64, Reply};
+
+/// The node's replication identity and stream (valid for masters and replicas alike: a
+/// replica's offset follows its master's stream).
+#[derive(Clone, Debug)]
+pub(crate) struct MasterState {
+    pub replid: String,
+    pub replid2: String,
+    pub second_replid_offset: i64,
+    /// `master_repl_offset`: bytes ever fed to the stream (0 until a backlog exists).
+    pub repl_offset: i64,
+    pub backlog: Option<Backlog>,
+    /// The db the stream last SELECTed, -1 = none (forces a SELECT before the next write).
+    pub slaveseldb: i64,
+    /// Attached replicas, in attach order (`server.slaves`).
+    pub replicas: Vec<ConnId>,
+    pub no_replicas_since_s: u64,
+    /// The RDB child in progress, if any.
+    pub child: Option<RdbChild>,
+    /// A WAIT asked for acks: send one GETACK before sleeping.
+    pub get_ack_from_replicas: bool,
+    /// `repl_good_slaves_count`, refreshed each cron and on replica state changes.
+    pub good_replicas: usize,
+}
+
+/// A BGSAVE for replication: the snapshot taken at fork time and when the child finishes.
+#[derive(Clone, Debug)]
+pub(crate) struct RdbChild {
+    pub target: RdbTarget,
+    pub rdb: Vec<u8>,
+    pub done_ms: u64,
+}
+
+/// Per-replica state kept on the master (`replstate`, `repl_ack_off`, …).
+#[derive(Clone, Debug)]
+pub(crate) struct ReplicaLink {
+    pub state: ReplicaState,
+    pub ack_off: i64,
+    pub ack_time_s: u64,
+    pub psync_initial_offset: i64,
+    /// Diskless: stream only after the replica's first ACK (`repl_start_cmd_stream_on_ack`).
+    pub start_stream_on_ack: bool,
+    /// Stream bytes produced while the replica waits for its RDB, sent after it.
+    pub pending: Vec<u8>,
+    /// Keeps the blocks backlog from trimming what `pending` starts from.
+    pub pin: Option<PinId>,
+    /// Attached with old-style SYNC: no +FULLRESYNC line, no ACKs expected.
+    pub pre_psync: bool,
+}
+
+/// Bytes a child "writes" per millisecond of virtual time: a rough BGSAVE speed, so that a big
+/// dataset visibly takes time to snapshot (Redis on a laptop saves roughly 100–300 MB/s).
+const RDB_SAVE_BYTES_PER_MS: usize = 100_000;
+
+impl MasterState {
+    pub fn new(replid: String, now_s: u64) -> Self {
+        MasterState {
+            replid,
+            replid2: "0".repeat(40),
+            second_replid_offset: -1,
+            repl_offset: 0,
+            backlog: None,
+            slaveseldb: -1,
+            replicas: Vec::new(),
+            no_replicas_since_s: now_s,
+            child: None,
+            get_ack_from_replicas: false,
+            good_replicas: 0,
+        }
+    }
+
+    pub fn child_done_ms(&self) -> Option<u64> {
+        self.child.as_ref().map(|c| c.done_ms)
+    }
+}
+
+impl Node {
+    // ----- identity ---------------------------------------------------------------------------
+
+    /// `changeReplicationId` (+ `clearReplicationId2` when `clear2`).
+    pub(crate) fn change_replication_id(&mut self, clear2: bool, reason: &str) {
+        self.master.replid = self.random_hex(40);
+        if clear2 {
+            self.master.replid2 = "0".repeat(40);
+            self.master.second_replid_offset = -1;
+        }
+        self.emit_replid_changed(reason);
+    }
+
+    pub(crate) fn emit_replid_changed(&mut self, reason: &str) {
+        self.emit(Event::ReplicationIdChanged {
+            replid: self.master.replid.clone(),
+            replid2: self.master.replid2.clone(),
+            second_replid_offset: self.master.second_replid_offset,
+            reason: reason.into(),
+        });
+    }
+
+    /// `createReplicationBacklog`: empty, starting at the next byte.
+    pub(crate) fn create_backlog(&mut self) {
+        let backlog = Backlog::new(
+            self.cfg.repl_backlog_model,
+            self.cfg.repl_backlog_size as usize,
+            self.master.repl_offset,
+        );
+        self.emit(Event::BacklogCreated {
+            first_byte_offset: backlog.first_byte_offset(),
+            size: self.cfg.repl_backlog_size,
+        });
+        self.master.backlog = Some(backlog);
+    }
+
+    pub(crate) fn free_backlog(&mut self) {
+        if self.master.backlog.take().is_some() {
+            self.emit(Event::BacklogFreed);
+        }
+    }
+
+    // ----- the replication stream -------------------------------------------------------------
+
+    /// `propagatePendingCommands`: one execution unit's ops (already wrapped in MULTI/EXEC
+    /// by `commands::wrap_unit` when Redis would), each preceded by a SELECT when the
+    /// stream's db changes.
+    pub(crate) fn propagate_unit(&mut self, ops: Vec<Propagated>) {
+        if self.replica.is_replica() {
+            return;
+        }
+        for op in &ops {
+            self.feed_command(Some(op.db), &op.argv);
+        }
+    }
+
+    /// `replicationFeedSlaves`: SELECT if needed, then the command. `db = None` for commands
+    /// that touch no key (PING, GETACK), which never cause a SELECT.
+    pub(crate) fn feed_command(&mut self, db: Option<usize>, argv: &[Vec<u8>]) {
+        if self.replica.is_replica() {
+            return;
+        }
+        if self.master.backlog.is_none() && self.master.replicas.is_empty() {
+            return;
+        }
+        if let Some(db) = db {
+            if self.master.slaveseldb != db as i64 {
+                let mut select = Vec::new();
+                encode_command(&[b"SELECT".to_vec(), db.to_string().into_bytes()], &mut select);
+                self.feed_stream(&select, "SELECT");
+                self.master.slaveseldb = db as i64;
+            }
+        }
+        let mut bytes = Vec::new();
+        encode_command(argv, &mut bytes);
+        let what = String::from_utf8_lossy(&argv[0]).into_owned();
+        self.feed_stream(&bytes, &what);
+    }
+
+    /// `feedReplicationBuffer`: bytes enter the stream, the backlog and every replica that
+    /// can take them. This is the only place `master_repl_offset` grows.
+    pub(crate) fn feed_stream(&mut self, bytes: &[u8], what: &str) {
+        let Some(backlog) = self.master.backlog.as_mut() else {
+            return;
+        };
+        let start = self.master.repl_offset + 1;
+        self.master.repl_offset += bytes.len() as i64;
+        let report = backlog.append(bytes);
+        self.emit(Event::Stream {
+            start,
+            end: self.master.repl_offset,
+            what: what.to_string(),
+        });
+        if report.wraps > 0 {
+            self.emit(Event::BacklogWrapped {
+                master_repl_offset: self.master.repl_offset,
+            });
+        }
+        let replicas = self.master.replicas.clone();
+        for conn in replicas {
+            let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) else {
+                continue;
+            };
+            match link.state {
+                ReplicaState::WaitBgsaveStart => {}
+                ReplicaState::Online if !link.start_stream_on_ack => {
+                    self.send(conn, bytes.to_vec());
+                }
+                _ => {
+                    link.pending.extend_from_slice(bytes);
+                    let size = link.pending.len();
+                    self.check_output_limit(conn, size);
+                }
+            }
+        }
+    }
+
+    /// `client-output-buffer-limit replica`: a replica whose buffered stream grows past the
+    /// hard limit (or stays past the soft one) is disconnected, and will have to resync.
+    fn check_output_limit(&mut self, conn: ConnId, size: usize) {
+        let limit = self.cfg.client_output_buffer_limit_replica;
+        if limit.hard > 0 && size as u64 > limit.hard {
+            self.emit(Event::OutputBufferLimit { conn, bytes: size });
+            let name = self.replica_name(conn);
+            self.log(
+                LogLevel::Warning,
+                format!(
+                    "Client {name} scheduled to be closed ASAP for overcoming of output buffer limits."
+                ),
+            );
+            self.close(conn);
+        }
+    }
+
+    /// "ip:port" of a replica as Redis logs it (`replicationGetSlaveName`).
+    pub(crate) fn replica_name(&self, conn: ConnId) -> String {
+        match self.clients.get(&conn) {
+            Some(c) => {
+                let ip = c.announced_ip.clone().unwrap_or_else(|| c.peer.ip.clone());
+                if c.listening_port > 0 {
+                    format!("{}:{}", ip, c.listening_port)
+                } else {
+                    format!("{}:<unknown-replica-port>", ip)
+                }
+            }
+            None => "<unknown>".into(),
+        }
+    }
+
+    // ----- SYNC / PSYNC -----------------------------------------------------------------------
+
+    /// `syncCommand`.
+    pub(crate) fn sync_command(&mut self, conn: ConnId, argv: &[Vec<u8>]) {
+        let Some(client) = self.clients.get(&conn) else {
+            return;
+        };
+        if client.replica.is_some() {
+            return;
+        }
+        if self.replica.is_replica() && !self.replica.is_connected() {
+            self.reply(
+                conn,
+                &Reply::error("NOMASTERLINK Can't SYNC while not connected with my master"),
+            );
+            return;
+        }
+        let name = self.replica_name(conn);
+        self.log(
+            LogLevel::Notice,
+            format!("Replica {name} asks for synchronization"),
+        );
+        let is_psync = argv[0].eq_ignore_ascii_case(b"psync");
+        if is_psync {
+            let Some(offset) = parse_i64(&argv[2]) else {
+                self.reply(
+                    conn,
+                    &Reply::error("ERR value is not an integer or out of range"),
+                );
+                return;
+            };
+            let decision = psync::decide(PsyncInputs {
+                requested_replid: String::from_utf8_lossy(&argv[1]).into_owned(),
+                requested_offset: offset,
+                master_replid: self.master.replid.clone(),
+                master_replid2: self.master.replid2.clone(),
+                second_replid_offset: self.master.second_replid_offset,
+                master_repl_offset: self.master.repl_offset,
+                backlog: self
+                    .master
+                    .backlog
+                    .as_ref()
+                    .map(|b| (b.first_byte_offset(), b.histlen())),
+            });
+            let text = decision.explanation().replace(
+                "with replica",
+                &format!("with replica {name}"),
+            );
+            let accepted = decision.is_continue();
+            let counts_err = decision.counts_as_partial_err();
+            self.emit(Event::PsyncDecided { conn, decision });
+            self.log(LogLevel::Notice, text);
+            if accepted {
+                self.stats.sync_partial_ok += 1;
+                self.continue_partial(conn, offset);
+                return;
+            }
+            if counts_err {
+                self.stats.sync_partial_err += 1;
+            }
+        }
+        self.stats.sync_full += 1;
+        let now_s = self.now_s();
+        let link = ReplicaLink {
+            state: ReplicaState::WaitBgsaveStart,
+            ack_off: 0,
+            ack_time_s: now_s,
+            psync_initial_offset: 0,
+            start_stream_on_ack: false,
+            pending: Vec::new(),
+            pin: None,
+            pre_psync: !is_psync,
+        };
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.replica = Some(link);
+        }
+        self.master.replicas.push(conn);
+        self.emit(Event::ReplicaStateChanged {
+            conn,
+            state: ReplicaState::WaitBgsaveStart,
+        });
+        if self.master.replicas.len() == 1 && self.master.backlog.is_none() {
+            self.change_replication_id(true, "replication backlog created for the first replica");
+            self.create_backlog();
+            let (id1, id2) = (self.master.replid.clone(), self.master.replid2.clone());
+            self.log(
+                LogLevel::Notice,
+                format!("Replication backlog created, my new replication IDs are '{id1}' and '{id2}'"),
+            );
+        }
+        match self.master.child.as_ref().map(|c| c.target) {
+            Some(RdbTarget::Disk) => self.attach_to_running_disk_bgsave(conn),
+            Some(RdbTarget::Socket) => self.log(
+                LogLevel::Notice,
+                "Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC",
+            ),
+            None => {
+                let capa_eof = self.clients.get(&conn).is_some_and(|c| c.capa_eof);
+                if self.cfg.repl_diskless_sync && capa_eof && self.cfg.repl_diskless_sync_delay > 0
+                {
+                    self.log(LogLevel::Notice, "Delay next BGSAVE for diskless SYNC");
+                } else {
+                    self.start_bgsave_for_replication(capa_eof);
+                }
+            }
+        }
+    }
+
+    /// The `+CONTINUE` path of `masterTryPartialResynchronization`.
+    fn continue_partial(&mut self, conn: ConnId, offset: i64) {
+        let now_s = self.now_s();
+        let psync2 = self.clients.get(&conn).is_some_and(|c| c.capa_psync2);
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.replica = Some(ReplicaLink {
+                state: ReplicaState::Online,
+                ack_off: 0,
+                ack_time_s: now_s,
+                psync_initial_offset: offset,
+                start_stream_on_ack: false,
+                pending: Vec::new(),
+                pin: None,
+                pre_psync: false,
+            });
+        }
+        self.master.replicas.push(conn);
+        let line = if psync2 {
+            format!("+CONTINUE {}\r\n", self.master.replid)
+        } else {
+            "+CONTINUE\r\n".to_string()
+        };
+        self.send(conn, line.into_bytes());
+        let bytes = self
+            .master
+            .backlog
+            .as_ref()
+            .and_then(|b| b.bytes_from(offset))
+            .unwrap_or_default();
+        self.send(conn, bytes);
+        self.emit(Event::ReplicaStateChanged {
+            conn,
+            state: ReplicaState::Online,
+        });
+        self.refresh_good_replicas();
+    }
+
+    /// CASE 1 of syncCommand: a disk BGSAVE is running; share it if another replica is
+    /// already recording the differences since the fork.
+    fn attach_to_running_disk_bgsave(&mut self, conn: ConnId) {
+        let donor = self.master.replicas.iter().copied().find(|r| {
+            *r != conn
+                && self.clients.get(r).and_then(|c| c.replica.as_ref()).is_some_and(|l| {
+                    l.state == ReplicaState::WaitBgsaveEnd
+                })
+        });
+        match donor.and_then(|d| self.clients.get(&d)).and_then(|c| c.replica.clone()) {
+            Some(donor_link) => {
+                let offset = donor_link.psync_initial_offset;
+                let pin = self.master.backlog.as_mut().map(|b| b.pin(offset + 1));
+                if let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) {
+                    link.pending = donor_link.pending.clone();
+                    link.pin = pin;
+                }
+                self.setup_full_resync(conn, offset);
+                self.log(LogLevel::Notice, "Waiting for end of BGSAVE for SYNC");
+            }
+            None => self.log(
+                LogLevel::Notice,
+                "Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC",
+            ),
+        }
+    }
+
+    /// `replicationSetupSlaveForFullResync`: `+FULLRESYNC <replid> <offset>`, and the stream
+    /// restarts with a SELECT for everyone.
+    fn setup_full_resync(&mut self, conn: ConnId, offset: i64) {
+        let replid = self.master.replid.clone();
+        let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) else {
+            return;
+        };
+        link.psync_initial_offset = offset;
+        link.state = ReplicaState::WaitBgsaveEnd;
+        let pre_psync = link.pre_psync;
+        self.master.slaveseldb = -1;
+        if !pre_psync {
+            self.send(conn, format!("+FULLRESYNC {replid} {offset}\r\n").into_bytes());
+        }
+        self.emit(Event::ReplicaStateChanged {
+            conn,
+            state: ReplicaState::WaitBgsaveEnd,
+        });
+    }
+
+    /// `startBgsaveForReplication`: snapshot now, for every replica waiting to start.
+    pub(crate) fn start_bgsave_for_replication(&mut self, all_capa_eof: bool) {
+        let socket = self.cfg.repl_diskless_sync && all_capa_eof;
+        let target = if socket { RdbTarget::Socket } else { RdbTarget::Disk };
+        self.log(
+            LogLevel::Notice,
+            format!(
+                "Starting BGSAVE for SYNC with target: {}",
+                if socket { "replicas sockets" } else { "disk" }
+            ),
+        );
+        let offset = self.master.repl_offset;
+        let repl_stream_db = self.master.slaveseldb.max(0) as i32;
+        let rdb = rdb::save(
+            &self.keyspace,
+            &rdb::SaveOptions {
+                redis_ver: super::info::REDIS_VERSION,
+                ctime_secs: self.now_s(),
+                used_mem: 0,
+                repl: Some(rdb::ReplInfo {
+                    repl_stream_db,
+                    repl_id: self.master.replid.clone(),
+                    repl_offset: offset,
+                }),
+            },
+        );
+        let waiting: Vec<ConnId> = self
+            .master
+            .replicas
+            .iter()
+            .copied()
+            .filter(|r| {
+                self.clients
+                    .get(r)
+                    .and_then(|c| c.replica.as_ref())
+                    .is_some_and(|l| l.state == ReplicaState::WaitBgsaveStart)
+            })
+            .collect();
+        for &conn in &waiting {
+            let pin = self.master.backlog.as_mut().map(|b| b.pin(offset + 1));
+            if let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) {
+                link.pin = pin;
+            }
+            self.setup_full_resync(conn, offset);
+        }
+        self.emit(Event::BgsaveStarted {
+            target,
+            replicas: waiting.clone(),
+            offset,
+            rdb_bytes: rdb.len(),
+            keys: self.keyspace.key_count(),
+        });
+        if socket {
+            // Diskless: the child writes the payload straight to the sockets.
+            let mark = self.random_hex(40);
+            for &conn in &waiting {
+                let mut payload = format!("$EOF:{mark}\r\n").into_bytes();
+                payload.extend_from_slice(&rdb);
+                payload.extend_from_slice(mark.as_bytes());
+                let bytes = payload.len();
+                self.send(conn, payload);
+                self.emit(Event::RdbSent { conn, bytes });
+            }
+        }
+        let done_ms = self.now_ms + 1 + (rdb.len() / RDB_SAVE_BYTES_PER_MS) as u64;
+        self.master.child = Some(RdbChild {
+            target,
+            rdb,
+            done_ms,
+        });
+    }
+
+    /// Timers of the master side: the RDB child finishing.
+    pub(crate) fn master_timers(&mut self) {
+        if self.master.child_done_ms().is_some_and(|d| d <= self.now_ms) {
+            if let Some(child) = self.master.child.take() {
+                self.log(LogLevel::Notice, "Background RDB transfer terminated with success");
+                self.update_replicas_waiting_bgsave(child);
+            }
+        }
+    }
+
+    /// `updateSlavesWaitingBgsave`: the snapshot is complete.
+    fn update_replicas_waiting_bgsave(&mut self, child: RdbChild) {
+        let waiting: Vec<ConnId> = self
+            .master
+            .replicas
+            .iter()
+            .copied()
+            .filter(|r| {
+                self.clients
+                    .get(r)
+                    .and_then(|c| c.replica.as_ref())
+                    .is_some_and(|l| l.state == ReplicaState::WaitBgsaveEnd)
+            })
+            .collect();
+        for conn in waiting {
+            let name = self.replica_name(conn);
+            match child.target {
+                RdbTarget::Socket => {
+                    self.log(
+                        LogLevel::Notice,
+                        format!("Streamed RDB transfer with replica {name} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming"),
+                    );
+                    self.put_online(conn, true);
+                }
+                RdbTarget::Disk => {
+                    // SEND_BULK, then online with the buffered stream right behind the RDB.
+                    if let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) {
+                        link.state = ReplicaState::SendBulk;
+                    }
+                    self.emit(Event::ReplicaStateChanged {
+                        conn,
+                        state: ReplicaState::SendBulk,
+                    });
+                    let mut payload = format!("${}\r\n", child.rdb.len()).into_bytes();
+                    payload.extend_from_slice(&child.rdb);
+                    let bytes = payload.len();
+                    self.send(conn, payload);
+                    self.emit(Event::RdbSent { conn, bytes });
+                    self.put_online(conn, false);
+                    self.start_command_stream(conn);
+                }
+            }
+        }
+        // Replicas that arrived during a socket BGSAVE wait for the next one (replicationCron).
+    }
+
+    /// `replicaPutOnline`.
+    fn put_online(&mut self, conn: ConnId, start_on_ack: bool) {
+        let now_s = self.now_s();
+        if let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) {
+            link.state = ReplicaState::Online;
+            link.ack_time_s = now_s;
+            link.start_stream_on_ack = start_on_ack;
+        }
+        self.emit(Event::ReplicaStateChanged {
+            conn,
+            state: ReplicaState::Online,
+        });
+        let name = self.replica_name(conn);
+        self.log(
+            LogLevel::Notice,
+            format!("Synchronization with replica {name} succeeded"),
+        );
+        self.refresh_good_replicas();
+    }
+
+    /// `replicaStartCommandStream`: the writes buffered since the fork follow the RDB.
+    fn start_command_stream(&mut self, conn: ConnId) {
+        let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) else {
+            return;
+        };
+        link.start_stream_on_ack = false;
+        let pending = std::mem::take(&mut link.pending);
+        let pin = link.pin.take();
+        if let (Some(pin), Some(backlog)) = (pin, self.master.backlog.as_mut()) {
+            backlog.unpin(pin);
+        }
+        let bytes = pending.len();
+        self.send(conn, pending);
+        self.emit(Event::BufferedStreamSent { conn, bytes });
+    }
+
+    /// A replica's connection is gone (`freeClient` on a replica).
+    pub(crate) fn replica_detached(&mut self, conn: ConnId, client: super::node::Client) {
+        self.master.replicas.retain(|r| *r != conn);
+        if let (Some(pin), Some(backlog)) = (
+            client.replica.as_ref().and_then(|l| l.pin),
+            self.master.backlog.as_mut(),
+        ) {
+            backlog.unpin(pin);
+        }
+        let ip = client.announced_ip.clone().unwrap_or(client.peer.ip.clone());
+        self.log(
+            LogLevel::Warning,
+            format!("Connection with replica {}:{} lost.", ip, client.listening_port),
+        );
+        if self.master.replicas.is_empty() {
+            self.master.no_replicas_since_s = self.now_s();
+        }
+        self.refresh_good_replicas();
+    }
+
+    /// `disconnectSlaves`: drop every replica (they will reconnect and PSYNC).
+    pub(crate) fn disconnect_replicas(&mut self) {
+        for conn in self.master.replicas.clone() {
+            self.close(conn);
+        }
+    }
+
+    // ----- REPLCONF, WAIT, ROLE, gating --------------------------------------------------------
+
+    /// `replconfCommand`. `None` when nothing is replied (ACK, GETACK).
+    pub(crate) fn replconf_command(&mut self, conn: ConnId, argv: &[Vec<u8>]) -> Option<Reply> {
+        if argv.len() % 2 == 0 {
+            return Some(Reply::error("ERR syntax error"));
+        }
+        for pair in argv[1..].chunks(2) {
+            let option = pair[0].to_ascii_lowercase();
+            let value = &pair[1];
+            match option.as_slice() {
+                b"listening-port" => {
+                    let Some(port) = parse_i64(value) else {
+                        return Some(Reply::error("ERR value is not an integer or out of range"));
+                    };
+                    if let Some(c) = self.clients.get_mut(&conn) {
+                        c.listening_port = port.clamp(0, 65535) as u16;
+                    }
+                }
+                b"ip-address" => {
+                    if value.len() >= 46 {
+                        return Some(Reply::error(format!(
+                            "ERR REPLCONF ip-address provided by replica instance is too long: {} bytes",
+                            value.len()
+                        )));
+                    }
+                    if let Some(c) = self.clients.get_mut(&conn) {
+                        c.announced_ip = Some(String::from_utf8_lossy(value).into_owned());
+                    }
+                }
+                b"capa" => {
+                    if let Some(c) = self.clients.get_mut(&conn) {
+                        if value.eq_ignore_ascii_case(b"eof") {
+                            c.capa_eof = true;
+                        } else if value.eq_ignore_ascii_case(b"psync2") {
+                            c.capa_psync2 = true;
+                        }
+                    }
+                }
+                b"ack" => {
+                    self.replica_ack(conn, value);
+                    return None;
+                }
+                b"getack" => {
+                    if self.replica.is_connected() {
+                        self.send_ack();
+                    }
+                    return None;
+                }
+                _ => {
+                    return Some(Reply::error(format!(
+                        "ERR Unrecognized REPLCONF option: {}",
+                        String::from_utf8_lossy(&pair[0])
+                    )))
+                }
+            }
+        }
+        Some(Reply::ok())
+    }
+
+    fn replica_ack(&mut self, conn: ConnId, value: &[u8]) {
+        let now_s = self.now_s();
+        let Some(offset) = parse_i64(value) else {
+            return;
+        };
+        let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) else {
+            return;
+        };
+        link.ack_off = link.ack_off.max(offset);
+        link.ack_time_s = now_s;
+        let start = link.start_stream_on_ack && link.state == ReplicaState::Online;
+        self.emit(Event::AckReceived { conn, offset });
+        if start {
+            self.start_command_stream(conn);
+        }
+    }
+
+    /// `waitCommand`. `None` when the client blocks.
+    pub(crate) fn wait_command(&mut self, conn: ConnId, argv: &[Vec<u8>]) -> Option<Reply> {
+        if self.replica.is_replica() {
+            return Some(Reply::error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."));
+        }
+        let Some(numreplicas) = parse_i64(&argv[1]) else {
+            return Some(Reply::error("ERR value is not an integer or out of range"));
+        };
+        let timeout = match parse_i64(&argv[2]) {
+            Some(t) if t >= 0 => t as u64,
+            Some(_) => return Some(Reply::error("ERR timeout is negative")),
+            None => return Some(Reply::error("ERR timeout is not an integer or out of range")),
+        };
+        let offset = self.clients.get(&conn).map_or(0, |c| c.woff);
+        let acked = self.count_acks(offset) as i64;
+        let in_multi = self.clients.get(&conn).is_some_and(|c| c.multi.is_some());
+        if acked >= numreplicas || in_multi || self.in_exec {
+            return Some(Reply::Integer(acked));
+        }
+        let deadline_ms = (timeout > 0).then(|| self.now_ms + timeout);
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.wait = Some(WaitBlock {
+                numreplicas,
+                offset,
+                deadline_ms,
+            });
+        }
+        self.master.get_ack_from_replicas = true;
+        None
+    }
+
+    /// `replicationCountAcksByOffset`.
+    pub(crate) fn count_acks(&self, offset: i64) -> usize {
+        self.master
+            .replicas
+            .iter()
+            .filter_map(|r| self.clients.get(r).and_then(|c| c.replica.as_ref()))
+            .filter(|l| l.state == ReplicaState::Online && l.ack_off >= offset)
+            .count()
+    }
+
+    /// `refreshGoodSlavesCount`.
+    pub(crate) fn refresh_good_replicas(&mut self) {
+        if self.cfg.min_replicas_to_write == 0 || self.cfg.min_replicas_max_lag == 0 {
+            return;
+        }
+        let now_s = self.now_s();
+        let max_lag = self.cfg.min_replicas_max_lag;
+        self.master.good_replicas = self
+            .master
+            .replicas
+            .iter()
+            .filter_map(|r| self.clients.get(r).and_then(|c| c.replica.as_ref()))
+            .filter(|l| {
+                l.state == ReplicaState::Online && now_s.saturating_sub(l.ack_time_s) <= max_lag
+            })
+            .count();
+    }
+
+    /// `checkGoodReplicasStatus`.
+    pub(crate) fn enough_good_replicas(&self) -> bool {
+        self.replica.is_replica()
+            || self.cfg.min_replicas_max_lag == 0
+            || self.cfg.min_replicas_to_write == 0
+            || self.master.good_replicas as u64 >= self.cfg.min_replicas_to_write
+    }
+
+    /// `roleCommand`.
+    pub(crate) fn role_reply(&self) -> Reply {
+        if let Some(reply) = self.replica_role_reply() {
+            return reply;
+        }
+        let replicas = self
+            .master
+            .replicas
+            .iter()
+            .filter_map(|r| self.clients.get(r))
+            .filter_map(|c| {
+                let link = c.replica.as_ref()?;
+                (link.state == ReplicaState::Online).then(|| {
+                    Reply::Array(vec![
+                        Reply::bulk(c.announced_ip.clone().unwrap_or(c.peer.ip.clone())),
+                        Reply::bulk(c.listening_port.to_string()),
+                        Reply::bulk(link.ack_off.to_string()),
+                    ])
+                })
+            })
+            .collect();
+        Reply::Array(vec![
+            Reply::bulk("master"),
+            Reply::Integer(self.master.repl_offset),
+            Reply::Array(replicas),
+        ])
+    }
+
+    /// `beforeSleep`'s replication duties.
+    pub(crate) fn master_before_sleep(&mut self) {
+        if let Some(backlog) = self.master.backlog.as_mut() {
+            let report = backlog.trim();
+            if !report.is_empty() {
+                let (first, histlen) = (backlog.first_byte_offset(), backlog.histlen());
+                self.emit(Event::BacklogTrimmed {
+                    first_byte_offset: first,
+                    histlen,
+                });
+            }
+        }
+        if self.master.get_ack_from_replicas {
+            self.master.get_ack_from_replicas = false;
+            // sendGetackToReplicas feeds with dictid = slaveseldb: never a SELECT.
+            self.feed_command(
+                None,
+                &[b"REPLCONF".to_vec(), b"GETACK".to_vec(), b"*".to_vec()],
+            );
+        }
+        self.process_clients_waiting_replicas();
+    }
+
+    /// `processClientsWaitingReplicas`.
+    fn process_clients_waiting_replicas(&mut self) {
+        let waiting: Vec<(ConnId, i64, i64)> = self
+            .clients
+            .iter()
+            .filter_map(|(id, c)| c.wait.as_ref().map(|w| (*id, w.offset, w.numreplicas)))
+            .collect();
+        for (conn, offset, numreplicas) in waiting {
+            let acked = self.count_acks(offset);
+            if acked as i64 >= numreplicas {
+                if let Some(c) = self.clients.get_mut(&conn) {
+                    c.wait = None;
+                }
+                self.reply(conn, &Reply::Integer(acked as i64));
+                self.resume_client(conn);
+            }
+        }
+    }
+}

@@ -1,0 +1,811 @@
+//! A Redis node as a sans-IO state machine.
+//!
+//! The driver (the simulator, the native server, a test) owns connections and time. It feeds
+//! the node [`Input`]s stamped with the current time in unix milliseconds, calls
+//! [`Node::handle_timeout`] when [`Node::poll_timeout`]'s deadline passes, and after every call
+//! drains [`Node::poll_output`] until it returns `None`. The node never reads a clock, opens a
+//! socket, spawns a thread or draws from a global RNG: the same inputs give the same outputs
+//! on every platform.
+//!
+//! This file holds connection plumbing, clients and command dispatch (`processCommand` and
+//! `call` in server.c). Replication lives in `master.rs` (the master side), `replica.rs` (the
+//! link to our own master) and `heartbeat.rs` (the periodic duties of `replicationCron`).
+
+use std::collections::{BTreeMap, VecDeque};
+
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::backlog::Backlog;
+use super::commands::{self, flags, ExecCtx, ExpireView, Handler, Propagated};
+use super::config::Config;
+use super::event::{Event, LogLevel};
+use super::keyspace::Keyspace;
+use super::master::{MasterState, ReplicaLink};
+use super::replica::ReplicaSide;
+use super::resp::{Reply, RequestParser};
+
+/// A connection, named by who opened it: inbound ones get their number from the driver,
+/// outbound ones (to our master) from the node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ConnId {
+    In(u64),
+    Out(u64),
+}
+
+/// Where a peer connects from (shown in INFO and ROLE).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerAddr {
+    pub ip: String,
+    pub port: u16,
+}
+
+/// What the driver tells the node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// A client connected to us.
+    Accepted { conn: ConnId, peer: PeerAddr },
+    /// Our outbound connection (see [`Output::Connect`]) is established.
+    Connected { conn: ConnId },
+    /// Bytes arrived on a connection.
+    Data { conn: ConnId, bytes: Vec<u8> },
+    /// The connection was closed or reset by the peer, or could not be established.
+    Closed { conn: ConnId },
+}
+
+/// What the node asks of the driver.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Output {
+    Send { conn: ConnId, bytes: Vec<u8> },
+    /// Open a TCP connection to `host:port`; answer with `Connected` or `Closed` for `conn`.
+    Connect { conn: ConnId, host: String, port: u16 },
+    /// Close the connection (after sending what was queued before).
+    Close { conn: ConnId },
+    Event(Event),
+}
+
+/// Static facts about a node, given at creation.
+#[derive(Clone, Debug)]
+pub struct NodeOptions {
+    /// A display name for logs and the UI (`m`, `r1`…).
+    pub name: String,
+    pub config: Config,
+    /// Seed of the node's only randomness (replids, EOF marks, RANDOMKEY, SPOP…).
+    pub seed: u64,
+    /// Creation time, unix ms.
+    pub now_ms: u64,
+}
+
+/// A MULTI in progress.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct MultiState {
+    pub queued: Vec<Vec<Vec<u8>>>,
+    /// A command was rejected while queuing: EXEC answers EXECABORT.
+    pub dirty_exec: bool,
+}
+
+/// A client blocked in WAIT.
+#[derive(Clone, Debug)]
+pub(crate) struct WaitBlock {
+    pub numreplicas: i64,
+    pub offset: i64,
+    /// Unix ms; `None` waits forever.
+    pub deadline_ms: Option<u64>,
+}
+
+/// One connected client (`client` in server.h), including replicas attached to us.
+#[derive(Clone, Debug)]
+pub(crate) struct Client {
+    pub id: u64,
+    pub peer: PeerAddr,
+    pub parser: RequestParser,
+    pub db: usize,
+    pub multi: Option<MultiState>,
+    pub authenticated: bool,
+    /// Unix seconds of the last byte received (`lastinteraction`).
+    pub last_interaction_s: u64,
+    /// Master offset after this client's last propagated write (for WAIT).
+    pub woff: i64,
+    pub wait: Option<WaitBlock>,
+    /// Set once the client ran SYNC/PSYNC, with everything replication needs to know.
+    pub replica: Option<ReplicaLink>,
+    /// REPLCONF data sent before SYNC.
+    pub listening_port: u16,
+    pub announced_ip: Option<String>,
+    pub capa_eof: bool,
+    pub capa_psync2: bool,
+}
+
+/// Counters shown by INFO stats.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Stats {
+    pub total_connections_received: u64,
+    pub total_commands_processed: u64,
+    pub sync_full: u64,
+    pub sync_partial_ok: u64,
+    pub sync_partial_err: u64,
+    pub expired_keys: u64,
+}
+
+/// The node. Fields are shared with the replication modules of this crate.
+pub struct Node {
+    pub(crate) name: String,
+    /// INFO's `run_id`: random per process start, unlike the replid.
+    pub(crate) run_id: String,
+    /// True while EXEC runs its queue (WAIT must not block inside a transaction).
+    pub(crate) in_exec: bool,
+    pub(crate) cfg: Config,
+    pub(crate) now_ms: u64,
+    pub(crate) started_ms: u64,
+    pub(crate) rng: ChaCha8Rng,
+    pub(crate) keyspace: Keyspace,
+    pub(crate) clients: BTreeMap<ConnId, Client>,
+    pub(crate) next_client_id: u64,
+    pub(crate) next_out_conn: u64,
+    pub(crate) out: VecDeque<Output>,
+    pub(crate) stats: Stats,
+    pub(crate) master: MasterState,
+    pub(crate) replica: ReplicaSide,
+    /// Next `serverCron` run (every 100 ms, hz 10), and how many ran.
+    pub(crate) next_cron_ms: u64,
+    pub(crate) cron_loops: u64,
+    /// `replicationCron` calls so far (drives the PING period).
+    pub(crate) repl_cron_loops: u64,
+}
+
+/// Milliseconds between `serverCron` runs (`hz 10`).
+const CRON_PERIOD_MS: u64 = 100;
+
+impl Node {
+    /// A fresh master with an empty dataset and a random replid drawn from `seed`.
+    pub fn new(opts: NodeOptions) -> Node {
+        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        let run_id = random_hex(&mut rng, 40);
+        let replid = random_hex(&mut rng, 40);
+        Node {
+            name: opts.name,
+            run_id,
+            in_exec: false,
+            master: MasterState::new(replid, opts.now_ms / 1000),
+            replica: ReplicaSide::default(),
+            cfg: opts.config,
+            now_ms: opts.now_ms,
+            started_ms: opts.now_ms,
+            rng,
+            keyspace: Keyspace::default(),
+            clients: BTreeMap::new(),
+            next_client_id: 1,
+            next_out_conn: 1,
+            out: VecDeque::new(),
+            stats: Stats::default(),
+            // The first serverCron runs 1 ms after start, as aeCreateTimeEvent(…, 1, serverCron…).
+            next_cron_ms: opts.now_ms + 1,
+            cron_loops: 0,
+            repl_cron_loops: 0,
+        }
+    }
+
+    // ----- the sans-IO interface -------------------------------------------------------------
+
+    /// Feeds one input at time `now_ms` (unix ms; must not go backwards).
+    pub fn handle(&mut self, now_ms: u64, input: Input) {
+        self.advance_clock(now_ms);
+        match input {
+            Input::Accepted { conn, peer } => self.accept(conn, peer),
+            Input::Connected { conn } => self.replica_connected(conn),
+            Input::Data { conn, bytes } => {
+                if self.replica.link_conn() == Some(conn) {
+                    self.replica_data(conn, &bytes);
+                } else {
+                    self.client_data(conn, &bytes);
+                }
+            }
+            Input::Closed { conn } => self.connection_closed(conn),
+        }
+        self.before_sleep();
+    }
+
+    /// Runs whatever timers are due at `now_ms`.
+    pub fn handle_timeout(&mut self, now_ms: u64) {
+        self.advance_clock(now_ms);
+        while self.next_cron_ms <= self.now_ms {
+            self.server_cron();
+            self.next_cron_ms += CRON_PERIOD_MS;
+        }
+        self.master_timers();
+        self.expire_waits();
+        self.before_sleep();
+    }
+
+    /// The next instant at which `handle_timeout` has work to do.
+    pub fn poll_timeout(&self) -> u64 {
+        let mut t = self.next_cron_ms;
+        if let Some(done) = self.master.child_done_ms() {
+            t = t.min(done);
+        }
+        for c in self.clients.values() {
+            if let Some(deadline) = c.wait.as_ref().and_then(|w| w.deadline_ms) {
+                t = t.min(deadline);
+            }
+        }
+        t
+    }
+
+    /// The next thing for the driver to do, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    // ----- read-only views for the UI, the simulator and tests --------------------------------
+
+    /// The display name given at creation.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn keyspace(&self) -> &Keyspace {
+        &self.keyspace
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub fn replid(&self) -> &str {
+        &self.master.replid
+    }
+
+    pub fn replid2(&self) -> &str {
+        &self.master.replid2
+    }
+
+    pub fn second_replid_offset(&self) -> i64 {
+        self.master.second_replid_offset
+    }
+
+    pub fn master_repl_offset(&self) -> i64 {
+        self.master.repl_offset
+    }
+
+    pub fn backlog(&self) -> Option<&Backlog> {
+        self.master.backlog.as_ref()
+    }
+
+    /// `Some((host, port))` when this node is a replica.
+    pub fn master_addr(&self) -> Option<(&str, u16)> {
+        self.replica.master_addr()
+    }
+
+    /// The full INFO text for `section` (`None` = default sections).
+    pub fn info(&self, section: Option<&str>) -> String {
+        super::info::render(self, section)
+    }
+
+    // ----- internals shared with the replication modules --------------------------------------
+
+    pub(crate) fn now_s(&self) -> u64 {
+        self.now_ms / 1000
+    }
+
+    fn advance_clock(&mut self, now_ms: u64) {
+        self.now_ms = self.now_ms.max(now_ms);
+    }
+
+    pub(crate) fn send(&mut self, conn: ConnId, bytes: Vec<u8>) {
+        if !bytes.is_empty() {
+            self.out.push_back(Output::Send { conn, bytes });
+        }
+    }
+
+    pub(crate) fn reply(&mut self, conn: ConnId, reply: &Reply) {
+        self.send(conn, reply.encode());
+    }
+
+    pub(crate) fn emit(&mut self, event: Event) {
+        self.out.push_back(Output::Event(event));
+    }
+
+    /// A log line in Redis's words.
+    pub(crate) fn log(&mut self, level: LogLevel, text: impl Into<String>) {
+        self.emit(Event::Log {
+            level,
+            text: text.into(),
+        });
+    }
+
+    pub(crate) fn random_hex(&mut self, len: usize) -> String {
+        random_hex(&mut self.rng, len)
+    }
+
+    pub(crate) fn new_out_conn(&mut self) -> ConnId {
+        let id = ConnId::Out(self.next_out_conn);
+        self.next_out_conn += 1;
+        id
+    }
+
+    /// Closes a connection we decided to drop, and forgets its client.
+    pub(crate) fn close(&mut self, conn: ConnId) {
+        self.forget_client(conn);
+        self.out.push_back(Output::Close { conn });
+    }
+
+    fn accept(&mut self, conn: ConnId, peer: PeerAddr) {
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        self.stats.total_connections_received += 1;
+        let authenticated = self.cfg.requirepass.is_none();
+        self.clients.insert(
+            conn,
+            Client {
+                id,
+                peer,
+                parser: RequestParser::new(),
+                db: 0,
+                multi: None,
+                authenticated,
+                last_interaction_s: self.now_ms / 1000,
+                woff: 0,
+                wait: None,
+                replica: None,
+                listening_port: 0,
+                announced_ip: None,
+                capa_eof: false,
+                capa_psync2: false,
+            },
+        );
+    }
+
+    fn connection_closed(&mut self, conn: ConnId) {
+        if self.replica.link_conn() == Some(conn) {
+            self.replica_link_lost("Connection with master lost.");
+        } else {
+            self.forget_client(conn);
+        }
+    }
+
+    /// `freeClient` for a normal client or an attached replica.
+    fn forget_client(&mut self, conn: ConnId) {
+        if let Some(client) = self.clients.remove(&conn) {
+            if client.replica.is_some() {
+                self.replica_detached(conn, client);
+            }
+        }
+    }
+
+    fn client_data(&mut self, conn: ConnId, bytes: &[u8]) {
+        let now_s = self.now_s();
+        let Some(client) = self.clients.get_mut(&conn) else {
+            return;
+        };
+        client.last_interaction_s = now_s;
+        client.parser.feed(bytes);
+        loop {
+            let Some(client) = self.clients.get_mut(&conn) else {
+                return;
+            };
+            // A client blocked in WAIT does not run further commands until unblocked.
+            if client.wait.is_some() {
+                return;
+            }
+            match client.parser.next_request() {
+                Ok(Some(req)) => {
+                    if req.argv.is_empty() {
+                        // An empty line from a replica refreshes its ack time (processInlineBuffer).
+                        if let Some(link) = client.replica.as_mut() {
+                            link.ack_time_s = now_s;
+                        }
+                        continue;
+                    }
+                    // Replicas only talk REPLCONF to us; anything else is dropped like Redis does.
+                    self.process_command(conn, req.argv);
+                }
+                Ok(None) => return,
+                Err(err) => {
+                    let reply = err.reply();
+                    let id = client.id;
+                    self.log(
+                        LogLevel::Verbose,
+                        format!("Protocol error ({}) from client: id={id}", err.0),
+                    );
+                    self.reply(conn, &reply);
+                    self.close(conn);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// `processCommand`: the checks in Redis's order, then MULTI queuing or execution.
+    pub(crate) fn process_command(&mut self, conn: ConnId, argv: Vec<Vec<u8>>) {
+        let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
+        if name == "quit" {
+            self.reply(conn, &Reply::ok());
+            self.close(conn);
+            return;
+        }
+        let Some(spec) = commands::lookup(&argv[0]) else {
+            return self.reject(conn, commands::unknown_command(&argv));
+        };
+        if !spec.arity_ok(argv.len()) {
+            return self.reject(conn, commands::wrong_arity(spec.name));
+        }
+        let Some(client) = self.clients.get(&conn) else {
+            return;
+        };
+        if !client.authenticated && spec.name != "auth" {
+            return self.reject(conn, Reply::error("NOAUTH Authentication required."));
+        }
+        let in_multi = client.multi.is_some();
+        let is_write = spec.is_write()
+            || (spec.name == "exec"
+                && client
+                    .multi
+                    .as_ref()
+                    .is_some_and(|m| m.queued.iter().any(|a| is_write_argv(a))));
+        if is_write && !self.enough_good_replicas() {
+            return self.reject(conn, Reply::error("NOREPLICAS Not enough good replicas to write."));
+        }
+        if self.replica.is_replica() && self.cfg.replica_read_only && is_write {
+            return self.reject(
+                conn,
+                Reply::error("READONLY You can't write against a read only replica."),
+            );
+        }
+        if self.replica.is_replica()
+            && !self.replica.is_connected()
+            && !self.cfg.replica_serve_stale_data
+            && spec.flags & flags::STALE == 0
+        {
+            return self.reject(
+                conn,
+                Reply::error(
+                    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+                ),
+            );
+        }
+        if in_multi && !["exec", "discard", "multi", "watch", "quit", "reset"].contains(&spec.name)
+        {
+            if spec.flags & flags::NO_MULTI != 0 {
+                return self.reject(conn, Reply::error("ERR Command not allowed inside a transaction"));
+            }
+            if let Some(multi) = self.clients.get_mut(&conn).and_then(|c| c.multi.as_mut()) {
+                multi.queued.push(argv);
+            }
+            return self.reply(conn, &Reply::Simple("QUEUED".into()));
+        }
+        self.call(conn, spec, argv);
+    }
+
+    /// `rejectCommand`: the error reply, and inside MULTI the transaction is doomed.
+    fn reject(&mut self, conn: ConnId, reply: Reply) {
+        if let Some(multi) = self.clients.get_mut(&conn).and_then(|c| c.multi.as_mut()) {
+            multi.dirty_exec = true;
+        }
+        self.reply(conn, &reply);
+    }
+
+    /// `call`: runs one command (a whole EXEC counts as one execution unit) and propagates.
+    fn call(&mut self, conn: ConnId, spec: &'static commands::CommandSpec, argv: Vec<Vec<u8>>) {
+        let mut ops = Vec::new();
+        let reply = match spec.handler {
+            Handler::Data(_) => self.run_data(conn, spec, &argv, &mut ops),
+            Handler::Node => match self.node_command(conn, spec.name, &argv, &mut ops) {
+                Some(reply) => reply,
+                None => return, // replied already (or blocked, or became a replica link)
+            },
+        };
+        self.stats.total_commands_processed += 1;
+        self.emit(Event::Command {
+            conn,
+            argv: argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect(),
+            from_master: false,
+            error: match &reply {
+                Reply::Error(e) => Some(e.clone()),
+                _ => None,
+            },
+        });
+        if !ops.is_empty() {
+            self.propagate_unit(commands::wrap_unit(ops, spec));
+            let offset = self.master.repl_offset;
+            if let Some(c) = self.clients.get_mut(&conn) {
+                c.woff = offset;
+            }
+        }
+        if self.clients.contains_key(&conn) {
+            self.reply(conn, &reply);
+        }
+    }
+
+    /// Runs a data command against the keyspace with the client's db and expiry view.
+    fn run_data(
+        &mut self,
+        conn: ConnId,
+        spec: &'static commands::CommandSpec,
+        argv: &[Vec<u8>],
+        ops: &mut Vec<Propagated>,
+    ) -> Reply {
+        let db = self.clients.get(&conn).map_or(0, |c| c.db);
+        let view = if self.replica.is_replica() {
+            ExpireView::Replica
+        } else {
+            ExpireView::Master
+        };
+        let (reply, db, mut produced) = self.exec_data(db, view, spec, argv);
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.db = db;
+        }
+        // A replica (even a writable one) never propagates its own writes (shouldPropagate).
+        if !self.replica.is_replica() {
+            ops.append(&mut produced);
+        }
+        reply
+    }
+
+    /// Executes a data command; returns the reply, the db selected afterwards and the ops.
+    pub(crate) fn exec_data(
+        &mut self,
+        db: usize,
+        view: ExpireView,
+        spec: &'static commands::CommandSpec,
+        argv: &[Vec<u8>],
+    ) -> (Reply, usize, Vec<Propagated>) {
+        let mut ctx = ExecCtx::new(&mut self.keyspace, db, self.now_ms, view, &mut self.rng);
+        ctx.lazyfree_lazy_expire = self.cfg.lazyfree_lazy_expire;
+        let (reply, ops) = commands::execute(&mut ctx, spec, argv);
+        let db = ctx.db;
+        (reply, db, ops)
+    }
+
+    /// Commands the node itself implements. `None` means the reply was already handled.
+    fn node_command(
+        &mut self,
+        conn: ConnId,
+        name: &str,
+        argv: &[Vec<u8>],
+        ops: &mut Vec<Propagated>,
+    ) -> Option<Reply> {
+        let arg = |i: usize| String::from_utf8_lossy(&argv[i]).into_owned();
+        Some(match name {
+            "ping" => match argv.len() {
+                1 => Reply::Simple("PONG".into()),
+                2 => Reply::Bulk(argv[1].clone()),
+                _ => commands::wrong_arity("ping"),
+            },
+            "auth" => self.auth(conn, argv),
+            "multi" => {
+                let client = self.clients.get_mut(&conn)?;
+                if client.multi.is_some() {
+                    Reply::error("ERR MULTI calls can not be nested")
+                } else {
+                    client.multi = Some(MultiState::default());
+                    Reply::ok()
+                }
+            }
+            "discard" => {
+                let client = self.clients.get_mut(&conn)?;
+                match client.multi.take() {
+                    Some(_) => Reply::ok(),
+                    None => Reply::error("ERR DISCARD without MULTI"),
+                }
+            }
+            "exec" => self.exec(conn, ops)?,
+            "info" => {
+                let section = (argv.len() > 1).then(|| arg(1));
+                Reply::Bulk(self.info(section.as_deref()).into_bytes())
+            }
+            "role" => self.role_reply(),
+            "time" => {
+                let us = self.now_ms * 1000;
+                Reply::Array(vec![
+                    Reply::bulk((us / 1_000_000).to_string()),
+                    Reply::bulk((us % 1_000_000).to_string()),
+                ])
+            }
+            "command" => self.command_command(argv),
+            "config" => self.config_command(argv),
+            "replicaof" | "slaveof" => self.replicaof_command(conn, argv),
+            "wait" => self.wait_command(conn, argv)?,
+            "replconf" => self.replconf_command(conn, argv)?,
+            "psync" | "sync" => {
+                self.sync_command(conn, argv);
+                return None;
+            }
+            other => Reply::error(format!("ERR unknown command '{other}'")),
+        })
+    }
+
+    fn auth(&mut self, conn: ConnId, argv: &[Vec<u8>]) -> Reply {
+        let Some(pass) = self.cfg.requirepass.clone() else {
+            return Reply::error(
+                "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+            );
+        };
+        let given = argv.last().map(|p| p.as_slice()).unwrap_or_default();
+        let user_ok = argv.len() == 2 || argv[1].eq_ignore_ascii_case(b"default");
+        if argv.len() > 3 {
+            return Reply::error("ERR syntax error");
+        }
+        if user_ok && given == pass.as_bytes() {
+            if let Some(c) = self.clients.get_mut(&conn) {
+                c.authenticated = true;
+            }
+            Reply::ok()
+        } else {
+            Reply::error("WRONGPASS invalid username-password pair or user is disabled.")
+        }
+    }
+
+    /// EXEC: runs the queue as one execution unit; its ops are wrapped in MULTI/EXEC later.
+    fn exec(&mut self, conn: ConnId, ops: &mut Vec<Propagated>) -> Option<Reply> {
+        let client = self.clients.get_mut(&conn)?;
+        let Some(multi) = client.multi.take() else {
+            return Some(Reply::error("ERR EXEC without MULTI"));
+        };
+        if multi.dirty_exec {
+            return Some(Reply::error(
+                "EXECABORT Transaction discarded because of previous errors.",
+            ));
+        }
+        let mut replies = Vec::with_capacity(multi.queued.len());
+        self.in_exec = true;
+        for argv in multi.queued {
+            let reply = match commands::lookup(&argv[0]) {
+                Some(spec) => match spec.handler {
+                    Handler::Data(_) => self.run_data(conn, spec, &argv, ops),
+                    Handler::Node => self
+                        .node_command(conn, spec.name, &argv, ops)
+                        .unwrap_or_else(|| Reply::error("ERR Command not allowed inside a transaction")),
+                },
+                None => commands::unknown_command(&argv),
+            };
+            replies.push(reply);
+        }
+        self.in_exec = false;
+        Some(Reply::Array(replies))
+    }
+
+    fn command_command(&self, argv: &[Vec<u8>]) -> Reply {
+        match argv.get(1).map(|a| a.to_ascii_lowercase()) {
+            Some(sub) if sub == b"count" && argv.len() == 2 => {
+                Reply::Integer(commands::all().len() as i64)
+            }
+            Some(sub) => Reply::error(format!(
+                "ERR unknown subcommand '{}'. Try COMMAND HELP.",
+                String::from_utf8_lossy(&sub)
+            )),
+            None => Reply::Array(
+                commands::all()
+                    .iter()
+                    .map(|c| {
+                        Reply::Array(vec![
+                            Reply::bulk(c.name),
+                            Reply::Integer(c.arity as i64),
+                        ])
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    fn config_command(&mut self, argv: &[Vec<u8>]) -> Reply {
+        let sub = argv.get(1).map(|a| a.to_ascii_lowercase()).unwrap_or_default();
+        match sub.as_slice() {
+            b"get" if argv.len() >= 3 => {
+                let patterns: Vec<&[u8]> = argv[2..].iter().map(|p| p.as_slice()).collect();
+                Reply::Array(
+                    self.cfg
+                        .get_matching(&patterns)
+                        .into_iter()
+                        .flat_map(|(n, v)| [Reply::bulk(n), Reply::bulk(v)])
+                        .collect(),
+                )
+            }
+            b"set" if argv.len() >= 4 && argv.len() % 2 == 0 => {
+                let mut next = self.cfg.clone();
+                for pair in argv[2..].chunks(2) {
+                    let name = String::from_utf8_lossy(&pair[0]);
+                    let value = String::from_utf8_lossy(&pair[1]);
+                    if let Err(e) = next.set(&name, &value) {
+                        return Reply::error(e.reply_text());
+                    }
+                }
+                let old = std::mem::replace(&mut self.cfg, next);
+                self.config_changed(&old);
+                Reply::ok()
+            }
+            b"resetstat" if argv.len() == 2 => {
+                self.stats = Stats::default();
+                Reply::ok()
+            }
+            _ => Reply::error(format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try CONFIG HELP.",
+                String::from_utf8_lossy(argv.get(1).map(|a| a.as_slice()).unwrap_or(b""))
+            )),
+        }
+    }
+
+    /// Applies side effects of configuration changes (backlog resize, write gating).
+    fn config_changed(&mut self, old: &Config) {
+        if old.repl_backlog_size != self.cfg.repl_backlog_size {
+            if let Some(backlog) = self.master.backlog.as_mut() {
+                backlog.resize(self.cfg.repl_backlog_size as usize);
+            }
+        }
+    }
+
+    /// `serverCron`: active expiry on masters, WAIT bookkeeping, and once a second the
+    /// replication cron.
+    fn server_cron(&mut self) {
+        if !self.replica.is_replica() {
+            let ops = commands::active_expire_cycle(
+                &mut self.keyspace,
+                self.now_ms,
+                &mut self.rng,
+                self.cfg.lazyfree_lazy_expire,
+            );
+            self.stats.expired_keys += ops.len() as u64;
+            // Each expired key is its own execution unit: DELs are never wrapped together.
+            for op in ops {
+                self.propagate_unit(vec![op]);
+            }
+        }
+        if self.cron_loops % (1000 / CRON_PERIOD_MS) == 0 {
+            self.replication_cron();
+        }
+        self.cron_loops += 1;
+    }
+
+    /// `beforeSleep`: GETACK requests, WAIT unblocking, incremental backlog trimming.
+    fn before_sleep(&mut self) {
+        self.master_before_sleep();
+    }
+
+    /// Replies to WAIT clients whose timeout passed.
+    fn expire_waits(&mut self) {
+        let now = self.now_ms;
+        let due: Vec<ConnId> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.wait.as_ref().and_then(|w| w.deadline_ms).is_some_and(|d| d <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for conn in due {
+            let offset = self.clients[&conn].wait.as_ref().map_or(0, |w| w.offset);
+            let acked = self.count_acks(offset);
+            if let Some(c) = self.clients.get_mut(&conn) {
+                c.wait = None;
+            }
+            self.reply(conn, &Reply::Integer(acked as i64));
+            self.resume_client(conn);
+        }
+    }
+
+    /// Processes commands that arrived while the client was blocked.
+    pub(crate) fn resume_client(&mut self, conn: ConnId) {
+        self.client_data(conn, &[]);
+    }
+}
+
+/// True if `argv` names a write command (for EXEC's write gating).
+fn is_write_argv(argv: &[Vec<u8>]) -> bool {
+    argv.first()
+        .and_then(|name| commands::lookup(name))
+        .is_some_and(|spec| spec.is_write())
+}
+
+/// `len` random lowercase hex characters (`getRandomHexChars`).
+pub(crate) fn random_hex(rng: &mut ChaCha8Rng, len: usize) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    (0..len)
+        .map(|_| HEX[(rng.next_u32() & 15) as usize] as char)
+        .collect()
+}

@@ -1,0 +1,874 @@
+//! The replica side: `REPLICAOF`, the link to our master (`syncWithMaster`'s handshake, the
+//! PSYNC reply, the RDB transfer, then the command stream), the cached master used for
+//! partial resynchronization, ACKs, and promotion with `REPLICAOF NO ONE`.
+
+use super::commands::{self, ExpireView, Handler};
+use super::event::{Event, LinkState, LogLevel};
+use super::node::{ConnId, Node};
+use super::rdb;
+use super::resp::{encode_command, parse_i64, Reply, RequestParser};
+
+/// What a replica remembers of the master it followed (`server.cached_master`): enough to
+/// ask for `PSYNC <replid> <reploff+1>` after a drop or a master change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CachedMaster {
+    pub replid: String,
+    pub reploff: i64,
+}
+
+/// How the RDB payload is delimited.
+#[derive(Clone, Debug)]
+enum Payload {
+    /// `$<size>\r\n`: exactly `size` bytes.
+    Size(usize),
+    /// `$EOF:<mark>\r\n`: until the 40-byte mark.
+    Mark(Vec<u8>),
+}
+
+/// The link to our master.
+#[derive(Clone, Debug)]
+pub(crate) struct MasterLink {
+    pub host: String,
+    pub port: u16,
+    pub state: LinkState,
+    pub conn: Option<ConnId>,
+    /// Raw bytes not yet consumed during the handshake and transfer.
+    inbuf: Vec<u8>,
+    /// Replies still expected for the pipelined handshake (AUTH, port, ip, capa).
+    awaiting: Vec<LinkState>,
+    payload: Option<Payload>,
+    rdb: Vec<u8>,
+    /// From `+FULLRESYNC <replid> <offset>`.
+    master_replid: String,
+    initial_offset: i64,
+    /// Unix seconds of the last byte read during connect/handshake/transfer.
+    pub transfer_lastio_s: u64,
+    /// The master client once CONNECTED.
+    pub client: Option<MasterClient>,
+}
+
+/// The connected master, as the `server.master` client.
+#[derive(Clone, Debug)]
+pub(crate) struct MasterClient {
+    pub replid: String,
+    /// Offset of the last byte of the last fully applied command (`reploff`).
+    pub reploff: i64,
+    /// Bytes read from the master (`read_reploff`).
+    pub read_reploff: i64,
+    pub parser: RequestParser,
+    pub db: usize,
+    pub in_multi: Option<Vec<Vec<Vec<u8>>>>,
+    /// Bytes applied but not yet forwarded to our own backlog (held while in MULTI).
+    pub unforwarded: Vec<u8>,
+    pub last_interaction_s: u64,
+}
+
+/// Replica-side state of the node.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ReplicaSide {
+    pub link: Option<MasterLink>,
+    pub cached: Option<CachedMaster>,
+    /// Unix seconds since the link is down (0 = never connected).
+    pub down_since_s: u64,
+}
+
+impl ReplicaSide {
+    pub fn is_replica(&self) -> bool {
+        self.link.is_some()
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.link.as_ref().is_some_and(|l| l.state == LinkState::Connected)
+    }
+
+    pub fn link_conn(&self) -> Option<ConnId> {
+        self.link.as_ref().and_then(|l| l.conn)
+    }
+
+    pub fn master_addr(&self) -> Option<(&str, u16)> {
+        self.link.as_ref().map(|l| (l.host.as_str(), l.port))
+    }
+
+    pub fn state(&self) -> LinkState {
+        self.link.as_ref().map_or(LinkState::None, |l| l.state)
+    }
+
+    /// `(master_sync_total_bytes, master_sync_read_bytes)` during TRANSFER: -1 total before
+    /// the header, 0 for an EOF-marked (diskless) payload whose size is unknown.
+    pub fn transfer_progress(&self) -> (i64, i64) {
+        let Some(link) = self.link.as_ref() else {
+            return (-1, 0);
+        };
+        let total = match link.payload {
+            None => -1,
+            Some(Payload::Size(n)) => n as i64,
+            Some(Payload::Mark(_)) => 0,
+        };
+        (total, link.rdb.len() as i64)
+    }
+}
+
+impl Node {
+    /// `REPLICAOF host port` / `REPLICAOF NO ONE`.
+    pub(crate) fn replicaof_command(&mut self, conn: ConnId, argv: &[Vec<u8>]) -> Reply {
+        if argv[1].eq_ignore_ascii_case(b"no") && argv[2].eq_ignore_ascii_case(b"one") {
+            if self.replica.is_replica() {
+                self.unset_master();
+                let id = self.clients.get(&conn).map_or(0, |c| c.id);
+                self.log(
+                    LogLevel::Notice,
+                    format!("MASTER MODE enabled (user request from 'id={id}')"),
+                );
+            }
+            return Reply::ok();
+        }
+        if self.clients.get(&conn).is_some_and(|c| c.replica.is_some()) {
+            return Reply::error("ERR Command is not valid when client is a replica.");
+        }
+        let port = match parse_i64(&argv[2]) {
+            Some(p) if (0..=65535).contains(&p) => p as u16,
+            _ => return Reply::error("ERR Invalid master port"),
+        };
+        let host = String::from_utf8_lossy(&argv[1]).into_owned();
+        if self
+            .replica
+            .master_addr()
+            .is_some_and(|(h, p)| h.eq_ignore_ascii_case(&host) && p == port)
+        {
+            self.log(LogLevel::Notice, "REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
+            return Reply::Simple("OK Already connected to specified master".into());
+        }
+        self.set_master(host.clone(), port);
+        let id = self.clients.get(&conn).map_or(0, |c| c.id);
+        self.log(
+            LogLevel::Notice,
+            format!("REPLICAOF {host}:{port} enabled (user request from 'id={id}')"),
+        );
+        Reply::ok()
+    }
+
+    /// `replicationSetMaster`.
+    pub fn set_master(&mut self, host: String, port: u16) {
+        let was_master = !self.replica.is_replica();
+        self.drop_master_link();
+        // Clients blocked in WAIT get an error: we are no longer a master.
+        let blocked: Vec<ConnId> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.wait.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        for conn in blocked {
+            if let Some(c) = self.clients.get_mut(&conn) {
+                c.wait = None;
+            }
+            self.reply(conn, &Reply::error("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"));
+        }
+        if was_master {
+            self.replica.cached = None;
+            self.log(LogLevel::Notice, "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
+            self.replica.cached = Some(CachedMaster {
+                replid: self.master.replid.clone(),
+                reploff: self.master.repl_offset,
+            });
+        }
+        self.replica.link = Some(MasterLink {
+            host: host.clone(),
+            port,
+            state: LinkState::Connect,
+            conn: None,
+            inbuf: Vec::new(),
+            awaiting: Vec::new(),
+            payload: None,
+            rdb: Vec::new(),
+            master_replid: String::new(),
+            initial_offset: -1,
+            transfer_lastio_s: self.now_s(),
+            client: None,
+        });
+        self.emit(Event::RoleChanged {
+            master: Some((host.clone(), port)),
+        });
+        self.log(LogLevel::Notice, format!("Connecting to MASTER {host}:{port}"));
+        self.connect_with_master();
+    }
+
+    /// `replicationUnsetMaster`: promotion. The old history stays valid as replid2.
+    pub fn unset_master(&mut self) {
+        if !self.replica.is_replica() {
+            return;
+        }
+        self.drop_master_link();
+        self.replica.link = None;
+        self.replica.cached = None;
+        // shiftReplicationId
+        self.master.replid2 = self.master.replid.clone();
+        self.master.second_replid_offset = self.master.repl_offset + 1;
+        self.master.replid = self.random_hex(40);
+        let (id2, off2, id1) = (
+            self.master.replid2.clone(),
+            self.master.second_replid_offset,
+            self.master.replid.clone(),
+        );
+        self.log(
+            LogLevel::Warning,
+            format!("Setting secondary replication ID to {id2}, valid up to offset: {off2}. New replication ID is {id1}"),
+        );
+        self.emit_replid_changed("promoted to master (REPLICAOF NO ONE)");
+        self.disconnect_replicas();
+        self.master.slaveseldb = -1;
+        self.master.no_replicas_since_s = self.now_s();
+        self.replica.down_since_s = 0;
+        self.emit(Event::RoleChanged { master: None });
+    }
+
+    /// Frees the master client (caching it) or cancels a handshake in progress.
+    fn drop_master_link(&mut self) {
+        let Some(link) = self.replica.link.as_mut() else {
+            return;
+        };
+        let conn = link.conn.take();
+        if let Some(client) = link.client.take() {
+            self.replica.cached = Some(CachedMaster {
+                replid: client.replid,
+                reploff: client.reploff,
+            });
+        }
+        link.state = LinkState::Connect;
+        link.inbuf.clear();
+        link.awaiting.clear();
+        link.payload = None;
+        link.rdb.clear();
+        if let Some(conn) = conn {
+            self.out.push_back(super::node::Output::Close { conn });
+        }
+    }
+
+    fn set_link_state(&mut self, state: LinkState) {
+        if let Some(link) = self.replica.link.as_mut() {
+            if link.state != state {
+                link.state = state;
+                self.emit(Event::LinkStateChanged { state });
+            }
+        }
+    }
+
+    /// `connectWithMaster`.
+    pub(crate) fn connect_with_master(&mut self) {
+        let conn = self.new_out_conn();
+        let now_s = self.now_s();
+        let Some(link) = self.replica.link.as_mut() else {
+            return;
+        };
+        link.conn = Some(conn);
+        link.transfer_lastio_s = now_s;
+        let (host, port) = (link.host.clone(), link.port);
+        self.out.push_back(super::node::Output::Connect { conn, host, port });
+        self.set_link_state(LinkState::Connecting);
+    }
+
+    /// The TCP connection to the master is up: start the handshake with PING.
+    pub(crate) fn replica_connected(&mut self, conn: ConnId) {
+        if self.replica.link_conn() != Some(conn) {
+            return;
+        }
+        self.log(LogLevel::Notice, "MASTER <-> REPLICA sync started");
+        self.log(LogLevel::Notice, "Non blocking connect for SYNC fired the event.");
+        self.send_to_master(&[b"PING".as_slice()]);
+        self.set_link_state(LinkState::ReceivePingReply);
+    }
+
+    fn send_to_master(&mut self, argv: &[&[u8]]) {
+        let Some(conn) = self.replica.link_conn() else {
+            return;
+        };
+        let mut bytes = Vec::new();
+        encode_command(argv, &mut bytes);
+        self.send(conn, bytes);
+    }
+
+    /// The link broke (or we gave up on it): cache the master and reconnect right away, as
+    /// `replicationHandleMasterDisconnection` does.
+    pub(crate) fn replica_link_lost(&mut self, why: &str) {
+        let was_connected = self.replica.is_connected();
+        let was_transfer = self.replica.state() == LinkState::Transfer;
+        self.log(LogLevel::Notice, why.to_string());
+        self.drop_master_link();
+        if was_connected || was_transfer {
+            // Reconnect at once: waiting a second may let the backlog be recycled.
+            if was_connected {
+                self.replica.down_since_s = self.now_s();
+            }
+            let (host, port) = self
+                .replica
+                .master_addr()
+                .map(|(h, p)| (h.to_string(), p))
+                .unwrap_or_default();
+            self.log(LogLevel::Notice, format!("Reconnecting to MASTER {host}:{port}"));
+            self.connect_with_master();
+        } else {
+            // A failed connect or handshake waits for the next replicationCron (state CONNECT).
+            self.set_link_state(LinkState::Connect);
+        }
+    }
+
+    /// Bytes from our master, in whatever state the link is.
+    pub(crate) fn replica_data(&mut self, _conn: ConnId, bytes: &[u8]) {
+        let now_s = self.now_s();
+        let Some(link) = self.replica.link.as_mut() else {
+            return;
+        };
+        link.transfer_lastio_s = now_s;
+        if let Some(client) = link.client.as_mut() {
+            client.last_interaction_s = now_s;
+            client.read_reploff += bytes.len() as i64;
+            client.parser.feed(bytes);
+            self.apply_master_stream();
+            return;
+        }
+        link.inbuf.extend_from_slice(bytes);
+        // Each step consumes what it can and tells whether to go on.
+        while self.handshake_step() {}
+    }
+
+    /// Takes one line (without CRLF) from the link's input, if complete.
+    fn take_line(&mut self) -> Option<String> {
+        let link = self.replica.link.as_mut()?;
+        let nl = link.inbuf.iter().position(|&b| b == b'\n')?;
+        let mut line: Vec<u8> = link.inbuf.drain(..=nl).collect();
+        line.pop();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        Some(String::from_utf8_lossy(&line).into_owned())
+    }
+
+    /// One step of `syncWithMaster` / `readSyncBulkPayload`. Returns false when it needs
+    /// more bytes (or the link is gone).
+    fn handshake_step(&mut self) -> bool {
+        let state = self.replica.state();
+        match state {
+            LinkState::ReceivePingReply => {
+                let Some(line) = self.take_line() else { return false };
+                if !line.starts_with('+')
+                    && !line.starts_with("-NOAUTH")
+                    && !line.starts_with("-NOPERM")
+                    && !line.starts_with("-ERR operation not permitted")
+                {
+                    self.log(LogLevel::Warning, format!("Error reply to PING from master: '{line}'"));
+                    self.replica_link_lost("Master replied to PING with an error, retrying later");
+                    return false;
+                }
+                self.log(LogLevel::Notice, "Master replied to PING, replication can continue...");
+                self.send_handshake();
+                true
+            }
+            LinkState::ReceiveAuthReply
+            | LinkState::ReceivePortReply
+            | LinkState::ReceiveIpReply
+            | LinkState::ReceiveCapaReply => {
+                let Some(line) = self.take_line() else { return false };
+                if state == LinkState::ReceiveAuthReply && line.starts_with('-') {
+                    self.log(LogLevel::Warning, format!("Unable to AUTH to MASTER: {line}"));
+                    self.replica_link_lost("Unable to AUTH to MASTER");
+                    return false;
+                }
+                if line.starts_with('-') {
+                    let what = match state {
+                        LinkState::ReceivePortReply => "REPLCONF listening-port",
+                        LinkState::ReceiveIpReply => "REPLCONF ip-address",
+                        _ => "REPLCONF capa",
+                    };
+                    self.log(LogLevel::Notice, format!("(Non critical) Master does not understand {what}: {line}"));
+                }
+                let next = self
+                    .replica
+                    .link
+                    .as_mut()
+                    .and_then(|l| (!l.awaiting.is_empty()).then(|| l.awaiting.remove(0)));
+                match next {
+                    Some(next) => self.set_link_state(next),
+                    None => self.send_psync(),
+                }
+                true
+            }
+            LinkState::ReceivePsyncReply => {
+                let Some(line) = self.take_line() else { return false };
+                self.psync_reply(&line)
+            }
+            LinkState::Transfer => self.transfer_step(),
+            _ => false,
+        }
+    }
+
+    /// The pipelined part of the handshake: AUTH, REPLCONF listening-port / ip-address / capa.
+    fn send_handshake(&mut self) {
+        let mut states = Vec::new();
+        if let Some(pass) = self.cfg.masterauth.clone() {
+            self.send_to_master(&[b"AUTH".as_slice(), pass.as_bytes()]);
+            states.push(LinkState::ReceiveAuthReply);
+        }
+        let port = if self.cfg.replica_announce_port != 0 {
+            self.cfg.replica_announce_port
+        } else {
+            self.cfg.port
+        };
+        let port = port.to_string();
+        self.send_to_master(&[b"REPLCONF".as_slice(), b"listening-port", port.as_bytes()]);
+        states.push(LinkState::ReceivePortReply);
+        if let Some(ip) = self.cfg.replica_announce_ip.clone() {
+            self.send_to_master(&[b"REPLCONF".as_slice(), b"ip-address", ip.as_bytes()]);
+            states.push(LinkState::ReceiveIpReply);
+        }
+        self.send_to_master(&[b"REPLCONF".as_slice(), b"capa", b"eof", b"capa", b"psync2"]);
+        states.push(LinkState::ReceiveCapaReply);
+        let first = states.remove(0);
+        if let Some(link) = self.replica.link.as_mut() {
+            link.awaiting = states;
+        }
+        self.set_link_state(LinkState::SendHandshake);
+        self.set_link_state(first);
+    }
+
+    /// `slaveTryPartialResynchronization(read_reply = 0)`.
+    fn send_psync(&mut self) {
+        self.set_link_state(LinkState::SendPsync);
+        let (replid, offset) = match self.replica.cached.clone() {
+            Some(c) => {
+                let off = c.reploff + 1;
+                self.log(
+                    LogLevel::Notice,
+                    format!("Trying a partial resynchronization (request {}:{off}).", c.replid),
+                );
+                (c.replid, off)
+            }
+            None => {
+                self.log(LogLevel::Notice, "Partial resynchronization not possible (no cached master)");
+                ("?".to_string(), -1)
+            }
+        };
+        let off = offset.to_string();
+        self.send_to_master(&[b"PSYNC".as_slice(), replid.as_bytes(), off.as_bytes()]);
+        self.emit(Event::PsyncSent { replid, offset });
+        self.set_link_state(LinkState::ReceivePsyncReply);
+    }
+
+    /// `slaveTryPartialResynchronization(read_reply = 1)`.
+    fn psync_reply(&mut self, line: &str) -> bool {
+        if line.is_empty() {
+            return true; // the master's keepalive newline while it prepares
+        }
+        if let Some(rest) = line.strip_prefix("+FULLRESYNC") {
+            let mut parts = rest.split_ascii_whitespace();
+            let (replid, offset) = (parts.next().unwrap_or(""), parts.next());
+            let link_ok = replid.len() == 40 && offset.is_some();
+            let offset = offset.and_then(|o| o.parse::<i64>().ok()).unwrap_or(-1);
+            if link_ok {
+                self.log(LogLevel::Notice, format!("Full resync from master: {replid}:{offset}"));
+            } else {
+                self.log(LogLevel::Warning, "Master replied with wrong +FULLRESYNC syntax.");
+            }
+            if let Some(link) = self.replica.link.as_mut() {
+                link.master_replid = if link_ok { replid.to_string() } else { String::new() };
+                link.initial_offset = offset;
+            }
+            // replicationDiscardCachedMaster: the cached state is no longer valid.
+            if self.replica.cached.take().is_some() {
+                self.log(LogLevel::Notice, "Discarding previously cached master state.");
+            }
+            self.set_link_state(LinkState::Transfer);
+            self.log(LogLevel::Notice, "MASTER <-> REPLICA sync: Master accepted a Full Resynchronization.");
+            return true;
+        }
+        if let Some(rest) = line.strip_prefix("+CONTINUE") {
+            self.log(LogLevel::Notice, "Successful partial resynchronization with master.");
+            let new_id = rest.trim();
+            let mut cached = self.replica.cached.take().unwrap_or(CachedMaster {
+                replid: self.master.replid.clone(),
+                reploff: self.master.repl_offset,
+            });
+            if new_id.len() == 40 && new_id != cached.replid {
+                self.log(LogLevel::Warning, format!("Master replication ID changed to {new_id}"));
+                self.master.replid2 = cached.replid.clone();
+                self.master.second_replid_offset = self.master.repl_offset + 1;
+                self.master.replid = new_id.to_string();
+                cached.replid = new_id.to_string();
+                self.emit_replid_changed("the master continued with a new replication ID");
+                self.disconnect_replicas();
+            }
+            self.resurrect_cached_master(cached);
+            if self.master.backlog.is_none() {
+                self.create_backlog();
+            }
+            self.log(LogLevel::Notice, "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
+            // Bytes after the +CONTINUE line are already the stream.
+            let rest = self
+                .replica
+                .link
+                .as_mut()
+                .map(|l| std::mem::take(&mut l.inbuf))
+                .unwrap_or_default();
+            if !rest.is_empty() {
+                self.feed_master_client(&rest);
+            }
+            return false;
+        }
+        if line.starts_with("-NOMASTERLINK") || line.starts_with("-LOADING") {
+            self.log(LogLevel::Notice, format!("Master is currently unable to PSYNC but should be in the future: {line}"));
+            self.replica_link_lost("Retrying with master later");
+            return false;
+        }
+        if line.starts_with("-ERR") {
+            self.log(LogLevel::Notice, format!("Master does not support PSYNC or is in error state (reply: {line})"));
+        } else {
+            self.log(LogLevel::Warning, format!("Unexpected reply to PSYNC from master: {line}"));
+        }
+        // PSYNC_NOT_SUPPORTED: fall back to SYNC; the RDB follows without +FULLRESYNC.
+        self.log(LogLevel::Notice, "Retrying with SYNC...");
+        self.send_to_master(&[b"SYNC".as_slice()]);
+        if let Some(link) = self.replica.link.as_mut() {
+            link.initial_offset = -1;
+            link.master_replid.clear();
+        }
+        self.replica.cached = None;
+        self.set_link_state(LinkState::Transfer);
+        true
+    }
+
+    /// `readSyncBulkPayload`: header line, then the payload, then load.
+    fn transfer_step(&mut self) -> bool {
+        let has_payload = self.replica.link.as_ref().is_some_and(|l| l.payload.is_some());
+        if !has_payload {
+            let Some(line) = self.take_line() else { return false };
+            if line.is_empty() {
+                return true; // keepalive newline
+            }
+            if let Some(err) = line.strip_prefix('-') {
+                self.log(LogLevel::Warning, format!("MASTER aborted replication with an error: {err}"));
+                self.replica_link_lost("Full sync aborted by the master");
+                return false;
+            }
+            let Some(header) = line.strip_prefix('$') else {
+                self.log(LogLevel::Warning, format!("Bad protocol from MASTER, the first byte is not '$' (we received '{line}'), are you sure the host and port are right?"));
+                self.replica_link_lost("Bad protocol from MASTER");
+                return false;
+            };
+            let payload = match header.strip_prefix("EOF:") {
+                Some(mark) if mark.len() >= 40 => {
+                    self.log(LogLevel::Notice, format!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk"));
+                    Payload::Mark(mark.as_bytes()[..40].to_vec())
+                }
+                _ => {
+                    let size = header.parse::<usize>().unwrap_or(0);
+                    self.log(LogLevel::Notice, format!("MASTER <-> REPLICA sync: receiving {size} bytes from master to disk"));
+                    Payload::Size(size)
+                }
+            };
+            if let Some(link) = self.replica.link.as_mut() {
+                link.payload = Some(payload);
+            }
+            return true;
+        }
+        let Some(link) = self.replica.link.as_mut() else { return false };
+        let done = match link.payload.as_ref() {
+            Some(Payload::Size(size)) => {
+                let want = size - link.rdb.len();
+                let take = want.min(link.inbuf.len());
+                link.rdb.extend(link.inbuf.drain(..take));
+                link.rdb.len() == *size
+            }
+            Some(Payload::Mark(mark)) => {
+                let mark = mark.clone();
+                link.rdb.append(&mut link.inbuf);
+                if link.rdb.ends_with(&mark) {
+                    let len = link.rdb.len() - 40;
+                    link.rdb.truncate(len);
+                    true
+                } else {
+                    false
+                }
+            }
+            None => false,
+        };
+        if !done {
+            return false;
+        }
+        let eof_mode = matches!(link.payload, Some(Payload::Mark(_)));
+        let rdb = std::mem::take(&mut link.rdb);
+        let leftover = std::mem::take(&mut link.inbuf);
+        link.payload = None;
+        self.load_transferred_rdb(&rdb, eof_mode, leftover);
+        false
+    }
+
+    /// The end of `readSyncBulkPayload`: swap in the new dataset and become CONNECTED.
+    fn load_transferred_rdb(&mut self, rdb: &[u8], eof_mode: bool, leftover: Vec<u8>) {
+        // Parse first: a corrupt payload leaves the old dataset in place.
+        let loaded = match rdb::load(rdb) {
+            Ok(loaded) => loaded,
+            Err(err) => {
+                let reason = err.to_string();
+                self.log(LogLevel::Warning, format!("Failed trying to load the MASTER synchronization DB from disk, check server logs. ({reason})"));
+                self.emit(Event::RdbLoadFailed { reason });
+                self.replica_link_lost("Full sync failed; keeping the old data and retrying");
+                return;
+            }
+        };
+        // replicationAttachToNewMaster: sub-replicas must resync, our backlog is history.
+        self.disconnect_replicas();
+        self.free_backlog();
+        self.log(LogLevel::Notice, "MASTER <-> REPLICA sync: Flushing old data");
+        self.log(LogLevel::Notice, "MASTER <-> REPLICA sync: Loading DB in memory");
+        self.keyspace = loaded.keyspace;
+        let keys = self.keyspace.key_count();
+        let (master_replid, offset) = match self.replica.link.as_ref() {
+            Some(l) => (l.master_replid.clone(), l.initial_offset),
+            None => return,
+        };
+        let stream_db = loaded.repl.as_ref().map_or(0, |r| r.repl_stream_db.max(0) as usize);
+        self.emit(Event::RdbLoaded {
+            bytes: rdb.len(),
+            keys,
+            offset,
+        });
+        // replicationCreateMasterClient + the CONNECTED bookkeeping.
+        self.master.replid = master_replid.clone();
+        self.master.repl_offset = offset;
+        self.master.replid2 = "0".repeat(40);
+        self.master.second_replid_offset = -1;
+        self.emit_replid_changed("full sync from the master");
+        self.create_backlog();
+        self.install_master_client(master_replid, offset, stream_db);
+        self.log(LogLevel::Notice, "MASTER <-> REPLICA sync: Finished with success");
+        if eof_mode {
+            // The master streams to a diskless replica only after this first ACK.
+            self.send_ack();
+        }
+        if !leftover.is_empty() {
+            self.feed_master_client(&leftover);
+        }
+    }
+
+    /// `replicationResurrectCachedMaster` after `+CONTINUE`.
+    fn resurrect_cached_master(&mut self, cached: CachedMaster) {
+        self.install_master_client(cached.replid, cached.reploff, 0);
+    }
+
+    fn install_master_client(&mut self, replid: String, reploff: i64, db: usize) {
+        let now_s = self.now_s();
+        if let Some(link) = self.replica.link.as_mut() {
+            link.client = Some(MasterClient {
+                replid,
+                reploff,
+                read_reploff: reploff,
+                parser: RequestParser::new(),
+                db,
+                in_multi: None,
+                unforwarded: Vec::new(),
+                last_interaction_s: now_s,
+            });
+        }
+        self.replica.down_since_s = 0;
+        self.set_link_state(LinkState::Connected);
+    }
+
+    fn feed_master_client(&mut self, bytes: &[u8]) {
+        if let Some(client) = self.replica.link.as_mut().and_then(|l| l.client.as_mut()) {
+            client.read_reploff += bytes.len() as i64;
+            client.parser.feed(bytes);
+        }
+        self.apply_master_stream();
+    }
+
+    /// Executes every complete command from the master, then forwards the applied bytes to
+    /// our own backlog and sub-replicas (`commandProcessed`,
+    /// `replicationFeedStreamFromMasterStream`).
+    fn apply_master_stream(&mut self) {
+        loop {
+            let Some(client) = self.replica.link.as_mut().and_then(|l| l.client.as_mut()) else {
+                return;
+            };
+            let req = match client.parser.next_request() {
+                Ok(Some(req)) => req,
+                Ok(None) => return,
+                Err(err) => {
+                    self.log(LogLevel::Warning, format!("Protocol error from MASTER: {}", err.0));
+                    self.replica_link_lost("Connection with master lost.");
+                    return;
+                }
+            };
+            let mut raw = Vec::with_capacity(req.wire_len);
+            if !req.argv.is_empty() {
+                encode_command(&req.argv, &mut raw);
+            }
+            if raw.len() != req.wire_len {
+                // An inline or empty line: count its bytes as Redis does, forward them verbatim.
+                raw = vec![b'\n'; req.wire_len];
+            }
+            if !req.argv.is_empty() {
+                self.execute_from_master(req.argv);
+            }
+            let Some(client) = self.replica.link.as_mut().and_then(|l| l.client.as_mut()) else {
+                return;
+            };
+            client.unforwarded.extend_from_slice(&raw);
+            if client.in_multi.is_none() {
+                client.reploff = client.read_reploff - client.parser.pending() as i64;
+                let bytes = std::mem::take(&mut client.unforwarded);
+                self.feed_stream_from_master(&bytes);
+            }
+        }
+    }
+
+    /// `replicationFeedStreamFromMasterStream`: the identical bytes go to our backlog and our
+    /// sub-replicas, so offsets and replid are the same all down a chain.
+    fn feed_stream_from_master(&mut self, bytes: &[u8]) {
+        if self.master.backlog.is_none() || bytes.is_empty() {
+            return;
+        }
+        let what = if bytes.starts_with(b"*1\r\n$4\r\nping") { "ping" } else { "stream" };
+        self.feed_stream(bytes, what);
+    }
+
+    /// Runs one command sent by the master (no replies except the GETACK answer).
+    fn execute_from_master(&mut self, argv: Vec<Vec<u8>>) {
+        let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
+        let Some(client) = self.replica.link.as_mut().and_then(|l| l.client.as_mut()) else {
+            return;
+        };
+        if let Some(queue) = client.in_multi.as_mut() {
+            if name != "exec" && name != "discard" {
+                queue.push(argv);
+                return;
+            }
+        }
+        match name.as_str() {
+            "multi" => client.in_multi = Some(Vec::new()),
+            "discard" => client.in_multi = None,
+            "exec" => {
+                let queued = client.in_multi.take().unwrap_or_default();
+                for cmd in queued {
+                    self.run_master_command(cmd);
+                }
+            }
+            _ => self.run_master_command(argv),
+        }
+    }
+
+    fn run_master_command(&mut self, argv: Vec<Vec<u8>>) {
+        let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
+        let error = match commands::lookup(&argv[0]) {
+            None => Some(match commands::unknown_command(&argv) {
+                Reply::Error(e) => e,
+                _ => String::new(),
+            }),
+            Some(spec) if !spec.arity_ok(argv.len()) => Some(format!("ERR wrong number of arguments for '{}' command", spec.name)),
+            Some(spec) => match spec.handler {
+                Handler::Data(_) => {
+                    let db = self
+                        .replica
+                        .link
+                        .as_ref()
+                        .and_then(|l| l.client.as_ref())
+                        .map_or(0, |c| c.db);
+                    let (reply, db, _) = self.exec_data(db, ExpireView::MasterClient, spec, &argv);
+                    if let Some(c) = self.replica.link.as_mut().and_then(|l| l.client.as_mut()) {
+                        c.db = db;
+                    }
+                    match reply {
+                        Reply::Error(e) => Some(e),
+                        _ => None,
+                    }
+                }
+                Handler::Node => {
+                    match name.as_str() {
+                        "replconf" if argv.len() >= 2 && argv[1].eq_ignore_ascii_case(b"getack") => self.send_ack(),
+                        "ping" | "replconf" => {}
+                        _ => {
+                            // Other node commands from a master (e.g. CONFIG) are not replicated in practice.
+                        }
+                    }
+                    None
+                }
+            },
+        };
+        self.stats.total_commands_processed += 1;
+        self.emit(Event::Command {
+            conn: self.replica.link_conn().unwrap_or(ConnId::Out(0)),
+            argv: argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect(),
+            from_master: true,
+            error: error.clone(),
+        });
+        if let Some(e) = error {
+            self.log(LogLevel::Warning, format!("== CRITICAL == This replica is sending an error to its master: '{e}' after processing the command '{name}'"));
+        }
+    }
+
+    /// `replicationSendAck`: `REPLCONF ACK <reploff>`.
+    pub(crate) fn send_ack(&mut self) {
+        let Some(offset) = self
+            .replica
+            .link
+            .as_ref()
+            .and_then(|l| l.client.as_ref())
+            .map(|c| c.reploff)
+        else {
+            return;
+        };
+        let off = offset.to_string();
+        self.send_to_master(&[b"REPLCONF".as_slice(), b"ACK", off.as_bytes()]);
+        self.emit(Event::AckSent { offset });
+    }
+
+    /// ROLE on a replica, `None` on a master.
+    pub(crate) fn replica_role_reply(&self) -> Option<Reply> {
+        let link = self.replica.link.as_ref()?;
+        Some(Reply::Array(vec![
+            Reply::bulk("slave"),
+            Reply::bulk(&link.host),
+            Reply::Integer(link.port as i64),
+            Reply::bulk(link.state.role_word()),
+            Reply::Integer(link.client.as_ref().map_or(-1, |c| c.reploff)),
+        ]))
+    }
+
+    /// The replica half of `replicationCron`: timeouts, reconnects, and the ACK every second.
+    pub(crate) fn replica_cron(&mut self) {
+        let now_s = self.now_s();
+        let timeout = self.cfg.repl_timeout;
+        let Some(link) = self.replica.link.as_ref() else {
+            return;
+        };
+        let state = link.state;
+        let idle = now_s.saturating_sub(link.transfer_lastio_s);
+        let conn = link.conn.unwrap_or(ConnId::Out(0));
+        let master_idle = link
+            .client
+            .as_ref()
+            .map(|c| now_s.saturating_sub(c.last_interaction_s));
+        if (state == LinkState::Connecting || state.is_handshake()) && idle > timeout {
+            self.log(LogLevel::Warning, "Timeout connecting to the MASTER...");
+            self.emit(Event::Timeout { conn, what: "connecting to the master".into() });
+            self.drop_master_link();
+        } else if state == LinkState::Transfer && idle > timeout {
+            self.log(LogLevel::Warning, "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.");
+            self.emit(Event::Timeout { conn, what: "receiving the RDB".into() });
+            self.drop_master_link();
+        } else if let Some(master_idle) = master_idle {
+            if master_idle > timeout {
+                self.log(LogLevel::Warning, "MASTER timeout: no data nor PING received...");
+                self.emit(Event::Timeout { conn, what: "master silent".into() });
+                self.replica_link_lost("Connection with master lost.");
+                return;
+            }
+        }
+        if self.replica.state() == LinkState::Connect {
+            let (host, port) = self.replica.master_addr().map(|(h, p)| (h.to_string(), p)).unwrap_or_default();
+            self.log(LogLevel::Notice, format!("Connecting to MASTER {host}:{port}"));
+            self.connect_with_master();
+        }
+        if self.replica.is_connected() {
+            self.send_ack();
+        }
+    }
+}

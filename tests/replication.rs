@@ -1,0 +1,291 @@
+//! End-to-end replication behaviour of the engine, driven through the deterministic simulator.
+//! Expected numbers come from the spec notes (`shared/spec/replication.md`), which were
+//! verified against Redis 7.0.15.
+
+use replscope::engine::config::Config;
+use replscope::engine::event::Event;
+use replscope::engine::psync::PsyncRule;
+use replscope::engine::resp::Reply;
+use replscope::sim::{ClientId, Sim};
+
+fn bulk(s: &str) -> Reply {
+    Reply::Bulk(s.as_bytes().to_vec())
+}
+
+fn info_field(sim: &mut Sim, client: ClientId, field: &str) -> String {
+    let Some(Reply::Bulk(text)) = sim.exec(client, "INFO replication") else {
+        panic!("INFO did not answer a bulk");
+    };
+    let text = String::from_utf8(text).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in {text}"))
+        .to_string()
+}
+
+fn stat(sim: &mut Sim, client: ClientId, field: &str) -> i64 {
+    let Some(Reply::Bulk(text)) = sim.exec(client, "INFO stats") else {
+        panic!("INFO did not answer a bulk");
+    };
+    String::from_utf8(text)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// A master `m` and `n` replicas `r1..rn`, each with a console client, all attached and synced.
+struct Cluster {
+    sim: Sim,
+    clients: Vec<ClientId>,
+}
+
+impl Cluster {
+    fn new(n: usize, config: Config) -> Cluster {
+        let mut sim = Sim::new(7, 1);
+        let mut clients = Vec::new();
+        for i in 0..=n {
+            let name = if i == 0 { "m".to_string() } else { format!("r{i}") };
+            let idx = sim.add_node(&name, config.clone());
+            clients.push(sim.connect_client(idx));
+        }
+        Cluster { sim, clients }
+    }
+
+    fn exec(&mut self, node: usize, line: &str) -> Reply {
+        let c = self.clients[node];
+        self.sim.exec(c, line).expect("a reply")
+    }
+
+    fn attach_all(&mut self) {
+        for i in 1..self.clients.len() {
+            assert_eq!(self.exec(i, "REPLICAOF m 6379"), Reply::ok());
+        }
+        // Diskless sync waits repl-diskless-sync-delay (5 s) for more replicas.
+        self.sim.run_for(7_000);
+        for i in 1..self.clients.len() {
+            let c = self.clients[i];
+            assert_eq!(info_field(&mut self.sim, c, "master_link_status"), "up", "r{i}");
+        }
+    }
+
+    fn offset(&mut self, node: usize) -> i64 {
+        let c = self.clients[node];
+        info_field(&mut self.sim, c, "master_repl_offset").parse().unwrap()
+    }
+}
+
+#[test]
+fn a_master_without_replicas_keeps_offset_zero() {
+    let mut c = Cluster::new(0, Config::default());
+    assert_eq!(c.exec(0, "SET k v"), Reply::ok());
+    assert_eq!(c.offset(0), 0);
+    let client = c.clients[0];
+    assert_eq!(info_field(&mut c.sim, client, "repl_backlog_active"), "0");
+}
+
+#[test]
+fn first_replica_full_sync_then_continuous_replication() {
+    let mut c = Cluster::new(1, Config::default());
+    c.exec(0, "SET before 1");
+    let m = c.clients[0];
+    let replid_before = info_field(&mut c.sim, m, "master_replid");
+    c.attach_all();
+    // The backlog was created at first attach, with a new replid.
+    let replid_after = info_field(&mut c.sim, m, "master_replid");
+    assert_ne!(replid_before, replid_after);
+    let r1 = c.clients[1];
+    assert_eq!(info_field(&mut c.sim, r1, "master_replid"), replid_after);
+    assert_eq!(c.exec(1, "GET before"), bulk("1"));
+    // A fresh master turned replica by REPLICAOF asks PSYNC <its own replid> 1: a mismatch.
+    assert_eq!(stat(&mut c.sim, m, "sync_full"), 1);
+    assert_eq!(stat(&mut c.sim, m, "sync_partial_err"), 1);
+    let psync = c.sim.trace().iter().find_map(|t| match &t.event {
+        Event::PsyncSent { replid, offset } => Some((replid.clone(), *offset)),
+        _ => None,
+    });
+    assert_eq!(psync.map(|p| p.1), Some(1));
+
+    let base = c.offset(0);
+    assert_eq!(c.exec(0, "SET foo bar"), Reply::ok());
+    c.sim.run_for(100);
+    // SELECT 0 (23 bytes: the stream restarts with a SELECT after a full sync) + SET (31).
+    assert_eq!(c.offset(0), base + 23 + 31);
+    assert_eq!(c.exec(1, "GET foo"), bulk("bar"));
+    assert_eq!(c.offset(1), c.offset(0));
+    assert_eq!(
+        c.exec(1, "SET x y"),
+        Reply::error("READONLY You can't write against a read only replica.")
+    );
+}
+
+#[test]
+fn heartbeats_ping_every_ten_seconds_and_ack_every_second() {
+    let mut c = Cluster::new(1, Config::default());
+    c.attach_all();
+    let before = c.offset(0);
+    c.sim.run_for(20_000);
+    let after = c.offset(0);
+    assert_eq!((after - before) % 14, 0, "only 14-byte PINGs were added");
+    assert_eq!((after - before) / 14, 2, "two PINGs in 20 s");
+    let acks = c
+        .sim
+        .trace()
+        .iter()
+        .filter(|t| t.node == "r1" && matches!(t.event, Event::AckSent { .. }))
+        .filter(|t| t.time_ms + 20_000 > c.sim.now_ms())
+        .count();
+    assert!((19..=21).contains(&acks), "{acks} ACKs in 20 s");
+    let m = c.clients[0];
+    let slave0 = info_field(&mut c.sim, m, "slave0");
+    assert!(slave0.contains("state=online"), "{slave0}");
+    assert!(slave0.contains(&format!("offset={after}")), "{slave0}");
+    assert!(slave0.ends_with("lag=0") || slave0.ends_with("lag=1"), "{slave0}");
+}
+
+#[test]
+fn a_short_cut_continues_partially_from_the_backlog() {
+    let mut c = Cluster::new(1, Config::default());
+    c.attach_all();
+    c.sim.cut(0, 1);
+    c.sim.run_for(100);
+    for i in 0..10 {
+        c.exec(0, &format!("SET k{i} v{i}"));
+    }
+    c.sim.heal(0, 1);
+    c.sim.run_for(2_000);
+    let m = c.clients[0];
+    assert_eq!(stat(&mut c.sim, m, "sync_partial_ok"), 1);
+    assert_eq!(stat(&mut c.sim, m, "sync_full"), 1);
+    assert_eq!(c.exec(1, "GET k9"), bulk("v9"));
+    assert_eq!(c.offset(1), c.offset(0));
+    let decision = c.sim.trace().iter().rev().find_map(|t| match &t.event {
+        Event::PsyncDecided { decision, .. } => Some(decision.clone()),
+        _ => None,
+    });
+    assert_eq!(decision.unwrap().rule, PsyncRule::Continue);
+}
+
+#[test]
+fn a_cut_longer_than_the_backlog_forces_a_full_resync() {
+    let mut config = Config::default();
+    config.repl_backlog_model = replscope::engine::backlog::BacklogModel::Ring;
+    config.set("repl-backlog-size", "16kb").unwrap();
+    let mut c = Cluster::new(1, config);
+    c.attach_all();
+    c.sim.cut(0, 1);
+    c.sim.run_for(100);
+    let value = "x".repeat(1000);
+    for i in 0..40 {
+        c.exec(0, &format!("SET k{i} {value}"));
+    }
+    c.sim.heal(0, 1);
+    c.sim.run_for(8_000);
+    let m = c.clients[0];
+    assert_eq!(stat(&mut c.sim, m, "sync_full"), 2);
+    assert_eq!(stat(&mut c.sim, m, "sync_partial_err"), 2);
+    let rule = c.sim.trace().iter().rev().find_map(|t| match &t.event {
+        Event::PsyncDecided { decision, .. } => Some(decision.rule),
+        _ => None,
+    });
+    assert_eq!(rule, Some(PsyncRule::OffsetBeforeBacklog));
+    assert_eq!(c.exec(1, "GET k39"), bulk(&value));
+    assert_eq!(c.offset(1), c.offset(0));
+}
+
+#[test]
+fn chained_replicas_share_replid_and_offsets() {
+    let mut sim = Sim::new(3, 1);
+    let m = sim.add_node("m", Config::default());
+    let a = sim.add_node("a", Config::default());
+    let b = sim.add_node("b", Config::default());
+    let (cm, ca, cb) = (sim.connect_client(m), sim.connect_client(a), sim.connect_client(b));
+    sim.exec(ca, "REPLICAOF m 6379");
+    sim.run_for(7_000);
+    sim.exec(cb, "REPLICAOF a 6379");
+    sim.run_for(7_000);
+    sim.exec(cm, "SET chained yes");
+    sim.exec(cm, "INCR n");
+    sim.run_for(1_000);
+    assert_eq!(sim.exec(cb, "GET chained"), Some(bulk("yes")));
+    let ids: Vec<String> = [cm, ca, cb].iter().map(|&c| info_field(&mut sim, c, "master_replid")).collect();
+    assert_eq!(ids[0], ids[1]);
+    assert_eq!(ids[1], ids[2]);
+    let offs: Vec<String> = [cm, ca, cb].iter().map(|&c| info_field(&mut sim, c, "master_repl_offset")).collect();
+    assert_eq!(offs[0], offs[1]);
+    assert_eq!(offs[1], offs[2]);
+}
+
+#[test]
+fn promotion_lets_a_former_sibling_continue_partially() {
+    let mut c = Cluster::new(2, Config::default());
+    c.attach_all();
+    c.exec(0, "SET a 1");
+    c.sim.run_for(500);
+    let r1 = c.clients[1];
+    let offset: i64 = info_field(&mut c.sim, r1, "master_repl_offset").parse().unwrap();
+    let old_id = info_field(&mut c.sim, r1, "master_replid");
+    assert_eq!(c.exec(1, "REPLICAOF NO ONE"), Reply::ok());
+    assert_eq!(info_field(&mut c.sim, r1, "master_replid2"), old_id);
+    assert_eq!(info_field(&mut c.sim, r1, "second_repl_offset"), (offset + 1).to_string());
+    assert_eq!(c.exec(2, "REPLICAOF r1 6379"), Reply::ok());
+    c.sim.run_for(1_000);
+    assert_eq!(stat(&mut c.sim, r1, "sync_partial_ok"), 1);
+    assert_eq!(stat(&mut c.sim, r1, "sync_full"), 0);
+    c.exec(1, "SET b 2");
+    c.sim.run_for(100);
+    assert_eq!(c.exec(2, "GET b"), bulk("2"));
+    assert_eq!(c.offset(2), c.offset(1));
+}
+
+#[test]
+fn wait_counts_acknowledging_replicas() {
+    let mut c = Cluster::new(2, Config::default());
+    c.attach_all();
+    c.exec(0, "SET w 1");
+    assert_eq!(c.exec(0, "WAIT 2 1000"), Reply::Integer(2));
+    c.sim.cut(0, 2);
+    c.exec(0, "SET w 2");
+    let t0 = c.sim.now_ms();
+    assert_eq!(c.exec(0, "WAIT 2 500"), Reply::Integer(1));
+    assert!(c.sim.now_ms() >= t0 + 500);
+    assert_eq!(
+        c.exec(1, "WAIT 1 0"),
+        Reply::error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.")
+    );
+}
+
+#[test]
+fn min_replicas_to_write_blocks_writes_without_good_replicas() {
+    let mut c = Cluster::new(1, Config::default());
+    c.attach_all();
+    assert_eq!(c.exec(0, "CONFIG SET min-replicas-to-write 1"), Reply::ok());
+    assert_eq!(c.exec(0, "SET ok 1"), Reply::ok());
+    c.sim.cut(0, 1);
+    c.sim.run_for(2_000);
+    assert_eq!(
+        c.exec(0, "SET blocked 1"),
+        Reply::error("NOREPLICAS Not enough good replicas to write.")
+    );
+    assert_eq!(c.exec(0, "GET ok"), bulk("1"));
+}
+
+#[test]
+fn role_replies_like_redis() {
+    let mut c = Cluster::new(1, Config::default());
+    c.attach_all();
+    let off = c.offset(0);
+    let Reply::Array(role) = c.exec(0, "ROLE") else { panic!() };
+    assert_eq!(role[0], bulk("master"));
+    assert_eq!(role[1], Reply::Integer(off));
+    let Reply::Array(replicas) = &role[2] else { panic!() };
+    assert_eq!(replicas.len(), 1);
+    let Reply::Array(r) = c.exec(1, "ROLE") else { panic!() };
+    assert_eq!(r[0], bulk("slave"));
+    assert_eq!(r[1], bulk("m"));
+    assert_eq!(r[2], Reply::Integer(6379));
+    assert_eq!(r[3], bulk("connected"));
+    assert_eq!(r[4], Reply::Integer(c.offset(1)));
+}
