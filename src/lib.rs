@@ -7,6 +7,6 @@
 //! - `ui`: the Yew front end, compiled only for `wasm32` so native builds never pull in Yew.
 
 pub mod engine;
+pub mod sim;
 #[cfg(target_arch = "wasm32")]
 pub mod ui;
-pub mod sim;

@@ -46,10 +46,22 @@ struct ClientEnd {
 /// Something scheduled to happen at a virtual instant.
 #[derive(Clone, Debug)]
 enum Pending {
-    Deliver { to: Endpoint, bytes: Vec<u8> },
-    Accept { node: usize, conn: ConnId, peer: PeerAddr },
-    Connected { node: usize, conn: ConnId },
-    Closed { to: Endpoint },
+    Deliver {
+        to: Endpoint,
+        bytes: Vec<u8>,
+    },
+    Accept {
+        node: usize,
+        conn: ConnId,
+        peer: PeerAddr,
+    },
+    Connected {
+        node: usize,
+        conn: ConnId,
+    },
+    Closed {
+        to: Endpoint,
+    },
 }
 
 /// The simulator.
@@ -88,9 +100,8 @@ impl Sim {
     }
 
     /// Adds a master named `name` listening on `port`; returns its index.
-    pub fn add_node(&mut self, name: &str, mut config: Config) -> usize {
+    pub fn add_node(&mut self, name: &str, config: Config) -> usize {
         let port = config.port;
-        config.port = port;
         let index = self.nodes.len();
         let seed = self.seed ^ (index as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         let node = Node::new(NodeOptions {
@@ -193,7 +204,11 @@ impl Sim {
     pub fn exec(&mut self, client: ClientId, line: &str) -> Option<Reply> {
         self.send_line(client, line).ok()?;
         let deadline = self.now_ms + 60_000;
-        while self.clients.get(&client).is_some_and(|c| c.replies.is_empty()) {
+        while self
+            .clients
+            .get(&client)
+            .is_some_and(|c| c.replies.is_empty())
+        {
             if !self.step_until(deadline) {
                 return None;
             }
@@ -255,7 +270,9 @@ impl Sim {
         let now = self.now_ms;
         match pending {
             Pending::Accept { node, conn, peer } => {
-                self.nodes[node].node.handle(now, Input::Accepted { conn, peer });
+                self.nodes[node]
+                    .node
+                    .handle(now, Input::Accepted { conn, peer });
                 self.drain(node);
             }
             Pending::Connected { node, conn } => {
@@ -265,7 +282,9 @@ impl Sim {
             Pending::Deliver { to, bytes } => match to {
                 Endpoint::Node(node, conn) => {
                     if self.net.is_open(to) {
-                        self.nodes[node].node.handle(now, Input::Data { conn, bytes });
+                        self.nodes[node]
+                            .node
+                            .handle(now, Input::Data { conn, bytes });
                         self.drain(node);
                     }
                 }
@@ -321,10 +340,22 @@ impl Sim {
                                 ip: self.nodes[i].name.clone(),
                                 port: 50000 + self.seq as u16 % 10000,
                             };
-                            self.schedule(now + latency, Pending::Accept { node: t, conn: server_conn, peer });
+                            self.schedule(
+                                now + latency,
+                                Pending::Accept {
+                                    node: t,
+                                    conn: server_conn,
+                                    peer,
+                                },
+                            );
                             self.schedule(now + 2 * latency, Pending::Connected { node: i, conn });
                         }
-                        None => self.schedule(now + latency, Pending::Closed { to: Endpoint::Node(i, conn) }),
+                        None => self.schedule(
+                            now + latency,
+                            Pending::Closed {
+                                to: Endpoint::Node(i, conn),
+                            },
+                        ),
                     }
                 }
                 Output::Close { conn } => {

@@ -47,7 +47,11 @@ impl Cluster {
         let mut sim = Sim::new(7, 1);
         let mut clients = Vec::new();
         for i in 0..=n {
-            let name = if i == 0 { "m".to_string() } else { format!("r{i}") };
+            let name = if i == 0 {
+                "m".to_string()
+            } else {
+                format!("r{i}")
+            };
             let idx = sim.add_node(&name, config.clone());
             clients.push(sim.connect_client(idx));
         }
@@ -67,13 +71,19 @@ impl Cluster {
         self.sim.run_for(7_000);
         for i in 1..self.clients.len() {
             let c = self.clients[i];
-            assert_eq!(info_field(&mut self.sim, c, "master_link_status"), "up", "r{i}");
+            assert_eq!(
+                info_field(&mut self.sim, c, "master_link_status"),
+                "up",
+                "r{i}"
+            );
         }
     }
 
     fn offset(&mut self, node: usize) -> i64 {
         let c = self.clients[node];
-        info_field(&mut self.sim, c, "master_repl_offset").parse().unwrap()
+        info_field(&mut self.sim, c, "master_repl_offset")
+            .parse()
+            .unwrap()
     }
 }
 
@@ -142,7 +152,10 @@ fn heartbeats_ping_every_ten_seconds_and_ack_every_second() {
     let slave0 = info_field(&mut c.sim, m, "slave0");
     assert!(slave0.contains("state=online"), "{slave0}");
     assert!(slave0.contains(&format!("offset={after}")), "{slave0}");
-    assert!(slave0.ends_with("lag=0") || slave0.ends_with("lag=1"), "{slave0}");
+    assert!(
+        slave0.ends_with("lag=0") || slave0.ends_with("lag=1"),
+        "{slave0}"
+    );
 }
 
 #[test]
@@ -170,8 +183,10 @@ fn a_short_cut_continues_partially_from_the_backlog() {
 
 #[test]
 fn a_cut_longer_than_the_backlog_forces_a_full_resync() {
-    let mut config = Config::default();
-    config.repl_backlog_model = replscope::engine::backlog::BacklogModel::Ring;
+    let mut config = Config {
+        repl_backlog_model: replscope::engine::backlog::BacklogModel::Ring,
+        ..Config::default()
+    };
     config.set("repl-backlog-size", "16kb").unwrap();
     let mut c = Cluster::new(1, config);
     c.attach_all();
@@ -201,7 +216,11 @@ fn chained_replicas_share_replid_and_offsets() {
     let m = sim.add_node("m", Config::default());
     let a = sim.add_node("a", Config::default());
     let b = sim.add_node("b", Config::default());
-    let (cm, ca, cb) = (sim.connect_client(m), sim.connect_client(a), sim.connect_client(b));
+    let (cm, ca, cb) = (
+        sim.connect_client(m),
+        sim.connect_client(a),
+        sim.connect_client(b),
+    );
     sim.exec(ca, "REPLICAOF m 6379");
     sim.run_for(7_000);
     sim.exec(cb, "REPLICAOF a 6379");
@@ -210,10 +229,16 @@ fn chained_replicas_share_replid_and_offsets() {
     sim.exec(cm, "INCR n");
     sim.run_for(1_000);
     assert_eq!(sim.exec(cb, "GET chained"), Some(bulk("yes")));
-    let ids: Vec<String> = [cm, ca, cb].iter().map(|&c| info_field(&mut sim, c, "master_replid")).collect();
+    let ids: Vec<String> = [cm, ca, cb]
+        .iter()
+        .map(|&c| info_field(&mut sim, c, "master_replid"))
+        .collect();
     assert_eq!(ids[0], ids[1]);
     assert_eq!(ids[1], ids[2]);
-    let offs: Vec<String> = [cm, ca, cb].iter().map(|&c| info_field(&mut sim, c, "master_repl_offset")).collect();
+    let offs: Vec<String> = [cm, ca, cb]
+        .iter()
+        .map(|&c| info_field(&mut sim, c, "master_repl_offset"))
+        .collect();
     assert_eq!(offs[0], offs[1]);
     assert_eq!(offs[1], offs[2]);
 }
@@ -225,11 +250,16 @@ fn promotion_lets_a_former_sibling_continue_partially() {
     c.exec(0, "SET a 1");
     c.sim.run_for(500);
     let r1 = c.clients[1];
-    let offset: i64 = info_field(&mut c.sim, r1, "master_repl_offset").parse().unwrap();
+    let offset: i64 = info_field(&mut c.sim, r1, "master_repl_offset")
+        .parse()
+        .unwrap();
     let old_id = info_field(&mut c.sim, r1, "master_replid");
     assert_eq!(c.exec(1, "REPLICAOF NO ONE"), Reply::ok());
     assert_eq!(info_field(&mut c.sim, r1, "master_replid2"), old_id);
-    assert_eq!(info_field(&mut c.sim, r1, "second_repl_offset"), (offset + 1).to_string());
+    assert_eq!(
+        info_field(&mut c.sim, r1, "second_repl_offset"),
+        (offset + 1).to_string()
+    );
     assert_eq!(c.exec(2, "REPLICAOF r1 6379"), Reply::ok());
     c.sim.run_for(1_000);
     assert_eq!(stat(&mut c.sim, r1, "sync_partial_ok"), 1);
@@ -277,12 +307,18 @@ fn role_replies_like_redis() {
     let mut c = Cluster::new(1, Config::default());
     c.attach_all();
     let off = c.offset(0);
-    let Reply::Array(role) = c.exec(0, "ROLE") else { panic!() };
+    let Reply::Array(role) = c.exec(0, "ROLE") else {
+        panic!()
+    };
     assert_eq!(role[0], bulk("master"));
     assert_eq!(role[1], Reply::Integer(off));
-    let Reply::Array(replicas) = &role[2] else { panic!() };
+    let Reply::Array(replicas) = &role[2] else {
+        panic!()
+    };
     assert_eq!(replicas.len(), 1);
-    let Reply::Array(r) = c.exec(1, "ROLE") else { panic!() };
+    let Reply::Array(r) = c.exec(1, "ROLE") else {
+        panic!()
+    };
     assert_eq!(r[0], bulk("slave"));
     assert_eq!(r[1], bulk("m"));
     assert_eq!(r[2], Reply::Integer(6379));

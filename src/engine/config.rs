@@ -109,12 +109,12 @@ impl ConfigError {
     /// The error reply text, as config.c words it.
     pub fn reply_text(&self) -> String {
         match self {
-            ConfigError::Unknown(name) => format!(
-                "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
-            ),
-            ConfigError::Invalid { name, reason } => format!(
-                "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
-            ),
+            ConfigError::Unknown(name) => {
+                format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'")
+            }
+            ConfigError::Invalid { name, reason } => {
+                format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}")
+            }
         }
     }
 }
@@ -149,7 +149,9 @@ fn parse_int(value: &str, min: u64, max: u64) -> Result<u64, String> {
         .parse()
         .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
     if n < min as i128 || n > max as i128 {
-        return Err(format!("argument must be between {min} and {max} inclusive"));
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
     }
     Ok(n as u64)
 }
@@ -243,7 +245,11 @@ impl Config {
                 self.repl_backlog_model = match value.to_ascii_lowercase().as_str() {
                     "ring" => BacklogModel::Ring,
                     "blocks" => BacklogModel::Blocks,
-                    _ => return Err(invalid("argument(s) must be one of the following: ring, blocks".into())),
+                    _ => {
+                        return Err(invalid(
+                            "argument(s) must be one of the following: ring, blocks".into(),
+                        ))
+                    }
                 }
             }
             "repl-ping-replica-period" => self.repl_ping_replica_period = int(1, INT_MAX)?,
@@ -285,7 +291,7 @@ impl Config {
     /// Parses `<class> <hard> <soft> <seconds>` groups; only the replica class is kept.
     fn set_output_buffer_limit(&mut self, value: &str) -> Result<(), String> {
         let words: Vec<&str> = value.split_ascii_whitespace().collect();
-        if words.is_empty() || words.len() % 4 != 0 {
+        if words.is_empty() || !words.len().is_multiple_of(4) {
             return Err("Wrong number of arguments in buffer limit configuration.".into());
         }
         for group in words.chunks(4) {
@@ -298,7 +304,10 @@ impl Config {
                 parse_memory(group[2]),
                 group[3].parse::<u64>(),
             ) else {
-                return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".into());
+                return Err(
+                    "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+                        .into(),
+                );
             };
             if class == "replica" || class == "slave" {
                 self.client_output_buffer_limit_replica = OutputBufferLimit {
@@ -345,7 +354,8 @@ mod tests {
             c.set("nope", "1").unwrap_err().reply_text(),
             "ERR Unknown option or number of arguments for CONFIG SET - 'nope'"
         );
-        c.set("client-output-buffer-limit", "replica 1mb 512kb 10").unwrap();
+        c.set("client-output-buffer-limit", "replica 1mb 512kb 10")
+            .unwrap();
         assert_eq!(c.client_output_buffer_limit_replica.hard, 1048576);
     }
 
@@ -359,8 +369,16 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["repl-diskless-sync", "repl-diskless-sync-delay", "repl-diskless-sync-max-replicas", "repl-diskless-load"]
+            [
+                "repl-diskless-sync",
+                "repl-diskless-sync-delay",
+                "repl-diskless-sync-max-replicas",
+                "repl-diskless-load"
+            ]
         );
-        assert_eq!(c.get_matching(&[b"min-slaves-to-write"])[0].0, "min-replicas-to-write");
+        assert_eq!(
+            c.get_matching(&[b"min-slaves-to-write"])[0].0,
+            "min-replicas-to-write"
+        );
     }
 }

@@ -89,7 +89,10 @@ pub enum RdbTarget {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Event {
     /// A line of the node's log, worded as Redis words it.
-    Log { level: LogLevel, text: String },
+    Log {
+        level: LogLevel,
+        text: String,
+    },
     /// A client command ran (`argv` lossily decoded for display).
     Command {
         conn: ConnId,
@@ -104,11 +107,19 @@ pub enum Event {
         /// What they carry: `SELECT`, `ping`, `MULTI`, the command name…
         what: String,
     },
-    BacklogCreated { first_byte_offset: i64, size: u64 },
+    BacklogCreated {
+        first_byte_offset: i64,
+        size: u64,
+    },
     /// The ring's write head passed the end and started overwriting the oldest bytes.
-    BacklogWrapped { master_repl_offset: i64 },
+    BacklogWrapped {
+        master_repl_offset: i64,
+    },
     /// Whole blocks were dropped from the front (blocks model).
-    BacklogTrimmed { first_byte_offset: i64, histlen: i64 },
+    BacklogTrimmed {
+        first_byte_offset: i64,
+        histlen: i64,
+    },
     BacklogFreed,
     /// replid/replid2 changed; `reason` says why (first replica, promotion, new master…).
     ReplicationIdChanged {
@@ -118,13 +129,24 @@ pub enum Event {
         reason: String,
     },
     /// Replica side: the link to the master entered `state`.
-    LinkStateChanged { state: LinkState },
+    LinkStateChanged {
+        state: LinkState,
+    },
     /// Replica side: sent `PSYNC replid offset`.
-    PsyncSent { replid: String, offset: i64 },
+    PsyncSent {
+        replid: String,
+        offset: i64,
+    },
     /// Master side: the PSYNC decision with its inputs.
-    PsyncDecided { conn: ConnId, decision: PsyncDecision },
+    PsyncDecided {
+        conn: ConnId,
+        decision: PsyncDecision,
+    },
     /// Master side: an attached replica changed state.
-    ReplicaStateChanged { conn: ConnId, state: ReplicaState },
+    ReplicaStateChanged {
+        conn: ConnId,
+        state: ReplicaState,
+    },
     /// Master side: a snapshot for full sync started (`offset` goes in `+FULLRESYNC`).
     BgsaveStarted {
         target: RdbTarget,
@@ -134,23 +156,50 @@ pub enum Event {
         keys: usize,
     },
     /// Master side: the snapshot's bytes were handed to a replica connection.
-    RdbSent { conn: ConnId, bytes: usize },
+    RdbSent {
+        conn: ConnId,
+        bytes: usize,
+    },
     /// Master side: writes buffered for a replica during its full sync were sent after the RDB.
-    BufferedStreamSent { conn: ConnId, bytes: usize },
+    BufferedStreamSent {
+        conn: ConnId,
+        bytes: usize,
+    },
     /// Replica side: RDB received and loaded.
-    RdbLoaded { bytes: usize, keys: usize, offset: i64 },
+    RdbLoaded {
+        bytes: usize,
+        keys: usize,
+        offset: i64,
+    },
     /// Replica side: the RDB could not be loaded; the old data stays.
-    RdbLoadFailed { reason: String },
+    RdbLoadFailed {
+        reason: String,
+    },
     /// Master side: heartbeat PING entered the stream.
-    PingSent { offset: i64 },
+    PingSent {
+        offset: i64,
+    },
     /// Replica side: sent `REPLCONF ACK <offset>`.
-    AckSent { offset: i64 },
+    AckSent {
+        offset: i64,
+    },
     /// Master side: a replica acknowledged `offset`.
-    AckReceived { conn: ConnId, offset: i64 },
+    AckReceived {
+        conn: ConnId,
+        offset: i64,
+    },
     /// A replication link timed out (`repl-timeout`).
-    Timeout { conn: ConnId, what: String },
+    Timeout {
+        conn: ConnId,
+        what: String,
+    },
     /// The node became a master or a replica of `master`.
-    RoleChanged { master: Option<(String, u16)> },
+    RoleChanged {
+        master: Option<(String, u16)>,
+    },
     /// A replica's output buffer passed `client-output-buffer-limit`.
-    OutputBufferLimit { conn: ConnId, bytes: usize },
+    OutputBufferLimit {
+        conn: ConnId,
+        bytes: usize,
+    },
 }

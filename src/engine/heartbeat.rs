@@ -10,7 +10,7 @@ impl Node {
         self.replica_cron();
         let now_s = self.now_s();
         let period = self.cfg.repl_ping_replica_period.max(1);
-        if self.repl_cron_loops % period == 0 && !self.master.replicas.is_empty() {
+        if self.repl_cron_loops.is_multiple_of(period) && !self.master.replicas.is_empty() {
             // Fed with dictid = slaveseldb: a PING never causes a SELECT.
             self.feed_command(None, &[b"ping".to_vec()]);
             if !self.replica.is_replica() {
@@ -19,7 +19,11 @@ impl Node {
             }
         }
         // Presync keepalive: a newline (not part of the stream) to replicas still waiting.
-        let socket_child = self.master.child.as_ref().is_some_and(|c| c.target == RdbTarget::Socket);
+        let socket_child = self
+            .master
+            .child
+            .as_ref()
+            .is_some_and(|c| c.target == RdbTarget::Socket);
         let replicas = self.master.replicas.clone();
         for &conn in &replicas {
             let Some(link) = self.clients.get(&conn).and_then(|c| c.replica.as_ref()) else {
@@ -71,7 +75,9 @@ impl Node {
             self.free_backlog();
             self.log(
                 LogLevel::Notice,
-                format!("Replication backlog freed after {ttl} seconds without connected replicas."),
+                format!(
+                    "Replication backlog freed after {ttl} seconds without connected replicas."
+                ),
             );
         }
         self.start_pending_fork();
@@ -90,8 +96,13 @@ impl Node {
         let mut max_idle = 0u64;
         let mut all_eof = true;
         for conn in &self.master.replicas {
-            let Some(c) = self.clients.get(conn) else { continue };
-            if c.replica.as_ref().is_some_and(|l| l.state == ReplicaState::WaitBgsaveStart) {
+            let Some(c) = self.clients.get(conn) else {
+                continue;
+            };
+            if c.replica
+                .as_ref()
+                .is_some_and(|l| l.state == ReplicaState::WaitBgsaveStart)
+            {
                 waiting += 1;
                 max_idle = max_idle.max(now_s.saturating_sub(c.last_interaction_s));
                 all_eof &= c.capa_eof;

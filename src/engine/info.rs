@@ -46,7 +46,11 @@ fn server(node: &Node) -> String {
 }
 
 fn clients(node: &Node) -> String {
-    let normal = node.clients.values().filter(|c| c.replica.is_none()).count();
+    let normal = node
+        .clients
+        .values()
+        .filter(|c| c.replica.is_none())
+        .count();
     let blocked = node.clients.values().filter(|c| c.wait.is_some()).count();
     format!("# Clients\r\nconnected_clients:{normal}\r\nblocked_clients:{blocked}\r\n")
 }
@@ -93,7 +97,11 @@ fn replication(node: &Node) -> String {
             ));
             if link.state == LinkState::Transfer {
                 let (total, read) = node.replica.transfer_progress();
-                let perc = if total > 0 { read as f64 / total as f64 * 100.0 } else { 0.0 };
+                let perc = if total > 0 {
+                    read as f64 / total as f64 * 100.0
+                } else {
+                    0.0
+                };
                 out.push_str(&format!(
                     "master_sync_total_bytes:{}\r\nmaster_sync_read_bytes:{}\r\nmaster_sync_left_bytes:{}\r\nmaster_sync_perc:{:.2}\r\nmaster_sync_last_io_seconds_ago:{}\r\n",
                     total,
@@ -122,8 +130,12 @@ fn replication(node: &Node) -> String {
         out.push_str(&format!("min_slaves_good_slaves:{}\r\n", m.good_replicas));
     }
     for (i, conn) in m.replicas.iter().enumerate() {
-        let Some(c) = node.clients.get(conn) else { continue };
-        let Some(link) = c.replica.as_ref() else { continue };
+        let Some(c) = node.clients.get(conn) else {
+            continue;
+        };
+        let Some(link) = c.replica.as_ref() else {
+            continue;
+        };
         let lag = if link.state == ReplicaState::Online {
             now_s.saturating_sub(link.ack_time_s)
         } else {
@@ -164,7 +176,10 @@ fn keyspace(node: &Node) -> String {
             continue;
         }
         let expires = db.values().filter(|e| e.expire_at_ms.is_some()).count();
-        out.push_str(&format!("db{i}:keys={},expires={expires},avg_ttl=0\r\n", db.len()));
+        out.push_str(&format!(
+            "db{i}:keys={},expires={expires},avg_ttl=0\r\n",
+            db.len()
+        ));
     }
     out
 }

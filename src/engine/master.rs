@@ -152,7 +152,10 @@ impl Node {
         if let Some(db) = db {
             if self.master.slaveseldb != db as i64 {
                 let mut select = Vec::new();
-                encode_command(&[b"SELECT".to_vec(), db.to_string().into_bytes()], &mut select);
+                encode_command(
+                    &[b"SELECT".to_vec(), db.to_string().into_bytes()],
+                    &mut select,
+                );
                 self.feed_stream(&select, "SELECT");
                 self.master.slaveseldb = db as i64;
             }
@@ -277,10 +280,9 @@ impl Node {
                     .as_ref()
                     .map(|b| (b.first_byte_offset(), b.histlen())),
             });
-            let text = decision.explanation().replace(
-                "with replica",
-                &format!("with replica {name}"),
-            );
+            let text = decision
+                .explanation()
+                .replace("with replica", &format!("with replica {name}"));
             let accepted = decision.is_continue();
             let counts_err = decision.counts_as_partial_err();
             self.emit(Event::PsyncDecided { conn, decision });
@@ -320,7 +322,9 @@ impl Node {
             let (id1, id2) = (self.master.replid.clone(), self.master.replid2.clone());
             self.log(
                 LogLevel::Notice,
-                format!("Replication backlog created, my new replication IDs are '{id1}' and '{id2}'"),
+                format!(
+                    "Replication backlog created, my new replication IDs are '{id1}' and '{id2}'"
+                ),
             );
         }
         match self.master.child.as_ref().map(|c| c.target) {
@@ -383,11 +387,16 @@ impl Node {
     fn attach_to_running_disk_bgsave(&mut self, conn: ConnId) {
         let donor = self.master.replicas.iter().copied().find(|r| {
             *r != conn
-                && self.clients.get(r).and_then(|c| c.replica.as_ref()).is_some_and(|l| {
-                    l.state == ReplicaState::WaitBgsaveEnd
-                })
+                && self
+                    .clients
+                    .get(r)
+                    .and_then(|c| c.replica.as_ref())
+                    .is_some_and(|l| l.state == ReplicaState::WaitBgsaveEnd)
         });
-        match donor.and_then(|d| self.clients.get(&d)).and_then(|c| c.replica.clone()) {
+        match donor
+            .and_then(|d| self.clients.get(&d))
+            .and_then(|c| c.replica.clone())
+        {
             Some(donor_link) => {
                 let offset = donor_link.psync_initial_offset;
                 let pin = self.master.backlog.as_mut().map(|b| b.pin(offset + 1));
@@ -417,7 +426,10 @@ impl Node {
         let pre_psync = link.pre_psync;
         self.master.slaveseldb = -1;
         if !pre_psync {
-            self.send(conn, format!("+FULLRESYNC {replid} {offset}\r\n").into_bytes());
+            self.send(
+                conn,
+                format!("+FULLRESYNC {replid} {offset}\r\n").into_bytes(),
+            );
         }
         self.emit(Event::ReplicaStateChanged {
             conn,
@@ -428,7 +440,11 @@ impl Node {
     /// `startBgsaveForReplication`: snapshot now, for every replica waiting to start.
     pub(crate) fn start_bgsave_for_replication(&mut self, all_capa_eof: bool) {
         let socket = self.cfg.repl_diskless_sync && all_capa_eof;
-        let target = if socket { RdbTarget::Socket } else { RdbTarget::Disk };
+        let target = if socket {
+            RdbTarget::Socket
+        } else {
+            RdbTarget::Disk
+        };
         self.log(
             LogLevel::Notice,
             format!(
@@ -499,9 +515,16 @@ impl Node {
 
     /// Timers of the master side: the RDB child finishing.
     pub(crate) fn master_timers(&mut self) {
-        if self.master.child_done_ms().is_some_and(|d| d <= self.now_ms) {
+        if self
+            .master
+            .child_done_ms()
+            .is_some_and(|d| d <= self.now_ms)
+        {
             if let Some(child) = self.master.child.take() {
-                self.log(LogLevel::Notice, "Background RDB transfer terminated with success");
+                self.log(
+                    LogLevel::Notice,
+                    "Background RDB transfer terminated with success",
+                );
                 self.update_replicas_waiting_bgsave(child);
             }
         }
@@ -533,7 +556,8 @@ impl Node {
                 }
                 RdbTarget::Disk => {
                     // SEND_BULK, then online with the buffered stream right behind the RDB.
-                    if let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) {
+                    if let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut())
+                    {
                         link.state = ReplicaState::SendBulk;
                     }
                     self.emit(Event::ReplicaStateChanged {
@@ -598,10 +622,16 @@ impl Node {
         ) {
             backlog.unpin(pin);
         }
-        let ip = client.announced_ip.clone().unwrap_or(client.peer.ip.clone());
+        let ip = client
+            .announced_ip
+            .clone()
+            .unwrap_or(client.peer.ip.clone());
         self.log(
             LogLevel::Warning,
-            format!("Connection with replica {}:{} lost.", ip, client.listening_port),
+            format!(
+                "Connection with replica {}:{} lost.",
+                ip, client.listening_port
+            ),
         );
         if self.master.replicas.is_empty() {
             self.master.no_replicas_since_s = self.now_s();
@@ -620,7 +650,7 @@ impl Node {
 
     /// `replconfCommand`. `None` when nothing is replied (ACK, GETACK).
     pub(crate) fn replconf_command(&mut self, conn: ConnId, argv: &[Vec<u8>]) -> Option<Reply> {
-        if argv.len() % 2 == 0 {
+        if argv.len().is_multiple_of(2) {
             return Some(Reply::error("ERR syntax error"));
         }
         for pair in argv[1..].chunks(2) {
@@ -704,7 +734,11 @@ impl Node {
         let timeout = match parse_i64(&argv[2]) {
             Some(t) if t >= 0 => t as u64,
             Some(_) => return Some(Reply::error("ERR timeout is negative")),
-            None => return Some(Reply::error("ERR timeout is not an integer or out of range")),
+            None => {
+                return Some(Reply::error(
+                    "ERR timeout is not an integer or out of range",
+                ))
+            }
         };
         let offset = self.clients.get(&conn).map_or(0, |c| c.woff);
         let acked = self.count_acks(offset) as i64;

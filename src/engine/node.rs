@@ -57,11 +57,20 @@ pub enum Input {
 /// What the node asks of the driver.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Output {
-    Send { conn: ConnId, bytes: Vec<u8> },
+    Send {
+        conn: ConnId,
+        bytes: Vec<u8>,
+    },
     /// Open a TCP connection to `host:port`; answer with `Connected` or `Closed` for `conn`.
-    Connect { conn: ConnId, host: String, port: u16 },
+    Connect {
+        conn: ConnId,
+        host: String,
+        port: u16,
+    },
     /// Close the connection (after sending what was queued before).
-    Close { conn: ConnId },
+    Close {
+        conn: ConnId,
+    },
     Event(Event),
 }
 
@@ -452,7 +461,10 @@ impl Node {
                     .as_ref()
                     .is_some_and(|m| m.queued.iter().any(|a| is_write_argv(a))));
         if is_write && !self.enough_good_replicas() {
-            return self.reject(conn, Reply::error("NOREPLICAS Not enough good replicas to write."));
+            return self.reject(
+                conn,
+                Reply::error("NOREPLICAS Not enough good replicas to write."),
+            );
         }
         if self.replica.is_replica() && self.cfg.replica_read_only && is_write {
             return self.reject(
@@ -475,7 +487,10 @@ impl Node {
         if in_multi && !["exec", "discard", "multi", "watch", "quit", "reset"].contains(&spec.name)
         {
             if spec.flags & flags::NO_MULTI != 0 {
-                return self.reject(conn, Reply::error("ERR Command not allowed inside a transaction"));
+                return self.reject(
+                    conn,
+                    Reply::error("ERR Command not allowed inside a transaction"),
+                );
             }
             if let Some(multi) = self.clients.get_mut(&conn).and_then(|c| c.multi.as_mut()) {
                 multi.queued.push(argv);
@@ -506,7 +521,10 @@ impl Node {
         self.stats.total_commands_processed += 1;
         self.emit(Event::Command {
             conn,
-            argv: argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect(),
+            argv: argv
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect(),
             from_master: false,
             error: match &reply {
                 Reply::Error(e) => Some(e.clone()),
@@ -663,7 +681,9 @@ impl Node {
                     Handler::Data(_) => self.run_data(conn, spec, &argv, ops),
                     Handler::Node => self
                         .node_command(conn, spec.name, &argv, ops)
-                        .unwrap_or_else(|| Reply::error("ERR Command not allowed inside a transaction")),
+                        .unwrap_or_else(|| {
+                            Reply::error("ERR Command not allowed inside a transaction")
+                        }),
                 },
                 None => commands::unknown_command(&argv),
             };
@@ -686,10 +706,7 @@ impl Node {
                 commands::all()
                     .iter()
                     .map(|c| {
-                        Reply::Array(vec![
-                            Reply::bulk(c.name),
-                            Reply::Integer(c.arity as i64),
-                        ])
+                        Reply::Array(vec![Reply::bulk(c.name), Reply::Integer(c.arity as i64)])
                     })
                     .collect(),
             ),
@@ -697,7 +714,10 @@ impl Node {
     }
 
     fn config_command(&mut self, argv: &[Vec<u8>]) -> Reply {
-        let sub = argv.get(1).map(|a| a.to_ascii_lowercase()).unwrap_or_default();
+        let sub = argv
+            .get(1)
+            .map(|a| a.to_ascii_lowercase())
+            .unwrap_or_default();
         match sub.as_slice() {
             b"get" if argv.len() >= 3 => {
                 let patterns: Vec<&[u8]> = argv[2..].iter().map(|p| p.as_slice()).collect();
@@ -709,7 +729,7 @@ impl Node {
                         .collect(),
                 )
             }
-            b"set" if argv.len() >= 4 && argv.len() % 2 == 0 => {
+            b"set" if argv.len() >= 4 && argv.len().is_multiple_of(2) => {
                 let mut next = self.cfg.clone();
                 for pair in argv[2..].chunks(2) {
                     let name = String::from_utf8_lossy(&pair[0]);
@@ -737,8 +757,21 @@ impl Node {
     fn config_changed(&mut self, old: &Config) {
         if old.repl_backlog_size != self.cfg.repl_backlog_size {
             if let Some(backlog) = self.master.backlog.as_mut() {
-                backlog.resize(self.cfg.repl_backlog_size as usize);
+                let report = backlog.resize(self.cfg.repl_backlog_size as usize);
+                if !report.is_empty() {
+                    let (first, histlen) = (backlog.first_byte_offset(), backlog.histlen());
+                    self.emit(Event::BacklogTrimmed {
+                        first_byte_offset: first,
+                        histlen,
+                    });
+                }
             }
+        }
+        // updateGoodSlaves: the count is refreshed as soon as either setting changes.
+        if old.min_replicas_to_write != self.cfg.min_replicas_to_write
+            || old.min_replicas_max_lag != self.cfg.min_replicas_max_lag
+        {
+            self.refresh_good_replicas();
         }
     }
 
@@ -758,7 +791,7 @@ impl Node {
                 self.propagate_unit(vec![op]);
             }
         }
-        if self.cron_loops % (1000 / CRON_PERIOD_MS) == 0 {
+        if self.cron_loops.is_multiple_of(1000 / CRON_PERIOD_MS) {
             self.replication_cron();
         }
         self.cron_loops += 1;
@@ -775,7 +808,12 @@ impl Node {
         let due: Vec<ConnId> = self
             .clients
             .iter()
-            .filter(|(_, c)| c.wait.as_ref().and_then(|w| w.deadline_ms).is_some_and(|d| d <= now))
+            .filter(|(_, c)| {
+                c.wait
+                    .as_ref()
+                    .and_then(|w| w.deadline_ms)
+                    .is_some_and(|d| d <= now)
+            })
             .map(|(id, _)| *id)
             .collect();
         for conn in due {

@@ -91,8 +91,7 @@ pub fn decide(inputs: PsyncInputs) -> PsyncDecision {
     let id = inputs.requested_replid.as_str();
     let same_id = id.eq_ignore_ascii_case(&inputs.master_replid);
     let same_id2 = id.eq_ignore_ascii_case(&inputs.master_replid2);
-    let rule = if !same_id && (!same_id2 || inputs.requested_offset > inputs.second_replid_offset)
-    {
+    let rule = if !same_id && (!same_id2 || inputs.requested_offset > inputs.second_replid_offset) {
         if id.starts_with('?') {
             PsyncRule::FullResyncRequested
         } else if !same_id2 {
@@ -163,7 +162,9 @@ mod tests {
         i.second_replid_offset = 588;
         let d = decide(i.clone());
         assert_eq!(d.rule, PsyncRule::Replid2OffsetTooHigh);
-        assert!(d.explanation().contains("was 619, but I can reply up to 588"));
+        assert!(d
+            .explanation()
+            .contains("was 619, but I can reply up to 588"));
         i.requested_offset = 588;
         assert!(decide(i).is_continue());
     }

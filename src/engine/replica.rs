@@ -78,7 +78,9 @@ impl ReplicaSide {
     }
 
     pub fn is_connected(&self) -> bool {
-        self.link.as_ref().is_some_and(|l| l.state == LinkState::Connected)
+        self.link
+            .as_ref()
+            .is_some_and(|l| l.state == LinkState::Connected)
     }
 
     pub fn link_conn(&self) -> Option<ConnId> {
@@ -189,7 +191,10 @@ impl Node {
         self.emit(Event::RoleChanged {
             master: Some((host.clone(), port)),
         });
-        self.log(LogLevel::Notice, format!("Connecting to MASTER {host}:{port}"));
+        self.log(
+            LogLevel::Notice,
+            format!("Connecting to MASTER {host}:{port}"),
+        );
         self.connect_with_master();
     }
 
@@ -263,7 +268,8 @@ impl Node {
         link.conn = Some(conn);
         link.transfer_lastio_s = now_s;
         let (host, port) = (link.host.clone(), link.port);
-        self.out.push_back(super::node::Output::Connect { conn, host, port });
+        self.out
+            .push_back(super::node::Output::Connect { conn, host, port });
         self.set_link_state(LinkState::Connecting);
     }
 
@@ -273,7 +279,10 @@ impl Node {
             return;
         }
         self.log(LogLevel::Notice, "MASTER <-> REPLICA sync started");
-        self.log(LogLevel::Notice, "Non blocking connect for SYNC fired the event.");
+        self.log(
+            LogLevel::Notice,
+            "Non blocking connect for SYNC fired the event.",
+        );
         self.send_to_master(&[b"PING".as_slice()]);
         self.set_link_state(LinkState::ReceivePingReply);
     }
@@ -304,7 +313,10 @@ impl Node {
                 .master_addr()
                 .map(|(h, p)| (h.to_string(), p))
                 .unwrap_or_default();
-            self.log(LogLevel::Notice, format!("Reconnecting to MASTER {host}:{port}"));
+            self.log(
+                LogLevel::Notice,
+                format!("Reconnecting to MASTER {host}:{port}"),
+            );
             self.connect_with_master();
         } else {
             // A failed connect or handshake waits for the next replicationCron (state CONNECT).
@@ -349,17 +361,25 @@ impl Node {
         let state = self.replica.state();
         match state {
             LinkState::ReceivePingReply => {
-                let Some(line) = self.take_line() else { return false };
+                let Some(line) = self.take_line() else {
+                    return false;
+                };
                 if !line.starts_with('+')
                     && !line.starts_with("-NOAUTH")
                     && !line.starts_with("-NOPERM")
                     && !line.starts_with("-ERR operation not permitted")
                 {
-                    self.log(LogLevel::Warning, format!("Error reply to PING from master: '{line}'"));
+                    self.log(
+                        LogLevel::Warning,
+                        format!("Error reply to PING from master: '{line}'"),
+                    );
                     self.replica_link_lost("Master replied to PING with an error, retrying later");
                     return false;
                 }
-                self.log(LogLevel::Notice, "Master replied to PING, replication can continue...");
+                self.log(
+                    LogLevel::Notice,
+                    "Master replied to PING, replication can continue...",
+                );
                 self.send_handshake();
                 true
             }
@@ -367,9 +387,14 @@ impl Node {
             | LinkState::ReceivePortReply
             | LinkState::ReceiveIpReply
             | LinkState::ReceiveCapaReply => {
-                let Some(line) = self.take_line() else { return false };
+                let Some(line) = self.take_line() else {
+                    return false;
+                };
                 if state == LinkState::ReceiveAuthReply && line.starts_with('-') {
-                    self.log(LogLevel::Warning, format!("Unable to AUTH to MASTER: {line}"));
+                    self.log(
+                        LogLevel::Warning,
+                        format!("Unable to AUTH to MASTER: {line}"),
+                    );
                     self.replica_link_lost("Unable to AUTH to MASTER");
                     return false;
                 }
@@ -379,7 +404,10 @@ impl Node {
                         LinkState::ReceiveIpReply => "REPLCONF ip-address",
                         _ => "REPLCONF capa",
                     };
-                    self.log(LogLevel::Notice, format!("(Non critical) Master does not understand {what}: {line}"));
+                    self.log(
+                        LogLevel::Notice,
+                        format!("(Non critical) Master does not understand {what}: {line}"),
+                    );
                 }
                 let next = self
                     .replica
@@ -393,7 +421,9 @@ impl Node {
                 true
             }
             LinkState::ReceivePsyncReply => {
-                let Some(line) = self.take_line() else { return false };
+                let Some(line) = self.take_line() else {
+                    return false;
+                };
                 self.psync_reply(&line)
             }
             LinkState::Transfer => self.transfer_step(),
@@ -438,12 +468,18 @@ impl Node {
                 let off = c.reploff + 1;
                 self.log(
                     LogLevel::Notice,
-                    format!("Trying a partial resynchronization (request {}:{off}).", c.replid),
+                    format!(
+                        "Trying a partial resynchronization (request {}:{off}).",
+                        c.replid
+                    ),
                 );
                 (c.replid, off)
             }
             None => {
-                self.log(LogLevel::Notice, "Partial resynchronization not possible (no cached master)");
+                self.log(
+                    LogLevel::Notice,
+                    "Partial resynchronization not possible (no cached master)",
+                );
                 ("?".to_string(), -1)
             }
         };
@@ -464,31 +500,53 @@ impl Node {
             let link_ok = replid.len() == 40 && offset.is_some();
             let offset = offset.and_then(|o| o.parse::<i64>().ok()).unwrap_or(-1);
             if link_ok {
-                self.log(LogLevel::Notice, format!("Full resync from master: {replid}:{offset}"));
+                self.log(
+                    LogLevel::Notice,
+                    format!("Full resync from master: {replid}:{offset}"),
+                );
             } else {
-                self.log(LogLevel::Warning, "Master replied with wrong +FULLRESYNC syntax.");
+                self.log(
+                    LogLevel::Warning,
+                    "Master replied with wrong +FULLRESYNC syntax.",
+                );
             }
             if let Some(link) = self.replica.link.as_mut() {
-                link.master_replid = if link_ok { replid.to_string() } else { String::new() };
+                link.master_replid = if link_ok {
+                    replid.to_string()
+                } else {
+                    String::new()
+                };
                 link.initial_offset = offset;
             }
             // replicationDiscardCachedMaster: the cached state is no longer valid.
             if self.replica.cached.take().is_some() {
-                self.log(LogLevel::Notice, "Discarding previously cached master state.");
+                self.log(
+                    LogLevel::Notice,
+                    "Discarding previously cached master state.",
+                );
             }
             self.set_link_state(LinkState::Transfer);
-            self.log(LogLevel::Notice, "MASTER <-> REPLICA sync: Master accepted a Full Resynchronization.");
+            self.log(
+                LogLevel::Notice,
+                "MASTER <-> REPLICA sync: Master accepted a Full Resynchronization.",
+            );
             return true;
         }
         if let Some(rest) = line.strip_prefix("+CONTINUE") {
-            self.log(LogLevel::Notice, "Successful partial resynchronization with master.");
+            self.log(
+                LogLevel::Notice,
+                "Successful partial resynchronization with master.",
+            );
             let new_id = rest.trim();
             let mut cached = self.replica.cached.take().unwrap_or(CachedMaster {
                 replid: self.master.replid.clone(),
                 reploff: self.master.repl_offset,
             });
             if new_id.len() == 40 && new_id != cached.replid {
-                self.log(LogLevel::Warning, format!("Master replication ID changed to {new_id}"));
+                self.log(
+                    LogLevel::Warning,
+                    format!("Master replication ID changed to {new_id}"),
+                );
                 self.master.replid2 = cached.replid.clone();
                 self.master.second_replid_offset = self.master.repl_offset + 1;
                 self.master.replid = new_id.to_string();
@@ -500,7 +558,10 @@ impl Node {
             if self.master.backlog.is_none() {
                 self.create_backlog();
             }
-            self.log(LogLevel::Notice, "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
+            self.log(
+                LogLevel::Notice,
+                "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.",
+            );
             // Bytes after the +CONTINUE line are already the stream.
             let rest = self
                 .replica
@@ -514,14 +575,23 @@ impl Node {
             return false;
         }
         if line.starts_with("-NOMASTERLINK") || line.starts_with("-LOADING") {
-            self.log(LogLevel::Notice, format!("Master is currently unable to PSYNC but should be in the future: {line}"));
+            self.log(
+                LogLevel::Notice,
+                format!("Master is currently unable to PSYNC but should be in the future: {line}"),
+            );
             self.replica_link_lost("Retrying with master later");
             return false;
         }
         if line.starts_with("-ERR") {
-            self.log(LogLevel::Notice, format!("Master does not support PSYNC or is in error state (reply: {line})"));
+            self.log(
+                LogLevel::Notice,
+                format!("Master does not support PSYNC or is in error state (reply: {line})"),
+            );
         } else {
-            self.log(LogLevel::Warning, format!("Unexpected reply to PSYNC from master: {line}"));
+            self.log(
+                LogLevel::Warning,
+                format!("Unexpected reply to PSYNC from master: {line}"),
+            );
         }
         // PSYNC_NOT_SUPPORTED: fall back to SYNC; the RDB follows without +FULLRESYNC.
         self.log(LogLevel::Notice, "Retrying with SYNC...");
@@ -537,14 +607,23 @@ impl Node {
 
     /// `readSyncBulkPayload`: header line, then the payload, then load.
     fn transfer_step(&mut self) -> bool {
-        let has_payload = self.replica.link.as_ref().is_some_and(|l| l.payload.is_some());
+        let has_payload = self
+            .replica
+            .link
+            .as_ref()
+            .is_some_and(|l| l.payload.is_some());
         if !has_payload {
-            let Some(line) = self.take_line() else { return false };
+            let Some(line) = self.take_line() else {
+                return false;
+            };
             if line.is_empty() {
                 return true; // keepalive newline
             }
             if let Some(err) = line.strip_prefix('-') {
-                self.log(LogLevel::Warning, format!("MASTER aborted replication with an error: {err}"));
+                self.log(
+                    LogLevel::Warning,
+                    format!("MASTER aborted replication with an error: {err}"),
+                );
                 self.replica_link_lost("Full sync aborted by the master");
                 return false;
             }
@@ -555,12 +634,17 @@ impl Node {
             };
             let payload = match header.strip_prefix("EOF:") {
                 Some(mark) if mark.len() >= 40 => {
-                    self.log(LogLevel::Notice, format!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk"));
+                    self.log(LogLevel::Notice, "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
                     Payload::Mark(mark.as_bytes()[..40].to_vec())
                 }
                 _ => {
                     let size = header.parse::<usize>().unwrap_or(0);
-                    self.log(LogLevel::Notice, format!("MASTER <-> REPLICA sync: receiving {size} bytes from master to disk"));
+                    self.log(
+                        LogLevel::Notice,
+                        format!(
+                            "MASTER <-> REPLICA sync: receiving {size} bytes from master to disk"
+                        ),
+                    );
                     Payload::Size(size)
                 }
             };
@@ -569,7 +653,9 @@ impl Node {
             }
             return true;
         }
-        let Some(link) = self.replica.link.as_mut() else { return false };
+        let Some(link) = self.replica.link.as_mut() else {
+            return false;
+        };
         let done = match link.payload.as_ref() {
             Some(Payload::Size(size)) => {
                 let want = size - link.rdb.len();
@@ -617,15 +703,24 @@ impl Node {
         // replicationAttachToNewMaster: sub-replicas must resync, our backlog is history.
         self.disconnect_replicas();
         self.free_backlog();
-        self.log(LogLevel::Notice, "MASTER <-> REPLICA sync: Flushing old data");
-        self.log(LogLevel::Notice, "MASTER <-> REPLICA sync: Loading DB in memory");
+        self.log(
+            LogLevel::Notice,
+            "MASTER <-> REPLICA sync: Flushing old data",
+        );
+        self.log(
+            LogLevel::Notice,
+            "MASTER <-> REPLICA sync: Loading DB in memory",
+        );
         self.keyspace = loaded.keyspace;
         let keys = self.keyspace.key_count();
         let (master_replid, offset) = match self.replica.link.as_ref() {
             Some(l) => (l.master_replid.clone(), l.initial_offset),
             None => return,
         };
-        let stream_db = loaded.repl.as_ref().map_or(0, |r| r.repl_stream_db.max(0) as usize);
+        let stream_db = loaded
+            .repl
+            .as_ref()
+            .map_or(0, |r| r.repl_stream_db.max(0) as usize);
         self.emit(Event::RdbLoaded {
             bytes: rdb.len(),
             keys,
@@ -639,7 +734,10 @@ impl Node {
         self.emit_replid_changed("full sync from the master");
         self.create_backlog();
         self.install_master_client(master_replid, offset, stream_db);
-        self.log(LogLevel::Notice, "MASTER <-> REPLICA sync: Finished with success");
+        self.log(
+            LogLevel::Notice,
+            "MASTER <-> REPLICA sync: Finished with success",
+        );
         if eof_mode {
             // The master streams to a diskless replica only after this first ACK.
             self.send_ack();
@@ -692,7 +790,10 @@ impl Node {
                 Ok(Some(req)) => req,
                 Ok(None) => return,
                 Err(err) => {
-                    self.log(LogLevel::Warning, format!("Protocol error from MASTER: {}", err.0));
+                    self.log(
+                        LogLevel::Warning,
+                        format!("Protocol error from MASTER: {}", err.0),
+                    );
                     self.replica_link_lost("Connection with master lost.");
                     return;
                 }
@@ -726,7 +827,11 @@ impl Node {
         if self.master.backlog.is_none() || bytes.is_empty() {
             return;
         }
-        let what = if bytes.starts_with(b"*1\r\n$4\r\nping") { "ping" } else { "stream" };
+        let what = if bytes.starts_with(b"*1\r\n$4\r\nping") {
+            "ping"
+        } else {
+            "stream"
+        };
         self.feed_stream(bytes, what);
     }
 
@@ -762,7 +867,10 @@ impl Node {
                 Reply::Error(e) => e,
                 _ => String::new(),
             }),
-            Some(spec) if !spec.arity_ok(argv.len()) => Some(format!("ERR wrong number of arguments for '{}' command", spec.name)),
+            Some(spec) if !spec.arity_ok(argv.len()) => Some(format!(
+                "ERR wrong number of arguments for '{}' command",
+                spec.name
+            )),
             Some(spec) => match spec.handler {
                 Handler::Data(_) => {
                     let db = self
@@ -782,7 +890,11 @@ impl Node {
                 }
                 Handler::Node => {
                     match name.as_str() {
-                        "replconf" if argv.len() >= 2 && argv[1].eq_ignore_ascii_case(b"getack") => self.send_ack(),
+                        "replconf"
+                            if argv.len() >= 2 && argv[1].eq_ignore_ascii_case(b"getack") =>
+                        {
+                            self.send_ack()
+                        }
                         "ping" | "replconf" => {}
                         _ => {
                             // Other node commands from a master (e.g. CONFIG) are not replicated in practice.
@@ -795,7 +907,10 @@ impl Node {
         self.stats.total_commands_processed += 1;
         self.emit(Event::Command {
             conn: self.replica.link_conn().unwrap_or(ConnId::Out(0)),
-            argv: argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect(),
+            argv: argv
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect(),
             from_master: true,
             error: error.clone(),
         });
@@ -848,23 +963,42 @@ impl Node {
             .map(|c| now_s.saturating_sub(c.last_interaction_s));
         if (state == LinkState::Connecting || state.is_handshake()) && idle > timeout {
             self.log(LogLevel::Warning, "Timeout connecting to the MASTER...");
-            self.emit(Event::Timeout { conn, what: "connecting to the master".into() });
+            self.emit(Event::Timeout {
+                conn,
+                what: "connecting to the master".into(),
+            });
             self.drop_master_link();
         } else if state == LinkState::Transfer && idle > timeout {
             self.log(LogLevel::Warning, "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.");
-            self.emit(Event::Timeout { conn, what: "receiving the RDB".into() });
+            self.emit(Event::Timeout {
+                conn,
+                what: "receiving the RDB".into(),
+            });
             self.drop_master_link();
         } else if let Some(master_idle) = master_idle {
             if master_idle > timeout {
-                self.log(LogLevel::Warning, "MASTER timeout: no data nor PING received...");
-                self.emit(Event::Timeout { conn, what: "master silent".into() });
+                self.log(
+                    LogLevel::Warning,
+                    "MASTER timeout: no data nor PING received...",
+                );
+                self.emit(Event::Timeout {
+                    conn,
+                    what: "master silent".into(),
+                });
                 self.replica_link_lost("Connection with master lost.");
                 return;
             }
         }
         if self.replica.state() == LinkState::Connect {
-            let (host, port) = self.replica.master_addr().map(|(h, p)| (h.to_string(), p)).unwrap_or_default();
-            self.log(LogLevel::Notice, format!("Connecting to MASTER {host}:{port}"));
+            let (host, port) = self
+                .replica
+                .master_addr()
+                .map(|(h, p)| (h.to_string(), p))
+                .unwrap_or_default();
+            self.log(
+                LogLevel::Notice,
+                format!("Connecting to MASTER {host}:{port}"),
+            );
             self.connect_with_master();
         }
         if self.replica.is_connected() {
