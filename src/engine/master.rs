@@ -2,7 +2,7 @@
 //! replicas attached to us, SYNC/PSYNC (partial or full resynchronization), REPLCONF, WAIT,
 //! and `min-replicas-to-write` gating. Mirrors replication.c of Redis 7.0.
 
-use super::backlog::{Backlog, PinId};
+use super::backlog::{AppendReport, Backlog, PinId};
 use super::commands::Propagated;
 use super::event::{Event, LogLevel, RdbTarget, ReplicaState};
 use super::node::{ConnId, Node, WaitBlock};
@@ -163,18 +163,32 @@ impl Node {
         let mut bytes = Vec::new();
         encode_command(argv, &mut bytes);
         let what = String::from_utf8_lossy(&argv[0]).into_owned();
-        self.feed_stream(&bytes, &what);
+        // Redis feeds a command in pieces (`*n`, each `$len`, argument, CRLF); the blocks
+        // backlog sizes new blocks by piece, so it must see the same pieces.
+        let pieces: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+        self.feed_stream_with(&bytes, &what, |b| b.append_command(&pieces));
     }
 
-    /// `feedReplicationBuffer`: bytes enter the stream, the backlog and every replica that
-    /// can take them. This is the only place `master_repl_offset` grows.
+    /// `feedReplicationBuffer` with the bytes in one piece (a SELECT, or the stream a replica
+    /// forwards from its master).
     pub(crate) fn feed_stream(&mut self, bytes: &[u8], what: &str) {
+        self.feed_stream_with(bytes, what, |b| b.append(bytes));
+    }
+
+    /// Bytes enter the stream, the backlog (through `append`) and every replica that can take
+    /// them. This is the only place `master_repl_offset` grows.
+    fn feed_stream_with(
+        &mut self,
+        bytes: &[u8],
+        what: &str,
+        append: impl FnOnce(&mut Backlog) -> AppendReport,
+    ) {
         let Some(backlog) = self.master.backlog.as_mut() else {
             return;
         };
         let start = self.master.repl_offset + 1;
         self.master.repl_offset += bytes.len() as i64;
-        let report = backlog.append(bytes);
+        let report = append(backlog);
         self.emit(Event::Stream {
             start,
             end: self.master.repl_offset,
