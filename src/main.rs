@@ -10,15 +10,16 @@ fn main() {
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
+        Some("server") => replscope::server::main(&args[1..]),
         Some("--version") | Some("-v") => {
             println!("replscope {}", env!("CARGO_PKG_VERSION"));
             std::process::ExitCode::SUCCESS
         }
         _ => {
             eprintln!(
-                "replscope {}: the browser app is built with `./x serve`; \
-                 native subcommands: --version",
-                env!("CARGO_PKG_VERSION")
+                "usage: replscope server [--port N] [--replicaof HOST PORT] [--<redis option> VALUE]...\n\
+                 \x20      replscope --version\n\
+                 The browser app is built and served with `./x serve`."
             );
             std::process::ExitCode::from(1)
         }

@@ -198,6 +198,26 @@ impl Node {
         self.connect_with_master();
     }
 
+    /// `replicaof <host> <port>` in the configuration (or `--replicaof` on the command line):
+    /// the node starts as a replica with no cached master, so its first PSYNC is `? -1`, and
+    /// the first `replicationCron` connects.
+    pub fn configure_replicaof(&mut self, host: String, port: u16) {
+        self.replica.link = Some(MasterLink {
+            host,
+            port,
+            state: LinkState::Connect,
+            conn: None,
+            inbuf: Vec::new(),
+            awaiting: Vec::new(),
+            payload: None,
+            rdb: Vec::new(),
+            master_replid: String::new(),
+            initial_offset: -1,
+            transfer_lastio_s: self.now_s(),
+            client: None,
+        });
+    }
+
     /// `replicationUnsetMaster`: promotion. The old history stays valid as replid2.
     pub fn unset_master(&mut self) {
         if !self.replica.is_replica() {
