@@ -1,0 +1,206 @@
+//! replscope's native server against Debian's real redis-server 7.0, both directions, on
+//! 127.0.0.1. Each test starts and kills its own servers (see `support`).
+
+mod support;
+
+use std::time::Duration;
+
+use replscope::engine::resp::Reply;
+use support::{dump, wait_offsets_equal, wait_until, write_dataset, Server};
+
+fn set(s: &Server, k: &str, v: &str) {
+    assert_eq!(s.cmd(&["SET", k, v]), Reply::ok());
+}
+
+#[test]
+fn replscope_replica_of_a_real_master_diskless_and_disk() {
+    for diskless in ["yes", "no"] {
+        let master = Server::redis(&[
+            "--repl-diskless-sync",
+            diskless,
+            "--repl-diskless-sync-delay",
+            "0",
+        ]);
+        write_dataset(&master);
+        let replica = Server::replscope(&[]);
+        replica.replicate(&master);
+        assert_eq!(
+            dump(&replica),
+            dump(&master),
+            "diskless={diskless}\n{}",
+            replica.log()
+        );
+        for i in 0..50 {
+            set(&master, &format!("after{i}"), &i.to_string());
+        }
+        master.cmd(&["INCRBYFLOAT", "after1", "0.5"]);
+        master.cmd(&["EXPIRE", "after2", "100"]);
+        wait_offsets_equal(&[&master, &replica]);
+        assert_eq!(dump(&replica), dump(&master), "diskless={diskless}");
+        assert_eq!(master.stat("sync_full"), 1);
+    }
+}
+
+#[test]
+fn a_real_replica_of_a_replscope_master() {
+    for diskless in ["yes", "no"] {
+        let master = Server::replscope(&[
+            "--repl-diskless-sync",
+            diskless,
+            "--repl-diskless-sync-delay",
+            "0",
+        ]);
+        write_dataset(&master);
+        let replica = Server::redis(&[]);
+        replica.replicate(&master);
+        assert_eq!(
+            dump(&replica),
+            dump(&master),
+            "diskless={diskless}\n{}",
+            replica.log()
+        );
+        for i in 0..50 {
+            set(&master, &format!("after{i}"), &i.to_string());
+        }
+        master.cmd(&["SADD", "s", "a", "b"]);
+        master.cmd(&["SPOP", "s"]);
+        wait_offsets_equal(&[&master, &replica]);
+        assert_eq!(dump(&replica), dump(&master), "diskless={diskless}");
+    }
+}
+
+#[test]
+fn chained_real_master_replscope_real_replica() {
+    let top = Server::redis(&["--repl-diskless-sync-delay", "0"]);
+    let middle = Server::replscope(&["--repl-diskless-sync-delay", "0"]);
+    let bottom = Server::redis(&[]);
+    write_dataset(&top);
+    middle.replicate(&top);
+    bottom.replicate(&middle);
+    for i in 0..20 {
+        set(&top, &format!("chain{i}"), "x");
+    }
+    let offset = wait_offsets_equal(&[&top, &middle, &bottom]);
+    assert!(offset > 0);
+    assert_eq!(dump(&bottom), dump(&top));
+    let id = top.info("replication", "master_replid");
+    assert_eq!(middle.info("replication", "master_replid"), id);
+    assert_eq!(bottom.info("replication", "master_replid"), id);
+}
+
+#[test]
+fn a_short_drop_continues_partially_both_directions() {
+    // Real master, replscope replica: the master kills the link, the replica comes back.
+    let master = Server::redis(&["--repl-diskless-sync-delay", "0"]);
+    let replica = Server::replscope(&[]);
+    replica.replicate(&master);
+    set(&master, "a", "1");
+    wait_offsets_equal(&[&master, &replica]);
+    master.cmd(&["CLIENT", "KILL", "TYPE", "replica"]);
+    set(&master, "b", "2");
+    wait_until(Duration::from_secs(10), "partial resync", || {
+        master.stat("sync_partial_ok") == 1
+    });
+    wait_offsets_equal(&[&master, &replica]);
+    assert_eq!(replica.cmd(&["GET", "b"]), Reply::Bulk(b"2".to_vec()));
+    assert_eq!(master.stat("sync_full"), 1);
+
+    // replscope master, real replica: the replica kills its master link.
+    let master = Server::replscope(&["--repl-diskless-sync-delay", "0"]);
+    let replica = Server::redis(&[]);
+    replica.replicate(&master);
+    set(&master, "a", "1");
+    wait_offsets_equal(&[&master, &replica]);
+    replica.cmd(&["CLIENT", "KILL", "TYPE", "master"]);
+    set(&master, "b", "2");
+    wait_until(Duration::from_secs(10), "partial resync", || {
+        master.stat("sync_partial_ok") == 1
+    });
+    wait_offsets_equal(&[&master, &replica]);
+    assert_eq!(replica.cmd(&["GET", "b"]), Reply::Bulk(b"2".to_vec()));
+    assert_eq!(master.stat("sync_full"), 1);
+}
+
+/// The replica is stopped (SIGSTOP) long enough for the master to time it out, then more
+/// than the backlog is written: on return it must do a full resync.
+fn away_longer_than_the_backlog(master: &Server, replica: &Server) {
+    replica.replicate(master);
+    set(master, "a", "1");
+    wait_offsets_equal(&[master, replica]);
+    replica.pause();
+    wait_until(
+        Duration::from_secs(10),
+        "the master drops the silent replica",
+        || master.info("replication", "connected_slaves") == "0",
+    );
+    // Written after the drop: bytes sent before it would sit in the replica's socket buffer
+    // and reach it anyway, and the replica would then continue partially.
+    let value = "v".repeat(1000);
+    for i in 0..40 {
+        set(master, &format!("k{i}"), &value);
+    }
+    replica.resume();
+    wait_until(Duration::from_secs(15), "full resync", || {
+        master.stat("sync_full") == 2
+    });
+    wait_offsets_equal(&[master, replica]);
+    assert!(master.stat("sync_partial_err") >= 1);
+    assert_eq!(replica.cmd(&["STRLEN", "k39"]), Reply::Integer(1000));
+}
+
+#[test]
+fn away_longer_than_the_backlog_forces_a_full_resync_both_directions() {
+    let args = [
+        "--repl-backlog-size",
+        "16kb",
+        "--repl-timeout",
+        "2",
+        "--repl-diskless-sync-delay",
+        "0",
+    ];
+    let master = Server::redis(&args);
+    let replica = Server::replscope(&[]);
+    away_longer_than_the_backlog(&master, &replica);
+    let master = Server::replscope(&args);
+    let replica = Server::redis(&[]);
+    away_longer_than_the_backlog(&master, &replica);
+}
+
+#[test]
+fn heartbeats_interoperate_and_a_silent_master_times_out() {
+    let master = Server::redis(&["--repl-diskless-sync-delay", "0"]);
+    let replica = Server::replscope(&["--repl-timeout", "2"]);
+    replica.replicate(&master);
+    std::thread::sleep(Duration::from_millis(2500));
+    let slave0 = master.info("replication", "slave0");
+    assert!(
+        slave0.ends_with("lag=0") || slave0.ends_with("lag=1"),
+        "{slave0}"
+    );
+    master.pause();
+    wait_until(
+        Duration::from_secs(8),
+        "replscope notices the silent master",
+        || replica.info("replication", "master_link_status") == "down",
+    );
+    master.resume();
+    replica.wait_link_up();
+}
+
+#[test]
+fn promotion_lets_a_sibling_continue_partially() {
+    let master = Server::redis(&["--repl-diskless-sync-delay", "0"]);
+    let promoted = Server::replscope(&[]);
+    let sibling = Server::redis(&[]);
+    promoted.replicate(&master);
+    sibling.replicate(&master);
+    set(&master, "x", "1");
+    wait_offsets_equal(&[&master, &promoted, &sibling]);
+    assert_eq!(promoted.cmd(&["REPLICAOF", "NO", "ONE"]), Reply::ok());
+    sibling.replicate(&promoted);
+    set(&promoted, "y", "2");
+    wait_offsets_equal(&[&promoted, &sibling]);
+    assert_eq!(promoted.stat("sync_partial_ok"), 1);
+    assert_eq!(promoted.stat("sync_full"), 0);
+    assert_eq!(sibling.cmd(&["GET", "y"]), Reply::Bulk(b"2".to_vec()));
+}

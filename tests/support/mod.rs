@@ -1,0 +1,380 @@
+//! Test support for interop tests: real `redis-server` processes and `replscope server`
+//! processes on 127.0.0.1, each on a free port with its own temp dir, killed by pid when the
+//! handle drops, and a tiny RESP client. Every wait is bounded.
+
+#![allow(dead_code)] // each test file uses a different part of this module
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use replscope::engine::resp::{encode_command, parse_reply, Reply};
+
+pub const REDIS_SERVER: &str = "/usr/bin/redis-server";
+
+/// A free TCP port on 127.0.0.1 (bound, then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A running server process (real Redis or replscope) on `port`.
+pub struct Server {
+    pub port: u16,
+    pub child: Child,
+    pub dir: PathBuf,
+    pub kind: &'static str,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-CONT")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn temp_dir(tag: &str, port: u16) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("replscope-{tag}-{}-{port}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+impl Server {
+    /// A real redis-server 7.0 with `args` (e.g. `["--repl-diskless-sync", "no"]`).
+    pub fn redis(args: &[&str]) -> Server {
+        assert!(
+            std::path::Path::new(REDIS_SERVER).exists(),
+            "{REDIS_SERVER} is missing: install Debian's redis-server (./x test does)"
+        );
+        let port = free_port();
+        let dir = temp_dir("redis", port);
+        let child = Command::new(REDIS_SERVER)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(&dir)
+            .arg("--logfile")
+            .arg(dir.join("log"))
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        let server = Server {
+            port,
+            child,
+            dir,
+            kind: "redis",
+        };
+        server.wait_ready();
+        server
+    }
+
+    /// A `replscope server` with `args`.
+    pub fn replscope(args: &[&str]) -> Server {
+        let port = free_port();
+        let dir = temp_dir("replscope", port);
+        let log = std::fs::File::create(dir.join("log")).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_replscope"))
+            .args(["server", "--port", &port.to_string()])
+            .args(args)
+            .stdout(log)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start replscope server");
+        let server = Server {
+            port,
+            child,
+            dir,
+            kind: "replscope",
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        wait_until(
+            Duration::from_secs(10),
+            &format!("{} on {} answers PING", self.kind, self.port),
+            || try_cmd(self.port, &["PING"]).is_some_and(|r| r == Reply::Simple("PONG".into())),
+        );
+    }
+
+    /// Runs one command; panics if the server does not answer within 5 s.
+    pub fn cmd(&self, argv: &[&str]) -> Reply {
+        try_cmd(self.port, argv)
+            .unwrap_or_else(|| panic!("{} on {} did not answer {argv:?}", self.kind, self.port))
+    }
+
+    /// A field of `INFO <section>`.
+    pub fn info(&self, section: &str, field: &str) -> String {
+        let Reply::Bulk(text) = self.cmd(&["INFO", section]) else {
+            panic!("INFO is not a bulk")
+        };
+        String::from_utf8_lossy(&text)
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    pub fn offset(&self) -> i64 {
+        self.info("replication", "master_repl_offset")
+            .parse()
+            .unwrap_or(-1)
+    }
+
+    pub fn stat(&self, field: &str) -> i64 {
+        self.info("stats", field).parse().unwrap_or(-1)
+    }
+
+    /// Makes this server a replica of `master` and waits until its link is up.
+    pub fn replicate(&self, master: &Server) {
+        assert_eq!(
+            self.cmd(&["REPLICAOF", "127.0.0.1", &master.port.to_string()]),
+            Reply::ok()
+        );
+        self.wait_link_up();
+    }
+
+    pub fn wait_link_up(&self) {
+        wait_until(
+            Duration::from_secs(15),
+            &format!("{} {} link up", self.kind, self.port),
+            || self.info("replication", "master_link_status") == "up",
+        );
+    }
+
+    /// SIGSTOP / SIGCONT, to make a process silent without closing its sockets.
+    pub fn pause(&self) {
+        signal(&self.child, "-STOP");
+    }
+
+    pub fn resume(&self) {
+        signal(&self.child, "-CONT");
+    }
+
+    /// The server's log so far (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    let _ = Command::new("kill")
+        .arg(sig)
+        .arg(child.id().to_string())
+        .status();
+}
+
+/// One command on a fresh connection; `None` on any failure or after 5 s.
+pub fn try_cmd(port: u16, argv: &[&str]) -> Option<Reply> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let mut out = Vec::new();
+    encode_command(argv, &mut out);
+    stream.write_all(&out).ok()?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 65536];
+    loop {
+        if let Ok(Some((reply, _))) = parse_reply(&buf) {
+            return Some(reply);
+        }
+        let n = stream.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Polls `cond` every 50 ms until it holds; panics with `what` after `limit`.
+pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < limit, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits until every server reports the same `master_repl_offset`; returns it.
+pub fn wait_offsets_equal(servers: &[&Server]) -> i64 {
+    let mut last = Vec::new();
+    let start = Instant::now();
+    loop {
+        last = servers.iter().map(|s| s.offset()).collect::<Vec<_>>();
+        if last.windows(2).all(|w| w[0] == w[1]) && last[0] > 0 {
+            return last[0];
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "offsets never converged: {last:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs commands in order on one connection (so SELECT sticks); panics on failure.
+pub fn pipeline(port: u16, cmds: &[Vec<String>]) -> Vec<Reply> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut out = Vec::new();
+    for argv in cmds {
+        encode_command(argv, &mut out);
+    }
+    stream.write_all(&out).expect("write");
+    let mut replies = Vec::new();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 65536];
+    while replies.len() < cmds.len() {
+        while let Ok(Some((reply, used))) = parse_reply(&buf) {
+            buf.drain(..used);
+            replies.push(reply);
+        }
+        if replies.len() == cmds.len() {
+            break;
+        }
+        let n = stream.read(&mut chunk).expect("read");
+        assert!(n > 0, "connection closed after {} replies", replies.len());
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    replies
+}
+
+/// Turns `"SET k v"`-style lines into argv vectors (no quoting needed in tests).
+pub fn lines(text: &[String]) -> Vec<Vec<String>> {
+    text.iter()
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect()
+}
+
+/// Writes a dataset covering every type and the encodings Redis 7.0 picks (int, raw and
+/// LZF-compressible strings, small and large lists/hashes/sets/zsets, an intset, TTLs,
+/// several databases) into `server`.
+pub fn write_dataset(server: &Server) {
+    let mut cmds: Vec<String> = vec![
+        "SELECT 0".into(),
+        "SET str hello".into(),
+        "SET int 12345".into(),
+        "SET neg -7".into(),
+        format!("SET long {}", "abcabcabc".repeat(400)),
+        "SET withttl v EX 1000".into(),
+        "RPUSH small a b c".into(),
+        "HSET h f1 v1 f2 v2".into(),
+        "SADD ints 3 1 2".into(),
+        "SADD strs x y z".into(),
+        "ZADD z 1 a 2.5 b -3 c".into(),
+    ];
+    for chunk in 0..4 {
+        let items: Vec<String> = (chunk * 500..chunk * 500 + 500)
+            .map(|i| format!("item{i}"))
+            .collect();
+        cmds.push(format!("RPUSH biglist {}", items.join(" ")));
+        let fields: Vec<String> = (chunk * 200..chunk * 200 + 200)
+            .map(|i| format!("f{i} v{i}"))
+            .collect();
+        cmds.push(format!("HSET bighash {}", fields.join(" ")));
+        let members: Vec<String> = (chunk * 200..chunk * 200 + 200)
+            .map(|i| format!("m{i}"))
+            .collect();
+        cmds.push(format!("SADD bigset {}", members.join(" ")));
+        let scored: Vec<String> = (chunk * 50..chunk * 50 + 50)
+            .map(|i| format!("{i}.5 z{i}"))
+            .collect();
+        cmds.push(format!("ZADD bigz {}", scored.join(" ")));
+    }
+    cmds.push("SELECT 3".into());
+    cmds.push("SET other-db yes".into());
+    cmds.push("PEXPIRE other-db 900000".into());
+    for r in pipeline(server.port, &lines(&cmds)) {
+        assert!(!r.is_error(), "dataset write failed: {r:?}");
+    }
+}
+
+/// A normalised dump of databases 0 and 3: key, type, value, and whether it has a TTL.
+pub fn dump(server: &Server) -> Vec<String> {
+    let mut out = Vec::new();
+    for db in ["0", "3"] {
+        let keys = pipeline(
+            server.port,
+            &[
+                vec!["SELECT".into(), db.into()],
+                vec!["KEYS".into(), "*".into()],
+            ],
+        );
+        let Reply::Array(keys) = &keys[1] else {
+            panic!("KEYS")
+        };
+        let mut names: Vec<String> = keys
+            .iter()
+            .map(|k| match k {
+                Reply::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+                _ => panic!("key"),
+            })
+            .collect();
+        names.sort();
+        for key in names {
+            let sel = vec!["SELECT".to_string(), db.to_string()];
+            let ty = pipeline(
+                server.port,
+                &[sel.clone(), vec!["TYPE".into(), key.clone()]],
+            );
+            let Reply::Simple(ty) = &ty[1] else {
+                panic!("TYPE")
+            };
+            let read: Vec<String> = match ty.as_str() {
+                "string" => vec!["GET".into(), key.clone()],
+                "list" => vec!["LRANGE".into(), key.clone(), "0".into(), "-1".into()],
+                "hash" => vec!["HGETALL".into(), key.clone()],
+                "set" => vec!["SMEMBERS".into(), key.clone()],
+                "zset" => vec![
+                    "ZRANGE".into(),
+                    key.clone(),
+                    "0".into(),
+                    "-1".into(),
+                    "WITHSCORES".into(),
+                ],
+                other => panic!("unexpected type {other}"),
+            };
+            let r = pipeline(
+                server.port,
+                &[sel.clone(), read, vec!["PTTL".into(), key.clone()]],
+            );
+            let mut value = format!("{:?}", r[1]);
+            if ty == "hash" || ty == "set" {
+                // Unordered types: compare as sorted collections.
+                if let Reply::Array(items) = &r[1] {
+                    let mut parts: Vec<String> = if ty == "hash" {
+                        items.chunks(2).map(|p| format!("{:?}", p)).collect()
+                    } else {
+                        items.iter().map(|i| format!("{i:?}")).collect()
+                    };
+                    parts.sort();
+                    value = parts.join(",");
+                }
+            }
+            let ttl = matches!(r[2], Reply::Integer(t) if t > 0);
+            out.push(format!("db{db} {key} {ty} ttl={ttl} {value}"));
+        }
+    }
+    out
+}
