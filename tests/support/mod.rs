@@ -216,10 +216,9 @@ pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
 
 /// Waits until every server reports the same `master_repl_offset`; returns it.
 pub fn wait_offsets_equal(servers: &[&Server]) -> i64 {
-    let mut last = Vec::new();
     let start = Instant::now();
     loop {
-        last = servers.iter().map(|s| s.offset()).collect::<Vec<_>>();
+        let last = servers.iter().map(|s| s.offset()).collect::<Vec<_>>();
         if last.windows(2).all(|w| w[0] == w[1]) && last[0] > 0 {
             return last[0];
         }
