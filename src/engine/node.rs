@@ -107,6 +107,8 @@ pub(crate) struct WaitBlock {
 #[derive(Clone, Debug)]
 pub(crate) struct Client {
     pub id: u64,
+    /// CLIENT SETNAME.
+    pub name: Option<Vec<u8>>,
     pub peer: PeerAddr,
     pub parser: RequestParser,
     pub db: usize,
@@ -356,6 +358,7 @@ impl Node {
             conn,
             Client {
                 id,
+                name: None,
                 peer,
                 parser: RequestParser::new(),
                 db: 0,
@@ -447,6 +450,21 @@ impl Node {
         if !spec.arity_ok(argv.len()) {
             return self.reject(conn, commands::wrong_arity(spec.name));
         }
+        // Container commands (CONFIG, CLIENT): the subcommand decides arity and flags.
+        let checked = if spec.subcommands.is_empty() {
+            spec
+        } else {
+            let Some(sub) = commands::lookup_subcommand(spec, &argv[1]) else {
+                return self.reject(conn, commands::unknown_subcommand(&argv));
+            };
+            if !sub.arity_ok(argv.len()) {
+                return self.reject(
+                    conn,
+                    commands::wrong_arity(&format!("{}|{}", spec.name, sub.name)),
+                );
+            }
+            sub
+        };
         let Some(client) = self.clients.get(&conn) else {
             return;
         };
@@ -475,7 +493,7 @@ impl Node {
         if self.replica.is_replica()
             && !self.replica.is_connected()
             && !self.cfg.replica_serve_stale_data
-            && spec.flags & flags::STALE == 0
+            && checked.flags & flags::STALE == 0
         {
             return self.reject(
                 conn,
@@ -630,6 +648,7 @@ impl Node {
             }
             "command" => self.command_command(argv),
             "config" => self.config_command(argv),
+            "client" => self.client_command(conn, argv),
             "replicaof" | "slaveof" => self.replicaof_command(conn, argv),
             "wait" => self.wait_command(conn, argv)?,
             "replconf" => self.replconf_command(conn, argv)?,
@@ -746,11 +765,136 @@ impl Node {
                 self.stats = Stats::default();
                 Reply::ok()
             }
-            _ => Reply::error(format!(
-                "ERR unknown subcommand or wrong number of arguments for '{}'. Try CONFIG HELP.",
-                String::from_utf8_lossy(argv.get(1).map(|a| a.as_slice()).unwrap_or(b""))
-            )),
+            b"set" => commands::wrong_arity("config|set"),
+            b"rewrite" => Reply::error("ERR The server is running without a config file"),
+            b"help" => Reply::Array(
+                [
+                    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                    "GET <pattern>",
+                    "    Return parameters matching the glob-like <pattern> and their values.",
+                    "SET <directive> <value>",
+                    "    Set the configuration <directive> to <value>.",
+                    "RESETSTAT",
+                    "    Reset statistics reported by the INFO command.",
+                    "REWRITE",
+                    "    Rewrite the configuration file.",
+                    "HELP",
+                    "    Print this help.",
+                ]
+                .iter()
+                .map(|l| Reply::Simple(l.to_string()))
+                .collect(),
+            ),
+            _ => commands::unknown_subcommand(argv),
         }
+    }
+
+    /// `CLIENT ID|GETNAME|SETNAME|KILL`. KILL understands the filter form (`TYPE`, `ID`,
+    /// `ADDR`, `SKIPME`) and the old `CLIENT KILL ip:port` form, as `clientCommand` does.
+    fn client_command(&mut self, conn: ConnId, argv: &[Vec<u8>]) -> Reply {
+        let sub = argv[1].to_ascii_lowercase();
+        match sub.as_slice() {
+            b"id" => Reply::Integer(self.clients.get(&conn).map_or(0, |c| c.id as i64)),
+            b"getname" => match self.clients.get(&conn).and_then(|c| c.name.clone()) {
+                Some(name) => Reply::Bulk(name),
+                None => Reply::Nil,
+            },
+            b"setname" => {
+                if argv[2].iter().any(|&b| b <= b' ' || b > b'~') {
+                    return Reply::error(
+                        "ERR Client names cannot contain spaces, newlines or special characters.",
+                    );
+                }
+                if let Some(c) = self.clients.get_mut(&conn) {
+                    c.name = (!argv[2].is_empty()).then(|| argv[2].clone());
+                }
+                Reply::ok()
+            }
+            _ => self.client_kill(conn, argv),
+        }
+    }
+
+    fn client_kill(&mut self, me: ConnId, argv: &[Vec<u8>]) -> Reply {
+        if argv.len() == 3 {
+            // Old form: CLIENT KILL ip:port.
+            let addr = String::from_utf8_lossy(&argv[2]).into_owned();
+            let victim = self
+                .clients
+                .iter()
+                .find(|(_, c)| format!("{}:{}", c.peer.ip, c.peer.port) == addr)
+                .map(|(id, _)| *id);
+            return match victim {
+                Some(victim) => {
+                    self.kill_client(victim);
+                    Reply::ok()
+                }
+                None => Reply::error("ERR No such client"),
+            };
+        }
+        if !(argv.len() - 2).is_multiple_of(2) {
+            return Reply::error("ERR syntax error");
+        }
+        let (mut kind, mut id, mut addr, mut skipme) = (None, None, None, true);
+        for pair in argv[2..].chunks(2) {
+            let value = String::from_utf8_lossy(&pair[1]).to_ascii_lowercase();
+            match pair[0].to_ascii_lowercase().as_slice() {
+                b"type" => match value.as_str() {
+                    "normal" | "master" | "replica" | "slave" | "pubsub" => kind = Some(value),
+                    _ => {
+                        return Reply::error(format!(
+                            "ERR Unknown client type '{}'",
+                            String::from_utf8_lossy(&pair[1])
+                        ))
+                    }
+                },
+                b"id" => match value.parse::<u64>() {
+                    Ok(n) if n > 0 => id = Some(n),
+                    _ => return Reply::error("ERR client-id should be greater than 0"),
+                },
+                b"addr" => addr = Some(String::from_utf8_lossy(&pair[1]).into_owned()),
+                b"skipme" => match value.as_str() {
+                    "yes" => skipme = true,
+                    "no" => skipme = false,
+                    _ => return Reply::error("ERR syntax error"),
+                },
+                _ => return Reply::error("ERR syntax error"),
+            }
+        }
+        let mut killed = 0;
+        if kind.as_deref() == Some("master") && id.is_none() && addr.is_none() {
+            if self.replica.is_connected() {
+                self.replica_link_lost("Connection with master lost.");
+                killed += 1;
+            }
+            return Reply::Integer(killed);
+        }
+        let victims: Vec<ConnId> = self
+            .clients
+            .iter()
+            .filter(|(c, _)| !(skipme && **c == me))
+            .filter(|(_, c)| match kind.as_deref() {
+                None => true,
+                Some("replica") | Some("slave") => c.replica.is_some(),
+                Some("normal") => c.replica.is_none(),
+                _ => false,
+            })
+            .filter(|(_, c)| id.is_none_or(|id| c.id == id))
+            .filter(|(_, c)| {
+                addr.as_ref()
+                    .is_none_or(|a| *a == format!("{}:{}", c.peer.ip, c.peer.port))
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for victim in victims {
+            self.kill_client(victim);
+            killed += 1;
+        }
+        Reply::Integer(killed)
+    }
+
+    /// Closes a client (or an attached replica) on request.
+    fn kill_client(&mut self, conn: ConnId) {
+        self.close(conn);
     }
 
     /// Applies side effects of configuration changes (backlog resize, write gating).

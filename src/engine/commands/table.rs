@@ -26,7 +26,15 @@ static CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
     cmd("help", 2, LOADING | STALE, Node),
 ];
 
-static TABLE: [CommandSpec; 81] = [
+/// `client` subcommands replscope implements (client-*.json); handled by the node.
+static CLIENT_SUBCOMMANDS: [CommandSpec; 4] = [
+    cmd("id", 2, NOSCRIPT | LOADING | STALE, Node),
+    cmd("kill", -3, ADMIN | NOSCRIPT | LOADING | STALE, Node),
+    cmd("getname", 2, NOSCRIPT | LOADING | STALE, Node),
+    cmd("setname", 3, NOSCRIPT | LOADING | STALE, Node),
+];
+
+static TABLE: [CommandSpec; 82] = [
     // Strings (string family json files).
     cmd("get", 2, READONLY | FAST, Data(st::get)),
     cmd("set", -3, WRITE | DENYOOM, Data(st::set)),
@@ -136,6 +144,13 @@ static TABLE: [CommandSpec; 81] = [
         flags: 0,
         handler: Node,
         subcommands: &CONFIG_SUBCOMMANDS,
+    },
+    CommandSpec {
+        name: "client",
+        arity: -2,
+        flags: 0,
+        handler: Node,
+        subcommands: &CLIENT_SUBCOMMANDS,
     },
     cmd(
         "replicaof",
