@@ -219,7 +219,7 @@ pub fn wait_offsets_equal(servers: &[&Server]) -> i64 {
     let start = Instant::now();
     loop {
         let last = servers.iter().map(|s| s.offset()).collect::<Vec<_>>();
-        if last.windows(2).all(|w| w[0] == w[1]) && last[0] > 0 {
+        if last.windows(2).all(|w| w[0] == w[1]) && last[0] >= 0 {
             return last[0];
         }
         assert!(
@@ -309,10 +309,10 @@ pub fn write_dataset(server: &Server) {
     }
 }
 
-/// A normalised dump of databases 0 and 3: key, type, value, and whether it has a TTL.
+/// A normalised dump of databases 0 to 3: key, type, value, and whether it has a TTL.
 pub fn dump(server: &Server) -> Vec<String> {
     let mut out = Vec::new();
-    for db in ["0", "3"] {
+    for db in ["0", "1", "2", "3"] {
         let keys = pipeline(
             server.port,
             &[
