@@ -11,6 +11,7 @@ pub mod info;
 pub mod keyspace;
 mod master;
 pub mod node;
+mod persistence;
 pub mod psync;
 pub mod rdb;
 mod replica;

@@ -132,6 +132,21 @@ async fn run(opts: ServerOptions) -> Result<(), String> {
     if let Some((host, port)) = opts.replicaof.clone() {
         node.configure_replicaof(host, port);
     }
+    let path = std::path::Path::new(&opts.config.dir).join(&opts.config.dbfilename);
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let keys = node
+                .load_from_disk(&bytes)
+                .map_err(|e| format!("Fatal error loading the DB: {e}. Exiting."))?;
+            log_line(
+                'M',
+                LogLevel::Notice,
+                &format!("Done loading RDB, keys loaded: {keys}."),
+            );
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
+    }
     log_line(
         'M',
         LogLevel::Notice,
@@ -199,6 +214,15 @@ async fn run(opts: ServerOptions) -> Result<(), String> {
                         }
                     });
                 }
+                Output::SaveRdb { bytes } => {
+                    if let Err(e) = write_rdb(&opts.config.dir, &opts.config.dbfilename, &bytes) {
+                        log_line(
+                            role,
+                            LogLevel::Warning,
+                            &format!("Failed saving the DB: {e}"),
+                        );
+                    }
+                }
                 Output::Event(Event::Log { level, text }) => log_line(role, level, &text),
                 Output::Event(_) => {}
             }
@@ -227,6 +251,15 @@ async fn run(opts: ServerOptions) -> Result<(), String> {
             _ = tokio::time::sleep(Duration::from_millis(wait)) => node.handle_timeout(now_ms()),
         }
     }
+}
+
+/// Writes a snapshot the way `rdbSave` does: to a temp file in `dir`, then renamed over
+/// `dbfilename`, so a crash never leaves a half-written dump.
+fn write_rdb(dir: &str, dbfilename: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = std::path::Path::new(dir);
+    let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, dir.join(dbfilename))
 }
 
 /// Spawns the reader and writer tasks of one connection; returns the writer's sender.

@@ -32,6 +32,8 @@ pub struct SimNode {
     pub name: String,
     pub port: u16,
     pub node: Node,
+    /// The node's `dir/dbfilename`: the last RDB it saved.
+    pub disk: Option<Vec<u8>>,
 }
 
 /// A client endpoint (a console or a test) connected to a node.
@@ -114,6 +116,7 @@ impl Sim {
             name: name.to_string(),
             port,
             node,
+            disk: None,
         });
         index
     }
@@ -366,6 +369,7 @@ impl Sim {
                         self.schedule(at, Pending::Closed { to });
                     }
                 }
+                Output::SaveRdb { bytes } => self.nodes[i].disk = Some(bytes),
                 Output::Event(event) => self.trace.push(TraceEntry {
                     time_ms: now,
                     node: self.nodes[i].name.clone(),

@@ -204,3 +204,46 @@ fn promotion_lets_a_sibling_continue_partially() {
     assert_eq!(promoted.stat("sync_full"), 0);
     assert_eq!(sibling.cmd(&["GET", "y"]), Reply::Bulk(b"2".to_vec()));
 }
+
+#[test]
+fn snapshots_load_into_real_redis_and_back_after_a_restart() {
+    let mut ours = Server::replscope(&["--save", ""]);
+    write_dataset(&ours);
+    assert_eq!(ours.cmd(&["SAVE"]), Reply::ok());
+    let file = ours.dir.join("dump.rdb");
+    // redis-check-rdb and a real redis-server accept the file.
+    let check = std::process::Command::new("/usr/bin/redis-check-rdb")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&check.stdout).contains("RDB looks OK"),
+        "{check:?}"
+    );
+    let real_dir = ours.dir.join("real");
+    std::fs::create_dir_all(&real_dir).unwrap();
+    std::fs::copy(&file, real_dir.join("dump.rdb")).unwrap();
+    let real = Server::redis(&["--dir", real_dir.to_str().unwrap()]);
+    let before = dump(&ours);
+    assert_eq!(dump(&real), before, "{}", real.log());
+    ours.restart();
+    assert_eq!(dump(&ours), before, "{}", ours.log());
+}
+
+#[test]
+fn a_restarted_replica_continues_partially_from_its_snapshot() {
+    let master = Server::redis(&["--repl-diskless-sync-delay", "0"]);
+    let port = master.port.to_string();
+    let mut replica = Server::replscope(&["--save", "", "--replicaof", "127.0.0.1", &port]);
+    replica.wait_link_up();
+    set(&master, "a", "1");
+    wait_offsets_equal(&[&master, &replica]);
+    assert_eq!(replica.cmd(&["SAVE"]), Reply::ok());
+    replica.restart();
+    set(&master, "b", "2");
+    replica.wait_link_up();
+    wait_offsets_equal(&[&master, &replica]);
+    assert_eq!(master.stat("sync_partial_ok"), 1, "{}", replica.log());
+    assert_eq!(master.stat("sync_full"), 1);
+    assert_eq!(replica.cmd(&["GET", "b"]), Reply::Bulk(b"2".to_vec()));
+}

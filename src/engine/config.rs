@@ -39,6 +39,11 @@ pub struct Config {
     pub requirepass: Option<String>,
     pub lazyfree_lazy_expire: bool,
     pub client_output_buffer_limit_replica: OutputBufferLimit,
+    /// `save <seconds> <changes>` points; empty disables automatic snapshots.
+    pub save: Vec<(u64, u64)>,
+    /// Where snapshots go (used by the native server; the simulator keeps them in memory).
+    pub dir: String,
+    pub dbfilename: String,
 }
 
 impl Default for Config {
@@ -68,6 +73,9 @@ impl Default for Config {
                 soft: 64 * 1024 * 1024,
                 soft_seconds: 60,
             },
+            save: vec![(3600, 1), (300, 100), (60, 10000)],
+            dir: ".".into(),
+            dbfilename: "dump.rdb".into(),
         }
     }
 }
@@ -96,6 +104,9 @@ const NAMES: &[(&str, Option<&str>)] = &[
     ("lazyfree-lazy-expire", None),
     ("client-output-buffer-limit", None),
     ("databases", None),
+    ("save", None),
+    ("dir", None),
+    ("dbfilename", None),
 ];
 
 /// Why a `CONFIG SET` failed; `reply_text` gives Redis's wording.
@@ -117,6 +128,21 @@ impl ConfigError {
             }
         }
     }
+}
+
+/// Parses `save` points: `""` (none) or pairs of `<seconds> <changes>`.
+fn parse_save_points(value: &str) -> Result<Vec<(u64, u64)>, String> {
+    let words: Vec<&str> = value.split_ascii_whitespace().collect();
+    if !words.len().is_multiple_of(2) {
+        return Err("Invalid save parameters".into());
+    }
+    words
+        .chunks(2)
+        .map(|p| match (p[0].parse::<u64>(), p[1].parse::<u64>()) {
+            (Ok(s), Ok(c)) => Ok((s, c)),
+            _ => Err("Invalid save parameters".into()),
+        })
+        .collect()
 }
 
 /// Parses a memory value like Redis's `memtoull`: `1mb` = 1048576, `1m` = 1000000.
@@ -219,6 +245,14 @@ impl Config {
                 )
             }
             "databases" => "16".into(),
+            "save" => self
+                .save
+                .iter()
+                .map(|(s, c)| format!("{s} {c}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            "dir" => self.dir.clone(),
+            "dbfilename" => self.dbfilename.clone(),
             _ => return None,
         })
     }
@@ -283,6 +317,16 @@ impl Config {
                 self.lazyfree_lazy_expire = parse_bool(value).map_err(invalid)?
             }
             "client-output-buffer-limit" => self.set_output_buffer_limit(value).map_err(invalid)?,
+            "save" => self.save = parse_save_points(value).map_err(invalid)?,
+            "dir" => self.dir = value.to_string(),
+            "dbfilename" => {
+                if value.contains('/') {
+                    return Err(invalid(
+                        "dbfilename can't be a path, just a filename".into(),
+                    ));
+                }
+                self.dbfilename = value.to_string()
+            }
             _ => return Err(ConfigError::Unknown(name.into())),
         }
         Ok(())

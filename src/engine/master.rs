@@ -7,7 +7,6 @@ use super::commands::Propagated;
 use super::event::{Event, LogLevel, RdbTarget, ReplicaState};
 use super::node::{ConnId, Node, WaitBlock};
 use super::psync::{self, PsyncInputs};
-use super::rdb;
 use super::resp::{encode_command, parse_i64, Reply};
 
 /// The node's replication identity and stream (valid for masters and replicas alike: a
@@ -467,20 +466,7 @@ impl Node {
             ),
         );
         let offset = self.master.repl_offset;
-        let repl_stream_db = self.master.slaveseldb.max(0) as i32;
-        let rdb = rdb::save(
-            &self.keyspace,
-            &rdb::SaveOptions {
-                redis_ver: super::info::REDIS_VERSION,
-                ctime_secs: self.now_s(),
-                used_mem: 0,
-                repl: Some(rdb::ReplInfo {
-                    repl_stream_db,
-                    repl_id: self.master.replid.clone(),
-                    repl_offset: offset,
-                }),
-            },
-        );
+        let rdb = self.snapshot();
         let waiting: Vec<ConnId> = self
             .master
             .replicas

@@ -71,6 +71,10 @@ pub enum Output {
     Close {
         conn: ConnId,
     },
+    /// Store this RDB file as the node's `dir/dbfilename` (SAVE, BGSAVE, a save point).
+    SaveRdb {
+        bytes: Vec<u8>,
+    },
     Event(Event),
 }
 
@@ -163,6 +167,10 @@ pub struct Node {
     pub(crate) cron_loops: u64,
     /// `replicationCron` calls so far (drives the PING period).
     pub(crate) repl_cron_loops: u64,
+    /// Changes since the last save (`server.dirty`), for the save points.
+    pub(crate) dirty: u64,
+    /// Unix seconds of the last successful save (`LASTSAVE`).
+    pub(crate) lastsave_s: u64,
 }
 
 /// Milliseconds between `serverCron` runs (`hz 10`).
@@ -194,6 +202,8 @@ impl Node {
             next_cron_ms: opts.now_ms + 1,
             cron_loops: 0,
             repl_cron_loops: 0,
+            dirty: 0,
+            lastsave_s: opts.now_ms / 1000,
         }
     }
 
@@ -550,6 +560,7 @@ impl Node {
             },
         });
         if !ops.is_empty() {
+            self.dirty += ops.len() as u64;
             self.propagate_unit(commands::wrap_unit(ops, spec));
             let offset = self.master.repl_offset;
             if let Some(c) = self.clients.get_mut(&conn) {
@@ -649,6 +660,7 @@ impl Node {
             "command" => self.command_command(argv),
             "config" => self.config_command(argv),
             "client" => self.client_command(conn, argv),
+            "save" | "bgsave" | "lastsave" => self.save_command(name, argv),
             "replicaof" | "slaveof" => self.replicaof_command(conn, argv),
             "wait" => self.wait_command(conn, argv)?,
             "replconf" => self.replconf_command(conn, argv)?,
@@ -938,6 +950,7 @@ impl Node {
         if self.cron_loops.is_multiple_of(1000 / CRON_PERIOD_MS) {
             self.replication_cron();
         }
+        self.check_save_points();
         self.cron_loops += 1;
     }
 

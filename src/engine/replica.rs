@@ -14,6 +14,8 @@ use super::resp::{encode_command, parse_i64, Reply, RequestParser};
 pub(crate) struct CachedMaster {
     pub replid: String,
     pub reploff: i64,
+    /// The db the master's stream was in, restored with the master client.
+    pub db: usize,
 }
 
 /// How the RDB payload is delimited.
@@ -95,6 +97,24 @@ impl ReplicaSide {
         self.link.as_ref().map_or(LinkState::None, |l| l.state)
     }
 
+    /// The db the master's stream is in (`master->db->id`, or the cached master's).
+    pub fn stream_db(&self) -> Option<i32> {
+        match self.link.as_ref().and_then(|l| l.client.as_ref()) {
+            Some(c) => Some(c.db as i32),
+            None => self.cached.as_ref().map(|c| c.db as i32),
+        }
+    }
+
+    /// Caches a master from an RDB's replication info (`replicationCacheMasterUsingMyself`
+    /// after `loadDataFromDisk`).
+    pub fn set_cached(&mut self, replid: String, reploff: i64, db: i32) {
+        self.cached = Some(CachedMaster {
+            replid,
+            reploff,
+            db: db.max(0) as usize,
+        });
+    }
+
     /// `(master_sync_total_bytes, master_sync_read_bytes)` during TRANSFER: -1 total before
     /// the header, 0 for an EOF-marked (diskless) payload whose size is unknown.
     pub fn transfer_progress(&self) -> (i64, i64) {
@@ -172,6 +192,7 @@ impl Node {
             self.replica.cached = Some(CachedMaster {
                 replid: self.master.replid.clone(),
                 reploff: self.master.repl_offset,
+                db: 0,
             });
         }
         self.replica.link = Some(MasterLink {
@@ -257,6 +278,7 @@ impl Node {
             self.replica.cached = Some(CachedMaster {
                 replid: client.replid,
                 reploff: client.reploff,
+                db: client.db,
             });
         }
         link.state = LinkState::Connect;
@@ -561,6 +583,7 @@ impl Node {
             let mut cached = self.replica.cached.take().unwrap_or(CachedMaster {
                 replid: self.master.replid.clone(),
                 reploff: self.master.repl_offset,
+                db: 0,
             });
             if new_id.len() == 40 && new_id != cached.replid {
                 self.log(
@@ -769,7 +792,7 @@ impl Node {
 
     /// `replicationResurrectCachedMaster` after `+CONTINUE`.
     fn resurrect_cached_master(&mut self, cached: CachedMaster) {
-        self.install_master_client(cached.replid, cached.reploff, 0);
+        self.install_master_client(cached.replid, cached.reploff, cached.db);
     }
 
     fn install_master_client(&mut self, replid: String, reploff: i64, db: usize) {

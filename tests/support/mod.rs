@@ -28,6 +28,7 @@ pub struct Server {
     pub child: Child,
     pub dir: PathBuf,
     pub kind: &'static str,
+    args: Vec<String>,
 }
 
 impl Drop for Server {
@@ -83,31 +84,36 @@ impl Server {
             child,
             dir,
             kind: "redis",
+            args: Vec::new(),
         };
         server.wait_ready();
         server
     }
 
-    /// A `replscope server` with `args`.
+    /// A `replscope server` with `args`, snapshots in its own temp dir.
     pub fn replscope(args: &[&str]) -> Server {
         let port = free_port();
         let dir = temp_dir("replscope", port);
-        let log = std::fs::File::create(dir.join("log")).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_replscope"))
-            .args(["server", "--port", &port.to_string()])
-            .args(args)
-            .stdout(log)
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start replscope server");
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let child = spawn_replscope(port, &dir, &args);
         let server = Server {
             port,
             child,
             dir,
             kind: "replscope",
+            args,
         };
         server.wait_ready();
         server
+    }
+
+    /// Kills a replscope server (SIGKILL: no shutdown save) and starts it again with the
+    /// same port, options and directory.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn_replscope(self.port, &self.dir, &self.args);
+        self.wait_ready();
     }
 
     fn wait_ready(&self) {
@@ -175,6 +181,23 @@ impl Server {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
     }
+}
+
+fn spawn_replscope(port: u16, dir: &std::path::Path, args: &[String]) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("log"))
+        .expect("log file");
+    Command::new(env!("CARGO_BIN_EXE_replscope"))
+        .args(["server", "--port", &port.to_string()])
+        .arg("--dir")
+        .arg(dir)
+        .args(args)
+        .stdout(log)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start replscope server")
 }
 
 fn signal(child: &Child, sig: &str) {

@@ -34,7 +34,7 @@ static CLIENT_SUBCOMMANDS: [CommandSpec; 4] = [
     cmd("setname", 3, NOSCRIPT | LOADING | STALE, Node),
 ];
 
-static TABLE: [CommandSpec; 82] = [
+static TABLE: [CommandSpec; 85] = [
     // Strings (string family json files).
     cmd("get", 2, READONLY | FAST, Data(st::get)),
     cmd("set", -3, WRITE | DENYOOM, Data(st::set)),
@@ -145,6 +145,14 @@ static TABLE: [CommandSpec; 82] = [
         handler: Node,
         subcommands: &CONFIG_SUBCOMMANDS,
     },
+    cmd(
+        "save",
+        1,
+        NO_ASYNC_LOADING | ADMIN | NOSCRIPT | NO_MULTI,
+        Node,
+    ),
+    cmd("bgsave", -1, NO_ASYNC_LOADING | ADMIN | NOSCRIPT, Node),
+    cmd("lastsave", 1, NOSCRIPT | LOADING | STALE | FAST, Node),
     CommandSpec {
         name: "client",
         arity: -2,
