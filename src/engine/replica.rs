@@ -198,6 +198,26 @@ impl Node {
         self.connect_with_master();
     }
 
+    /// `replicaof <host> <port>` in the configuration (or `--replicaof` on the command line):
+    /// the node starts as a replica with no cached master, so its first PSYNC is `? -1`, and
+    /// the first `replicationCron` connects.
+    pub fn configure_replicaof(&mut self, host: String, port: u16) {
+        self.replica.link = Some(MasterLink {
+            host,
+            port,
+            state: LinkState::Connect,
+            conn: None,
+            inbuf: Vec::new(),
+            awaiting: Vec::new(),
+            payload: None,
+            rdb: Vec::new(),
+            master_replid: String::new(),
+            initial_offset: -1,
+            transfer_lastio_s: self.now_s(),
+            client: None,
+        });
+    }
+
     /// `replicationUnsetMaster`: promotion. The old history stays valid as replid2.
     pub fn unset_master(&mut self) {
         if !self.replica.is_replica() {
@@ -518,13 +538,9 @@ impl Node {
                 };
                 link.initial_offset = offset;
             }
-            // replicationDiscardCachedMaster: the cached state is no longer valid.
-            if self.replica.cached.take().is_some() {
-                self.log(
-                    LogLevel::Notice,
-                    "Discarding previously cached master state.",
-                );
-            }
+            // The cached master survives until the payload is in (`readSyncBulkPayload` →
+            // `replicationAttachToNewMaster`): INFO keeps showing its offsets during TRANSFER,
+            // and a transfer that fails still allows a PSYNC with it.
             self.set_link_state(LinkState::Transfer);
             self.log(
                 LogLevel::Notice,
@@ -689,6 +705,14 @@ impl Node {
 
     /// The end of `readSyncBulkPayload`: swap in the new dataset and become CONNECTED.
     fn load_transferred_rdb(&mut self, rdb: &[u8], eof_mode: bool, leftover: Vec<u8>) {
+        // replicationAttachToNewMaster → replicationDiscardCachedMaster, once the whole
+        // payload is in and before loading it.
+        if self.replica.cached.take().is_some() {
+            self.log(
+                LogLevel::Notice,
+                "Discarding previously cached master state.",
+            );
+        }
         // Parse first: a corrupt payload leaves the old dataset in place.
         let loaded = match rdb::load(rdb) {
             Ok(loaded) => loaded,
