@@ -616,3 +616,124 @@ fn master_side_matches_redis() {
         replay_master(run);
     }
 }
+
+// ----- regressions for engine bugs the goldens found ---------------------------------------------
+
+const SERVED_RDB: &[u8] = include_bytes!("golden/replication/served.rdb");
+const FAKE_ID: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
+
+/// A replica after REPLICAOF, its handshake answered up to (not including) the PSYNC reply.
+/// Returns the PSYNC it sent.
+fn handshake(d: &mut Driver) -> Vec<u8> {
+    let conn = d.master_conn.unwrap();
+    assert_eq!(d.take(conn), cmd(&["PING"]));
+    d.input(Input::Data {
+        conn,
+        bytes: b"+PONG\r\n".to_vec(),
+    });
+    d.take(conn);
+    d.input(Input::Data {
+        conn,
+        bytes: b"+OK\r\n+OK\r\n".to_vec(),
+    });
+    d.take(conn)
+}
+
+fn replica_of_fake() -> Driver {
+    let mut d = Driver::new(Config {
+        port: OUR_PORT,
+        ..Config::default()
+    });
+    assert_eq!(
+        d.client(&["REPLICAOF", "127.0.0.1", &FAKE_PORT.to_string()]),
+        b"+OK\r\n"
+    );
+    d
+}
+
+fn full_sync(d: &mut Driver) {
+    let conn = d.master_conn.unwrap();
+    let mut bytes = format!("+FULLRESYNC {FAKE_ID} 1000\r\n${}\r\n", SERVED_RDB.len()).into_bytes();
+    bytes.extend_from_slice(SERVED_RDB);
+    d.input(Input::Data { conn, bytes });
+    assert!(d.info("replication").contains("master_link_status:up"));
+}
+
+#[test]
+fn a_transfer_that_fails_keeps_the_cached_master_for_the_next_psync() {
+    // Redis discards the cached master only once the payload is in
+    // (replicationAttachToNewMaster), not at +FULLRESYNC.
+    let mut d = replica_of_fake();
+    let own = d.node.replid().to_string();
+    let psync = handshake(&mut d);
+    assert_eq!(psync, cmd(&["PSYNC", &own, "1"]));
+    let conn = d.master_conn.unwrap();
+    d.input(Input::Data {
+        conn,
+        bytes: format!("+FULLRESYNC {FAKE_ID} 1000\r\n").into_bytes(),
+    });
+    assert!(d
+        .info("replication")
+        .contains("\r\nslave_repl_offset:0\r\n"));
+    d.input(Input::Closed { conn });
+    d.advance(1000);
+    assert_eq!(handshake(&mut d), cmd(&["PSYNC", &own, "1"]));
+}
+
+#[test]
+fn continue_applies_the_stream_to_the_db_the_master_client_had_selected() {
+    let mut d = replica_of_fake();
+    handshake(&mut d);
+    full_sync(&mut d);
+    let conn = d.master_conn.unwrap();
+    let mut stream = cmd(&["SELECT", "1"]);
+    stream.extend(cmd(&["SET", "k", "v"]));
+    d.input(Input::Data {
+        conn,
+        bytes: stream,
+    });
+    d.input(Input::Closed { conn });
+    assert_eq!(handshake(&mut d), cmd(&["PSYNC", FAKE_ID, "1051"]));
+    let conn = d.master_conn.unwrap();
+    let mut bytes = format!("+CONTINUE {FAKE_ID}\r\n").into_bytes();
+    // The master's slaveseldb is still 1: no SELECT before the next write.
+    bytes.extend(cmd(&["SET", "k2", "v2"]));
+    d.input(Input::Data { conn, bytes });
+    assert!(d.node.keyspace().dbs[1].contains_key(b"k2".as_slice()));
+    assert!(!d.node.keyspace().dbs[0].contains_key(b"k2".as_slice()));
+}
+
+#[test]
+fn a_chained_replica_forwards_exactly_the_bytes_it_applied() {
+    let mut d = replica_of_fake();
+    handshake(&mut d);
+    full_sync(&mut d);
+    let sub = ConnId::In(5);
+    d.input(Input::Accepted {
+        conn: sub,
+        peer: PeerAddr {
+            ip: "127.0.0.1".into(),
+            port: 50005,
+        },
+    });
+    let mut hello = cmd(&["REPLCONF", "capa", "eof", "capa", "psync2"]);
+    hello.extend(cmd(&["PSYNC", FAKE_ID, "1001"]));
+    d.input(Input::Data {
+        conn: sub,
+        bytes: hello,
+    });
+    assert_eq!(
+        d.take(sub),
+        format!("+OK\r\n+CONTINUE {FAKE_ID}\r\n").into_bytes()
+    );
+    // An inline command from the master: applied, counted and forwarded as sent.
+    let conn = d.master_conn.unwrap();
+    let mut stream = b"PING\r\n".to_vec();
+    stream.extend(cmd(&["SET", "k", "v"]));
+    d.input(Input::Data {
+        conn,
+        bytes: stream.clone(),
+    });
+    assert_eq!(d.take(sub), stream);
+    assert_eq!(d.node.master_repl_offset(), 1000 + stream.len() as i64);
+}

@@ -14,6 +14,9 @@ use super::resp::{encode_command, parse_i64, Reply, RequestParser};
 pub(crate) struct CachedMaster {
     pub replid: String,
     pub reploff: i64,
+    /// The db the master client had selected: `replicationResurrectCachedMaster` keeps the
+    /// client, so a `+CONTINUE` stream without a new SELECT still applies to this db.
+    pub db: usize,
 }
 
 /// How the RDB payload is delimited.
@@ -60,6 +63,8 @@ pub(crate) struct MasterClient {
     pub in_multi: Option<Vec<Vec<Vec<u8>>>>,
     /// Bytes applied but not yet forwarded to our own backlog (held while in MULTI).
     pub unforwarded: Vec<u8>,
+    /// The bytes read and not yet consumed as a command, exactly as the master sent them.
+    pub raw: Vec<u8>,
     pub last_interaction_s: u64,
 }
 
@@ -169,9 +174,11 @@ impl Node {
         if was_master {
             self.replica.cached = None;
             self.log(LogLevel::Notice, "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
+            // replicationCreateMasterClient(NULL, -1): no db selected, so db 0.
             self.replica.cached = Some(CachedMaster {
                 replid: self.master.replid.clone(),
                 reploff: self.master.repl_offset,
+                db: 0,
             });
         }
         self.replica.link = Some(MasterLink {
@@ -257,6 +264,7 @@ impl Node {
             self.replica.cached = Some(CachedMaster {
                 replid: client.replid,
                 reploff: client.reploff,
+                db: client.db,
             });
         }
         link.state = LinkState::Connect;
@@ -355,6 +363,7 @@ impl Node {
             client.last_interaction_s = now_s;
             client.read_reploff += bytes.len() as i64;
             client.parser.feed(bytes);
+            client.raw.extend_from_slice(bytes);
             self.apply_master_stream();
             return;
         }
@@ -557,6 +566,7 @@ impl Node {
             let mut cached = self.replica.cached.take().unwrap_or(CachedMaster {
                 replid: self.master.replid.clone(),
                 reploff: self.master.repl_offset,
+                db: 0,
             });
             if new_id.len() == 40 && new_id != cached.replid {
                 self.log(
@@ -771,9 +781,10 @@ impl Node {
         }
     }
 
-    /// `replicationResurrectCachedMaster` after `+CONTINUE`.
+    /// `replicationResurrectCachedMaster` after `+CONTINUE`: the same client comes back, with
+    /// the db it had selected.
     fn resurrect_cached_master(&mut self, cached: CachedMaster) {
-        self.install_master_client(cached.replid, cached.reploff, 0);
+        self.install_master_client(cached.replid, cached.reploff, cached.db);
     }
 
     fn install_master_client(&mut self, replid: String, reploff: i64, db: usize) {
@@ -787,6 +798,7 @@ impl Node {
                 db,
                 in_multi: None,
                 unforwarded: Vec::new(),
+                raw: Vec::new(),
                 last_interaction_s: now_s,
             });
         }
@@ -798,6 +810,7 @@ impl Node {
         if let Some(client) = self.replica.link.as_mut().and_then(|l| l.client.as_mut()) {
             client.read_reploff += bytes.len() as i64;
             client.parser.feed(bytes);
+            client.raw.extend_from_slice(bytes);
         }
         self.apply_master_stream();
     }
@@ -822,14 +835,10 @@ impl Node {
                     return;
                 }
             };
-            let mut raw = Vec::with_capacity(req.wire_len);
-            if !req.argv.is_empty() {
-                encode_command(&req.argv, &mut raw);
-            }
-            if raw.len() != req.wire_len {
-                // An inline or empty line: count its bytes as Redis does, forward them verbatim.
-                raw = vec![b'\n'; req.wire_len];
-            }
+            // Exactly the bytes the master sent for this command (inline or not): Redis
+            // forwards `querybuf` slices (`commandProcessed` →
+            // `replicationFeedStreamFromMasterStream`), never a re-encoding.
+            let raw: Vec<u8> = client.raw.drain(..req.wire_len).collect();
             if !req.argv.is_empty() {
                 self.execute_from_master(req.argv);
             }
