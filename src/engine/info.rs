@@ -97,7 +97,8 @@ fn replication(node: &Node) -> String {
             ));
             if link.state == LinkState::Transfer {
                 let (total, read) = node.replica.transfer_progress();
-                let perc = if total > 0 {
+                // `if (server.repl_transfer_size)`: -1 before the header gives "-0.00".
+                let perc = if total != 0 {
                     read as f64 / total as f64 * 100.0
                 } else {
                     0.0

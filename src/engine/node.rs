@@ -143,7 +143,9 @@ pub struct Stats {
     pub expired_keys: u64,
 }
 
-/// The node. Fields are shared with the replication modules of this crate.
+/// The node. Fields are shared with the replication modules of this crate. Cloning a node
+/// is how the simulator takes checkpoints for time travel.
+#[derive(Clone)]
 pub struct Node {
     pub(crate) name: String,
     /// INFO's `run_id`: random per process start, unlike the replid.

@@ -14,7 +14,8 @@ use super::resp::{encode_command, parse_i64, Reply, RequestParser};
 pub(crate) struct CachedMaster {
     pub replid: String,
     pub reploff: i64,
-    /// The db the master's stream was in, restored with the master client.
+    /// The db the master client had selected: `replicationResurrectCachedMaster` keeps the
+    /// client, so a `+CONTINUE` stream without a new SELECT still applies to this db.
     pub db: usize,
 }
 
@@ -62,6 +63,8 @@ pub(crate) struct MasterClient {
     pub in_multi: Option<Vec<Vec<Vec<u8>>>>,
     /// Bytes applied but not yet forwarded to our own backlog (held while in MULTI).
     pub unforwarded: Vec<u8>,
+    /// The bytes read and not yet consumed as a command, exactly as the master sent them.
+    pub raw: Vec<u8>,
     pub last_interaction_s: u64,
 }
 
@@ -189,6 +192,7 @@ impl Node {
         if was_master {
             self.replica.cached = None;
             self.log(LogLevel::Notice, "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
+            // replicationCreateMasterClient(NULL, -1): no db selected, so db 0.
             self.replica.cached = Some(CachedMaster {
                 replid: self.master.replid.clone(),
                 reploff: self.master.repl_offset,
@@ -377,6 +381,7 @@ impl Node {
             client.last_interaction_s = now_s;
             client.read_reploff += bytes.len() as i64;
             client.parser.feed(bytes);
+            client.raw.extend_from_slice(bytes);
             self.apply_master_stream();
             return;
         }
@@ -560,13 +565,9 @@ impl Node {
                 };
                 link.initial_offset = offset;
             }
-            // replicationDiscardCachedMaster: the cached state is no longer valid.
-            if self.replica.cached.take().is_some() {
-                self.log(
-                    LogLevel::Notice,
-                    "Discarding previously cached master state.",
-                );
-            }
+            // The cached master survives until the payload is in (`readSyncBulkPayload` →
+            // `replicationAttachToNewMaster`): INFO keeps showing its offsets during TRANSFER,
+            // and a transfer that fails still allows a PSYNC with it.
             self.set_link_state(LinkState::Transfer);
             self.log(
                 LogLevel::Notice,
@@ -732,6 +733,14 @@ impl Node {
 
     /// The end of `readSyncBulkPayload`: swap in the new dataset and become CONNECTED.
     fn load_transferred_rdb(&mut self, rdb: &[u8], eof_mode: bool, leftover: Vec<u8>) {
+        // replicationAttachToNewMaster → replicationDiscardCachedMaster, once the whole
+        // payload is in and before loading it.
+        if self.replica.cached.take().is_some() {
+            self.log(
+                LogLevel::Notice,
+                "Discarding previously cached master state.",
+            );
+        }
         // Parse first: a corrupt payload leaves the old dataset in place.
         let loaded = match rdb::load(rdb) {
             Ok(loaded) => loaded,
@@ -790,7 +799,8 @@ impl Node {
         }
     }
 
-    /// `replicationResurrectCachedMaster` after `+CONTINUE`.
+    /// `replicationResurrectCachedMaster` after `+CONTINUE`: the same client comes back, with
+    /// the db it had selected.
     fn resurrect_cached_master(&mut self, cached: CachedMaster) {
         self.install_master_client(cached.replid, cached.reploff, cached.db);
     }
@@ -806,6 +816,7 @@ impl Node {
                 db,
                 in_multi: None,
                 unforwarded: Vec::new(),
+                raw: Vec::new(),
                 last_interaction_s: now_s,
             });
         }
@@ -817,6 +828,7 @@ impl Node {
         if let Some(client) = self.replica.link.as_mut().and_then(|l| l.client.as_mut()) {
             client.read_reploff += bytes.len() as i64;
             client.parser.feed(bytes);
+            client.raw.extend_from_slice(bytes);
         }
         self.apply_master_stream();
     }
@@ -841,14 +853,10 @@ impl Node {
                     return;
                 }
             };
-            let mut raw = Vec::with_capacity(req.wire_len);
-            if !req.argv.is_empty() {
-                encode_command(&req.argv, &mut raw);
-            }
-            if raw.len() != req.wire_len {
-                // An inline or empty line: count its bytes as Redis does, forward them verbatim.
-                raw = vec![b'\n'; req.wire_len];
-            }
+            // Exactly the bytes the master sent for this command (inline or not): Redis
+            // forwards `querybuf` slices (`commandProcessed` →
+            // `replicationFeedStreamFromMasterStream`), never a re-encoding.
+            let raw: Vec<u8> = client.raw.drain(..req.wire_len).collect();
             if !req.argv.is_empty() {
                 self.execute_from_master(req.argv);
             }
