@@ -175,7 +175,7 @@ async fn run(opts: ServerOptions) -> Result<(), String> {
                         let _ = w.send(Write::Bytes(bytes));
                     }
                 }
-                Output::Close { conn } => {
+                Output::Close { conn } | Output::Abort { conn } => {
                     if let Some(w) = writers.remove(&conn) {
                         let _ = w.send(Write::Close);
                     }

@@ -1,43 +1,76 @@
 //! The deterministic simulator: many engine nodes, a virtual clock, and TCP-like connections
-//! between them. Nothing here reads the wall clock or a global RNG, and every collection is
-//! ordered, so the same inputs give the same run on every platform.
+//! between them, with faults. Nothing here reads the wall clock or a global RNG, and every
+//! collection is ordered, so the same scenario, seed and actions give the same run, natively
+//! and in wasm.
 //!
-//! Time advances by jumping to the earliest pending delivery or node timer. Connections are
-//! ordered, reliable byte streams with a per-direction latency; bytes on one direction are
-//! never reordered.
+//! Time (in microseconds) advances by jumping to the earliest pending thing: a segment
+//! arriving, a connection event, a node timer, a workload tick. Everything that happens is
+//! recorded in the trace ([`trace`]). [`timeline::Timeline`] adds checkpoints and replay for
+//! time travel; [`scenario`] loads the built-in lessons; [`chaos`] runs seeded random fault
+//! schedules and checks the replication invariants.
 
+pub mod action;
+pub mod chaos;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
 mod net;
+pub mod scenario;
+pub mod timeline;
+pub mod trace;
 
-pub use net::{ClientId, Endpoint};
+pub use action::Action;
+pub use net::{ClientId, Endpoint, LinkFaults, LinkParams};
+pub use trace::{MsgKind, SimEvent, TraceEntry};
 
 use std::collections::BTreeMap;
 
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::config::Config;
-use crate::engine::event::Event;
 use crate::engine::node::{ConnId, Input, Node, NodeOptions, Output, PeerAddr};
 use crate::engine::resp::{encode_command, parse_reply, split_args, Reply};
 
-/// One recorded happening, for the UI's event log and for replay checks.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TraceEntry {
-    pub time_ms: u64,
-    pub node: String,
-    pub event: Event,
+/// Virtual time at which simulations start: 2026-01-01T00:00:00Z, so TTLs and TIME look real.
+pub const EPOCH_MS: u64 = 1_767_225_600_000;
+
+/// Largest segment handed to a link at once: big sends (an RDB) are split so that their
+/// progress is visible and the link stays busy for the right time.
+const SEGMENT: usize = 16 * 1024;
+
+/// The port every simulated node listens on.
+pub const PORT: u16 = 6379;
+
+/// Whether a node's process runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NodeState {
+    Up,
+    /// SIGSTOP: inputs wait, timers do not fire.
+    Paused,
+    /// Killed: no process, connections refused.
+    Down,
 }
 
-/// A node in the simulation, with its address.
+/// A node in the simulation.
+#[derive(Clone)]
 pub struct SimNode {
     pub name: String,
-    pub port: u16,
+    pub config: Config,
     pub node: Node,
+    pub state: NodeState,
     /// The node's `dir/dbfilename`: the last RDB it saved.
     pub disk: Option<Vec<u8>>,
+    /// How many times it started (seeds differ per boot, as run ids do).
+    boots: u64,
+    /// Inputs that arrived while paused, delivered on resume.
+    held_inputs: Vec<Pending>,
+    /// The master it followed when it died, used as its `replicaof` on restart.
+    replicaof: Option<(String, u16)>,
 }
 
-/// A client endpoint (a console or a test) connected to a node.
-#[derive(Default)]
+/// A client endpoint (a console, a reader, a workload or a test) connected to a node.
+#[derive(Clone, Debug, Default)]
 struct ClientEnd {
     node: usize,
     conn: Option<ConnId>,
@@ -45,10 +78,32 @@ struct ClientEnd {
     replies: Vec<Reply>,
 }
 
+/// A background writer: `SET key:<n> <value>` at a fixed rate.
+#[derive(Clone, Debug)]
+struct Workload {
+    client: ClientId,
+    period_us: u64,
+    next_us: u64,
+    keys: u64,
+    value_size: usize,
+    sent: u64,
+}
+
+/// A background reader that reports stale reads.
+#[derive(Clone, Debug)]
+struct Reader {
+    client: ClientId,
+    node: usize,
+    key: String,
+    period_us: u64,
+    next_us: u64,
+}
+
 /// Something scheduled to happen at a virtual instant.
 #[derive(Clone, Debug)]
 enum Pending {
     Deliver {
+        msg: u64,
         to: Endpoint,
         bytes: Vec<u8>,
     },
@@ -61,75 +116,126 @@ enum Pending {
         node: usize,
         conn: ConnId,
     },
+    /// FIN or RST reaching `to`.
     Closed {
         to: Endpoint,
+    },
+    /// A connection request (SYN) from node `from` towards node `to`, held by a partition
+    /// (TCP retransmits SYNs, so the connection goes ahead once the partition heals).
+    Syn {
+        from: usize,
+        conn: ConnId,
+        to: usize,
     },
 }
 
 /// The simulator.
+#[derive(Clone)]
 pub struct Sim {
-    now_ms: u64,
+    now_us: u64,
     seq: u64,
+    steps: u64,
     queue: BTreeMap<(u64, u64), Pending>,
     nodes: Vec<SimNode>,
     net: net::Net,
     clients: BTreeMap<ClientId, ClientEnd>,
     next_client: u64,
+    next_msg: u64,
     trace: Vec<TraceEntry>,
     seed: u64,
-    /// Node pairs whose link is cut: connections between them are refused.
-    cut_links: std::collections::BTreeSet<(usize, usize)>,
+    rng: ChaCha8Rng,
+    /// Segments held by a partition, per directed node pair, in send order.
+    held: BTreeMap<(usize, usize), Vec<(Endpoint, Pending)>>,
+    workload: Option<Workload>,
+    readers: Vec<Reader>,
+    /// One console client per node, created on first use.
+    consoles: BTreeMap<usize, ClientId>,
 }
 
-/// Virtual time at which simulations start: 2026-01-01T00:00:00Z, so TTLs and TIME look real.
-pub const EPOCH_MS: u64 = 1_767_225_600_000;
-
 impl Sim {
-    /// An empty simulation; `latency_ms` is the one-way delay of every connection.
+    /// An empty simulation whose links have `latency_ms` of one-way delay.
     pub fn new(seed: u64, latency_ms: u64) -> Sim {
         Sim {
-            now_ms: EPOCH_MS,
+            now_us: EPOCH_MS * 1000,
             seq: 0,
+            steps: 0,
             queue: BTreeMap::new(),
             nodes: Vec::new(),
-            net: net::Net::new(latency_ms),
+            net: net::Net::new(LinkParams::latency_ms(latency_ms)),
             clients: BTreeMap::new(),
             next_client: 1,
+            next_msg: 1,
             trace: Vec::new(),
             seed,
-            cut_links: Default::default(),
+            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x005e_ed0f_5141),
+            held: BTreeMap::new(),
+            workload: None,
+            readers: Vec::new(),
+            consoles: BTreeMap::new(),
         }
     }
 
-    /// Adds a master named `name` listening on `port`; returns its index.
-    pub fn add_node(&mut self, name: &str, config: Config) -> usize {
-        let port = config.port;
+    fn node_seed(&self, index: usize, boot: u64) -> u64 {
+        self.seed
+            ^ (index as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            ^ boot.wrapping_mul(0xbf58_476d_1ce4_e5b9)
+    }
+
+    /// Adds a master named `name`; returns its index.
+    pub fn add_node(&mut self, name: &str, mut config: Config) -> usize {
+        config.port = PORT;
         let index = self.nodes.len();
-        let seed = self.seed ^ (index as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         let node = Node::new(NodeOptions {
             name: name.to_string(),
-            config,
-            seed,
-            now_ms: self.now_ms,
+            config: config.clone(),
+            seed: self.node_seed(index, 0),
+            now_ms: self.now_ms(),
         });
         self.nodes.push(SimNode {
             name: name.to_string(),
-            port,
+            config,
             node,
+            state: NodeState::Up,
             disk: None,
+            boots: 1,
+            held_inputs: Vec::new(),
+            replicaof: None,
         });
         index
     }
 
+    // ----- read access ------------------------------------------------------------------------
+
     pub fn now_ms(&self) -> u64 {
-        self.now_ms
+        self.now_us / 1000
+    }
+
+    pub fn now_us(&self) -> u64 {
+        self.now_us
+    }
+
+    /// Moves the clock forward to `t_us` without running anything (actions at that time).
+    pub(crate) fn advance_clock_us(&mut self, t_us: u64) {
+        self.now_us = self.now_us.max(t_us);
+    }
+
+    /// Steps processed so far (each step is one delivery or one timer).
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
 
     pub fn node(&self, index: usize) -> &Node {
         &self.nodes[index].node
     }
 
-    /// Index of the node called `name`.
+    pub fn nodes(&self) -> &[SimNode] {
+        &self.nodes
+    }
+
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.nodes.iter().position(|n| n.name == name)
     }
@@ -138,31 +244,84 @@ impl Sim {
         &self.trace
     }
 
-    fn schedule(&mut self, at_ms: u64, what: Pending) {
-        self.seq += 1;
-        self.queue.insert((at_ms, self.seq), what);
+    /// Drops trace entries older than `keep_after_us` (long benchmark runs).
+    pub fn clear_trace(&mut self) {
+        self.trace.clear();
     }
 
-    /// Opens a client connection to node `node` (connected after one latency).
+    /// Link properties from `a` to `b`.
+    pub fn link(&self, a: usize, b: usize) -> LinkParams {
+        self.net.params(a, b)
+    }
+
+    /// Partitioned directions and cut pairs, as node indexes.
+    pub fn faults(&self) -> LinkFaults {
+        self.net.faults()
+    }
+
+    /// Open connections between nodes, as (from node, to node) of the dialing side.
+    pub fn node_links(&self) -> Vec<(usize, usize)> {
+        let mut links = Vec::new();
+        for a in 0..self.nodes.len() {
+            for b in 0..self.nodes.len() {
+                for (x, _) in self.net.between(a, b) {
+                    if matches!(x, Endpoint::Node(_, ConnId::Out(_))) {
+                        links.push((a, b));
+                    }
+                }
+            }
+        }
+        links
+    }
+
+    fn record(&mut self, node: Option<usize>, event: SimEvent) {
+        let node = node.map(|i| self.nodes[i].name.clone()).unwrap_or_default();
+        self.trace.push(TraceEntry {
+            time_us: self.now_us,
+            node,
+            event,
+        });
+    }
+
+    fn schedule(&mut self, at_us: u64, what: Pending) {
+        self.seq += 1;
+        self.queue.insert((at_us, self.seq), what);
+    }
+
+    // ----- clients ------------------------------------------------------------------------------
+
+    /// Opens a client connection to node `node`.
     pub fn connect_client(&mut self, node: usize) -> ClientId {
         let id = ClientId(self.next_client);
         self.next_client += 1;
-        let conn = self.net.open(Endpoint::Client(id), node);
-        self.clients.insert(
-            id,
-            ClientEnd {
-                node,
-                conn: Some(conn),
-                ..Default::default()
-            },
-        );
-        let at = self.now_ms + self.net.latency_ms;
-        let peer = PeerAddr {
-            ip: "127.0.0.1".into(),
-            port: 40000 + id.0 as u16,
+        let mut end = ClientEnd {
+            node,
+            ..Default::default()
         };
-        self.schedule(at, Pending::Accept { node, conn, peer });
+        if self.nodes[node].state != NodeState::Down {
+            let conn = self.net.connect(Endpoint::Client(id), node);
+            end.conn = Some(conn);
+            let peer = PeerAddr {
+                ip: "127.0.0.1".into(),
+                port: 40000 + (id.0 % 20000) as u16,
+            };
+            let at = self.now_us + 100;
+            self.schedule(at, Pending::Accept { node, conn, peer });
+        }
+        self.clients.insert(id, end);
         id
+    }
+
+    /// The console client of `node` (reconnected if its connection was lost).
+    pub fn console(&mut self, node: usize) -> ClientId {
+        match self.consoles.get(&node) {
+            Some(&c) if self.clients.get(&c).is_some_and(|e| e.conn.is_some()) => c,
+            _ => {
+                let c = self.connect_client(node);
+                self.consoles.insert(node, c);
+                c
+            }
+        }
     }
 
     /// Sends a command line (split like redis-cli does) from a client.
@@ -185,14 +344,7 @@ impl Sim {
         let (node, Some(conn)) = (end.node, end.conn) else {
             return;
         };
-        let at = self.net.arrival(Endpoint::Client(client), self.now_ms);
-        self.schedule(
-            at,
-            Pending::Deliver {
-                to: Endpoint::Node(node, conn),
-                bytes,
-            },
-        );
+        self.transmit(Endpoint::Client(client), Endpoint::Node(node, conn), bytes);
     }
 
     /// Replies received by `client` so far (taken).
@@ -203,16 +355,19 @@ impl Sim {
             .unwrap_or_default()
     }
 
-    /// Runs until `client` has a reply (at most `max_ms` of virtual time); returns it.
+    /// Sends `line` and runs until `client` has a reply (at most 60 s of virtual time).
     pub fn exec(&mut self, client: ClientId, line: &str) -> Option<Reply> {
         self.send_line(client, line).ok()?;
-        let deadline = self.now_ms + 60_000;
+        let deadline = self.now_ms() + 60_000;
         while self
             .clients
             .get(&client)
             .is_some_and(|c| c.replies.is_empty())
         {
-            if !self.step_until(deadline) {
+            if self.clients.get(&client).is_some_and(|c| c.conn.is_none()) {
+                return None;
+            }
+            if !self.step_until(deadline * 1000) {
                 return None;
             }
         }
@@ -220,186 +375,663 @@ impl Sim {
         Some(end.replies.remove(0))
     }
 
-    /// Runs every event up to and including `until_ms`, then sets the clock to it.
+    // ----- running ------------------------------------------------------------------------------
+
+    /// Runs everything due up to and including `until_ms`, then sets the clock to it.
     pub fn run_until(&mut self, until_ms: u64) {
-        while self.step_until(until_ms) {}
-        self.now_ms = self.now_ms.max(until_ms);
+        self.run_until_us(until_ms * 1000);
+    }
+
+    pub fn run_until_us(&mut self, until_us: u64) {
+        while self.step_until(until_us) {}
+        self.now_us = self.now_us.max(until_us);
     }
 
     /// Runs for `ms` of virtual time.
     pub fn run_for(&mut self, ms: u64) {
-        self.run_until(self.now_ms + ms);
+        self.run_until_us(self.now_us + ms * 1000);
     }
 
-    /// Processes the earliest pending thing if it is due by `until_ms`. Deliveries at an
-    /// instant run before node timers at the same instant; ties break by insertion order and
-    /// node index, so runs are reproducible.
-    pub fn step_until(&mut self, until_ms: u64) -> bool {
-        let next_delivery = self.queue.keys().next().map(|k| k.0);
-        let next_timer = self
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.node.poll_timeout(), i))
-            .min();
-        let take_delivery = match (next_delivery, next_timer) {
-            (Some(d), Some((t, _))) => d <= t,
-            (Some(_), None) => true,
-            (None, _) => false,
+    /// When the next step would happen.
+    pub fn next_time_us(&self) -> Option<u64> {
+        self.next_step().map(|(t, _)| t)
+    }
+
+    /// What runs next: deliveries first, then node timers (by index), then background
+    /// clients, at equal times.
+    fn next_step(&self) -> Option<(u64, Step)> {
+        let mut best: Option<(u64, Step)> = self.queue.keys().next().map(|k| (k.0, Step::Queue));
+        let mut consider = |t: u64, s: Step| {
+            if best.as_ref().is_none_or(|(bt, _)| t < *bt) {
+                best = Some((t, s));
+            }
         };
-        if take_delivery {
-            let (&key, _) = self.queue.iter().next().expect("checked non-empty");
-            if key.0 > until_ms {
-                return false;
+        for (i, n) in self.nodes.iter().enumerate() {
+            if n.state == NodeState::Up {
+                consider(n.node.poll_timeout() * 1000, Step::Timer(i));
             }
-            let pending = self.queue.remove(&key).expect("key exists");
-            self.now_ms = self.now_ms.max(key.0);
-            self.apply(pending);
-        } else if let Some((t, i)) = next_timer {
-            if t > until_ms {
-                return false;
-            }
-            self.now_ms = self.now_ms.max(t);
-            let now = self.now_ms;
-            self.nodes[i].node.handle_timeout(now);
-            self.drain(i);
-        } else {
+        }
+        if let Some(w) = &self.workload {
+            consider(w.next_us, Step::Workload);
+        }
+        for (i, r) in self.readers.iter().enumerate() {
+            consider(r.next_us, Step::Reader(i));
+        }
+        best
+    }
+
+    /// Processes the earliest pending thing if it is due by `until_us`.
+    pub fn step_until(&mut self, until_us: u64) -> bool {
+        let Some((t, step)) = self.next_step() else {
             return false;
+        };
+        if t > until_us {
+            return false;
+        }
+        self.now_us = self.now_us.max(t);
+        self.steps += 1;
+        match step {
+            Step::Queue => {
+                let key = *self.queue.keys().next().expect("queue non-empty");
+                let pending = self.queue.remove(&key).expect("key exists");
+                self.apply(pending);
+            }
+            Step::Timer(i) => {
+                let now = self.now_ms();
+                self.nodes[i].node.handle_timeout(now);
+                self.drain(i);
+            }
+            Step::Workload => self.workload_tick(),
+            Step::Reader(i) => self.reader_tick(i),
         }
         true
     }
 
+    /// Runs exactly one step (whatever its time); false if nothing is pending.
+    pub fn step(&mut self) -> bool {
+        self.step_until(u64::MAX)
+    }
+
     fn apply(&mut self, pending: Pending) {
-        let now = self.now_ms;
+        let now = self.now_ms();
+        let target = match &pending {
+            Pending::Deliver { to, .. } | Pending::Closed { to } => to.node(),
+            Pending::Accept { node, .. } | Pending::Connected { node, .. } => Some(*node),
+            Pending::Syn { .. } => None,
+        };
+        if let Some(n) = target {
+            match self.nodes[n].state {
+                NodeState::Paused => {
+                    self.nodes[n].held_inputs.push(pending);
+                    return;
+                }
+                NodeState::Down => return,
+                NodeState::Up => {}
+            }
+        }
         match pending {
+            Pending::Syn { from, conn, to } => self.connect_nodes(from, conn, to),
             Pending::Accept { node, conn, peer } => {
-                self.nodes[node]
-                    .node
-                    .handle(now, Input::Accepted { conn, peer });
-                self.drain(node);
+                if self.net.is_open(Endpoint::Node(node, conn)) {
+                    self.nodes[node]
+                        .node
+                        .handle(now, Input::Accepted { conn, peer });
+                    self.drain(node);
+                }
             }
             Pending::Connected { node, conn } => {
-                self.nodes[node].node.handle(now, Input::Connected { conn });
-                self.drain(node);
+                if self.net.is_open(Endpoint::Node(node, conn)) {
+                    self.nodes[node].node.handle(now, Input::Connected { conn });
+                    self.drain(node);
+                }
             }
-            Pending::Deliver { to, bytes } => match to {
-                Endpoint::Node(node, conn) => {
-                    if self.net.is_open(to) {
+            Pending::Deliver { msg, to, bytes } => {
+                if !self.net.is_open(to) {
+                    self.record(to.node(), SimEvent::Dropped { id: msg });
+                    return;
+                }
+                match to {
+                    Endpoint::Node(node, conn) => {
                         self.nodes[node]
                             .node
                             .handle(now, Input::Data { conn, bytes });
                         self.drain(node);
                     }
+                    Endpoint::Client(id) => {
+                        if let Some(end) = self.clients.get_mut(&id) {
+                            end.inbuf.extend_from_slice(&bytes);
+                            while let Ok(Some((reply, used))) = parse_reply(&end.inbuf) {
+                                end.inbuf.drain(..used);
+                                end.replies.push(reply);
+                            }
+                        }
+                        self.check_reader_reply(id);
+                    }
                 }
-                Endpoint::Client(id) => {
-                    if let Some(end) = self.clients.get_mut(&id) {
-                        end.inbuf.extend_from_slice(&bytes);
-                        while let Ok(Some((reply, used))) = parse_reply(&end.inbuf) {
-                            end.inbuf.drain(..used);
-                            end.replies.push(reply);
+            }
+            Pending::Closed { to } => {
+                self.net.close(to);
+                match to {
+                    Endpoint::Node(node, conn) => {
+                        self.nodes[node].node.handle(now, Input::Closed { conn });
+                        self.drain(node);
+                    }
+                    Endpoint::Client(id) => {
+                        if let Some(end) = self.clients.get_mut(&id) {
+                            end.conn = None;
                         }
                     }
                 }
-            },
-            Pending::Closed { to } => match to {
-                Endpoint::Node(node, conn) => {
-                    self.net.close(to);
-                    self.nodes[node].node.handle(now, Input::Closed { conn });
-                    self.drain(node);
-                }
-                Endpoint::Client(id) => {
-                    self.net.close(to);
-                    if let Some(end) = self.clients.get_mut(&id) {
-                        end.conn = None;
-                    }
-                }
-            },
+            }
+        }
+    }
+
+    /// Hands bytes from `from` to the network towards `to`, in segments.
+    fn transmit(&mut self, from: Endpoint, to: Endpoint, bytes: Vec<u8>) {
+        let to_client = matches!(to, Endpoint::Client(_));
+        let from_master_link = matches!(
+            (from, to),
+            (
+                Endpoint::Node(_, ConnId::In(_)),
+                Endpoint::Node(_, ConnId::Out(_))
+            )
+        );
+        let kind = trace::classify(&bytes, from_master_link, to_client);
+        for chunk in bytes.chunks(SEGMENT) {
+            let id = self.next_msg;
+            self.next_msg += 1;
+            let held =
+                matches!((from.node(), to.node()), (Some(a), Some(b)) if self.net.is_held(a, b));
+            let pending = Pending::Deliver {
+                msg: id,
+                to,
+                bytes: chunk.to_vec(),
+            };
+            let arrives = if held {
+                let key = (from.node().unwrap_or(0), to.node().unwrap_or(0));
+                self.held.entry(key).or_default().push((from, pending));
+                None
+            } else {
+                let at = self
+                    .net
+                    .arrival(from, to.node(), chunk.len(), self.now_us, &mut self.rng);
+                self.schedule(at, pending);
+                Some(at)
+            };
+            let message = trace::Message {
+                id,
+                from: self.endpoint_name(from),
+                to: self.endpoint_name(to),
+                kind,
+                len: chunk.len(),
+                head: chunk[..chunk.len().min(trace::HEAD_BYTES)].to_vec(),
+                sent_us: self.now_us,
+                arrives_us: arrives,
+            };
+            self.record(from.node(), SimEvent::Send(message));
+        }
+        // A slow link leaves bytes in the sender's socket: the node must know (replica
+        // output buffer limits).
+        if let Endpoint::Node(n, conn) = from {
+            let queued = self.net.queued(from, self.now_us);
+            if self.net.should_report(from, queued) {
+                let now = self.now_ms();
+                self.nodes[n]
+                    .node
+                    .handle(now, Input::SendQueue { conn, queued });
+            }
+        }
+    }
+
+    /// A connection end's FIN/RST travelling to its peer (held by partitions like data).
+    fn send_close(&mut self, from: Endpoint, to: Endpoint) {
+        let pending = Pending::Closed { to };
+        match (from.node(), to.node()) {
+            (Some(a), Some(b)) if self.net.is_held(a, b) => {
+                self.held.entry((a, b)).or_default().push((from, pending));
+            }
+            _ => {
+                let at = self
+                    .net
+                    .arrival(from, to.node(), 0, self.now_us, &mut self.rng);
+                self.schedule(at, pending);
+            }
+        }
+    }
+
+    fn endpoint_name(&self, e: Endpoint) -> String {
+        match e {
+            Endpoint::Node(n, _) => self.nodes[n].name.clone(),
+            Endpoint::Client(c) => format!("client{}", c.0),
         }
     }
 
     /// Routes everything node `i` produced.
     fn drain(&mut self, i: usize) {
-        let now = self.now_ms;
         while let Some(output) = self.nodes[i].node.poll_output() {
             match output {
                 Output::Send { conn, bytes } => {
                     let from = Endpoint::Node(i, conn);
                     if let Some(to) = self.net.peer(from) {
-                        let at = self.net.arrival(from, now);
-                        self.schedule(at, Pending::Deliver { to, bytes });
+                        self.transmit(from, to, bytes);
                     }
                 }
-                Output::Connect { conn, host, port } => {
-                    let target = self
-                        .nodes
-                        .iter()
-                        .position(|n| n.name == host && n.port == port);
-                    let latency = self.net.latency_ms;
-                    let refused = target.is_some_and(|t| self.is_cut(i, t));
-                    match target.filter(|_| !refused) {
-                        Some(t) => {
-                            let server_conn = self.net.connect(Endpoint::Node(i, conn), t);
-                            let peer = PeerAddr {
-                                ip: self.nodes[i].name.clone(),
-                                port: 50000 + self.seq as u16 % 10000,
-                            };
-                            self.schedule(
-                                now + latency,
-                                Pending::Accept {
-                                    node: t,
-                                    conn: server_conn,
-                                    peer,
-                                },
-                            );
-                            self.schedule(now + 2 * latency, Pending::Connected { node: i, conn });
-                        }
-                        None => self.schedule(
-                            now + latency,
-                            Pending::Closed {
-                                to: Endpoint::Node(i, conn),
-                            },
-                        ),
-                    }
-                }
+                Output::Connect { conn, host, port } => self.dial(i, conn, &host, port),
                 Output::Close { conn } => {
                     // A graceful close: bytes already sent still arrive, then the FIN.
                     let from = Endpoint::Node(i, conn);
                     if let Some(to) = self.net.peer(from) {
-                        let at = self.net.arrival(from, now);
-                        self.schedule(at, Pending::Closed { to });
+                        self.send_close(from, to);
+                    }
+                }
+                Output::Abort { conn } => {
+                    // Like a reset: nothing still on its way arrives, the peer learns it after
+                    // one latency.
+                    let from = Endpoint::Node(i, conn);
+                    if let Some(to) = self.net.close(from) {
+                        let now = self.now_us;
+                        self.net.reset(from, now);
+                        self.send_close(from, to);
                     }
                 }
                 Output::SaveRdb { bytes } => self.nodes[i].disk = Some(bytes),
-                Output::Event(event) => self.trace.push(TraceEntry {
-                    time_ms: now,
-                    node: self.nodes[i].name.clone(),
-                    event,
-                }),
+                Output::Event(event) => self.record(Some(i), SimEvent::Engine(event)),
             }
         }
     }
 
-    fn is_cut(&self, a: usize, b: usize) -> bool {
-        self.cut_links.contains(&(a.min(b), a.max(b)))
+    /// Node `i` connects to `host:port`: refused at once by an unknown address, otherwise
+    /// the SYN travels (see [`Sim::connect_nodes`]); a partition holds it until it heals.
+    fn dial(&mut self, i: usize, conn: ConnId, host: &str, port: u16) {
+        let target = self.index_of(host).filter(|_| port == PORT);
+        let Some(t) = target else {
+            let at = self.now_us + self.net.params(i, i).latency_us;
+            self.schedule(
+                at,
+                Pending::Closed {
+                    to: Endpoint::Node(i, conn),
+                },
+            );
+            return;
+        };
+        if self.net.is_held(i, t) || self.net.is_held(t, i) {
+            let from = Endpoint::Node(i, conn);
+            let key = if self.net.is_held(i, t) {
+                (i, t)
+            } else {
+                (t, i)
+            };
+            self.held.entry(key).or_default().push((
+                from,
+                Pending::Syn {
+                    from: i,
+                    conn,
+                    to: t,
+                },
+            ));
+            return;
+        }
+        self.connect_nodes(i, conn, t);
+    }
+
+    /// The SYN reaches node `t`: accepted after one latency, established for the dialer after
+    /// a round trip; refused (a reset comes back) by a dead node or across a cut link.
+    fn connect_nodes(&mut self, i: usize, conn: ConnId, t: usize) {
+        let now = self.now_us;
+        let there = self.net.params(i, t).latency_us;
+        let back = self.net.params(t, i).latency_us;
+        if self.nodes[t].state == NodeState::Down || self.net.is_cut(i, t) {
+            self.schedule(
+                now + there + back,
+                Pending::Closed {
+                    to: Endpoint::Node(i, conn),
+                },
+            );
+            return;
+        }
+        let server_conn = self.net.connect(Endpoint::Node(i, conn), t);
+        let peer = PeerAddr {
+            ip: self.nodes[i].name.clone(),
+            port: 50000 + (conn_number(conn) % 10000) as u16,
+        };
+        self.schedule(
+            now + there,
+            Pending::Accept {
+                node: t,
+                conn: server_conn,
+                peer,
+            },
+        );
+        self.schedule(now + there + back, Pending::Connected { node: i, conn });
+    }
+
+    // ----- faults and actions -------------------------------------------------------------------
+
+    /// Applies a user action now, and records it.
+    pub fn act(&mut self, action: &Action) -> Result<(), String> {
+        let idx = |sim: &Sim, name: &str| {
+            sim.index_of(name)
+                .ok_or_else(|| format!("no node named '{name}'"))
+        };
+        self.record(None, SimEvent::Action(action.clone()));
+        match action {
+            Action::Exec { node, command } => {
+                let n = idx(self, node)?;
+                let c = self.console(n);
+                self.send_line(c, command)?;
+            }
+            Action::Cut { a, b } => {
+                let (a, b) = (idx(self, a)?, idx(self, b)?);
+                self.cut(a, b);
+            }
+            Action::Partition { from, to } => {
+                let (a, b) = (idx(self, from)?, idx(self, to)?);
+                self.net.hold(a, b);
+            }
+            Action::Heal { a, b } => {
+                let (a, b) = (idx(self, a)?, idx(self, b)?);
+                self.heal(a, b);
+            }
+            Action::Slow {
+                a,
+                b,
+                latency_ms,
+                jitter_ms,
+                bandwidth_bps,
+                both,
+            } => {
+                let (a, b) = (idx(self, a)?, idx(self, b)?);
+                let p = LinkParams {
+                    latency_us: latency_ms * 1000,
+                    jitter_us: jitter_ms * 1000,
+                    bandwidth_bps: *bandwidth_bps,
+                };
+                self.net.set_params(a, b, p);
+                if *both {
+                    self.net.set_params(b, a, p);
+                }
+            }
+            Action::Kill { node, save } => {
+                let n = idx(self, node)?;
+                self.kill(n, *save);
+            }
+            Action::Restart { node, rdb } => {
+                let n = idx(self, node)?;
+                self.restart(n, *rdb)?;
+            }
+            Action::Pause { node } => {
+                let n = idx(self, node)?;
+                if self.nodes[n].state == NodeState::Up {
+                    self.nodes[n].state = NodeState::Paused;
+                }
+            }
+            Action::Resume { node } => {
+                let n = idx(self, node)?;
+                self.resume(n);
+            }
+            Action::AddNode { name, config } => {
+                if self.index_of(name).is_some() {
+                    return Err(format!("a node named '{name}' exists"));
+                }
+                let mut cfg = Config::default();
+                for (k, v) in config {
+                    cfg.set(k, v).map_err(|e| e.reply_text())?;
+                }
+                self.add_node(name, cfg);
+            }
+            Action::Workload {
+                node,
+                rate,
+                keys,
+                value_size,
+            } => {
+                let n = idx(self, node)?;
+                self.workload = if *rate == 0 {
+                    None
+                } else {
+                    let client = self.connect_client(n);
+                    Some(Workload {
+                        client,
+                        period_us: (1_000_000 / rate).max(1),
+                        next_us: self.now_us + 1000,
+                        keys: (*keys).max(1),
+                        value_size: *value_size,
+                        sent: 0,
+                    })
+                };
+            }
+            Action::Reader {
+                node,
+                key,
+                every_ms,
+            } => {
+                let n = idx(self, node)?;
+                self.readers.retain(|r| !(r.node == n && r.key == *key));
+                if *every_ms > 0 {
+                    let client = self.connect_client(n);
+                    self.readers.push(Reader {
+                        client,
+                        node: n,
+                        key: key.clone(),
+                        period_us: every_ms * 1000,
+                        next_us: self.now_us + every_ms * 1000,
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Cuts the link between nodes `a` and `b`: open connections are reset (both ends see it
     /// at once, bytes in flight are lost) and new ones are refused until [`Sim::heal`].
     pub fn cut(&mut self, a: usize, b: usize) {
-        self.cut_links.insert((a.min(b), a.max(b)));
-        let now = self.now_ms;
-        let mut pairs = self.net.connections_between(a, b);
-        pairs.extend(self.net.connections_between(b, a));
+        self.net.set_cut(a, b, true);
+        let now = self.now_us;
+        let mut pairs = self.net.between(a, b);
+        pairs.extend(self.net.between(b, a));
         for (x, y) in pairs {
             if self.net.close(x).is_some() {
                 self.schedule(now, Pending::Closed { to: x });
                 self.schedule(now, Pending::Closed { to: y });
             }
         }
+        self.held.remove(&(a, b));
+        self.held.remove(&(b, a));
     }
 
-    /// Restores the link between `a` and `b`; the replica reconnects on its own.
+    /// Ends cuts and partitions between `a` and `b`; held segments continue in order.
     pub fn heal(&mut self, a: usize, b: usize) {
-        self.cut_links.remove(&(a.min(b), a.max(b)));
+        self.net.set_cut(a, b, false);
+        for (x, y) in [(a, b), (b, a)] {
+            self.net.release(x, y);
+            for (from, pending) in self.held.remove(&(x, y)).unwrap_or_default() {
+                if let Pending::Syn { .. } = pending {
+                    let now = self.now_us;
+                    self.schedule(now, pending);
+                    continue;
+                }
+                let len = match &pending {
+                    Pending::Deliver { bytes, .. } => bytes.len(),
+                    _ => 0,
+                };
+                let to_node = Some(y);
+                let at = self
+                    .net
+                    .arrival(from, to_node, len, self.now_us, &mut self.rng);
+                if let Pending::Deliver { msg, .. } = &pending {
+                    let id = *msg;
+                    self.record(Some(x), SimEvent::Released { id, arrives_us: at });
+                }
+                self.schedule(at, pending);
+            }
+        }
+    }
+
+    /// Makes one direction silent (bytes are held until healed).
+    pub fn partition(&mut self, from: usize, to: usize) {
+        self.net.hold(from, to);
+    }
+
+    /// The process of node `n` dies: its peers see a reset.
+    pub fn kill(&mut self, n: usize, save: bool) {
+        if self.nodes[n].state == NodeState::Down {
+            return;
+        }
+        if save {
+            self.nodes[n].disk = Some(self.nodes[n].node.snapshot());
+        }
+        self.nodes[n].replicaof = self.nodes[n]
+            .node
+            .master_addr()
+            .map(|(h, p)| (h.to_string(), p));
+        self.nodes[n].state = NodeState::Down;
+        self.nodes[n].held_inputs.clear();
+        for (end, peer) in self.net.ends_on(n) {
+            self.net.close(end);
+            if peer.node() != Some(n) {
+                self.send_close(end, peer);
+            }
+        }
+    }
+
+    /// Starts a dead node again (as a new process, with its RDB if `rdb`).
+    pub fn restart(&mut self, n: usize, rdb: bool) -> Result<(), String> {
+        if self.nodes[n].state != NodeState::Down {
+            return Err(format!("{} is running", self.nodes[n].name));
+        }
+        let boot = self.nodes[n].boots;
+        let mut node = Node::new(NodeOptions {
+            name: self.nodes[n].name.clone(),
+            config: self.nodes[n].config.clone(),
+            seed: self.node_seed(n, boot),
+            now_ms: self.now_ms(),
+        });
+        if let Some((host, port)) = self.nodes[n].replicaof.clone() {
+            node.configure_replicaof(host, port);
+        }
+        if rdb {
+            if let Some(bytes) = self.nodes[n].disk.clone() {
+                node.load_from_disk(&bytes)?;
+            }
+        }
+        self.nodes[n].node = node;
+        self.nodes[n].boots += 1;
+        self.nodes[n].state = NodeState::Up;
+        self.drain(n);
+        Ok(())
+    }
+
+    /// SIGCONT: inputs that waited are delivered now, in order.
+    pub fn resume(&mut self, n: usize) {
+        if self.nodes[n].state != NodeState::Paused {
+            return;
+        }
+        self.nodes[n].state = NodeState::Up;
+        let now = self.now_us;
+        for pending in std::mem::take(&mut self.nodes[n].held_inputs) {
+            self.schedule(now, pending);
+        }
+    }
+
+    // ----- background clients -------------------------------------------------------------------
+
+    fn workload_tick(&mut self) {
+        let Some(mut w) = self.workload.take() else {
+            return;
+        };
+        let key = self.rng.next_u64() % w.keys;
+        // Random letters: a real dataset does not compress to nothing in the RDB.
+        let value: String = (0..w.value_size.max(1))
+            .map(|_| (b'a' + (self.rng.next_u32() % 26) as u8) as char)
+            .collect();
+        let mut bytes = Vec::new();
+        encode_command(
+            &[
+                b"SET".to_vec(),
+                format!("key:{key}").into_bytes(),
+                value.into_bytes(),
+            ],
+            &mut bytes,
+        );
+        w.sent += 1;
+        w.next_us += w.period_us;
+        let client = w.client;
+        self.workload = Some(w);
+        self.send_raw(client, bytes);
+        // Replies are not needed.
+        if let Some(end) = self.clients.get_mut(&client) {
+            end.replies.clear();
+        }
+    }
+
+    fn reader_tick(&mut self, i: usize) {
+        let (client, key) = {
+            let r = &mut self.readers[i];
+            r.next_us += r.period_us;
+            (r.client, r.key.clone())
+        };
+        let _ = self.send_line(client, &format!("GET {key}"));
+    }
+
+    /// Compares a reader's reply with what the master holds right now.
+    fn check_reader_reply(&mut self, client: ClientId) {
+        let Some(reader) = self.readers.iter().find(|r| r.client == client).cloned() else {
+            return;
+        };
+        let replies = self.take_replies(client);
+        let Some(Reply::Bulk(_) | Reply::Nil) = replies.last() else {
+            return;
+        };
+        let replica_value = match replies.last() {
+            Some(Reply::Bulk(b)) => Some(String::from_utf8_lossy(b).into_owned()),
+            _ => None,
+        };
+        // The top of the replication chain holds the freshest value.
+        let mut top = reader.node;
+        for _ in 0..self.nodes.len() {
+            let Some((host, _)) = self.nodes[top].node.master_addr() else {
+                break;
+            };
+            match self.index_of(host) {
+                Some(m) => top = m,
+                None => break,
+            }
+        }
+        if top == reader.node {
+            return;
+        }
+        let master_value = self.nodes[top].node.keyspace().dbs[0]
+            .get(reader.key.as_bytes())
+            .and_then(|e| match &e.value {
+                crate::engine::keyspace::Value::String(s) => {
+                    Some(String::from_utf8_lossy(s).into_owned())
+                }
+                _ => None,
+            });
+        if master_value != replica_value {
+            self.record(
+                Some(reader.node),
+                SimEvent::StaleRead {
+                    key: reader.key.clone(),
+                    replica_value,
+                    master_value,
+                },
+            );
+        }
+    }
+}
+
+/// What [`Sim::step_until`] runs next.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    Queue,
+    Timer(usize),
+    Workload,
+    Reader(usize),
+}
+
+fn conn_number(conn: ConnId) -> u64 {
+    match conn {
+        ConnId::In(n) | ConnId::Out(n) => n,
     }
 }

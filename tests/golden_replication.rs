@@ -226,7 +226,7 @@ impl Driver {
                     // The fake master accepts at once.
                     self.node.handle(self.now, Input::Connected { conn });
                 }
-                Output::Close { conn } => self.closed.push(conn),
+                Output::Close { conn } | Output::Abort { conn } => self.closed.push(conn),
                 Output::SaveRdb { .. } | Output::Event(_) => {}
             }
         }

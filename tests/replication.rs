@@ -112,7 +112,7 @@ fn first_replica_full_sync_then_continuous_replication() {
     // A fresh master turned replica by REPLICAOF asks PSYNC <its own replid> 1: a mismatch.
     assert_eq!(stat(&mut c.sim, m, "sync_full"), 1);
     assert_eq!(stat(&mut c.sim, m, "sync_partial_err"), 1);
-    let psync = c.sim.trace().iter().find_map(|t| match &t.event {
+    let psync = c.sim.trace().iter().find_map(|t| match t.engine()? {
         Event::PsyncSent { replid, offset } => Some((replid.clone(), *offset)),
         _ => None,
     });
@@ -144,8 +144,8 @@ fn heartbeats_ping_every_ten_seconds_and_ack_every_second() {
         .sim
         .trace()
         .iter()
-        .filter(|t| t.node == "r1" && matches!(t.event, Event::AckSent { .. }))
-        .filter(|t| t.time_ms + 20_000 > c.sim.now_ms())
+        .filter(|t| t.node == "r1" && matches!(t.engine(), Some(Event::AckSent { .. })))
+        .filter(|t| t.time_ms() + 20_000 > c.sim.now_ms())
         .count();
     assert!((19..=21).contains(&acks), "{acks} ACKs in 20 s");
     let m = c.clients[0];
@@ -174,7 +174,7 @@ fn a_short_cut_continues_partially_from_the_backlog() {
     assert_eq!(stat(&mut c.sim, m, "sync_full"), 1);
     assert_eq!(c.exec(1, "GET k9"), bulk("v9"));
     assert_eq!(c.offset(1), c.offset(0));
-    let decision = c.sim.trace().iter().rev().find_map(|t| match &t.event {
+    let decision = c.sim.trace().iter().rev().find_map(|t| match t.engine()? {
         Event::PsyncDecided { decision, .. } => Some(decision.clone()),
         _ => None,
     });
@@ -201,7 +201,7 @@ fn a_cut_longer_than_the_backlog_forces_a_full_resync() {
     let m = c.clients[0];
     assert_eq!(stat(&mut c.sim, m, "sync_full"), 2);
     assert_eq!(stat(&mut c.sim, m, "sync_partial_err"), 2);
-    let rule = c.sim.trace().iter().rev().find_map(|t| match &t.event {
+    let rule = c.sim.trace().iter().rev().find_map(|t| match t.engine()? {
         Event::PsyncDecided { decision, .. } => Some(decision.rule),
         _ => None,
     });

@@ -61,7 +61,7 @@ impl Node {
                 conn,
                 what: "replica stopped acknowledging".into(),
             });
-            self.close(conn);
+            self.abort(conn);
         }
         // A master without replicas frees its backlog after repl-backlog-ttl.
         let ttl = self.cfg.repl_backlog_ttl;

@@ -55,11 +55,31 @@ pub(crate) struct ReplicaLink {
     pub pin: Option<PinId>,
     /// Attached with old-style SYNC: no +FULLRESYNC line, no ACKs expected.
     pub pre_psync: bool,
+    /// Bytes handed to the connection so far, and where the RDB payload sits among them:
+    /// the RDB is streamed from a file or a pipe in Redis, never counted as output buffer.
+    pub sent: u64,
+    pub rdb_span: Option<(u64, u64)>,
+    /// Bytes still unsent on the socket (reported by the driver).
+    pub queued: usize,
+    /// Since when the output buffer is above the soft limit (unix seconds).
+    pub soft_since_s: Option<u64>,
 }
 
 /// Bytes a child "writes" per millisecond of virtual time: a rough BGSAVE speed, so that a big
 /// dataset visibly takes time to snapshot (Redis on a laptop saves roughly 100–300 MB/s).
 const RDB_SAVE_BYTES_PER_MS: usize = 100_000;
+
+impl ReplicaLink {
+    /// What Redis would count as this replica's output buffer: the stream waiting for the
+    /// RDB, plus what the socket has not taken yet, minus the RDB itself.
+    pub fn output_buffer(&self) -> usize {
+        let unsent_from = self.sent.saturating_sub(self.queued as u64);
+        let rdb_unsent = self
+            .rdb_span
+            .map_or(0, |(a, b)| b.saturating_sub(a.max(unsent_from)));
+        self.pending.len() + (self.queued as u64).saturating_sub(rdb_unsent) as usize
+    }
+}
 
 impl MasterState {
     pub fn new(replid: String, now_s: u64) -> Self {
@@ -210,18 +230,41 @@ impl Node {
                 }
                 _ => {
                     link.pending.extend_from_slice(bytes);
-                    let size = link.pending.len();
+                    let size = link.output_buffer();
                     self.check_output_limit(conn, size);
                 }
             }
         }
     }
 
-    /// `client-output-buffer-limit replica`: a replica whose buffered stream grows past the
-    /// hard limit (or stays past the soft one) is disconnected, and will have to resync.
+    /// The driver reports how much of a connection's output is still queued.
+    pub(crate) fn send_queue_level(&mut self, conn: ConnId, queued: usize) {
+        let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) else {
+            return;
+        };
+        link.queued = queued;
+        let size = link.output_buffer();
+        self.check_output_limit(conn, size);
+    }
+
+    /// `checkClientOutputBufferLimits` for a replica: past the hard limit, or past the soft
+    /// limit for `soft_seconds`, it is disconnected and will have to resync.
     fn check_output_limit(&mut self, conn: ConnId, size: usize) {
         let limit = self.cfg.client_output_buffer_limit_replica;
-        if limit.hard > 0 && size as u64 > limit.hard {
+        let now_s = self.now_s();
+        let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) else {
+            return;
+        };
+        let soft_over = limit.soft > 0 && size as u64 > limit.soft;
+        if !soft_over {
+            link.soft_since_s = None;
+        } else if link.soft_since_s.is_none() {
+            link.soft_since_s = Some(now_s);
+        }
+        let soft_expired = link
+            .soft_since_s
+            .is_some_and(|since| now_s.saturating_sub(since) >= limit.soft_seconds);
+        if (limit.hard > 0 && size as u64 > limit.hard) || soft_expired {
             self.emit(Event::OutputBufferLimit { conn, bytes: size });
             let name = self.replica_name(conn);
             self.log(
@@ -230,8 +273,16 @@ impl Node {
                     "Client {name} scheduled to be closed ASAP for overcoming of output buffer limits."
                 ),
             );
-            self.close(conn);
+            self.abort(conn);
         }
+    }
+
+    /// Sends an RDB payload, remembering where it sits in the connection's output.
+    fn send_rdb(&mut self, conn: ConnId, payload: Vec<u8>) {
+        if let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) {
+            link.rdb_span = Some((link.sent, link.sent + payload.len() as u64));
+        }
+        self.send(conn, payload);
     }
 
     /// "ip:port" of a replica as Redis logs it (`replicationGetSlaveName`).
@@ -320,6 +371,10 @@ impl Node {
             pending: Vec::new(),
             pin: None,
             pre_psync: !is_psync,
+            sent: 0,
+            rdb_span: None,
+            queued: 0,
+            soft_since_s: None,
         };
         if let Some(c) = self.clients.get_mut(&conn) {
             c.replica = Some(link);
@@ -372,6 +427,10 @@ impl Node {
                 pending: Vec::new(),
                 pin: None,
                 pre_psync: false,
+                sent: 0,
+                rdb_span: None,
+                queued: 0,
+                soft_since_s: None,
             });
         }
         self.master.replicas.push(conn);
@@ -501,7 +560,7 @@ impl Node {
                 payload.extend_from_slice(&rdb);
                 payload.extend_from_slice(mark.as_bytes());
                 let bytes = payload.len();
-                self.send(conn, payload);
+                self.send_rdb(conn, payload);
                 self.emit(Event::RdbSent { conn, bytes });
             }
         }
@@ -567,7 +626,7 @@ impl Node {
                     let mut payload = format!("${}\r\n", child.rdb.len()).into_bytes();
                     payload.extend_from_slice(&child.rdb);
                     let bytes = payload.len();
-                    self.send(conn, payload);
+                    self.send_rdb(conn, payload);
                     self.emit(Event::RdbSent { conn, bytes });
                     self.put_online(conn, false);
                     self.start_command_stream(conn);
@@ -642,7 +701,7 @@ impl Node {
     /// `disconnectSlaves`: drop every replica (they will reconnect and PSYNC).
     pub(crate) fn disconnect_replicas(&mut self) {
         for conn in self.master.replicas.clone() {
-            self.close(conn);
+            self.abort(conn);
         }
     }
 

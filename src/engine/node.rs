@@ -52,6 +52,10 @@ pub enum Input {
     Data { conn: ConnId, bytes: Vec<u8> },
     /// The connection was closed or reset by the peer, or could not be established.
     Closed { conn: ConnId },
+    /// How many bytes the node sent on `conn` still wait in its socket's send queue (a slow
+    /// link). Needed for `client-output-buffer-limit`, which Redis applies to what it could
+    /// not write yet. Drivers whose sockets always drain may never send it.
+    SendQueue { conn: ConnId, queued: usize },
 }
 
 /// What the node asks of the driver.
@@ -69,6 +73,10 @@ pub enum Output {
     },
     /// Close the connection (after sending what was queued before).
     Close {
+        conn: ConnId,
+    },
+    /// Drop the connection now, discarding whatever the socket has not transmitted yet.
+    Abort {
         conn: ConnId,
     },
     /// Store this RDB file as the node's `dir/dbfilename` (SAVE, BGSAVE, a save point).
@@ -225,6 +233,7 @@ impl Node {
                 }
             }
             Input::Closed { conn } => self.connection_closed(conn),
+            Input::SendQueue { conn, queued } => self.send_queue_level(conn, queued),
         }
         self.before_sleep();
     }
@@ -325,6 +334,9 @@ impl Node {
 
     pub(crate) fn send(&mut self, conn: ConnId, bytes: Vec<u8>) {
         if !bytes.is_empty() {
+            if let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) {
+                link.sent += bytes.len() as u64;
+            }
             self.out.push_back(Output::Send { conn, bytes });
         }
     }
@@ -355,10 +367,17 @@ impl Node {
         id
     }
 
-    /// Closes a connection we decided to drop, and forgets its client.
+    /// Closes a connection after what was already sent (QUIT, a protocol error reply), and
+    /// forgets its client.
     pub(crate) fn close(&mut self, conn: ConnId) {
         self.forget_client(conn);
         self.out.push_back(Output::Close { conn });
+    }
+
+    /// `freeClient`: drops a client at once; output it has not written yet is discarded.
+    pub(crate) fn abort(&mut self, conn: ConnId) {
+        self.forget_client(conn);
+        self.out.push_back(Output::Abort { conn });
     }
 
     fn accept(&mut self, conn: ConnId, peer: PeerAddr) {
@@ -457,21 +476,22 @@ impl Node {
             return;
         }
         let Some(spec) = commands::lookup(&argv[0]) else {
-            return self.reject(conn, commands::unknown_command(&argv));
+            return self.reject(conn, &argv, commands::unknown_command(&argv));
         };
         if !spec.arity_ok(argv.len()) {
-            return self.reject(conn, commands::wrong_arity(spec.name));
+            return self.reject(conn, &argv, commands::wrong_arity(spec.name));
         }
         // Container commands (CONFIG, CLIENT): the subcommand decides arity and flags.
         let checked = if spec.subcommands.is_empty() {
             spec
         } else {
             let Some(sub) = commands::lookup_subcommand(spec, &argv[1]) else {
-                return self.reject(conn, commands::unknown_subcommand(&argv));
+                return self.reject(conn, &argv, commands::unknown_subcommand(&argv));
             };
             if !sub.arity_ok(argv.len()) {
                 return self.reject(
                     conn,
+                    &argv,
                     commands::wrong_arity(&format!("{}|{}", spec.name, sub.name)),
                 );
             }
@@ -481,7 +501,7 @@ impl Node {
             return;
         };
         if !client.authenticated && spec.name != "auth" {
-            return self.reject(conn, Reply::error("NOAUTH Authentication required."));
+            return self.reject(conn, &argv, Reply::error("NOAUTH Authentication required."));
         }
         let in_multi = client.multi.is_some();
         let is_write = spec.is_write()
@@ -493,12 +513,14 @@ impl Node {
         if is_write && !self.enough_good_replicas() {
             return self.reject(
                 conn,
+                &argv,
                 Reply::error("NOREPLICAS Not enough good replicas to write."),
             );
         }
         if self.replica.is_replica() && self.cfg.replica_read_only && is_write {
             return self.reject(
                 conn,
+                &argv,
                 Reply::error("READONLY You can't write against a read only replica."),
             );
         }
@@ -507,8 +529,7 @@ impl Node {
             && !self.cfg.replica_serve_stale_data
             && checked.flags & flags::STALE == 0
         {
-            return self.reject(
-                conn,
+            return self.reject(conn, &argv,
                 Reply::error(
                     "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
                 ),
@@ -519,6 +540,7 @@ impl Node {
             if spec.flags & flags::NO_MULTI != 0 {
                 return self.reject(
                     conn,
+                    &argv,
                     Reply::error("ERR Command not allowed inside a transaction"),
                 );
             }
@@ -531,10 +553,22 @@ impl Node {
     }
 
     /// `rejectCommand`: the error reply, and inside MULTI the transaction is doomed.
-    fn reject(&mut self, conn: ConnId, reply: Reply) {
+    fn reject(&mut self, conn: ConnId, argv: &[Vec<u8>], reply: Reply) {
         if let Some(multi) = self.clients.get_mut(&conn).and_then(|c| c.multi.as_mut()) {
             multi.dirty_exec = true;
         }
+        self.emit(Event::Command {
+            conn,
+            argv: argv
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect(),
+            from_master: false,
+            error: match &reply {
+                Reply::Error(e) => Some(e.clone()),
+                _ => None,
+            },
+        });
         self.reply(conn, &reply);
     }
 
@@ -908,7 +942,7 @@ impl Node {
 
     /// Closes a client (or an attached replica) on request.
     fn kill_client(&mut self, conn: ConnId) {
-        self.close(conn);
+        self.abort(conn);
     }
 
     /// Applies side effects of configuration changes (backlog resize, write gating).

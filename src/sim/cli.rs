@@ -1,0 +1,207 @@
+//! `replscope sim`: runs a scenario (or a random fault schedule) headless and prints the
+//! trace as JSON lines, then a one-line JSON summary.
+//!
+//! ```text
+//! replscope sim --list
+//! replscope sim --scenario partial-sync [--seed N] [--until MS] [--quiet]
+//! replscope sim --scenario path/to/file.json
+//! replscope sim --random --seed N
+//! ```
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use super::scenario::{self, Scenario};
+use super::{chaos, trace, SimEvent};
+use crate::engine::event::Event;
+
+/// A PSYNC outcome, for the summary.
+#[derive(Serialize)]
+struct Decision {
+    time_ms: u64,
+    master: String,
+    rule: String,
+    explanation: String,
+}
+
+#[derive(Serialize)]
+struct NodeSummary {
+    name: String,
+    role: String,
+    replid: String,
+    master_repl_offset: i64,
+    keys: usize,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    scenario: String,
+    seed: u64,
+    until_ms: u64,
+    psync: Vec<Decision>,
+    nodes: Vec<NodeSummary>,
+    /// Every connected replica has its master's offset and data.
+    converged: bool,
+    trace_hash: String,
+}
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: replscope sim --list\n       replscope sim --scenario NAME|FILE [--seed N] [--until MS] [--quiet]\n       replscope sim --random --seed N"
+    );
+    ExitCode::from(1)
+}
+
+/// Entry point (arguments after `sim`).
+pub fn main(args: &[String]) -> ExitCode {
+    let mut scenario_arg = None;
+    let mut seed = None;
+    let mut until = None;
+    let mut random = false;
+    let mut quiet = false;
+    let mut i = 0;
+    while i < args.len() {
+        let value = args.get(i + 1);
+        match (args[i].as_str(), value) {
+            ("--list", _) => {
+                for s in scenario::builtin() {
+                    println!("{:24} {}", s.name, s.title);
+                }
+                return ExitCode::SUCCESS;
+            }
+            ("--scenario", Some(v)) => scenario_arg = Some(v.clone()),
+            ("--seed", Some(v)) => match v.parse() {
+                Ok(n) => seed = Some(n),
+                Err(_) => return usage(),
+            },
+            ("--until", Some(v)) => match v.parse() {
+                Ok(n) => until = Some(n),
+                Err(_) => return usage(),
+            },
+            ("--random", _) => {
+                random = true;
+                i += 1;
+                continue;
+            }
+            ("--quiet", _) => {
+                quiet = true;
+                i += 1;
+                continue;
+            }
+            _ => return usage(),
+        }
+        i += 2;
+    }
+    if random {
+        let seed = seed.unwrap_or(0);
+        return match chaos::run(seed) {
+            Ok(report) => {
+                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("FAILED {e}\nrepro: replscope sim --random --seed {seed}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    let Some(arg) = scenario_arg else {
+        return usage();
+    };
+    let scenario = match scenario::builtin_named(&arg) {
+        Some(s) => s,
+        None => match std::fs::read_to_string(&arg) {
+            Ok(json) => match Scenario::parse(&json) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("{arg}: {e}");
+                    return ExitCode::from(1);
+                }
+            },
+            Err(_) => {
+                eprintln!("no built-in scenario or file named '{arg}' (try --list)");
+                return ExitCode::from(1);
+            }
+        },
+    };
+    match run(&scenario, seed, until, quiet) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(
+    scenario: &Scenario,
+    seed: Option<u64>,
+    until: Option<u64>,
+    quiet: bool,
+) -> Result<(), String> {
+    let mut timeline = scenario.build(seed)?;
+    let start_us = timeline.sim().now_us();
+    let until_ms = until.unwrap_or(scenario.until_ms);
+    timeline.run_until_us(start_us + until_ms * 1000);
+    let sim = timeline.sim();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if !quiet {
+        for entry in sim.trace() {
+            let line = serde_json::to_string(entry).map_err(|e| e.to_string())?;
+            writeln!(out, "{line}").map_err(|e| e.to_string())?;
+        }
+    }
+    let psync = sim
+        .trace()
+        .iter()
+        .filter_map(|t| match &t.event {
+            SimEvent::Engine(Event::PsyncDecided { decision, .. }) => Some(Decision {
+                time_ms: (t.time_us - start_us) / 1000,
+                master: t.node.clone(),
+                rule: format!("{:?}", decision.rule),
+                explanation: decision.explanation(),
+            }),
+            _ => None,
+        })
+        .collect();
+    let mut converged = true;
+    let nodes: Vec<NodeSummary> = sim
+        .nodes()
+        .iter()
+        .map(|n| {
+            let node = &n.node;
+            let role = match node.master_addr() {
+                Some((h, _)) => {
+                    if let Some(m) = sim.index_of(h) {
+                        let master = sim.node(m);
+                        converged &= node.master_repl_offset() == master.master_repl_offset()
+                            && node.keyspace() == master.keyspace();
+                    }
+                    format!("replica of {h}")
+                }
+                None => "master".to_string(),
+            };
+            NodeSummary {
+                name: n.name.clone(),
+                role,
+                replid: node.replid().to_string(),
+                master_repl_offset: node.master_repl_offset(),
+                keys: node.keyspace().key_count(),
+            }
+        })
+        .collect();
+    let summary = Summary {
+        scenario: scenario.name.clone(),
+        seed: sim.seed(),
+        until_ms,
+        psync,
+        nodes,
+        converged,
+        trace_hash: format!("{:016x}", trace::hash(sim.trace())),
+    };
+    let line = serde_json::to_string(&summary).map_err(|e| e.to_string())?;
+    writeln!(out, "{line}").map_err(|e| e.to_string())
+}

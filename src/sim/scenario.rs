@@ -1,0 +1,179 @@
+//! Scenarios: a topology, settings and timed actions, as JSON. The browser's scenario menu
+//! and `replscope sim --scenario` read the same files; the built-in ones (in `scenarios/`)
+//! each make one concept of replication visible.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::timeline::Timeline;
+use super::{Action, Sim, PORT};
+use crate::engine::config::Config;
+
+/// One node of a scenario.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeSpec {
+    pub name: String,
+    /// Starts as a replica of this node (`replicaof` in its configuration file).
+    #[serde(default)]
+    pub replicaof: Option<String>,
+    /// Redis options (`"repl-backlog-size": "16kb"`).
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+}
+
+/// An action at a time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioStep {
+    pub at_ms: u64,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+/// A scenario file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scenario {
+    pub name: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default = "default_latency")]
+    pub latency_ms: u64,
+    /// `ring` (the article's circular buffer, the default here) or `blocks` (Redis 7.0).
+    #[serde(default = "default_model")]
+    pub backlog_model: String,
+    pub nodes: Vec<NodeSpec>,
+    #[serde(default)]
+    pub steps: Vec<ScenarioStep>,
+    /// Where the story ends (the CLI stops here; the UI keeps going if played on).
+    #[serde(default = "default_until")]
+    pub until_ms: u64,
+}
+
+fn default_latency() -> u64 {
+    2
+}
+
+fn default_model() -> String {
+    "ring".into()
+}
+
+fn default_until() -> u64 {
+    30_000
+}
+
+/// Largest scenario accepted (nodes), so a pasted file cannot freeze the page.
+const MAX_NODES: usize = 16;
+
+impl Scenario {
+    /// Parses and checks a scenario: names unique, references resolvable, options valid.
+    pub fn parse(json: &str) -> Result<Scenario, String> {
+        let s: Scenario =
+            serde_json::from_str(json).map_err(|e| format!("invalid scenario: {e}"))?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.nodes.is_empty() || self.nodes.len() > MAX_NODES {
+            return Err(format!("a scenario needs 1 to {MAX_NODES} nodes"));
+        }
+        let names: Vec<&str> = self.nodes.iter().map(|n| n.name.as_str()).collect();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if n.name.is_empty()
+                || n.name.len() > 16
+                || !n
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            {
+                return Err(format!("bad node name '{}'", n.name));
+            }
+            if names[..i].contains(&n.name.as_str()) {
+                return Err(format!("node '{}' is defined twice", n.name));
+            }
+            if let Some(m) = &n.replicaof {
+                if !names.contains(&m.as_str()) || m == &n.name {
+                    return Err(format!("node '{}' replicates unknown node '{m}'", n.name));
+                }
+            }
+            self.node_config(n)?;
+        }
+        Ok(())
+    }
+
+    fn node_config(&self, spec: &NodeSpec) -> Result<Config, String> {
+        let mut config = Config::default();
+        config
+            .set("repl-backlog-model", &self.backlog_model)
+            .map_err(|e| e.reply_text())?;
+        // No automatic snapshots: a lesson's disk only changes when someone asks.
+        config.save.clear();
+        for (k, v) in &spec.config {
+            config
+                .set(k, v)
+                .map_err(|e| format!("node '{}': {}", spec.name, e.reply_text()))?;
+        }
+        Ok(config)
+    }
+
+    /// Builds the simulation and its timeline (`seed` overrides the scenario's).
+    pub fn build(&self, seed: Option<u64>) -> Result<Timeline, String> {
+        let mut sim = Sim::new(seed.unwrap_or(self.seed), self.latency_ms);
+        for spec in &self.nodes {
+            let config = self.node_config(spec)?;
+            let index = sim.add_node(&spec.name, config);
+            if let Some(master) = &spec.replicaof {
+                sim.configure_replicaof(index, master);
+            }
+        }
+        let start = sim.now_us();
+        let scheduled = self
+            .steps
+            .iter()
+            .map(|s| (start + s.at_ms * 1000, s.action.clone()))
+            .collect();
+        Ok(Timeline::new(sim, scheduled))
+    }
+}
+
+/// The built-in scenarios, in teaching order.
+pub fn builtin() -> Vec<Scenario> {
+    BUILTIN
+        .iter()
+        .map(|json| Scenario::parse(json).expect("built-in scenarios are valid"))
+        .collect()
+}
+
+/// A built-in scenario by name.
+pub fn builtin_named(name: &str) -> Option<Scenario> {
+    builtin().into_iter().find(|s| s.name == name)
+}
+
+const BUILTIN: &[&str] = &[
+    include_str!("../../scenarios/one-replica.json"),
+    include_str!("../../scenarios/many-replicas.json"),
+    include_str!("../../scenarios/chain.json"),
+    include_str!("../../scenarios/continuous-replication.json"),
+    include_str!("../../scenarios/first-full-sync.json"),
+    include_str!("../../scenarios/partial-sync.json"),
+    include_str!("../../scenarios/backlog-too-small.json"),
+    include_str!("../../scenarios/heartbeat-timeout.json"),
+    include_str!("../../scenarios/chained-proxy.json"),
+    include_str!("../../scenarios/failover.json"),
+    include_str!("../../scenarios/min-replicas.json"),
+    include_str!("../../scenarios/stale-reads.json"),
+    include_str!("../../scenarios/big-full-sync.json"),
+    include_str!("../../scenarios/output-buffer-limit.json"),
+];
+
+impl Sim {
+    /// Configures node `index` to start as a replica of `master` (config-file `replicaof`).
+    pub fn configure_replicaof(&mut self, index: usize, master: &str) {
+        self.nodes[index]
+            .node
+            .configure_replicaof(master.to_string(), PORT);
+    }
+}

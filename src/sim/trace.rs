@@ -1,0 +1,139 @@
+//! What the simulator records: every engine event, every segment sent on a link (with its
+//! bytes and when it arrives), every fault and user action, each stamped with virtual time.
+//! The UI animates from it; a hash of it proves two runs identical.
+
+use serde::{Deserialize, Serialize};
+
+use super::action::Action;
+use crate::engine::event::Event;
+
+/// What a segment on a link carries, for colouring packets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MsgKind {
+    /// The master's replication stream: writes, SELECT, MULTI/EXEC.
+    Stream,
+    /// The heartbeat `ping` in the stream.
+    Ping,
+    /// `REPLCONF ACK <offset>` from a replica.
+    Ack,
+    /// `REPLCONF GETACK *` in the stream.
+    GetAck,
+    /// PING/REPLCONF/PSYNC and their replies before the transfer.
+    Handshake,
+    /// The RDB payload of a full sync.
+    Rdb,
+    /// A client's command or a reply to it.
+    Client,
+    /// A presync newline keepalive.
+    Keepalive,
+}
+
+/// A segment handed to the network.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: u64,
+    pub from: String,
+    pub to: String,
+    pub kind: MsgKind,
+    /// Total length of the segment.
+    pub len: usize,
+    /// The first bytes (all of them for small segments), to show the exact RESP.
+    pub head: Vec<u8>,
+    pub sent_us: u64,
+    /// `None` while a partition holds it.
+    pub arrives_us: Option<u64>,
+}
+
+/// The largest prefix of a segment kept in the trace.
+pub const HEAD_BYTES: usize = 512;
+
+/// One recorded happening.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum SimEvent {
+    /// An event of a node's engine.
+    Engine(Event),
+    /// A segment entered a link.
+    Send(Message),
+    /// A held segment was released by a heal, with its new arrival time.
+    Released { id: u64, arrives_us: u64 },
+    /// A segment was lost because its connection no longer exists.
+    Dropped { id: u64 },
+    /// A user action or scenario step was applied.
+    Action(Action),
+    /// A reader got an older value from a replica than the master holds.
+    StaleRead {
+        key: String,
+        replica_value: Option<String>,
+        master_value: Option<String>,
+    },
+}
+
+/// A trace entry: when, where (node name, empty for the network), what.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TraceEntry {
+    pub time_us: u64,
+    pub node: String,
+    pub event: SimEvent,
+}
+
+impl TraceEntry {
+    pub fn time_ms(&self) -> u64 {
+        self.time_us / 1000
+    }
+
+    /// The engine event, if this entry is one.
+    pub fn engine(&self) -> Option<&Event> {
+        match &self.event {
+            SimEvent::Engine(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// FNV-1a over the JSON of every entry: equal hashes mean identical runs (JSON of these
+/// types is the same on every platform).
+pub fn hash(trace: &[TraceEntry]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for entry in trace {
+        let json = serde_json::to_vec(entry).unwrap_or_default();
+        for b in json {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// Guesses what a segment carries from its first bytes and its direction.
+pub fn classify(bytes: &[u8], from_master_link: bool, to_client: bool) -> MsgKind {
+    if to_client {
+        return MsgKind::Client;
+    }
+    let starts = |p: &[u8]| bytes.starts_with(p);
+    if starts(b"*1\r\n$4\r\nping\r\n") {
+        MsgKind::Ping
+    } else if starts(b"*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n") {
+        MsgKind::Ack
+    } else if starts(b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n") {
+        MsgKind::GetAck
+    } else if starts(b"$EOF:") || (starts(b"$") && bytes.windows(5).any(|w| w == b"REDIS")) {
+        MsgKind::Rdb
+    } else if bytes == b"\n" {
+        MsgKind::Keepalive
+    } else if starts(b"+FULLRESYNC")
+        || starts(b"+CONTINUE")
+        || starts(b"*1\r\n$4\r\nPING")
+        || starts(b"*3\r\n$8\r\nREPLCONF")
+        || starts(b"*5\r\n$8\r\nREPLCONF")
+        || starts(b"*3\r\n$5\r\nPSYNC")
+        || starts(b"+PONG")
+        || starts(b"+OK")
+        || starts(b"-")
+    {
+        MsgKind::Handshake
+    } else if from_master_link {
+        MsgKind::Stream
+    } else {
+        MsgKind::Client
+    }
+}
