@@ -54,3 +54,16 @@ fn error_banner_shows_message_as_text_with_reload_button() {
         .expect("reload button");
     assert_eq!(button.text_content().unwrap(), "Reload");
 }
+
+/// The hash `tests/sim.rs` asserts natively for the same run: the browser reproduces it.
+const PARTIAL_SYNC_HASH: u64 = 7628533752138502342;
+
+#[wasm_bindgen_test]
+fn a_scenario_runs_identically_in_the_browser() {
+    use replscope::sim::{scenario, trace};
+    let s = scenario::builtin_named("partial-sync").unwrap();
+    let mut t = s.build(None).unwrap();
+    let end = t.sim().now_us() + s.until_ms * 1000;
+    t.run_until_us(end);
+    assert_eq!(trace::hash(t.sim().trace()), PARTIAL_SYNC_HASH);
+}

@@ -1,0 +1,310 @@
+//! The simulator: every built-in scenario shows what it promises, time travel is exact in
+//! both directions, runs are reproducible, and bad scenario files get clear errors.
+
+use replscope::engine::event::Event;
+use replscope::engine::psync::PsyncRule;
+use replscope::sim::scenario::{self, Scenario};
+use replscope::sim::timeline::Timeline;
+use replscope::sim::{trace, Action, SimEvent};
+
+fn run(name: &str) -> Timeline {
+    let s = scenario::builtin_named(name).unwrap_or_else(|| panic!("no scenario {name}"));
+    let mut t = s.build(None).unwrap();
+    let end = t.sim().now_us() + s.until_ms * 1000;
+    t.run_until_us(end);
+    t
+}
+
+fn events(t: &Timeline) -> Vec<(String, Event)> {
+    t.sim()
+        .trace()
+        .iter()
+        .filter_map(|e| e.engine().map(|ev| (e.node.clone(), ev.clone())))
+        .collect()
+}
+
+fn rules(t: &Timeline) -> Vec<PsyncRule> {
+    events(t)
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            Event::PsyncDecided { decision, .. } => Some(decision.rule),
+            _ => None,
+        })
+        .collect()
+}
+
+fn converged(t: &Timeline) -> bool {
+    let sim = t.sim();
+    sim.nodes().iter().all(|n| match n.node.master_addr() {
+        Some((h, _)) => {
+            let m = sim.node(sim.index_of(h).unwrap());
+            n.node.master_repl_offset() == m.master_repl_offset()
+                && n.node.keyspace() == m.keyspace()
+        }
+        None => true,
+    })
+}
+
+#[test]
+fn topologies_sync_and_converge() {
+    for name in [
+        "one-replica",
+        "many-replicas",
+        "chain",
+        "continuous-replication",
+        "chained-proxy",
+    ] {
+        let t = run(name);
+        assert!(converged(&t), "{name} did not converge");
+        let ids: Vec<&str> = t.sim().nodes().iter().map(|n| n.node.replid()).collect();
+        assert!(
+            ids.windows(2).all(|w| w[0] == w[1]),
+            "{name}: replids differ {ids:?}"
+        );
+    }
+    // One snapshot serves the three replicas that arrived within the diskless delay.
+    let t = run("many-replicas");
+    let bgsaves: Vec<usize> = events(&t)
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            Event::BgsaveStarted { replicas, .. } => Some(replicas.len()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(bgsaves, vec![3]);
+}
+
+#[test]
+fn partial_and_full_resync_scenarios_decide_as_redis() {
+    assert_eq!(
+        rules(&run("partial-sync")),
+        vec![PsyncRule::FullResyncRequested, PsyncRule::Continue]
+    );
+    assert_eq!(
+        rules(&run("backlog-too-small")),
+        vec![
+            PsyncRule::FullResyncRequested,
+            PsyncRule::OffsetBeforeBacklog
+        ]
+    );
+    assert_eq!(
+        rules(&run("first-full-sync")),
+        vec![PsyncRule::ReplidMismatch]
+    );
+    let failover = run("failover");
+    assert_eq!(
+        rules(&failover),
+        vec![
+            PsyncRule::FullResyncRequested,
+            PsyncRule::FullResyncRequested,
+            PsyncRule::Continue,
+            PsyncRule::ReplidMismatch
+        ]
+    );
+    assert!(converged(&failover));
+}
+
+#[test]
+fn a_silent_partition_is_noticed_only_by_timeouts() {
+    let t = run("heartbeat-timeout");
+    let timeouts: Vec<String> = events(&t)
+        .into_iter()
+        .filter(|(_, e)| matches!(e, Event::Timeout { .. }))
+        .map(|(n, _)| n)
+        .collect();
+    assert!(
+        timeouts.contains(&"m".to_string()) && timeouts.contains(&"r1".to_string()),
+        "{timeouts:?}"
+    );
+    assert_eq!(rules(&t).last(), Some(&PsyncRule::Continue));
+    assert!(converged(&t));
+}
+
+#[test]
+fn min_replicas_refuses_then_accepts_writes() {
+    let t = run("min-replicas");
+    let errors: Vec<Option<String>> = events(&t)
+        .into_iter()
+        .filter_map(|(n, e)| match e {
+            Event::Command { argv, error, .. } if n == "m" && argv[0] == "SET" => Some(error),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            None,
+            Some("NOREPLICAS Not enough good replicas to write.".into()),
+            None
+        ]
+    );
+}
+
+#[test]
+fn stale_reads_are_reported_then_the_replica_catches_up() {
+    let t = run("stale-reads");
+    let stale = t
+        .sim()
+        .trace()
+        .iter()
+        .filter(|e| matches!(e.event, SimEvent::StaleRead { .. }))
+        .count();
+    assert!(stale > 0);
+    assert!(converged(&t));
+}
+
+#[test]
+fn a_big_full_sync_takes_time_on_a_slow_link() {
+    let t = run("big-full-sync");
+    let ev = events(&t);
+    let rdb = ev.iter().find_map(|(_, e)| match e {
+        Event::BgsaveStarted { rdb_bytes, .. } => Some(*rdb_bytes),
+        _ => None,
+    });
+    assert!(rdb.unwrap() > 4_000_000, "{rdb:?}");
+    let times: Vec<u64> = t
+        .sim()
+        .trace()
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.engine(),
+                Some(Event::BgsaveStarted { .. } | Event::RdbLoaded { .. })
+            )
+        })
+        .map(|e| e.time_us)
+        .collect();
+    assert_eq!(times.len(), 2);
+    assert!(
+        times[1] - times[0] > 4_000_000,
+        "transfer took {} µs",
+        times[1] - times[0]
+    );
+    assert!(converged(&t));
+}
+
+#[test]
+fn the_output_buffer_limit_makes_a_resync_loop_until_raised() {
+    let t = run("output-buffer-limit");
+    let limits = events(&t)
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::OutputBufferLimit { .. }))
+        .count();
+    assert!(limits >= 3, "{limits} disconnections");
+    let loaded = events(&t)
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::RdbLoaded { .. }))
+        .count();
+    assert!(loaded >= 1, "the sync completes once the limit is gone");
+}
+
+#[test]
+fn time_travel_is_exact_in_both_directions() {
+    let s = scenario::builtin_named("partial-sync").unwrap();
+    let mut t = s.build(None).unwrap();
+    let start = t.sim().now_us();
+    // Record the state at several instants going forward.
+    let mut seen = Vec::new();
+    for ms in [500u64, 6_000, 10_500, 13_200, 16_000] {
+        t.run_until_us(start + ms * 1000);
+        let sim = t.sim();
+        seen.push((
+            ms,
+            sim.steps(),
+            trace::hash(sim.trace()),
+            sim.node(1).master_repl_offset(),
+        ));
+    }
+    // Jump back and forth, by time and by step: identical every time.
+    for &(ms, steps, hash, offset) in seen.iter().rev().chain(seen.iter()) {
+        t.seek_time_us(start + ms * 1000);
+        assert_eq!(
+            (t.sim().steps(), trace::hash(t.sim().trace())),
+            (steps, hash),
+            "at {ms} ms"
+        );
+        assert_eq!(t.sim().node(1).master_repl_offset(), offset);
+        t.seek_step(steps);
+        assert_eq!(trace::hash(t.sim().trace()), hash, "step {steps}");
+    }
+    // One step back then one forward.
+    let k = t.sim().steps();
+    let here = trace::hash(t.sim().trace());
+    t.seek_step(k - 1);
+    assert_eq!(t.sim().steps(), k - 1);
+    t.step();
+    assert_eq!(trace::hash(t.sim().trace()), here);
+}
+
+#[test]
+fn acting_in_the_past_forks_the_run() {
+    let s = scenario::builtin_named("one-replica").unwrap();
+    let mut t = s.build(None).unwrap();
+    let start = t.sim().now_us();
+    t.run_until_us(start + 9_000_000);
+    t.act(Action::Exec {
+        node: "m".into(),
+        command: "SET late 1".into(),
+    })
+    .unwrap();
+    t.run_until_us(start + 12_000_000);
+    assert_eq!(
+        t.inputs()
+            .iter()
+            .filter(|r| r.origin == replscope::sim::timeline::Origin::User)
+            .count(),
+        1
+    );
+    // Back to 8.5 s and a different action: the later user action is gone, the scenario's
+    // own step at 9 s happens again.
+    t.seek_time_us(start + 8_500_000);
+    t.act(Action::Exec {
+        node: "m".into(),
+        command: "SET other 1".into(),
+    })
+    .unwrap();
+    t.run_until_us(start + 12_000_000);
+    let m = t.sim().node(0).keyspace();
+    assert!(m.dbs[0].contains_key(b"other".as_slice()));
+    assert!(!m.dbs[0].contains_key(b"late".as_slice()));
+    assert!(m.dbs[0].contains_key(b"counter".as_slice()));
+}
+
+/// The same hash is asserted by the wasm test in `tests/web.rs`: native and browser runs of a
+/// scenario are identical. If an engine change alters the run, update both.
+pub const PARTIAL_SYNC_HASH: u64 = 7628533752138502342;
+
+#[test]
+fn runs_are_reproducible_and_platform_independent() {
+    let a = trace::hash(run("partial-sync").sim().trace());
+    let b = trace::hash(run("partial-sync").sim().trace());
+    assert_eq!(a, b);
+    let other_seed = {
+        let s = scenario::builtin_named("partial-sync").unwrap();
+        let mut t = s.build(Some(99)).unwrap();
+        let end = t.sim().now_us() + s.until_ms * 1000;
+        t.run_until_us(end);
+        trace::hash(t.sim().trace())
+    };
+    assert_ne!(a, other_seed);
+    assert_eq!(
+        a, PARTIAL_SYNC_HASH,
+        "update PARTIAL_SYNC_HASH here and in tests/web.rs"
+    );
+}
+
+#[test]
+fn bad_scenarios_get_clear_errors() {
+    let err = |json: &str| Scenario::parse(json).unwrap_err();
+    assert!(err("{").starts_with("invalid scenario"));
+    let base =
+        r#"{"name":"x","title":"x","nodes":[{"name":"m"},{"name":"r1","replicaof":"nope"}]}"#;
+    assert!(err(base).contains("replicates unknown node 'nope'"));
+    let dup = r#"{"name":"x","title":"x","nodes":[{"name":"m"},{"name":"m"}]}"#;
+    assert!(err(dup).contains("defined twice"));
+    let cfg = r#"{"name":"x","title":"x","nodes":[{"name":"m","config":{"repl-timeout":"0"}}]}"#;
+    assert!(err(cfg).contains("argument must be between 1 and 2147483647"));
+    let step =
+        r#"{"name":"x","title":"x","nodes":[{"name":"m"}],"steps":[{"at_ms":1,"do":"explode"}]}"#;
+    assert!(err(step).starts_with("invalid scenario"));
+}
