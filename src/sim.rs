@@ -15,6 +15,7 @@ pub mod chaos;
 pub mod cli;
 mod net;
 pub mod scenario;
+pub mod snapshot;
 pub mod timeline;
 pub mod trace;
 
@@ -150,6 +151,8 @@ pub struct Sim {
     readers: Vec<Reader>,
     /// One console client per node, created on first use.
     consoles: BTreeMap<usize, ClientId>,
+    /// Segments between nodes not delivered yet (the packets the UI animates).
+    in_flight: BTreeMap<u64, trace::Message>,
 }
 
 impl Sim {
@@ -172,6 +175,7 @@ impl Sim {
             workload: None,
             readers: Vec::new(),
             consoles: BTreeMap::new(),
+            in_flight: BTreeMap::new(),
         }
     }
 
@@ -465,7 +469,12 @@ impl Sim {
                     self.nodes[n].held_inputs.push(pending);
                     return;
                 }
-                NodeState::Down => return,
+                NodeState::Down => {
+                    if let Pending::Deliver { msg, .. } = pending {
+                        self.in_flight.remove(&msg);
+                    }
+                    return;
+                }
                 NodeState::Up => {}
             }
         }
@@ -486,6 +495,7 @@ impl Sim {
                 }
             }
             Pending::Deliver { msg, to, bytes } => {
+                self.in_flight.remove(&msg);
                 if !self.net.is_open(to) {
                     self.record(to.node(), SimEvent::Dropped { id: msg });
                     return;
@@ -568,6 +578,9 @@ impl Sim {
                 sent_us: self.now_us,
                 arrives_us: arrives,
             };
+            if from.node().is_some() && to.node().is_some() {
+                self.in_flight.insert(id, message.clone());
+            }
             self.record(from.node(), SimEvent::Send(message));
         }
         // A slow link leaves bytes in the sender's socket: the node must know (replica
@@ -835,8 +848,13 @@ impl Sim {
                 self.schedule(now, Pending::Closed { to: y });
             }
         }
-        self.held.remove(&(a, b));
-        self.held.remove(&(b, a));
+        for key in [(a, b), (b, a)] {
+            for (_, pending) in self.held.remove(&key).unwrap_or_default() {
+                if let Pending::Deliver { msg, .. } = pending {
+                    self.in_flight.remove(&msg);
+                }
+            }
+        }
     }
 
     /// Ends cuts and partitions between `a` and `b`; held segments continue in order.
@@ -860,6 +878,10 @@ impl Sim {
                     .arrival(from, to_node, len, self.now_us, &mut self.rng);
                 if let Pending::Deliver { msg, .. } = &pending {
                     let id = *msg;
+                    if let Some(m) = self.in_flight.get_mut(&id) {
+                        m.sent_us = self.now_us;
+                        m.arrives_us = Some(at);
+                    }
                     self.record(Some(x), SimEvent::Released { id, arrives_us: at });
                 }
                 self.schedule(at, pending);

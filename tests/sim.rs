@@ -308,3 +308,40 @@ fn bad_scenarios_get_clear_errors() {
         r#"{"name":"x","title":"x","nodes":[{"name":"m"}],"steps":[{"at_ms":1,"do":"explode"}]}"#;
     assert!(err(step).starts_with("invalid scenario"));
 }
+
+#[test]
+fn snapshots_show_roles_links_packets_and_the_last_decision() {
+    let s = scenario::builtin_named("partial-sync").unwrap();
+    let mut t = s.build(None).unwrap();
+    let start = t.sim().now_us();
+    t.run_until_us(start + 11_000_000);
+    let snap = t.sim().snapshot(start);
+    assert_eq!(snap.time_ms, 11_000);
+    assert_eq!(snap.nodes[0].role, "master");
+    assert_eq!(snap.nodes[1].master.as_deref(), Some("m"));
+    assert_eq!(snap.links.len(), 1);
+    assert_eq!(snap.links[0].state, "cut");
+    assert!(snap.nodes[0]
+        .backlog
+        .as_ref()
+        .is_some_and(|b| b.write_index.is_some()));
+    t.run_until_us(start + 13_016_000);
+    let snap = t.sim().snapshot(start);
+    let (node, decision) = snap.last_psync.unwrap();
+    assert_eq!(node, "m");
+    assert!(decision.is_continue());
+    // Some packet is in flight right after the +CONTINUE, part-way along its link.
+    t.run_until_us(start + 16_000_000);
+    let mut seen_packet = false;
+    for _ in 0..200 {
+        t.step();
+        let snap = t.sim().snapshot(start);
+        if let Some(p) = snap.packets.first() {
+            assert!((0.0..=1.0).contains(&p.progress));
+            seen_packet = true;
+            break;
+        }
+    }
+    assert!(seen_packet);
+    assert!(serde_json::to_string(&t.sim().snapshot(start)).is_ok());
+}

@@ -86,6 +86,18 @@ pub enum Output {
     Event(Event),
 }
 
+/// One attached replica as its master sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaView {
+    pub ip: String,
+    pub port: u16,
+    pub state: super::event::ReplicaState,
+    pub ack_offset: i64,
+    pub lag_s: u64,
+    /// Bytes waiting for this replica (`client-output-buffer-limit` counts these).
+    pub output_buffer: usize,
+}
+
 /// Static facts about a node, given at creation.
 #[derive(Clone, Debug)]
 pub struct NodeOptions {
@@ -315,6 +327,36 @@ impl Node {
     /// `Some((host, port))` when this node is a replica.
     pub fn master_addr(&self) -> Option<(&str, u16)> {
         self.replica.master_addr()
+    }
+
+    /// The state of the link to our master (`None` on a master).
+    pub fn link_state(&self) -> super::event::LinkState {
+        self.replica.state()
+    }
+
+    /// The replicas attached to this node, as the master sees them (INFO's `slaveN` lines).
+    pub fn replicas(&self) -> Vec<ReplicaView> {
+        let now_s = self.now_s();
+        self.master
+            .replicas
+            .iter()
+            .filter_map(|conn| {
+                let c = self.clients.get(conn)?;
+                let link = c.replica.as_ref()?;
+                Some(ReplicaView {
+                    ip: c.announced_ip.clone().unwrap_or_else(|| c.peer.ip.clone()),
+                    port: c.listening_port,
+                    state: link.state,
+                    ack_offset: link.ack_off,
+                    lag_s: if link.state == super::event::ReplicaState::Online {
+                        now_s.saturating_sub(link.ack_time_s)
+                    } else {
+                        0
+                    },
+                    output_buffer: link.output_buffer(),
+                })
+            })
+            .collect()
     }
 
     /// The full INFO text for `section` (`None` = default sections).

@@ -1,0 +1,230 @@
+//! A plain, serialisable picture of the simulation at the current instant: what the UI
+//! draws and what `window.replscope.snapshot()` returns. Packets in flight carry their
+//! progress along the link, computed from their send and arrival times.
+
+use serde::Serialize;
+
+use super::trace::{Message, MsgKind};
+use super::{NodeState, Sim};
+use crate::engine::backlog::Layout;
+use crate::engine::event::{Event, LinkState};
+use crate::engine::psync::PsyncDecision;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ReplicaEntry {
+    pub name: String,
+    pub state: String,
+    pub ack_offset: i64,
+    pub lag_s: u64,
+    pub output_buffer: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BacklogView {
+    pub model: String,
+    pub size: u64,
+    pub first_byte_offset: i64,
+    pub histlen: i64,
+    pub master_offset: i64,
+    /// Ring only: where the next byte goes, and how many times the head wrapped.
+    pub write_index: Option<usize>,
+    pub wraps: u64,
+    /// Blocks only: (first offset, used bytes) of each block.
+    pub blocks: Vec<(i64, usize)>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct NodeView {
+    pub name: String,
+    /// `up`, `paused` or `down`.
+    pub process: String,
+    /// `master` or `replica`.
+    pub role: String,
+    pub master: Option<String>,
+    /// ROLE's word for the link to the master (`connect`, `handshake`, `sync`, `connected`).
+    pub link: String,
+    pub replid: String,
+    pub replid2: String,
+    pub second_replid_offset: i64,
+    pub offset: i64,
+    pub keys: usize,
+    pub backlog: Option<BacklogView>,
+    pub replicas: Vec<ReplicaEntry>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LinkView {
+    pub master: String,
+    pub replica: String,
+    /// `connected`, `handshake`, `sync`, `connecting`, `down`, `cut` or `partitioned`.
+    pub state: String,
+    pub latency_ms: u64,
+    pub bandwidth_bps: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PacketView {
+    pub id: u64,
+    pub from: String,
+    pub to: String,
+    pub kind: MsgKind,
+    pub len: usize,
+    /// 0 at the sender, 1 at the receiver; held packets stay at 0.5.
+    pub progress: f64,
+    pub held: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Snapshot {
+    /// Virtual time since the start of the run.
+    pub time_ms: u64,
+    pub steps: u64,
+    pub nodes: Vec<NodeView>,
+    pub links: Vec<LinkView>,
+    pub packets: Vec<PacketView>,
+    /// The most recent PSYNC decision, with the node that made it.
+    pub last_psync: Option<(String, PsyncDecision)>,
+}
+
+impl Sim {
+    /// The picture at the current instant. `start_us` is the run's start time.
+    pub fn snapshot(&self, start_us: u64) -> Snapshot {
+        let nodes: Vec<NodeView> = self.nodes.iter().map(node_view).collect();
+        let faults = self.net.faults();
+        let mut links = Vec::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            let Some((host, _)) = n.node.master_addr() else {
+                continue;
+            };
+            let Some(m) = self.index_of(host) else {
+                continue;
+            };
+            let state = if faults.cut.contains(&(m.min(i), m.max(i))) {
+                "cut".to_string()
+            } else if faults
+                .partitioned
+                .iter()
+                .any(|&(a, b)| (a == m && b == i) || (a == i && b == m))
+            {
+                "partitioned".to_string()
+            } else if n.state == NodeState::Down || self.nodes[m].state == NodeState::Down {
+                "down".to_string()
+            } else {
+                match n.node.link_state() {
+                    LinkState::Connected => "connected",
+                    LinkState::Transfer => "sync",
+                    LinkState::Connect => "down",
+                    LinkState::Connecting => "connecting",
+                    _ => "handshake",
+                }
+                .to_string()
+            };
+            let p = self.net.params(m, i);
+            links.push(LinkView {
+                master: self.nodes[m].name.clone(),
+                replica: n.name.clone(),
+                state,
+                latency_ms: p.latency_us / 1000,
+                bandwidth_bps: p.bandwidth_bps,
+            });
+        }
+        let packets = self
+            .in_flight
+            .values()
+            .filter(|m| !m.from.starts_with("client") && !m.to.starts_with("client"))
+            .map(|m| packet_view(m, self.now_us))
+            .collect();
+        let last_psync = self.trace.iter().rev().find_map(|t| match t.engine() {
+            Some(Event::PsyncDecided { decision, .. }) => Some((t.node.clone(), decision.clone())),
+            _ => None,
+        });
+        Snapshot {
+            time_ms: self.now_us.saturating_sub(start_us) / 1000,
+            steps: self.steps,
+            nodes,
+            links,
+            packets,
+            last_psync,
+        }
+    }
+}
+
+fn packet_view(m: &Message, now_us: u64) -> PacketView {
+    let (progress, held) = match m.arrives_us {
+        Some(at) if at > m.sent_us => (
+            ((now_us.saturating_sub(m.sent_us)) as f64 / (at - m.sent_us) as f64).clamp(0.0, 1.0),
+            false,
+        ),
+        Some(_) => (1.0, false),
+        None => (0.5, true),
+    };
+    PacketView {
+        id: m.id,
+        from: m.from.clone(),
+        to: m.to.clone(),
+        kind: m.kind,
+        len: m.len,
+        progress,
+        held,
+    }
+}
+
+fn node_view(n: &super::SimNode) -> NodeView {
+    let node = &n.node;
+    let backlog = node.backlog().map(|b| {
+        let (write_index, wraps, blocks) = match b.layout() {
+            Layout::Ring {
+                write_index, wraps, ..
+            } => (Some(write_index), wraps, Vec::new()),
+            Layout::Blocks { blocks } => (
+                None,
+                0,
+                blocks.iter().map(|bl| (bl.first_offset, bl.used)).collect(),
+            ),
+        };
+        BacklogView {
+            model: format!("{:?}", b.model()).to_ascii_lowercase(),
+            size: b.size() as u64,
+            first_byte_offset: b.first_byte_offset(),
+            histlen: b.histlen(),
+            master_offset: node.master_repl_offset(),
+            write_index,
+            wraps,
+            blocks,
+        }
+    });
+    NodeView {
+        name: n.name.clone(),
+        process: match n.state {
+            NodeState::Up => "up",
+            NodeState::Paused => "paused",
+            NodeState::Down => "down",
+        }
+        .into(),
+        role: if node.master_addr().is_some() {
+            "replica"
+        } else {
+            "master"
+        }
+        .into(),
+        master: node.master_addr().map(|(h, _)| h.to_string()),
+        link: node.link_state().role_word().into(),
+        replid: node.replid().into(),
+        replid2: node.replid2().into(),
+        second_replid_offset: node.second_replid_offset(),
+        offset: node.master_repl_offset(),
+        keys: node.keyspace().key_count(),
+        backlog,
+        replicas: node
+            .replicas()
+            .into_iter()
+            .map(|r| ReplicaEntry {
+                name: r.ip,
+                state: r.state.info_word().into(),
+                ack_offset: r.ack_offset,
+                lag_s: r.lag_s,
+                output_buffer: r.output_buffer,
+            })
+            .collect(),
+    }
+}
