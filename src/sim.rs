@@ -316,6 +316,12 @@ impl Sim {
         id
     }
 
+    /// The console client of `node`, if a console command was ever typed there (looking it
+    /// up changes nothing, so reads never perturb a run).
+    pub fn existing_console(&self, node: usize) -> Option<ClientId> {
+        self.consoles.get(&node).copied()
+    }
+
     /// The console client of `node` (reconnected if its connection was lost).
     pub fn console(&mut self, node: usize) -> ClientId {
         match self.consoles.get(&node) {

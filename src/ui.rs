@@ -1,8 +1,14 @@
 //! The Yew front end. It renders simulator snapshots and sends user actions back; it owns
 //! no replication logic of its own.
 
+mod api;
 mod app;
+mod console;
 pub mod error_banner;
+pub mod format;
+pub mod model;
+mod panels;
+mod topology;
 
 pub use app::App;
 

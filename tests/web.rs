@@ -29,7 +29,7 @@ async fn app_mounts_title_topology_and_status() {
     let topology = by_testid("topology").expect("topology area rendered");
     assert!(topology.query_selector("svg").unwrap().is_some());
     let status = by_testid("status").expect("status line rendered");
-    assert!(status.text_content().unwrap().contains("ready"));
+    assert!(status.text_content().unwrap().contains("one-replica"));
 }
 
 #[wasm_bindgen_test]

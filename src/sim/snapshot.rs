@@ -10,7 +10,7 @@ use crate::engine::backlog::Layout;
 use crate::engine::event::{Event, LinkState};
 use crate::engine::psync::PsyncDecision;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ReplicaEntry {
     pub name: String,
     pub state: String,
@@ -19,7 +19,7 @@ pub struct ReplicaEntry {
     pub output_buffer: usize,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BacklogView {
     pub model: String,
     pub size: u64,
@@ -33,7 +33,7 @@ pub struct BacklogView {
     pub blocks: Vec<(i64, usize)>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct NodeView {
     pub name: String,
     /// `up`, `paused` or `down`.
@@ -52,7 +52,7 @@ pub struct NodeView {
     pub replicas: Vec<ReplicaEntry>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LinkView {
     pub master: String,
     pub replica: String,
@@ -62,7 +62,7 @@ pub struct LinkView {
     pub bandwidth_bps: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PacketView {
     pub id: u64,
     pub from: String,
@@ -74,7 +74,7 @@ pub struct PacketView {
     pub held: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Snapshot {
     /// Virtual time since the start of the run.
     pub time_ms: u64,

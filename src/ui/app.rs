@@ -1,25 +1,393 @@
-//! The root component: page frame, topology area and status line.
+//! The root component: controls, topology, panels and consoles around one [`Model`], which
+//! lives outside Yew's reactivity; a timer advances it and forces a re-render.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use gloo_timers::callback::Interval;
 use yew::prelude::*;
 
-/// The whole page. Later views (topology, inspector, backlog ring, consoles) hang off it.
+use super::console::Console;
+use super::model::{Model, MAX_SPEED, MIN_SPEED};
+use super::panels::{acks, log_entries, BacklogRing, EventLog, Inspector, PsyncPanel};
+use super::topology::Topology;
+use crate::engine::keyspace::Value;
+use crate::sim::{scenario, Action, SimEvent};
+
+/// Milliseconds between frames.
+const FRAME_MS: u32 = 50;
+
+/// The shared model; the JS API (`window.replscope`) holds the same handle.
+pub type Shared = Rc<RefCell<Model>>;
+
+/// Slider position (0..=1000) ↔ speed, on a log scale.
+fn speed_from_slider(v: f64) -> f64 {
+    let (lo, hi) = (MIN_SPEED.ln(), MAX_SPEED.ln());
+    (lo + (hi - lo) * v / 1000.0).exp()
+}
+
+fn slider_from_speed(s: f64) -> f64 {
+    let (lo, hi) = (MIN_SPEED.ln(), MAX_SPEED.ln());
+    ((s.clamp(MIN_SPEED, MAX_SPEED).ln() - lo) / (hi - lo) * 1000.0).round()
+}
+
+/// The scenario, seed and speed asked for in the URL (`?scenario=…&seed=…&speed=…`).
+fn from_url() -> Model {
+    let params = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .and_then(|s| web_sys::UrlSearchParams::new_with_str(&s).ok());
+    let get = |k: &str| params.as_ref().and_then(|p| p.get(k));
+    let seed = get("seed").and_then(|s| s.parse().ok());
+    let mut model = Model::builtin(get("scenario").as_deref(), seed);
+    if let Some(speed) = get("speed").and_then(|s| s.parse::<f64>().ok()) {
+        if speed.is_finite() {
+            model.speed = speed.clamp(MIN_SPEED, MAX_SPEED);
+        }
+    }
+    model
+}
+
 #[component]
 pub fn App() -> Html {
+    let model: Shared = use_mut_ref(from_url);
+    let redraw = use_force_update();
+    let selected = use_state(|| None::<String>);
+    let link_menu = use_state(|| None::<(String, String)>);
+    let packet = use_state(|| None::<u64>);
+    let help = use_state(|| false);
+    let projector = use_state(|| false);
+    let max_time = use_mut_ref(|| 0u64);
+
+    {
+        let model = model.clone();
+        let redraw = redraw.clone();
+        use_effect_with((), move |_| {
+            super::api::install(model.clone(), redraw.clone());
+            let interval = Interval::new(FRAME_MS, move || {
+                model.borrow_mut().tick(f64::from(FRAME_MS));
+                redraw.force_update();
+            });
+            move || drop(interval)
+        });
+    }
+
+    // Keyboard: space = play/pause, → / ← = step, n = next event, ? = help.
+    {
+        let model = model.clone();
+        let redraw = redraw.clone();
+        let help = help.clone();
+        use_effect_with((), move |_| {
+            let listener = gloo_events_listener(move |key: String| {
+                let mut m = model.borrow_mut();
+                match key.as_str() {
+                    " " => m.playing = !m.playing,
+                    "ArrowRight" => m.step(),
+                    "ArrowLeft" => m.step_back(),
+                    "n" => m.next_interesting(),
+                    "?" => help.set(!*help),
+                    "Escape" => help.set(false),
+                    _ => return,
+                }
+                drop(m);
+                redraw.force_update();
+            });
+            move || drop(listener)
+        });
+    }
+
+    let m = model.borrow();
+    let snapshot = Rc::new(m.timeline.sim().snapshot(m.start_us));
+    let now_ms = m.time_ms();
+    {
+        let mut max = max_time.borrow_mut();
+        *max = (*max).max(now_ms).max(m.scenario.until_ms);
+    }
+    let slider_max = *max_time.borrow();
+
+    let act = {
+        let model = model.clone();
+        let redraw = redraw.clone();
+        Callback::from(move |a: Action| {
+            model.borrow_mut().act(a);
+            redraw.force_update();
+        })
+    };
+    let on_exec = {
+        let model = model.clone();
+        let redraw = redraw.clone();
+        Callback::from(move |(node, line): (String, String)| {
+            model.borrow_mut().exec(&node, &line);
+            redraw.force_update();
+        })
+    };
+    let control = |f: fn(&mut Model)| {
+        let model = model.clone();
+        let redraw = redraw.clone();
+        Callback::from(move |_: MouseEvent| {
+            f(&mut model.borrow_mut());
+            redraw.force_update();
+        })
+    };
+    let on_speed = {
+        let model = model.clone();
+        Callback::from(move |e: InputEvent| {
+            let v: f64 = e
+                .target_unchecked_into::<web_sys::HtmlInputElement>()
+                .value()
+                .parse()
+                .unwrap_or(500.0);
+            model.borrow_mut().speed = speed_from_slider(v);
+        })
+    };
+    let on_seek = {
+        let model = model.clone();
+        let redraw = redraw.clone();
+        Callback::from(move |e: InputEvent| {
+            let v: u64 = e
+                .target_unchecked_into::<web_sys::HtmlInputElement>()
+                .value()
+                .parse()
+                .unwrap_or(0);
+            let mut m = model.borrow_mut();
+            m.playing = false;
+            m.seek_ms(v);
+            drop(m);
+            redraw.force_update();
+        })
+    };
+    let on_scenario = {
+        let model = model.clone();
+        let redraw = redraw.clone();
+        let selected = selected.clone();
+        let max_time = max_time.clone();
+        Callback::from(move |e: Event| {
+            let name = e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value();
+            *model.borrow_mut() = Model::builtin(Some(&name), None);
+            *max_time.borrow_mut() = 0;
+            selected.set(None);
+            redraw.force_update();
+        })
+    };
+    let on_select_node = {
+        let selected = selected.clone();
+        let link_menu = link_menu.clone();
+        Callback::from(move |n: String| {
+            selected.set(Some(n));
+            link_menu.set(None);
+        })
+    };
+    let on_select_link = {
+        let link_menu = link_menu.clone();
+        Callback::from(move |l: (String, String)| link_menu.set(Some(l)))
+    };
+    let on_select_packet = {
+        let packet = packet.clone();
+        Callback::from(move |id: u64| packet.set(Some(id)))
+    };
+    let on_node_action = {
+        let act = act.clone();
+        let selected = selected.clone();
+        Callback::from(move |what: String| {
+            let Some(node) = (*selected).clone() else {
+                return;
+            };
+            act.emit(match what.as_str() {
+                "kill" => Action::Kill { node, save: false },
+                "kill-save" => Action::Kill { node, save: true },
+                "restart-rdb" => Action::Restart { node, rdb: true },
+                "restart-empty" => Action::Restart { node, rdb: false },
+                "pause" => Action::Pause { node },
+                "resume" => Action::Resume { node },
+                _ => Action::Exec {
+                    node,
+                    command: "REPLICAOF NO ONE".into(),
+                },
+            });
+        })
+    };
+
+    let focus = (*selected).clone().or_else(|| {
+        snapshot
+            .nodes
+            .iter()
+            .find(|n| n.role == "master")
+            .map(|n| n.name.clone())
+    });
+    let focus_view = focus
+        .as_ref()
+        .and_then(|f| snapshot.nodes.iter().find(|n| &n.name == f).cloned());
+    let (info, keys) = match focus.as_ref().and_then(|f| m.timeline.sim().index_of(f)) {
+        Some(i) => {
+            let node = m.timeline.sim().node(i);
+            let keys = node.keyspace().dbs[0]
+                .iter()
+                .take(30)
+                .map(|(k, e)| {
+                    let v = match &e.value {
+                        Value::String(s) => {
+                            super::format::quoted(s.get(..40.min(s.len())).unwrap_or(s))
+                        }
+                        other => format!("({})", other.type_name()),
+                    };
+                    (String::from_utf8_lossy(k).into_owned(), v)
+                })
+                .collect();
+            (node.info(Some("replication")).replace("\r\n", "\n"), keys)
+        }
+        None => (String::new(), Vec::new()),
+    };
+    let entries = log_entries(m.timeline.sim().trace(), m.start_us, 60);
+    let packet_detail = (*packet).and_then(|id| {
+        m.timeline
+            .sim()
+            .trace()
+            .iter()
+            .find_map(|t| match &t.event {
+                SimEvent::Send(msg) if msg.id == id => Some(msg.clone()),
+                _ => None,
+            })
+    });
+
     html! {
-        <div class="app" data-testid="app">
+        <div class={classes!("app", (*projector).then_some("projector"))} data-testid="app">
             <header class="app-header">
                 <h1 class="title">{ "replscope" }</h1>
-                <p class="subtitle">{ "Redis master–replica replication, simulated in your browser" }</p>
+                <div class="controls">
+                    <button data-testid="play-pause" onclick={control(|m| m.playing = !m.playing)}
+                            title="Play / pause (space)">{ if m.playing { "Pause" } else { "Play" } }</button>
+                    <button data-testid="step-back" onclick={control(Model::step_back)} title="Step back (←)">{ "◂ Step" }</button>
+                    <button data-testid="step" onclick={control(Model::step)} title="Step (→)">{ "Step ▸" }</button>
+                    <button data-testid="next-event" onclick={control(Model::next_interesting)} title="Next interesting event (n)">{ "Next event" }</button>
+                    <label class="speed">{ format!("speed {:.2}×", m.speed) }
+                        <input type="range" min="0" max="1000" data-testid="speed"
+                               value={slider_from_speed(m.speed).to_string()} oninput={on_speed} />
+                    </label>
+                    <select data-testid="scenario-select" onchange={on_scenario} aria-label="Scenario">
+                        { for scenario::builtin().iter().map(|s| html! {
+                            <option value={s.name.clone()} selected={s.name == m.scenario.name}>{ &s.title }</option>
+                        }) }
+                    </select>
+                    <button onclick={{ let p = projector.clone(); move |_| p.set(!*p) }} title="Large type, high contrast">{ "Projector" }</button>
+                    <button onclick={{ let h = help.clone(); move |_| h.set(!*h) }}>{ "?" }</button>
+                </div>
             </header>
+            <div class="timebar">
+                <input type="range" class="time-slider" data-testid="time-slider" min="0"
+                       max={slider_max.to_string()} value={now_ms.to_string()} oninput={on_seek} aria-label="Time" />
+                <span class="clock" data-testid="clock">{ format!("{:.3} s", now_ms as f64 / 1000.0) }</span>
+            </div>
+            <p class="scenario-description">{ &m.scenario.description }</p>
             <main class="workspace">
                 <section class="topology" data-testid="topology" aria-label="Topology">
-                    <svg class="topology-canvas" viewBox="0 0 800 450" role="img"
-                         aria-label="Replication topology (no nodes yet)" />
+                    <Topology snapshot={snapshot.clone()} selected={(*selected).clone()}
+                              on_select_node={on_select_node} on_select_link={on_select_link}
+                              on_select_packet={on_select_packet} />
+                    if let Some((a, b)) = (*link_menu).clone() {
+                        { link_menu_view(&a, &b, &act, &link_menu) }
+                    }
+                    if let Some(msg) = packet_detail {
+                        <div class="packet-detail" data-testid="packet-detail">
+                            <button class="close" onclick={{ let p = packet.clone(); move |_| p.set(None) }}>{ "×" }</button>
+                            <strong>{ format!("{:?} {} → {}, {} bytes", msg.kind, msg.from, msg.to, msg.len) }</strong>
+                            <pre>{ super::format::quoted(&msg.head) }</pre>
+                        </div>
+                    }
                 </section>
+                <aside class="side">
+                    <PsyncPanel decision={snapshot.last_psync.clone()} />
+                    <BacklogRing node={focus_view.clone()} acks={focus.as_ref().map(|f| acks(&snapshot, f)).unwrap_or_default()} />
+                    <Inspector node={focus_view.filter(|_| selected.is_some())} info={info} keys={keys} on_action={on_node_action} />
+                </aside>
+                <section class="consoles">
+                    { for m.consoles.iter().map(|(name, c)| html! {
+                        <Console node={name.clone()} lines={c.lines.clone()} history={c.history.clone()} on_exec={on_exec.clone()} />
+                    }) }
+                </section>
+                <EventLog entries={entries} />
             </main>
             <footer class="status-line" data-testid="status" role="status">
-                { format!("replscope {} · ready", env!("CARGO_PKG_VERSION")) }
+                { format!("replscope {} · {} · seed {} · {} · {} steps", env!("CARGO_PKG_VERSION"), m.scenario.name, m.seed,
+                    if m.playing { "playing" } else { "paused" }, snapshot.steps) }
+                if let Some(n) = &m.notice { <span class="notice">{ format!(" · {n}") }</span> }
             </footer>
+            if *help {
+                <div class="help" data-testid="help" onclick={{ let h = help.clone(); move |_| h.set(false) }}>
+                    <h2>{ "Keys" }</h2>
+                    <dl>
+                        <dt>{ "space" }</dt><dd>{ "play / pause" }</dd>
+                        <dt>{ "→ / ←" }</dt><dd>{ "one step forward / back" }</dd>
+                        <dt>{ "n" }</dt><dd>{ "run to the next interesting event" }</dd>
+                        <dt>{ "?" }</dt><dd>{ "this help" }</dd>
+                    </dl>
+                    <p>{ "Click a node to inspect it (kill, restart, pause, promote); click a link to cut, partition, heal or slow it; click a packet to see its bytes. Type Redis commands in the consoles." }</p>
+                </div>
+            }
         </div>
     }
+}
+
+fn link_menu_view(
+    a: &str,
+    b: &str,
+    act: &Callback<Action>,
+    menu: &UseStateHandle<Option<(String, String)>>,
+) -> Html {
+    let item = |testid: &'static str, label: &'static str, actions: Vec<Action>| {
+        let act = act.clone();
+        let menu = menu.clone();
+        html! {
+            <button data-testid={format!("link-action-{testid}")} onclick={move |_| {
+                for a in &actions { act.emit(a.clone()); }
+                menu.set(None);
+            }}>{ label }</button>
+        }
+    };
+    let (a, b) = (a.to_string(), b.to_string());
+    let slow = |latency_ms, bandwidth_bps| Action::Slow {
+        a: a.clone(),
+        b: b.clone(),
+        latency_ms,
+        jitter_ms: 0,
+        bandwidth_bps,
+        both: true,
+    };
+    html! {
+        <div class="link-menu" data-testid="link-menu">
+            <strong>{ format!("link {a} – {b}") }</strong>
+            { item("cut", "Cut (both ends reset)", vec![Action::Cut { a: a.clone(), b: b.clone() }]) }
+            { item("partition", "Partition both ways", vec![
+                Action::Partition { from: a.clone(), to: b.clone() },
+                Action::Partition { from: b.clone(), to: a.clone() },
+            ]) }
+            { item("partition-down", format_static(&a, &b, true), vec![Action::Partition { from: a.clone(), to: b.clone() }]) }
+            { item("partition-up", format_static(&a, &b, false), vec![Action::Partition { from: b.clone(), to: a.clone() }]) }
+            { item("heal", "Heal", vec![Action::Heal { a: a.clone(), b: b.clone() }]) }
+            { item("slow", "Slow (300 ms, 100 KB/s)", vec![slow(300, 100_000)]) }
+            { item("fast", "Fast (2 ms)", vec![slow(2, 0)]) }
+        </div>
+    }
+}
+
+/// Labels of the one-way partitions.
+fn format_static(_a: &str, _b: &str, down: bool) -> &'static str {
+    if down {
+        "Silence master → replica"
+    } else {
+        "Silence replica → master"
+    }
+}
+
+/// Listens to keydown on the document, passing the key name.
+fn gloo_events_listener(on_key: impl Fn(String) + 'static) -> gloo_events::EventListener {
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("a document");
+    gloo_events::EventListener::new(&document, "keydown", move |e| {
+        use wasm_bindgen::JsCast;
+        if let Some(k) = e.dyn_ref::<web_sys::KeyboardEvent>() {
+            on_key(k.key());
+        }
+    })
 }

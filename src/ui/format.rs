@@ -24,7 +24,11 @@ fn format_into(reply: &Reply, prefix: &str, out: &mut Vec<String>) {
             let pad = " ".repeat(prefix.chars().count());
             for (i, item) in items.iter().enumerate() {
                 let label = format!("{:>width$}) ", i + 1);
-                let first = if i == 0 { prefix.to_string() } else { pad.clone() };
+                let first = if i == 0 {
+                    prefix.to_string()
+                } else {
+                    pad.clone()
+                };
                 let mut lines = Vec::new();
                 format_into(item, &format!("{first}{label}"), &mut lines);
                 // Continuation lines of a nested array align under the element.

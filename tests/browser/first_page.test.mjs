@@ -1,4 +1,5 @@
-// The built site opens in a real Chromium, the Yew app mounts, and nothing goes wrong on the way.
+// The built site opens in a real Chromium, the Yew app mounts, the first scenario plays, and
+// nothing goes wrong on the way.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { serveDir, launch, watchedPage, screenshot } from './harness.mjs';
@@ -7,14 +8,19 @@ let site, browser;
 before(async () => { site = await serveDir(); browser = await launch(); });
 after(async () => { await browser?.close(); await site?.close(); });
 
-test('first page mounts with title, topology area and status line', async () => {
+test('first page mounts and plays the first scenario', async () => {
   const page = await watchedPage(browser);
+  const started = Date.now();
   await page.goto(site.url);
   const status = page.getByTestId('status');
   await status.waitFor({ timeout: 15_000 });
-  assert.match(await status.textContent(), /ready/);
+  console.log(`time to first render: ${Date.now() - started} ms`);
+  assert.match(await status.textContent(), /one-replica · seed 1/);
   assert.equal(await page.locator('h1').textContent(), 'replscope');
-  assert.equal(await page.getByTestId('topology').locator('svg').count(), 1);
+  await page.getByTestId('node-m').waitFor();
+  await page.getByTestId('node-r1').waitFor();
+  // The replica's link reaches "connected" as the scenario plays.
+  await page.locator('[data-testid="link-m-r1"].link-connected').waitFor({ timeout: 30_000 });
   assert.equal(await page.getByTestId('error-banner').count(), 0);
   await screenshot(page, 'first-page');
   assert.deepEqual(page.problems, []);

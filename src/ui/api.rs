@@ -1,0 +1,134 @@
+//! `window.replscope`: a small JavaScript API over the running simulation, for tests and for
+//! teachers scripting a demo from the devtools console.
+//!
+//! - `snapshot()` → nodes, links, packets, backlog windows (plain objects);
+//! - `exec(node, command)` → runs the simulation until the reply arrives; returns the reply
+//!   as redis-cli prints it (an array of lines);
+//! - `act(action)` → applies an action object (`{do: "cut", a: "m", b: "r1"}`);
+//! - `loadScenario(json)` → replaces the run with a scenario given as JSON text;
+//! - `exportTrace()` → the run as JSON: scenario, seed and every action with its time.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use yew::functional::UseForceUpdateHandle;
+
+use super::format::reply_lines;
+use super::model::Model;
+use crate::sim::scenario::Scenario;
+use crate::sim::timeline::Recorded;
+use crate::sim::Action;
+
+/// What `exportTrace()` returns: enough to replay the run exactly.
+#[derive(Serialize)]
+struct Export<'a> {
+    scenario: &'a Scenario,
+    seed: u64,
+    actions: &'a [Recorded],
+    trace_hash: String,
+}
+
+fn to_js<T: Serialize>(value: &T) -> JsValue {
+    serde_wasm_bindgen::to_value(value).unwrap_or(JsValue::NULL)
+}
+
+/// Installs `window.replscope` for `model`; `redraw` refreshes the page after a change.
+pub fn install(model: Rc<RefCell<Model>>, redraw: UseForceUpdateHandle) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let api = js_sys::Object::new();
+    let set = |name: &str, f: &JsValue| {
+        let _ = js_sys::Reflect::set(&api, &JsValue::from_str(name), f);
+    };
+
+    let m = model.clone();
+    let snapshot = Closure::<dyn Fn() -> JsValue>::new(move || {
+        let m = m.borrow();
+        to_js(&m.timeline.sim().snapshot(m.start_us))
+    });
+    set("snapshot", snapshot.as_ref());
+
+    let (m, r) = (model.clone(), redraw.clone());
+    let exec =
+        Closure::<dyn Fn(String, String) -> JsValue>::new(move |node: String, command: String| {
+            let reply = {
+                let mut m = m.borrow_mut();
+                let Some(index) = m.timeline.sim().index_of(&node) else {
+                    return JsValue::from_str(&format!("no node named '{node}'"));
+                };
+                m.act(Action::Exec { node, command });
+                let sim = m.timeline.sim_mut();
+                let client = sim.console(index);
+                // Run until the reply is in (bounded: 60 s of virtual time).
+                let limit = sim.now_us() + 60_000_000;
+                let mut replies = sim.take_replies(client);
+                while replies.is_empty() && sim.now_us() < limit && sim.step_until(limit) {
+                    replies = sim.take_replies(client);
+                }
+                replies
+            };
+            r.force_update();
+            let lines: Vec<String> = reply.iter().flat_map(reply_lines).collect();
+            to_js(&lines)
+        });
+    set("exec", exec.as_ref());
+
+    let (m, r) = (model.clone(), redraw.clone());
+    let act = Closure::<dyn Fn(JsValue) -> JsValue>::new(move |action: JsValue| {
+        match serde_wasm_bindgen::from_value::<Action>(action) {
+            Ok(a) => {
+                let result = m.borrow_mut().timeline.act(a);
+                r.force_update();
+                match result {
+                    Ok(()) => JsValue::TRUE,
+                    Err(e) => JsValue::from_str(&e),
+                }
+            }
+            Err(e) => JsValue::from_str(&format!("not an action: {e}")),
+        }
+    });
+    set("act", act.as_ref());
+
+    let (m, r) = (model.clone(), redraw.clone());
+    let load = Closure::<dyn Fn(String) -> JsValue>::new(move |json: String| {
+        let result = Scenario::parse(&json).and_then(|s| Model::new(s, None));
+        match result {
+            Ok(new) => {
+                *m.borrow_mut() = new;
+                r.force_update();
+                JsValue::TRUE
+            }
+            Err(e) => JsValue::from_str(&e),
+        }
+    });
+    set("loadScenario", load.as_ref());
+
+    let m = model;
+    let export = Closure::<dyn Fn() -> JsValue>::new(move || {
+        let m = m.borrow();
+        let export = Export {
+            scenario: &m.scenario,
+            seed: m.seed,
+            actions: m.timeline.inputs(),
+            trace_hash: format!("{:016x}", crate::sim::trace::hash(m.timeline.sim().trace())),
+        };
+        JsValue::from_str(&serde_json::to_string(&export).unwrap_or_default())
+    });
+    set("exportTrace", export.as_ref());
+
+    // The page lives as long as these closures.
+    snapshot.forget();
+    exec.forget();
+    act.forget();
+    load.forget();
+    export.forget();
+    let _ = js_sys::Reflect::set(
+        window.unchecked_ref(),
+        &JsValue::from_str("replscope"),
+        &api,
+    );
+}

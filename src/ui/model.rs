@@ -1,0 +1,248 @@
+//! The UI's state outside Yew's reactivity: the timeline being shown, playback, and the
+//! consoles. Components read it through `Rc<RefCell<Model>>` and re-render on each tick.
+
+use std::collections::BTreeMap;
+
+use crate::engine::event::Event;
+use crate::sim::scenario::{self, Scenario};
+use crate::sim::timeline::Timeline;
+use crate::sim::{Action, SimEvent};
+
+use super::format::reply_lines;
+
+/// One line of a console: what was typed (with its prompt) or a reply line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConsoleLine {
+    pub input: bool,
+    pub text: String,
+}
+
+/// A node's console: its scrollback and the command history (↑/↓).
+#[derive(Clone, Debug, Default)]
+pub struct Console {
+    pub lines: Vec<ConsoleLine>,
+    pub history: Vec<String>,
+}
+
+/// Speed limits of the player (virtual ms per real ms).
+pub const MIN_SPEED: f64 = 0.01;
+pub const MAX_SPEED: f64 = 100.0;
+
+/// When nothing is in flight, idle time runs this many times faster, so waits (the 5 s
+/// diskless delay, the 10 s PING period) do not bore a class.
+const IDLE_FAST_FORWARD: f64 = 20.0;
+
+/// The player.
+pub struct Model {
+    pub scenario: Scenario,
+    pub seed: u64,
+    pub timeline: Timeline,
+    pub start_us: u64,
+    pub playing: bool,
+    pub speed: f64,
+    pub consoles: BTreeMap<String, Console>,
+    /// The last error to show (bad command line, bad action).
+    pub notice: Option<String>,
+    /// How much of the trace the consoles have seen (commands typed by the scenario).
+    seen_trace: usize,
+}
+
+impl Model {
+    /// Loads `scenario` (with `seed` if given).
+    pub fn new(scenario: Scenario, seed: Option<u64>) -> Result<Model, String> {
+        let seed = seed.unwrap_or(scenario.seed);
+        let timeline = scenario.build(Some(seed))?;
+        let start_us = timeline.sim().now_us();
+        let consoles = scenario
+            .nodes
+            .iter()
+            .map(|n| (n.name.clone(), Console::default()))
+            .collect();
+        Ok(Model {
+            scenario,
+            seed,
+            timeline,
+            start_us,
+            playing: true,
+            speed: 0.2,
+            consoles,
+            notice: None,
+            seen_trace: 0,
+        })
+    }
+
+    /// The built-in scenario named `name`, or the first one.
+    pub fn builtin(name: Option<&str>, seed: Option<u64>) -> Model {
+        let s = name
+            .and_then(scenario::builtin_named)
+            .unwrap_or_else(|| scenario::builtin().remove(0));
+        Model::new(s, seed).expect("built-in scenarios build")
+    }
+
+    /// Virtual ms since the start.
+    pub fn time_ms(&self) -> u64 {
+        (self.timeline.sim().now_us() - self.start_us) / 1000
+    }
+
+    /// Advances playback by `real_ms` of wall-clock time.
+    pub fn tick(&mut self, real_ms: f64) {
+        if !self.playing {
+            return;
+        }
+        let sim = self.timeline.sim();
+        let busy = !sim.snapshot(self.start_us).packets.is_empty();
+        let factor = if busy { 1.0 } else { IDLE_FAST_FORWARD };
+        let advance_us = (real_ms * self.speed * factor * 1000.0).max(1.0) as u64;
+        let target = sim.now_us() + advance_us;
+        // Never jump over the first packet of a burst: stop at the next event when idle.
+        let target = if busy {
+            target
+        } else {
+            sim.next_time_us()
+                .map_or(target, |next| target.min(next.max(sim.now_us() + 1)))
+        };
+        self.timeline.run_until_us(target);
+        self.collect_replies();
+    }
+
+    /// One step forward (pauses playback).
+    pub fn step(&mut self) {
+        self.playing = false;
+        self.timeline.step();
+        self.collect_replies();
+    }
+
+    /// One step back (pauses playback).
+    pub fn step_back(&mut self) {
+        self.playing = false;
+        let steps = self.timeline.sim().steps();
+        if steps > 0 {
+            self.timeline.seek_step(steps - 1);
+        }
+    }
+
+    /// Runs until the next event worth a student's attention (a decision, a sync, a timeout,
+    /// a link change, an action), at most 120 s ahead.
+    pub fn next_interesting(&mut self) {
+        self.playing = false;
+        let limit = self.timeline.sim().now_us() + 120_000_000;
+        let seen = self.timeline.sim().trace().len();
+        while self.timeline.sim().now_us() < limit {
+            if !self.timeline.step() {
+                break;
+            }
+            let interesting = self.timeline.sim().trace()[seen..]
+                .iter()
+                .any(|t| match &t.event {
+                    SimEvent::Engine(e) => matches!(
+                        e,
+                        Event::PsyncDecided { .. }
+                            | Event::BgsaveStarted { .. }
+                            | Event::RdbLoaded { .. }
+                            | Event::Timeout { .. }
+                            | Event::LinkStateChanged { .. }
+                            | Event::BacklogWrapped { .. }
+                            | Event::OutputBufferLimit { .. }
+                            | Event::RoleChanged { .. }
+                    ),
+                    SimEvent::Action(_) | SimEvent::StaleRead { .. } => true,
+                    _ => false,
+                });
+            if interesting {
+                break;
+            }
+        }
+        self.collect_replies();
+    }
+
+    /// Jumps to `ms` since the start (both directions).
+    pub fn seek_ms(&mut self, ms: u64) {
+        self.timeline.seek_time_us(self.start_us + ms * 1000);
+    }
+
+    /// Types `line` into `node`'s console.
+    pub fn exec(&mut self, node: &str, line: &str) {
+        let line = line.trim();
+        if line.is_empty() {
+            return;
+        }
+        let console = self.consoles.entry(node.to_string()).or_default();
+        if console.history.last().map(String::as_str) != Some(line) {
+            console.history.push(line.to_string());
+        }
+        if crate::engine::resp::split_args(line.as_bytes()).is_none() {
+            console.lines.push(ConsoleLine {
+                input: true,
+                text: format!("{node}:6379> {line}"),
+            });
+            console.lines.push(ConsoleLine {
+                input: false,
+                text: "Invalid argument(s)".into(),
+            });
+            return;
+        }
+        self.act(Action::Exec {
+            node: node.to_string(),
+            command: line.to_string(),
+        });
+    }
+
+    /// Applies a user action (a fault, a console command, …).
+    pub fn act(&mut self, action: Action) {
+        if let Err(e) = self.timeline.act(action) {
+            self.notice = Some(e);
+        }
+    }
+
+    /// Moves replies that reached the console clients into the consoles. Only at the head of
+    /// the run: replaying history does not print old replies twice.
+    fn collect_replies(&mut self) {
+        if self.timeline.is_rewound() {
+            return;
+        }
+        // Commands typed (by the user or the scenario) echo with their prompt.
+        let trace = self.timeline.sim().trace();
+        self.seen_trace = self.seen_trace.min(trace.len());
+        let typed: Vec<(String, String)> = trace[self.seen_trace..]
+            .iter()
+            .filter_map(|t| match &t.event {
+                SimEvent::Action(Action::Exec { node, command }) => {
+                    Some((node.clone(), command.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        self.seen_trace = trace.len();
+        for (node, command) in typed {
+            self.consoles
+                .entry(node.clone())
+                .or_default()
+                .lines
+                .push(ConsoleLine {
+                    input: true,
+                    text: format!("{node}:6379> {command}"),
+                });
+        }
+        let names: Vec<String> = self.consoles.keys().cloned().collect();
+        for name in names {
+            let Some(index) = self.timeline.sim().index_of(&name) else {
+                continue;
+            };
+            let sim = self.timeline.sim_mut();
+            let Some(client) = sim.existing_console(index) else {
+                continue;
+            };
+            let replies = sim.take_replies(client);
+            let console = self.consoles.entry(name).or_default();
+            for reply in replies {
+                for text in reply_lines(&reply) {
+                    console.lines.push(ConsoleLine { input: false, text });
+                }
+            }
+            let len = console.lines.len();
+            if len > 500 {
+                console.lines.drain(..len - 500);
+            }
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! Side panels: the PSYNC decision with its checklist, the backlog ring, the node inspector
+//! and the event log.
+
+use yew::prelude::*;
+
+use crate::engine::event::{Event, LogLevel};
+use crate::engine::psync::{PsyncDecision, PsyncRule};
+use crate::sim::snapshot::{NodeView, Snapshot};
+use crate::sim::{SimEvent, TraceEntry};
+
+fn short(id: &str) -> String {
+    if id.chars().all(|c| c == '0') {
+        "(none)".into()
+    } else {
+        id.get(..8).map_or(id.to_string(), |s| format!("{s}…"))
+    }
+}
+
+/// The last PSYNC decision as a checklist of the rule `masterTryPartialResynchronization`
+/// applies, and the reply it led to.
+#[component]
+pub fn PsyncPanel(props: &PsyncPanelProps) -> Html {
+    let Some((node, d)) = props.decision.as_ref() else {
+        return html! {
+            <section class="panel psync" data-testid="psync-decision">
+                <h2>{ "PSYNC decision" }</h2>
+                <p class="muted">{ "No replica has asked to synchronise yet." }</p>
+            </section>
+        };
+    };
+    let i = &d.inputs;
+    let id_ok = i.requested_replid.eq_ignore_ascii_case(&i.master_replid)
+        || (i.requested_replid.eq_ignore_ascii_case(&i.master_replid2)
+            && i.requested_offset <= i.second_replid_offset);
+    let window = i.backlog.map(|(first, histlen)| (first, first + histlen));
+    let in_window = window.is_some_and(|(a, b)| i.requested_offset >= a && i.requested_offset <= b);
+    let reply = if d.is_continue() {
+        format!("+CONTINUE {}", short(&i.master_replid))
+    } else {
+        format!("+FULLRESYNC {} <offset at fork>", short(&i.master_replid))
+    };
+    let check = |ok: bool| if ok { "✔" } else { "✘" };
+    html! {
+        <section class={classes!("panel", "psync", if d.is_continue() { "continue" } else { "full" })}
+                 data-testid="psync-decision">
+            <h2>{ format!("PSYNC decision on {node}") }</h2>
+            <p class="request">{ format!("PSYNC {} {}", short(&i.requested_replid), i.requested_offset) }</p>
+            <ul class="checklist">
+                <li>{ format!("{} replid is {} ({}), or replid2 {} up to offset {}",
+                    check(id_ok), short(&i.master_replid), "current", short(&i.master_replid2), i.second_replid_offset) }</li>
+                <li>{ match window {
+                    Some((a, b)) => format!("{} offset {} within backlog [{a}, {b}]", check(in_window), i.requested_offset),
+                    None => "✘ no backlog".to_string(),
+                } }</li>
+            </ul>
+            <p class="rule">{ rule_text(d) }</p>
+            <p class="reply" data-testid="psync-reply">{ reply }</p>
+        </section>
+    }
+}
+
+fn rule_text(d: &PsyncDecision) -> String {
+    match d.rule {
+        PsyncRule::Continue => {
+            "Same history and the bytes are still in the backlog: partial resync.".into()
+        }
+        PsyncRule::FullResyncRequested => {
+            "The replica has no history (PSYNC ? -1): full resync.".into()
+        }
+        PsyncRule::ReplidMismatch => {
+            "Replication ID mismatch: a different history, full resync.".into()
+        }
+        PsyncRule::Replid2OffsetTooHigh => {
+            "The replica went further in the old history than this master did: full resync.".into()
+        }
+        PsyncRule::NoBacklog => "No backlog: full resync.".into(),
+        PsyncRule::OffsetBeforeBacklog => {
+            "The bytes were overwritten in the backlog: full resync.".into()
+        }
+        PsyncRule::OffsetAfterBacklog => {
+            "The offset is beyond what the master produced: full resync.".into()
+        }
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct PsyncPanelProps {
+    pub decision: Option<(String, PsyncDecision)>,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct BacklogProps {
+    pub node: Option<NodeView>,
+    /// Acknowledged offsets of the replicas of this node, by name.
+    pub acks: Vec<(String, i64)>,
+}
+
+/// The backlog of a node: the ring with its write head and window (ring model) or the block
+/// list (blocks model), and each replica's acknowledged offset.
+#[component]
+pub fn BacklogRing(props: &BacklogProps) -> Html {
+    let Some(node) = props.node.as_ref() else {
+        return html! { <section class="panel backlog" data-testid="backlog-ring"><h2>{ "Backlog" }</h2></section> };
+    };
+    let Some(b) = node.backlog.as_ref() else {
+        return html! {
+            <section class="panel backlog" data-testid="backlog-ring">
+                <h2>{ format!("Backlog of {}", node.name) }</h2>
+                <p class="muted">{ "No backlog yet: it is created when the first replica attaches (offset stays 0 until then)." }</p>
+            </section>
+        };
+    };
+    let cap = b.size.max(1) as f64;
+    let (cx, cy, r) = (80.0, 80.0, 60.0);
+    let point = |frac: f64| {
+        let a = frac * std::f64::consts::TAU - std::f64::consts::FRAC_PI_2;
+        (cx + r * a.cos(), cy + r * a.sin())
+    };
+    let head = b.write_index.map(|w| w as f64 / cap);
+    // The filled arc: histlen bytes ending at the write head.
+    let fill = (b.histlen as f64 / cap).min(1.0);
+    let arc = head.map(|h| {
+        let start = (h - fill).rem_euclid(1.0);
+        let (x0, y0) = point(start);
+        let (x1, y1) = point(h);
+        let large = if fill > 0.5 { 1 } else { 0 };
+        if fill >= 0.999 {
+            format!(
+                "M {cx} {} a {r} {r} 0 1 1 0 {} a {r} {r} 0 1 1 0 -{}",
+                cy - r,
+                2.0 * r,
+                2.0 * r
+            )
+        } else {
+            format!("M {x0:.2} {y0:.2} A {r} {r} 0 {large} 1 {x1:.2} {y1:.2}")
+        }
+    });
+    let marker = |offset: i64| {
+        head.map(|h| {
+            let back = (b.master_offset + 1 - offset) as f64 / cap;
+            point((h - back).rem_euclid(1.0))
+        })
+    };
+    html! {
+        <section class="panel backlog" data-testid="backlog-ring">
+            <h2>{ format!("Backlog of {} ({})", node.name, b.model) }</h2>
+            if b.model == "ring" {
+                <svg viewBox="0 0 160 160" class="ring">
+                    <circle class="ring-track" cx={cx.to_string()} cy={cy.to_string()} r={r.to_string()} />
+                    if let Some(d) = arc { <path class="ring-fill" d={d} /> }
+                    if let Some((x, y)) = head.map(point) {
+                        <circle class="ring-head" cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="5"><title>{ "write head" }</title></circle>
+                    }
+                    { for props.acks.iter().filter_map(|(name, off)| marker(*off).map(|(x, y)| html! {
+                        <g class="ring-ack"><circle cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="4" />
+                        <title>{ format!("{name} acknowledged {off}") }</title></g>
+                    })) }
+                    <text x={cx.to_string()} y={(cy - 4.0).to_string()} class="ring-text">{ format!("{:.0}%", fill * 100.0) }</text>
+                    <text x={cx.to_string()} y={(cy + 12.0).to_string()} class="ring-text small">{ format!("wrapped {}×", b.wraps) }</text>
+                </svg>
+            } else {
+                <div class="blocks">
+                    { for b.blocks.iter().map(|(first, used)| html! {
+                        <span class="block" title={format!("block from offset {first}, {used} bytes")}
+                              style={format!("flex-grow:{}", used.max(&1))}></span>
+                    }) }
+                </div>
+            }
+            <dl class="window">
+                <dt>{ "window" }</dt><dd>{ format!("[{}, {}]", b.first_byte_offset, b.master_offset) }</dd>
+                <dt>{ "histlen / size" }</dt><dd>{ format!("{} / {}", b.histlen, b.size) }</dd>
+                { for props.acks.iter().map(|(name, off)| html! { <><dt>{ format!("{name} ack") }</dt><dd>{ off }</dd></> }) }
+            </dl>
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct InspectorProps {
+    pub node: Option<NodeView>,
+    pub info: String,
+    pub keys: Vec<(String, String)>,
+    pub on_action: Callback<String>,
+}
+
+/// The selected node: its INFO replication, its keys, and what can be done to it.
+#[component]
+pub fn Inspector(props: &InspectorProps) -> Html {
+    let Some(node) = props.node.as_ref() else {
+        return html! { <section class="panel inspector"><p class="muted">{ "Click a node to inspect it, a link to cut or heal it." }</p></section> };
+    };
+    let button = |label: &'static str, what: &'static str| {
+        let on = props.on_action.clone();
+        html! { <button data-testid={format!("node-action-{what}")} onclick={move |_| on.emit(what.to_string())}>{ label }</button> }
+    };
+    html! {
+        <section class="panel inspector" data-testid="inspector">
+            <h2>{ format!("{} ({}, {})", node.name, node.role, node.process) }</h2>
+            <div class="actions">
+                if node.process == "down" {
+                    { button("Restart with RDB", "restart-rdb") }
+                    { button("Restart empty", "restart-empty") }
+                } else {
+                    { button("Kill", "kill") }
+                    { button("Save & kill", "kill-save") }
+                    if node.process == "paused" { { button("Resume", "resume") } } else { { button("Pause", "pause") } }
+                    if node.role == "replica" { { button("REPLICAOF NO ONE", "promote") } }
+                }
+            </div>
+            <pre class="info">{ &props.info }</pre>
+            <table class="keys">
+                { for props.keys.iter().map(|(k, v)| html! { <tr><td>{ k }</td><td>{ v }</td></tr> }) }
+            </table>
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct EventLogProps {
+    pub entries: Vec<(u64, String, String, String)>,
+}
+
+/// The recent events, newest first: (ms, node, kind class, text).
+#[component]
+pub fn EventLog(props: &EventLogProps) -> Html {
+    html! {
+        <section class="panel log" data-testid="event-log">
+            <h2>{ "Events" }</h2>
+            <ol>
+                { for props.entries.iter().rev().map(|(ms, node, class, text)| html! {
+                    <li class={class.clone()}><span class="t">{ format!("{:>7.3}s", *ms as f64 / 1000.0) }</span>
+                    <span class="n">{ node }</span>{ text }</li>
+                }) }
+            </ol>
+        </section>
+    }
+}
+
+/// The entries the event log shows: actions, decisions, syncs, timeouts, and log lines.
+pub fn log_entries(
+    trace: &[TraceEntry],
+    start_us: u64,
+    limit: usize,
+) -> Vec<(u64, String, String, String)> {
+    let mut out = Vec::new();
+    for t in trace.iter().rev() {
+        let ms = t.time_us.saturating_sub(start_us) / 1000;
+        let item = match &t.event {
+            SimEvent::Action(a) => Some(("action", a.describe())),
+            SimEvent::StaleRead {
+                key,
+                replica_value,
+                master_value,
+            } => Some((
+                "stale",
+                format!("stale read of {key}: replica {replica_value:?}, master {master_value:?}"),
+            )),
+            SimEvent::Engine(Event::Log { level, text }) => Some((
+                match level {
+                    LogLevel::Warning => "warning",
+                    _ => "log",
+                },
+                text.clone(),
+            )),
+            SimEvent::Engine(Event::Command {
+                argv,
+                error: Some(e),
+                ..
+            }) => Some(("warning", format!("{} → {e}", argv.join(" ")))),
+            _ => None,
+        };
+        if let Some((class, text)) = item {
+            out.push((ms, t.node.clone(), class.to_string(), text));
+            if out.len() == limit {
+                break;
+            }
+        }
+    }
+    out.reverse();
+    out
+}
+
+/// The acknowledged offsets of `node`'s replicas, for the backlog ring.
+pub fn acks(snapshot: &Snapshot, node: &str) -> Vec<(String, i64)> {
+    snapshot
+        .nodes
+        .iter()
+        .find(|n| n.name == node)
+        .map(|n| {
+            n.replicas
+                .iter()
+                .map(|r| (r.name.clone(), r.ack_offset))
+                .collect()
+        })
+        .unwrap_or_default()
+}
