@@ -6,6 +6,7 @@
 //! replscope sim --scenario partial-sync [--seed N] [--until MS] [--quiet]
 //! replscope sim --scenario path/to/file.json
 //! replscope sim --random --seed N
+//! replscope sim --replay run.json       (a run exported by the browser or another tool)
 //! ```
 
 use std::io::Write;
@@ -13,7 +14,8 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use super::scenario::{self, Scenario};
+use super::scenario::{self, RunFile, Scenario};
+use super::timeline::Timeline;
 use super::{chaos, trace, SimEvent};
 use crate::engine::event::Event;
 
@@ -49,7 +51,7 @@ struct Summary {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: replscope sim --list\n       replscope sim --scenario NAME|FILE [--seed N] [--until MS] [--quiet]\n       replscope sim --random --seed N"
+        "usage: replscope sim --list\n       replscope sim --scenario NAME|FILE [--seed N] [--until MS] [--quiet]\n       replscope sim --replay RUN.json [--until MS] [--quiet]\n       replscope sim --random --seed N"
     );
     ExitCode::from(1)
 }
@@ -57,6 +59,7 @@ fn usage() -> ExitCode {
 /// Entry point (arguments after `sim`).
 pub fn main(args: &[String]) -> ExitCode {
     let mut scenario_arg = None;
+    let mut replay_arg: Option<String> = None;
     let mut seed = None;
     let mut until = None;
     let mut random = false;
@@ -72,6 +75,7 @@ pub fn main(args: &[String]) -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             ("--scenario", Some(v)) => scenario_arg = Some(v.clone()),
+            ("--replay", Some(v)) => replay_arg = Some(v.clone()),
             ("--seed", Some(v)) => match v.parse() {
                 Ok(n) => seed = Some(n),
                 Err(_) => return usage(),
@@ -103,6 +107,21 @@ pub fn main(args: &[String]) -> ExitCode {
             }
             Err(e) => {
                 eprintln!("FAILED {e}\nrepro: replscope sim --random --seed {seed}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    if let Some(path) = replay_arg {
+        let run = std::fs::read_to_string(&path)
+            .map_err(|e| format!("{path}: {e}"))
+            .and_then(|json| RunFile::parse(&json));
+        return match run.and_then(|r| {
+            let timeline = r.timeline()?;
+            report(&r.scenario, timeline, until, quiet)
+        }) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{e}");
                 ExitCode::from(1)
             }
         };
@@ -141,7 +160,16 @@ fn run(
     until: Option<u64>,
     quiet: bool,
 ) -> Result<(), String> {
-    let mut timeline = scenario.build(seed)?;
+    report(scenario, scenario.build(seed)?, until, quiet)
+}
+
+/// Runs `timeline` to the end of the story and prints the trace and the summary.
+fn report(
+    scenario: &Scenario,
+    mut timeline: Timeline,
+    until: Option<u64>,
+    quiet: bool,
+) -> Result<(), String> {
     let start_us = timeline.sim().now_us();
     let until_ms = until.unwrap_or(scenario.until_ms);
     timeline.run_until_us(start_us + until_ms * 1000);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::timeline::Timeline;
+use super::timeline::{Origin, Recorded, Timeline};
 use super::{Action, Sim, PORT};
 use crate::engine::config::Config;
 
@@ -136,6 +136,50 @@ impl Scenario {
             .map(|s| (start + s.at_ms * 1000, s.action.clone()))
             .collect();
         Ok(Timeline::new(sim, scheduled))
+    }
+}
+
+/// A run as a file: the scenario, the seed and every action applied, with when. Replaying it
+/// reproduces the run exactly (same trace hash).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunFile {
+    pub scenario: Scenario,
+    pub seed: u64,
+    pub actions: Vec<Recorded>,
+}
+
+impl RunFile {
+    /// Parses and checks a run file.
+    pub fn parse(json: &str) -> Result<RunFile, String> {
+        let run: RunFile =
+            serde_json::from_str(json).map_err(|e| format!("invalid run file: {e}"))?;
+        run.scenario.validate()?;
+        Ok(run)
+    }
+
+    /// The timeline of this run, ready to replay.
+    pub fn timeline(&self) -> Result<Timeline, String> {
+        self.scenario.replay(self.seed, self.actions.clone())
+    }
+}
+
+impl Scenario {
+    /// Builds the scenario and arranges to replay `inputs` recorded by an earlier run; the
+    /// scenario's own steps that the recording already contains are not scheduled again.
+    pub fn replay(&self, seed: u64, inputs: Vec<Recorded>) -> Result<Timeline, String> {
+        let built = self.build(Some(seed))?;
+        let start = built.sim().now_us();
+        let done = inputs
+            .iter()
+            .filter(|r| r.origin == Origin::Scenario)
+            .count();
+        let scheduled = self
+            .steps
+            .iter()
+            .skip(done)
+            .map(|s| (start + s.at_ms * 1000, s.action.clone()))
+            .collect();
+        Ok(Timeline::replaying(built.sim().clone(), scheduled, inputs))
     }
 }
 

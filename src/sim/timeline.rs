@@ -61,6 +61,15 @@ impl Timeline {
         }
     }
 
+    /// A timeline that will replay `inputs` (recorded by an earlier run of the same start)
+    /// and then go on with the scenario actions still `scheduled`.
+    pub fn replaying(sim: Sim, scheduled: Vec<(u64, Action)>, inputs: Vec<Recorded>) -> Timeline {
+        let mut t = Timeline::new(sim, scheduled);
+        t.head_steps = inputs.last().map_or(0, |r| r.step);
+        t.inputs = inputs;
+        t
+    }
+
     pub fn sim(&self) -> &Sim {
         &self.sim
     }

@@ -6,7 +6,8 @@
 //!   as redis-cli prints it (an array of lines);
 //! - `act(action)` → applies an action object (`{do: "cut", a: "m", b: "r1"}`);
 //! - `loadScenario(json)` → replaces the run with a scenario given as JSON text;
-//! - `exportTrace()` → the run as JSON: scenario, seed and every action with its time.
+//! - `exportTrace()` → the run as JSON: scenario, seed and every action with its time;
+//! - `importRun(json)` → replays such a run (the same states, step for step).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -18,18 +19,8 @@ use yew::functional::UseForceUpdateHandle;
 
 use super::format::reply_lines;
 use super::model::Model;
-use crate::sim::scenario::Scenario;
-use crate::sim::timeline::Recorded;
+use crate::sim::scenario::{RunFile, Scenario};
 use crate::sim::Action;
-
-/// What `exportTrace()` returns: enough to replay the run exactly.
-#[derive(Serialize)]
-struct Export<'a> {
-    scenario: &'a Scenario,
-    seed: u64,
-    actions: &'a [Recorded],
-    trace_hash: String,
-}
 
 fn to_js<T: Serialize>(value: &T) -> JsValue {
     serde_wasm_bindgen::to_value(value).unwrap_or(JsValue::NULL)
@@ -107,18 +98,25 @@ pub fn install(model: Rc<RefCell<Model>>, redraw: UseForceUpdateHandle) {
     });
     set("loadScenario", load.as_ref());
 
-    let m = model;
+    let m = model.clone();
     let export = Closure::<dyn Fn() -> JsValue>::new(move || {
-        let m = m.borrow();
-        let export = Export {
-            scenario: &m.scenario,
-            seed: m.seed,
-            actions: m.timeline.inputs(),
-            trace_hash: format!("{:016x}", crate::sim::trace::hash(m.timeline.sim().trace())),
-        };
-        JsValue::from_str(&serde_json::to_string(&export).unwrap_or_default())
+        JsValue::from_str(&serde_json::to_string(&m.borrow().run_file()).unwrap_or_default())
     });
     set("exportTrace", export.as_ref());
+
+    let (m, r) = (model, redraw);
+    let import =
+        Closure::<dyn Fn(String) -> JsValue>::new(move |json: String| {
+            match RunFile::parse(&json).and_then(|run| Model::replay(run)) {
+                Ok(new) => {
+                    *m.borrow_mut() = new;
+                    r.force_update();
+                    JsValue::TRUE
+                }
+                Err(e) => JsValue::from_str(&e),
+            }
+        });
+    set("importRun", import.as_ref());
 
     // The page lives as long as these closures.
     snapshot.forget();
@@ -126,6 +124,7 @@ pub fn install(model: Rc<RefCell<Model>>, redraw: UseForceUpdateHandle) {
     act.forget();
     load.forget();
     export.forget();
+    import.forget();
     let _ = js_sys::Reflect::set(
         window.unchecked_ref(),
         &JsValue::from_str("replscope"),

@@ -39,6 +39,29 @@ fn from_url() -> Model {
     let get = |k: &str| params.as_ref().and_then(|p| p.get(k));
     let seed = get("seed").and_then(|s| s.parse().ok());
     let mut model = Model::builtin(get("scenario").as_deref(), seed);
+    // A shared link carries the actions of its run after `#run=`.
+    let hash = web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default();
+    if let Some(encoded) = hash.strip_prefix("#run=") {
+        let decoded = js_sys::decode_uri_component(encoded)
+            .ok()
+            .and_then(|s| s.as_string())
+            .unwrap_or_default();
+        let replayed = serde_json::from_str::<Vec<crate::sim::timeline::Recorded>>(&decoded)
+            .map_err(|e| format!("the shared link's actions are unreadable: {e}"))
+            .and_then(|actions| {
+                Model::replay(crate::sim::scenario::RunFile {
+                    scenario: model.scenario.clone(),
+                    seed: model.seed,
+                    actions,
+                })
+            });
+        match replayed {
+            Ok(m) => model = m,
+            Err(e) => model.notice = Some(e),
+        }
+    }
     if let Some(speed) = get("speed").and_then(|s| s.parse::<f64>().ok()) {
         if speed.is_finite() {
             model.speed = speed.clamp(MIN_SPEED, MAX_SPEED);
@@ -55,6 +78,7 @@ pub fn App() -> Html {
     let link_menu = use_state(|| None::<(String, String)>);
     let packet = use_state(|| None::<u64>);
     let help = use_state(|| false);
+    let share = use_state(|| None::<String>);
     let projector = use_state(|| false);
     let max_time = use_mut_ref(|| 0u64);
 
@@ -270,6 +294,8 @@ pub fn App() -> Html {
                         }) }
                     </select>
                     <button onclick={{ let p = projector.clone(); move |_| p.set(!*p) }} title="Large type, high contrast">{ "Projector" }</button>
+                    <button data-testid="share" title="A link that restores this scenario, seed and your actions"
+                            onclick={{ let s = share.clone(); let model = model.clone(); move |_| s.set(Some(share_url(&model.borrow()))) }}>{ "Share" }</button>
                     <button onclick={{ let h = help.clone(); move |_| h.set(!*h) }}>{ "?" }</button>
                 </div>
             </header>
@@ -278,6 +304,12 @@ pub fn App() -> Html {
                        max={slider_max.to_string()} value={now_ms.to_string()} oninput={on_seek} aria-label="Time" />
                 <span class="clock" data-testid="clock">{ format!("{:.3} s", now_ms as f64 / 1000.0) }</span>
             </div>
+            if let Some(url) = (*share).clone() {
+                <div class="share">
+                    <input readonly=true value={url} data-testid="share-url" aria-label="Link to this run" />
+                    <button onclick={{ let s = share.clone(); move |_| s.set(None) }}>{ "Close" }</button>
+                </div>
+            }
             <p class="scenario-description">{ &m.scenario.description }</p>
             <main class="workspace">
                 <section class="topology" data-testid="topology" aria-label="Topology">
@@ -368,6 +400,26 @@ fn link_menu_view(
             { item("fast", "Fast (2 ms)", vec![slow(2, 0)]) }
         </div>
     }
+}
+
+/// A URL that reopens this run: scenario and seed in the query, every action after `#run=`.
+fn share_url(m: &Model) -> String {
+    let base = web_sys::window()
+        .map(|w| {
+            let l = w.location();
+            format!(
+                "{}{}",
+                l.origin().unwrap_or_default(),
+                l.pathname().unwrap_or_default()
+            )
+        })
+        .unwrap_or_default();
+    let actions = serde_json::to_string(m.timeline.inputs()).unwrap_or_default();
+    let encoded: String = js_sys::encode_uri_component(&actions).into();
+    format!(
+        "{base}?scenario={}&seed={}&speed={}#run={encoded}",
+        m.scenario.name, m.seed, m.speed
+    )
 }
 
 /// Labels of the one-way partitions.

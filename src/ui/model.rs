@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::engine::event::Event;
-use crate::sim::scenario::{self, Scenario};
+use crate::sim::scenario::{self, RunFile, Scenario};
 use crate::sim::timeline::Timeline;
 use crate::sim::{Action, SimEvent};
 
@@ -69,6 +69,23 @@ impl Model {
             notice: None,
             seen_trace: 0,
         })
+    }
+
+    /// A run exported earlier, ready to replay (acting forks it).
+    pub fn replay(run: RunFile) -> Result<Model, String> {
+        let timeline = run.timeline()?;
+        let mut model = Model::new(run.scenario, Some(run.seed))?;
+        model.timeline = timeline;
+        Ok(model)
+    }
+
+    /// This run as a file: scenario, seed and every action.
+    pub fn run_file(&self) -> RunFile {
+        RunFile {
+            scenario: self.scenario.clone(),
+            seed: self.seed,
+            actions: self.timeline.inputs().to_vec(),
+        }
     }
 
     /// The built-in scenario named `name`, or the first one.
