@@ -107,7 +107,7 @@ pub fn install(model: Rc<RefCell<Model>>, redraw: UseForceUpdateHandle) {
     let (m, r) = (model, redraw);
     let import =
         Closure::<dyn Fn(String) -> JsValue>::new(move |json: String| {
-            match RunFile::parse(&json).and_then(|run| Model::replay(run)) {
+            match RunFile::parse(&json).and_then(Model::replay) {
                 Ok(new) => {
                     *m.borrow_mut() = new;
                     r.force_update();
