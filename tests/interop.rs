@@ -247,3 +247,24 @@ fn a_restarted_replica_continues_partially_from_its_snapshot() {
     assert_eq!(master.stat("sync_full"), 1);
     assert_eq!(replica.cmd(&["GET", "b"]), Reply::Bulk(b"2".to_vec()));
 }
+
+#[test]
+fn authentication_both_directions() {
+    // A real master with requirepass, replscope replica with masterauth.
+    let master = Server::redis(&["--requirepass", "s3cret", "--repl-diskless-sync-delay", "0"]);
+    let replica = Server::replscope(&["--masterauth", "s3cret"]);
+    replica.replicate(&master);
+    assert_eq!(replica.info("replication", "master_link_status"), "up");
+    // And the other way round; an unauthenticated client gets Redis's error.
+    let master = Server::replscope(&["--requirepass", "s3cret", "--repl-diskless-sync-delay", "0"]);
+    assert_eq!(
+        master.cmd(&["GET", "k"]),
+        Reply::Error("NOAUTH Authentication required.".into())
+    );
+    let replica = Server::redis(&["--masterauth", "s3cret"]);
+    replica.replicate(&master);
+    let wrong = Server::redis(&["--masterauth", "nope"]);
+    wrong.cmd(&["REPLICAOF", "127.0.0.1", &master.port.to_string()]);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(wrong.info("replication", "master_link_status"), "down");
+}

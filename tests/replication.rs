@@ -325,3 +325,31 @@ fn role_replies_like_redis() {
     assert_eq!(r[3], bulk("connected"));
     assert_eq!(r[4], Reply::Integer(c.offset(1)));
 }
+
+#[test]
+fn a_replica_without_its_master_can_refuse_stale_reads() {
+    let mut c = Cluster::new(1, Config::default());
+    c.attach_all();
+    c.exec(0, "SET k v");
+    c.sim.run_for(100);
+    assert_eq!(
+        c.exec(1, "CONFIG SET replica-serve-stale-data no"),
+        Reply::ok()
+    );
+    assert_eq!(c.exec(1, "GET k"), bulk("v"));
+    c.sim.cut(0, 1);
+    c.sim.run_for(100);
+    assert_eq!(
+        c.exec(1, "GET k"),
+        Reply::error(
+            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+        )
+    );
+    // Commands flagged STALE still answer.
+    assert!(matches!(c.exec(1, "INFO replication"), Reply::Bulk(_)));
+    assert_eq!(
+        c.exec(1, "CONFIG SET replica-serve-stale-data yes"),
+        Reply::ok()
+    );
+    assert_eq!(c.exec(1, "GET k"), bulk("v"));
+}

@@ -117,10 +117,11 @@ impl Server {
     }
 
     fn wait_ready(&self) {
+        // Any reply will do (a server with requirepass answers PING with NOAUTH).
         wait_until(
             Duration::from_secs(10),
             &format!("{} on {} answers PING", self.kind, self.port),
-            || try_cmd(self.port, &["PING"]).is_some_and(|r| r == Reply::Simple("PONG".into())),
+            || try_cmd(self.port, &["PING"]).is_some(),
         );
     }
 
