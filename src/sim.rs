@@ -248,6 +248,13 @@ impl Sim {
         &self.trace
     }
 
+    /// Writes per second of the background workload (0 when off).
+    pub fn workload_rate(&self) -> u64 {
+        self.workload
+            .as_ref()
+            .map_or(0, |w| 1_000_000 / w.period_us.max(1))
+    }
+
     /// Drops trace entries older than `keep_after_us` (long benchmark runs).
     pub fn clear_trace(&mut self) {
         self.trace.clear();

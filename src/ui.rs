@@ -8,6 +8,7 @@ pub mod error_banner;
 pub mod format;
 pub mod model;
 mod panels;
+mod spacetime;
 mod topology;
 
 pub use app::App;

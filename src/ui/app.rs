@@ -10,6 +10,7 @@ use yew::prelude::*;
 use super::console::Console;
 use super::model::{Model, MAX_SPEED, MIN_SPEED};
 use super::panels::{acks, log_entries, BacklogRing, EventLog, Inspector, PsyncPanel};
+use super::spacetime::{arrows, SpaceTime};
 use super::topology::Topology;
 use crate::engine::keyspace::Value;
 use crate::sim::{scenario, Action, SimEvent};
@@ -263,6 +264,56 @@ pub fn App() -> Html {
         None => (String::new(), Vec::new()),
     };
     let entries = log_entries(m.timeline.sim().trace(), m.start_us, 60);
+    let lanes: Vec<String> = snapshot.nodes.iter().map(|n| n.name.clone()).collect();
+    let st_arrows = arrows(m.timeline.sim().trace(), &lanes, m.timeline.sim().now_us());
+    let master_name = snapshot
+        .nodes
+        .iter()
+        .find(|n| n.role == "master" && n.process == "up")
+        .map(|n| n.name.clone());
+    let on_workload = {
+        let act = act.clone();
+        let master = master_name.clone();
+        Callback::from(move |e: Event| {
+            let rate: u64 = e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value()
+                .parse()
+                .unwrap_or(0);
+            if let Some(node) = master.clone() {
+                act.emit(Action::Workload {
+                    node,
+                    rate,
+                    keys: 100,
+                    value_size: 16,
+                });
+            }
+        })
+    };
+    let on_add_replica = {
+        let act = act.clone();
+        let master = master_name.clone();
+        let count = snapshot.nodes.len();
+        let names = lanes.clone();
+        Callback::from(move |_: MouseEvent| {
+            let Some(master) = master.clone() else { return };
+            let name = (1..=count + 1)
+                .map(|i| format!("r{i}"))
+                .find(|n| !names.contains(n))
+                .unwrap_or_default();
+            if count >= 12 {
+                return;
+            }
+            act.emit(Action::AddNode {
+                name: name.clone(),
+                config: vec![("repl-backlog-model".into(), "ring".into())],
+            });
+            act.emit(Action::Exec {
+                node: name,
+                command: format!("REPLICAOF {master} 6379"),
+            });
+        })
+    };
     let packet_detail = (*packet).and_then(|id| {
         m.timeline
             .sim()
@@ -288,6 +339,14 @@ pub fn App() -> Html {
                         <input type="range" min="0" max="1000" data-testid="speed"
                                value={slider_from_speed(m.speed).to_string()} oninput={on_speed} />
                     </label>
+                    <label>{ "writes/s " }
+                        <select data-testid="workload" onchange={on_workload} aria-label="Workload on the master">
+                            { for [0u64, 1, 5, 10, 100, 1000].iter().map(|r| html! {
+                                <option value={r.to_string()} selected={*r == m.timeline.sim().workload_rate()}>{ r }</option>
+                            }) }
+                        </select>
+                    </label>
+                    <button data-testid="add-replica" onclick={on_add_replica} title="Add a replica of the master (up to 12 nodes)">{ "+ replica" }</button>
                     <select data-testid="scenario-select" onchange={on_scenario} aria-label="Scenario">
                         { for scenario::builtin().iter().map(|s| html! {
                             <option value={s.name.clone()} selected={s.name == m.scenario.name}>{ &s.title }</option>
@@ -333,10 +392,12 @@ pub fn App() -> Html {
                     <Inspector node={focus_view.filter(|_| selected.is_some())} info={info} keys={keys} on_action={on_node_action} />
                 </aside>
                 <section class="consoles">
-                    { for m.consoles.iter().map(|(name, c)| html! {
-                        <Console node={name.clone()} lines={c.lines.clone()} history={c.history.clone()} on_exec={on_exec.clone()} />
+                    { for lanes.iter().map(|name| {
+                        let c = m.consoles.get(name).cloned().unwrap_or_default();
+                        html! { <Console node={name.clone()} lines={c.lines} history={c.history} on_exec={on_exec.clone()} /> }
                     }) }
                 </section>
+                <SpaceTime lanes={lanes.clone()} arrows={st_arrows} now_us={m.timeline.sim().now_us()} />
                 <EventLog entries={entries} />
             </main>
             <footer class="status-line" data-testid="status" role="status">

@@ -240,7 +240,13 @@ impl Model {
                     text: format!("{node}:6379> {command}"),
                 });
         }
-        let names: Vec<String> = self.consoles.keys().cloned().collect();
+        let names: Vec<String> = self
+            .timeline
+            .sim()
+            .nodes()
+            .iter()
+            .map(|n| n.name.clone())
+            .collect();
         for name in names {
             let Some(index) = self.timeline.sim().index_of(&name) else {
                 continue;

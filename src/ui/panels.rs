@@ -207,10 +207,24 @@ pub fn Inspector(props: &InspectorProps) -> Html {
                     if node.role == "replica" { { button("REPLICAOF NO ONE", "promote") } }
                 }
             </div>
+            if !node.replicas.is_empty() {
+                <table class="replicas" data-testid="replica-table">
+                    <tr><th>{ "replica" }</th><th>{ "state" }</th><th>{ "ack offset" }</th><th>{ "lag" }</th><th>{ "buffer" }</th></tr>
+                    { for node.replicas.iter().map(|r| html! {
+                        <tr>
+                            <td>{ &r.name }</td><td>{ &r.state }</td><td>{ r.ack_offset }</td>
+                            <td><span class="lag-bar" style={format!("width:{}px", 4 + 8 * r.lag_s.min(20))}></span>{ format!(" {} s", r.lag_s) }</td>
+                            <td>{ r.output_buffer }</td>
+                        </tr>
+                    }) }
+                </table>
+            }
             <pre class="info">{ &props.info }</pre>
-            <table class="keys">
-                { for props.keys.iter().map(|(k, v)| html! { <tr><td>{ k }</td><td>{ v }</td></tr> }) }
-            </table>
+            <div class="keys-wrap">
+                <table class="keys">
+                    { for props.keys.iter().map(|(k, v)| html! { <tr><td>{ k }</td><td>{ v }</td></tr> }) }
+                </table>
+            </div>
         </section>
     }
 }

@@ -1,0 +1,87 @@
+//! The space-time diagram: one lane per node, time flowing right, every segment between
+//! nodes an arrow from its send to its arrival. It shares the animation's time cursor.
+
+use yew::prelude::*;
+
+use super::topology::kind_class;
+use crate::sim::{SimEvent, TraceEntry};
+
+/// Virtual time shown, in ms, ending at the cursor.
+const WINDOW_MS: f64 = 3000.0;
+/// Most arrows drawn (the latest ones).
+const MAX_ARROWS: usize = 300;
+
+#[derive(Properties, PartialEq)]
+pub struct SpaceTimeProps {
+    pub lanes: Vec<String>,
+    pub arrows: Vec<Arrow>,
+    pub now_us: u64,
+}
+
+/// One segment: lanes and times (µs), and its kind's CSS class.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Arrow {
+    pub from: usize,
+    pub to: usize,
+    pub sent_us: u64,
+    pub arrives_us: Option<u64>,
+    pub class: &'static str,
+}
+
+/// The arrows of the last window, from the trace.
+pub fn arrows(trace: &[TraceEntry], lanes: &[String], now_us: u64) -> Vec<Arrow> {
+    let since = now_us.saturating_sub((WINDOW_MS * 1000.0) as u64);
+    let mut out: Vec<Arrow> = trace
+        .iter()
+        .rev()
+        .take_while(|t| t.time_us >= since)
+        .filter_map(|t| match &t.event {
+            SimEvent::Send(m) => {
+                let from = lanes.iter().position(|l| *l == m.from)?;
+                let to = lanes.iter().position(|l| *l == m.to)?;
+                Some(Arrow {
+                    from,
+                    to,
+                    sent_us: m.sent_us,
+                    arrives_us: m.arrives_us,
+                    class: kind_class(m.kind),
+                })
+            }
+            _ => None,
+        })
+        .take(MAX_ARROWS)
+        .collect();
+    out.reverse();
+    out
+}
+
+#[component]
+pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
+    let (w, lane_h, left) = (1000.0, 26.0, 60.0);
+    let h = lane_h * props.lanes.len().max(1) as f64 + 10.0;
+    let start = props.now_us as f64 - WINDOW_MS * 1000.0;
+    let x = |us: u64| left + (us as f64 - start) / (WINDOW_MS * 1000.0) * (w - left - 10.0);
+    let y = |lane: usize| 14.0 + lane as f64 * lane_h;
+    html! {
+        <section class="panel spacetime" data-testid="space-time">
+            <h2>{ "Space-time (last 3 s)" }</h2>
+            <svg viewBox={format!("0 0 {w} {h}")} preserveAspectRatio="none">
+                { for props.lanes.iter().enumerate().map(|(i, name)| html! {
+                    <g class="lane">
+                        <text x="4" y={(y(i) + 4.0).to_string()}>{ name }</text>
+                        <line x1={left.to_string()} x2={(w - 10.0).to_string()} y1={y(i).to_string()} y2={y(i).to_string()} />
+                    </g>
+                }) }
+                { for props.arrows.iter().map(|a| {
+                    let end = a.arrives_us.unwrap_or(props.now_us).min(props.now_us);
+                    html! {
+                        <line class={classes!("arrow", a.class, a.arrives_us.is_none().then_some("held"))}
+                              x1={format!("{:.1}", x(a.sent_us))} y1={y(a.from).to_string()}
+                              x2={format!("{:.1}", x(end))} y2={format!("{:.1}", y(a.from) + (y(a.to) - y(a.from)) * if a.arrives_us.is_some_and(|t| t <= props.now_us) { 1.0 } else { (end.saturating_sub(a.sent_us)) as f64 / (a.arrives_us.unwrap_or(end + 1).saturating_sub(a.sent_us)).max(1) as f64 })} />
+                    }
+                }) }
+                <line class="cursor" x1={(w - 10.0).to_string()} x2={(w - 10.0).to_string()} y1="0" y2={h.to_string()} />
+            </svg>
+        </section>
+    }
+}
