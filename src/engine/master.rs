@@ -526,18 +526,7 @@ impl Node {
         );
         let offset = self.master.repl_offset;
         let rdb = self.snapshot();
-        let waiting: Vec<ConnId> = self
-            .master
-            .replicas
-            .iter()
-            .copied()
-            .filter(|r| {
-                self.clients
-                    .get(r)
-                    .and_then(|c| c.replica.as_ref())
-                    .is_some_and(|l| l.state == ReplicaState::WaitBgsaveStart)
-            })
-            .collect();
+        let waiting: Vec<ConnId> = self.replicas_in(ReplicaState::WaitBgsaveStart);
         for &conn in &waiting {
             let pin = self.master.backlog.as_mut().map(|b| b.pin(offset + 1));
             if let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) {
@@ -589,10 +578,9 @@ impl Node {
         }
     }
 
-    /// `updateSlavesWaitingBgsave`: the snapshot is complete.
-    fn update_replicas_waiting_bgsave(&mut self, child: RdbChild) {
-        let waiting: Vec<ConnId> = self
-            .master
+    /// The attached replicas in `state`, in attach order.
+    fn replicas_in(&self, state: ReplicaState) -> Vec<ConnId> {
+        self.master
             .replicas
             .iter()
             .copied()
@@ -600,9 +588,14 @@ impl Node {
                 self.clients
                     .get(r)
                     .and_then(|c| c.replica.as_ref())
-                    .is_some_and(|l| l.state == ReplicaState::WaitBgsaveEnd)
+                    .is_some_and(|l| l.state == state)
             })
-            .collect();
+            .collect()
+    }
+
+    /// `updateSlavesWaitingBgsave`: the snapshot is complete.
+    fn update_replicas_waiting_bgsave(&mut self, child: RdbChild) {
+        let waiting: Vec<ConnId> = self.replicas_in(ReplicaState::WaitBgsaveEnd);
         for conn in waiting {
             let name = self.replica_name(conn);
             match child.target {

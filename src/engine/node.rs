@@ -594,23 +594,34 @@ impl Node {
         self.call(conn, spec, argv);
     }
 
-    /// `rejectCommand`: the error reply, and inside MULTI the transaction is doomed.
-    fn reject(&mut self, conn: ConnId, argv: &[Vec<u8>], reply: Reply) {
-        if let Some(multi) = self.clients.get_mut(&conn).and_then(|c| c.multi.as_mut()) {
-            multi.dirty_exec = true;
-        }
+    /// The `Command` event of a command this node ran (or refused).
+    pub(crate) fn emit_command(
+        &mut self,
+        conn: ConnId,
+        argv: &[Vec<u8>],
+        from_master: bool,
+        reply: &Reply,
+    ) {
         self.emit(Event::Command {
             conn,
             argv: argv
                 .iter()
                 .map(|a| String::from_utf8_lossy(a).into_owned())
                 .collect(),
-            from_master: false,
-            error: match &reply {
+            from_master,
+            error: match reply {
                 Reply::Error(e) => Some(e.clone()),
                 _ => None,
             },
         });
+    }
+
+    /// `rejectCommand`: the error reply, and inside MULTI the transaction is doomed.
+    fn reject(&mut self, conn: ConnId, argv: &[Vec<u8>], reply: Reply) {
+        if let Some(multi) = self.clients.get_mut(&conn).and_then(|c| c.multi.as_mut()) {
+            multi.dirty_exec = true;
+        }
+        self.emit_command(conn, argv, false, &reply);
         self.reply(conn, &reply);
     }
 
@@ -625,18 +636,7 @@ impl Node {
             },
         };
         self.stats.total_commands_processed += 1;
-        self.emit(Event::Command {
-            conn,
-            argv: argv
-                .iter()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect(),
-            from_master: false,
-            error: match &reply {
-                Reply::Error(e) => Some(e.clone()),
-                _ => None,
-            },
-        });
+        self.emit_command(conn, &argv, false, &reply);
         if !ops.is_empty() {
             self.dirty += ops.len() as u64;
             self.propagate_unit(commands::wrap_unit(ops, spec));

@@ -50,6 +50,26 @@ pub(crate) struct MasterLink {
     pub client: Option<MasterClient>,
 }
 
+impl MasterLink {
+    /// A link in state CONNECT, about to dial `host:port`.
+    fn new(host: String, port: u16, now_s: u64) -> MasterLink {
+        MasterLink {
+            host,
+            port,
+            state: LinkState::Connect,
+            conn: None,
+            inbuf: Vec::new(),
+            awaiting: Vec::new(),
+            payload: None,
+            rdb: Vec::new(),
+            master_replid: String::new(),
+            initial_offset: -1,
+            transfer_lastio_s: now_s,
+            client: None,
+        }
+    }
+}
+
 /// The connected master, as the `server.master` client.
 #[derive(Clone, Debug)]
 pub(crate) struct MasterClient {
@@ -199,20 +219,7 @@ impl Node {
                 db: 0,
             });
         }
-        self.replica.link = Some(MasterLink {
-            host: host.clone(),
-            port,
-            state: LinkState::Connect,
-            conn: None,
-            inbuf: Vec::new(),
-            awaiting: Vec::new(),
-            payload: None,
-            rdb: Vec::new(),
-            master_replid: String::new(),
-            initial_offset: -1,
-            transfer_lastio_s: self.now_s(),
-            client: None,
-        });
+        self.replica.link = Some(MasterLink::new(host.clone(), port, self.now_s()));
         self.emit(Event::RoleChanged {
             master: Some((host.clone(), port)),
         });
@@ -227,20 +234,7 @@ impl Node {
     /// the node starts as a replica with no cached master, so its first PSYNC is `? -1`, and
     /// the first `replicationCron` connects.
     pub fn configure_replicaof(&mut self, host: String, port: u16) {
-        self.replica.link = Some(MasterLink {
-            host,
-            port,
-            state: LinkState::Connect,
-            conn: None,
-            inbuf: Vec::new(),
-            awaiting: Vec::new(),
-            payload: None,
-            rdb: Vec::new(),
-            master_replid: String::new(),
-            initial_offset: -1,
-            transfer_lastio_s: self.now_s(),
-            client: None,
-        });
+        self.replica.link = Some(MasterLink::new(host, port, self.now_s()));
     }
 
     /// `replicationUnsetMaster`: promotion. The old history stays valid as replid2.
