@@ -74,7 +74,7 @@ impl Setup {
     /// the replica (if any) caught up with the master's offset.
     fn run_batch(&mut self, wire: Vec<u8>) {
         self.sim.send_raw(self.client, wire);
-        let deadline = self.sim.now_ms() + 60_000;
+        let deadline_us = self.sim.now_us() + 60_000_000;
         let mut replies = 0;
         loop {
             replies += self.sim.take_replies(self.client).len();
@@ -85,7 +85,7 @@ impl Setup {
             if replies >= BATCH && synced {
                 break;
             }
-            assert!(self.sim.step_until(deadline), "batch did not complete");
+            assert!(self.sim.step_until(deadline_us), "batch did not complete");
         }
         assert_eq!(replies, BATCH);
         self.batches += 1;
