@@ -195,6 +195,9 @@ pub struct Node {
     pub(crate) lastsave_s: u64,
 }
 
+/// How far back `send` looks for a send to the same connection to join.
+const COALESCE_WINDOW: usize = 32;
+
 /// Milliseconds between `serverCron` runs (`hz 10`).
 const CRON_PERIOD_MS: u64 = 100;
 
@@ -374,13 +377,28 @@ impl Node {
         self.now_ms = self.now_ms.max(now_ms);
     }
 
+    /// Queues bytes for `conn`. Like Redis, which writes a client's output once per event
+    /// loop iteration, bytes for the same connection produced by one input are joined into
+    /// one send (fewer, larger segments on the wire).
     pub(crate) fn send(&mut self, conn: ConnId, bytes: Vec<u8>) {
-        if !bytes.is_empty() {
-            if let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) {
-                link.sent += bytes.len() as u64;
-            }
-            self.out.push_back(Output::Send { conn, bytes });
+        if bytes.is_empty() {
+            return;
         }
+        if let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) {
+            link.sent += bytes.len() as u64;
+        }
+        for out in self.out.iter_mut().rev().take(COALESCE_WINDOW) {
+            match out {
+                Output::Send { conn: c, bytes: b } if *c == conn => {
+                    b.extend_from_slice(&bytes);
+                    return;
+                }
+                Output::Send { .. } | Output::Event(_) => continue,
+                // A close or a connect for anything ends the joinable run.
+                _ => break,
+            }
+        }
+        self.out.push_back(Output::Send { conn, bytes });
     }
 
     pub(crate) fn reply(&mut self, conn: ConnId, reply: &Reply) {
