@@ -353,3 +353,19 @@ fn a_replica_without_its_master_can_refuse_stale_reads() {
     );
     assert_eq!(c.exec(1, "GET k"), bulk("v"));
 }
+
+#[test]
+fn the_backlog_is_freed_after_repl_backlog_ttl_without_replicas() {
+    let mut c = Cluster::new(1, Config::default());
+    c.attach_all();
+    assert_eq!(c.exec(0, "CONFIG SET repl-backlog-ttl 5"), Reply::ok());
+    let m = c.clients[0];
+    let replid = info_field(&mut c.sim, m, "master_replid");
+    assert_eq!(c.exec(1, "REPLICAOF NO ONE"), Reply::ok());
+    c.sim.run_for(3_000);
+    assert_eq!(info_field(&mut c.sim, m, "repl_backlog_active"), "1");
+    c.sim.run_for(4_000);
+    assert_eq!(info_field(&mut c.sim, m, "repl_backlog_active"), "0");
+    // Freeing the history also starts a new replication ID (no replica can continue).
+    assert_ne!(info_field(&mut c.sim, m, "master_replid"), replid);
+}

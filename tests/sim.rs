@@ -388,3 +388,55 @@ fn an_exported_run_replays_exactly() {
         .unwrap_err()
         .starts_with("invalid run file"));
 }
+
+#[test]
+fn a_replica_restarted_from_its_rdb_continues_partially() {
+    let s = scenario::builtin_named("one-replica").unwrap();
+    let mut t = s.build(None).unwrap();
+    let start = t.sim().now_us();
+    t.run_until_us(start + 9_500_000);
+    t.act(Action::Kill {
+        node: "r1".into(),
+        save: true,
+    })
+    .unwrap();
+    t.run_until_us(start + 10_000_000);
+    t.act(Action::Exec {
+        node: "m".into(),
+        command: "SET while-down 1".into(),
+    })
+    .unwrap();
+    t.run_until_us(start + 11_000_000);
+    t.act(Action::Restart {
+        node: "r1".into(),
+        rdb: true,
+    })
+    .unwrap();
+    t.run_until_us(start + 14_000_000);
+    let last = rules(&t);
+    assert_eq!(last.last(), Some(&PsyncRule::Continue), "{last:?}");
+    let sent = events(&t)
+        .into_iter()
+        .filter_map(|(n, e)| match e {
+            Event::PsyncSent { replid, .. } if n == "r1" => Some(replid),
+            _ => None,
+        })
+        .last()
+        .unwrap();
+    assert_eq!(sent, t.sim().node(0).replid());
+    assert!(converged(&t));
+    // Restarted without its RDB, it has no history: PSYNC ? -1.
+    t.act(Action::Kill {
+        node: "r1".into(),
+        save: false,
+    })
+    .unwrap();
+    t.act(Action::Restart {
+        node: "r1".into(),
+        rdb: false,
+    })
+    .unwrap();
+    t.run_until_us(start + 25_000_000);
+    assert_eq!(rules(&t).last(), Some(&PsyncRule::FullResyncRequested));
+    assert!(converged(&t));
+}
