@@ -417,11 +417,11 @@ fn a_replica_restarted_from_its_rdb_continues_partially() {
     assert_eq!(last.last(), Some(&PsyncRule::Continue), "{last:?}");
     let sent = events(&t)
         .into_iter()
-        .filter_map(|(n, e)| match e {
+        .rev()
+        .find_map(|(n, e)| match e {
             Event::PsyncSent { replid, .. } if n == "r1" => Some(replid),
             _ => None,
         })
-        .last()
         .unwrap();
     assert_eq!(sent, t.sim().node(0).replid());
     assert!(converged(&t));
