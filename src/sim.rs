@@ -248,6 +248,11 @@ impl Sim {
         &self.trace
     }
 
+    /// Segments on their way between nodes (the packets the UI draws).
+    pub fn in_flight_count(&self) -> usize {
+        self.in_flight.len()
+    }
+
     /// Writes per second of the background workload (0 when off).
     pub fn workload_rate(&self) -> u64 {
         self.workload

@@ -179,7 +179,18 @@ impl Timeline {
 
     /// Runs until virtual time `t_us`.
     pub fn run_until_us(&mut self, t_us: u64) {
+        self.run_until_us_bounded(t_us, u64::MAX);
+    }
+
+    /// Runs toward `t_us` but at most `max_steps` steps (a frame's budget in the browser);
+    /// returns true if `t_us` was reached. Stopping early leaves the clock at the last event,
+    /// so the next call continues exactly where this one stopped.
+    pub fn run_until_us_bounded(&mut self, t_us: u64, max_steps: u64) -> bool {
+        let mut steps = 0;
         loop {
+            if steps >= max_steps {
+                return false;
+            }
             self.apply_due(t_us);
             let next = self.sim.next_time_us();
             let scheduled_next = if self.applied < self.inputs.len() {
@@ -191,6 +202,7 @@ impl Timeline {
                 Some(n) if n <= t_us && scheduled_next.is_none_or(|s| n <= s) => {
                     self.sim.step();
                     self.after_step();
+                    steps += 1;
                 }
                 _ if scheduled_next.is_some_and(|s| s <= t_us) => {}
                 _ => break,
@@ -198,6 +210,7 @@ impl Timeline {
         }
         self.sim.advance_clock_us(t_us);
         self.apply_due(t_us);
+        true
     }
 
     /// Jumps to the state after `steps` steps (exact, both directions).

@@ -18,6 +18,16 @@ use crate::sim::{scenario, Action, SimEvent};
 /// Milliseconds between frames.
 const FRAME_MS: u32 = 50;
 
+/// Milliseconds of simulation work a tick may take before its step budget shrinks.
+const TICK_BUDGET_MS: f64 = 6.0;
+
+/// The page's high-resolution clock, in ms.
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
 /// The shared model; the JS API (`window.replscope`) holds the same handle.
 pub type Shared = Rc<RefCell<Model>>;
 
@@ -88,8 +98,18 @@ pub fn App() -> Html {
         let redraw = redraw.clone();
         use_effect_with((), move |_| {
             super::api::install(model.clone(), redraw.clone());
+            // The step budget adapts so that a tick stays within a few milliseconds.
+            let budget = Rc::new(std::cell::Cell::new(500u64));
             let interval = Interval::new(FRAME_MS, move || {
-                model.borrow_mut().tick(f64::from(FRAME_MS));
+                let started = now_ms();
+                model.borrow_mut().tick(f64::from(FRAME_MS), budget.get());
+                let spent = now_ms() - started;
+                let b = budget.get();
+                budget.set(if spent > TICK_BUDGET_MS {
+                    (b / 2).max(20)
+                } else {
+                    (b + b / 4).min(100_000)
+                });
                 redraw.force_update();
             });
             move || drop(interval)

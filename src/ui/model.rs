@@ -101,13 +101,15 @@ impl Model {
         (self.timeline.sim().now_us() - self.start_us) / 1000
     }
 
-    /// Advances playback by `real_ms` of wall-clock time.
-    pub fn tick(&mut self, real_ms: f64) {
+    /// Advances playback by `real_ms` of wall-clock time, doing at most `max_steps`
+    /// simulation steps so that a frame never blocks the page; a heavy moment then plays a
+    /// little slower instead of freezing.
+    pub fn tick(&mut self, real_ms: f64, max_steps: u64) {
         if !self.playing {
             return;
         }
         let sim = self.timeline.sim();
-        let busy = !sim.snapshot(self.start_us).packets.is_empty();
+        let busy = sim.in_flight_count() > 0;
         let factor = if busy { 1.0 } else { IDLE_FAST_FORWARD };
         let advance_us = (real_ms * self.speed * factor * 1000.0).max(1.0) as u64;
         let target = sim.now_us() + advance_us;
@@ -118,7 +120,7 @@ impl Model {
             sim.next_time_us()
                 .map_or(target, |next| target.min(next.max(sim.now_us() + 1)))
         };
-        self.timeline.run_until_us(target);
+        self.timeline.run_until_us_bounded(target, max_steps);
         self.collect_replies();
     }
 

@@ -120,7 +120,7 @@ fn packet(p: &PacketView, pos: &BTreeMap<String, (f64, f64)>, on: &Callback<u64>
     let id = p.id;
     let onclick = on.reform(move |_: MouseEvent| id);
     Some(html! {
-        <circle class={classes!("packet", kind_class(p.kind), p.held.then_some("held"))}
+        <circle key={p.id.to_string()} class={classes!("packet", kind_class(p.kind), p.held.then_some("held"))}
                 data-testid="packet" cx={format!("{x:.1}")} cy={format!("{y:.1}")} r={format!("{r:.1}")} {onclick}>
             <title>{ format!("{:?}, {} bytes, {} → {}", p.kind, p.len, p.from, p.to) }</title>
         </circle>
