@@ -440,3 +440,32 @@ fn a_replica_restarted_from_its_rdb_continues_partially() {
     assert_eq!(rules(&t).last(), Some(&PsyncRule::FullResyncRequested));
     assert!(converged(&t));
 }
+
+#[test]
+fn links_count_silence_towards_the_timeout_and_show_rdb_progress() {
+    let s = scenario::builtin_named("heartbeat-timeout").unwrap();
+    let mut t = s.build(None).unwrap();
+    let start = t.sim().now_us();
+    t.run_until_us(start + 15_000_000);
+    let link = &t.sim().snapshot(start).links[0];
+    assert_eq!(link.state, "partitioned");
+    assert!(
+        link.silent_s.is_some_and(|s| (4..=10).contains(&s)),
+        "{link:?}"
+    );
+    assert_eq!(link.repl_timeout_s, 10);
+
+    let s = scenario::builtin_named("big-full-sync").unwrap();
+    let mut t = s.build(None).unwrap();
+    let start = t.sim().now_us();
+    let mut seen = Vec::new();
+    for ms in (2_000..12_000).step_by(500) {
+        t.run_until_us(start + ms * 1000);
+        if let Some((read, total)) = t.sim().snapshot(start).links[0].rdb_read {
+            seen.push((read, total));
+        }
+    }
+    assert!(seen.len() >= 3, "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "{seen:?}");
+    assert!(seen.iter().all(|(_, total)| *total > 4_000_000), "{seen:?}");
+}

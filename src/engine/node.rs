@@ -332,6 +332,20 @@ impl Node {
         self.replica.master_addr()
     }
 
+    /// Seconds since the master last sent anything (`master_last_io_seconds_ago`), while
+    /// connected: the UI counts it up towards `repl-timeout`.
+    pub fn master_idle_s(&self) -> Option<u64> {
+        let client = self.replica.link.as_ref()?.client.as_ref()?;
+        Some(self.now_s().saturating_sub(client.last_interaction_s))
+    }
+
+    /// `(total, read)` bytes of the RDB being received (total -1 before the header, 0 for a
+    /// diskless payload of unknown size).
+    pub fn sync_progress(&self) -> Option<(i64, i64)> {
+        (self.replica.state() == super::event::LinkState::Transfer)
+            .then(|| self.replica.transfer_progress())
+    }
+
     /// The state of the link to our master (`None` on a master).
     pub fn link_state(&self) -> super::event::LinkState {
         self.replica.state()

@@ -58,6 +58,11 @@ pub struct LinkView {
     pub replica: String,
     /// `connected`, `handshake`, `sync`, `connecting`, `down`, `cut` or `partitioned`.
     pub state: String,
+    /// Seconds the replica has heard nothing from its master, and its `repl-timeout`.
+    pub silent_s: Option<u64>,
+    pub repl_timeout_s: u64,
+    /// During a full sync: RDB bytes received and expected (0 when the size is unknown).
+    pub rdb_read: Option<(i64, i64)>,
     pub latency_ms: u64,
     pub bandwidth_bps: u64,
 }
@@ -124,6 +129,9 @@ impl Sim {
                 master: self.nodes[m].name.clone(),
                 replica: n.name.clone(),
                 state,
+                silent_s: n.node.master_idle_s(),
+                repl_timeout_s: n.node.config().repl_timeout,
+                rdb_read: n.node.sync_progress().map(|(total, read)| (read, total)),
                 latency_ms: p.latency_us / 1000,
                 bandwidth_bps: p.bandwidth_bps,
             });

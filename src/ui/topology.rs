@@ -87,7 +87,7 @@ fn link(l: &LinkView, pos: &BTreeMap<String, (f64, f64)>, on: &Callback<(String,
     };
     let pair = (l.master.clone(), l.replica.clone());
     let onclick = on.reform(move |_: MouseEvent| pair.clone());
-    let label = if l.bandwidth_bps > 0 {
+    let mut label = if l.bandwidth_bps > 0 {
         format!(
             "{} · {} ms · {} KB/s",
             l.state,
@@ -97,6 +97,16 @@ fn link(l: &LinkView, pos: &BTreeMap<String, (f64, f64)>, on: &Callback<(String,
     } else {
         format!("{} · {} ms", l.state, l.latency_ms)
     };
+    // A quiet link counts up towards repl-timeout; a full sync shows its progress.
+    if let Some(s) = l.silent_s.filter(|s| *s >= 2) {
+        label = format!("{label} · silent {s}/{} s", l.repl_timeout_s);
+    }
+    if let Some((read, total)) = l.rdb_read {
+        label = match total {
+            t if t > 0 => format!("{label} · RDB {}%", read * 100 / t),
+            _ => format!("{label} · RDB {} KB", read / 1024),
+        };
+    }
     html! {
         <g class={classes!("link", format!("link-{}", l.state))}
            data-testid={format!("link-{}-{}", l.master, l.replica)} {onclick}>
