@@ -52,13 +52,17 @@ pub fn install(model: Rc<RefCell<Model>>, redraw: UseForceUpdateHandle) {
                     return JsValue::from_str(&format!("no node named '{node}'"));
                 };
                 m.act(Action::Exec { node, command });
-                let sim = m.timeline.sim_mut();
-                let client = sim.console(index);
-                // Run until the reply is in (bounded: 60 s of virtual time).
-                let limit = sim.now_us() + 60_000_000;
-                let mut replies = sim.take_replies(client);
-                while replies.is_empty() && sim.now_us() < limit && sim.step_until(limit) {
-                    replies = sim.take_replies(client);
+                // Replies to earlier commands belong to the console, not to this call.
+                m.collect_replies();
+                let Some(client) = m.timeline.sim().existing_console(index) else {
+                    return JsValue::NULL;
+                };
+                // Run the timeline (so scenario steps and checkpoints stay right) until the
+                // reply is in, for at most 60 s of virtual time.
+                let limit = m.timeline.sim().now_us() + 60_000_000;
+                let mut replies = m.timeline.sim_mut().take_replies(client);
+                while replies.is_empty() && m.timeline.sim().now_us() < limit && m.timeline.step() {
+                    replies = m.timeline.sim_mut().take_replies(client);
                 }
                 replies
             };

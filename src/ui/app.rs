@@ -266,17 +266,29 @@ pub fn App() -> Html {
     let (info, keys) = match focus.as_ref().and_then(|f| m.timeline.sim().index_of(f)) {
         Some(i) => {
             let node = m.timeline.sim().node(i);
-            let keys = node.keyspace().dbs[0]
+            // Every non-empty database, first keys of each (db index shown when not 0).
+            let keys = node
+                .keyspace()
+                .dbs
                 .iter()
-                .take(30)
-                .map(|(k, e)| {
+                .enumerate()
+                .flat_map(|(db, entries)| entries.iter().take(30).map(move |(k, e)| (db, k, e)))
+                .take(60)
+                .map(|(db, k, e)| {
                     let v = match &e.value {
                         Value::String(s) => {
                             super::format::quoted(s.get(..40.min(s.len())).unwrap_or(s))
                         }
                         other => format!("({})", other.type_name()),
                     };
-                    (String::from_utf8_lossy(k).into_owned(), v)
+                    let ttl = if e.expire_at_ms.is_some() { " ⏱" } else { "" };
+                    let name = String::from_utf8_lossy(k).into_owned();
+                    let name = if db == 0 {
+                        name
+                    } else {
+                        format!("db{db}:{name}")
+                    };
+                    (name, format!("{v}{ttl}"))
                 })
                 .collect();
             (node.info(Some("replication")).replace("\r\n", "\n"), keys)
@@ -409,7 +421,7 @@ pub fn App() -> Html {
                 <aside class="side">
                     <PsyncPanel decision={snapshot.last_psync.clone()} />
                     <BacklogRing node={focus_view.clone()} acks={focus.as_ref().map(|f| acks(&snapshot, f)).unwrap_or_default()} />
-                    <Inspector node={focus_view.filter(|_| selected.is_some())} info={info} keys={keys} on_action={on_node_action} />
+                    <Inspector node={focus_view.filter(|_| selected.is_some())} info={info} keys={keys} on_action={on_node_action} on_config={on_exec.clone()} />
                 </aside>
                 <section class="consoles">
                     { for lanes.iter().map(|name| {

@@ -215,7 +215,7 @@ impl Model {
 
     /// Moves replies that reached the console clients into the consoles. Only at the head of
     /// the run: replaying history does not print old replies twice.
-    fn collect_replies(&mut self) {
+    pub(crate) fn collect_replies(&mut self) {
         if self.timeline.is_rewound() {
             return;
         }

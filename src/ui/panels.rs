@@ -181,6 +181,60 @@ pub struct InspectorProps {
     pub info: String,
     pub keys: Vec<(String, String)>,
     pub on_action: Callback<String>,
+    /// `(node, "CONFIG SET name value")`.
+    pub on_config: Callback<(String, String)>,
+}
+
+/// The replication settings a lesson changes most, as a small form that types CONFIG SET.
+const SETTINGS: &[&str] = &[
+    "repl-backlog-size",
+    "repl-ping-replica-period",
+    "repl-timeout",
+    "repl-diskless-sync",
+    "repl-diskless-sync-delay",
+    "min-replicas-to-write",
+    "min-replicas-max-lag",
+    "replica-serve-stale-data",
+    "client-output-buffer-limit",
+];
+
+fn config_form(node: &str, on: &Callback<(String, String)>) -> Html {
+    let name_ref = NodeRef::default();
+    let value_ref = NodeRef::default();
+    let onsubmit = {
+        let (name_ref, value_ref, on, node) = (
+            name_ref.clone(),
+            value_ref.clone(),
+            on.clone(),
+            node.to_string(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let name = name_ref
+                .cast::<web_sys::HtmlSelectElement>()
+                .map(|s| s.value())
+                .unwrap_or_default();
+            let value = value_ref
+                .cast::<web_sys::HtmlInputElement>()
+                .map(|i| i.value())
+                .unwrap_or_default();
+            if !value.trim().is_empty() {
+                on.emit((
+                    node.clone(),
+                    format!("CONFIG SET {name} \"{}\"", value.trim().replace('"', "")),
+                ));
+            }
+        })
+    };
+    html! {
+        <form class="config" data-testid="config-form" {onsubmit}>
+            <select ref={name_ref} aria-label="setting">
+                { for SETTINGS.iter().map(|n| html! { <option value={*n}>{ *n }</option> }) }
+            </select>
+            <input ref={value_ref} type="text" placeholder="value" aria-label="value" />
+            <button type="submit">{ "CONFIG SET" }</button>
+        </form>
+    }
 }
 
 /// The selected node: its INFO replication, its keys, and what can be done to it.
@@ -219,6 +273,7 @@ pub fn Inspector(props: &InspectorProps) -> Html {
                     }) }
                 </table>
             }
+            { config_form(&node.name, &props.on_config) }
             <pre class="info">{ &props.info }</pre>
             <div class="keys-wrap">
                 <table class="keys">

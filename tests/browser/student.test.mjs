@@ -67,7 +67,13 @@ test('write, read, cut, heal, resync, fail over, rewind', async () => {
   await screenshot(page, 'student-2-continue');
 
   // 3. A 16 KB backlog, a cut, more than 16 KB of writes: the bytes are gone, full resync.
-  await type(page, 'm', 'CONFIG SET repl-backlog-size 16kb', 'OK');
+  await page.getByTestId('node-m').click();
+  const form = page.getByTestId('config-form');
+  await form.locator('select').selectOption('repl-backlog-size');
+  await form.locator('input').fill('16kb');
+  await form.locator('button').click();
+  await page.getByTestId('console-output-m').locator('.line', { hasText: 'CONFIG SET repl-backlog-size "16kb"' }).waitFor();
+  await type(page, 'm', 'CONFIG GET repl-backlog-size', '2) "16384"');
   await linkAction(page, 'm', 'r2', 'cut');
   await linkState(page, 'm', 'r2', 'cut');
   const big = 'x'.repeat(2000);
