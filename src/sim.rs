@@ -77,6 +77,8 @@ struct ClientEnd {
     conn: Option<ConnId>,
     inbuf: Vec<u8>,
     replies: Vec<Reply>,
+    /// Replies received since the client connected (taken or not).
+    received: u64,
 }
 
 /// A background writer: `SET key:<n> <value>` at a fixed rate.
@@ -377,6 +379,24 @@ impl Sim {
             .unwrap_or_default()
     }
 
+    /// Replies received by `client` so far (taken), with the number of the first one (replies
+    /// are numbered from 0 in arrival order): a viewer that replays history can tell the
+    /// replies it already showed.
+    pub fn take_numbered_replies(&mut self, client: ClientId) -> (u64, Vec<Reply>) {
+        match self.clients.get_mut(&client) {
+            Some(c) => {
+                let replies = std::mem::take(&mut c.replies);
+                (c.received - replies.len() as u64, replies)
+            }
+            None => (0, Vec::new()),
+        }
+    }
+
+    /// How many replies `client` has received.
+    pub fn replies_received(&self, client: ClientId) -> u64 {
+        self.clients.get(&client).map_or(0, |c| c.received)
+    }
+
     /// Sends `line` and runs until `client` has a reply (at most 60 s of virtual time).
     pub fn exec(&mut self, client: ClientId, line: &str) -> Option<Reply> {
         self.send_line(client, line).ok()?;
@@ -531,6 +551,7 @@ impl Sim {
                             while let Ok(Some((reply, used))) = parse_reply(&end.inbuf) {
                                 end.inbuf.drain(..used);
                                 end.replies.push(reply);
+                                end.received += 1;
                             }
                         }
                         self.check_reader_reply(id);
@@ -868,8 +889,20 @@ impl Sim {
         }
         for key in [(a, b), (b, a)] {
             for (_, pending) in self.held.remove(&key).unwrap_or_default() {
-                if let Pending::Deliver { msg, .. } = pending {
-                    self.in_flight.remove(&msg);
+                match pending {
+                    Pending::Deliver { msg, .. } => {
+                        self.in_flight.remove(&msg);
+                    }
+                    // A pending connection attempt is now refused.
+                    Pending::Syn { from, conn, .. } => {
+                        self.schedule(
+                            now,
+                            Pending::Closed {
+                                to: Endpoint::Node(from, conn),
+                            },
+                        );
+                    }
+                    _ => {}
                 }
             }
         }
@@ -925,7 +958,37 @@ impl Sim {
             .master_addr()
             .map(|(h, p)| (h.to_string(), p));
         self.nodes[n].state = NodeState::Down;
-        self.nodes[n].held_inputs.clear();
+        // Whatever was on its way to or from the dead process is gone with it.
+        for pending in std::mem::take(&mut self.nodes[n].held_inputs) {
+            if let Pending::Deliver { msg, .. } = pending {
+                self.in_flight.remove(&msg);
+            }
+        }
+        let targets_n = |p: &Pending| match p {
+            Pending::Deliver { to, .. } | Pending::Closed { to } => to.node() == Some(n),
+            Pending::Accept { node, .. } | Pending::Connected { node, .. } => *node == n,
+            Pending::Syn { from, .. } => *from == n,
+        };
+        let dead: Vec<(u64, u64)> = self
+            .queue
+            .iter()
+            .filter(|(_, p)| targets_n(p))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in dead {
+            if let Some(Pending::Deliver { msg, .. }) = self.queue.remove(&key) {
+                self.in_flight.remove(&msg);
+            }
+        }
+        for held in self.held.values_mut() {
+            held.retain(|(from, p)| {
+                let keep = from.node() != Some(n) && !targets_n(p);
+                if let (false, Pending::Deliver { msg, .. }) = (keep, p) {
+                    self.in_flight.remove(msg);
+                }
+                keep
+            });
+        }
         for (end, peer) in self.net.ends_on(n) {
             self.net.close(end);
             if peer.node() != Some(n) {
@@ -946,6 +1009,8 @@ impl Sim {
             seed: self.node_seed(n, boot),
             now_ms: self.now_ms(),
         });
+        // New sockets for a new process: no id of the old one is reused.
+        node.continue_connection_ids(&self.nodes[n].node);
         if let Some((host, port)) = self.nodes[n].replicaof.clone() {
             node.configure_replicaof(host, port);
         }
@@ -995,6 +1060,15 @@ impl Sim {
         );
         w.sent += 1;
         w.next_us += w.period_us;
+        // A client whose node died reconnects (to the restarted process) on its next write.
+        if self
+            .clients
+            .get(&w.client)
+            .is_some_and(|c| c.conn.is_none())
+        {
+            let node = self.clients[&w.client].node;
+            w.client = self.connect_client(node);
+        }
         let client = w.client;
         self.workload = Some(w);
         self.send_raw(client, bytes);
@@ -1009,6 +1083,14 @@ impl Sim {
             let r = &mut self.readers[i];
             r.next_us += r.period_us;
             (r.client, r.key.clone())
+        };
+        let client = if self.clients.get(&client).is_some_and(|c| c.conn.is_none()) {
+            let node = self.readers[i].node;
+            let c = self.connect_client(node);
+            self.readers[i].client = c;
+            c
+        } else {
+            client
         };
         let _ = self.send_line(client, &format!("GET {key}"));
     }

@@ -369,3 +369,53 @@ fn the_backlog_is_freed_after_repl_backlog_ttl_without_replicas() {
     // Freeing the history also starts a new replication ID (no replica can continue).
     assert_ne!(info_field(&mut c.sim, m, "master_replid"), replid);
 }
+
+#[test]
+fn a_client_killed_while_blocked_in_wait_does_not_upset_the_others() {
+    let mut c = Cluster::new(1, Config::default());
+    c.attach_all();
+    // A connects first, so its timeout is handled first; then B.
+    let a = c.sim.connect_client(0);
+    let b = c.sim.connect_client(0);
+    let Some(Reply::Integer(b_id)) = c.sim.exec(b, "CLIENT ID") else {
+        panic!()
+    };
+    // Both wait for 5 replicas (there is 1) with the same deadline; when A's wait ends, its
+    // next pipelined command kills B, which was due in the same pass.
+    c.sim.send_line(b, "WAIT 5 200").unwrap();
+    let mut wire = Vec::new();
+    replscope::engine::resp::encode_command(&[b"WAIT".as_slice(), b"5", b"200"], &mut wire);
+    let id = b_id.to_string();
+    replscope::engine::resp::encode_command(
+        &[b"CLIENT".as_slice(), b"KILL", b"ID", id.as_bytes()],
+        &mut wire,
+    );
+    c.sim.send_raw(a, wire);
+    c.sim.run_for(1_000);
+    assert_eq!(
+        c.sim.take_replies(a),
+        vec![Reply::Integer(1), Reply::Integer(1)]
+    );
+    assert!(
+        c.sim.take_replies(b).is_empty(),
+        "B was killed before its timeout reply"
+    );
+    assert_eq!(c.exec(0, "PING"), Reply::Simple("PONG".into()));
+}
+
+#[test]
+fn a_paused_master_does_not_burst_missed_heartbeats_on_resume() {
+    use replscope::sim::Action;
+    let mut c = Cluster::new(1, Config::default());
+    c.attach_all();
+    c.sim.act(&Action::Pause { node: "m".into() }).unwrap();
+    c.sim.run_for(30_000);
+    let before = c.sim.trace().len();
+    c.sim.act(&Action::Resume { node: "m".into() }).unwrap();
+    c.sim.run_for(500);
+    let pings = c.sim.trace()[before..]
+        .iter()
+        .filter(|t| matches!(t.engine(), Some(Event::PingSent { .. })))
+        .count();
+    assert!(pings <= 1, "{pings} PINGs right after resuming");
+}

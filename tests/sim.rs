@@ -469,3 +469,31 @@ fn links_count_silence_towards_the_timeout_and_show_rdb_progress() {
     assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "{seen:?}");
     assert!(seen.iter().all(|(_, total)| *total > 4_000_000), "{seen:?}");
 }
+
+#[test]
+fn a_replica_killed_in_the_middle_of_a_slow_full_sync_recovers_cleanly() {
+    let s = scenario::builtin_named("big-full-sync").unwrap();
+    let mut t = s.build(None).unwrap();
+    let start = t.sim().now_us();
+    t.run_until_us(start + 4_000_000);
+    // Mid-transfer: r1 dies and comes back at once; stale segments of the old process must
+    // not reach the new one.
+    t.act(Action::Kill {
+        node: "r1".into(),
+        save: false,
+    })
+    .unwrap();
+    t.act(Action::Restart {
+        node: "r1".into(),
+        rdb: false,
+    })
+    .unwrap();
+    t.act(Action::Exec {
+        node: "r1".into(),
+        command: "REPLICAOF m 6379".into(),
+    })
+    .unwrap();
+    t.run_until_us(start + 40_000_000);
+    assert!(converged(&t));
+    assert!(t.sim().node(1).keyspace().key_count() > 400);
+}

@@ -905,6 +905,10 @@ impl Node {
             .filter_map(|(id, c)| c.wait.as_ref().map(|w| (*id, w.offset, w.numreplicas)))
             .collect();
         for (conn, offset, numreplicas) in waiting {
+            // Still blocked? A command resumed earlier in this loop may have changed that.
+            if self.clients.get(&conn).is_none_or(|c| c.wait.is_none()) {
+                continue;
+            }
             let acked = self.count_acks(offset);
             if acked as i64 >= numreplicas {
                 if let Some(c) = self.clients.get_mut(&conn) {

@@ -256,9 +256,14 @@ impl Node {
     /// Runs whatever timers are due at `now_ms`.
     pub fn handle_timeout(&mut self, now_ms: u64) {
         self.advance_clock(now_ms);
-        while self.next_cron_ms <= self.now_ms {
+        if self.next_cron_ms <= self.now_ms {
+            // Like an ae time event: a late cron runs once and is rescheduled from its
+            // planned time, or from now when it fell behind (after a pause).
             self.server_cron();
             self.next_cron_ms += CRON_PERIOD_MS;
+            if self.next_cron_ms <= self.now_ms {
+                self.next_cron_ms = self.now_ms + CRON_PERIOD_MS;
+            }
         }
         self.master_timers();
         self.expire_waits();
@@ -289,6 +294,12 @@ impl Node {
     /// The display name given at creation.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Makes this node number its outbound connections after `previous`'s, as a restarted
+    /// process gets new socket ids: nothing addressed to the old process reaches the new one.
+    pub fn continue_connection_ids(&mut self, previous: &Node) {
+        self.next_out_conn = self.next_out_conn.max(previous.next_out_conn);
     }
 
     pub fn run_id(&self) -> &str {
@@ -1084,11 +1095,16 @@ impl Node {
             .map(|(id, _)| *id)
             .collect();
         for conn in due {
-            let offset = self.clients[&conn].wait.as_ref().map_or(0, |w| w.offset);
+            // A command resumed earlier in this loop may have killed or unblocked this client.
+            let Some(offset) = self
+                .clients
+                .get_mut(&conn)
+                .and_then(|c| c.wait.take())
+                .map(|w| w.offset)
+            else {
+                continue;
+            };
             let acked = self.count_acks(offset);
-            if let Some(c) = self.clients.get_mut(&conn) {
-                c.wait = None;
-            }
             self.reply(conn, &Reply::Integer(acked as i64));
             self.resume_client(conn);
         }

@@ -83,8 +83,10 @@ pub(crate) struct MasterClient {
     pub in_multi: Option<Vec<Vec<Vec<u8>>>>,
     /// Bytes applied but not yet forwarded to our own backlog (held while in MULTI).
     pub unforwarded: Vec<u8>,
-    /// The bytes read and not yet consumed as a command, exactly as the master sent them.
+    /// The bytes read from the master, exactly as sent; `raw[raw_pos..]` are not yet
+    /// consumed as a command (an index, so consuming does not shift the buffer each time).
     pub raw: Vec<u8>,
+    pub raw_pos: usize,
     pub last_interaction_s: u64,
 }
 
@@ -208,6 +210,7 @@ impl Node {
                 c.wait = None;
             }
             self.reply(conn, &Reply::error("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"));
+            self.resume_client(conn);
         }
         if was_master {
             self.replica.cached = None;
@@ -811,6 +814,7 @@ impl Node {
                 in_multi: None,
                 unforwarded: Vec::new(),
                 raw: Vec::new(),
+                raw_pos: 0,
                 last_interaction_s: now_s,
             });
         }
@@ -850,7 +854,16 @@ impl Node {
             // Exactly the bytes the master sent for this command (inline or not): Redis
             // forwards `querybuf` slices (`commandProcessed` →
             // `replicationFeedStreamFromMasterStream`), never a re-encoding.
-            let raw: Vec<u8> = client.raw.drain(..req.wire_len).collect();
+            let end = (client.raw_pos + req.wire_len).min(client.raw.len());
+            let raw: Vec<u8> = client.raw[client.raw_pos..end].to_vec();
+            client.raw_pos = end;
+            if client.raw_pos == client.raw.len() {
+                client.raw.clear();
+                client.raw_pos = 0;
+            } else if client.raw_pos > 64 * 1024 {
+                client.raw.drain(..client.raw_pos);
+                client.raw_pos = 0;
+            }
             if !req.argv.is_empty() {
                 self.execute_from_master(req.argv);
             }

@@ -137,8 +137,9 @@ impl Timeline {
         if self.applied < self.inputs.len() {
             return; // replaying: the scenario's steps are already among the inputs
         }
-        let next_event = self.sim.next_time_us().unwrap_or(u64::MAX);
         while let Some((t, _)) = self.scheduled.first() {
+            // An action can create events (a console's connection): look again each time.
+            let next_event = self.sim.next_time_us().unwrap_or(u64::MAX);
             if *t > limit_us || *t > next_event {
                 break;
             }

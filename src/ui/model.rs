@@ -45,6 +45,9 @@ pub struct Model {
     pub notice: Option<String>,
     /// How much of the trace the consoles have seen (commands typed by the scenario).
     seen_trace: usize,
+    /// Per node, how many of its console client's replies were printed (replaying history
+    /// produces them again; they must not print twice).
+    printed: BTreeMap<String, u64>,
 }
 
 impl Model {
@@ -68,6 +71,7 @@ impl Model {
             consoles,
             notice: None,
             seen_trace: 0,
+            printed: BTreeMap::new(),
         })
     }
 
@@ -208,6 +212,18 @@ impl Model {
 
     /// Applies a user action (a fault, a console command, …).
     pub fn act(&mut self, action: Action) {
+        if self.timeline.is_rewound() {
+            // Acting in the past starts a new future here: every reply received and every
+            // command typed so far was shown already.
+            let sim = self.timeline.sim();
+            for (i, n) in sim.nodes().iter().enumerate() {
+                if let Some(client) = sim.existing_console(i) {
+                    self.printed
+                        .insert(n.name.clone(), sim.replies_received(client));
+                }
+            }
+            self.seen_trace = sim.trace().len();
+        }
         if let Err(e) = self.timeline.act(action) {
             self.notice = Some(e);
         }
@@ -257,9 +273,12 @@ impl Model {
             let Some(client) = sim.existing_console(index) else {
                 continue;
             };
-            let replies = sim.take_replies(client);
+            let (first, replies) = sim.take_numbered_replies(client);
+            let printed = self.printed.entry(name.clone()).or_insert(0);
+            let skip = printed.saturating_sub(first) as usize;
+            *printed = (*printed).max(first + replies.len() as u64);
             let console = self.consoles.entry(name).or_default();
-            for reply in replies {
+            for reply in replies.into_iter().skip(skip) {
                 for text in reply_lines(&reply) {
                     console.lines.push(ConsoleLine { input: false, text });
                 }
