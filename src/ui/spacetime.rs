@@ -9,7 +9,7 @@ use crate::sim::{SimEvent, TraceEntry};
 /// Virtual time shown, in ms, ending at the cursor.
 const WINDOW_MS: f64 = 3000.0;
 /// Most arrows drawn (the latest ones).
-const MAX_ARROWS: usize = 300;
+const MAX_ARROWS: usize = 150;
 
 #[derive(Properties, PartialEq)]
 pub struct SpaceTimeProps {

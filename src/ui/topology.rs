@@ -12,6 +12,10 @@ pub const WIDTH: f64 = 1000.0;
 pub const HEIGHT: f64 = 520.0;
 const RADIUS: f64 = 46.0;
 
+/// At most this many packets are drawn (evenly sampled): past it a link is a solid stream
+/// anyway, and drawing every one would cost the page its frame rate.
+const MAX_PACKETS_DRAWN: usize = 150;
+
 /// Where each node is drawn: masters on top, each replica one row below its master.
 pub fn positions(nodes: &[NodeView]) -> BTreeMap<String, (f64, f64)> {
     let mut depth: BTreeMap<&str, usize> = BTreeMap::new();
@@ -75,7 +79,7 @@ pub fn Topology(props: &TopologyProps) -> Html {
         <svg class="topology-canvas" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img"
              aria-label="Replication topology">
             { for snap.links.iter().map(|l| link(l, &pos, &props.on_select_link)) }
-            { for snap.packets.iter().filter_map(|p| packet(p, &pos, &props.on_select_packet)) }
+            { for snap.packets.iter().step_by(snap.packets.len().div_ceil(MAX_PACKETS_DRAWN).max(1)).filter_map(|p| packet(p, &pos, &props.on_select_packet)) }
             { for snap.nodes.iter().map(|n| node(n, &pos, props.selected.as_deref() == Some(n.name.as_str()), &props.on_select_node)) }
         </svg>
     }

@@ -41,6 +41,7 @@ try {
     requestAnimationFrame(tick);
   }));
   const packetsDuring = await page.evaluate(() => window.replscope.snapshot().packets.length);
+  const packetsDrawn = await page.locator('circle.packet').count();
   frames.sort((a, b) => a - b);
   const pct = (p) => frames[Math.min(frames.length - 1, Math.floor(frames.length * p))];
   const files = readdirSync(DIST).filter((f) => f.endsWith('.wasm') || f.endsWith('.js'));
@@ -52,6 +53,7 @@ try {
     nodes: 12,
     packets_in_flight_before: packets,
     packets_in_flight_after: packetsDuring,
+    packets_drawn: packetsDrawn,
     frames: frames.length,
     frame_p50_ms: +pct(0.5).toFixed(1),
     frame_p95_ms: +pct(0.95).toFixed(1),
