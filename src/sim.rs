@@ -79,6 +79,8 @@ struct ClientEnd {
     replies: Vec<Reply>,
     /// Replies received since the client connected (taken or not).
     received: u64,
+    /// Commands sent since it connected (each gets exactly one reply, in order).
+    sent: u64,
 }
 
 /// A background writer: `SET key:<n> <value>` at a fixed rate.
@@ -356,6 +358,9 @@ impl Sim {
         }
         let mut bytes = Vec::new();
         encode_command(&argv, &mut bytes);
+        if let Some(c) = self.clients.get_mut(&client) {
+            c.sent += 1;
+        }
         self.send_raw(client, bytes);
         Ok(())
     }
@@ -390,6 +395,11 @@ impl Sim {
             }
             None => (0, Vec::new()),
         }
+    }
+
+    /// How many commands `client` sent with [`Sim::send_line`] (each gets one reply).
+    pub fn commands_sent(&self, client: ClientId) -> u64 {
+        self.clients.get(&client).map_or(0, |c| c.sent)
     }
 
     /// How many replies `client` has received.

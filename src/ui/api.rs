@@ -17,7 +17,6 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use yew::functional::UseForceUpdateHandle;
 
-use super::format::reply_lines;
 use super::model::Model;
 use crate::sim::scenario::{RunFile, Scenario};
 use crate::sim::Action;
@@ -46,29 +45,12 @@ pub fn install(model: Rc<RefCell<Model>>, redraw: UseForceUpdateHandle) {
     let (m, r) = (model.clone(), redraw.clone());
     let exec =
         Closure::<dyn Fn(String, String) -> JsValue>::new(move |node: String, command: String| {
-            let reply = {
-                let mut m = m.borrow_mut();
-                let Some(index) = m.timeline.sim().index_of(&node) else {
-                    return JsValue::from_str(&format!("no node named '{node}'"));
-                };
-                m.act(Action::Exec { node, command });
-                // Replies to earlier commands belong to the console, not to this call.
-                m.collect_replies();
-                let Some(client) = m.timeline.sim().existing_console(index) else {
-                    return JsValue::NULL;
-                };
-                // Run the timeline (so scenario steps and checkpoints stay right) until the
-                // reply is in, for at most 60 s of virtual time.
-                let limit = m.timeline.sim().now_us() + 60_000_000;
-                let mut replies = m.timeline.sim_mut().take_replies(client);
-                while replies.is_empty() && m.timeline.sim().now_us() < limit && m.timeline.step() {
-                    replies = m.timeline.sim_mut().take_replies(client);
-                }
-                replies
-            };
+            let result = m.borrow_mut().exec_and_wait(&node, &command);
             r.force_update();
-            let lines: Vec<String> = reply.iter().flat_map(reply_lines).collect();
-            to_js(&lines)
+            match result {
+                Ok(lines) => to_js(&lines),
+                Err(e) => JsValue::from_str(&e),
+            }
         });
     set("exec", exec.as_ref());
 

@@ -22,6 +22,8 @@ pub struct ConsoleLine {
 pub struct Console {
     pub lines: Vec<ConsoleLine>,
     pub history: Vec<String>,
+    /// The lines of the most recent reply.
+    pub last_reply: Vec<String>,
 }
 
 /// Speed limits of the player (virtual ms per real ms).
@@ -229,6 +231,54 @@ impl Model {
         }
     }
 
+    /// Types `command` on `node`'s console and runs the timeline until its reply is in (at
+    /// most 60 s of virtual time): the reply, as redis-cli would print it. Replies to earlier
+    /// commands still on their way go to the console as usual.
+    pub fn exec_and_wait(&mut self, node: &str, command: &str) -> Result<Vec<String>, String> {
+        let index = self
+            .timeline
+            .sim()
+            .index_of(node)
+            .ok_or_else(|| format!("no node named '{node}'"))?;
+        match crate::engine::resp::split_args(command.as_bytes()) {
+            None => return Err("Invalid argument(s)".into()),
+            Some(argv) if argv.is_empty() => return Err("empty command".into()),
+            Some(_) => {}
+        }
+        self.act(Action::Exec {
+            node: node.to_string(),
+            command: command.to_string(),
+        });
+        let client = self
+            .timeline
+            .sim()
+            .existing_console(index)
+            .ok_or("the console is not connected")?;
+        let limit = self.timeline.sim().now_us() + 60_000_000;
+        // Replies come in order: ours is the one that makes received == sent.
+        loop {
+            let sim = self.timeline.sim();
+            if sim.replies_received(client) >= sim.commands_sent(client) || sim.now_us() >= limit {
+                break;
+            }
+            if !self.timeline.step() {
+                break;
+            }
+        }
+        let sim = self.timeline.sim();
+        if sim.replies_received(client) < sim.commands_sent(client) {
+            return Err("no reply within 60 s of virtual time".into());
+        }
+        // Everything before ours is printed by the console; ours is returned (and printed).
+        self.collect_replies();
+        let ours = self
+            .consoles
+            .get(node)
+            .map(|c| c.last_reply.clone())
+            .unwrap_or_default();
+        Ok(ours)
+    }
+
     /// Moves replies that reached the console clients into the consoles. Only at the head of
     /// the run: replaying history does not print old replies twice.
     pub(crate) fn collect_replies(&mut self) {
@@ -279,7 +329,8 @@ impl Model {
             *printed = (*printed).max(first + replies.len() as u64);
             let console = self.consoles.entry(name).or_default();
             for reply in replies.into_iter().skip(skip) {
-                for text in reply_lines(&reply) {
+                console.last_reply = reply_lines(&reply);
+                for text in console.last_reply.clone() {
                     console.lines.push(ConsoleLine { input: false, text });
                 }
             }

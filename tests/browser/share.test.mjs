@@ -51,7 +51,8 @@ test('malformed input through the JS API is refused with a message', async () =>
   const reply = await page.evaluate(() => window.replscope.exec('m', 'PING'));
   assert.deepEqual(reply, ['PONG']);
   const weird = await page.evaluate(() => window.replscope.exec('m', 'GET "unbalanced'));
-  assert.ok(Array.isArray(weird));
+  assert.equal(weird, 'Invalid argument(s)');
+  assert.equal(await page.evaluate(() => window.replscope.exec('nobody', 'PING')), "no node named 'nobody'");
   assert.equal(await page.getByTestId('error-banner').count(), 0);
   assert.deepEqual(page.problems, []);
 });
