@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use super::util::{err, i64_arg, int, positive_arg, wrongtype};
+use super::util::{err, i64_arg, index_range, int, positive_arg, wrongtype};
 use super::ExecCtx;
 use crate::engine::keyspace::{Entry, Value};
 use crate::engine::resp::Reply;
@@ -132,31 +132,6 @@ pub fn rpop(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     pop(ctx, argv, false, "rpop")
 }
 
-/// Redis's index sanitizing for LRANGE (`addListRangeReply`): `None` when empty.
-fn range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
-    let len = i64::try_from(len).unwrap_or(i64::MAX);
-    let mut start = if start < 0 {
-        len.saturating_add(start)
-    } else {
-        start
-    };
-    let mut end = if end < 0 {
-        len.saturating_add(end)
-    } else {
-        end
-    };
-    if start < 0 {
-        start = 0;
-    }
-    if start > end || start >= len {
-        return None;
-    }
-    if end >= len {
-        end = len - 1;
-    }
-    Some((usize::try_from(start).ok()?, usize::try_from(end).ok()?))
-}
-
 pub fn lrange(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     let (start, end) = match (i64_arg(&argv[2]), i64_arg(&argv[3])) {
         (Ok(s), Ok(e)) => (s, e),
@@ -167,7 +142,7 @@ pub fn lrange(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         Some(Entry {
             value: Value::List(list),
             ..
-        }) => match range(start, end, list.len()) {
+        }) => match index_range(start, end, list.len()) {
             None => Reply::Array(Vec::new()),
             Some((s, e)) => Reply::Array(list.range(s..=e).map(Reply::bulk).collect()),
         },

@@ -291,6 +291,33 @@ fn glob_rec(mut p: &[u8], mut s: &[u8], depth: usize, skip_longer: &mut bool) ->
     p.is_empty() && s.is_empty()
 }
 
+/// Redis's index sanitizing for LRANGE (`addListRangeReply`) and ZRANGE by rank
+/// (`zrangeGenericCommand`): negative indexes count from the end, the range is clamped,
+/// `None` when it is empty.
+pub fn index_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
+    let len = i64::try_from(len).unwrap_or(i64::MAX);
+    let mut start = if start < 0 {
+        len.saturating_add(start)
+    } else {
+        start
+    };
+    let mut end = if end < 0 {
+        len.saturating_add(end)
+    } else {
+        end
+    };
+    if start < 0 {
+        start = 0;
+    }
+    if start > end || start >= len {
+        return None;
+    }
+    if end >= len {
+        end = len - 1;
+    }
+    Some((usize::try_from(start).ok()?, usize::try_from(end).ok()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

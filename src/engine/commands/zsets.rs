@@ -2,7 +2,7 @@
 //! (`addReplyDouble`, RESP2).
 
 use super::util::{
-    eq_ic, err, fmt_g17, i64_arg, int, string2d, strtod, syntax, wrongtype, NOT_FLOAT,
+    eq_ic, err, fmt_g17, i64_arg, index_range, int, string2d, strtod, syntax, wrongtype, NOT_FLOAT,
 };
 use super::ExecCtx;
 use crate::engine::keyspace::{Entry, Value, ZSetValue};
@@ -409,36 +409,16 @@ pub fn zrange(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         Err(e) => return e,
     };
     let picked: Vec<(&[u8], f64)> = match kind {
-        RangeKind::Rank(start, end) => {
-            let len = i64::try_from(z.len()).unwrap_or(i64::MAX);
-            let mut start = if start < 0 {
-                len.saturating_add(start)
-            } else {
-                start
-            };
-            let mut end = if end < 0 {
-                len.saturating_add(end)
-            } else {
-                end
-            };
-            if start < 0 {
-                start = 0;
-            }
-            if start > end || start >= len {
-                Vec::new()
-            } else {
-                if end >= len {
-                    end = len - 1;
-                }
-                let skip = usize::try_from(start).unwrap_or(0);
-                let take = usize::try_from(end - start + 1).unwrap_or(0);
+        RangeKind::Rank(start, end) => match index_range(start, end, z.len()) {
+            None => Vec::new(),
+            Some((s, e)) => {
                 if rev {
-                    z.iter().rev().skip(skip).take(take).collect()
+                    z.iter().rev().skip(s).take(e - s + 1).collect()
                 } else {
-                    z.iter().skip(skip).take(take).collect()
+                    z.iter().skip(s).take(e - s + 1).collect()
                 }
             }
-        }
+        },
         RangeKind::Score(min, max) => {
             let inside = |s: f64| {
                 let ge = if min.exclusive {
