@@ -2,6 +2,7 @@
 //! deadlines and structured events come out. Nothing here touches a socket, a clock, a thread
 //! or the browser, so the very same code runs in wasm, natively and in tests.
 
+pub mod argv;
 pub mod backlog;
 pub mod commands;
 pub mod config;
@@ -11,6 +12,7 @@ pub mod info;
 pub mod keyspace;
 mod master;
 pub mod node;
+mod outbox;
 mod persistence;
 pub mod psync;
 pub mod rdb;

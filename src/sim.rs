@@ -21,7 +21,7 @@ pub mod trace;
 
 pub use action::Action;
 pub use net::{ClientId, Endpoint, LinkFaults, LinkParams};
-pub use trace::{MsgKind, SimEvent, TraceEntry};
+pub use trace::{MsgKind, Name, SimEvent, TraceEntry};
 
 use std::collections::BTreeMap;
 
@@ -56,7 +56,7 @@ pub enum NodeState {
 /// A node in the simulation.
 #[derive(Clone)]
 pub struct SimNode {
-    pub name: String,
+    pub name: Name,
     pub config: Config,
     pub node: Node,
     pub state: NodeState,
@@ -73,6 +73,8 @@ pub struct SimNode {
 /// A client endpoint (a console, a reader, a workload or a test) connected to a node.
 #[derive(Clone, Debug, Default)]
 struct ClientEnd {
+    /// `client<id>`, as the trace names it.
+    name: Name,
     node: usize,
     conn: Option<ConnId>,
     inbuf: Vec<u8>,
@@ -147,6 +149,8 @@ pub struct Sim {
     next_client: u64,
     next_msg: u64,
     trace: Vec<TraceEntry>,
+    /// The node name of entries that belong to no node (faults, actions, the network).
+    network_name: Name,
     seed: u64,
     rng: ChaCha8Rng,
     /// Segments held by a partition, per directed node pair, in send order.
@@ -173,6 +177,7 @@ impl Sim {
             next_client: 1,
             next_msg: 1,
             trace: Vec::new(),
+            network_name: Name::from(""),
             seed,
             rng: ChaCha8Rng::seed_from_u64(seed ^ 0x005e_ed0f_5141),
             held: BTreeMap::new(),
@@ -200,7 +205,7 @@ impl Sim {
             now_ms: self.now_ms(),
         });
         self.nodes.push(SimNode {
-            name: name.to_string(),
+            name: name.into(),
             config,
             node,
             state: NodeState::Up,
@@ -245,7 +250,7 @@ impl Sim {
     }
 
     pub fn index_of(&self, name: &str) -> Option<usize> {
-        self.nodes.iter().position(|n| n.name == name)
+        self.nodes.iter().position(|n| *n.name == *name)
     }
 
     pub fn trace(&self) -> &[TraceEntry] {
@@ -295,7 +300,7 @@ impl Sim {
     }
 
     fn record(&mut self, node: Option<usize>, event: SimEvent) {
-        let node = node.map(|i| self.nodes[i].name.clone()).unwrap_or_default();
+        let node = node.map_or_else(|| self.network_name.clone(), |i| self.nodes[i].name.clone());
         self.trace.push(TraceEntry {
             time_us: self.now_us,
             node,
@@ -315,6 +320,7 @@ impl Sim {
         let id = ClientId(self.next_client);
         self.next_client += 1;
         let mut end = ClientEnd {
+            name: format!("client{}", id.0).into(),
             node,
             ..Default::default()
         };
@@ -661,10 +667,13 @@ impl Sim {
         }
     }
 
-    fn endpoint_name(&self, e: Endpoint) -> String {
+    fn endpoint_name(&self, e: Endpoint) -> Name {
         match e {
             Endpoint::Node(n, _) => self.nodes[n].name.clone(),
-            Endpoint::Client(c) => format!("client{}", c.0),
+            Endpoint::Client(c) => self
+                .clients
+                .get(&c)
+                .map_or_else(|| format!("client{}", c.0).into(), |end| end.name.clone()),
         }
     }
 
@@ -753,7 +762,7 @@ impl Sim {
         }
         let server_conn = self.net.connect(Endpoint::Node(i, conn), t);
         let peer = PeerAddr {
-            ip: self.nodes[i].name.clone(),
+            ip: self.nodes[i].name.to_string(),
             port: 50000 + (conn_number(conn) % 10000) as u16,
         };
         self.schedule(
@@ -1014,7 +1023,7 @@ impl Sim {
         }
         let boot = self.nodes[n].boots;
         let mut node = Node::new(NodeOptions {
-            name: self.nodes[n].name.clone(),
+            name: self.nodes[n].name.to_string(),
             config: self.nodes[n].config.clone(),
             seed: self.node_seed(n, boot),
             now_ms: self.now_ms(),

@@ -144,7 +144,7 @@ fn heartbeats_ping_every_ten_seconds_and_ack_every_second() {
         .sim
         .trace()
         .iter()
-        .filter(|t| t.node == "r1" && matches!(t.engine(), Some(Event::AckSent { .. })))
+        .filter(|t| &*t.node == "r1" && matches!(t.engine(), Some(Event::AckSent { .. })))
         .filter(|t| t.time_ms() + 20_000 > c.sim.now_ms())
         .count();
     assert!((19..=21).contains(&acks), "{acks} ACKs in 20 s");

@@ -19,7 +19,7 @@ fn events(t: &Timeline) -> Vec<(String, Event)> {
     t.sim()
         .trace()
         .iter()
-        .filter_map(|e| e.engine().map(|ev| (e.node.clone(), ev.clone())))
+        .filter_map(|e| e.engine().map(|ev| (e.node.to_string(), ev.clone())))
         .collect()
 }
 
@@ -126,7 +126,7 @@ fn min_replicas_refuses_then_accepts_writes() {
     let errors: Vec<Option<String>> = events(&t)
         .into_iter()
         .filter_map(|(n, e)| match e {
-            Event::Command { argv, error, .. } if n == "m" && argv[0] == "SET" => Some(error),
+            Event::Command { argv, error, .. } if n == "m" && argv.name() == "SET" => Some(error),
             _ => None,
         })
         .collect();

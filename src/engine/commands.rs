@@ -325,12 +325,12 @@ impl<'a> ExecCtx<'a> {
             ExpireView::MasterClient => false,
             ExpireView::Replica => {
                 if write {
-                    self.dbm().remove(key);
+                    self.dbm().swap_remove(key);
                 }
                 true
             }
             ExpireView::Master => {
-                self.dbm().remove(key);
+                self.dbm().swap_remove(key);
                 let cmd: &[u8] = if self.lazyfree_lazy_expire {
                     b"UNLINK"
                 } else {

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::argv::Argv;
 use super::node::ConnId;
 use super::psync::PsyncDecision;
 
@@ -96,7 +97,7 @@ pub enum Event {
     /// A client command ran (`argv` lossily decoded for display).
     Command {
         conn: ConnId,
-        argv: Vec<String>,
+        argv: Argv,
         from_master: bool,
         error: Option<String>,
     },

@@ -226,7 +226,7 @@ impl Node {
             match link.state {
                 ReplicaState::WaitBgsaveStart => {}
                 ReplicaState::Online if !link.start_stream_on_ack => {
-                    self.send(conn, bytes.to_vec());
+                    self.send(conn, bytes);
                 }
                 _ => {
                     link.pending.extend_from_slice(bytes);

@@ -11,18 +11,21 @@
 //! `call` in server.c). Replication lives in `master.rs` (the master side), `replica.rs` (the
 //! link to our own master) and `heartbeat.rs` (the periodic duties of `replicationCron`).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::argv::Argv;
 use super::backlog::Backlog;
 use super::commands::{self, flags, ExecCtx, ExpireView, Handler, Propagated};
 use super::config::Config;
 use super::event::{Event, LogLevel};
 use super::keyspace::Keyspace;
 use super::master::{MasterState, ReplicaLink};
+use super::outbox::Outbox;
 use super::replica::ReplicaSide;
 use super::resp::{Reply, RequestParser};
 
@@ -180,7 +183,7 @@ pub struct Node {
     pub(crate) clients: BTreeMap<ConnId, Client>,
     pub(crate) next_client_id: u64,
     pub(crate) next_out_conn: u64,
-    pub(crate) out: VecDeque<Output>,
+    pub(crate) out: Outbox,
     pub(crate) stats: Stats,
     pub(crate) master: MasterState,
     pub(crate) replica: ReplicaSide,
@@ -194,9 +197,6 @@ pub struct Node {
     /// Unix seconds of the last successful save (`LASTSAVE`).
     pub(crate) lastsave_s: u64,
 }
-
-/// How far back `send` looks for a send to the same connection to join.
-const COALESCE_WINDOW: usize = 32;
 
 /// Milliseconds between `serverCron` runs (`hz 10`).
 const CRON_PERIOD_MS: u64 = 100;
@@ -221,7 +221,7 @@ impl Node {
             clients: BTreeMap::new(),
             next_client_id: 1,
             next_out_conn: 1,
-            out: VecDeque::new(),
+            out: Outbox::default(),
             stats: Stats::default(),
             // The first serverCron runs 1 ms after start, as aeCreateTimeEvent(…, 1, serverCron…).
             next_cron_ms: opts.now_ms + 1,
@@ -286,7 +286,7 @@ impl Node {
 
     /// The next thing for the driver to do, if any.
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.out.pop_front()
+        self.out.pop()
     }
 
     // ----- read-only views for the UI, the simulator and tests --------------------------------
@@ -402,28 +402,17 @@ impl Node {
         self.now_ms = self.now_ms.max(now_ms);
     }
 
-    /// Queues bytes for `conn`. Like Redis, which writes a client's output once per event
-    /// loop iteration, bytes for the same connection produced by one input are joined into
-    /// one send (fewer, larger segments on the wire).
-    pub(crate) fn send(&mut self, conn: ConnId, bytes: Vec<u8>) {
+    /// Queues bytes for `conn` (joined with its earlier bytes, see [`Outbox`]): owned bytes
+    /// (a reply, an RDB) or borrowed ones (the stream, fed to every replica) alike.
+    pub(crate) fn send<'a>(&mut self, conn: ConnId, bytes: impl Into<Cow<'a, [u8]>>) {
+        let bytes = bytes.into();
         if bytes.is_empty() {
             return;
         }
         if let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) {
             link.sent += bytes.len() as u64;
         }
-        for out in self.out.iter_mut().rev().take(COALESCE_WINDOW) {
-            match out {
-                Output::Send { conn: c, bytes: b } if *c == conn => {
-                    b.extend_from_slice(&bytes);
-                    return;
-                }
-                Output::Send { .. } | Output::Event(_) => continue,
-                // A close or a connect for anything ends the joinable run.
-                _ => break,
-            }
-        }
-        self.out.push_back(Output::Send { conn, bytes });
+        self.out.send(conn, bytes);
     }
 
     pub(crate) fn reply(&mut self, conn: ConnId, reply: &Reply) {
@@ -431,7 +420,7 @@ impl Node {
     }
 
     pub(crate) fn emit(&mut self, event: Event) {
-        self.out.push_back(Output::Event(event));
+        self.out.push(Output::Event(event));
     }
 
     /// A log line in Redis's words.
@@ -456,13 +445,13 @@ impl Node {
     /// forgets its client.
     pub(crate) fn close(&mut self, conn: ConnId) {
         self.forget_client(conn);
-        self.out.push_back(Output::Close { conn });
+        self.out.push(Output::Close { conn });
     }
 
     /// `freeClient`: drops a client at once; output it has not written yet is discarded.
     pub(crate) fn abort(&mut self, conn: ConnId) {
         self.forget_client(conn);
-        self.out.push_back(Output::Abort { conn });
+        self.out.push(Output::Abort { conn });
     }
 
     fn accept(&mut self, conn: ConnId, peer: PeerAddr) {
@@ -647,10 +636,7 @@ impl Node {
     ) {
         self.emit(Event::Command {
             conn,
-            argv: argv
-                .iter()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect(),
+            argv: Argv::new(argv),
             from_master,
             error: match reply {
                 Reply::Error(e) => Some(e.clone()),

@@ -43,7 +43,7 @@ impl Node {
         let bytes = self.snapshot();
         self.dirty = 0;
         self.lastsave_s = self.now_s();
-        self.out.push_back(Output::SaveRdb { bytes });
+        self.out.push(Output::SaveRdb { bytes });
         self.log(LogLevel::Notice, format!("{reason}: DB saved on disk"));
     }
 

@@ -288,7 +288,7 @@ impl Node {
         link.payload = None;
         link.rdb.clear();
         if let Some(conn) = conn {
-            self.out.push_back(super::node::Output::Close { conn });
+            self.out.push(super::node::Output::Close { conn });
         }
     }
 
@@ -312,7 +312,7 @@ impl Node {
         link.transfer_lastio_s = now_s;
         let (host, port) = (link.host.clone(), link.port);
         self.out
-            .push_back(super::node::Output::Connect { conn, host, port });
+            .push(super::node::Output::Connect { conn, host, port });
         self.set_link_state(LinkState::Connecting);
     }
 
@@ -965,10 +965,7 @@ impl Node {
         self.stats.total_commands_processed += 1;
         self.emit(Event::Command {
             conn: self.replica.link_conn().unwrap_or(ConnId::Out(0)),
-            argv: argv
-                .iter()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect(),
+            argv: super::argv::Argv::new(&argv),
             from_master: true,
             error: error.clone(),
         });

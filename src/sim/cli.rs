@@ -188,7 +188,7 @@ fn report(
         .filter_map(|t| match &t.event {
             SimEvent::Engine(Event::PsyncDecided { decision, .. }) => Some(Decision {
                 time_ms: (t.time_us - start_us) / 1000,
-                master: t.node.clone(),
+                master: t.node.to_string(),
                 rule: format!("{:?}", decision.rule),
                 explanation: decision.explanation(),
             }),
@@ -213,7 +213,7 @@ fn report(
                 None => "master".to_string(),
             };
             NodeSummary {
-                name: n.name.clone(),
+                name: n.name.to_string(),
                 role,
                 replid: node.replid().to_string(),
                 master_repl_offset: node.master_repl_offset(),

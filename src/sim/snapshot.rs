@@ -126,8 +126,8 @@ impl Sim {
             };
             let p = self.net.params(m, i);
             links.push(LinkView {
-                master: self.nodes[m].name.clone(),
-                replica: n.name.clone(),
+                master: self.nodes[m].name.to_string(),
+                replica: n.name.to_string(),
                 state,
                 silent_s: n.node.master_idle_s(),
                 repl_timeout_s: n.node.config().repl_timeout,
@@ -143,7 +143,9 @@ impl Sim {
             .map(|m| packet_view(m, self.now_us))
             .collect();
         let last_psync = self.trace.iter().rev().find_map(|t| match t.engine() {
-            Some(Event::PsyncDecided { decision, .. }) => Some((t.node.clone(), decision.clone())),
+            Some(Event::PsyncDecided { decision, .. }) => {
+                Some((t.node.to_string(), decision.clone()))
+            }
             _ => None,
         });
         Snapshot {
@@ -168,8 +170,8 @@ fn packet_view(m: &Message, now_us: u64) -> PacketView {
     };
     PacketView {
         id: m.id,
-        from: m.from.clone(),
-        to: m.to.clone(),
+        from: m.from.to_string(),
+        to: m.to.to_string(),
         kind: m.kind,
         len: m.len,
         progress,
@@ -202,7 +204,7 @@ fn node_view(n: &super::SimNode) -> NodeView {
         }
     });
     NodeView {
-        name: n.name.clone(),
+        name: n.name.to_string(),
         process: match n.state {
             NodeState::Up => "up",
             NodeState::Paused => "paused",

@@ -2,10 +2,16 @@
 //! bytes and when it arrives), every fault and user action, each stamped with virtual time.
 //! The UI animates from it; a hash of it proves two runs identical.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::action::Action;
 use crate::engine::event::Event;
+
+/// A node's or client's name, shared by every trace entry that mentions it (a trace holds
+/// millions of entries; each would otherwise own a copy). Serialised as a plain string.
+pub type Name = Arc<str>;
 
 /// What a segment on a link carries, for colouring packets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,8 +38,8 @@ pub enum MsgKind {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     pub id: u64,
-    pub from: String,
-    pub to: String,
+    pub from: Name,
+    pub to: Name,
     pub kind: MsgKind,
     /// Total length of the segment.
     pub len: usize,
@@ -72,7 +78,7 @@ pub enum SimEvent {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TraceEntry {
     pub time_us: u64,
-    pub node: String,
+    pub node: Name,
     pub event: SimEvent,
 }
 

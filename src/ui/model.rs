@@ -221,7 +221,7 @@ impl Model {
             for (i, n) in sim.nodes().iter().enumerate() {
                 if let Some(client) = sim.existing_console(i) {
                     self.printed
-                        .insert(n.name.clone(), sim.replies_received(client));
+                        .insert(n.name.to_string(), sim.replies_received(client));
                 }
             }
             self.seen_trace = sim.trace().len();
@@ -313,7 +313,7 @@ impl Model {
             .sim()
             .nodes()
             .iter()
-            .map(|n| n.name.clone())
+            .map(|n| n.name.to_string())
             .collect();
         for name in names {
             let Some(index) = self.timeline.sim().index_of(&name) else {

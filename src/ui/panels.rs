@@ -335,11 +335,11 @@ pub fn log_entries(
                 argv,
                 error: Some(e),
                 ..
-            }) => Some(("warning", format!("{} → {e}", argv.join(" ")))),
+            }) => Some(("warning", format!("{argv} → {e}"))),
             _ => None,
         };
         if let Some((class, text)) = item {
-            out.push((ms, t.node.clone(), class.to_string(), text));
+            out.push((ms, t.node.to_string(), class.to_string(), text));
             if out.len() == limit {
                 break;
             }

@@ -37,8 +37,8 @@ pub fn arrows(trace: &[TraceEntry], lanes: &[String], now_us: u64) -> Vec<Arrow>
         .take_while(|t| t.time_us >= since)
         .filter_map(|t| match &t.event {
             SimEvent::Send(m) => {
-                let from = lanes.iter().position(|l| *l == m.from)?;
-                let to = lanes.iter().position(|l| *l == m.to)?;
+                let from = lanes.iter().position(|l| **l == *m.from)?;
+                let to = lanes.iter().position(|l| **l == *m.to)?;
                 Some(Arrow {
                     from,
                     to,

@@ -55,7 +55,7 @@ pub fn active_expire_cycle(
                 .cloned()
                 .collect();
             for key in &expired {
-                db.remove(key);
+                db.swap_remove(key);
                 ops.push(Propagated {
                     db: db_index,
                     argv: vec![cmd.to_vec(), key.clone()],

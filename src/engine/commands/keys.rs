@@ -13,7 +13,7 @@ fn del_generic(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     let mut deleted = 0;
     for key in &argv[1..] {
         ctx.expire_if_needed(key, false);
-        if ctx.dbm().remove(key).is_some() {
+        if ctx.dbm().swap_remove(key).is_some() {
             deleted += 1;
         }
     }
@@ -175,7 +175,7 @@ pub fn rename(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         return Reply::ok();
     }
     ctx.lookup_write(dst);
-    let Some(entry) = ctx.dbm().remove(src.as_slice()) else {
+    let Some(entry) = ctx.dbm().swap_remove(src.as_slice()) else {
         return err("ERR no such key");
     };
     ctx.dbm().insert(dst.clone(), entry);
@@ -279,7 +279,7 @@ fn expire_generic(
     let now = i64::try_from(ctx.now_ms).unwrap_or(i64::MAX);
     // `checkAlreadyExpired`: only a master deletes right away.
     if when <= now && !ctx.view.is_replica() {
-        ctx.dbm().remove(key.as_slice());
+        ctx.dbm().swap_remove(key.as_slice());
         ctx.dirty(1);
         let cmd: &[u8] = if ctx.lazyfree_lazy_expire {
             b"UNLINK"

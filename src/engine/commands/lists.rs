@@ -118,7 +118,7 @@ fn pop(ctx: &mut ExecCtx, argv: &[Vec<u8>], head: bool, name: &str) -> Reply {
     };
     let empty = list.is_empty();
     if empty {
-        ctx.dbm().remove(key.as_slice());
+        ctx.dbm().swap_remove(key.as_slice());
     }
     ctx.dirty(popped as u64);
     reply
@@ -265,7 +265,7 @@ pub fn lrem(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     let empty = list.is_empty();
     if removed > 0 {
         if empty {
-            ctx.dbm().remove(key.as_slice());
+            ctx.dbm().swap_remove(key.as_slice());
         }
         ctx.dirty(removed as u64);
     }

@@ -88,7 +88,7 @@ pub fn srem(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     let empty = s.is_empty();
     if deleted > 0 {
         if empty {
-            ctx.dbm().remove(key.as_slice());
+            ctx.dbm().swap_remove(key.as_slice());
         }
         ctx.dirty(deleted as u64);
     }
@@ -167,7 +167,7 @@ fn remove_if_empty(ctx: &mut ExecCtx, key: &[u8]) {
     let empty =
         matches!(ctx.dbr().get(key), Some(Entry { value: Value::Set(s), .. }) if s.is_empty());
     if empty {
-        ctx.dbm().remove(key);
+        ctx.dbm().swap_remove(key);
     }
 }
 
@@ -190,7 +190,7 @@ fn spop_count(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     }
     ctx.dirty(count.min(size) as u64);
     if count >= size {
-        let members = match ctx.dbm().remove(key.as_slice()) {
+        let members = match ctx.dbm().swap_remove(key.as_slice()) {
             Some(Entry {
                 value: Value::Set(s),
                 ..

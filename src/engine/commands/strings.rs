@@ -289,7 +289,7 @@ pub fn getdel(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         Ok(r) => r,
         Err(e) => return e,
     };
-    if ctx.dbm().remove(&argv[1]).is_some() {
+    if ctx.dbm().swap_remove(&argv[1]).is_some() {
         let cmd: &[u8] = if ctx.lazyfree_lazy_user_del {
             b"UNLINK"
         } else {

@@ -230,7 +230,7 @@ pub fn zrem(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     let empty = z.is_empty();
     if deleted > 0 {
         if empty {
-            ctx.dbm().remove(key.as_slice());
+            ctx.dbm().swap_remove(key.as_slice());
         }
         ctx.dirty(deleted as u64);
     }

@@ -1,0 +1,110 @@
+//! The node's output queue. Like Redis, which writes a client's output once per event loop
+//! iteration, bytes for one connection produced by one input join a single send: a pipeline
+//! of a thousand writes leaves the master as one segment per replica, not a thousand.
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+
+use super::node::{ConnId, Output};
+
+/// Outputs in order, with the sends that later bytes for the same connection may still join.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Outbox {
+    queue: VecDeque<Output>,
+    /// Outputs already taken by the driver: `queue[i]` is output number `taken + i`.
+    taken: u64,
+    /// Per connection, the number of its last send, while nothing but sends and events
+    /// follow it (a close, connect or save in between must keep its place in the order).
+    joinable: Vec<(ConnId, u64)>,
+}
+
+impl Outbox {
+    /// Queues bytes for `conn`, joining its last send when nothing ordered came after it.
+    pub(crate) fn send(&mut self, conn: ConnId, bytes: Cow<'_, [u8]>) {
+        if let Some(&(_, number)) = self.joinable.iter().find(|(c, _)| *c == conn) {
+            if let Some(Output::Send { bytes: b, .. }) = number
+                .checked_sub(self.taken)
+                .and_then(|i| self.queue.get_mut(i as usize))
+            {
+                b.extend_from_slice(&bytes);
+                return;
+            }
+        }
+        self.joinable.retain(|(c, _)| *c != conn);
+        self.joinable
+            .push((conn, self.taken + self.queue.len() as u64));
+        self.queue.push_back(Output::Send {
+            conn,
+            bytes: bytes.into_owned(),
+        });
+    }
+
+    /// Queues anything but bytes; only events leave earlier sends joinable.
+    pub(crate) fn push(&mut self, output: Output) {
+        match output {
+            Output::Send { conn, bytes } => return self.send(conn, bytes.into()),
+            Output::Event(_) => {}
+            _ => self.joinable.clear(),
+        }
+        self.queue.push_back(output);
+    }
+
+    pub(crate) fn pop(&mut self) -> Option<Output> {
+        let output = self.queue.pop_front()?;
+        self.taken += 1;
+        Some(output)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::event::Event;
+
+    fn sends(outbox: &mut Outbox) -> Vec<Output> {
+        std::iter::from_fn(|| outbox.pop()).collect()
+    }
+
+    #[test]
+    fn bytes_for_one_connection_join_across_events_and_other_connections() {
+        let mut o = Outbox::default();
+        o.send(ConnId::In(1), b"a"[..].into());
+        o.push(Output::Event(Event::BacklogFreed));
+        o.send(ConnId::In(2), b"x"[..].into());
+        o.send(ConnId::In(1), b"b"[..].into());
+        assert_eq!(
+            sends(&mut o),
+            vec![
+                Output::Send {
+                    conn: ConnId::In(1),
+                    bytes: b"ab".to_vec()
+                },
+                Output::Event(Event::BacklogFreed),
+                Output::Send {
+                    conn: ConnId::In(2),
+                    bytes: b"x".to_vec()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_close_or_a_taken_send_is_not_joined() {
+        let mut o = Outbox::default();
+        o.send(ConnId::In(1), b"a"[..].into());
+        o.push(Output::Close {
+            conn: ConnId::In(2),
+        });
+        o.send(ConnId::In(1), b"b"[..].into());
+        assert_eq!(sends(&mut o).len(), 3, "bytes after a close stay after it");
+        o.send(ConnId::In(1), b"c"[..].into());
+        assert_eq!(
+            sends(&mut o),
+            vec![Output::Send {
+                conn: ConnId::In(1),
+                bytes: b"c".to_vec()
+            }],
+            "a send the driver already took cannot grow"
+        );
+    }
+}
