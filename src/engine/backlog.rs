@@ -189,10 +189,12 @@ impl Backlog {
     /// Feeds one command the way `replicationFeedSlaves` does: `*<argc>\r\n`, then for each
     /// argument `$<len>\r\n`, the argument, `\r\n`, each a separate feed. (A needed SELECT is a
     /// separate call with the whole 23-byte command as one piece.) Reports are merged.
-    pub fn append_command(&mut self, argv: &[&[u8]]) -> AppendReport {
-        let mut total = self.append(format!("*{}\r\n", argv.len()).as_bytes());
+    pub fn append_command<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> AppendReport {
+        let mut header = Header::default();
+        let mut total = self.append(header.write(b'*', argv.len()));
         for arg in argv {
-            for piece in [format!("${}\r\n", arg.len()).as_bytes(), arg, b"\r\n"] {
+            let arg = arg.as_ref();
+            for piece in [header.write(b'$', arg.len()), arg, b"\r\n"] {
                 let r = self.append(piece);
                 total.bytes += r.bytes;
                 total.master_offset = r.master_offset;
@@ -406,6 +408,32 @@ pub fn jemalloc_usable_size(req: usize) -> usize {
     let n = usize::BITS - (req - 1).leading_zeros() - 1;
     let step = 1usize << (n - 2);
     req.div_ceil(step) * step
+}
+
+/// A RESP header (`*<n>\r\n`, `$<len>\r\n`) written without allocating: the backlog sees
+/// several per replicated command.
+#[derive(Default)]
+struct Header([u8; 24]);
+
+impl Header {
+    fn write(&mut self, prefix: u8, n: usize) -> &[u8] {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        let mut n = n;
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let len = digits.len() - i;
+        self.0[0] = prefix;
+        self.0[1..=len].copy_from_slice(&digits[i..]);
+        self.0[len + 1..len + 3].copy_from_slice(b"\r\n");
+        &self.0[..len + 3]
+    }
 }
 
 #[cfg(test)]

@@ -276,6 +276,9 @@ pub struct ExecCtx<'a> {
     pub lazyfree_lazy_expire: bool,
     /// `lazyfree-lazy-user-del`: GETDEL propagates UNLINK instead of DEL.
     pub lazyfree_lazy_user_del: bool,
+    /// False where nothing will be propagated (a replica applying its master's stream
+    /// forwards the bytes it received instead): the command's own argv is not copied.
+    pub propagate: bool,
     prop: PropState,
 }
 
@@ -296,6 +299,7 @@ impl<'a> ExecCtx<'a> {
             rng,
             lazyfree_lazy_expire: false,
             lazyfree_lazy_user_del: false,
+            propagate: true,
             prop: PropState::default(),
         }
     }
@@ -312,12 +316,22 @@ impl<'a> ExecCtx<'a> {
         &self.keyspace.dbs[idx]
     }
 
-    /// Redis `expireIfNeeded`: true if `key` is logically expired for this caller. On a
-    /// master the key is deleted and the deletion propagated; `write` lookups on a replica
-    /// (writable replicas only) delete it without propagation.
+    /// Redis `expireIfNeeded`: true if `key` is logically expired for this caller (see
+    /// [`ExecCtx::expire_index_if_needed`]).
     fn expire_if_needed(&mut self, key: &[u8], write: bool) -> bool {
+        let index = self.dbr().get_index_of(key);
+        index.is_some_and(|i| self.expire_index_if_needed(i, write))
+    }
+
+    /// `expireIfNeeded` on the key at `index`. On a master an expired key is deleted and the
+    /// deletion propagated; `write` lookups on a replica (writable replicas only) delete it
+    /// without propagation.
+    fn expire_index_if_needed(&mut self, index: usize, write: bool) -> bool {
         let now = self.now_ms;
-        let expired = self.dbr().get(key).is_some_and(|e| e.is_expired(now));
+        let expired = self
+            .dbr()
+            .get_index(index)
+            .is_some_and(|(_, e)| e.is_expired(now));
         if !expired {
             return false;
         }
@@ -325,38 +339,44 @@ impl<'a> ExecCtx<'a> {
             ExpireView::MasterClient => false,
             ExpireView::Replica => {
                 if write {
-                    self.dbm().swap_remove(key);
+                    self.dbm().swap_remove_index(index);
                 }
                 true
             }
             ExpireView::Master => {
-                self.dbm().swap_remove(key);
+                let Some((key, _)) = self.dbm().swap_remove_index(index) else {
+                    return true;
+                };
                 let cmd: &[u8] = if self.lazyfree_lazy_expire {
                     b"UNLINK"
                 } else {
                     b"DEL"
                 };
                 let db = self.db;
-                self.prop.also.push(Propagated::new(db, &[cmd, key]));
+                self.prop.also.push(Propagated::new(db, &[cmd, &key]));
                 true
             }
         }
     }
 
+    /// `lookupKeyReadWithFlags`/`lookupKeyWriteWithFlags`: where `key` is in the database,
+    /// unless it is missing or expired for this caller. One hash lookup serves the expiry
+    /// check and the access.
+    fn lookup_index(&mut self, key: &[u8], write: bool) -> Option<usize> {
+        let index = self.dbr().get_index_of(key)?;
+        (!self.expire_index_if_needed(index, write)).then_some(index)
+    }
+
     /// `lookupKeyRead`.
     fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        if self.expire_if_needed(key, false) {
-            return None;
-        }
-        self.dbm().get_mut(key)
+        let index = self.lookup_index(key, false)?;
+        self.dbm().get_index_mut(index).map(|(_, e)| e)
     }
 
     /// `lookupKeyWrite`.
     fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        if self.expire_if_needed(key, true) {
-            return None;
-        }
-        self.dbm().get_mut(key)
+        let index = self.lookup_index(key, true)?;
+        self.dbm().get_index_mut(index).map(|(_, e)| e)
     }
 
     /// `server.dirty += n`.
@@ -401,7 +421,7 @@ pub fn execute(
     let reply = handler(ctx, argv);
     let prop = std::mem::take(&mut ctx.prop);
     let mut ops = prop.also;
-    if (prop.dirty > 0 || prop.force) && !prop.prevent {
+    if ctx.propagate && (prop.dirty > 0 || prop.force) && !prop.prevent {
         // `c->db->id` at the end of the command (SELECT never propagates, so this is the
         // db the command ran in).
         let argv = prop.rewritten.unwrap_or_else(|| argv.to_vec());

@@ -30,6 +30,8 @@ pub(crate) struct MasterState {
     pub get_ack_from_replicas: bool,
     /// `repl_good_slaves_count`, refreshed each cron and on replica state changes.
     pub good_replicas: usize,
+    /// Scratch space where `feed_command` encodes each command.
+    pub encode_buf: Vec<u8>,
 }
 
 /// A BGSAVE for replication: the snapshot taken at fork time and when the child finishes.
@@ -95,6 +97,7 @@ impl MasterState {
             child: None,
             get_ack_from_replicas: false,
             good_replicas: 0,
+            encode_buf: Vec::new(),
         }
     }
 
@@ -179,13 +182,15 @@ impl Node {
                 self.master.slaveseldb = db as i64;
             }
         }
-        let mut bytes = Vec::new();
+        // Encoded in a buffer kept across commands (one per replicated write otherwise).
+        let mut bytes = std::mem::take(&mut self.master.encode_buf);
+        bytes.clear();
         encode_command(argv, &mut bytes);
-        let what = String::from_utf8_lossy(&argv[0]).into_owned();
+        let what = String::from_utf8_lossy(&argv[0]);
         // Redis feeds a command in pieces (`*n`, each `$len`, argument, CRLF); the blocks
         // backlog sizes new blocks by piece, so it must see the same pieces.
-        let pieces: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
-        self.feed_stream_with(&bytes, &what, |b| b.append_command(&pieces));
+        self.feed_stream_with(&bytes, &what, |b| b.append_command(argv));
+        self.master.encode_buf = bytes;
     }
 
     /// `feedReplicationBuffer` with the bytes in one piece (a SELECT, or the stream a replica

@@ -543,8 +543,7 @@ impl Node {
 
     /// `processCommand`: the checks in Redis's order, then MULTI queuing or execution.
     pub(crate) fn process_command(&mut self, conn: ConnId, argv: Vec<Vec<u8>>) {
-        let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
-        if name == "quit" {
+        if argv[0].eq_ignore_ascii_case(b"quit") {
             self.reply(conn, &Reply::ok());
             self.close(conn);
             return;
@@ -674,7 +673,8 @@ impl Node {
                 c.woff = offset;
             }
         }
-        if self.clients.contains_key(&conn) {
+        if let Some(client) = self.clients.get_mut(&conn) {
+            client.parser.recycle(argv);
             self.reply(conn, &reply);
         }
     }
@@ -714,6 +714,8 @@ impl Node {
     ) -> (Reply, usize, Vec<Propagated>) {
         let mut ctx = ExecCtx::new(&mut self.keyspace, db, self.now_ms, view, &mut self.rng);
         ctx.lazyfree_lazy_expire = self.cfg.lazyfree_lazy_expire;
+        // A replica never propagates its own writes (`shouldPropagate`).
+        ctx.propagate = !self.replica.is_replica();
         let (reply, ops) = commands::execute(&mut ctx, spec, argv);
         let db = ctx.db;
         (reply, db, ops)

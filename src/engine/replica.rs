@@ -854,9 +854,15 @@ impl Node {
             // Exactly the bytes the master sent for this command (inline or not): Redis
             // forwards `querybuf` slices (`commandProcessed` →
             // `replicationFeedStreamFromMasterStream`), never a re-encoding.
-            let end = (client.raw_pos + req.wire_len).min(client.raw.len());
-            let raw: Vec<u8> = client.raw[client.raw_pos..end].to_vec();
-            client.raw_pos = end;
+            let raw = client.raw_pos..(client.raw_pos + req.wire_len).min(client.raw.len());
+            client.raw_pos = raw.end;
+            if !req.argv.is_empty() {
+                self.execute_from_master(req.argv);
+            }
+            let Some(client) = self.replica.link.as_mut().and_then(|l| l.client.as_mut()) else {
+                return;
+            };
+            client.unforwarded.extend_from_slice(&client.raw[raw]);
             if client.raw_pos == client.raw.len() {
                 client.raw.clear();
                 client.raw_pos = 0;
@@ -864,17 +870,15 @@ impl Node {
                 client.raw.drain(..client.raw_pos);
                 client.raw_pos = 0;
             }
-            if !req.argv.is_empty() {
-                self.execute_from_master(req.argv);
-            }
-            let Some(client) = self.replica.link.as_mut().and_then(|l| l.client.as_mut()) else {
-                return;
-            };
-            client.unforwarded.extend_from_slice(&raw);
             if client.in_multi.is_none() {
                 client.reploff = client.read_reploff - client.parser.pending() as i64;
-                let bytes = std::mem::take(&mut client.unforwarded);
+                // The buffer goes back afterwards, emptied, to be filled by the next command.
+                let mut bytes = std::mem::take(&mut client.unforwarded);
                 self.feed_stream_from_master(&bytes);
+                bytes.clear();
+                if let Some(client) = self.replica.link.as_mut().and_then(|l| l.client.as_mut()) {
+                    client.unforwarded = bytes;
+                }
             }
         }
     }
@@ -895,31 +899,32 @@ impl Node {
 
     /// Runs one command sent by the master (no replies except the GETACK answer).
     fn execute_from_master(&mut self, argv: Vec<Vec<u8>>) {
-        let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
+        let is = |name: &[u8]| argv[0].eq_ignore_ascii_case(name);
+        let (multi, exec, discard) = (is(b"multi"), is(b"exec"), is(b"discard"));
         let Some(client) = self.replica.link.as_mut().and_then(|l| l.client.as_mut()) else {
             return;
         };
         if let Some(queue) = client.in_multi.as_mut() {
-            if name != "exec" && name != "discard" {
+            if !exec && !discard {
                 queue.push(argv);
                 return;
             }
         }
-        match name.as_str() {
-            "multi" => client.in_multi = Some(Vec::new()),
-            "discard" => client.in_multi = None,
-            "exec" => {
-                let queued = client.in_multi.take().unwrap_or_default();
-                for cmd in queued {
-                    self.run_master_command(cmd);
-                }
+        if multi {
+            client.in_multi = Some(Vec::new());
+        } else if discard {
+            client.in_multi = None;
+        } else if exec {
+            let queued = client.in_multi.take().unwrap_or_default();
+            for cmd in queued {
+                self.run_master_command(cmd);
             }
-            _ => self.run_master_command(argv),
+        } else {
+            self.run_master_command(argv);
         }
     }
 
     fn run_master_command(&mut self, argv: Vec<Vec<u8>>) {
-        let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
         let error = match commands::lookup(&argv[0]) {
             None => Some(match commands::unknown_command(&argv) {
                 Reply::Error(e) => e,
@@ -947,7 +952,7 @@ impl Node {
                     }
                 }
                 Handler::Node => {
-                    match name.as_str() {
+                    match spec.name {
                         "replconf"
                             if argv.len() >= 2 && argv[1].eq_ignore_ascii_case(b"getack") =>
                         {
@@ -970,7 +975,11 @@ impl Node {
             error: error.clone(),
         });
         if let Some(e) = error {
+            let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
             self.log(LogLevel::Warning, format!("== CRITICAL == This replica is sending an error to its master: '{e}' after processing the command '{name}'"));
+        }
+        if let Some(client) = self.replica.link.as_mut().and_then(|l| l.client.as_mut()) {
+            client.parser.recycle(argv);
         }
     }
 

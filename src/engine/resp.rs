@@ -151,7 +151,16 @@ pub struct RequestParser {
     bulk_len: Option<usize>,
     argv: Vec<Vec<u8>>,
     max_bulk_len: i64,
+    /// Argument buffers of finished commands, reused for the next ones (see
+    /// [`RequestParser::recycle`]), and an emptied argument list.
+    spare: Vec<Vec<u8>>,
+    spare_list: Vec<Vec<u8>>,
 }
+
+/// How many argument buffers a parser keeps for reuse, and the largest it keeps: enough for
+/// a pipeline of ordinary commands, without holding on to a huge value's memory.
+const SPARE_ARGS: usize = 64;
+const SPARE_ARG_CAPACITY: usize = 4096;
 
 impl RequestParser {
     /// A parser with Redis's default `proto-max-bulk-len`.
@@ -181,6 +190,20 @@ impl RequestParser {
             ..Default::default()
         };
         rest
+    }
+
+    /// Gives back the arguments of a command that has run: the next requests are parsed
+    /// into the same buffers, so a long pipeline allocates nothing per argument.
+    pub fn recycle(&mut self, mut argv: Vec<Vec<u8>>) {
+        for mut arg in argv.drain(..) {
+            if self.spare.len() < SPARE_ARGS && arg.capacity() <= SPARE_ARG_CAPACITY {
+                arg.clear();
+                self.spare.push(arg);
+            }
+        }
+        if argv.capacity() <= SPARE_ARGS {
+            self.spare_list = argv;
+        }
     }
 
     /// Parses the next complete request, `Ok(None)` if more bytes are needed.
@@ -255,7 +278,8 @@ impl RequestParser {
                 return Ok(Some(Vec::new()));
             }
             self.multibulk_len = count as usize;
-            self.argv = Vec::with_capacity(self.multibulk_len.min(1024));
+            self.argv = std::mem::take(&mut self.spare_list);
+            self.argv.reserve(self.multibulk_len.min(1024));
         }
         while self.multibulk_len > 0 {
             let len = match self.bulk_len {
@@ -284,7 +308,9 @@ impl RequestParser {
             if self.buf.len() - self.pos < len + 2 {
                 return Ok(None);
             }
-            self.argv.push(self.buf[self.pos..self.pos + len].to_vec());
+            let mut arg = self.spare.pop().unwrap_or_default();
+            arg.extend_from_slice(&self.buf[self.pos..self.pos + len]);
+            self.argv.push(arg);
             self.pos += len + 2;
             self.bulk_len = None;
             self.multibulk_len -= 1;

@@ -402,7 +402,7 @@ pub fn randomkey(ctx: &mut ExecCtx, _argv: &[Vec<u8>]) -> Reply {
         let all_volatile = db.values().all(|e| e.expire_at_ms.is_some());
         let len = db.len() as u64;
         let idx = (ctx.rng.next_u64() % len) as usize;
-        let Some((key, entry)) = ctx.dbr().iter().nth(idx) else {
+        let Some((key, entry)) = ctx.dbr().get_index(idx) else {
             return Reply::Nil;
         };
         let key = key.clone();

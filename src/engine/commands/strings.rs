@@ -26,13 +26,25 @@ pub fn get(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
 
 /// `setKey`: lookupKeyWrite (lazy expiry), overwrite, drop the TTL unless KEEPTTL.
 fn set_key(ctx: &mut ExecCtx, key: &[u8], val: Vec<u8>, keepttl: bool) {
-    let existing = ctx.lookup_write(key).and_then(|e| e.expire_at_ms);
-    let expire_at_ms = if keepttl { existing } else { None };
+    let found = ctx.lookup_index(key, true);
+    set_key_at(ctx, found, key, val, keepttl);
+}
+
+/// `setKey` for a key already looked up (`found`: where it is, if it exists): an existing
+/// key's entry is overwritten in place, keeping its place in the database.
+fn set_key_at(ctx: &mut ExecCtx, found: Option<usize>, key: &[u8], val: Vec<u8>, keepttl: bool) {
+    if let Some((_, entry)) = found.and_then(|i| ctx.dbm().get_index_mut(i)) {
+        entry.value = Value::String(val);
+        if !keepttl {
+            entry.expire_at_ms = None;
+        }
+        return;
+    }
     ctx.dbm().insert(
         key.to_vec(),
         Entry {
             value: Value::String(val),
-            expire_at_ms,
+            expire_at_ms: None,
         },
     );
 }
@@ -150,11 +162,11 @@ fn set_generic(
             Err(e) => return e,
         }
     }
-    let found = ctx.lookup_write(key).is_some();
-    if (f.nx && found) || (f.xx && !found) {
+    let found = ctx.lookup_index(key, true);
+    if (f.nx && found.is_some()) || (f.xx && found.is_none()) {
         return if f.get { reply } else { abort_reply };
     }
-    set_key(ctx, key, val.to_vec(), f.keepttl);
+    set_key_at(ctx, found, key, val.to_vec(), f.keepttl);
     ctx.dirty(1);
     if let Some(ms) = when {
         if let Some(e) = ctx.dbm().get_mut(key) {
