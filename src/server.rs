@@ -2,16 +2,21 @@
 //! can be used with `redis-cli` and replicate with a real `redis-server` in both directions.
 //!
 //! This is the only place that owns sockets and reads the time. It is a thin shell: every
-//! decision is the engine's. One task owns the node; each connection has a reader task
-//! feeding [`Input`]s into a channel and a writer task draining the node's output for it.
+//! decision is the engine's. One task owns the node and writes its output to the sockets;
+//! each connection has a reader task feeding [`Input`]s into a channel and a writer task for
+//! what its socket could not take at once (see [`Outbox`]).
 
 mod options;
 
 use std::collections::HashMap;
+use std::io::ErrorKind;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
@@ -23,14 +28,60 @@ pub use options::{parse, ServerOptions};
 /// Messages into the node's task.
 enum Msg {
     Input(Input),
-    /// A connection is ready; its writer takes bytes from this sender.
-    Writer(ConnId, mpsc::UnboundedSender<Write>),
+    /// An outbound connection is ready; output for it goes through this.
+    Ready(ConnId, Outbox),
+    /// The writer task of a connection wrote some of what waited.
+    Wrote(ConnId),
 }
 
 /// What a writer task is asked to do.
 enum Write {
     Bytes(Vec<u8>),
+    /// Write what waits, then shut the sending side down.
     Close,
+}
+
+/// The sending side of a connection. Like Redis's `writeToClient`, the node's task writes
+/// what the socket takes at once; the rest waits, in order, for the connection's writer task,
+/// which writes it as the socket drains. The node is told how much waits
+/// ([`Input::SendQueue`]): it applies `client-output-buffer-limit` to that, and a replica's
+/// RDB must have been written out before the replica goes online.
+struct Outbox {
+    socket: Arc<OwnedWriteHalf>,
+    /// Bytes handed to the writer task and not written yet (the writer counts them down).
+    waiting: Arc<AtomicUsize>,
+    writer: mpsc::UnboundedSender<Write>,
+    /// The level the node last heard of.
+    reported: usize,
+}
+
+impl Outbox {
+    /// Writes `bytes`, directly when nothing waits before them.
+    fn send(&mut self, bytes: Vec<u8>) {
+        let mut written = 0;
+        if self.waiting.load(Ordering::Acquire) == 0 {
+            match self.socket.try_write(&bytes) {
+                Ok(n) => written = n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                // A broken connection: its reader reports the end.
+                Err(_) => return,
+            }
+        }
+        if written < bytes.len() {
+            self.waiting
+                .fetch_add(bytes.len() - written, Ordering::AcqRel);
+            let _ = self.writer.send(Write::Bytes(bytes[written..].to_vec()));
+        }
+    }
+
+    /// Tells the node how much waits, if that changed since it last heard.
+    fn report(&mut self, node: &mut Node, conn: ConnId) {
+        let queued = self.waiting.load(Ordering::Acquire);
+        if queued != self.reported {
+            self.reported = queued;
+            node.handle(now_ms(), Input::SendQueue { conn, queued });
+        }
+    }
 }
 
 /// Runs the server with command-line `args` (after `server`); the process exit code.
@@ -160,7 +211,7 @@ async fn run(opts: ServerOptions) -> Result<(), String> {
     log_line('M', LogLevel::Notice, "Ready to accept connections tcp");
 
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
-    let mut writers: HashMap<ConnId, mpsc::UnboundedSender<Write>> = HashMap::new();
+    let mut outboxes: HashMap<ConnId, Outbox> = HashMap::new();
     let mut next_in = 1u64;
     loop {
         let role = if node.master_addr().is_some() {
@@ -171,13 +222,16 @@ async fn run(opts: ServerOptions) -> Result<(), String> {
         while let Some(out) = node.poll_output() {
             match out {
                 Output::Send { conn, bytes } => {
-                    if let Some(w) = writers.get(&conn) {
-                        let _ = w.send(Write::Bytes(bytes));
+                    // Reported before the node is polled again: bytes left waiting must not
+                    // count as written (the node's outputs are then drained by this loop).
+                    if let Some(outbox) = outboxes.get_mut(&conn) {
+                        outbox.send(bytes);
+                        outbox.report(&mut node, conn);
                     }
                 }
                 Output::Close { conn } | Output::Abort { conn } => {
-                    if let Some(w) = writers.remove(&conn) {
-                        let _ = w.send(Write::Close);
+                    if let Some(outbox) = outboxes.remove(&conn) {
+                        let _ = outbox.writer.send(Write::Close);
                     }
                 }
                 Output::Connect { conn, host, port } => {
@@ -191,8 +245,8 @@ async fn run(opts: ServerOptions) -> Result<(), String> {
                         match dial {
                             Ok(Ok(stream)) => {
                                 let _ = stream.set_nodelay(true);
-                                let writer = spawn_connection(conn, stream, tx.clone());
-                                let _ = tx.send(Msg::Writer(conn, writer));
+                                let outbox = spawn_connection(conn, stream, tx.clone());
+                                let _ = tx.send(Msg::Ready(conn, outbox));
                                 let _ = tx.send(Msg::Input(Input::Connected { conn }));
                             }
                             Ok(Err(e)) => {
@@ -234,19 +288,24 @@ async fn run(opts: ServerOptions) -> Result<(), String> {
                 let _ = stream.set_nodelay(true);
                 let conn = ConnId::In(next_in);
                 next_in += 1;
-                let writer = spawn_connection(conn, stream, tx.clone());
-                writers.insert(conn, writer);
+                let outbox = spawn_connection(conn, stream, tx.clone());
+                outboxes.insert(conn, outbox);
                 let peer = PeerAddr { ip: addr.ip().to_string(), port: addr.port() };
                 node.handle(now_ms(), Input::Accepted { conn, peer });
             }
             Some(msg) = rx.recv() => match msg {
                 Msg::Input(input) => {
                     if let Input::Closed { conn } = &input {
-                        writers.remove(conn);
+                        outboxes.remove(conn);
                     }
                     node.handle(now_ms(), input);
                 }
-                Msg::Writer(conn, writer) => { writers.insert(conn, writer); }
+                Msg::Ready(conn, outbox) => { outboxes.insert(conn, outbox); }
+                Msg::Wrote(conn) => {
+                    if let Some(outbox) = outboxes.get_mut(&conn) {
+                        outbox.report(&mut node, conn);
+                    }
+                }
             },
             _ = tokio::time::sleep(Duration::from_millis(wait)) => node.handle_timeout(now_ms()),
         }
@@ -262,14 +321,13 @@ fn write_rdb(dir: &str, dbfilename: &str, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, dir.join(dbfilename))
 }
 
-/// Spawns the reader and writer tasks of one connection; returns the writer's sender.
-fn spawn_connection(
-    conn: ConnId,
-    stream: TcpStream,
-    tx: mpsc::UnboundedSender<Msg>,
-) -> mpsc::UnboundedSender<Write> {
-    let (mut reader, mut writer) = stream.into_split();
-    let (wtx, mut wrx) = mpsc::unbounded_channel::<Write>();
+/// Spawns the reader and writer tasks of one connection; returns its sending side.
+fn spawn_connection(conn: ConnId, stream: TcpStream, tx: mpsc::UnboundedSender<Msg>) -> Outbox {
+    let (mut reader, writer) = stream.into_split();
+    let socket = Arc::new(writer);
+    let waiting = Arc::new(AtomicUsize::new(0));
+    let (wtx, wrx) = mpsc::unbounded_channel::<Write>();
+    let writer_tx = tx.clone();
     tokio::spawn(async move {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
@@ -292,22 +350,48 @@ fn spawn_connection(
             }
         }
     });
-    tokio::spawn(async move {
-        while let Some(w) = wrx.recv().await {
-            match w {
-                Write::Bytes(bytes) => {
-                    if writer.write_all(&bytes).await.is_err() {
-                        return;
-                    }
+    tokio::spawn(write_waiting(
+        conn,
+        Arc::clone(&socket),
+        Arc::clone(&waiting),
+        wrx,
+        writer_tx,
+    ));
+    Outbox {
+        socket,
+        waiting,
+        writer: wtx,
+        reported: 0,
+    }
+}
+
+/// The writer task: writes what the socket could not take at once as it drains, telling the
+/// node's task after every write. When it ends, the last handle on the socket's sending side
+/// goes and the side is shut down (`OwnedWriteHalf` does that when dropped).
+async fn write_waiting(
+    conn: ConnId,
+    socket: Arc<OwnedWriteHalf>,
+    waiting: Arc<AtomicUsize>,
+    mut rx: mpsc::UnboundedReceiver<Write>,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
+    while let Some(Write::Bytes(bytes)) = rx.recv().await {
+        let mut off = 0;
+        while off < bytes.len() {
+            if socket.writable().await.is_err() {
+                return;
+            }
+            match socket.try_write(&bytes[off..]) {
+                Ok(n) => {
+                    off += n;
+                    waiting.fetch_sub(n, Ordering::AcqRel);
+                    let _ = tx.send(Msg::Wrote(conn));
                 }
-                Write::Close => {
-                    let _ = writer.shutdown().await;
-                    return;
-                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(_) => return,
             }
         }
-    });
-    wtx
+    }
 }
 
 #[cfg(test)]

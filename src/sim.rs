@@ -134,6 +134,12 @@ enum Pending {
         conn: ConnId,
         to: usize,
     },
+    /// A look at how much node `node`'s connection `conn` still has to transmit, while its
+    /// socket drains on a slow link.
+    SendQueue {
+        node: usize,
+        conn: ConnId,
+    },
 }
 
 /// The simulator.
@@ -514,7 +520,9 @@ impl Sim {
         let now = self.now_ms();
         let target = match &pending {
             Pending::Deliver { to, .. } | Pending::Closed { to } => to.node(),
-            Pending::Accept { node, .. } | Pending::Connected { node, .. } => Some(*node),
+            Pending::Accept { node, .. }
+            | Pending::Connected { node, .. }
+            | Pending::SendQueue { node, .. } => Some(*node),
             Pending::Syn { .. } => None,
         };
         if let Some(n) = target {
@@ -572,6 +580,14 @@ impl Sim {
                         }
                         self.check_reader_reply(id);
                     }
+                }
+            }
+            Pending::SendQueue { node, conn } => {
+                let from = Endpoint::Node(node, conn);
+                self.net.looked(from);
+                if self.net.is_open(from) {
+                    self.report_send_queue(node, conn);
+                    self.drain(node);
                 }
             }
             Pending::Closed { to } => {
@@ -638,16 +654,26 @@ impl Sim {
             }
             self.record(from.node(), SimEvent::Send(message));
         }
-        // A slow link leaves bytes in the sender's socket: the node must know (replica
-        // output buffer limits).
         if let Endpoint::Node(n, conn) = from {
-            let queued = self.net.queued(from, self.now_us);
-            if self.net.should_report(from, queued) {
-                let now = self.now_ms();
-                self.nodes[n]
-                    .node
-                    .handle(now, Input::SendQueue { conn, queued });
-            }
+            self.report_send_queue(n, conn);
+        }
+    }
+
+    /// A slow link leaves bytes in the sender's socket, and the node must know (replica output
+    /// buffer limits; a full sync's RDB counts as sent only once the socket took all of it).
+    /// Tells node `n` the level of `conn`'s send queue if it changed, and keeps looking while
+    /// the queue drains. The caller drains the node's output.
+    fn report_send_queue(&mut self, n: usize, conn: ConnId) {
+        let from = Endpoint::Node(n, conn);
+        let queued = self.net.queued(from, self.now_us);
+        if self.net.should_report(from, queued) {
+            let now = self.now_ms();
+            self.nodes[n]
+                .node
+                .handle(now, Input::SendQueue { conn, queued });
+        }
+        if let Some(at) = self.net.next_look_us(from, self.now_us) {
+            self.schedule(at, Pending::SendQueue { node: n, conn });
         }
     }
 
@@ -930,6 +956,7 @@ impl Sim {
     /// Ends cuts and partitions between `a` and `b`; held segments continue in order.
     pub fn heal(&mut self, a: usize, b: usize) {
         self.net.set_cut(a, b, false);
+        let mut released = std::collections::BTreeSet::new();
         for (x, y) in [(a, b), (b, a)] {
             self.net.release(x, y);
             for (from, pending) in self.held.remove(&(x, y)).unwrap_or_default() {
@@ -955,6 +982,17 @@ impl Sim {
                     self.record(Some(x), SimEvent::Released { id, arrives_us: at });
                 }
                 self.schedule(at, pending);
+                released.insert(from);
+            }
+        }
+        // The released segments now wait in their senders' sockets: a look, soon (it waits
+        // like an input if the sender is paused).
+        for from in released {
+            if let Endpoint::Node(node, conn) = from {
+                if self.net.start_looking(from) {
+                    let now = self.now_us;
+                    self.schedule(now, Pending::SendQueue { node, conn });
+                }
             }
         }
     }
@@ -985,7 +1023,9 @@ impl Sim {
         }
         let targets_n = |p: &Pending| match p {
             Pending::Deliver { to, .. } | Pending::Closed { to } => to.node() == Some(n),
-            Pending::Accept { node, .. } | Pending::Connected { node, .. } => *node == n,
+            Pending::Accept { node, .. }
+            | Pending::Connected { node, .. }
+            | Pending::SendQueue { node, .. } => *node == n,
             Pending::Syn { from, .. } => *from == n,
         };
         let dead: Vec<(u64, u64)> = self

@@ -182,6 +182,9 @@ struct Driver {
     closed: Vec<ConnId>,
     /// The node's outbound connection to its master (the latest `Connect`).
     master_conn: Option<ConnId>,
+    /// Connections whose socket takes nothing until the test says so, with what they hold
+    /// (reported to the node as it grows, like a driver on a slow link).
+    slow: BTreeMap<ConnId, usize>,
 }
 
 const CLIENT: ConnId = ConnId::In(100);
@@ -200,6 +203,7 @@ impl Driver {
             sent: BTreeMap::new(),
             closed: Vec::new(),
             master_conn: None,
+            slow: BTreeMap::new(),
         };
         d.input(Input::Accepted {
             conn: CLIENT,
@@ -219,7 +223,15 @@ impl Driver {
     fn drain(&mut self) {
         while let Some(out) = self.node.poll_output() {
             match out {
-                Output::Send { conn, bytes } => self.sent.entry(conn).or_default().extend(bytes),
+                Output::Send { conn, bytes } => {
+                    if let Some(queued) = self.slow.get_mut(&conn) {
+                        *queued += bytes.len();
+                        let queued = *queued;
+                        self.node
+                            .handle(self.now, Input::SendQueue { conn, queued });
+                    }
+                    self.sent.entry(conn).or_default().extend(bytes);
+                }
                 Output::Connect { conn, host, port } => {
                     assert_eq!((host.as_str(), port), ("127.0.0.1", FAKE_PORT));
                     self.master_conn = Some(conn);
@@ -245,6 +257,14 @@ impl Driver {
             self.drain();
         }
         self.now = end;
+    }
+
+    /// A slow socket (see `slow`) takes `n` more bytes.
+    fn socket_takes(&mut self, conn: ConnId, n: usize) {
+        let queued = self.slow.get_mut(&conn).expect("a slow connection");
+        *queued -= n;
+        let queued = *queued;
+        self.input(Input::SendQueue { conn, queued });
     }
 
     fn take(&mut self, conn: ConnId) -> Vec<u8> {
@@ -736,4 +756,105 @@ fn a_chained_replica_forwards_exactly_the_bytes_it_applied() {
     });
     assert_eq!(d.take(sub), stream);
     assert_eq!(d.node.master_repl_offset(), 1000 + stream.len() as i64);
+}
+
+// ----- a full sync on a socket that does not keep up (Input::SendQueue) -----------------------
+
+/// A master with about 200 KB of data and a fake replica on `conn`, a socket that takes
+/// nothing by itself, which asked for a full sync: runs until the RDB has been handed to the
+/// connection. Returns how many bytes the socket holds.
+fn master_sending_rdb(diskless: bool, conn: ConnId) -> (Driver, usize) {
+    let mut d = Driver::new(Config {
+        repl_timeout: 2,
+        repl_ping_replica_period: 3600,
+        repl_diskless_sync: diskless,
+        repl_diskless_sync_delay: 0,
+        ..Config::default()
+    });
+    // Hex digits of an LCG: values the RDB cannot compress to nothing.
+    let mut x = 1u64;
+    for i in 0..20 {
+        let value: String = (0..10_000)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                char::from(b"0123456789abcdef"[(x >> 60) as usize])
+            })
+            .collect();
+        assert_eq!(d.client(&["SET", &format!("k{i}"), &value]), b"+OK\r\n");
+    }
+    d.input(Input::Accepted {
+        conn,
+        peer: PeerAddr {
+            ip: "127.0.0.1".into(),
+            port: 50000,
+        },
+    });
+    d.slow.insert(conn, 0);
+    let mut hello = cmd(&["REPLCONF", "listening-port", "7001"]);
+    hello.extend(cmd(&["REPLCONF", "capa", "eof", "capa", "psync2"]));
+    hello.extend(cmd(&["PSYNC", "?", "-1"]));
+    d.input(Input::Data { conn, bytes: hello });
+    d.advance(10);
+    let queued = d.slow[&conn];
+    assert!(queued > 100_000, "{queued} bytes sent");
+    (d, queued)
+}
+
+fn slave0_state(d: &mut Driver) -> String {
+    let info = d.info("replication");
+    let line = info
+        .lines()
+        .find(|l| l.starts_with("slave0:"))
+        .unwrap_or("");
+    line.split(',')
+        .find_map(|f| f.strip_prefix("state="))
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn a_replica_goes_online_once_its_socket_took_the_whole_rdb() {
+    for diskless in [false, true] {
+        let conn = ConnId::In(7);
+        let (mut d, queued) = master_sending_rdb(diskless, conn);
+        let waiting = if diskless { "wait_bgsave" } else { "send_bulk" };
+        d.take(conn);
+        // The socket takes a quarter every 1.5 s: past repl-timeout, not dropped.
+        for _ in 0..3 {
+            d.advance(1_500);
+            assert_eq!(slave0_state(&mut d), waiting, "diskless={diskless}");
+            d.socket_takes(conn, queued / 4);
+        }
+        assert!(
+            d.closed.is_empty(),
+            "diskless={diskless}: dropped mid-transfer"
+        );
+        let rest = d.slow[&conn];
+        d.socket_takes(conn, rest);
+        d.advance(1);
+        assert_eq!(slave0_state(&mut d), "online", "diskless={diskless}");
+        // The ACK timeout counts from now (the fake replica never ACKs).
+        d.advance(1_500);
+        assert!(d.closed.is_empty(), "diskless={diskless}");
+        d.advance(3_000);
+        assert_eq!(d.closed, vec![conn], "diskless={diskless}");
+    }
+}
+
+#[test]
+fn a_stalled_diskless_transfer_is_dropped_after_repl_timeout_a_stalled_bulk_never() {
+    for diskless in [false, true] {
+        let conn = ConnId::In(7);
+        let (mut d, queued) = master_sending_rdb(diskless, conn);
+        d.socket_takes(conn, queued / 2);
+        d.advance(10_000);
+        // Redis times out ONLINE replicas, and diskless transfers whose socket stopped taking
+        // bytes (the child waits for them); a replica in SEND_BULK waits as long as it takes.
+        assert_eq!(d.closed.contains(&conn), diskless, "diskless={diskless}");
+        if !diskless {
+            assert_eq!(slave0_state(&mut d), "send_bulk");
+        }
+    }
 }

@@ -268,3 +268,60 @@ fn authentication_both_directions() {
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(wrong.info("replication", "master_link_status"), "down");
 }
+
+/// A real replica stopped (SIGSTOP) while a replscope master sends it a ~30 MB RDB: the
+/// sockets fill up and, as in Redis, the replica stays in SEND_BULK until the master has
+/// written the whole file: not timed out by repl-timeout (2 s) meanwhile, and not a good
+/// replica for min-replicas-to-write. Resumed, it completes the one full sync.
+#[test]
+fn a_replica_stays_in_send_bulk_until_the_master_wrote_its_rdb() {
+    let master = Server::replscope(&["--repl-diskless-sync", "no", "--repl-timeout", "2"]);
+    // Hex digits of an LCG: more than the socket buffers hold, even LZF-compressed.
+    let mut x = 1u64;
+    for i in 0..40 {
+        let value: String = (0..1_000_000)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                char::from(b"0123456789abcdef"[(x >> 60) as usize])
+            })
+            .collect();
+        set(&master, &format!("big{i}"), &value);
+    }
+    assert_eq!(
+        master.cmd(&["CONFIG", "SET", "min-replicas-to-write", "1"]),
+        Reply::ok()
+    );
+    let replica = Server::redis(&[]);
+    let slave0 = || master.info("replication", "slave0");
+    assert_eq!(
+        replica.cmd(&["REPLICAOF", "127.0.0.1", &master.port.to_string()]),
+        Reply::ok()
+    );
+    // Stopped while the master's BGSAVE runs, before the RDB flows.
+    wait_until(
+        Duration::from_secs(5),
+        "the replica asks for a sync",
+        || !slave0().is_empty(),
+    );
+    replica.pause();
+    wait_until(Duration::from_secs(5), "SEND_BULK", || {
+        slave0().contains("state=send_bulk")
+    });
+    std::thread::sleep(Duration::from_millis(4_000));
+    assert!(slave0().contains("state=send_bulk"), "{}", slave0());
+    assert_eq!(
+        master.cmd(&["SET", "k", "v"]),
+        Reply::Error("NOREPLICAS Not enough good replicas to write.".into())
+    );
+    replica.resume();
+    replica.wait_link_up();
+    wait_until(Duration::from_secs(10), "online", || {
+        slave0().contains("state=online")
+    });
+    set(&master, "k", "v");
+    wait_offsets_equal(&[&master, &replica]);
+    assert_eq!(replica.cmd(&["GET", "k"]), Reply::Bulk(b"v".to_vec()));
+    assert_eq!(master.stat("sync_full"), 1, "{}", master.log());
+}

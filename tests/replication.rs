@@ -419,3 +419,85 @@ fn a_paused_master_does_not_burst_missed_heartbeats_on_resume() {
         .count();
     assert!(pings <= 1, "{pings} PINGs right after resuming");
 }
+
+/// A full sync over a link so slow that the RDB (about 3.8 MB at 250 KB/s) takes three times
+/// `repl-timeout` to cross. Redis keeps the replica out of ONLINE until the whole payload has
+/// been written to its socket (SEND_BULK on disk; diskless, the child cannot exit before), so
+/// the ACK timeout does not apply yet and the replica is not a good replica for
+/// `min-replicas-to-write`; ONLINE then starts the timeout afresh. Before the fix the master
+/// put it online at once, timed it out 5 s later and the sync started over, forever.
+#[test]
+fn a_replica_is_not_online_until_its_rdb_has_left_the_socket() {
+    for (diskless, waiting) in [(false, "send_bulk"), (true, "wait_bgsave")] {
+        let config = Config {
+            repl_timeout: 5,
+            // Pinged more often than repl-timeout, or an idle replica times its master out.
+            repl_ping_replica_period: 1,
+            repl_diskless_sync: diskless,
+            repl_diskless_sync_delay: 0,
+            ..Config::default()
+        };
+        let mut c = Cluster::new(1, config);
+        // Hex digits of an LCG: values the RDB cannot compress to nothing.
+        let mut x = 1u64;
+        for i in 0..50 {
+            let value: String = (0..100_000)
+                .map(|_| {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    char::from(b"0123456789abcdef"[(x >> 60) as usize])
+                })
+                .collect();
+            assert_eq!(c.exec(0, &format!("SET big{i} {value}")), Reply::ok());
+        }
+        assert_eq!(c.exec(0, "CONFIG SET min-replicas-to-write 1"), Reply::ok());
+        c.sim
+            .act(&replscope::sim::Action::Slow {
+                a: "m".into(),
+                b: "r1".into(),
+                latency_ms: 5,
+                jitter_ms: 0,
+                bandwidth_bps: 250_000,
+                both: true,
+            })
+            .unwrap();
+        let start = c.sim.now_ms();
+        assert_eq!(c.exec(1, "REPLICAOF m 6379"), Reply::ok());
+        let m = c.clients[0];
+        // Mid-transfer, and again past repl-timeout: not online, not good, not timed out.
+        for at_ms in [2_000, 8_000, 13_000] {
+            c.sim.run_until(start + at_ms);
+            let slave0 = info_field(&mut c.sim, m, "slave0");
+            assert!(
+                slave0.contains(&format!("state={waiting},")),
+                "diskless={diskless} at {at_ms} ms: {slave0}"
+            );
+            assert_eq!(info_field(&mut c.sim, m, "min_slaves_good_slaves"), "0");
+            assert_eq!(
+                c.exec(0, "SET during 1"),
+                Reply::error("NOREPLICAS Not enough good replicas to write.")
+            );
+        }
+        // The bulk lands; one full sync in all, and the replica stays.
+        c.sim.run_until(start + 30_000);
+        let slave0 = info_field(&mut c.sim, m, "slave0");
+        assert!(
+            slave0.contains("state=online,"),
+            "diskless={diskless}: {slave0}"
+        );
+        assert_eq!(info_field(&mut c.sim, m, "min_slaves_good_slaves"), "1");
+        assert_eq!(c.exec(0, "SET after 1"), Reply::ok());
+        c.sim.run_for(1_000);
+        assert_eq!(c.offset(1), c.offset(0));
+        assert_eq!(c.exec(1, "GET after"), bulk("1"));
+        assert_eq!(stat(&mut c.sim, m, "sync_full"), 1, "diskless={diskless}");
+        let timeouts = c
+            .sim
+            .trace()
+            .iter()
+            .filter(|t| matches!(t.engine(), Some(Event::Timeout { .. })))
+            .count();
+        assert_eq!(timeouts, 0, "diskless={diskless}");
+    }
+}

@@ -35,31 +35,39 @@ impl Node {
                 self.send(conn, b"\n".to_vec());
             }
         }
-        // Replicas that stopped acknowledging are dropped.
+        // Replicas that stopped acknowledging are dropped, and so are diskless transfers whose
+        // socket took nothing for repl-timeout (they hold the child back). Only those: a
+        // replica in SEND_BULK is never timed out, as in Redis.
         let timeout = self.cfg.repl_timeout;
-        let timed_out: Vec<ConnId> = replicas
+        let timed_out: Vec<(ConnId, bool)> = replicas
             .iter()
             .copied()
-            .filter(|conn| {
-                self.clients
-                    .get(conn)
-                    .and_then(|c| c.replica.as_ref())
-                    .is_some_and(|l| {
-                        l.state == ReplicaState::Online
-                            && !l.pre_psync
-                            && now_s.saturating_sub(l.ack_time_s) > timeout
-                    })
+            .filter_map(|conn| {
+                let l = self.clients.get(&conn)?.replica.as_ref()?;
+                let streaming = l.state == ReplicaState::Online
+                    && !l.pre_psync
+                    && now_s.saturating_sub(l.ack_time_s) > timeout;
+                let stalled = l.state == ReplicaState::WaitBgsaveEnd
+                    && socket_child
+                    && l.last_partial_write_s
+                        .is_some_and(|t| now_s.saturating_sub(t) > timeout);
+                (streaming || stalled).then_some((conn, streaming))
             })
             .collect();
-        for conn in timed_out {
+        for (conn, streaming) in timed_out {
             let name = self.replica_name(conn);
+            let (kind, what) = if streaming {
+                ("streaming sync", "replica stopped acknowledging")
+            } else {
+                ("full sync", "replica stopped taking the RDB")
+            };
             self.log(
                 LogLevel::Warning,
-                format!("Disconnecting timedout replica (streaming sync): {name}"),
+                format!("Disconnecting timedout replica ({kind}): {name}"),
             );
             self.emit(Event::Timeout {
                 conn,
-                what: "replica stopped acknowledging".into(),
+                what: what.into(),
             });
             self.abort(conn);
         }

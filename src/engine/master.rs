@@ -5,7 +5,7 @@
 use super::backlog::{AppendReport, Backlog, PinId};
 use super::commands::Propagated;
 use super::event::{Event, LogLevel, RdbTarget, ReplicaState};
-use super::node::{ConnId, Node, WaitBlock};
+use super::node::{Client, ConnId, Node, WaitBlock};
 use super::psync::{self, PsyncInputs};
 use super::resp::{encode_command, parse_i64, Reply};
 
@@ -57,12 +57,12 @@ pub(crate) struct ReplicaLink {
     pub pin: Option<PinId>,
     /// Attached with old-style SYNC: no +FULLRESYNC line, no ACKs expected.
     pub pre_psync: bool,
-    /// Bytes handed to the connection so far, and where the RDB payload sits among them:
-    /// the RDB is streamed from a file or a pipe in Redis, never counted as output buffer.
-    pub sent: u64,
+    /// Where the RDB payload sits among the bytes handed to the connection (`Client::sent`):
+    /// Redis streams it from a file or a pipe, never through the output buffer.
     pub rdb_span: Option<(u64, u64)>,
-    /// Bytes still unsent on the socket (reported by the driver).
-    pub queued: usize,
+    /// Diskless: when the socket last took part of the RDB while more of it waited
+    /// (`repl_last_partial_write`). A transfer that stalls for `repl-timeout` is dropped.
+    pub last_partial_write_s: Option<u64>,
     /// Since when the output buffer is above the soft limit (unix seconds).
     pub soft_since_s: Option<u64>,
 }
@@ -71,15 +71,23 @@ pub(crate) struct ReplicaLink {
 /// dataset visibly takes time to snapshot (Redis on a laptop saves roughly 100–300 MB/s).
 const RDB_SAVE_BYTES_PER_MS: usize = 100_000;
 
-impl ReplicaLink {
+impl Client {
+    /// Bytes of a full sync's RDB that the socket has not taken yet. Redis writes the RDB to
+    /// the socket itself (`sendBulkToSlave`, or the diskless pipe handlers) and only then
+    /// moves the replica on, so this is what keeps a replica out of ONLINE.
+    pub(crate) fn rdb_unsent(&self) -> u64 {
+        let taken = self.sent.saturating_sub(self.queued as u64);
+        self.replica
+            .as_ref()
+            .and_then(|l| l.rdb_span)
+            .map_or(0, |(a, b)| b.saturating_sub(a.max(taken)))
+    }
+
     /// What Redis would count as this replica's output buffer: the stream waiting for the
     /// RDB, plus what the socket has not taken yet, minus the RDB itself.
-    pub fn output_buffer(&self) -> usize {
-        let unsent_from = self.sent.saturating_sub(self.queued as u64);
-        let rdb_unsent = self
-            .rdb_span
-            .map_or(0, |(a, b)| b.saturating_sub(a.max(unsent_from)));
-        self.pending.len() + (self.queued as u64).saturating_sub(rdb_unsent) as usize
+    pub(crate) fn output_buffer(&self) -> usize {
+        let pending = self.replica.as_ref().map_or(0, |l| l.pending.len());
+        pending + (self.queued as u64).saturating_sub(self.rdb_unsent()) as usize
     }
 }
 
@@ -225,7 +233,10 @@ impl Node {
         }
         let replicas = self.master.replicas.clone();
         for conn in replicas {
-            let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) else {
+            let Some(c) = self.clients.get_mut(&conn) else {
+                continue;
+            };
+            let Some(link) = c.replica.as_mut() else {
                 continue;
             };
             match link.state {
@@ -235,20 +246,34 @@ impl Node {
                 }
                 _ => {
                     link.pending.extend_from_slice(bytes);
-                    let size = link.output_buffer();
+                    let size = c.output_buffer();
                     self.check_output_limit(conn, size);
                 }
             }
         }
     }
 
-    /// The driver reports how much of a connection's output is still queued.
+    /// The driver reports how much of a connection's output its socket has not taken yet.
+    /// A replica whose RDB is now all written moves on in `master_timers`, which
+    /// `poll_timeout` then asks for at once: the one path, also taken when a socket took
+    /// everything at once and the driver had nothing to report.
     pub(crate) fn send_queue_level(&mut self, conn: ConnId, queued: usize) {
-        let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) else {
+        let now_s = self.now_s();
+        let Some(c) = self.clients.get_mut(&conn) else {
             return;
         };
-        link.queued = queued;
-        let size = link.output_buffer();
+        c.queued = queued;
+        let rdb_unsent = c.rdb_unsent();
+        let size = c.output_buffer();
+        let Some(link) = c.replica.as_mut() else {
+            return;
+        };
+        // Drivers report changes only, and nothing follows a diskless RDB on its connection
+        // until it is online: a report with some of the RDB left means the socket took a part
+        // of it (or just received it), as a partial write in rdbPipeWriteHandler.
+        if link.state == ReplicaState::WaitBgsaveEnd {
+            link.last_partial_write_s = (rdb_unsent > 0).then_some(now_s);
+        }
         self.check_output_limit(conn, size);
     }
 
@@ -284,8 +309,11 @@ impl Node {
 
     /// Sends an RDB payload, remembering where it sits in the connection's output.
     fn send_rdb(&mut self, conn: ConnId, payload: Vec<u8>) {
-        if let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) {
-            link.rdb_span = Some((link.sent, link.sent + payload.len() as u64));
+        if let Some(c) = self.clients.get_mut(&conn) {
+            let sent = c.sent;
+            if let Some(link) = c.replica.as_mut() {
+                link.rdb_span = Some((sent, sent + payload.len() as u64));
+            }
         }
         self.send(conn, payload);
     }
@@ -376,9 +404,8 @@ impl Node {
             pending: Vec::new(),
             pin: None,
             pre_psync: !is_psync,
-            sent: 0,
             rdb_span: None,
-            queued: 0,
+            last_partial_write_s: None,
             soft_since_s: None,
         };
         if let Some(c) = self.clients.get_mut(&conn) {
@@ -432,9 +459,8 @@ impl Node {
                 pending: Vec::new(),
                 pin: None,
                 pre_psync: false,
-                sent: 0,
                 rdb_span: None,
-                queued: 0,
+                last_partial_write_s: None,
                 soft_since_s: None,
             });
         }
@@ -566,20 +592,91 @@ impl Node {
         });
     }
 
-    /// Timers of the master side: the RDB child finishing.
+    /// Timers of the master side: replicas whose RDB is all written go online, and the RDB
+    /// child finishes. In that order: an RDB the child's end hands to a socket now has not
+    /// been reported on by the driver yet, so it cannot count as written in this same call.
     pub(crate) fn master_timers(&mut self) {
-        if self
+        self.finish_bulk_transfers();
+        let child_done = self
             .master
             .child_done_ms()
             .is_some_and(|d| d <= self.now_ms)
-        {
-            if let Some(child) = self.master.child.take() {
+            && self.child_payload_written();
+        if !child_done {
+            return;
+        }
+        if let Some(child) = self.master.child.take() {
+            if child.target == RdbTarget::Socket {
+                let up = self.replicas_in(ReplicaState::WaitBgsaveEnd).len();
                 self.log(
-                    LogLevel::Notice,
-                    "Background RDB transfer terminated with success",
+                    LogLevel::Warning,
+                    format!(
+                        "Diskless rdb transfer, done reading from pipe, {up} replicas still up."
+                    ),
                 );
-                self.update_replicas_waiting_bgsave(child);
             }
+            self.log(
+                LogLevel::Notice,
+                "Background RDB transfer terminated with success",
+            );
+            self.update_replicas_waiting_bgsave(child);
+        }
+    }
+
+    /// When `master_timers` next has work: at once for a replica in SEND_BULK whose RDB the
+    /// socket has taken, at `done_ms` for the RDB child, unless the child still waits for
+    /// replica sockets to take its payload (then a `SendQueue` report comes first).
+    pub(crate) fn master_due_ms(&self) -> Option<u64> {
+        let bulk_written = self.replica_clients().any(|c| {
+            c.replica
+                .as_ref()
+                .is_some_and(|l| l.state == ReplicaState::SendBulk)
+                && c.rdb_unsent() == 0
+        });
+        let child = self
+            .master
+            .child_done_ms()
+            .filter(|_| self.child_payload_written());
+        match (bulk_written, child) {
+            (true, Some(done)) => Some(done.min(self.now_ms)),
+            (true, None) => Some(self.now_ms),
+            (false, child) => child,
+        }
+    }
+
+    /// Whether every replica fed by a diskless child has taken the whole payload. The child
+    /// cannot exit before: the parent reads the child's pipe only when every socket took the
+    /// previous buffer, and tells the child it may exit only at the pipe's end
+    /// (`rdbPipeReadHandler`). A disk child feeds no socket: always true.
+    fn child_payload_written(&self) -> bool {
+        self.replica_clients().all(|c| {
+            c.replica
+                .as_ref()
+                .is_none_or(|l| l.state != ReplicaState::WaitBgsaveEnd)
+                || c.rdb_unsent() == 0
+        })
+    }
+
+    /// The clients of the attached replicas, in attach order.
+    fn replica_clients(&self) -> impl Iterator<Item = &Client> {
+        self.master
+            .replicas
+            .iter()
+            .filter_map(|r| self.clients.get(r))
+    }
+
+    /// The end of `sendBulkToSlave`: once the socket has taken the whole RDB file, the
+    /// replica goes online (`replicaPutOnline`: the ACK timeout counts from now, and it is a
+    /// good replica from now) and the stream buffered since the fork follows.
+    fn finish_bulk_transfers(&mut self) {
+        let written: Vec<ConnId> = self
+            .replicas_in(ReplicaState::SendBulk)
+            .into_iter()
+            .filter(|r| self.clients.get(r).is_some_and(|c| c.rdb_unsent() == 0))
+            .collect();
+        for conn in written {
+            self.put_online(conn, false);
+            self.start_command_stream(conn);
         }
     }
 
@@ -612,7 +709,9 @@ impl Node {
                     self.put_online(conn, true);
                 }
                 RdbTarget::Disk => {
-                    // SEND_BULK, then online with the buffered stream right behind the RDB.
+                    // SEND_BULK until the socket has taken the whole file: not online, so
+                    // neither timed out for lack of ACKs nor a good replica meanwhile (see
+                    // `finish_bulk_transfers`).
                     if let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut())
                     {
                         link.state = ReplicaState::SendBulk;
@@ -626,8 +725,6 @@ impl Node {
                     let bytes = payload.len();
                     self.send_rdb(conn, payload);
                     self.emit(Event::RdbSent { conn, bytes });
-                    self.put_online(conn, false);
-                    self.start_command_stream(conn);
                 }
             }
         }

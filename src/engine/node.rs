@@ -55,9 +55,14 @@ pub enum Input {
     Data { conn: ConnId, bytes: Vec<u8> },
     /// The connection was closed or reset by the peer, or could not be established.
     Closed { conn: ConnId },
-    /// How many bytes the node sent on `conn` still wait in its socket's send queue (a slow
-    /// link). Needed for `client-output-buffer-limit`, which Redis applies to what it could
-    /// not write yet. Drivers whose sockets always drain may never send it.
+    /// How many bytes the node sent on `conn` still wait to be taken by its socket (a slow
+    /// link). Redis writes to sockets itself and knows this; the engine needs it for
+    /// `client-output-buffer-limit` (applied to what could not be written yet) and to know
+    /// when a full sync's RDB has been written out (only then is the replica online). The
+    /// driver reports the level when bytes it was just handed stay queued, before polling
+    /// the node again, and again as the socket takes them, at least once a second and when
+    /// the queue empties. Bytes never reported as queued count as taken at once, so drivers
+    /// whose sockets always drain may never send it.
     SendQueue { conn: ConnId, queued: usize },
 }
 
@@ -153,6 +158,10 @@ pub(crate) struct Client {
     pub announced_ip: Option<String>,
     pub capa_eof: bool,
     pub capa_psync2: bool,
+    /// Bytes handed to the connection so far, and how many of them its socket had not taken
+    /// at the driver's last [`Input::SendQueue`] report.
+    pub sent: u64,
+    pub queued: usize,
 }
 
 /// Counters shown by INFO stats.
@@ -273,8 +282,8 @@ impl Node {
     /// The next instant at which `handle_timeout` has work to do.
     pub fn poll_timeout(&self) -> u64 {
         let mut t = self.next_cron_ms;
-        if let Some(done) = self.master.child_done_ms() {
-            t = t.min(done);
+        if let Some(due) = self.master_due_ms() {
+            t = t.min(due);
         }
         for c in self.clients.values() {
             if let Some(deadline) = c.wait.as_ref().and_then(|w| w.deadline_ms) {
@@ -381,7 +390,7 @@ impl Node {
                     } else {
                         0
                     },
-                    output_buffer: link.output_buffer(),
+                    output_buffer: c.output_buffer(),
                 })
             })
             .collect()
@@ -409,8 +418,8 @@ impl Node {
         if bytes.is_empty() {
             return;
         }
-        if let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) {
-            link.sent += bytes.len() as u64;
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.sent += bytes.len() as u64;
         }
         self.out.send(conn, bytes);
     }
@@ -477,6 +486,8 @@ impl Node {
                 announced_ip: None,
                 capa_eof: false,
                 capa_psync2: false,
+                sent: 0,
+                queued: 0,
             },
         );
     }

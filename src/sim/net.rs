@@ -82,6 +82,8 @@ pub(crate) struct Net {
     transmitting: BTreeMap<Endpoint, std::collections::VecDeque<(u64, u64, usize)>>,
     /// Per sender, the send-queue size last reported to its node.
     reported: BTreeMap<Endpoint, usize>,
+    /// Senders whose next look at the send queue is scheduled (one at a time).
+    looking: BTreeSet<Endpoint>,
     next_in: u64,
 }
 
@@ -104,6 +106,7 @@ impl Net {
             last_arrival_us: BTreeMap::new(),
             transmitting: BTreeMap::new(),
             reported: BTreeMap::new(),
+            looking: BTreeSet::new(),
             next_in: 1,
         }
     }
@@ -130,6 +133,8 @@ impl Net {
     pub fn close(&mut self, end: Endpoint) -> Option<Endpoint> {
         let peer = self.peers.remove(&end)?;
         self.peers.remove(&peer);
+        self.looking.remove(&end);
+        self.looking.remove(&peer);
         Some(peer)
     }
 
@@ -217,6 +222,34 @@ impl Net {
     pub fn should_report(&mut self, from: Endpoint, level: usize) -> bool {
         let last = self.reported.insert(from, level).unwrap_or(0);
         level != last
+    }
+
+    /// When to look at `from`'s send queue again, if it still has bytes to transmit and no
+    /// look is scheduled yet (then one is, until [`Net::looked`]): when the segment on the
+    /// wire is through, and within a second on a very slow link, so that the node sees its
+    /// socket make progress well within `repl-timeout`.
+    pub fn next_look_us(&mut self, from: Endpoint, now_us: u64) -> Option<u64> {
+        if self.looking.contains(&from) {
+            return None;
+        }
+        let end = self
+            .transmitting
+            .get(&from)?
+            .iter()
+            .map(|&(_, end, _)| end)
+            .find(|&end| end > now_us)?;
+        self.looking.insert(from);
+        Some(end.min(now_us + 1_000_000))
+    }
+
+    /// Marks a look at `from`'s send queue as scheduled; false if one already is.
+    pub fn start_looking(&mut self, from: Endpoint) -> bool {
+        self.looking.insert(from)
+    }
+
+    /// The scheduled look at `from`'s send queue is happening.
+    pub fn looked(&mut self, from: Endpoint) {
+        self.looking.remove(&from);
     }
 
     /// Partitions and cuts, for snapshots.
