@@ -652,7 +652,7 @@ impl Sim {
             if from.node().is_some() && to.node().is_some() {
                 self.in_flight.insert(id, message.clone());
             }
-            self.record(from.node(), SimEvent::Send(message));
+            self.record(from.node(), SimEvent::Send(Box::new(message)));
         }
         if let Endpoint::Node(n, conn) = from {
             self.report_send_queue(n, conn);

@@ -190,7 +190,7 @@ impl Backlog {
     /// argument `$<len>\r\n`, the argument, `\r\n`, each a separate feed. (A needed SELECT is a
     /// separate call with the whole 23-byte command as one piece.) Reports are merged.
     pub fn append_command<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> AppendReport {
-        let mut header = Header::default();
+        let mut header = super::resp::Header::default();
         let mut total = self.append(header.write(b'*', argv.len()));
         for arg in argv {
             let arg = arg.as_ref();
@@ -408,32 +408,6 @@ pub fn jemalloc_usable_size(req: usize) -> usize {
     let n = usize::BITS - (req - 1).leading_zeros() - 1;
     let step = 1usize << (n - 2);
     req.div_ceil(step) * step
-}
-
-/// A RESP header (`*<n>\r\n`, `$<len>\r\n`) written without allocating: the backlog sees
-/// several per replicated command.
-#[derive(Default)]
-struct Header([u8; 24]);
-
-impl Header {
-    fn write(&mut self, prefix: u8, n: usize) -> &[u8] {
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        let mut n = n;
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        let len = digits.len() - i;
-        self.0[0] = prefix;
-        self.0[1..=len].copy_from_slice(&digits[i..]);
-        self.0[len + 1..len + 3].copy_from_slice(b"\r\n");
-        &self.0[..len + 3]
-    }
 }
 
 #[cfg(test)]

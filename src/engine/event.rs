@@ -1,6 +1,8 @@
 //! Structured events: every step a student should see, with the values behind it. The UI
 //! animates them, the simulator records them, and the native server prints their log lines.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use super::argv::Argv;
@@ -105,8 +107,10 @@ pub enum Event {
     Stream {
         start: i64,
         end: i64,
-        /// What they carry: `SELECT`, `ping`, `MULTI`, the command name…
-        what: String,
+        /// What they carry: `SELECT`, `ping`, the command's name (as the command table
+        /// spells it), `stream` for bytes a replica forwards… Names are static: a node
+        /// emits one of these per replicated write.
+        what: Cow<'static, str>,
     },
     BacklogCreated {
         first_byte_offset: i64,
@@ -141,7 +145,8 @@ pub enum Event {
     /// Master side: the PSYNC decision with its inputs.
     PsyncDecided {
         conn: ConnId,
-        decision: PsyncDecision,
+        /// Boxed: the largest payload, and rare; every event is as large as the largest.
+        decision: Box<PsyncDecision>,
     },
     /// Master side: an attached replica changed state.
     ReplicaStateChanged {

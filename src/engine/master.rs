@@ -2,6 +2,8 @@
 //! replicas attached to us, SYNC/PSYNC (partial or full resynchronization), REPLCONF, WAIT,
 //! and `min-replicas-to-write` gating. Mirrors replication.c of Redis 7.0.
 
+use std::borrow::Cow;
+
 use super::backlog::{AppendReport, Backlog, PinId};
 use super::commands::Propagated;
 use super::event::{Event, LogLevel, RdbTarget, ReplicaState};
@@ -32,6 +34,8 @@ pub(crate) struct MasterState {
     pub good_replicas: usize,
     /// Scratch space where `feed_command` encodes each command.
     pub encode_buf: Vec<u8>,
+    /// Scratch space for the replicas a feed goes to.
+    pub feed_targets: Vec<ConnId>,
 }
 
 /// A BGSAVE for replication: the snapshot taken at fork time and when the child finishes.
@@ -106,6 +110,7 @@ impl MasterState {
             get_ack_from_replicas: false,
             good_replicas: 0,
             encode_buf: Vec::new(),
+            feed_targets: Vec::new(),
         }
     }
 
@@ -194,17 +199,20 @@ impl Node {
         let mut bytes = std::mem::take(&mut self.master.encode_buf);
         bytes.clear();
         encode_command(argv, &mut bytes);
-        let what = String::from_utf8_lossy(&argv[0]);
+        let what = match super::commands::lookup(&argv[0]) {
+            Some(spec) => Cow::Borrowed(spec.name),
+            None => Cow::Owned(String::from_utf8_lossy(&argv[0]).into_owned()),
+        };
         // Redis feeds a command in pieces (`*n`, each `$len`, argument, CRLF); the blocks
         // backlog sizes new blocks by piece, so it must see the same pieces.
-        self.feed_stream_with(&bytes, &what, |b| b.append_command(argv));
+        self.feed_stream_with(&bytes, what, |b| b.append_command(argv));
         self.master.encode_buf = bytes;
     }
 
     /// `feedReplicationBuffer` with the bytes in one piece (a SELECT, or the stream a replica
     /// forwards from its master).
-    pub(crate) fn feed_stream(&mut self, bytes: &[u8], what: &str) {
-        self.feed_stream_with(bytes, what, |b| b.append(bytes));
+    pub(crate) fn feed_stream(&mut self, bytes: &[u8], what: &'static str) {
+        self.feed_stream_with(bytes, what.into(), |b| b.append(bytes));
     }
 
     /// Bytes enter the stream, the backlog (through `append`) and every replica that can take
@@ -212,7 +220,7 @@ impl Node {
     fn feed_stream_with(
         &mut self,
         bytes: &[u8],
-        what: &str,
+        what: Cow<'static, str>,
         append: impl FnOnce(&mut Backlog) -> AppendReport,
     ) {
         let Some(backlog) = self.master.backlog.as_mut() else {
@@ -224,15 +232,17 @@ impl Node {
         self.emit(Event::Stream {
             start,
             end: self.master.repl_offset,
-            what: what.to_string(),
+            what,
         });
         if report.wraps > 0 {
             self.emit(Event::BacklogWrapped {
                 master_repl_offset: self.master.repl_offset,
             });
         }
-        let replicas = self.master.replicas.clone();
-        for conn in replicas {
+        // A copy (a replica may be dropped on the way), in a buffer kept for the next feed.
+        let mut replicas = std::mem::take(&mut self.master.feed_targets);
+        replicas.clone_from(&self.master.replicas);
+        for &conn in &replicas {
             let Some(c) = self.clients.get_mut(&conn) else {
                 continue;
             };
@@ -251,6 +261,7 @@ impl Node {
                 }
             }
         }
+        self.master.feed_targets = replicas;
     }
 
     /// The driver reports how much of a connection's output its socket has not taken yet.
@@ -382,7 +393,10 @@ impl Node {
                 .replace("with replica", &format!("with replica {name}"));
             let accepted = decision.is_continue();
             let counts_err = decision.counts_as_partial_err();
-            self.emit(Event::PsyncDecided { conn, decision });
+            self.emit(Event::PsyncDecided {
+                conn,
+                decision: Box::new(decision),
+            });
             self.log(LogLevel::Notice, text);
             if accepted {
                 self.stats.sync_partial_ok += 1;

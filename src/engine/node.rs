@@ -424,8 +424,15 @@ impl Node {
         self.out.send(conn, bytes);
     }
 
+    /// Encodes `reply` straight into `conn`'s queued output.
     pub(crate) fn reply(&mut self, conn: ConnId, reply: &Reply) {
-        self.send(conn, reply.encode());
+        let out = self.out.buffer(conn);
+        let before = out.len();
+        reply.encode_into(out);
+        let len = (out.len() - before) as u64;
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.sent += len;
+        }
     }
 
     pub(crate) fn emit(&mut self, event: Event) {

@@ -21,22 +21,35 @@ pub(crate) struct Outbox {
 impl Outbox {
     /// Queues bytes for `conn`, joining its last send when nothing ordered came after it.
     pub(crate) fn send(&mut self, conn: ConnId, bytes: Cow<'_, [u8]>) {
-        if let Some(&(_, number)) = self.joinable.iter().find(|(c, _)| *c == conn) {
-            if let Some(Output::Send { bytes: b, .. }) = number
-                .checked_sub(self.taken)
-                .and_then(|i| self.queue.get_mut(i as usize))
-            {
-                b.extend_from_slice(&bytes);
-                return;
-            }
+        match self.joinable_send(conn) {
+            Some(queued) => queued.extend_from_slice(&bytes),
+            None => self.push_send(conn, bytes.into_owned()),
         }
+    }
+
+    /// The bytes queued for `conn` that more may join, a new empty send if there are none:
+    /// a reply is encoded straight into it.
+    pub(crate) fn buffer(&mut self, conn: ConnId) -> &mut Vec<u8> {
+        if self.joinable_send(conn).is_none() {
+            self.push_send(conn, Vec::new());
+        }
+        self.joinable_send(conn)
+            .expect("a send for conn was just queued")
+    }
+
+    fn joinable_send(&mut self, conn: ConnId) -> Option<&mut Vec<u8>> {
+        let &(_, number) = self.joinable.iter().find(|(c, _)| *c == conn)?;
+        match self.queue.get_mut(number.checked_sub(self.taken)? as usize) {
+            Some(Output::Send { bytes, .. }) => Some(bytes),
+            _ => None,
+        }
+    }
+
+    fn push_send(&mut self, conn: ConnId, bytes: Vec<u8>) {
         self.joinable.retain(|(c, _)| *c != conn);
         self.joinable
             .push((conn, self.taken + self.queue.len() as u64));
-        self.queue.push_back(Output::Send {
-            conn,
-            bytes: bytes.into_owned(),
-        });
+        self.queue.push_back(Output::Send { conn, bytes });
     }
 
     /// Queues anything but bytes; only events leave earlier sends joinable.

@@ -61,7 +61,7 @@ impl Reply {
             Reply::Error(s) => line(out, b'-', s.as_bytes()),
             Reply::Integer(n) => line(out, b':', n.to_string().as_bytes()),
             Reply::Bulk(b) => {
-                line(out, b'$', b.len().to_string().as_bytes());
+                out.extend_from_slice(Header::default().write(b'$', b.len()));
                 out.extend_from_slice(b);
                 out.extend_from_slice(b"\r\n");
             }
@@ -84,6 +84,32 @@ impl Reply {
     }
 }
 
+/// A RESP header (`*<n>\r\n`, `$<len>\r\n`) formatted on the stack: every replicated
+/// command needs several (its encoding, and the pieces the backlog is fed).
+#[derive(Default)]
+pub struct Header([u8; 24]);
+
+impl Header {
+    pub fn write(&mut self, prefix: u8, n: usize) -> &[u8] {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        let mut n = n;
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let len = digits.len() - i;
+        self.0[0] = prefix;
+        self.0[1..=len].copy_from_slice(&digits[i..]);
+        self.0[len + 1..len + 3].copy_from_slice(b"\r\n");
+        &self.0[..len + 3]
+    }
+}
+
 fn line(out: &mut Vec<u8>, prefix: u8, body: &[u8]) {
     out.push(prefix);
     out.extend_from_slice(body);
@@ -93,10 +119,11 @@ fn line(out: &mut Vec<u8>, prefix: u8, body: &[u8]) {
 /// Encodes a command as a RESP array of bulk strings, exactly as Redis feeds its replicas
 /// (`*<argc>\r\n$<len>\r\n<arg>\r\n…`), keeping the arguments' case.
 pub fn encode_command<A: AsRef<[u8]>>(argv: &[A], out: &mut Vec<u8>) {
-    line(out, b'*', argv.len().to_string().as_bytes());
+    let mut header = Header::default();
+    out.extend_from_slice(header.write(b'*', argv.len()));
     for arg in argv {
         let arg = arg.as_ref();
-        line(out, b'$', arg.len().to_string().as_bytes());
+        out.extend_from_slice(header.write(b'$', arg.len()));
         out.extend_from_slice(arg);
         out.extend_from_slice(b"\r\n");
     }

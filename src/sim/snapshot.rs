@@ -144,7 +144,7 @@ impl Sim {
             .collect();
         let last_psync = self.trace.iter().rev().find_map(|t| match t.engine() {
             Some(Event::PsyncDecided { decision, .. }) => {
-                Some((t.node.to_string(), decision.clone()))
+                Some((t.node.to_string(), (**decision).clone()))
             }
             _ => None,
         });

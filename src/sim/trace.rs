@@ -58,8 +58,8 @@ pub const HEAD_BYTES: usize = 512;
 pub enum SimEvent {
     /// An event of a node's engine.
     Engine(Event),
-    /// A segment entered a link.
-    Send(Message),
+    /// A segment entered a link (boxed: the largest payload; every entry is as large as it).
+    Send(Box<Message>),
     /// A held segment was released by a heal, with its new arrival time.
     Released { id: u64, arrives_us: u64 },
     /// A segment was lost because its connection no longer exists.

@@ -352,7 +352,7 @@ pub fn App() -> Html {
             .trace()
             .iter()
             .find_map(|t| match &t.event {
-                SimEvent::Send(msg) if msg.id == id => Some(msg.clone()),
+                SimEvent::Send(msg) if msg.id == id => Some((**msg).clone()),
                 _ => None,
             })
     });

@@ -25,16 +25,26 @@ pub fn get(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
 }
 
 /// `setKey`: lookupKeyWrite (lazy expiry), overwrite, drop the TTL unless KEEPTTL.
-fn set_key(ctx: &mut ExecCtx, key: &[u8], val: Vec<u8>, keepttl: bool) {
+fn set_key(ctx: &mut ExecCtx, key: &[u8], val: &[u8], keepttl: bool) {
     let found = ctx.lookup_index(key, true);
     set_key_at(ctx, found, key, val, keepttl);
 }
 
 /// `setKey` for a key already looked up (`found`: where it is, if it exists): an existing
-/// key's entry is overwritten in place, keeping its place in the database.
-fn set_key_at(ctx: &mut ExecCtx, found: Option<usize>, key: &[u8], val: Vec<u8>, keepttl: bool) {
+/// key's entry is overwritten in place, keeping its place in the database. A string value
+/// of about the same size reuses its buffer (a workload overwriting keys then allocates
+/// nothing).
+fn set_key_at(ctx: &mut ExecCtx, found: Option<usize>, key: &[u8], val: &[u8], keepttl: bool) {
     if let Some((_, entry)) = found.and_then(|i| ctx.dbm().get_index_mut(i)) {
-        entry.value = Value::String(val);
+        match &mut entry.value {
+            Value::String(old)
+                if old.capacity() >= val.len() && old.capacity() <= 2 * val.len() + 64 =>
+            {
+                old.clear();
+                old.extend_from_slice(val);
+            }
+            value => *value = Value::String(val.to_vec()),
+        }
         if !keepttl {
             entry.expire_at_ms = None;
         }
@@ -43,7 +53,7 @@ fn set_key_at(ctx: &mut ExecCtx, found: Option<usize>, key: &[u8], val: Vec<u8>,
     ctx.dbm().insert(
         key.to_vec(),
         Entry {
-            value: Value::String(val),
+            value: Value::String(val.to_vec()),
             expire_at_ms: None,
         },
     );
@@ -166,7 +176,7 @@ fn set_generic(
     if (f.nx && found.is_some()) || (f.xx && found.is_none()) {
         return if f.get { reply } else { abort_reply };
     }
-    set_key_at(ctx, found, key, val.to_vec(), f.keepttl);
+    set_key_at(ctx, found, key, val, f.keepttl);
     ctx.dirty(1);
     if let Some(ms) = when {
         if let Some(e) = ctx.dbm().get_mut(key) {
@@ -263,7 +273,7 @@ pub fn mset(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         return super::wrong_arity("mset");
     }
     for pair in argv[1..].chunks_exact(2) {
-        set_key(ctx, &pair[0], pair[1].clone(), false);
+        set_key(ctx, &pair[0], &pair[1], false);
     }
     ctx.dirty(((argv.len() - 1) / 2) as u64);
     Reply::ok()
@@ -289,7 +299,7 @@ pub fn getset(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         Ok(r) => r,
         Err(e) => return e,
     };
-    set_key(ctx, &argv[1], argv[2].clone(), false);
+    set_key(ctx, &argv[1], &argv[2], false);
     ctx.dirty(1);
     ctx.rewrite(&[b"SET".as_slice(), &argv[1], &argv[2]]);
     old
