@@ -30,7 +30,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::config::Config;
+use crate::engine::event::Event;
 use crate::engine::node::{ConnId, Input, Node, NodeOptions, Output, PeerAddr};
+use crate::engine::psync::PsyncDecision;
 use crate::engine::resp::{encode_command, parse_reply, split_args, Reply};
 
 /// Virtual time at which simulations start: 2026-01-01T00:00:00Z, so TTLs and TIME look real.
@@ -167,6 +169,9 @@ pub struct Sim {
     consoles: BTreeMap<usize, ClientId>,
     /// Segments between nodes not delivered yet (the packets the UI animates).
     in_flight: BTreeMap<u64, trace::Message>,
+    /// The latest PSYNC decision and the node that made it (the snapshot shows it every
+    /// frame; finding it in the trace would scan every entry recorded since).
+    last_psync: Option<(Name, Box<PsyncDecision>)>,
 }
 
 impl Sim {
@@ -191,6 +196,7 @@ impl Sim {
             readers: Vec::new(),
             consoles: BTreeMap::new(),
             in_flight: BTreeMap::new(),
+            last_psync: None,
         }
     }
 
@@ -307,6 +313,9 @@ impl Sim {
 
     fn record(&mut self, node: Option<usize>, event: SimEvent) {
         let node = node.map_or_else(|| self.network_name.clone(), |i| self.nodes[i].name.clone());
+        if let SimEvent::Engine(Event::PsyncDecided { decision, .. }) = &event {
+            self.last_psync = Some((node.clone(), decision.clone()));
+        }
         self.trace.push(TraceEntry {
             time_us: self.now_us,
             node,

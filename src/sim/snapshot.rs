@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::trace::{Message, MsgKind};
 use super::{NodeState, Sim};
 use crate::engine::backlog::Layout;
-use crate::engine::event::{Event, LinkState};
+use crate::engine::event::LinkState;
 use crate::engine::psync::PsyncDecision;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -142,12 +142,10 @@ impl Sim {
             .filter(|m| !m.from.starts_with("client") && !m.to.starts_with("client"))
             .map(|m| packet_view(m, self.now_us))
             .collect();
-        let last_psync = self.trace.iter().rev().find_map(|t| match t.engine() {
-            Some(Event::PsyncDecided { decision, .. }) => {
-                Some((t.node.to_string(), (**decision).clone()))
-            }
-            _ => None,
-        });
+        let last_psync = self
+            .last_psync
+            .as_ref()
+            .map(|(node, decision)| (node.to_string(), (**decision).clone()));
         Snapshot {
             time_ms: self.now_us.saturating_sub(start_us) / 1000,
             steps: self.steps,
