@@ -21,7 +21,7 @@ pub mod trace;
 
 pub use action::Action;
 pub use net::{ClientId, Endpoint, LinkFaults, LinkParams};
-pub use trace::{MsgKind, Name, SimEvent, TraceEntry};
+pub use trace::{LogKind, MsgKind, Name, SimEvent, TraceEntry};
 
 use std::collections::BTreeMap;
 
@@ -172,6 +172,9 @@ pub struct Sim {
     /// The latest PSYNC decision and the node that made it (the snapshot shows it every
     /// frame; finding it in the trace would scan every entry recorded since).
     last_psync: Option<(Name, Box<PsyncDecision>)>,
+    /// Where in the trace the entries the event log shows are (see [`LogKind::of`]): the
+    /// log reads its last lines from here instead of scanning every segment and stream feed.
+    log_index: Vec<usize>,
 }
 
 impl Sim {
@@ -197,6 +200,7 @@ impl Sim {
             consoles: BTreeMap::new(),
             in_flight: BTreeMap::new(),
             last_psync: None,
+            log_index: Vec::new(),
         }
     }
 
@@ -284,6 +288,12 @@ impl Sim {
     /// Drops trace entries older than `keep_after_us` (long benchmark runs).
     pub fn clear_trace(&mut self) {
         self.trace.clear();
+        self.log_index.clear();
+    }
+
+    /// The entries the event log shows, newest first.
+    pub fn log_entries(&self) -> impl Iterator<Item = &TraceEntry> {
+        self.log_index.iter().rev().map(|&i| &self.trace[i])
     }
 
     /// Link properties from `a` to `b`.
@@ -315,6 +325,9 @@ impl Sim {
         let node = node.map_or_else(|| self.network_name.clone(), |i| self.nodes[i].name.clone());
         if let SimEvent::Engine(Event::PsyncDecided { decision, .. }) = &event {
             self.last_psync = Some((node.clone(), decision.clone()));
+        }
+        if LogKind::of(&event).is_some() {
+            self.log_index.push(self.trace.len());
         }
         self.trace.push(TraceEntry {
             time_us: self.now_us,

@@ -5,7 +5,7 @@ use replscope::engine::event::Event;
 use replscope::engine::psync::PsyncRule;
 use replscope::sim::scenario::{self, Scenario};
 use replscope::sim::timeline::Timeline;
-use replscope::sim::{trace, Action, SimEvent};
+use replscope::sim::{trace, Action, LogKind, SimEvent, TraceEntry};
 
 fn run(name: &str) -> Timeline {
     let s = scenario::builtin_named(name).unwrap_or_else(|| panic!("no scenario {name}"));
@@ -496,4 +496,32 @@ fn a_replica_killed_in_the_middle_of_a_slow_full_sync_recovers_cleanly() {
     t.run_until_us(start + 40_000_000);
     assert!(converged(&t));
     assert!(t.sim().node(1).keyspace().key_count() > 400);
+}
+
+/// The event log's index names exactly the entries `LogKind::of` shows, newest first, and
+/// stays right after stepping back in time (a checkpoint carries it).
+#[test]
+fn the_log_index_lists_exactly_the_loggable_entries() {
+    let loggable = |t: &Timeline| -> (Vec<TraceEntry>, Vec<TraceEntry>) {
+        let expected = t
+            .sim()
+            .trace()
+            .iter()
+            .filter(|e| LogKind::of(&e.event).is_some())
+            .rev()
+            .cloned()
+            .collect();
+        (expected, t.sim().log_entries().cloned().collect())
+    };
+    let mut t = run("partial-sync");
+    let (expected, indexed) = loggable(&t);
+    assert!(expected.len() > 10, "the scenario logs something");
+    assert!(
+        expected.len() < t.sim().trace().len(),
+        "segments are not logged"
+    );
+    assert_eq!(indexed, expected);
+    t.seek_step(t.sim().steps() / 2);
+    let (expected, indexed) = loggable(&t);
+    assert_eq!(indexed, expected);
 }
