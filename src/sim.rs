@@ -68,6 +68,16 @@ pub struct SimNode {
     held_inputs: Vec<Pending>,
     /// The master it followed when it died, used as its `replicaof` on restart.
     replicaof: Option<(String, u16)>,
+    /// Removed for good ([`Action::Remove`]): down, and gone from names, snapshots and the
+    /// network. It keeps its index (indexes of the others never shift).
+    removed: bool,
+}
+
+impl SimNode {
+    /// True once the node was removed ([`Action::Remove`]).
+    pub fn removed(&self) -> bool {
+        self.removed
+    }
 }
 
 /// A client endpoint (a console, a reader, a workload or a test) connected to a node.
@@ -208,6 +218,7 @@ impl Sim {
             boots: 1,
             held_inputs: Vec::new(),
             replicaof: None,
+            removed: false,
         });
         index
     }
@@ -244,8 +255,14 @@ impl Sim {
         &self.nodes
     }
 
+    /// The node named `name` (removed nodes have no name any more).
     pub fn index_of(&self, name: &str) -> Option<usize> {
-        self.nodes.iter().position(|n| n.name == name)
+        self.nodes.iter().position(|n| n.name == name && !n.removed)
+    }
+
+    /// True if a node named `name` was removed.
+    pub fn was_removed(&self, name: &str) -> bool {
+        self.nodes.iter().any(|n| n.name == name && n.removed)
     }
 
     pub fn trace(&self) -> &[TraceEntry] {
@@ -702,7 +719,8 @@ impl Sim {
         }
     }
 
-    /// Node `i` connects to `host:port`: refused at once by an unknown address, otherwise
+    /// Node `i` connects to `host:port`: refused at once by an unknown address (a removed
+    /// node's included), otherwise
     /// the SYN travels (see [`Sim::connect_nodes`]); a partition holds it until it heals.
     fn dial(&mut self, i: usize, conn: ConnId, host: &str, port: u16) {
         let target = self.index_of(host).filter(|_| port == PORT);
@@ -772,8 +790,13 @@ impl Sim {
     /// Applies a user action now, and records it.
     pub fn act(&mut self, action: &Action) -> Result<(), String> {
         let idx = |sim: &Sim, name: &str| {
-            sim.index_of(name)
-                .ok_or_else(|| format!("no node named '{name}'"))
+            sim.index_of(name).ok_or_else(|| {
+                if sim.was_removed(name) {
+                    format!("node '{name}' was removed")
+                } else {
+                    format!("no node named '{name}'")
+                }
+            })
         };
         self.record(None, SimEvent::Action(action.clone()));
         match action {
@@ -821,6 +844,10 @@ impl Sim {
                 let n = idx(self, node)?;
                 self.restart(n, *rdb)?;
             }
+            Action::Remove { node } => {
+                let n = idx(self, node)?;
+                self.remove(n);
+            }
             Action::Pause { node } => {
                 let n = idx(self, node)?;
                 if self.nodes[n].state == NodeState::Up {
@@ -834,6 +861,12 @@ impl Sim {
             Action::AddNode { name, config } => {
                 if self.index_of(name).is_some() {
                     return Err(format!("a node named '{name}' exists"));
+                }
+                if self.was_removed(name) {
+                    // Its old replicas still dial that name: a new node would confuse them.
+                    return Err(format!(
+                        "a node named '{name}' was removed; names are not reused"
+                    ));
                 }
                 let mut cfg = Config::default();
                 for (k, v) in config {
@@ -1007,8 +1040,31 @@ impl Sim {
         }
     }
 
+    /// Node `n` goes away for good: its process dies as with [`Sim::kill`] (peers see a
+    /// reset), its name stops resolving (dialing it is refused at once), its disk is gone,
+    /// and the workload, readers and console that used it stop.
+    pub fn remove(&mut self, n: usize) {
+        self.kill(n, false);
+        let node = &mut self.nodes[n];
+        node.removed = true;
+        node.disk = None;
+        node.replicaof = None;
+        if self
+            .workload
+            .as_ref()
+            .is_some_and(|w| self.clients.get(&w.client).is_some_and(|c| c.node == n))
+        {
+            self.workload = None;
+        }
+        self.readers.retain(|r| r.node != n);
+        self.consoles.remove(&n);
+    }
+
     /// Starts a dead node again (as a new process, with its RDB if `rdb`).
     pub fn restart(&mut self, n: usize, rdb: bool) -> Result<(), String> {
+        if self.nodes[n].removed {
+            return Err(format!("node '{}' was removed", self.nodes[n].name));
+        }
         if self.nodes[n].state != NodeState::Down {
             return Err(format!("{} is running", self.nodes[n].name));
         }

@@ -497,3 +497,132 @@ fn a_replica_killed_in_the_middle_of_a_slow_full_sync_recovers_cleanly() {
     assert!(converged(&t));
     assert!(t.sim().node(1).keyspace().key_count() > 400);
 }
+
+#[test]
+fn a_removed_node_goes_away_and_its_replicas_keep_retrying() {
+    use replscope::sim::scenario::RunFile;
+    let s = scenario::builtin_named("many-replicas").unwrap();
+    let mut t = s.build(Some(7)).unwrap();
+    let start = t.sim().now_us();
+    t.run_until_us(start + 9_000_000);
+    let states = |t: &Timeline| -> Vec<(String, String, String)> {
+        let snap = t.sim().snapshot(start);
+        snap.links
+            .iter()
+            .map(|l| (l.master.clone(), l.replica.clone(), l.state.clone()))
+            .collect()
+    };
+    assert!(states(&t).iter().all(|(_, _, st)| st == "connected"));
+
+    // A replica goes: the master sees the reset, the node leaves the picture.
+    t.act(Action::Remove { node: "r2".into() }).unwrap();
+    t.run_until_us(start + 9_500_000);
+    let snap = t.sim().snapshot(start);
+    let names: Vec<&str> = snap.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["m", "r1", "r3"]);
+    assert_eq!(
+        states(&t),
+        [
+            ("m".into(), "r1".into(), "connected".into()),
+            ("m".into(), "r3".into(), "connected".into())
+        ]
+    );
+    let attached: Vec<&str> = snap.nodes[0]
+        .replicas
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(attached, ["r1", "r3"]);
+    assert!(snap.packets.iter().all(|p| p.from != "r2" && p.to != "r2"));
+    assert!(t.sim().nodes()[2].removed());
+    // Its name no longer resolves, and is not given to a new node.
+    assert_eq!(
+        t.act(Action::Exec {
+            node: "r2".into(),
+            command: "PING".into()
+        }),
+        Err("node 'r2' was removed".into())
+    );
+    assert!(t
+        .act(Action::AddNode {
+            name: "r2".into(),
+            config: vec![]
+        })
+        .unwrap_err()
+        .contains("names are not reused"));
+    // The others go on replicating.
+    t.act(Action::Exec {
+        node: "m".into(),
+        command: "SET after-removal 1".into(),
+    })
+    .unwrap();
+    t.run_until_us(start + 11_000_000);
+    for r in [1, 3] {
+        assert_eq!(
+            t.sim().node(r).master_repl_offset(),
+            t.sim().node(0).master_repl_offset()
+        );
+        assert!(t.sim().node(r).keyspace().dbs[0].contains_key(b"after-removal".as_slice()));
+    }
+
+    // The master goes: its replicas keep trying to connect, refused each time (the host is
+    // gone), and their links show it.
+    let dials = |t: &Timeline| {
+        events(t)
+            .into_iter()
+            .filter(|(n, e)| {
+                n == "r1"
+                    && matches!(e, Event::Log { text, .. } if text == "Connecting to MASTER m:6379")
+            })
+            .count()
+    };
+    t.act(Action::Remove { node: "m".into() }).unwrap();
+    let before = dials(&t);
+    t.run_until_us(start + 16_000_000);
+    assert!(dials(&t) >= before + 4, "{} → {}", before, dials(&t));
+    let snap = t.sim().snapshot(start);
+    let names: Vec<&str> = snap.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["r1", "r3"]);
+    assert!(snap
+        .links
+        .iter()
+        .all(|l| l.master == "m" && l.master_gone && l.state == "down"));
+    assert_eq!(snap.links.len(), 2);
+    assert!(snap
+        .nodes
+        .iter()
+        .all(|n| n.role == "replica" && n.link == "connect"));
+    // Promoting a replica and pointing the other at it works as usual.
+    t.act(Action::Exec {
+        node: "r1".into(),
+        command: "REPLICAOF NO ONE".into(),
+    })
+    .unwrap();
+    t.act(Action::Exec {
+        node: "r3".into(),
+        command: "REPLICAOF r1 6379".into(),
+    })
+    .unwrap();
+    t.run_until_us(start + 20_000_000);
+    assert_eq!(states(&t), [("r1".into(), "r3".into(), "connected".into())]);
+    assert_eq!(rules(&t).last(), Some(&PsyncRule::Continue));
+
+    // Replayable from scenario + seed + actions (the JSON form `{"do": "remove", ...}`).
+    let run = RunFile {
+        scenario: s.clone(),
+        seed: 7,
+        actions: t.inputs().to_vec(),
+    };
+    let json = serde_json::to_string(&run).unwrap();
+    assert!(json.contains(r#""do":"remove","node":"r2""#), "{json}");
+    let mut replay = RunFile::parse(&json).unwrap().timeline().unwrap();
+    replay.run_until_us(start + 20_000_000);
+    let hash = trace::hash(t.sim().trace());
+    assert_eq!(trace::hash(replay.sim().trace()), hash);
+    // Time travel: before the removal the node is back, after it gone again, same run.
+    t.seek_time_us(start + 8_500_000);
+    assert!(t.sim().snapshot(start).nodes.iter().any(|n| n.name == "r2"));
+    t.seek_time_us(start + 20_000_000);
+    assert!(t.sim().snapshot(start).nodes.iter().all(|n| n.name != "r2"));
+    assert_eq!(trace::hash(t.sim().trace()), hash);
+}
