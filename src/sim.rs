@@ -260,6 +260,17 @@ impl Sim {
         self.nodes.iter().position(|n| n.name == name && !n.removed)
     }
 
+    /// The node named `name`, or why there is none (a message for the user).
+    pub fn lookup(&self, name: &str) -> Result<usize, String> {
+        self.index_of(name).ok_or_else(|| {
+            if self.was_removed(name) {
+                format!("node '{name}' was removed")
+            } else {
+                format!("no node named '{name}'")
+            }
+        })
+    }
+
     /// True if a node named `name` was removed.
     pub fn was_removed(&self, name: &str) -> bool {
         self.nodes.iter().any(|n| n.name == name && n.removed)
@@ -789,15 +800,7 @@ impl Sim {
 
     /// Applies a user action now, and records it.
     pub fn act(&mut self, action: &Action) -> Result<(), String> {
-        let idx = |sim: &Sim, name: &str| {
-            sim.index_of(name).ok_or_else(|| {
-                if sim.was_removed(name) {
-                    format!("node '{name}' was removed")
-                } else {
-                    format!("no node named '{name}'")
-                }
-            })
-        };
+        let idx = |sim: &Sim, name: &str| sim.lookup(name);
         self.record(None, SimEvent::Action(action.clone()));
         match action {
             Action::Exec { node, command } => {
