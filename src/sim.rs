@@ -167,6 +167,9 @@ pub struct Sim {
     consoles: BTreeMap<usize, ClientId>,
     /// Segments between nodes not delivered yet (the packets the UI animates).
     in_flight: BTreeMap<u64, trace::Message>,
+    /// The last heartbeat (PING or REPLCONF ACK) each node sent to each peer: (id, kind,
+    /// sent at), for the UI's pulses.
+    heartbeats: BTreeMap<(usize, usize), (u64, MsgKind, u64)>,
 }
 
 impl Sim {
@@ -190,6 +193,7 @@ impl Sim {
             readers: Vec::new(),
             consoles: BTreeMap::new(),
             in_flight: BTreeMap::new(),
+            heartbeats: BTreeMap::new(),
         }
     }
 
@@ -655,8 +659,11 @@ impl Sim {
                 sent_us: self.now_us,
                 arrives_us: arrives,
             };
-            if from.node().is_some() && to.node().is_some() {
+            if let (Some(a), Some(b)) = (from.node(), to.node()) {
                 self.in_flight.insert(id, message.clone());
+                if matches!(kind, MsgKind::Ping | MsgKind::Ack) {
+                    self.heartbeats.insert((a, b), (id, kind, self.now_us));
+                }
             }
             self.record(from.node(), SimEvent::Send(message));
         }

@@ -626,3 +626,39 @@ fn a_removed_node_goes_away_and_its_replicas_keep_retrying() {
     assert!(t.sim().snapshot(start).nodes.iter().all(|n| n.name != "r2"));
     assert_eq!(trace::hash(t.sim().trace()), hash);
 }
+
+#[test]
+fn snapshots_carry_the_last_heartbeats_for_the_pulses() {
+    let s = scenario::builtin_named("one-replica").unwrap();
+    let mut t = s.build(None).unwrap();
+    let start = t.sim().now_us();
+    let mut seen = std::collections::BTreeSet::new();
+    // Every second r1 acknowledges; every 10 s m pings (repl-ping-replica-period).
+    for ms in (6_000..22_000).step_by(250) {
+        t.run_until_us(start + ms * 1000);
+        for h in t.sim().snapshot(start).heartbeats {
+            assert!(h.age_ms < 3_000, "{h:?}");
+            // The very segment recorded in the trace.
+            let sent = t.sim().trace().iter().find_map(|e| match &e.event {
+                SimEvent::Send(m) if m.id == h.id => Some(m.clone()),
+                _ => None,
+            });
+            let sent = sent.expect("a heartbeat's segment is in the trace");
+            assert_eq!(
+                (sent.from.as_str(), sent.to.as_str(), sent.kind),
+                (h.from.as_str(), h.to.as_str(), h.kind)
+            );
+            seen.insert((h.from, h.to, format!("{:?}", h.kind), h.id));
+        }
+    }
+    let acks = seen
+        .iter()
+        .filter(|(f, _, k, _)| f == "r1" && k == "Ack")
+        .count();
+    let pings = seen
+        .iter()
+        .filter(|(f, _, k, _)| f == "m" && k == "Ping")
+        .count();
+    assert!(acks >= 10, "{seen:?}");
+    assert!(pings >= 1, "{seen:?}");
+}

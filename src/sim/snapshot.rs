@@ -82,6 +82,21 @@ pub struct PacketView {
     pub held: bool,
 }
 
+/// The last heartbeat a node sent to a peer: a PING (master → replica) or a
+/// `REPLCONF ACK` (replica → master), as recorded in the trace (`id` is its segment's).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HeartbeatView {
+    pub id: u64,
+    pub from: String,
+    pub to: String,
+    pub kind: MsgKind,
+    /// Virtual ms since it was sent.
+    pub age_ms: u64,
+}
+
+/// Heartbeats older than this (virtual time) are left out of snapshots.
+const HEARTBEAT_RECENT_US: u64 = 3_000_000;
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Snapshot {
     /// Virtual time since the start of the run.
@@ -92,6 +107,9 @@ pub struct Snapshot {
     pub packets: Vec<PacketView>,
     /// The most recent PSYNC decision, with the node that made it.
     pub last_psync: Option<(String, PsyncDecision)>,
+    /// Heartbeats sent in the last 3 s of virtual time, the latest per direction of each
+    /// link (the UI pulses them).
+    pub heartbeats: Vec<HeartbeatView>,
 }
 
 impl Sim {
@@ -177,6 +195,22 @@ impl Sim {
             Some(Event::PsyncDecided { decision, .. }) => Some((t.node.clone(), decision.clone())),
             _ => None,
         });
+        let heartbeats = self
+            .heartbeats
+            .iter()
+            .filter(|((a, b), (_, _, sent))| {
+                !self.nodes[*a].removed
+                    && !self.nodes[*b].removed
+                    && self.now_us.saturating_sub(*sent) < HEARTBEAT_RECENT_US
+            })
+            .map(|(&(a, b), &(id, kind, sent))| HeartbeatView {
+                id,
+                from: self.nodes[a].name.clone(),
+                to: self.nodes[b].name.clone(),
+                kind,
+                age_ms: self.now_us.saturating_sub(sent) / 1000,
+            })
+            .collect();
         Snapshot {
             time_ms: self.now_us.saturating_sub(start_us) / 1000,
             steps: self.steps,
@@ -184,6 +218,7 @@ impl Sim {
             links,
             packets,
             last_psync,
+            heartbeats,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use yew::prelude::*;
 
-use crate::sim::snapshot::{LinkView, NodeView, PacketView, Snapshot};
+use crate::sim::snapshot::{HeartbeatView, LinkView, NodeView, PacketView, Snapshot};
 use crate::sim::MsgKind;
 
 pub const WIDTH: f64 = 1000.0;
@@ -114,6 +114,8 @@ pub fn Topology(props: &TopologyProps) -> Html {
                 let nth = snap.links[..i].iter().filter(|o| o.master == l.master).count();
                 link(l, (siblings > 1).then_some(nth), &layout, &props.on_select_link)
             }) }
+            { for snap.heartbeats.iter().filter_map(|h| pulse_link(h, &layout)) }
+            { for pulse_rings(&snap.heartbeats, &layout) }
             { for snap.packets.iter().step_by(snap.packets.len().div_ceil(MAX_PACKETS_DRAWN).max(1)).filter_map(|p| packet(p, &layout, &props.on_select_packet)) }
             { for snap.nodes.iter().map(|n| node(n, &layout, props.selected.as_deref() == Some(n.name.as_str()), &props.on_select_node)) }
         </svg>
@@ -211,6 +213,44 @@ fn gone_link(l: &LinkView, layout: &Layout) -> Html {
             <text class="link-label gone" x={x.to_string()} y={(top - 6.0).to_string()}>{ format!("{} removed · refused", l.master) }</text>
         </g>
     }
+}
+
+/// A heartbeat just sent lights its half of the link up for a moment. The glow is a CSS animation that
+/// runs once when the element is created: it is keyed by the heartbeat's segment id, so each
+/// new PING or REPLCONF ACK in the trace makes a new element, and so a new pulse, in real
+/// time whatever the speed, with no work per frame.
+fn pulse_link(h: &HeartbeatView, layout: &Layout) -> Option<Html> {
+    let &(x1, y1) = layout.pos.get(&h.from)?;
+    let &(x, y) = layout.pos.get(&h.to)?;
+    // The sender's half: PINGs light the master's end, ACKs the replica's.
+    let (x2, y2) = ((x1 + x) / 2.0, (y1 + y) / 2.0);
+    Some(html! {
+        <line key={format!("glow-{}", h.id)} class={classes!("pulse", "pulse-link", kind_class(h.kind))}
+              x1={format!("{x1:.1}")} y1={format!("{y1:.1}")} x2={format!("{x2:.1}")} y2={format!("{y2:.1}")} />
+    })
+}
+
+/// A ring around the node that sent the latest heartbeat (one per sender: a master pings all
+/// its replicas at once).
+fn pulse_rings(heartbeats: &[HeartbeatView], layout: &Layout) -> Vec<Html> {
+    let mut latest: BTreeMap<&str, &HeartbeatView> = BTreeMap::new();
+    for h in heartbeats {
+        let e = latest.entry(h.from.as_str()).or_insert(h);
+        if h.id > e.id {
+            *e = h;
+        }
+    }
+    let r = RADIUS * layout.scale + 6.0;
+    latest
+        .values()
+        .filter_map(|h| {
+            let &(x, y) = layout.pos.get(&h.from)?;
+            Some(html! {
+                <circle key={format!("ring-{}", h.id)} class={classes!("pulse", "pulse-ring", kind_class(h.kind))}
+                        cx={format!("{x:.1}")} cy={format!("{y:.1}")} r={format!("{r:.1}")} />
+            })
+        })
+        .collect()
 }
 
 fn packet(p: &PacketView, layout: &Layout, on: &Callback<u64>) -> Option<Html> {
