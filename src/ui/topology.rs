@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use gloo_timers::callback::Timeout;
 use yew::prelude::*;
 
 use crate::sim::snapshot::{HeartbeatView, LinkView, NodeView, PacketView, Snapshot};
@@ -15,6 +16,16 @@ const RADIUS: f64 = 46.0;
 /// At most this many packets are drawn (evenly sampled): past it a link is a solid stream
 /// anyway, and drawing every one would cost the page its frame rate.
 const MAX_PACKETS_DRAWN: usize = 150;
+
+/// How long a heartbeat pulse glows, in real milliseconds.
+const PULSE_MS: f64 = 900.0;
+
+/// The page's high-resolution clock, in ms.
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
 
 /// Where each node is drawn, and at what size.
 pub struct Layout {
@@ -105,6 +116,40 @@ pub struct TopologyProps {
 pub fn Topology(props: &TopologyProps) -> Html {
     let snap = &props.snapshot;
     let layout = positions(&snap.nodes);
+    // Heartbeat pulses: each PING / REPLCONF ACK glows for PULSE_MS of real time from the
+    // frame that first shows it, whatever the speed. Their fading rides on the frames the
+    // simulation draws anyway (no animation of their own), and a faded pulse is not drawn.
+    // (heartbeat id, real ms when first drawn): a few per link, so a plain list.
+    let first_seen = use_mut_ref(Vec::<(u64, f64)>::new);
+    let pulses: Vec<(&HeartbeatView, f64)> = {
+        let now = now_ms();
+        let mut seen = first_seen.borrow_mut();
+        seen.retain(|(id, _)| snap.heartbeats.iter().any(|h| h.id == *id));
+        let mut pulses = Vec::new();
+        for h in &snap.heartbeats {
+            let since = match seen.iter().find(|(id, _)| *id == h.id) {
+                Some((_, t)) => now - t,
+                None => {
+                    seen.push((h.id, now));
+                    0.0
+                }
+            };
+            if since < PULSE_MS {
+                pulses.push((h, 1.0 - since / PULSE_MS));
+            }
+        }
+        pulses
+    };
+    // While a pulse fades and nothing else redraws the picture (playback paused), redraw it
+    // a little later; a redraw in between (playing) replaces the timer, so no extra frames.
+    let redraw = use_force_update();
+    let timer = use_mut_ref(|| None::<Timeout>);
+    {
+        let active = !pulses.is_empty();
+        use_effect(move || {
+            *timer.borrow_mut() = active.then(|| Timeout::new(80, move || redraw.force_update()));
+        });
+    }
     html! {
         <svg class="topology-canvas" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img"
              aria-label="Replication topology">
@@ -114,8 +159,8 @@ pub fn Topology(props: &TopologyProps) -> Html {
                 let nth = snap.links[..i].iter().filter(|o| o.master == l.master).count();
                 link(l, (siblings > 1).then_some(nth), &layout, &props.on_select_link)
             }) }
-            { for snap.heartbeats.iter().filter_map(|h| pulse_link(h, &layout)) }
-            { for pulse_rings(&snap.heartbeats, &layout) }
+            { for pulses.iter().filter_map(|(h, glow)| pulse_link(h, *glow, &layout)) }
+            { for pulse_rings(&pulses, &layout) }
             { for snap.packets.iter().step_by(snap.packets.len().div_ceil(MAX_PACKETS_DRAWN).max(1)).filter_map(|p| packet(p, &layout, &props.on_select_packet)) }
             { for snap.nodes.iter().map(|n| node(n, &layout, props.selected.as_deref() == Some(n.name.as_str()), &props.on_select_node)) }
         </svg>
@@ -215,38 +260,38 @@ fn gone_link(l: &LinkView, layout: &Layout) -> Html {
     }
 }
 
-/// A heartbeat just sent lights its half of the link up for a moment. The glow is a CSS animation that
-/// runs once when the element is created: it is keyed by the heartbeat's segment id, so each
-/// new PING or REPLCONF ACK in the trace makes a new element, and so a new pulse, in real
-/// time whatever the speed, with no work per frame.
-fn pulse_link(h: &HeartbeatView, layout: &Layout) -> Option<Html> {
+/// A heartbeat just sent lights the sender's half of its link (PINGs the master's end, ACKs
+/// the replica's), `glow` from 1 (just sent) down to 0.
+fn pulse_link(h: &HeartbeatView, glow: f64, layout: &Layout) -> Option<Html> {
     let &(x1, y1) = layout.pos.get(&h.from)?;
     let &(x, y) = layout.pos.get(&h.to)?;
-    // The sender's half: PINGs light the master's end, ACKs the replica's.
     let (x2, y2) = ((x1 + x) / 2.0, (y1 + y) / 2.0);
     Some(html! {
         <line key={format!("glow-{}", h.id)} class={classes!("pulse", "pulse-link", kind_class(h.kind))}
+              opacity={format!("{:.2}", 0.8 * glow)}
               x1={format!("{x1:.1}")} y1={format!("{y1:.1}")} x2={format!("{x2:.1}")} y2={format!("{y2:.1}")} />
     })
 }
 
-/// A ring around the node that sent the latest heartbeat (one per sender: a master pings all
+/// A ring around each node that just sent a heartbeat (one per sender: a master pings all
 /// its replicas at once).
-fn pulse_rings(heartbeats: &[HeartbeatView], layout: &Layout) -> Vec<Html> {
-    let mut latest: BTreeMap<&str, &HeartbeatView> = BTreeMap::new();
-    for h in heartbeats {
-        let e = latest.entry(h.from.as_str()).or_insert(h);
-        if h.id > e.id {
-            *e = h;
+fn pulse_rings(pulses: &[(&HeartbeatView, f64)], layout: &Layout) -> Vec<Html> {
+    let mut latest: Vec<(&HeartbeatView, f64)> = Vec::new();
+    for &(h, glow) in pulses {
+        match latest.iter_mut().find(|(l, _)| l.from == h.from) {
+            Some(e) if h.id > e.0.id => *e = (h, glow),
+            Some(_) => {}
+            None => latest.push((h, glow)),
         }
     }
     let r = RADIUS * layout.scale + 6.0;
     latest
-        .values()
-        .filter_map(|h| {
+        .iter()
+        .filter_map(|&(h, glow)| {
             let &(x, y) = layout.pos.get(&h.from)?;
             Some(html! {
                 <circle key={format!("ring-{}", h.id)} class={classes!("pulse", "pulse-ring", kind_class(h.kind))}
+                        opacity={format!("{:.2}", 0.8 * glow)}
                         cx={format!("{x:.1}")} cy={format!("{y:.1}")} r={format!("{r:.1}")} />
             })
         })
