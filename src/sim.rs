@@ -70,6 +70,16 @@ pub struct SimNode {
     held_inputs: Vec<Pending>,
     /// The master it followed when it died, used as its `replicaof` on restart.
     replicaof: Option<(String, u16)>,
+    /// Removed for good ([`Action::Remove`]): down, and gone from names, snapshots and the
+    /// network. It keeps its index (indexes of the others never shift).
+    removed: bool,
+}
+
+impl SimNode {
+    /// True once the node was removed ([`Action::Remove`]).
+    pub fn removed(&self) -> bool {
+        self.removed
+    }
 }
 
 /// A client endpoint (a console, a reader, a workload or a test) connected to a node.
@@ -175,6 +185,9 @@ pub struct Sim {
     /// Where in the trace the entries the event log shows are (see [`LogKind::of`]): the
     /// log reads its last lines from here instead of scanning every segment and stream feed.
     log_index: Vec<usize>,
+    /// The last heartbeat (PING or REPLCONF ACK) each node sent to each peer: (id, kind,
+    /// sent at), for the UI's pulses.
+    heartbeats: BTreeMap<(usize, usize), (u64, MsgKind, u64)>,
 }
 
 impl Sim {
@@ -201,6 +214,7 @@ impl Sim {
             in_flight: BTreeMap::new(),
             last_psync: None,
             log_index: Vec::new(),
+            heartbeats: BTreeMap::new(),
         }
     }
 
@@ -229,6 +243,7 @@ impl Sim {
             boots: 1,
             held_inputs: Vec::new(),
             replicaof: None,
+            removed: false,
         });
         index
     }
@@ -265,8 +280,27 @@ impl Sim {
         &self.nodes
     }
 
+    /// The node named `name` (removed nodes have no name any more).
     pub fn index_of(&self, name: &str) -> Option<usize> {
-        self.nodes.iter().position(|n| *n.name == *name)
+        self.nodes
+            .iter()
+            .position(|n| *n.name == *name && !n.removed)
+    }
+
+    /// The node named `name`, or why there is none (a message for the user).
+    pub fn lookup(&self, name: &str) -> Result<usize, String> {
+        self.index_of(name).ok_or_else(|| {
+            if self.was_removed(name) {
+                format!("node '{name}' was removed")
+            } else {
+                format!("no node named '{name}'")
+            }
+        })
+    }
+
+    /// True if a node named `name` was removed.
+    pub fn was_removed(&self, name: &str) -> bool {
+        self.nodes.iter().any(|n| *n.name == *name && n.removed)
     }
 
     pub fn trace(&self) -> &[TraceEntry] {
@@ -671,8 +705,11 @@ impl Sim {
                 sent_us: self.now_us,
                 arrives_us: arrives,
             };
-            if from.node().is_some() && to.node().is_some() {
+            if let (Some(a), Some(b)) = (from.node(), to.node()) {
                 self.in_flight.insert(id, message.clone());
+                if matches!(kind, MsgKind::Ping | MsgKind::Ack) {
+                    self.heartbeats.insert((a, b), (id, kind, self.now_us));
+                }
             }
             self.record(from.node(), SimEvent::Send(Box::new(message)));
         }
@@ -759,7 +796,8 @@ impl Sim {
         }
     }
 
-    /// Node `i` connects to `host:port`: refused at once by an unknown address, otherwise
+    /// Node `i` connects to `host:port`: refused at once by an unknown address (a removed
+    /// node's included), otherwise
     /// the SYN travels (see [`Sim::connect_nodes`]); a partition holds it until it heals.
     fn dial(&mut self, i: usize, conn: ConnId, host: &str, port: u16) {
         let target = self.index_of(host).filter(|_| port == PORT);
@@ -828,10 +866,7 @@ impl Sim {
 
     /// Applies a user action now, and records it.
     pub fn act(&mut self, action: &Action) -> Result<(), String> {
-        let idx = |sim: &Sim, name: &str| {
-            sim.index_of(name)
-                .ok_or_else(|| format!("no node named '{name}'"))
-        };
+        let idx = |sim: &Sim, name: &str| sim.lookup(name);
         self.record(None, SimEvent::Action(action.clone()));
         match action {
             Action::Exec { node, command } => {
@@ -878,6 +913,10 @@ impl Sim {
                 let n = idx(self, node)?;
                 self.restart(n, *rdb)?;
             }
+            Action::Remove { node } => {
+                let n = idx(self, node)?;
+                self.remove(n);
+            }
             Action::Pause { node } => {
                 let n = idx(self, node)?;
                 if self.nodes[n].state == NodeState::Up {
@@ -891,6 +930,12 @@ impl Sim {
             Action::AddNode { name, config } => {
                 if self.index_of(name).is_some() {
                     return Err(format!("a node named '{name}' exists"));
+                }
+                if self.was_removed(name) {
+                    // Its old replicas still dial that name: a new node would confuse them.
+                    return Err(format!(
+                        "a node named '{name}' was removed; names are not reused"
+                    ));
                 }
                 let mut cfg = Config::default();
                 for (k, v) in config {
@@ -1078,8 +1123,31 @@ impl Sim {
         }
     }
 
+    /// Node `n` goes away for good: its process dies as with [`Sim::kill`] (peers see a
+    /// reset), its name stops resolving (dialing it is refused at once), its disk is gone,
+    /// and the workload, readers and console that used it stop.
+    pub fn remove(&mut self, n: usize) {
+        self.kill(n, false);
+        let node = &mut self.nodes[n];
+        node.removed = true;
+        node.disk = None;
+        node.replicaof = None;
+        if self
+            .workload
+            .as_ref()
+            .is_some_and(|w| self.clients.get(&w.client).is_some_and(|c| c.node == n))
+        {
+            self.workload = None;
+        }
+        self.readers.retain(|r| r.node != n);
+        self.consoles.remove(&n);
+    }
+
     /// Starts a dead node again (as a new process, with its RDB if `rdb`).
     pub fn restart(&mut self, n: usize, rdb: bool) -> Result<(), String> {
+        if self.nodes[n].removed {
+            return Err(format!("node '{}' was removed", self.nodes[n].name));
+        }
         if self.nodes[n].state != NodeState::Down {
             return Err(format!("{} is running", self.nodes[n].name));
         }

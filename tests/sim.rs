@@ -35,14 +35,18 @@ fn rules(t: &Timeline) -> Vec<PsyncRule> {
 
 fn converged(t: &Timeline) -> bool {
     let sim = t.sim();
-    sim.nodes().iter().all(|n| match n.node.master_addr() {
-        Some((h, _)) => {
-            let m = sim.node(sim.index_of(h).unwrap());
-            n.node.master_repl_offset() == m.master_repl_offset()
-                && n.node.keyspace() == m.keyspace()
-        }
-        None => true,
-    })
+    // Removed nodes are out of the picture.
+    sim.nodes()
+        .iter()
+        .filter(|n| !n.removed())
+        .all(|n| match n.node.master_addr() {
+            Some((h, _)) => {
+                let m = sim.node(sim.index_of(h).unwrap());
+                n.node.master_repl_offset() == m.master_repl_offset()
+                    && n.node.keyspace() == m.keyspace()
+            }
+            None => true,
+        })
 }
 
 #[test]
@@ -524,4 +528,192 @@ fn the_log_index_lists_exactly_the_loggable_entries() {
     t.seek_step(t.sim().steps() / 2);
     let (expected, indexed) = loggable(&t);
     assert_eq!(indexed, expected);
+}
+
+#[test]
+fn a_removed_node_goes_away_and_its_replicas_keep_retrying() {
+    use replscope::sim::scenario::RunFile;
+    let s = scenario::builtin_named("many-replicas").unwrap();
+    let mut t = s.build(Some(7)).unwrap();
+    let start = t.sim().now_us();
+    t.run_until_us(start + 9_000_000);
+    let states = |t: &Timeline| -> Vec<(String, String, String)> {
+        let snap = t.sim().snapshot(start);
+        snap.links
+            .iter()
+            .map(|l| (l.master.clone(), l.replica.clone(), l.state.clone()))
+            .collect()
+    };
+    assert!(states(&t).iter().all(|(_, _, st)| st == "connected"));
+
+    // A replica goes: the master sees the reset, the node leaves the picture.
+    t.act(Action::Remove { node: "r2".into() }).unwrap();
+    t.run_until_us(start + 9_500_000);
+    let snap = t.sim().snapshot(start);
+    let names: Vec<&str> = snap.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["m", "r1", "r3"]);
+    assert_eq!(
+        states(&t),
+        [
+            ("m".into(), "r1".into(), "connected".into()),
+            ("m".into(), "r3".into(), "connected".into())
+        ]
+    );
+    let attached: Vec<&str> = snap.nodes[0]
+        .replicas
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(attached, ["r1", "r3"]);
+    assert!(snap.packets.iter().all(|p| p.from != "r2" && p.to != "r2"));
+    assert!(t.sim().nodes()[2].removed());
+    // Its name no longer resolves, and is not given to a new node.
+    assert_eq!(
+        t.act(Action::Exec {
+            node: "r2".into(),
+            command: "PING".into()
+        }),
+        Err("node 'r2' was removed".into())
+    );
+    assert!(t
+        .act(Action::AddNode {
+            name: "r2".into(),
+            config: vec![]
+        })
+        .unwrap_err()
+        .contains("names are not reused"));
+    // The others go on replicating.
+    t.act(Action::Exec {
+        node: "m".into(),
+        command: "SET after-removal 1".into(),
+    })
+    .unwrap();
+    t.run_until_us(start + 11_000_000);
+    for r in [1, 3] {
+        assert_eq!(
+            t.sim().node(r).master_repl_offset(),
+            t.sim().node(0).master_repl_offset()
+        );
+        assert!(t.sim().node(r).keyspace().dbs[0].contains_key(b"after-removal".as_slice()));
+    }
+
+    // The master goes: its replicas keep trying to connect, refused each time (the host is
+    // gone), and their links show it.
+    let dials = |t: &Timeline| {
+        events(t)
+            .into_iter()
+            .filter(|(n, e)| {
+                n == "r1"
+                    && matches!(e, Event::Log { text, .. } if text == "Connecting to MASTER m:6379")
+            })
+            .count()
+    };
+    t.act(Action::Remove { node: "m".into() }).unwrap();
+    let before = dials(&t);
+    t.run_until_us(start + 16_000_000);
+    assert!(dials(&t) >= before + 4, "{} → {}", before, dials(&t));
+    let snap = t.sim().snapshot(start);
+    let names: Vec<&str> = snap.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["r1", "r3"]);
+    assert!(snap
+        .links
+        .iter()
+        .all(|l| l.master == "m" && l.master_gone && l.state == "down"));
+    assert_eq!(snap.links.len(), 2);
+    assert!(snap
+        .nodes
+        .iter()
+        .all(|n| n.role == "replica" && n.link == "connect"));
+    // Promoting a replica and pointing the other at it works as usual.
+    t.act(Action::Exec {
+        node: "r1".into(),
+        command: "REPLICAOF NO ONE".into(),
+    })
+    .unwrap();
+    t.act(Action::Exec {
+        node: "r3".into(),
+        command: "REPLICAOF r1 6379".into(),
+    })
+    .unwrap();
+    t.run_until_us(start + 20_000_000);
+    assert_eq!(states(&t), [("r1".into(), "r3".into(), "connected".into())]);
+    assert_eq!(rules(&t).last(), Some(&PsyncRule::Continue));
+
+    // Replayable from scenario + seed + actions (the JSON form `{"do": "remove", ...}`).
+    let run = RunFile {
+        scenario: s.clone(),
+        seed: 7,
+        actions: t.inputs().to_vec(),
+    };
+    let json = serde_json::to_string(&run).unwrap();
+    assert!(json.contains(r#""do":"remove","node":"r2""#), "{json}");
+    let mut replay = RunFile::parse(&json).unwrap().timeline().unwrap();
+    replay.run_until_us(start + 20_000_000);
+    let hash = trace::hash(t.sim().trace());
+    assert_eq!(trace::hash(replay.sim().trace()), hash);
+    // Time travel: before the removal the node is back, after it gone again, same run.
+    t.seek_time_us(start + 8_500_000);
+    assert!(t.sim().snapshot(start).nodes.iter().any(|n| n.name == "r2"));
+    t.seek_time_us(start + 20_000_000);
+    assert!(t.sim().snapshot(start).nodes.iter().all(|n| n.name != "r2"));
+    assert_eq!(trace::hash(t.sim().trace()), hash);
+}
+
+#[test]
+fn snapshots_carry_the_last_heartbeats_for_the_pulses() {
+    let s = scenario::builtin_named("one-replica").unwrap();
+    let mut t = s.build(None).unwrap();
+    let start = t.sim().now_us();
+    let mut seen = std::collections::BTreeSet::new();
+    // Every second r1 acknowledges; every 10 s m pings (repl-ping-replica-period).
+    for ms in (6_000..22_000).step_by(250) {
+        t.run_until_us(start + ms * 1000);
+        for h in t.sim().snapshot(start).heartbeats {
+            assert!(h.age_ms < 3_000, "{h:?}");
+            // The very segment recorded in the trace.
+            let sent = t.sim().trace().iter().find_map(|e| match &e.event {
+                SimEvent::Send(m) if m.id == h.id => Some(m.clone()),
+                _ => None,
+            });
+            let sent = sent.expect("a heartbeat's segment is in the trace");
+            assert_eq!(
+                (&*sent.from, &*sent.to, sent.kind),
+                (h.from.as_str(), h.to.as_str(), h.kind)
+            );
+            seen.insert((h.from, h.to, format!("{:?}", h.kind), h.id));
+        }
+    }
+    let acks = seen
+        .iter()
+        .filter(|(f, _, k, _)| f == "r1" && k == "Ack")
+        .count();
+    let pings = seen
+        .iter()
+        .filter(|(f, _, k, _)| f == "m" && k == "Ping")
+        .count();
+    assert!(acks >= 10, "{seen:?}");
+    assert!(pings >= 1, "{seen:?}");
+}
+
+#[test]
+fn a_scenario_can_remove_nodes() {
+    let json = r#"{"name":"rm","title":"Remove","nodes":[{"name":"m"},{"name":"r1","replicaof":"m"},
+        {"name":"r2","replicaof":"m"}],"steps":[{"at_ms":7000,"do":"remove","node":"r2"},
+        {"at_ms":7500,"do":"exec","node":"m","command":"SET k v"}],"until_ms":9000}"#;
+    let s = Scenario::parse(json).unwrap();
+    let run = |s: &Scenario| {
+        let mut t = s.build(None).unwrap();
+        let start = t.sim().now_us();
+        t.run_until_us(start + s.until_ms * 1000);
+        t
+    };
+    let t = run(&s);
+    let snap = t.sim().snapshot(t.sim().now_us());
+    let names: Vec<&str> = snap.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["m", "r1"]);
+    assert!(converged(&t));
+    assert_eq!(
+        trace::hash(run(&s).sim().trace()),
+        trace::hash(t.sim().trace())
+    );
 }

@@ -44,6 +44,11 @@ pub enum Action {
         #[serde(default = "yes")]
         rdb: bool,
     },
+    /// The node goes away for good: its process dies as with `kill` (peers see a reset) and
+    /// the host disappears from the network, so connecting to it is refused at once. Its
+    /// replicas keep retrying, as Redis replicas whose master host vanished do. The name is
+    /// not reused (`add_node` refuses it).
+    Remove { node: String },
     /// SIGSTOP: the node's timers and input wait.
     Pause { node: String },
     /// SIGCONT.
@@ -110,6 +115,7 @@ impl Action {
                     if *rdb { "with its RDB" } else { "empty" }
                 )
             }
+            Action::Remove { node } => format!("remove node {node}"),
             Action::Pause { node } => format!("pause {node}"),
             Action::Resume { node } => format!("resume {node}"),
             Action::AddNode { name, .. } => format!("add node {name}"),

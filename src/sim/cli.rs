@@ -44,6 +44,9 @@ struct Summary {
     until_ms: u64,
     psync: Vec<Decision>,
     nodes: Vec<NodeSummary>,
+    /// Nodes removed during the run (`{"do": "remove"}`), not in `nodes`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    removed: Vec<String>,
     /// Every connected replica has its master's offset and data.
     converged: bool,
     trace_hash: String,
@@ -199,6 +202,7 @@ fn report(
     let nodes: Vec<NodeSummary> = sim
         .nodes()
         .iter()
+        .filter(|n| !n.removed())
         .map(|n| {
             let node = &n.node;
             let role = match node.master_addr() {
@@ -208,7 +212,11 @@ fn report(
                         converged &= node.master_repl_offset() == master.master_repl_offset()
                             && node.keyspace() == master.keyspace();
                     }
-                    format!("replica of {h}")
+                    if sim.was_removed(h) {
+                        format!("replica of {h} (removed)")
+                    } else {
+                        format!("replica of {h}")
+                    }
                 }
                 None => "master".to_string(),
             };
@@ -227,6 +235,12 @@ fn report(
         until_ms,
         psync,
         nodes,
+        removed: sim
+            .nodes()
+            .iter()
+            .filter(|n| n.removed())
+            .map(|n| n.name.to_string())
+            .collect(),
         converged,
         trace_hash: format!("{:016x}", trace::hash(sim.trace())),
     };

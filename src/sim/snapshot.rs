@@ -65,6 +65,9 @@ pub struct LinkView {
     pub rdb_read: Option<(i64, i64)>,
     pub latency_ms: u64,
     pub bandwidth_bps: u64,
+    /// The master was removed ([`super::Action::Remove`]): it is in no snapshot any more and
+    /// the replica's connection attempts are refused (`state` is `down`).
+    pub master_gone: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -79,6 +82,21 @@ pub struct PacketView {
     pub held: bool,
 }
 
+/// The last heartbeat a node sent to a peer: a PING (master → replica) or a
+/// `REPLCONF ACK` (replica → master), as recorded in the trace (`id` is its segment's).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HeartbeatView {
+    pub id: u64,
+    pub from: String,
+    pub to: String,
+    pub kind: MsgKind,
+    /// Virtual ms since it was sent.
+    pub age_ms: u64,
+}
+
+/// Heartbeats older than this (virtual time) are left out of snapshots.
+const HEARTBEAT_RECENT_US: u64 = 3_000_000;
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Snapshot {
     /// Virtual time since the start of the run.
@@ -89,19 +107,44 @@ pub struct Snapshot {
     pub packets: Vec<PacketView>,
     /// The most recent PSYNC decision, with the node that made it.
     pub last_psync: Option<(String, PsyncDecision)>,
+    /// Heartbeats sent in the last 3 s of virtual time, the latest per direction of each
+    /// link (the UI pulses them).
+    pub heartbeats: Vec<HeartbeatView>,
 }
 
 impl Sim {
     /// The picture at the current instant. `start_us` is the run's start time.
     pub fn snapshot(&self, start_us: u64) -> Snapshot {
-        let nodes: Vec<NodeView> = self.nodes.iter().map(node_view).collect();
+        let nodes: Vec<NodeView> = self
+            .nodes
+            .iter()
+            .filter(|n| !n.removed)
+            .map(node_view)
+            .collect();
         let faults = self.net.faults();
         let mut links = Vec::new();
         for (i, n) in self.nodes.iter().enumerate() {
+            if n.removed {
+                continue;
+            }
             let Some((host, _)) = n.node.master_addr() else {
                 continue;
             };
             let Some(m) = self.index_of(host) else {
+                if self.was_removed(host) {
+                    // The replica keeps dialing a host that is gone.
+                    links.push(LinkView {
+                        master: host.to_string(),
+                        replica: n.name.to_string(),
+                        state: "down".into(),
+                        silent_s: None,
+                        repl_timeout_s: n.node.config().repl_timeout,
+                        rdb_read: None,
+                        latency_ms: 0,
+                        bandwidth_bps: 0,
+                        master_gone: true,
+                    });
+                }
                 continue;
             };
             let state = if faults.cut.contains(&(m.min(i), m.max(i))) {
@@ -134,18 +177,40 @@ impl Sim {
                 rdb_read: n.node.sync_progress().map(|(total, read)| (read, total)),
                 latency_ms: p.latency_us / 1000,
                 bandwidth_bps: p.bandwidth_bps,
+                master_gone: false,
             });
         }
+        let any_removed = self.nodes.iter().any(|n| n.removed);
         let packets = self
             .in_flight
             .values()
             .filter(|m| !m.from.starts_with("client") && !m.to.starts_with("client"))
+            // Segments a removed node sent before it went are not drawn (it has no place).
+            .filter(|m| {
+                !any_removed || (self.index_of(&m.from).is_some() && self.index_of(&m.to).is_some())
+            })
             .map(|m| packet_view(m, self.now_us))
             .collect();
         let last_psync = self
             .last_psync
             .as_ref()
             .map(|(node, decision)| (node.to_string(), (**decision).clone()));
+        let heartbeats = self
+            .heartbeats
+            .iter()
+            .filter(|((a, b), (_, _, sent))| {
+                !self.nodes[*a].removed
+                    && !self.nodes[*b].removed
+                    && self.now_us.saturating_sub(*sent) < HEARTBEAT_RECENT_US
+            })
+            .map(|(&(a, b), &(id, kind, sent))| HeartbeatView {
+                id,
+                from: self.nodes[a].name.to_string(),
+                to: self.nodes[b].name.to_string(),
+                kind,
+                age_ms: self.now_us.saturating_sub(sent) / 1000,
+            })
+            .collect();
         Snapshot {
             time_ms: self.now_us.saturating_sub(start_us) / 1000,
             steps: self.steps,
@@ -153,6 +218,7 @@ impl Sim {
             links,
             packets,
             last_psync,
+            heartbeats,
         }
     }
 }

@@ -4,7 +4,8 @@
 //! - `snapshot()` → nodes, links, packets, backlog windows (plain objects);
 //! - `exec(node, command)` → runs the simulation until the reply arrives; returns the reply
 //!   as redis-cli prints it (an array of lines);
-//! - `act(action)` → applies an action object (`{do: "cut", a: "m", b: "r1"}`);
+//! - `act(action)` → applies an action object (`{do: "cut", a: "m", b: "r1"}`,
+//!   `{do: "remove", node: "r2"}`, … as in scenario steps); true, or the error as a string;
 //! - `loadScenario(json)` → replaces the run with a scenario given as JSON text;
 //! - `exportTrace()` → the run as JSON: scenario, seed and every action with its time;
 //! - `importRun(json)` → replays such a run (the same states, step for step).

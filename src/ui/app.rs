@@ -28,6 +28,23 @@ fn now_ms() -> f64 {
         .map_or(0.0, |p| p.now())
 }
 
+/// The panel shown below the topology next to the consoles when the screen is too small to
+/// show both (wide screens show both and no tabs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tab {
+    Events,
+    SpaceTime,
+}
+
+impl Tab {
+    fn id(self) -> &'static str {
+        match self {
+            Tab::Events => "events",
+            Tab::SpaceTime => "space-time",
+        }
+    }
+}
+
 /// The shared model; the JS API (`window.replscope`) holds the same handle.
 pub type Shared = Rc<RefCell<Model>>;
 
@@ -91,6 +108,8 @@ pub fn App() -> Html {
     let help = use_state(|| false);
     let share = use_state(|| None::<String>);
     let projector = use_state(|| false);
+    let tab = use_state(|| Tab::Events);
+    let description_open = use_state(|| false);
     let max_time = use_mut_ref(|| 0u64);
 
     {
@@ -238,6 +257,12 @@ pub fn App() -> Html {
             let Some(node) = (*selected).clone() else {
                 return;
             };
+            if what == "remove" {
+                // The node leaves the picture: nothing is selected any more.
+                selected.set(None);
+                act.emit(Action::Remove { node });
+                return;
+            }
             act.emit(match what.as_str() {
                 "kill" => Action::Kill { node, save: false },
                 "kill-save" => Action::Kill { node, save: true },
@@ -326,16 +351,23 @@ pub fn App() -> Html {
         let act = act.clone();
         let master = master_name.clone();
         let count = snapshot.nodes.len();
-        let names = lanes.clone();
+        // Removed nodes' names too: they are not reused.
+        let names: Vec<String> = m
+            .timeline
+            .sim()
+            .nodes()
+            .iter()
+            .map(|n| n.name.to_string())
+            .collect();
         Callback::from(move |_: MouseEvent| {
             let Some(master) = master.clone() else { return };
-            let name = (1..=count + 1)
-                .map(|i| format!("r{i}"))
-                .find(|n| !names.contains(n))
-                .unwrap_or_default();
             if count >= 12 {
                 return;
             }
+            let name = (1..)
+                .map(|i| format!("r{i}"))
+                .find(|n| !names.contains(n))
+                .unwrap_or_default();
             act.emit(Action::AddNode {
                 name: name.clone(),
                 config: vec![("repl-backlog-model".into(), "ring".into())],
@@ -361,8 +393,8 @@ pub fn App() -> Html {
         <div class={classes!("app", (*projector).then_some("projector"))} data-testid="app">
             <header class="app-header">
                 <h1 class="title">{ "replscope" }</h1>
-                <div class="controls">
-                    <button data-testid="play-pause" onclick={control(|m| m.playing = !m.playing)}
+                <div class="controls playback">
+                    <button data-testid="play-pause" class="play" onclick={control(|m| m.playing = !m.playing)}
                             title="Play / pause (space)">{ if m.playing { "Pause" } else { "Play" } }</button>
                     <button data-testid="step-back" onclick={control(Model::step_back)} title="Step back (←)">{ "◂ Step" }</button>
                     <button data-testid="step" onclick={control(Model::step)} title="Step (→)">{ "Step ▸" }</button>
@@ -371,6 +403,8 @@ pub fn App() -> Html {
                         <input type="range" min="0" max="1000" data-testid="speed"
                                value={slider_from_speed(m.speed).to_string()} oninput={on_speed} />
                     </label>
+                </div>
+                <div class="controls setup">
                     <label>{ "writes/s " }
                         <select data-testid="workload" onchange={on_workload} aria-label="Workload on the master">
                             { for [0u64, 1, 5, 10, 100, 1000].iter().map(|r| html! {
@@ -379,15 +413,16 @@ pub fn App() -> Html {
                         </select>
                     </label>
                     <button data-testid="add-replica" onclick={on_add_replica} title="Add a replica of the master (up to 12 nodes)">{ "+ replica" }</button>
-                    <select data-testid="scenario-select" onchange={on_scenario} aria-label="Scenario">
+                    <select class="scenario" data-testid="scenario-select" onchange={on_scenario} aria-label="Scenario">
                         { for scenario::builtin().iter().map(|s| html! {
                             <option value={s.name.clone()} selected={s.name == m.scenario.name}>{ &s.title }</option>
                         }) }
                     </select>
-                    <button onclick={{ let p = projector.clone(); move |_| p.set(!*p) }} title="Large type, high contrast">{ "Projector" }</button>
+                    <button data-testid="projector" aria-pressed={(*projector).to_string()}
+                            onclick={{ let p = projector.clone(); move |_| p.set(!*p) }} title="Large type, high contrast">{ "Projector" }</button>
                     <button data-testid="share" title="A link that restores this scenario, seed and your actions"
                             onclick={{ let s = share.clone(); let model = model.clone(); move |_| s.set(Some(share_url(&model.borrow()))) }}>{ "Share" }</button>
-                    <button onclick={{ let h = help.clone(); move |_| h.set(!*h) }}>{ "?" }</button>
+                    <button onclick={{ let h = help.clone(); move |_| h.set(!*h) }} title="Keys and help">{ "?" }</button>
                 </div>
             </header>
             <div class="timebar">
@@ -401,7 +436,9 @@ pub fn App() -> Html {
                     <button onclick={{ let s = share.clone(); move |_| s.set(None) }}>{ "Close" }</button>
                 </div>
             }
-            <p class="scenario-description">{ &m.scenario.description }</p>
+            <p class={classes!("scenario-description", (!*description_open).then_some("collapsed"))}
+               data-testid="scenario-description" title={if *description_open { "Click to fold" } else { "Click to read it all" }}
+               onclick={{ let d = description_open.clone(); move |_| d.set(!*d) }}>{ &m.scenario.description }</p>
             <main class="workspace">
                 <section class="topology" data-testid="topology" aria-label="Topology">
                     <Topology snapshot={snapshot.clone()} selected={(*selected).clone()}
@@ -423,14 +460,25 @@ pub fn App() -> Html {
                     <BacklogRing node={focus_view.clone()} acks={focus.as_ref().map(|f| acks(&snapshot, f)).unwrap_or_default()} />
                     <Inspector node={focus_view.filter(|_| selected.is_some())} info={info} keys={keys} on_action={on_node_action} on_config={on_exec.clone()} />
                 </aside>
-                <section class="consoles">
+                <section class="consoles" aria-label="Consoles">
                     { for lanes.iter().map(|name| {
                         let c = m.consoles.get(name).cloned().unwrap_or_default();
-                        html! { <Console node={name.clone()} lines={c.lines} history={c.history} on_exec={on_exec.clone()} /> }
+                        html! { <Console key={name.clone()} node={name.clone()} lines={c.lines} history={c.history} on_exec={on_exec.clone()} /> }
                     }) }
                 </section>
-                <SpaceTime lanes={lanes.clone()} arrows={st_arrows} now_us={m.timeline.sim().now_us()} />
-                <EventLog entries={entries} />
+                <div class="tabbed">
+                    <div class="tab-bar" role="tablist">
+                        { for [(Tab::Events, "Events"), (Tab::SpaceTime, "Space-time")].into_iter().map(|(t, label)| {
+                            let tab = tab.clone();
+                            html! {
+                                <button role="tab" aria-selected={(*tab == t).to_string()} data-testid={format!("tab-{}", t.id())}
+                                        class={classes!((*tab == t).then_some("active"))} onclick={move |_| tab.set(t)}>{ label }</button>
+                            }
+                        }) }
+                    </div>
+                    <EventLog entries={entries} inactive={*tab != Tab::Events} />
+                    <SpaceTime lanes={lanes.clone()} arrows={st_arrows} now_us={m.timeline.sim().now_us()} inactive={*tab != Tab::SpaceTime} />
+                </div>
             </main>
             <footer class="status-line" data-testid="status" role="status">
                 { format!("replscope {} · {} · seed {} · {} · {} steps", env!("CARGO_PKG_VERSION"), m.scenario.name, m.seed,
@@ -446,7 +494,7 @@ pub fn App() -> Html {
                         <dt>{ "n" }</dt><dd>{ "run to the next interesting event" }</dd>
                         <dt>{ "?" }</dt><dd>{ "this help" }</dd>
                     </dl>
-                    <p>{ "Click a node to inspect it (kill, restart, pause, promote); click a link to cut, partition, heal or slow it; click a packet to see its bytes. Type Redis commands in the consoles." }</p>
+                    <p>{ "Click a node to inspect it (kill, restart, pause, promote, remove); click a link to cut, partition, heal or slow it; click a packet to see its bytes. Type Redis commands in the consoles." }</p>
                 </div>
             }
         </div>

@@ -235,11 +235,7 @@ impl Model {
     /// most 60 s of virtual time): the reply, as redis-cli would print it. Replies to earlier
     /// commands still on their way go to the console as usual.
     pub fn exec_and_wait(&mut self, node: &str, command: &str) -> Result<Vec<String>, String> {
-        let index = self
-            .timeline
-            .sim()
-            .index_of(node)
-            .ok_or_else(|| format!("no node named '{node}'"))?;
+        let index = self.timeline.sim().lookup(node)?;
         match crate::engine::resp::split_args(command.as_bytes()) {
             None => return Err("Invalid argument(s)".into()),
             Some(argv) if argv.is_empty() => return Err("empty command".into()),

@@ -168,9 +168,14 @@ pub fn BacklogRing(props: &BacklogProps) -> Html {
             }
             <dl class="window">
                 <dt>{ "window" }</dt><dd>{ format!("[{}, {}]", b.first_byte_offset, b.master_offset) }</dd>
-                <dt>{ "histlen / size" }</dt><dd>{ format!("{} / {}", b.histlen, b.size) }</dd>
-                { for props.acks.iter().map(|(name, off)| html! { <><dt>{ format!("{name} ack") }</dt><dd>{ off }</dd></> }) }
+                <dt>{ "histlen" }</dt><dd>{ b.histlen }</dd>
+                <dt>{ "size" }</dt><dd>{ b.size }</dd>
             </dl>
+            if !props.acks.is_empty() {
+                <dl class={classes!("window", "acks", (props.acks.len() > 3).then_some("many"))}>
+                    { for props.acks.iter().map(|(name, off)| html! { <><dt>{ format!("{name} ack") }</dt><dd>{ off }</dd></> }) }
+                </dl>
+            }
         </section>
     }
 }
@@ -241,7 +246,18 @@ fn config_form(node: &str, on: &Callback<(String, String)>) -> Html {
 #[component]
 pub fn Inspector(props: &InspectorProps) -> Html {
     let Some(node) = props.node.as_ref() else {
-        return html! { <section class="panel inspector"><p class="muted">{ "Click a node to inspect it, a link to cut or heal it." }</p></section> };
+        return html! {
+            <section class="panel inspector hint">
+                <p class="muted">{ "Click a node to inspect it (kill, restart, remove…), a link to cut or heal it, a packet to see its bytes." }</p>
+                <ul class="legend" aria-label="Packet colours">
+                    <li><span class="swatch write"></span>{ "writes (replication stream)" }</li>
+                    <li><span class="swatch ping"></span>{ "PING, master → replica" }</li>
+                    <li><span class="swatch ack"></span>{ "REPLCONF ACK, replica → master" }</li>
+                    <li><span class="swatch handshake"></span>{ "handshake and PSYNC" }</li>
+                    <li><span class="swatch rdb"></span>{ "RDB (full sync)" }</li>
+                </ul>
+            </section>
+        };
     };
     let button = |label: &'static str, what: &'static str| {
         let on = props.on_action.clone();
@@ -260,6 +276,9 @@ pub fn Inspector(props: &InspectorProps) -> Html {
                     if node.process == "paused" { { button("Resume", "resume") } } else { { button("Pause", "pause") } }
                     if node.role == "replica" { { button("REPLICAOF NO ONE", "promote") } }
                 }
+                <span class="remove" title="The node goes for good: its process dies, its peers see a reset, its replicas keep retrying">
+                    { button("Remove node", "remove") }
+                </span>
             </div>
             if !node.replicas.is_empty() {
                 <table class="replicas" data-testid="replica-table">
@@ -287,13 +306,16 @@ pub fn Inspector(props: &InspectorProps) -> Html {
 #[derive(Properties, PartialEq)]
 pub struct EventLogProps {
     pub entries: Vec<(u64, String, String, String)>,
+    /// Behind another tab (shown anyway where the screen is wide enough).
+    #[prop_or_default]
+    pub inactive: bool,
 }
 
 /// The recent events, newest first: (ms, node, kind class, text).
 #[component]
 pub fn EventLog(props: &EventLogProps) -> Html {
     html! {
-        <section class="panel log" data-testid="event-log">
+        <section class={classes!("panel", "log", props.inactive.then_some("tab-inactive"))} data-testid="event-log" role="tabpanel">
             <h2>{ "Events" }</h2>
             <ol>
                 { for props.entries.iter().rev().map(|(ms, node, class, text)| html! {

@@ -16,6 +16,9 @@ pub struct SpaceTimeProps {
     pub lanes: Vec<String>,
     pub arrows: Vec<Arrow>,
     pub now_us: u64,
+    /// Behind another tab (shown anyway where the screen is wide enough).
+    #[prop_or_default]
+    pub inactive: bool,
 }
 
 /// One segment: lanes and times (µs), and its kind's CSS class.
@@ -55,33 +58,46 @@ pub fn arrows(trace: &[TraceEntry], lanes: &[String], now_us: u64) -> Vec<Arrow>
     out
 }
 
+/// Width of the drawing in its own units (it stretches to its box; strokes do not scale).
+const W: f64 = 1000.0;
+const LANE_H: f64 = 20.0;
+
 #[component]
 pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
-    let (w, lane_h, left) = (1000.0, 26.0, 60.0);
-    let h = lane_h * props.lanes.len().max(1) as f64 + 10.0;
+    let lanes = props.lanes.len().max(1);
+    let h = LANE_H * lanes as f64;
     let start = props.now_us as f64 - WINDOW_MS * 1000.0;
-    let x = |us: u64| left + (us as f64 - start) / (WINDOW_MS * 1000.0) * (w - left - 10.0);
-    let y = |lane: usize| 14.0 + lane as f64 * lane_h;
+    let x = |us: u64| (us as f64 - start) / (WINDOW_MS * 1000.0) * (W - 4.0);
+    let y = |lane: usize| (lane as f64 + 0.5) * LANE_H;
     html! {
-        <section class="panel spacetime" data-testid="space-time">
+        <section class={classes!("panel", "spacetime", props.inactive.then_some("tab-inactive"))} data-testid="space-time" role="tabpanel">
             <h2>{ "Space-time (last 3 s)" }</h2>
-            <svg viewBox={format!("0 0 {w} {h}")} preserveAspectRatio="none">
-                { for props.lanes.iter().enumerate().map(|(i, name)| html! {
-                    <g class="lane">
-                        <text x="4" y={(y(i) + 4.0).to_string()}>{ name }</text>
-                        <line x1={left.to_string()} x2={(w - 10.0).to_string()} y1={y(i).to_string()} y2={y(i).to_string()} />
-                    </g>
-                }) }
-                { for props.arrows.iter().map(|a| {
-                    let end = a.arrives_us.unwrap_or(props.now_us).min(props.now_us);
-                    html! {
-                        <line class={classes!("arrow", a.class, a.arrives_us.is_none().then_some("held"))}
-                              x1={format!("{:.1}", x(a.sent_us))} y1={y(a.from).to_string()}
-                              x2={format!("{:.1}", x(end))} y2={format!("{:.1}", y(a.from) + (y(a.to) - y(a.from)) * if a.arrives_us.is_some_and(|t| t <= props.now_us) { 1.0 } else { (end.saturating_sub(a.sent_us)) as f64 / (a.arrives_us.unwrap_or(end + 1).saturating_sub(a.sent_us)).max(1) as f64 })} />
-                    }
-                }) }
-                <line class="cursor" x1={(w - 10.0).to_string()} x2={(w - 10.0).to_string()} y1="0" y2={h.to_string()} />
-            </svg>
+            <div class="st-body">
+                // Names in HTML, so that they keep their shape however the drawing stretches.
+                <ol class="st-lanes">
+                    { for props.lanes.iter().map(|name| html! { <li>{ name }</li> }) }
+                </ol>
+                <svg viewBox={format!("0 0 {W} {h}")} preserveAspectRatio="none" aria-hidden="true">
+                    { for (0..props.lanes.len()).map(|i| html! {
+                        <line class="lane" x1="0" x2={(W - 4.0).to_string()} y1={y(i).to_string()} y2={y(i).to_string()} />
+                    }) }
+                    { for props.arrows.iter().map(|a| {
+                        let end = a.arrives_us.unwrap_or(props.now_us).min(props.now_us);
+                        let frac = if a.arrives_us.is_some_and(|t| t <= props.now_us) {
+                            1.0
+                        } else {
+                            end.saturating_sub(a.sent_us) as f64
+                                / (a.arrives_us.unwrap_or(end + 1).saturating_sub(a.sent_us)).max(1) as f64
+                        };
+                        html! {
+                            <line class={classes!("arrow", a.class, a.arrives_us.is_none().then_some("held"))}
+                                  x1={format!("{:.1}", x(a.sent_us))} y1={y(a.from).to_string()}
+                                  x2={format!("{:.1}", x(end))} y2={format!("{:.1}", y(a.from) + (y(a.to) - y(a.from)) * frac)} />
+                        }
+                    }) }
+                    <line class="cursor" x1={(W - 4.0).to_string()} x2={(W - 4.0).to_string()} y1="0" y2={h.to_string()} />
+                </svg>
+            </div>
         </section>
     }
 }

@@ -21,6 +21,14 @@ test('first page mounts and plays the first scenario', async () => {
   await page.getByTestId('node-r1').waitFor();
   // The replica's link reaches "connected" as the scenario plays.
   await page.locator('[data-testid="link-m-r1"].link-connected').waitFor({ timeout: 30_000 });
+  // Heartbeats pulse: r1's REPLCONF ACK every second, m's PING every 10 s.
+  await page.locator('.pulse-ring.ack').first().waitFor({ state: 'attached', timeout: 30_000 });
+  await page.locator('.pulse-link.ping').first().waitFor({ state: 'attached', timeout: 60_000 });
+  // A pulse fades within a second of real time, playing or paused.
+  await page.getByTestId('play-pause').click();
+  await page.waitForTimeout(1_200);
+  assert.equal(await page.locator('.pulse').count(), 0);
+  await page.getByTestId('play-pause').click();
   assert.equal(await page.getByTestId('error-banner').count(), 0);
   await screenshot(page, 'first-page');
   assert.deepEqual(page.problems, []);
