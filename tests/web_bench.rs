@@ -9,7 +9,7 @@
 //!
 //! Timing uses `performance.now()` (Chromium coarsens it to 100 µs without cross-origin
 //! isolation; a batch takes milliseconds). Figures are printed with `console_log!` as one
-//! `sim/wasm: …` line, which `./x bench` picks up. Native builds compile this file to nothing.
+//! `sim/wasm/<shape>: …` line per workload shape, which `./x bench` picks up. Native builds compile this file to nothing.
 #![cfg(target_arch = "wasm32")]
 
 use wasm_bindgen_test::*;
@@ -17,7 +17,7 @@ use wasm_bindgen_test::*;
 #[path = "../benches/support/sim_cluster.rs"]
 mod sim_cluster;
 
-use sim_cluster::{Cluster, Totals};
+use sim_cluster::{Cluster, Shape, Totals, SHAPES};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -35,7 +35,13 @@ fn now_ms() -> f64 {
 
 #[wasm_bindgen_test]
 fn sim_replicated_set_1000_3replicas() {
-    let mut cluster = Cluster::new();
+    for shape in SHAPES {
+        measure(shape);
+    }
+}
+
+fn measure(shape: Shape) {
+    let mut cluster = Cluster::new(shape);
     let mut warm_up = Totals::default();
     let mut totals = Totals::default();
     let start = now_ms();
@@ -55,5 +61,5 @@ fn sim_replicated_set_1000_3replicas() {
         }
     }
     assert!(totals.batches > 0 && warm_up.batches > 0);
-    console_log!("{}", totals.summary("sim/wasm"));
+    console_log!("{}", totals.summary(&format!("sim/wasm/{}", shape.name)));
 }

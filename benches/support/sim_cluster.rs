@@ -6,7 +6,8 @@
 //! A `Sim` (1 ms links) with master `m` and replicas `r1`, `r2`, `r3`, each attached with
 //! `REPLICAOF m 6379`; 7 s of virtual time let the diskless full sync (which waits
 //! repl-diskless-sync-delay = 5 s for more replicas) finish. A batch is [`BATCH`] pipelined
-//! `SET key:<i> <64 B value>` sent by one client as one `send_raw` buffer; the simulation is
+//! SETs shaped like one of redis-benchmark's runs in `./x bench server` ([`Shape`]), sent by
+//! one client as one `send_raw` buffer; the simulation is
 //! stepped until the client has every reply **and** every replica's offset equals the master's,
 //! i.e. each write was applied on all three replicas. The trace is cleared after each batch so
 //! memory stays flat however long it runs.
@@ -21,10 +22,36 @@ use replscope::sim::{ClientId, Sim};
 pub const BATCH: usize = 1000;
 /// Replicas attached to the master.
 pub const REPLICAS: usize = 3;
-/// Distinct keys written (the keyspace stays bounded).
-pub const KEYS: usize = 100_000;
-/// Value size in bytes.
-pub const VALUE: usize = 64;
+/// The keys and values of a workload, matching a redis-benchmark run so that the simulated
+/// cluster and a real Redis are compared on the same commands.
+#[derive(Clone, Copy, Debug)]
+pub struct Shape {
+    /// The name in the figures' labels (`sim/native/<name>:`), as `./x bench` prints the
+    /// matching real-Redis figure (`server/redis/<name>:`).
+    pub name: &'static str,
+    /// Distinct keys: 1 is redis-benchmark's literal `key:__rand_int__` (no `-r`); more are
+    /// `key:<12 digits>`, as `-r` writes them.
+    pub keys: usize,
+    /// Value size in bytes (`-d`; 3 by default).
+    pub value: usize,
+}
+
+/// `redis-benchmark -P 16 -t set`: one key, 3-byte values.
+pub const SET: Shape = Shape {
+    name: "set",
+    keys: 1,
+    value: 3,
+};
+
+/// `redis-benchmark -P 16 -t set -r 100000 -d 64`: 100 000 keys, 64-byte values.
+pub const SET_R100K_D64: Shape = Shape {
+    name: "set-r100k-d64",
+    keys: 100_000,
+    value: 64,
+};
+
+/// Both shapes, in the order the benchmarks run them.
+pub const SHAPES: [Shape; 2] = [SET, SET_R100K_D64];
 
 /// What one batch cost the simulator.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -41,12 +68,13 @@ pub struct Cluster {
     pub master: usize,
     pub replicas: Vec<usize>,
     client: ClientId,
+    shape: Shape,
     next_key: usize,
     value: Vec<u8>,
 }
 
 impl Cluster {
-    pub fn new() -> Cluster {
+    pub fn new(shape: Shape) -> Cluster {
         let mut sim = Sim::new(7, 1);
         let master = sim.add_node("m", Config::default());
         let client = sim.connect_client(master);
@@ -82,16 +110,20 @@ impl Cluster {
             master,
             replicas,
             client,
+            shape,
             next_key: 0,
-            value: vec![b'v'; VALUE],
+            value: vec![b'x'; shape.value],
         }
     }
 
     /// The wire bytes of the next batch (not part of what is timed).
     pub fn next_batch(&mut self) -> Vec<u8> {
-        let mut wire = Vec::with_capacity(BATCH * (VALUE + 40));
+        let mut wire = Vec::with_capacity(BATCH * (self.shape.value + 50));
         for _ in 0..BATCH {
-            let key = format!("key:{}", self.next_key % KEYS);
+            let key = match self.shape.keys {
+                1 => "key:__rand_int__".to_string(),
+                keys => format!("key:{:012}", self.next_key % keys),
+            };
             self.next_key += 1;
             encode_command(&[b"SET".as_slice(), key.as_bytes(), &self.value], &mut wire);
         }

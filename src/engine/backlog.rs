@@ -207,6 +207,21 @@ impl Backlog {
         total
     }
 
+    /// [`Backlog::append_command`] for a command already encoded as `encoded`: in one feed
+    /// when that is indistinguishable from the pieces (always for Ring; for Blocks when the
+    /// whole command fits in the last block), piece by piece otherwise.
+    pub fn append_encoded_command<A: AsRef<[u8]>>(
+        &mut self,
+        argv: &[A],
+        encoded: &[u8],
+    ) -> AppendReport {
+        match &mut self.inner {
+            Inner::Ring(r) => r.append(encoded),
+            Inner::Blocks(b) if b.tail_room() >= encoded.len() => b.append(encoded),
+            Inner::Blocks(_) => self.append_command(argv),
+        }
+    }
+
     /// The trim `beforeSleep` runs on every event-loop iteration (up to 640 blocks). No-op for
     /// Ring, which never holds more than its size.
     pub fn trim(&mut self) -> TrimReport {

@@ -205,7 +205,7 @@ impl Node {
         };
         // Redis feeds a command in pieces (`*n`, each `$len`, argument, CRLF); the blocks
         // backlog sizes new blocks by piece, so it must see the same pieces.
-        self.feed_stream_with(&bytes, what, |b| b.append_command(argv));
+        self.feed_stream_with(&bytes, what, |b| b.append_encoded_command(argv, &bytes));
         self.master.encode_buf = bytes;
     }
 

@@ -347,16 +347,31 @@ impl RequestParser {
 }
 
 /// Parses a decimal integer the way Redis's `string2ll` does (no spaces, no `+`, no leading zeros).
+/// Works on the bytes: every bulk header of every request goes through it.
 pub fn parse_i64(bytes: &[u8]) -> Option<i64> {
-    let s = std::str::from_utf8(bytes).ok()?;
-    if s.is_empty()
-        || s.starts_with('+')
-        || (s.len() > 1 && s.starts_with('0'))
-        || s.starts_with("-0")
-    {
-        return None;
+    let (negative, digits) = match bytes {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, bytes),
+    };
+    match digits {
+        [] => return None,
+        [b'0'] if !negative => return Some(0),
+        [b'0', ..] => return None,
+        _ => {}
     }
-    s.parse().ok()
+    // Accumulated with the sign so that i64::MIN parses and anything beyond overflows.
+    digits.iter().try_fold(0i64, |n, &d| {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        let d = i64::from(d - b'0');
+        let n = n.checked_mul(10)?;
+        if negative {
+            n.checked_sub(d)
+        } else {
+            n.checked_add(d)
+        }
+    })
 }
 
 /// Splits a line into arguments like Redis's `sdssplitargs` (used for inline commands and by
@@ -502,6 +517,38 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, ProtocolError> 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn parse_i64_follows_string2ll() {
+        use super::parse_i64;
+        for ok in [
+            "0",
+            "7",
+            "-7",
+            "10",
+            "9223372036854775807",
+            "-9223372036854775808",
+        ] {
+            assert_eq!(parse_i64(ok.as_bytes()), ok.parse().ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "-",
+            "+1",
+            "01",
+            "-0",
+            "-01",
+            "00",
+            " 1",
+            "1 ",
+            "1a",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "١",
+        ] {
+            assert_eq!(parse_i64(bad.as_bytes()), None, "{bad:?}");
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -396,6 +396,42 @@ mod props {
         Ok(())
     }
 
+    /// Feeding a whole encoded command at once must be indistinguishable from feeding its
+    /// pieces: same reports, blocks, window and pin positions.
+    fn encoded_matches_pieces(
+        model: BacklogModel,
+        size: usize,
+        commands: &[(Vec<usize>, bool)],
+    ) -> Result<(), TestCaseError> {
+        let mut pieces = Backlog::new(model, size, 100);
+        let mut whole = Backlog::new(model, size, 100);
+        let mut pins = Vec::new();
+        for (i, (lens, pin)) in commands.iter().enumerate() {
+            if *pin {
+                let o = pieces.master_offset() + 1;
+                pins.push((pieces.pin(o), whole.pin(o)));
+            }
+            let argv: Vec<Vec<u8>> = lens.iter().map(|&n| bytes(n, i as u8)).collect();
+            let mut encoded = Vec::new();
+            crate::engine::resp::encode_command(&argv, &mut encoded);
+            let a = pieces.append_command(&argv);
+            let b = whole.append_encoded_command(&argv, &encoded);
+            prop_assert_eq!(a, b);
+            prop_assert_eq!(pieces.layout(), whole.layout());
+            prop_assert_eq!(pieces.first_byte_offset(), whole.first_byte_offset());
+            prop_assert_eq!(pieces.histlen(), whole.histlen());
+            for (p, w) in &pins {
+                prop_assert_eq!(pieces.pin_offset(*p), whole.pin_offset(*w));
+            }
+        }
+        Ok(())
+    }
+
+    fn command() -> impl Strategy<Value = (Vec<usize>, bool)> {
+        let len = prop_oneof![8 => 0usize..40, 2 => 0usize..3000, 1 => 0usize..40_000];
+        (prop::collection::vec(len, 1..5), prop::bool::weighted(0.1))
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(96))]
         #[test]
@@ -408,6 +444,13 @@ mod props {
         fn blocks_match_the_stream(size in 1usize..200_000, start in 0i64..1_000_000,
                                    ops in prop::collection::vec(op(), 1..60)) {
             run(BacklogModel::Blocks, size, start, &ops)?;
+        }
+
+        #[test]
+        fn an_encoded_command_feeds_like_its_pieces(size in 1usize..100_000,
+                                                    commands in prop::collection::vec(command(), 1..80)) {
+            encoded_matches_pieces(BacklogModel::Blocks, size, &commands)?;
+            encoded_matches_pieces(BacklogModel::Ring, size, &commands)?;
         }
     }
 }
