@@ -13,6 +13,7 @@ pub mod action;
 pub mod chaos;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+pub mod log;
 mod net;
 pub mod scenario;
 pub mod snapshot;
@@ -20,8 +21,9 @@ pub mod timeline;
 pub mod trace;
 
 pub use action::Action;
+pub use log::LogKind;
 pub use net::{ClientId, Endpoint, LinkFaults, LinkParams};
-pub use trace::{LogKind, MsgKind, Name, SimEvent, TraceEntry};
+pub use trace::{MsgKind, Name, SimEvent, TraceEntry};
 
 use std::collections::BTreeMap;
 

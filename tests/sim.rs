@@ -717,3 +717,53 @@ fn a_scenario_can_remove_nodes() {
         trace::hash(t.sim().trace())
     );
 }
+
+/// The event log's filter: kinds, one node, a piece of text; the latest lines, oldest first.
+#[test]
+fn the_event_log_filters_by_kind_node_and_text() {
+    use replscope::sim::log::{lines, LogFilter};
+    let t = run("partial-sync");
+    let (start, sim) = (0, t.sim());
+    let (default, _) = lines(sim, &LogFilter::default(), start, 1000);
+    assert!(default.iter().any(|l| l.kind == LogKind::Action));
+    assert!(default.iter().all(|l| LogFilter::default().shows(l.kind)));
+    assert!(
+        default.windows(2).all(|w| w[0].ms <= w[1].ms),
+        "oldest first"
+    );
+
+    let mut commands = LogFilter {
+        kinds: vec![LogKind::Command],
+        node: Some("r1".into()),
+        text: String::new(),
+    };
+    let (r1, _) = lines(sim, &commands, start, 1000);
+    assert!(
+        !r1.is_empty()
+            && r1
+                .iter()
+                .all(|l| l.node == "r1" && l.kind == LogKind::Command)
+    );
+    assert!(
+        r1.iter().any(|l| l.text.ends_with("(from the master)")),
+        "{r1:?}"
+    );
+    let (last_two, _) = lines(sim, &commands, start, 2);
+    assert_eq!(last_two, r1[r1.len() - 2..]);
+
+    commands.toggle(LogKind::Command);
+    commands.toggle(LogKind::Replication);
+    commands.node = None;
+    commands.text = "+continue".into();
+    let (decisions, truncated) = lines(sim, &commands, start, 1000);
+    assert!(!truncated);
+    assert!(
+        decisions
+            .iter()
+            .any(|l| l.node == "m" && l.text.starts_with("PSYNC ")),
+        "{decisions:?}"
+    );
+    assert!(decisions
+        .iter()
+        .all(|l| l.text.to_lowercase().contains("+continue")));
+}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::action::Action;
-use crate::engine::event::{Event, LogLevel};
+use crate::engine::event::Event;
 
 /// A node's or client's name, shared by every trace entry that mentions it (a trace holds
 /// millions of entries; each would otherwise own a copy). Serialised as a plain string.
@@ -72,77 +72,6 @@ pub enum SimEvent {
         replica_value: Option<String>,
         master_value: Option<String>,
     },
-}
-
-/// What the event log calls an entry: its filter and its colour.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum LogKind {
-    /// A user action or scenario step.
-    Action,
-    /// Replication as it happens: PSYNC and its decision, full syncs, link and replica
-    /// states, role and replid changes, the backlog, timeouts, output buffer limits.
-    Replication,
-    /// PINGs from masters and `REPLCONF ACK`s from replicas.
-    Heartbeat,
-    /// A command a node ran (its clients' and, on replicas, its master's).
-    Command,
-    /// A node's log line.
-    Log,
-    /// A warning log line, or a command that failed.
-    Warning,
-    /// A reader saw a replica's value differ from the master's.
-    Stale,
-}
-
-impl LogKind {
-    pub const ALL: [LogKind; 7] = [
-        LogKind::Action,
-        LogKind::Replication,
-        LogKind::Heartbeat,
-        LogKind::Command,
-        LogKind::Log,
-        LogKind::Warning,
-        LogKind::Stale,
-    ];
-
-    /// The word the log's filter shows (and its CSS class).
-    pub fn word(self) -> &'static str {
-        match self {
-            LogKind::Action => "action",
-            LogKind::Replication => "replication",
-            LogKind::Heartbeat => "heartbeat",
-            LogKind::Command => "command",
-            LogKind::Log => "log",
-            LogKind::Warning => "warning",
-            LogKind::Stale => "stale",
-        }
-    }
-
-    /// What the event log shows of `event`, `None` for what it never shows: segments (the
-    /// topology and the space-time diagram draw those) and stream feeds (the backlog ring).
-    pub fn of(event: &SimEvent) -> Option<LogKind> {
-        Some(match event {
-            SimEvent::Action(_) => LogKind::Action,
-            SimEvent::StaleRead { .. } => LogKind::Stale,
-            SimEvent::Send(_) | SimEvent::Released { .. } | SimEvent::Dropped { .. } => {
-                return None
-            }
-            SimEvent::Engine(e) => match e {
-                Event::Log {
-                    level: LogLevel::Warning,
-                    ..
-                } => LogKind::Warning,
-                Event::Log { .. } => LogKind::Log,
-                Event::Command { error: Some(_), .. } => LogKind::Warning,
-                Event::Command { .. } => LogKind::Command,
-                Event::PingSent { .. } | Event::AckSent { .. } | Event::AckReceived { .. } => {
-                    LogKind::Heartbeat
-                }
-                Event::Stream { .. } => return None,
-                _ => LogKind::Replication,
-            },
-        })
-    }
 }
 
 /// A trace entry: when, where (node name, empty for the network), what.

@@ -8,11 +8,13 @@ use gloo_timers::callback::Interval;
 use yew::prelude::*;
 
 use super::console::Console;
+use super::event_log::EventLog;
 use super::model::{Model, MAX_SPEED, MIN_SPEED};
-use super::panels::{acks, log_entries, BacklogRing, EventLog, Inspector, PsyncPanel};
+use super::panels::{acks, BacklogRing, Inspector, PsyncPanel};
 use super::spacetime::{arrows, SpaceTime};
 use super::topology::Topology;
 use crate::engine::keyspace::Value;
+use crate::sim::log::{self, LogFilter};
 use crate::sim::{scenario, Action, SimEvent};
 
 /// Milliseconds between frames.
@@ -109,6 +111,7 @@ pub fn App() -> Html {
     let share = use_state(|| None::<String>);
     let projector = use_state(|| false);
     let tab = use_state(|| Tab::Events);
+    let log_filter = use_state(LogFilter::default);
     let description_open = use_state(|| false);
     let max_time = use_mut_ref(|| 0u64);
 
@@ -320,7 +323,7 @@ pub fn App() -> Html {
         }
         None => (String::new(), Vec::new()),
     };
-    let entries = log_entries(m.timeline.sim().trace(), m.start_us, 60);
+    let (log_lines, log_truncated) = log::lines(m.timeline.sim(), &log_filter, m.start_us, 60);
     let lanes: Vec<String> = snapshot.nodes.iter().map(|n| n.name.clone()).collect();
     let st_arrows = arrows(m.timeline.sim().trace(), &lanes, m.timeline.sim().now_us());
     let master_name = snapshot
@@ -476,7 +479,9 @@ pub fn App() -> Html {
                             }
                         }) }
                     </div>
-                    <EventLog entries={entries} inactive={*tab != Tab::Events} />
+                    <EventLog lines={log_lines} truncated={log_truncated} filter={(*log_filter).clone()}
+                              nodes={lanes.clone()} on_filter={{ let f = log_filter.clone(); Callback::from(move |v| f.set(v)) }}
+                              inactive={*tab != Tab::Events} />
                     <SpaceTime lanes={lanes.clone()} arrows={st_arrows} now_us={m.timeline.sim().now_us()} inactive={*tab != Tab::SpaceTime} />
                 </div>
             </main>

@@ -1,12 +1,10 @@
-//! Side panels: the PSYNC decision with its checklist, the backlog ring, the node inspector
-//! and the event log.
+//! Side panels: the PSYNC decision with its checklist, the backlog ring and the node
+//! inspector.
 
 use yew::prelude::*;
 
-use crate::engine::event::{Event, LogLevel};
 use crate::engine::psync::{PsyncDecision, PsyncRule};
 use crate::sim::snapshot::{NodeView, Snapshot};
-use crate::sim::{SimEvent, TraceEntry};
 
 fn short(id: &str) -> String {
     if id.chars().all(|c| c == '0') {
@@ -301,74 +299,6 @@ pub fn Inspector(props: &InspectorProps) -> Html {
             </div>
         </section>
     }
-}
-
-#[derive(Properties, PartialEq)]
-pub struct EventLogProps {
-    pub entries: Vec<(u64, String, String, String)>,
-    /// Behind another tab (shown anyway where the screen is wide enough).
-    #[prop_or_default]
-    pub inactive: bool,
-}
-
-/// The recent events, newest first: (ms, node, kind class, text).
-#[component]
-pub fn EventLog(props: &EventLogProps) -> Html {
-    html! {
-        <section class={classes!("panel", "log", props.inactive.then_some("tab-inactive"))} data-testid="event-log" role="tabpanel">
-            <h2>{ "Events" }</h2>
-            <ol>
-                { for props.entries.iter().rev().map(|(ms, node, class, text)| html! {
-                    <li class={class.clone()}><span class="t">{ format!("{:>7.3}s", *ms as f64 / 1000.0) }</span>
-                    <span class="n">{ node }</span>{ text }</li>
-                }) }
-            </ol>
-        </section>
-    }
-}
-
-/// The entries the event log shows: actions, decisions, syncs, timeouts, and log lines.
-pub fn log_entries(
-    trace: &[TraceEntry],
-    start_us: u64,
-    limit: usize,
-) -> Vec<(u64, String, String, String)> {
-    let mut out = Vec::new();
-    for t in trace.iter().rev() {
-        let ms = t.time_us.saturating_sub(start_us) / 1000;
-        let item = match &t.event {
-            SimEvent::Action(a) => Some(("action", a.describe())),
-            SimEvent::StaleRead {
-                key,
-                replica_value,
-                master_value,
-            } => Some((
-                "stale",
-                format!("stale read of {key}: replica {replica_value:?}, master {master_value:?}"),
-            )),
-            SimEvent::Engine(Event::Log { level, text }) => Some((
-                match level {
-                    LogLevel::Warning => "warning",
-                    _ => "log",
-                },
-                text.clone(),
-            )),
-            SimEvent::Engine(Event::Command {
-                argv,
-                error: Some(e),
-                ..
-            }) => Some(("warning", format!("{argv} → {e}"))),
-            _ => None,
-        };
-        if let Some((class, text)) = item {
-            out.push((ms, t.node.to_string(), class.to_string(), text));
-            if out.len() == limit {
-                break;
-            }
-        }
-    }
-    out.reverse();
-    out
 }
 
 /// The acknowledged offsets of `node`'s replicas, for the backlog ring.

@@ -1,0 +1,274 @@
+//! The event log's view of the trace: which entries it shows and how it words them, and
+//! the filter a student sets (kinds, one node, a piece of text). The simulator indexes the
+//! entries the log can show as it records them, so finding the latest lines costs the
+//! number of lines looked at, not the length of the run.
+
+use serde::{Deserialize, Serialize};
+
+use super::trace::{SimEvent, TraceEntry};
+use super::Sim;
+use crate::engine::event::{Event, LogLevel};
+
+/// What the event log calls an entry: its filter and its colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum LogKind {
+    /// A user action or scenario step.
+    Action,
+    /// Replication as it happens: PSYNC and its decision, full syncs, link and replica
+    /// states, role and replid changes, the backlog, timeouts, output buffer limits.
+    Replication,
+    /// PINGs from masters and `REPLCONF ACK`s from replicas.
+    Heartbeat,
+    /// A command a node ran (its clients' and, on replicas, its master's).
+    Command,
+    /// A node's log line.
+    Log,
+    /// A warning log line, or a command that failed.
+    Warning,
+    /// A reader saw a replica's value differ from the master's.
+    Stale,
+}
+
+impl LogKind {
+    pub const ALL: [LogKind; 7] = [
+        LogKind::Action,
+        LogKind::Replication,
+        LogKind::Heartbeat,
+        LogKind::Command,
+        LogKind::Log,
+        LogKind::Warning,
+        LogKind::Stale,
+    ];
+
+    /// The word the log's filter shows (and its CSS class).
+    pub fn word(self) -> &'static str {
+        match self {
+            LogKind::Action => "action",
+            LogKind::Replication => "replication",
+            LogKind::Heartbeat => "heartbeat",
+            LogKind::Command => "command",
+            LogKind::Log => "log",
+            LogKind::Warning => "warning",
+            LogKind::Stale => "stale",
+        }
+    }
+
+    /// What the event log shows of `event`, `None` for what it never shows: segments (the
+    /// topology and the space-time diagram draw those) and stream feeds (the backlog ring).
+    pub fn of(event: &SimEvent) -> Option<LogKind> {
+        Some(match event {
+            SimEvent::Action(_) => LogKind::Action,
+            SimEvent::StaleRead { .. } => LogKind::Stale,
+            SimEvent::Send(_) | SimEvent::Released { .. } | SimEvent::Dropped { .. } => {
+                return None
+            }
+            SimEvent::Engine(e) => match e {
+                Event::Log {
+                    level: LogLevel::Warning,
+                    ..
+                } => LogKind::Warning,
+                Event::Log { .. } => LogKind::Log,
+                Event::Command { error: Some(_), .. } => LogKind::Warning,
+                Event::Command { .. } => LogKind::Command,
+                Event::PingSent { .. } | Event::AckSent { .. } | Event::AckReceived { .. } => {
+                    LogKind::Heartbeat
+                }
+                Event::Stream { .. } => return None,
+                _ => LogKind::Replication,
+            },
+        })
+    }
+}
+
+/// What the event log shows: a set of kinds, optionally one node, optionally a piece of
+/// text (case-insensitive) the line must contain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogFilter {
+    pub kinds: Vec<LogKind>,
+    pub node: Option<String>,
+    pub text: String,
+}
+
+/// By default the log reads like a server log with the user's actions: the per-command,
+/// per-heartbeat and per-state-change entries are there to be switched on.
+impl Default for LogFilter {
+    fn default() -> Self {
+        LogFilter {
+            kinds: vec![
+                LogKind::Action,
+                LogKind::Log,
+                LogKind::Warning,
+                LogKind::Stale,
+            ],
+            node: None,
+            text: String::new(),
+        }
+    }
+}
+
+impl LogFilter {
+    /// Shows or hides a kind.
+    pub fn toggle(&mut self, kind: LogKind) {
+        match self.kinds.iter().position(|k| *k == kind) {
+            Some(i) => {
+                self.kinds.remove(i);
+            }
+            None => self.kinds.push(kind),
+        }
+    }
+
+    pub fn shows(&self, kind: LogKind) -> bool {
+        self.kinds.contains(&kind)
+    }
+}
+
+/// One line of the event log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogLine {
+    /// Milliseconds since the run started.
+    pub ms: u64,
+    pub node: String,
+    pub kind: LogKind,
+    pub text: String,
+}
+
+/// How many indexed entries one look at the log examines at most: a filter that matches
+/// nothing recent must not cost a scan of a whole long run on every frame.
+pub const SCAN_LIMIT: usize = 50_000;
+
+/// The latest `limit` lines `filter` lets through, oldest first, and whether the search
+/// stopped at [`SCAN_LIMIT`] before finding them all.
+pub fn lines(sim: &Sim, filter: &LogFilter, start_us: u64, limit: usize) -> (Vec<LogLine>, bool) {
+    let needle = filter.text.to_lowercase();
+    let mut out = Vec::new();
+    for (scanned, entry) in sim.log_entries().enumerate() {
+        if out.len() == limit {
+            break;
+        }
+        if scanned == SCAN_LIMIT {
+            out.reverse();
+            return (out, true);
+        }
+        if let Some(line) = line(entry, filter, &needle, start_us) {
+            out.push(line);
+        }
+    }
+    out.reverse();
+    (out, false)
+}
+
+fn line(entry: &TraceEntry, filter: &LogFilter, needle: &str, start_us: u64) -> Option<LogLine> {
+    let kind = LogKind::of(&entry.event).filter(|k| filter.shows(*k))?;
+    if filter.node.as_deref().is_some_and(|n| *entry.node != *n) {
+        return None;
+    }
+    let text = text(&entry.event)?;
+    if !needle.is_empty() && !text.to_lowercase().contains(needle) {
+        return None;
+    }
+    Some(LogLine {
+        ms: entry.time_us.saturating_sub(start_us) / 1000,
+        node: entry.node.to_string(),
+        kind,
+        text,
+    })
+}
+
+/// The words of an entry the log shows (`None` for those it never shows).
+pub fn text(event: &SimEvent) -> Option<String> {
+    Some(match event {
+        SimEvent::Action(a) => a.describe(),
+        SimEvent::StaleRead {
+            key,
+            replica_value,
+            master_value,
+        } => format!("stale read of {key}: replica {replica_value:?}, master {master_value:?}"),
+        SimEvent::Send(_) | SimEvent::Released { .. } | SimEvent::Dropped { .. } => return None,
+        SimEvent::Engine(e) => match e {
+            Event::Log { text, .. } => text.clone(),
+            Event::Command {
+                argv,
+                from_master,
+                error,
+                ..
+            } => {
+                let source = if *from_master { " (from the master)" } else { "" };
+                match error {
+                    Some(e) => format!("{argv}{source} → {e}"),
+                    None => format!("{argv}{source}"),
+                }
+            }
+            Event::Stream { .. } => return None,
+            Event::BacklogCreated {
+                first_byte_offset,
+                size,
+            } => format!("backlog created: {size} bytes, first byte offset {first_byte_offset}"),
+            Event::BacklogWrapped { master_repl_offset } => {
+                format!("backlog wrapped at offset {master_repl_offset}: the oldest bytes are overwritten")
+            }
+            Event::BacklogTrimmed {
+                first_byte_offset,
+                histlen,
+            } => format!("backlog trimmed: now offsets {first_byte_offset}.. ({histlen} bytes)"),
+            Event::BacklogFreed => "backlog freed".into(),
+            Event::ReplicationIdChanged {
+                replid,
+                replid2,
+                second_replid_offset,
+                reason,
+            } => format!(
+                "replid {replid} (replid2 {replid2} valid up to {second_replid_offset}): {reason}"
+            ),
+            Event::LinkStateChanged { state } => format!("link to the master: {state:?}"),
+            Event::PsyncSent { replid, offset } => format!("sent PSYNC {replid} {offset}"),
+            Event::PsyncDecided { decision, .. } => {
+                let i = &decision.inputs;
+                // A full resync's `+FULLRESYNC <replid> <offset>` carries the offset of the
+                // BGSAVE, which may start later (diskless delay): the log names the reply only.
+                let reply = if decision.is_continue() {
+                    "+CONTINUE"
+                } else {
+                    "+FULLRESYNC"
+                };
+                format!(
+                    "PSYNC {} {} → {reply}: {}",
+                    i.requested_replid,
+                    i.requested_offset,
+                    decision.explanation()
+                )
+            }
+            Event::ReplicaStateChanged { conn, state } => {
+                format!("replica on {conn:?}: {}", state.info_word())
+            }
+            Event::BgsaveStarted {
+                target,
+                replicas,
+                offset,
+                rdb_bytes,
+                keys,
+            } => format!(
+                "BGSAVE for {} replica(s) to {target:?}: {keys} keys, {rdb_bytes} bytes, stream offset {offset}",
+                replicas.len()
+            ),
+            Event::RdbSent { conn, bytes } => format!("RDB of {bytes} bytes handed to {conn:?}"),
+            Event::BufferedStreamSent { conn, bytes } => {
+                format!("{bytes} bytes of writes buffered during the sync sent to {conn:?}")
+            }
+            Event::RdbLoaded {
+                bytes,
+                keys,
+                offset,
+            } => format!("RDB loaded: {keys} keys from {bytes} bytes, offset {offset}"),
+            Event::RdbLoadFailed { reason } => format!("RDB not loaded: {reason}"),
+            Event::PingSent { offset } => format!("PING into the stream (offset {offset})"),
+            Event::AckSent { offset } => format!("REPLCONF ACK {offset}"),
+            Event::AckReceived { conn, offset } => format!("{conn:?} acknowledged offset {offset}"),
+            Event::Timeout { conn, what } => format!("timeout on {conn:?}: {what}"),
+            Event::RoleChanged { master: Some((host, port)) } => format!("now a replica of {host}:{port}"),
+            Event::RoleChanged { master: None } => "now a master".into(),
+            Event::OutputBufferLimit { conn, bytes } => {
+                format!("{conn:?} passed the output buffer limit with {bytes} bytes")
+            }
+        },
+    })
+}

@@ -1,0 +1,86 @@
+//! The event log: the latest lines of the run, filtered by kind, node and text. The lines
+//! come from [`crate::sim::log`], which words the trace's entries and finds them through
+//! the simulator's index, so a long run costs a frame no more than a short one.
+
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+use crate::sim::log::{LogFilter, LogKind, LogLine};
+
+#[derive(Properties, PartialEq)]
+pub struct EventLogProps {
+    pub lines: Vec<LogLine>,
+    /// The search stopped before finding enough lines (a narrow filter over a long run).
+    pub truncated: bool,
+    pub filter: LogFilter,
+    /// The node names the node filter offers.
+    pub nodes: Vec<String>,
+    pub on_filter: Callback<LogFilter>,
+    /// Behind another tab (shown anyway where the screen is wide enough).
+    #[prop_or_default]
+    pub inactive: bool,
+}
+
+/// The recent events, newest first, under a row of filters.
+#[component]
+pub fn EventLog(props: &EventLogProps) -> Html {
+    let kinds = LogKind::ALL.iter().map(|&kind| {
+        let on_filter = props.on_filter.clone();
+        let filter = props.filter.clone();
+        let onchange = Callback::from(move |_: Event| {
+            let mut f = filter.clone();
+            f.toggle(kind);
+            on_filter.emit(f);
+        });
+        html! {
+            <label class={classes!("chip", kind.word())}>
+                <input type="checkbox" checked={props.filter.shows(kind)} {onchange}
+                       data-testid={format!("log-filter-{}", kind.word())} />
+                { kind.word() }
+            </label>
+        }
+    });
+    let on_node = {
+        let (on_filter, filter) = (props.on_filter.clone(), props.filter.clone());
+        Callback::from(move |e: Event| {
+            let value = e.target_unchecked_into::<HtmlSelectElement>().value();
+            let mut f = filter.clone();
+            f.node = (!value.is_empty()).then_some(value);
+            on_filter.emit(f);
+        })
+    };
+    let on_text = {
+        let (on_filter, filter) = (props.on_filter.clone(), props.filter.clone());
+        Callback::from(move |e: InputEvent| {
+            let mut f = filter.clone();
+            f.text = e.target_unchecked_into::<HtmlInputElement>().value();
+            on_filter.emit(f);
+        })
+    };
+    let selected = props.filter.node.clone().unwrap_or_default();
+    html! {
+        <section class={classes!("panel", "log", props.inactive.then_some("tab-inactive"))} data-testid="event-log" role="tabpanel">
+            <h2>{ "Events" }</h2>
+            <div class="log-filter" role="group" aria-label="event log filter">
+                { for kinds }
+                <select aria-label="node" data-testid="log-filter-node" onchange={on_node}>
+                    <option value="" selected={selected.is_empty()}>{ "all nodes" }</option>
+                    { for props.nodes.iter().map(|n| html! {
+                        <option value={n.clone()} selected={*n == selected}>{ n }</option>
+                    }) }
+                </select>
+                <input type="search" placeholder="filter text" aria-label="filter text"
+                       data-testid="log-filter-text" value={props.filter.text.clone()} oninput={on_text} />
+            </div>
+            <ol>
+                { for props.lines.iter().rev().map(|l| html! {
+                    <li class={l.kind.word()}><span class="t">{ format!("{:>7.3}s", l.ms as f64 / 1000.0) }</span>
+                    <span class="n">{ &l.node }</span>{ &l.text }</li>
+                }) }
+                if props.truncated {
+                    <li class="log-more">{ format!("… only the latest {} entries were searched", crate::sim::log::SCAN_LIMIT) }</li>
+                }
+            </ol>
+        </section>
+    }
+}
