@@ -1,9 +1,9 @@
 //! The simulator-throughput benchmark of `benches/sim.rs`, compiled to wasm and run in headless
 //! Chromium by wasm-bindgen-test (same workload: `benches/support/sim_cluster.rs`). Not part of
-//! `./x test` (which runs only `--test web`); `./x bench sim` runs it, in release:
+//! `./x test` (which runs only `--test web`); `./x bench sim` runs it with the site's profile (what the page ships):
 //!
 //! ```sh
-//! CHROMEDRIVER=/usr/bin/chromedriver cargo test --release --target wasm32-unknown-unknown \
+//! CHROMEDRIVER=/usr/bin/chromedriver cargo test --profile site --target wasm32-unknown-unknown \
 //!     --test web_bench -- --nocapture
 //! ```
 //!

@@ -21,7 +21,7 @@ use crate::sim::{scenario, Action, SimEvent};
 const FRAME_MS: u32 = 50;
 
 /// Milliseconds of simulation work a tick may take before its step budget shrinks.
-const TICK_BUDGET_MS: f64 = 6.0;
+const TICK_BUDGET_MS: f64 = 3.0;
 
 /// The page's high-resolution clock, in ms.
 fn now_ms() -> f64 {
@@ -325,7 +325,19 @@ pub fn App() -> Html {
     };
     let (log_lines, log_truncated) = log::lines(m.timeline.sim(), &log_filter, m.start_us, 60);
     let lanes: Vec<String> = snapshot.nodes.iter().map(|n| n.name.clone()).collect();
-    let st_arrows = arrows(m.timeline.sim().trace(), &lanes, m.timeline.sim().now_us());
+    // Behind its tab on a screen too small to show both panels (the stylesheet's breakpoint),
+    // the space-time diagram is not drawn at all: its hundreds of arrows would be diffed on
+    // every frame for nothing.
+    let both_panels = web_sys::window().is_some_and(|w| {
+        let px =
+            |v: Result<wasm_bindgen::JsValue, _>| v.ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+        px(w.inner_width()) >= 1600.0 && px(w.inner_height()) >= 880.0
+    });
+    let st_arrows = if both_panels || *tab == Tab::SpaceTime {
+        arrows(m.timeline.sim().trace(), &lanes, m.timeline.sim().now_us())
+    } else {
+        Vec::new()
+    };
     let master_name = snapshot
         .nodes
         .iter()

@@ -57,6 +57,10 @@ try {
     frames: frames.length,
     frame_p50_ms: +pct(0.5).toFixed(1),
     frame_p95_ms: +pct(0.95).toFixed(1),
+    // A frame that missed its vsync shows up as a delta of two intervals (~33 ms); Chromium
+    // coarsens rAF timestamps to 0.1 ms, so on-time frames read 16.6–16.8 ms.
+    frames_late: frames.filter((d) => d > 20).length,
+    frame_max_ms: +frames[frames.length - 1].toFixed(1),
     wasm_js_gzip_kb: +(gz / 1024).toFixed(1),
     problems: page.problems,
   }));
