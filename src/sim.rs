@@ -156,6 +156,16 @@ enum Pending {
     },
 }
 
+/// The latest PSYNC decision, where and when it was made, and the steps that followed it.
+#[derive(Clone, Debug)]
+struct PsyncStory {
+    node: usize,
+    conn: ConnId,
+    time_us: u64,
+    decision: Box<PsyncDecision>,
+    steps: Vec<String>,
+}
+
 /// The simulator.
 #[derive(Clone)]
 pub struct Sim {
@@ -181,9 +191,9 @@ pub struct Sim {
     consoles: BTreeMap<usize, ClientId>,
     /// Segments between nodes not delivered yet (the packets the UI animates).
     in_flight: BTreeMap<u64, trace::Message>,
-    /// The latest PSYNC decision and the node that made it (the snapshot shows it every
-    /// frame; finding it in the trace would scan every entry recorded since).
-    last_psync: Option<(Name, Box<PsyncDecision>)>,
+    /// The latest PSYNC decision and what followed it (the snapshot shows it every frame;
+    /// finding it in the trace would scan every entry recorded since).
+    last_psync: Option<PsyncStory>,
     /// Where in the trace the entries the event log shows are (see [`LogKind::of`]): the
     /// log reads its last lines from here instead of scanning every segment and stream feed.
     log_index: Vec<usize>,
@@ -358,10 +368,10 @@ impl Sim {
     }
 
     fn record(&mut self, node: Option<usize>, event: SimEvent) {
-        let node = node.map_or_else(|| self.network_name.clone(), |i| self.nodes[i].name.clone());
-        if let SimEvent::Engine(Event::PsyncDecided { decision, .. }) = &event {
-            self.last_psync = Some((node.clone(), decision.clone()));
+        if let (Some(i), SimEvent::Engine(e)) = (node, &event) {
+            self.follow_psync(i, e);
         }
+        let node = node.map_or_else(|| self.network_name.clone(), |i| self.nodes[i].name.clone());
         if LogKind::of(&event).is_some() {
             self.log_index.push(self.trace.len());
         }
@@ -370,6 +380,69 @@ impl Sim {
             node,
             event,
         });
+    }
+
+    /// Keeps the story of the latest PSYNC: the decision, then on the same master for the
+    /// same replica connection the steps of the sync it led to.
+    fn follow_psync(&mut self, node: usize, event: &Event) {
+        if let Event::PsyncDecided { conn, decision } = event {
+            let mut steps = Vec::new();
+            if decision.is_continue() {
+                let i = &decision.inputs;
+                steps.push(format!(
+                    "sent {} bytes of backlog: offsets {}..={}",
+                    i.master_repl_offset + 1 - i.requested_offset,
+                    i.requested_offset,
+                    i.master_repl_offset
+                ));
+            }
+            self.last_psync = Some(PsyncStory {
+                node,
+                conn: *conn,
+                time_us: self.now_us,
+                decision: decision.clone(),
+                steps,
+            });
+            return;
+        }
+        if self.last_psync.as_ref().is_none_or(|s| s.node != node) {
+            return;
+        }
+        let replid = match event {
+            Event::BgsaveStarted { .. } => self.nodes[node].node.replid().to_string(),
+            _ => String::new(),
+        };
+        let Some(story) = self.last_psync.as_mut() else {
+            return;
+        };
+        let conn = story.conn;
+        let step = match event {
+            Event::BgsaveStarted {
+                target,
+                replicas,
+                offset,
+                rdb_bytes,
+                keys,
+            } if replicas.contains(&conn) => format!(
+                "+FULLRESYNC {replid} {offset}; BGSAVE ({}): {keys} keys, {rdb_bytes} bytes of RDB",
+                match target {
+                    crate::engine::event::RdbTarget::Disk => "to disk",
+                    crate::engine::event::RdbTarget::Socket => "diskless",
+                }
+            ),
+            Event::RdbSent { conn: c, bytes } if *c == conn => {
+                format!("RDB of {bytes} bytes handed to the replica's socket")
+            }
+            Event::BufferedStreamSent { conn: c, bytes } if *c == conn => {
+                format!("then {bytes} bytes of writes buffered during the sync")
+            }
+            Event::ReplicaStateChanged {
+                conn: c,
+                state: crate::engine::event::ReplicaState::Online,
+            } if *c == conn => "replica online: the stream flows".to_string(),
+            _ => return,
+        };
+        story.steps.push(step);
     }
 
     fn schedule(&mut self, at_us: u64, what: Pending) {

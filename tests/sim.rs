@@ -767,3 +767,44 @@ fn the_event_log_filters_by_kind_node_and_text() {
         .iter()
         .all(|l| l.text.to_lowercase().contains("+continue")));
 }
+
+/// The PSYNC story: after +CONTINUE, the backlog bytes sent (as many as the master's log says);
+/// after a full resync, +FULLRESYNC with the BGSAVE, the RDB, the buffered writes and the
+/// replica going online, in that order.
+#[test]
+fn the_snapshot_tells_what_followed_the_last_psync() {
+    let t = run("partial-sync");
+    let snap = t.sim().snapshot(0);
+    let (_, decision) = snap.last_psync.clone().unwrap();
+    assert!(decision.is_continue());
+    let i = &decision.inputs;
+    let bytes = i.master_repl_offset + 1 - i.requested_offset;
+    assert_eq!(
+        snap.psync_steps,
+        vec![
+            format!(
+                "sent {bytes} bytes of backlog: offsets {}..={}",
+                i.requested_offset, i.master_repl_offset
+            ),
+            "replica online: the stream flows".to_string()
+        ]
+    );
+    let logged = t.sim().trace().iter().any(|e| {
+        matches!(e.engine(), Some(Event::Log { text, .. })
+            if text.contains(&format!("Sending {bytes} bytes of backlog starting from offset {}", i.requested_offset)))
+    });
+    assert!(logged, "the master logs the same byte count");
+
+    let t = run("first-full-sync");
+    let snap = t.sim().snapshot(0);
+    assert!(!snap.last_psync.unwrap().1.is_continue());
+    let steps = &snap.psync_steps;
+    let at = |prefix: &str| {
+        steps
+            .iter()
+            .position(|s| s.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no step {prefix:?} in {steps:?}"))
+    };
+    assert!(at("+FULLRESYNC ") < at("RDB of "));
+    assert!(at("RDB of ") < at("replica online"));
+}

@@ -107,6 +107,11 @@ pub struct Snapshot {
     pub packets: Vec<PacketView>,
     /// The most recent PSYNC decision, with the node that made it.
     pub last_psync: Option<(String, PsyncDecision)>,
+    /// What followed that decision for that replica, in order: the backlog bytes sent, or
+    /// the full sync's BGSAVE, RDB, buffered writes and the replica going online.
+    pub psync_steps: Vec<String>,
+    /// Virtual milliseconds since that decision.
+    pub psync_age_ms: u64,
     /// Heartbeats sent in the last 3 s of virtual time, the latest per direction of each
     /// link (the UI pulses them).
     pub heartbeats: Vec<HeartbeatView>,
@@ -191,10 +196,11 @@ impl Sim {
             })
             .map(|m| packet_view(m, self.now_us))
             .collect();
-        let last_psync = self
-            .last_psync
-            .as_ref()
-            .map(|(node, decision)| (node.to_string(), (**decision).clone()));
+        let story = self.last_psync.as_ref();
+        let last_psync =
+            story.map(|s| (self.nodes[s.node].name.to_string(), (*s.decision).clone()));
+        let psync_steps = story.map(|s| s.steps.clone()).unwrap_or_default();
+        let psync_age_ms = story.map_or(0, |s| self.now_us.saturating_sub(s.time_us) / 1000);
         let heartbeats = self
             .heartbeats
             .iter()
@@ -218,6 +224,8 @@ impl Sim {
             links,
             packets,
             last_psync,
+            psync_steps,
+            psync_age_ms,
             heartbeats,
         }
     }

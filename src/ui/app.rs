@@ -20,6 +20,9 @@ use crate::sim::{scenario, Action, SimEvent};
 /// Milliseconds between frames.
 const FRAME_MS: u32 = 50;
 
+/// How long (virtual ms) the backlog ring keeps showing a PSYNC's requested offset.
+const PSYNC_SHOWN_MS: u64 = 10_000;
+
 /// Milliseconds of simulation work a tick may take before its step budget shrinks.
 const TICK_BUDGET_MS: f64 = 3.0;
 
@@ -323,6 +326,12 @@ pub fn App() -> Html {
         }
         None => (String::new(), Vec::new()),
     };
+    // The backlog ring marks a PSYNC its node decided within the last few seconds.
+    let recent_psync = snapshot
+        .last_psync
+        .as_ref()
+        .filter(|(node, _)| snapshot.psync_age_ms <= PSYNC_SHOWN_MS && focus.as_ref() == Some(node))
+        .map(|(_, d)| d.clone());
     let (log_lines, log_truncated) = log::lines(m.timeline.sim(), &log_filter, m.start_us, 60);
     let lanes: Vec<String> = snapshot.nodes.iter().map(|n| n.name.clone()).collect();
     // Behind its tab on a screen too small to show both panels (the stylesheet's breakpoint),
@@ -471,8 +480,9 @@ pub fn App() -> Html {
                     }
                 </section>
                 <aside class="side">
-                    <PsyncPanel decision={snapshot.last_psync.clone()} />
-                    <BacklogRing node={focus_view.clone()} acks={focus.as_ref().map(|f| acks(&snapshot, f)).unwrap_or_default()} />
+                    <PsyncPanel decision={snapshot.last_psync.clone()} steps={snapshot.psync_steps.clone()} />
+                    <BacklogRing node={focus_view.clone()} acks={focus.as_ref().map(|f| acks(&snapshot, f)).unwrap_or_default()}
+                                 psync={recent_psync} />
                     <Inspector node={focus_view.filter(|_| selected.is_some())} info={info} keys={keys} on_action={on_node_action} on_config={on_exec.clone()} />
                 </aside>
                 <section class="consoles" aria-label="Consoles">

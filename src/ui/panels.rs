@@ -53,6 +53,11 @@ pub fn PsyncPanel(props: &PsyncPanelProps) -> Html {
             </ul>
             <p class="rule">{ rule_text(d) }</p>
             <p class="reply" data-testid="psync-reply">{ reply }</p>
+            if !props.steps.is_empty() {
+                <ol class="steps" data-testid="psync-steps">
+                    { for props.steps.iter().map(|s| html! { <li>{ s }</li> }) }
+                </ol>
+            }
         </section>
     }
 }
@@ -84,6 +89,8 @@ fn rule_text(d: &PsyncDecision) -> String {
 #[derive(Properties, PartialEq)]
 pub struct PsyncPanelProps {
     pub decision: Option<(String, PsyncDecision)>,
+    /// What followed the decision (backlog bytes sent, or the full sync's steps).
+    pub steps: Vec<String>,
 }
 
 #[derive(Properties, PartialEq)]
@@ -91,6 +98,9 @@ pub struct BacklogProps {
     pub node: Option<NodeView>,
     /// Acknowledged offsets of the replicas of this node, by name.
     pub acks: Vec<(String, i64)>,
+    /// A PSYNC this node decided moments ago: the ring shows the requested offset, and the
+    /// bytes it sends from there or the fact that they were overwritten.
+    pub psync: Option<PsyncDecision>,
 }
 
 /// The backlog of a node: the ring with its write head and window (ring model) or the block
@@ -139,6 +149,30 @@ pub fn BacklogRing(props: &BacklogProps) -> Html {
             point((h - back).rem_euclid(1.0))
         })
     };
+    let psync = props.psync.as_ref().map(|d| (d.inputs.requested_offset, d));
+    // On the ring: where the requested offset is (or would be, one lap back at most), and for
+    // +CONTINUE the arc of bytes from there to the write head.
+    let psync_mark = psync.and_then(|(req, d)| {
+        let behind = b.master_offset + 1 - req;
+        let (x, y) = marker(req).filter(|_| (0..=b.size as i64).contains(&behind))?;
+        let send = d.is_continue().then(|| {
+            let (x1, y1) = head.map(point).unwrap_or((x, y));
+            let large = if behind as f64 / cap > 0.5 { 1 } else { 0 };
+            format!("M {x:.2} {y:.2} A {r} {r} 0 {large} 1 {x1:.2} {y1:.2}")
+        });
+        Some((x, y, send, d.is_continue()))
+    });
+    let psync_note = psync.map(|(req, d)| match d.rule {
+        PsyncRule::Continue => format!(
+            "PSYNC asked for offset {req}: bytes {req}..={} are in the backlog and are sent",
+            d.inputs.master_repl_offset
+        ),
+        PsyncRule::OffsetBeforeBacklog => format!(
+            "PSYNC asked for offset {req}: overwritten, the backlog starts at {}",
+            d.inputs.backlog.map_or(0, |(first, _)| first)
+        ),
+        _ => format!("PSYNC asked for offset {req}: {}", rule_text(d)),
+    });
     html! {
         <section class="panel backlog" data-testid="backlog-ring">
             <h2>{ format!("Backlog of {} ({})", node.name, b.model) }</h2>
@@ -148,6 +182,12 @@ pub fn BacklogRing(props: &BacklogProps) -> Html {
                     if let Some(d) = arc { <path class="ring-fill" d={d} /> }
                     if let Some((x, y)) = head.map(point) {
                         <circle class="ring-head" cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="5"><title>{ "write head" }</title></circle>
+                    }
+                    if let Some((x, y, send, ok)) = psync_mark.clone() {
+                        if let Some(d) = send { <path class="ring-send" d={d} /> }
+                        <circle class={classes!("ring-psync", (!ok).then_some("lost"))} cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="6">
+                            <title>{ if ok { "PSYNC: the requested offset" } else { "PSYNC: the requested offset, overwritten" } }</title>
+                        </circle>
                     }
                     { for props.acks.iter().filter_map(|(name, off)| marker(*off).map(|(x, y)| html! {
                         <g class="ring-ack"><circle cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="4" />
@@ -163,6 +203,9 @@ pub fn BacklogRing(props: &BacklogProps) -> Html {
                               style={format!("flex-grow:{}", used.max(&1))}></span>
                     }) }
                 </div>
+            }
+            if let Some(note) = psync_note {
+                <p class={classes!("psync-note", psync.is_some_and(|(_, d)| !d.is_continue()).then_some("lost"))} data-testid="backlog-psync">{ note }</p>
             }
             <dl class="window">
                 <dt>{ "window" }</dt><dd>{ format!("[{}, {}]", b.first_byte_offset, b.master_offset) }</dd>

@@ -62,6 +62,10 @@ test('write, read, cut, heal, resync, fail over, rewind', async () => {
   await type(page, 'm', 'SET during cut', 'OK');
   await linkAction(page, 'm', 'r1', 'heal');
   await page.getByTestId('psync-reply').filter({ hasText: '+CONTINUE' }).waitFor({ timeout: 30_000 });
+  // The panel says what was sent; the ring marks the requested offset and the bytes sent.
+  await page.getByTestId('psync-steps').filter({ hasText: 'bytes of backlog' }).waitFor();
+  await page.getByTestId('backlog-psync').filter({ hasText: 'are in the backlog and are sent' }).waitFor();
+  await page.locator('[data-testid="backlog-ring"] .ring-send').waitFor();
   await linkState(page, 'm', 'r1', 'connected');
   await readUntil(page, 'r1', 'GET during', '"cut"');
   await screenshot(page, 'student-2-continue');
@@ -81,6 +85,9 @@ test('write, read, cut, heal, resync, fail over, rewind', async () => {
   await linkAction(page, 'm', 'r2', 'heal');
   const decision = page.getByTestId('psync-decision');
   await decision.filter({ hasText: '+FULLRESYNC' }).filter({ hasText: 'overwritten' }).waitFor({ timeout: 30_000 });
+  await page.getByTestId('backlog-psync').filter({ hasText: 'overwritten' }).waitFor();
+  await page.getByTestId('psync-steps').filter({ hasText: 'BGSAVE' }).waitFor({ timeout: 30_000 });
+  await page.getByTestId('psync-steps').filter({ hasText: 'replica online' }).waitFor({ timeout: 30_000 });
   await linkState(page, 'm', 'r2', 'connected');
   await readUntil(page, 'r2', 'STRLEN big9', '(integer) 2000');
   await screenshot(page, 'student-3-fullresync');
