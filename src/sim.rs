@@ -292,6 +292,11 @@ impl Sim {
         &self.nodes
     }
 
+    /// Every node's name in creation order, removed nodes' included (names are not reused).
+    pub fn names(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| n.name.to_string()).collect()
+    }
+
     /// The node named `name` (removed nodes have no name any more).
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.nodes

@@ -13,6 +13,9 @@ use replscope::engine::config::Config;
 use replscope::engine::node::{ConnId, Input, Node, NodeOptions, Output, PeerAddr};
 use replscope::engine::rdb;
 use replscope::engine::resp::encode_command;
+#[path = "support/noise.rs"]
+mod noise;
+use noise::hex_noise;
 
 const REPLICA_FIXTURE: &str = include_str!("golden/replication/replica.txt");
 const MASTER_FIXTURE: &str = include_str!("golden/replication/master.txt");
@@ -774,14 +777,7 @@ fn master_sending_rdb(diskless: bool, conn: ConnId) -> (Driver, usize) {
     // Hex digits of an LCG: values the RDB cannot compress to nothing.
     let mut x = 1u64;
     for i in 0..20 {
-        let value: String = (0..10_000)
-            .map(|_| {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                char::from(b"0123456789abcdef"[(x >> 60) as usize])
-            })
-            .collect();
+        let value = hex_noise(&mut x, 10_000);
         assert_eq!(d.client(&["SET", &format!("k{i}"), &value]), b"+OK\r\n");
     }
     d.input(Input::Accepted {

@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use replscope::engine::resp::Reply;
 use support::{dump, wait_offsets_equal, wait_until, write_dataset, Server};
+#[path = "support/noise.rs"]
+mod noise;
+use noise::hex_noise;
 
 fn set(s: &Server, k: &str, v: &str) {
     assert_eq!(s.cmd(&["SET", k, v]), Reply::ok());
@@ -279,14 +282,7 @@ fn a_replica_stays_in_send_bulk_until_the_master_wrote_its_rdb() {
     // Hex digits of an LCG: more than the socket buffers hold, even LZF-compressed.
     let mut x = 1u64;
     for i in 0..40 {
-        let value: String = (0..1_000_000)
-            .map(|_| {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                char::from(b"0123456789abcdef"[(x >> 60) as usize])
-            })
-            .collect();
+        let value = hex_noise(&mut x, 1_000_000);
         set(&master, &format!("big{i}"), &value);
     }
     assert_eq!(

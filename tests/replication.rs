@@ -7,6 +7,9 @@ use replscope::engine::event::Event;
 use replscope::engine::psync::PsyncRule;
 use replscope::engine::resp::Reply;
 use replscope::sim::{ClientId, Sim};
+#[path = "support/noise.rs"]
+mod noise;
+use noise::hex_noise;
 
 fn bulk(s: &str) -> Reply {
     Reply::Bulk(s.as_bytes().to_vec())
@@ -441,14 +444,7 @@ fn a_replica_is_not_online_until_its_rdb_has_left_the_socket() {
         // Hex digits of an LCG: values the RDB cannot compress to nothing.
         let mut x = 1u64;
         for i in 0..50 {
-            let value: String = (0..100_000)
-                .map(|_| {
-                    x = x
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    char::from(b"0123456789abcdef"[(x >> 60) as usize])
-                })
-                .collect();
+            let value = hex_noise(&mut x, 100_000);
             assert_eq!(c.exec(0, &format!("SET big{i} {value}")), Reply::ok());
         }
         assert_eq!(c.exec(0, "CONFIG SET min-replicas-to-write 1"), Reply::ok());

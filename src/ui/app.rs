@@ -376,13 +376,7 @@ pub fn App() -> Html {
         let master = master_name.clone();
         let count = snapshot.nodes.len();
         // Removed nodes' names too: they are not reused.
-        let names: Vec<String> = m
-            .timeline
-            .sim()
-            .nodes()
-            .iter()
-            .map(|n| n.name.to_string())
-            .collect();
+        let names = m.timeline.sim().names();
         Callback::from(move |_: MouseEvent| {
             let Some(master) = master.clone() else { return };
             if count >= 12 {

@@ -304,13 +304,7 @@ impl Model {
                     text: format!("{node}:6379> {command}"),
                 });
         }
-        let names: Vec<String> = self
-            .timeline
-            .sim()
-            .nodes()
-            .iter()
-            .map(|n| n.name.to_string())
-            .collect();
+        let names = self.timeline.sim().names();
         for name in names {
             let Some(index) = self.timeline.sim().index_of(&name) else {
                 continue;
