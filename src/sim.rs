@@ -1261,9 +1261,10 @@ impl Sim {
             return;
         }
         self.nodes[n].state = NodeState::Up;
-        let now = self.now_us;
+        // What waited in its sockets is handled now, before any overdue timer: Redis's event
+        // loop processes the file events a poll returns, then the time events.
         for pending in std::mem::take(&mut self.nodes[n].held_inputs) {
-            self.schedule(now, pending);
+            self.apply(pending);
         }
     }
 

@@ -808,3 +808,36 @@ fn the_snapshot_tells_what_followed_the_last_psync() {
     assert!(at("+FULLRESYNC ") < at("RDB of "));
     assert!(at("RDB of ") < at("replica online"));
 }
+
+/// A paused process that resumes handles what waited in its sockets before its timers, as
+/// Redis's event loop does (file events, then time events): a replica paused longer than
+/// repl-timeout while its master kept pinging does not time the master out on resume.
+#[test]
+fn a_resumed_replica_reads_its_socket_before_its_timers_run() {
+    let s = scenario::builtin_named("one-replica").unwrap();
+    let mut t = s.build(Some(5)).unwrap();
+    let start = t.sim().now_us();
+    t.run_until_us(start + 10_000_000);
+    assert!(converged(&t));
+    t.act(Action::Exec {
+        node: "r1".into(),
+        command: "CONFIG SET repl-timeout 5".into(),
+    })
+    .unwrap();
+    t.act(Action::Exec {
+        node: "m".into(),
+        command: "CONFIG SET repl-ping-replica-period 1".into(),
+    })
+    .unwrap();
+    t.run_until_us(start + 11_000_000);
+    t.act(Action::Pause { node: "r1".into() }).unwrap();
+    t.run_until_us(start + 19_000_000);
+    let before = t.sim().trace().len();
+    t.act(Action::Resume { node: "r1".into() }).unwrap();
+    t.run_until_us(start + 21_000_000);
+    let timeouts: Vec<_> = t.sim().trace()[before..]
+        .iter()
+        .filter(|e| &*e.node == "r1" && matches!(e.engine(), Some(Event::Timeout { .. })))
+        .collect();
+    assert!(timeouts.is_empty(), "{timeouts:?}");
+}
