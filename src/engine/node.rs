@@ -501,7 +501,12 @@ impl Node {
 
     fn connection_closed(&mut self, conn: ConnId) {
         if self.replica.link_conn() == Some(conn) {
-            self.replica_link_lost("Connection with master lost.");
+            if self.replica.state() == super::event::LinkState::Connecting {
+                // The connect itself failed (syncWithMaster called on a socket in error).
+                self.replica_connect_failed("Connection refused");
+            } else {
+                self.replica_link_lost("Connection with master lost.");
+            }
         } else {
             self.forget_client(conn);
         }

@@ -314,6 +314,19 @@ impl Node {
         self.out
             .push(super::node::Output::Connect { conn, host, port });
         self.set_link_state(LinkState::Connecting);
+        // Logged as the non-blocking connect starts, before it succeeds or fails.
+        self.log(LogLevel::Notice, "MASTER <-> REPLICA sync started");
+    }
+
+    /// `syncWithMaster` on a socket whose connect failed: a warning, and the next
+    /// replicationCron tries again (state CONNECT).
+    pub(crate) fn replica_connect_failed(&mut self, why: &str) {
+        self.log(
+            LogLevel::Warning,
+            format!("Error condition on socket for SYNC: {why}"),
+        );
+        self.drop_master_link();
+        self.set_link_state(LinkState::Connect);
     }
 
     /// The TCP connection to the master is up: start the handshake with PING.
@@ -321,7 +334,6 @@ impl Node {
         if self.replica.link_conn() != Some(conn) {
             return;
         }
-        self.log(LogLevel::Notice, "MASTER <-> REPLICA sync started");
         self.log(
             LogLevel::Notice,
             "Non blocking connect for SYNC fired the event.",
