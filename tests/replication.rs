@@ -497,3 +497,69 @@ fn a_replica_is_not_online_until_its_rdb_has_left_the_socket() {
         assert_eq!(timeouts, 0, "diskless={diskless}");
     }
 }
+
+/// A diskless transfer whose only replica drops (its link is cut) has nobody left to write
+/// to: Redis kills the fork child ("last replica dropped, killing fork child"), its end is
+/// logged as terminated by SIGUSR1, and the replica that comes back gets a new BGSAVE at once
+/// instead of waiting for the orphaned transfer to finish.
+#[test]
+fn a_diskless_child_with_no_replica_left_is_killed() {
+    let config = Config {
+        repl_diskless_sync: true,
+        repl_diskless_sync_delay: 0,
+        ..Config::default()
+    };
+    let mut c = Cluster::new(1, config);
+    let mut x = 7u64;
+    for i in 0..50 {
+        let value = hex_noise(&mut x, 100_000);
+        assert_eq!(c.exec(0, &format!("SET big{i} {value}")), Reply::ok());
+    }
+    let slow = |a: &str, b: &str| replscope::sim::Action::Slow {
+        a: a.into(),
+        b: b.into(),
+        latency_ms: 5,
+        jitter_ms: 0,
+        bandwidth_bps: 250_000,
+        both: true,
+    };
+    c.sim.act(&slow("m", "r1")).unwrap();
+    let start = c.sim.now_ms();
+    assert_eq!(c.exec(1, "REPLICAOF m 6379"), Reply::ok());
+    c.sim.run_until(start + 3_000);
+    let logs = |c: &Cluster, node: &str| -> Vec<String> {
+        c.sim
+            .trace()
+            .iter()
+            .filter(|t| &*t.node == node)
+            .filter_map(|t| match t.engine() {
+                Some(Event::Log { text, .. }) => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert!(!logs(&c, "m")
+        .iter()
+        .any(|l| l.contains("killing fork child")));
+    c.sim.cut(0, 1);
+    c.sim.run_for(500);
+    let m = logs(&c, "m");
+    let killed = m
+        .iter()
+        .position(|l| l == "Diskless rdb transfer, last replica dropped, killing fork child.")
+        .unwrap_or_else(|| panic!("{m:?}"));
+    assert!(m[killed..].contains(&"Background transfer terminated by signal 10".to_string()));
+    assert!(!m.contains(&"Background RDB transfer terminated with success".to_string()));
+    // Healed, the replica asks again and a second BGSAVE serves it.
+    c.sim.heal(0, 1);
+    c.sim.run_until(start + 40_000);
+    let bgsaves = c
+        .sim
+        .trace()
+        .iter()
+        .filter(|t| matches!(t.engine(), Some(Event::BgsaveStarted { .. })))
+        .count();
+    assert_eq!(bgsaves, 2);
+    assert_eq!(c.offset(1), c.offset(0));
+    assert_eq!(c.exec(1, "STRLEN big49"), Reply::Integer(100_000));
+}

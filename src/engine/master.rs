@@ -44,7 +44,12 @@ pub(crate) struct RdbChild {
     pub target: RdbTarget,
     pub rdb: Vec<u8>,
     pub done_ms: u64,
+    /// Killed (SIGUSR1) because every replica it fed went away; it ends at `done_ms`.
+    pub killed: bool,
 }
+
+/// The signal `killRDBChild` sends (Linux numbering, as Redis logs it).
+const SIGUSR1: u32 = 10;
 
 /// Per-replica state kept on the master (`replstate`, `repl_ack_off`, …).
 #[derive(Clone, Debug)]
@@ -600,6 +605,7 @@ impl Node {
         }
         let done_ms = self.now_ms + 1 + (rdb.len() / RDB_SAVE_BYTES_PER_MS) as u64;
         self.master.child = Some(RdbChild {
+            killed: false,
             target,
             rdb,
             done_ms,
@@ -620,6 +626,15 @@ impl Node {
             return;
         }
         if let Some(child) = self.master.child.take() {
+            if child.killed {
+                // `checkChildrenDone` → `backgroundSaveDoneHandlerSocket`; the replicas that
+                // wait for a BGSAVE get a new one from replicationCron.
+                self.log(
+                    LogLevel::Warning,
+                    format!("Background transfer terminated by signal {SIGUSR1}"),
+                );
+                return;
+            }
             if child.target == RdbTarget::Socket {
                 let up = self.replicas_in(ReplicaState::WaitBgsaveEnd).len();
                 self.log(
@@ -784,6 +799,10 @@ impl Node {
     /// A replica's connection is gone (`freeClient` on a replica).
     pub(crate) fn replica_detached(&mut self, conn: ConnId, client: super::node::Client) {
         self.master.replicas.retain(|r| *r != conn);
+        let fed_by_child = client
+            .replica
+            .as_ref()
+            .is_some_and(|l| l.state == ReplicaState::WaitBgsaveEnd);
         if let (Some(pin), Some(backlog)) = (
             client.replica.as_ref().and_then(|l| l.pin),
             self.master.backlog.as_mut(),
@@ -804,7 +823,35 @@ impl Node {
         if self.master.replicas.is_empty() {
             self.master.no_replicas_since_s = self.now_s();
         }
+        if fed_by_child {
+            self.kill_child_without_replicas();
+        }
         self.refresh_good_replicas();
+    }
+
+    /// `rdbPipeReadHandler`: a diskless child whose every replica dropped is killed (the
+    /// parent finds no connection left to write the next chunk to), so that replicas that
+    /// come back get a new BGSAVE instead of waiting for a transfer nobody receives. Its end
+    /// is noticed by the next serverCron (`checkChildrenDone`).
+    fn kill_child_without_replicas(&mut self) {
+        let orphaned = self
+            .master
+            .child
+            .as_ref()
+            .is_some_and(|c| c.target == RdbTarget::Socket && !c.killed)
+            && self.replicas_in(ReplicaState::WaitBgsaveEnd).is_empty();
+        if !orphaned {
+            return;
+        }
+        self.log(
+            LogLevel::Warning,
+            "Diskless rdb transfer, last replica dropped, killing fork child.",
+        );
+        let next_cron_ms = self.next_cron_ms;
+        if let Some(child) = self.master.child.as_mut() {
+            child.killed = true;
+            child.done_ms = next_cron_ms;
+        }
     }
 
     /// `disconnectSlaves`: drop every replica (they will reconnect and PSYNC).
