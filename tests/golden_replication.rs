@@ -188,6 +188,8 @@ struct Driver {
     /// Connections whose socket takes nothing until the test says so, with what they hold
     /// (reported to the node as it grows, like a driver on a slow link).
     slow: BTreeMap<ConnId, usize>,
+    /// The node's log lines with the time they were written.
+    logs: Vec<(u64, String)>,
 }
 
 const CLIENT: ConnId = ConnId::In(100);
@@ -207,6 +209,7 @@ impl Driver {
             closed: Vec::new(),
             master_conn: None,
             slow: BTreeMap::new(),
+            logs: Vec::new(),
         };
         d.input(Input::Accepted {
             conn: CLIENT,
@@ -242,6 +245,9 @@ impl Driver {
                     self.node.handle(self.now, Input::Connected { conn });
                 }
                 Output::Close { conn } | Output::Abort { conn } => self.closed.push(conn),
+                Output::Event(replscope::engine::event::Event::Log { text, .. }) => {
+                    self.logs.push((self.now, text))
+                }
                 Output::SaveRdb { .. } | Output::Event(_) => {}
             }
         }
@@ -851,6 +857,19 @@ fn a_stalled_diskless_transfer_is_dropped_after_repl_timeout_a_stalled_bulk_neve
         assert_eq!(d.closed.contains(&conn), diskless, "diskless={diskless}");
         if !diskless {
             assert_eq!(slave0_state(&mut d), "send_bulk");
+        } else {
+            // Dropped by replicationCron, the last replica: its child is killed, and reaped
+            // by a later serverCron, not by the cron that dropped it.
+            let at = |line: &str| {
+                d.logs
+                    .iter()
+                    .find(|(_, l)| l == line)
+                    .map(|(t, _)| *t)
+                    .unwrap_or_else(|| panic!("no {line:?} in {:?}", d.logs))
+            };
+            let killed = at("Diskless rdb transfer, last replica dropped, killing fork child.");
+            let reaped = at("Background transfer terminated by signal 10");
+            assert!(reaped > killed, "killed at {killed}, reaped at {reaped}");
         }
     }
 }

@@ -56,7 +56,7 @@ fn error_banner_shows_message_as_text_with_reload_button() {
 }
 
 /// The hash `tests/sim.rs` asserts natively for the same run: the browser reproduces it.
-const PARTIAL_SYNC_HASH: u64 = 9391279068791882054;
+const PARTIAL_SYNC_HASH: u64 = 4664410863198100781;
 
 #[wasm_bindgen_test]
 fn a_scenario_runs_identically_in_the_browser() {

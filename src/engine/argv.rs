@@ -11,17 +11,17 @@ use serde::de::Deserializer;
 use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
-/// The arguments, each stored as a little-endian `u32` length followed by its bytes.
+/// The arguments, each stored as a little-endian `u64` length followed by its bytes.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Argv(Box<[u8]>);
 
 impl Argv {
     pub fn new<A: AsRef<[u8]>>(args: &[A]) -> Argv {
-        let len = args.iter().map(|a| 4 + a.as_ref().len()).sum();
+        let len = args.iter().map(|a| 8 + a.as_ref().len()).sum();
         let mut packed = Vec::with_capacity(len);
         for arg in args {
             let arg = arg.as_ref();
-            packed.extend_from_slice(&(arg.len() as u32).to_le_bytes());
+            packed.extend_from_slice(&(arg.len() as u64).to_le_bytes());
             packed.extend_from_slice(arg);
         }
         Argv(packed.into_boxed_slice())
@@ -31,8 +31,8 @@ impl Argv {
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
         let mut rest = &self.0[..];
         std::iter::from_fn(move || {
-            let (len, tail) = rest.split_first_chunk::<4>()?;
-            let (arg, tail) = tail.split_at(u32::from_le_bytes(*len) as usize);
+            let (len, tail) = rest.split_first_chunk::<8>()?;
+            let (arg, tail) = tail.split_at(u64::from_le_bytes(*len) as usize);
             rest = tail;
             Some(arg)
         })

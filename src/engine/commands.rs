@@ -23,7 +23,8 @@
 //! calls [`wrap_unit`] with the unit's top-level spec.
 //!
 //! # Modelling choices (documented deviations)
-//! - Iteration order: KEYS walks keys in byte order; SCAN uses a fixed-hash cursor (see
+//! - Iteration order: KEYS walks keys in the db's insertion order (a deletion moves the last
+//!   key into the hole); SCAN uses a fixed-hash cursor (see
 //!   `keys::scan`); HGETALL answers in insertion order (listpack order); SMEMBERS/SPOP answer
 //!   all-integer sets (≤ 512) in numeric order (intset) and other sets in insertion order.
 //! - Randomness (RANDOMKEY, SPOP, active expiry) comes only from `ExecCtx::rng`.

@@ -95,7 +95,7 @@ impl Node {
 
     /// `shouldStartChildReplication`: the deferred diskless BGSAVE starts once the longest
     /// waiting replica waited `repl-diskless-sync-delay` seconds (or enough replicas wait).
-    fn start_pending_fork(&mut self) {
+    pub(crate) fn start_pending_fork(&mut self) {
         if self.master.child.is_some() {
             return;
         }

@@ -627,12 +627,13 @@ impl Node {
         }
         if let Some(child) = self.master.child.take() {
             if child.killed {
-                // `checkChildrenDone` → `backgroundSaveDoneHandlerSocket`; the replicas that
-                // wait for a BGSAVE get a new one from replicationCron.
+                // `checkChildrenDone` → `backgroundSaveDoneHandlerSocket`, then the replicas
+                // that wait for a BGSAVE get a new one at once (`replicationStartPendingFork`).
                 self.log(
                     LogLevel::Warning,
                     format!("Background transfer terminated by signal {SIGUSR1}"),
                 );
+                self.start_pending_fork();
                 return;
             }
             if child.target == RdbTarget::Socket {
@@ -649,6 +650,8 @@ impl Node {
                 "Background RDB transfer terminated with success",
             );
             self.update_replicas_waiting_bgsave(child);
+            // `checkChildrenDone`: "start any pending forks immediately".
+            self.start_pending_fork();
         }
     }
 
@@ -847,7 +850,13 @@ impl Node {
             LogLevel::Warning,
             "Diskless rdb transfer, last replica dropped, killing fork child.",
         );
-        let next_cron_ms = self.next_cron_ms;
+        // Reaped by a later serverCron: the next one, or the one after if the drop happened
+        // inside the cron now running (its successor is not scheduled yet).
+        let next_cron_ms = if self.next_cron_ms <= self.now_ms {
+            self.next_cron_ms + super::node::CRON_PERIOD_MS
+        } else {
+            self.next_cron_ms
+        };
         if let Some(child) = self.master.child.as_mut() {
             child.killed = true;
             child.done_ms = next_cron_ms;

@@ -208,7 +208,7 @@ pub struct Node {
 }
 
 /// Milliseconds between `serverCron` runs (`hz 10`).
-const CRON_PERIOD_MS: u64 = 100;
+pub(crate) const CRON_PERIOD_MS: u64 = 100;
 
 impl Node {
     /// A fresh master with an empty dataset and a random replid drawn from `seed`.

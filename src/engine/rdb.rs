@@ -7,7 +7,7 @@
 //! LZF, raw), and the object encodings 7.0 would hold for the value with default config
 //! (listpack / intset / quicklist nodes of 8 KB, or the plain types past the thresholds). What
 //! we cannot reproduce is Redis's key order inside a database (it follows a randomly seeded
-//! hash table; we write keys in byte order) and the order of members of *large* hashes and
+//! hash table; we write keys in the db's insertion order) and the order of members of *large* hashes and
 //! sets (dict order; we write insertion order). Encodings are picked from the value as it is
 //! now: Redis never converts a big hash back to a listpack after deletions, we would.
 //!

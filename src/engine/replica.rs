@@ -270,10 +270,10 @@ impl Node {
     }
 
     /// Frees the master client (caching it) or cancels a handshake in progress.
-    fn drop_master_link(&mut self) {
-        let Some(link) = self.replica.link.as_mut() else {
-            return;
-        };
+    /// Closes the link to the master and puts it back in CONNECT; returns the state it had.
+    fn drop_master_link(&mut self) -> Option<LinkState> {
+        let link = self.replica.link.as_mut()?;
+        let before = link.state;
         let conn = link.conn.take();
         if let Some(client) = link.client.take() {
             self.replica.cached = Some(CachedMaster {
@@ -289,6 +289,20 @@ impl Node {
         link.rdb.clear();
         if let Some(conn) = conn {
             self.out.push(super::node::Output::Close { conn });
+        }
+        Some(before)
+    }
+
+    /// [`Node::drop_master_link`] for a link that stays, waiting for the next
+    /// replicationCron: the trace shows it back in CONNECT.
+    fn reset_master_link(&mut self) {
+        if self
+            .drop_master_link()
+            .is_some_and(|s| s != LinkState::Connect)
+        {
+            self.emit(Event::LinkStateChanged {
+                state: LinkState::Connect,
+            });
         }
     }
 
@@ -325,8 +339,7 @@ impl Node {
             LogLevel::Warning,
             format!("Error condition on socket for SYNC: {why}"),
         );
-        self.drop_master_link();
-        self.set_link_state(LinkState::Connect);
+        self.reset_master_link();
     }
 
     /// The TCP connection to the master is up: start the handshake with PING.
@@ -357,7 +370,7 @@ impl Node {
         let was_connected = self.replica.is_connected();
         let was_transfer = self.replica.state() == LinkState::Transfer;
         self.log(LogLevel::Notice, why.to_string());
-        self.drop_master_link();
+        let before = self.drop_master_link();
         if was_connected || was_transfer {
             // Reconnect at once: waiting a second may let the backlog be recycled.
             if was_connected {
@@ -375,7 +388,11 @@ impl Node {
             self.connect_with_master();
         } else {
             // A failed connect or handshake waits for the next replicationCron (state CONNECT).
-            self.set_link_state(LinkState::Connect);
+            if before.is_some_and(|s| s != LinkState::Connect) {
+                self.emit(Event::LinkStateChanged {
+                    state: LinkState::Connect,
+                });
+            }
         }
     }
 

@@ -118,8 +118,6 @@ impl Blocks {
         jemalloc_usable_size(request + REPL_BUF_BLOCK_HEADER) - REPL_BUF_BLOCK_HEADER
     }
 
-    /// `feedReplicationBuffer` (7.0): fill the tail, put the rest in one new block, attach
-    /// pending replicas to where these bytes start, and trim after every new block.
     /// Free bytes in the last block: bytes that fit there land exactly as they would piece
     /// by piece (a new block's size is the only thing that depends on the pieces).
     pub fn tail_room(&self) -> usize {
@@ -128,6 +126,8 @@ impl Blocks {
             .map_or(0, |tail| tail.size.saturating_sub(tail.used()))
     }
 
+    /// `feedReplicationBuffer` (7.0): fill the tail, put the rest in one new block, attach
+    /// pending replicas to where these bytes start, and trim after every new block.
     pub fn append(&mut self, bytes: &[u8]) -> AppendReport {
         let mut report = AppendReport {
             bytes: bytes.len(),

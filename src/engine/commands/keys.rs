@@ -44,7 +44,7 @@ pub fn type_(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     Reply::Simple(name.into())
 }
 
-/// KEYS walks the db in key byte order (Redis: hash-table order) and hides logically
+/// KEYS walks the db in its insertion order (Redis: hash-table order) and hides logically
 /// expired keys without deleting them (`keyIsExpired`), on masters and replicas alike.
 pub fn keys(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     let pattern = &argv[1];
