@@ -229,6 +229,8 @@ impl Model {
         if let Err(e) = self.timeline.act(action) {
             self.notice = Some(e);
         }
+        // A typed command echoes at once, even while paused (its reply follows in time).
+        self.collect_replies();
     }
 
     /// Types `command` on `node`'s console and runs the timeline until its reply is in (at

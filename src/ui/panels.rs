@@ -149,7 +149,20 @@ pub fn BacklogRing(props: &BacklogProps) -> Html {
             point((h - back).rem_euclid(1.0))
         })
     };
-    let psync = props.psync.as_ref().map(|d| (d.inputs.requested_offset, d));
+    // Only the rules that compared the offset with the backlog have one to show (`PSYNC ? -1`
+    // and a replid mismatch never look at it).
+    let psync = props
+        .psync
+        .as_ref()
+        .filter(|d| {
+            matches!(
+                d.rule,
+                PsyncRule::Continue
+                    | PsyncRule::OffsetBeforeBacklog
+                    | PsyncRule::OffsetAfterBacklog
+            )
+        })
+        .map(|d| (d.inputs.requested_offset, d));
     // On the ring: where the requested offset is (or would be, one lap back at most), and for
     // +CONTINUE the arc of bytes from there to the write head.
     let psync_mark = psync.and_then(|(req, d)| {
@@ -171,7 +184,10 @@ pub fn BacklogRing(props: &BacklogProps) -> Html {
             "PSYNC asked for offset {req}: overwritten, the backlog starts at {}",
             d.inputs.backlog.map_or(0, |(first, _)| first)
         ),
-        _ => format!("PSYNC asked for offset {req}: {}", rule_text(d)),
+        _ => format!(
+            "PSYNC asked for offset {req}: beyond the master's offset {}, full resync",
+            d.inputs.master_repl_offset
+        ),
     });
     html! {
         <section class="panel backlog" data-testid="backlog-ring">
