@@ -4,7 +4,7 @@
 //! This is the only place that owns sockets and reads the time. It is a thin shell: every
 //! decision is the engine's. One task owns the node and writes its output to the sockets;
 //! each connection has a reader task feeding [`Input`]s into a channel and a writer task for
-//! what its socket could not take at once (see [`Outbox`]).
+//! what its socket could not take at once (`ConnWriter`).
 
 mod options;
 
@@ -29,7 +29,7 @@ pub use options::{parse, ServerOptions};
 enum Msg {
     Input(Input),
     /// An outbound connection is ready; output for it goes through this.
-    Ready(ConnId, Outbox),
+    Ready(ConnId, ConnWriter),
     /// The writer task of a connection wrote some of what waited.
     Wrote(ConnId),
 }
@@ -46,7 +46,7 @@ enum Write {
 /// which writes it as the socket drains. The node is told how much waits
 /// ([`Input::SendQueue`]): it applies `client-output-buffer-limit` to that, and a replica's
 /// RDB must have been written out before the replica goes online.
-struct Outbox {
+struct ConnWriter {
     socket: Arc<OwnedWriteHalf>,
     /// Bytes handed to the writer task and not written yet (the writer counts them down).
     waiting: Arc<AtomicUsize>,
@@ -55,7 +55,7 @@ struct Outbox {
     reported: usize,
 }
 
-impl Outbox {
+impl ConnWriter {
     /// Writes `bytes`, directly when nothing waits before them.
     fn send(&mut self, bytes: Vec<u8>) {
         let mut written = 0;
@@ -211,7 +211,7 @@ async fn run(opts: ServerOptions) -> Result<(), String> {
     log_line('M', LogLevel::Notice, "Ready to accept connections tcp");
 
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
-    let mut outboxes: HashMap<ConnId, Outbox> = HashMap::new();
+    let mut outboxes: HashMap<ConnId, ConnWriter> = HashMap::new();
     let mut next_in = 1u64;
     loop {
         let role = if node.master_addr().is_some() {
@@ -322,7 +322,7 @@ fn write_rdb(dir: &str, dbfilename: &str, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Spawns the reader and writer tasks of one connection; returns its sending side.
-fn spawn_connection(conn: ConnId, stream: TcpStream, tx: mpsc::UnboundedSender<Msg>) -> Outbox {
+fn spawn_connection(conn: ConnId, stream: TcpStream, tx: mpsc::UnboundedSender<Msg>) -> ConnWriter {
     let (mut reader, writer) = stream.into_split();
     let socket = Arc::new(writer);
     let waiting = Arc::new(AtomicUsize::new(0));
@@ -357,7 +357,7 @@ fn spawn_connection(conn: ConnId, stream: TcpStream, tx: mpsc::UnboundedSender<M
         wrx,
         writer_tx,
     ));
-    Outbox {
+    ConnWriter {
         socket,
         waiting,
         writer: wtx,

@@ -410,14 +410,7 @@ impl Sim {
             });
             return;
         }
-        if self.last_psync.as_ref().is_none_or(|s| s.node != node) {
-            return;
-        }
-        let replid = match event {
-            Event::BgsaveStarted { .. } => self.nodes[node].node.replid().to_string(),
-            _ => String::new(),
-        };
-        let Some(story) = self.last_psync.as_mut() else {
+        let Some(story) = self.last_psync.as_mut().filter(|s| s.node == node) else {
             return;
         };
         let conn = story.conn;
@@ -429,7 +422,8 @@ impl Sim {
                 rdb_bytes,
                 keys,
             } if replicas.contains(&conn) => format!(
-                "+FULLRESYNC {replid} {offset}; BGSAVE ({}): {keys} keys, {rdb_bytes} bytes of RDB",
+                "+FULLRESYNC {} {offset}; BGSAVE ({}): {keys} keys, {rdb_bytes} bytes of RDB",
+                self.nodes[node].node.replid(),
                 match target {
                     crate::engine::event::RdbTarget::Disk => "to disk",
                     crate::engine::event::RdbTarget::Socket => "diskless",

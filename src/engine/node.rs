@@ -411,16 +411,14 @@ impl Node {
         self.now_ms = self.now_ms.max(now_ms);
     }
 
-    /// Queues bytes for `conn` (joined with its earlier bytes, see [`Outbox`]): owned bytes
+    /// Queues bytes for `conn` (joined with its earlier bytes, see `Outbox`): owned bytes
     /// (a reply, an RDB) or borrowed ones (the stream, fed to every replica) alike.
     pub(crate) fn send<'a>(&mut self, conn: ConnId, bytes: impl Into<Cow<'a, [u8]>>) {
         let bytes = bytes.into();
         if bytes.is_empty() {
             return;
         }
-        if let Some(c) = self.clients.get_mut(&conn) {
-            c.sent += bytes.len() as u64;
-        }
+        self.count_sent(conn, bytes.len());
         self.out.send(conn, bytes);
     }
 
@@ -429,9 +427,14 @@ impl Node {
         let out = self.out.buffer(conn);
         let before = out.len();
         reply.encode_into(out);
-        let len = (out.len() - before) as u64;
+        let len = out.len() - before;
+        self.count_sent(conn, len);
+    }
+
+    /// Bytes handed to `conn` so far (`Client::sent`).
+    fn count_sent(&mut self, conn: ConnId, len: usize) {
         if let Some(c) = self.clients.get_mut(&conn) {
-            c.sent += len;
+            c.sent += len as u64;
         }
     }
 

@@ -370,8 +370,8 @@ impl Node {
         let was_connected = self.replica.is_connected();
         let was_transfer = self.replica.state() == LinkState::Transfer;
         self.log(LogLevel::Notice, why.to_string());
-        let before = self.drop_master_link();
         if was_connected || was_transfer {
+            self.drop_master_link();
             // Reconnect at once: waiting a second may let the backlog be recycled.
             if was_connected {
                 self.replica.down_since_s = self.now_s();
@@ -388,11 +388,7 @@ impl Node {
             self.connect_with_master();
         } else {
             // A failed connect or handshake waits for the next replicationCron (state CONNECT).
-            if before.is_some_and(|s| s != LinkState::Connect) {
-                self.emit(Event::LinkStateChanged {
-                    state: LinkState::Connect,
-                });
-            }
+            self.reset_master_link();
         }
     }
 

@@ -7,6 +7,8 @@ use std::rc::Rc;
 use gloo_timers::callback::Interval;
 use yew::prelude::*;
 
+use super::now_ms;
+
 use super::console::Console;
 use super::event_log::EventLog;
 use super::model::{Model, MAX_SPEED, MIN_SPEED};
@@ -25,13 +27,6 @@ const PSYNC_SHOWN_MS: u64 = 10_000;
 
 /// Milliseconds of simulation work a tick may take before its step budget shrinks.
 const TICK_BUDGET_MS: f64 = 3.0;
-
-/// The page's high-resolution clock, in ms.
-fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or(0.0, |p| p.now())
-}
 
 /// The panel shown below the topology next to the consoles when the screen is too small to
 /// show both (wide screens show both and no tabs).

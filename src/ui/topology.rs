@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use gloo_timers::callback::Timeout;
 use yew::prelude::*;
 
+use super::now_ms;
+
 use crate::sim::snapshot::{HeartbeatView, LinkView, NodeView, PacketView, Snapshot};
 use crate::sim::MsgKind;
 
@@ -19,13 +21,6 @@ const MAX_PACKETS_DRAWN: usize = 150;
 
 /// How long a heartbeat pulse glows, in real milliseconds.
 const PULSE_MS: f64 = 900.0;
-
-/// The page's high-resolution clock, in ms.
-fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or(0.0, |p| p.now())
-}
 
 /// Where each node is drawn, and at what size.
 pub struct Layout {
