@@ -761,6 +761,7 @@ impl Sim {
             let arrives = if held {
                 let key = (from.node().unwrap_or(0), to.node().unwrap_or(0));
                 self.held.entry(key).or_default().push((from, pending));
+                self.net.add_held(from, chunk.len());
                 None
             } else {
                 let at = self
@@ -808,6 +809,33 @@ impl Sim {
         if let Some(at) = self.net.next_look_us(from, self.now_us) {
             self.schedule(at, Pending::SendQueue { node: n, conn });
         }
+    }
+
+    /// A reset connection end: its segments held by a partition are discarded with the rest
+    /// of its unsent bytes.
+    fn drop_held_from(&mut self, from: Endpoint) {
+        for held in self.held.values_mut() {
+            held.retain(|(f, p)| {
+                let keep = *f != from || !matches!(p, Pending::Deliver { .. });
+                if let (false, Pending::Deliver { msg, .. }) = (keep, p) {
+                    self.in_flight.remove(msg);
+                }
+                keep
+            });
+        }
+        self.recount_held();
+    }
+
+    /// Tells the network how many bytes each sender has held by partitions, after held
+    /// segments were released or dropped (rare: a heal, a cut, a reset, a kill).
+    fn recount_held(&mut self) {
+        let mut counts = BTreeMap::new();
+        for (from, pending) in self.held.values().flatten() {
+            if let Pending::Deliver { bytes, .. } = pending {
+                *counts.entry(*from).or_default() += bytes.len();
+            }
+        }
+        self.net.set_held(counts);
     }
 
     /// A connection end's FIN/RST travelling to its peer (held by partitions like data).
@@ -861,6 +889,7 @@ impl Sim {
                     if let Some(to) = self.net.close(from) {
                         let now = self.now_us;
                         self.net.reset(from, now);
+                        self.drop_held_from(from);
                         self.send_close(from, to);
                     }
                 }
@@ -1092,6 +1121,7 @@ impl Sim {
                 }
             }
         }
+        self.recount_held();
     }
 
     /// Ends cuts and partitions between `a` and `b`; held segments continue in order.
@@ -1126,6 +1156,7 @@ impl Sim {
                 released.insert(from);
             }
         }
+        self.recount_held();
         // The released segments now wait in their senders' sockets: a look, soon (it waits
         // like an input if the sender is paused).
         for from in released {
@@ -1189,6 +1220,7 @@ impl Sim {
                 keep
             });
         }
+        self.recount_held();
         for (end, peer) in self.net.ends_on(n) {
             self.net.close(end);
             if peer.node() != Some(n) {

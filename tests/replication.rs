@@ -563,3 +563,91 @@ fn a_diskless_child_with_no_replica_left_is_killed() {
     assert_eq!(c.offset(1), c.offset(0));
     assert_eq!(c.exec(1, "STRLEN big49"), Reply::Integer(100_000));
 }
+
+/// A partition from the master to its replica right after `+FULLRESYNC`: the RDB goes into a
+/// socket whose bytes never get through (TCP keeps them until acknowledged). On disk, Redis
+/// keeps such a replica in SEND_BULK (no ACK timeout applies); diskless, the transfer made no
+/// progress for repl-timeout and is dropped ("Disconnecting timedout replica (full sync)").
+/// Before the simulator counted held bytes as unsent, the RDB "left" at once: the replica
+/// went online and was then timed out for not acknowledging. After the heal, one more full
+/// sync and the replica converges.
+#[test]
+fn a_partition_holds_the_rdb_in_the_masters_socket() {
+    for diskless in [false, true] {
+        let config = Config {
+            repl_timeout: 5,
+            repl_ping_replica_period: 1,
+            repl_diskless_sync: diskless,
+            // Diskless: the child starts at the next cron, after the partition.
+            repl_diskless_sync_delay: 1,
+            ..Config::default()
+        };
+        let mut c = Cluster::new(1, config);
+        assert_eq!(c.exec(0, "SET k v"), Reply::ok());
+        // The replica waits longer for its bulk than the master for its socket.
+        assert_eq!(c.exec(1, "CONFIG SET repl-timeout 60"), Reply::ok());
+        assert_eq!(c.exec(1, "REPLICAOF m 6379"), Reply::ok());
+        let decided = |sim: &Sim| {
+            sim.trace()
+                .iter()
+                .any(|t| &*t.node == "m" && matches!(t.engine(), Some(Event::PsyncDecided { .. })))
+        };
+        let deadline = c.sim.now_us() + 5_000_000;
+        while !decided(&c.sim) {
+            assert!(c.sim.step_until(deadline), "no PSYNC (diskless={diskless})");
+        }
+        let partition = replscope::sim::Action::Partition {
+            from: "m".into(),
+            to: "r1".into(),
+        };
+        c.sim.act(&partition).unwrap();
+        let start = c.sim.now_ms();
+        let m = c.clients[0];
+        let waiting = if diskless { "wait_bgsave" } else { "send_bulk" };
+        for at_ms in [3_000, 5_000] {
+            c.sim.run_until(start + at_ms);
+            let slave0 = info_field(&mut c.sim, m, "slave0");
+            assert!(
+                slave0.contains(&format!("state={waiting},")),
+                "diskless={diskless} at {at_ms} ms: {slave0}"
+            );
+        }
+        // Past repl-timeout: still in SEND_BULK on disk; the diskless transfer was dropped.
+        c.sim.run_until(start + 12_000);
+        if diskless {
+            assert_eq!(info_field(&mut c.sim, m, "connected_slaves"), "0");
+        } else {
+            let slave0 = info_field(&mut c.sim, m, "slave0");
+            assert!(slave0.contains("state=send_bulk,"), "{slave0}");
+        }
+        let master_timeouts: Vec<String> = c
+            .sim
+            .trace()
+            .iter()
+            .filter(|t| &*t.node == "m")
+            .filter_map(|t| match t.engine() {
+                Some(Event::Timeout { what, .. }) => Some(what.to_string()),
+                _ => None,
+            })
+            .collect();
+        let expected: Vec<String> = if diskless {
+            vec!["replica stopped taking the RDB".into()]
+        } else {
+            vec![]
+        };
+        assert_eq!(master_timeouts, expected, "diskless={diskless}");
+        c.sim
+            .act(&replscope::sim::Action::Heal {
+                a: "m".into(),
+                b: "r1".into(),
+            })
+            .unwrap();
+        c.sim.run_until(start + 30_000);
+        assert_eq!(
+            info_field(&mut c.sim, c.clients[1], "master_link_status"),
+            "up"
+        );
+        assert_eq!(c.offset(1), c.offset(0), "diskless={diskless}");
+        assert_eq!(c.exec(1, "GET k"), bulk("v"));
+    }
+}

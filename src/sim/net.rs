@@ -80,6 +80,9 @@ pub(crate) struct Net {
     last_arrival_us: BTreeMap<Endpoint, u64>,
     /// Per sender, segments still being transmitted: (start, end, bytes).
     transmitting: BTreeMap<Endpoint, std::collections::VecDeque<(u64, u64, usize)>>,
+    /// Per sender, bytes of segments a partition holds: still in the sender's socket (TCP
+    /// keeps them until acknowledged), so they count as queued.
+    held_bytes: BTreeMap<Endpoint, usize>,
     /// Per sender, the send-queue size last reported to its node.
     reported: BTreeMap<Endpoint, usize>,
     /// Senders whose next look at the send queue is scheduled (one at a time).
@@ -105,6 +108,7 @@ impl Net {
             busy_until_us: BTreeMap::new(),
             last_arrival_us: BTreeMap::new(),
             transmitting: BTreeMap::new(),
+            held_bytes: BTreeMap::new(),
             reported: BTreeMap::new(),
             looking: BTreeSet::new(),
             next_in: 1,
@@ -198,15 +202,29 @@ impl Net {
         self.reported.remove(&from);
     }
 
-    /// Bytes `from` sent that the link has not transmitted yet at `now_us`.
+    /// A partition holds `len` more bytes sent by `from`.
+    pub fn add_held(&mut self, from: Endpoint, len: usize) {
+        *self.held_bytes.entry(from).or_default() += len;
+    }
+
+    /// After held segments were released or dropped: the bytes each sender still has held.
+    pub fn set_held(&mut self, held_bytes: BTreeMap<Endpoint, usize>) {
+        self.held_bytes = held_bytes;
+    }
+
+    /// Bytes `from` sent that the link has not transmitted yet at `now_us`, held ones
+    /// included. The kernel's send buffer is not modelled: what the link has not carried
+    /// counts as still in the node's output, as if the socket accepted nothing ahead.
     pub fn queued(&mut self, from: Endpoint, now_us: u64) -> usize {
+        let held = self.held_bytes.get(&from).copied().unwrap_or(0);
         let Some(q) = self.transmitting.get_mut(&from) else {
-            return 0;
+            return held;
         };
         while q.front().is_some_and(|(_, end, _)| *end <= now_us) {
             q.pop_front();
         }
-        q.iter()
+        held + q
+            .iter()
             .map(|&(start, end, len)| {
                 if start >= now_us {
                     len
@@ -214,7 +232,7 @@ impl Net {
                     (len as u64 * (end - now_us) / (end - start)) as usize
                 }
             })
-            .sum()
+            .sum::<usize>()
     }
 
     /// Whether a new send-queue level for `from` is worth reporting (it changed, and is or
