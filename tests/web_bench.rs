@@ -1,15 +1,21 @@
 //! The simulator-throughput benchmark of `benches/sim.rs`, compiled to wasm and run in headless
 //! Chromium by wasm-bindgen-test (same workload: `benches/support/sim_cluster.rs`). Not part of
-//! `./x test` (which runs only `--test web`); `./x bench sim` runs it with the site's profile (what the page ships):
+//! `./x test` (which runs only `--test web`). `./x bench sim` runs it twice:
 //!
 //! ```sh
-//! CHROMEDRIVER=/usr/bin/chromedriver cargo test --profile site --target wasm32-unknown-unknown \
+//! # Built like the native benchmark (release: opt-level 3, LTO): the wasm / native goal.
+//! CHROMEDRIVER=/usr/bin/chromedriver cargo test --release --target wasm32-unknown-unknown \
 //!     --test web_bench -- --nocapture
+//! # Built like the page (site: opt-level "z", for its size budget), labelled `wasm-site`.
+//! REPLSCOPE_WASM_BENCH_LABEL=wasm-site CHROMEDRIVER=/usr/bin/chromedriver cargo test \
+//!     --profile site --target wasm32-unknown-unknown --test web_bench -- --nocapture
 //! ```
 //!
 //! Timing uses `performance.now()` (Chromium coarsens it to 100 µs without cross-origin
 //! isolation; a batch takes milliseconds). Figures are printed with `console_log!` as one
-//! `sim/wasm/<shape>: …` line per workload shape, which `./x bench` picks up. Native builds compile this file to nothing.
+//! `sim/<label>/<shape>: …` line per workload shape (label `wasm` unless the build set
+//! `REPLSCOPE_WASM_BENCH_LABEL`), which `./x bench` picks up. Native builds compile this file
+//! to nothing.
 #![cfg(target_arch = "wasm32")]
 
 use wasm_bindgen_test::*;
@@ -20,6 +26,12 @@ mod sim_cluster;
 use sim_cluster::{Cluster, Shape, Totals, SHAPES};
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+/// What the figures are labelled with (`sim/<label>/<shape>:`): which build they measure.
+const LABEL: &str = match option_env!("REPLSCOPE_WASM_BENCH_LABEL") {
+    Some(label) => label,
+    None => "wasm",
+};
 
 /// Warm-up and measurement, in ms of wall time (criterion natively: 1 s + 8 s).
 const WARM_UP_MS: f64 = 1_000.0;
@@ -61,5 +73,5 @@ fn measure(shape: Shape) {
         }
     }
     assert!(totals.batches > 0 && warm_up.batches > 0);
-    console_log!("{}", totals.summary(&format!("sim/wasm/{}", shape.name)));
+    console_log!("{}", totals.summary(&format!("sim/{LABEL}/{}", shape.name)));
 }
