@@ -983,7 +983,7 @@ impl Sim {
             }
             Action::Partition { from, to } => {
                 let (a, b) = (idx(self, from)?, idx(self, to)?);
-                self.net.hold(a, b);
+                self.partition(a, b);
             }
             Action::Heal { a, b } => {
                 let (a, b) = (idx(self, a)?, idx(self, b)?);
@@ -1172,6 +1172,50 @@ impl Sim {
     /// Makes one direction silent (bytes are held until healed).
     pub fn partition(&mut self, from: usize, to: usize) {
         self.net.hold(from, to);
+        self.hold_in_flight(from, to);
+    }
+
+    /// What is already on its way from node `a` to node `b` when a partition starts (data
+    /// and FINs of open connections, say the rest of an RDB crossing a slow link) is held too,
+    /// in order: TCP loses it and retransmits it until the partition heals. Each sender's
+    /// socket then holds all of it (reported as its send queue).
+    fn hold_in_flight(&mut self, a: usize, b: usize) {
+        let caught: Vec<((u64, u64), Endpoint)> = self
+            .queue
+            .iter()
+            .filter_map(|(key, pending)| {
+                let (Pending::Deliver { to, .. } | Pending::Closed { to }) = pending else {
+                    return None;
+                };
+                let from = self.net.peer(*to)?;
+                (to.node() == Some(b) && from.node() == Some(a)).then_some((*key, from))
+            })
+            .collect();
+        let mut senders = std::collections::BTreeSet::new();
+        for (key, from) in caught {
+            let Some(pending) = self.queue.remove(&key) else {
+                continue;
+            };
+            if let Pending::Deliver { msg, .. } = &pending {
+                if let Some(m) = self.in_flight.get_mut(msg) {
+                    m.arrives_us = None;
+                }
+            }
+            self.held.entry((a, b)).or_default().push((from, pending));
+            senders.insert(from);
+        }
+        let now = self.now_us;
+        for &from in &senders {
+            self.net.reset(from, now);
+        }
+        self.recount_held();
+        for from in senders {
+            if let Endpoint::Node(node, conn) = from {
+                if self.net.start_looking(from) {
+                    self.schedule(now, Pending::SendQueue { node, conn });
+                }
+            }
+        }
     }
 
     /// The process of node `n` dies: its peers see a reset.

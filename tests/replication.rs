@@ -651,3 +651,64 @@ fn a_partition_holds_the_rdb_in_the_masters_socket() {
         assert_eq!(c.exec(1, "GET k"), bulk("v"));
     }
 }
+
+/// A partition that starts while an RDB crosses a slow link stops it where it is: what was
+/// already on its way is held with the rest (TCP retransmits it after the heal), so the
+/// replica reads nothing more, the master keeps it in SEND_BULK, and the transfer completes
+/// once the link heals.
+#[test]
+fn a_partition_stops_an_rdb_already_on_its_way() {
+    let config = Config {
+        repl_diskless_sync: false,
+        ..Config::default()
+    };
+    let mut c = Cluster::new(1, config);
+    let mut x = 3u64;
+    let mut last = String::new();
+    for i in 0..20 {
+        last = hex_noise(&mut x, 100_000);
+        assert_eq!(c.exec(0, &format!("SET big{i} {last}")), Reply::ok());
+    }
+    c.sim
+        .act(&replscope::sim::Action::Slow {
+            a: "m".into(),
+            b: "r1".into(),
+            latency_ms: 5,
+            jitter_ms: 0,
+            bandwidth_bps: 250_000,
+            both: true,
+        })
+        .unwrap();
+    assert_eq!(c.exec(1, "REPLICAOF m 6379"), Reply::ok());
+    let r1 = c.clients[1];
+    let read = |sim: &mut Sim| -> i64 {
+        info_field(sim, r1, "master_sync_read_bytes")
+            .parse()
+            .unwrap()
+    };
+    c.sim.run_for(3_000);
+    let before = read(&mut c.sim);
+    assert!(before > 0, "the transfer has not started");
+    c.sim
+        .act(&replscope::sim::Action::Partition {
+            from: "m".into(),
+            to: "r1".into(),
+        })
+        .unwrap();
+    let held = read(&mut c.sim);
+    c.sim.run_for(4_000);
+    assert_eq!(read(&mut c.sim), held, "bytes crossed the partition");
+    assert!(held - before < 10_000, "{before} then {held}");
+    let slave0 = info_field(&mut c.sim, c.clients[0], "slave0");
+    assert!(slave0.contains("state=send_bulk,"), "{slave0}");
+    c.sim
+        .act(&replscope::sim::Action::Heal {
+            a: "m".into(),
+            b: "r1".into(),
+        })
+        .unwrap();
+    c.sim.run_for(15_000);
+    assert_eq!(info_field(&mut c.sim, r1, "master_link_status"), "up");
+    assert_eq!(c.offset(1), c.offset(0));
+    assert_eq!(c.exec(1, "GET big19"), bulk(&last));
+}

@@ -195,10 +195,12 @@ impl Net {
         }
     }
 
-    /// A reset: whatever `from` had not transmitted is discarded and the link is free.
+    /// A reset, or a partition catching what `from` had on its way: nothing of it is on
+    /// the link any more, which is free at once (what a heal releases is timed afresh).
     pub fn reset(&mut self, from: Endpoint, now_us: u64) {
         self.transmitting.remove(&from);
         self.busy_until_us.insert(from, now_us);
+        self.last_arrival_us.insert(from, now_us);
         self.reported.remove(&from);
     }
 
