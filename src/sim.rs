@@ -164,6 +164,9 @@ struct PsyncStory {
     time_us: u64,
     decision: Box<PsyncDecision>,
     steps: Vec<String>,
+    /// The `+FULLRESYNC <replid> <offset>` sent, once known: the offset is the one at the
+    /// fork, and a master that had no backlog took a new replid just before.
+    fullresync: Option<String>,
 }
 
 /// The simulator.
@@ -407,6 +410,7 @@ impl Sim {
                 time_us: self.now_us,
                 decision: decision.clone(),
                 steps,
+                fullresync: None,
             });
             return;
         }
@@ -414,6 +418,17 @@ impl Sim {
             return;
         };
         let conn = story.conn;
+        if let Event::BgsaveStarted {
+            replicas, offset, ..
+        } = event
+        {
+            if replicas.contains(&conn) {
+                story.fullresync = Some(format!(
+                    "+FULLRESYNC {} {offset}",
+                    self.nodes[node].node.replid()
+                ));
+            }
+        }
         let step = match event {
             Event::BgsaveStarted {
                 target,
@@ -1197,9 +1212,11 @@ impl Sim {
                 continue;
             };
             if let Pending::Deliver { msg, .. } = &pending {
-                if let Some(m) = self.in_flight.get_mut(msg) {
+                let id = *msg;
+                if let Some(m) = self.in_flight.get_mut(&id) {
                     m.arrives_us = None;
                 }
+                self.record(Some(a), SimEvent::Held { id });
             }
             self.held.entry((a, b)).or_default().push((from, pending));
             senders.insert(from);

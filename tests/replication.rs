@@ -6,7 +6,8 @@ use replscope::engine::config::Config;
 use replscope::engine::event::Event;
 use replscope::engine::psync::PsyncRule;
 use replscope::engine::resp::Reply;
-use replscope::sim::{ClientId, Sim};
+use replscope::sim::trace::arrival_updates;
+use replscope::sim::{ClientId, Sim, SimEvent};
 #[path = "support/noise.rs"]
 mod noise;
 use noise::hex_noise;
@@ -696,6 +697,16 @@ fn a_partition_stops_an_rdb_already_on_its_way() {
         })
         .unwrap();
     let held = read(&mut c.sim);
+    let caught: Vec<u64> = c
+        .sim
+        .trace()
+        .iter()
+        .filter_map(|t| match t.event {
+            SimEvent::Held { id } => Some(id),
+            _ => None,
+        })
+        .collect();
+    assert!(!caught.is_empty(), "no segment was caught on its way");
     c.sim.run_for(4_000);
     assert_eq!(read(&mut c.sim), held, "bytes crossed the partition");
     assert!(held - before < 10_000, "{before} then {held}");
@@ -707,7 +718,17 @@ fn a_partition_stops_an_rdb_already_on_its_way() {
             b: "r1".into(),
         })
         .unwrap();
+    let healed_us = c.sim.now_us();
     c.sim.run_for(15_000);
+    // What draws the packets learns when the caught segments arrived after all.
+    let updates = arrival_updates(c.sim.trace());
+    for id in caught {
+        assert!(
+            updates[&id].is_some_and(|at| at > healed_us),
+            "segment {id}: {:?}",
+            updates[&id]
+        );
+    }
     assert_eq!(info_field(&mut c.sim, r1, "master_link_status"), "up");
     assert_eq!(c.offset(1), c.offset(0));
     assert_eq!(c.exec(1, "GET big19"), bulk(&last));

@@ -794,6 +794,7 @@ fn the_snapshot_tells_what_followed_the_last_psync() {
             if text.contains(&format!("Sending {bytes} bytes of backlog starting from offset {}", i.requested_offset)))
     });
     assert!(logged, "the master logs the same byte count");
+    assert_eq!(snap.psync_fullresync, None);
 
     let t = run("first-full-sync");
     let snap = t.sim().snapshot(0);
@@ -807,6 +808,22 @@ fn the_snapshot_tells_what_followed_the_last_psync() {
     };
     assert!(at("+FULLRESYNC ") < at("RDB of "));
     assert!(at("RDB of ") < at("replica online"));
+    // The reply line is the one the replica received, new replid (the master created its
+    // backlog first) and all.
+    let received = t
+        .sim()
+        .trace()
+        .iter()
+        .find_map(|e| match e.engine() {
+            Some(Event::Log { text, .. }) => text.strip_prefix("Full resync from master: "),
+            _ => None,
+        })
+        .expect("the replica logs the +FULLRESYNC it got")
+        .replacen(':', " ", 1);
+    assert_eq!(
+        snap.psync_fullresync,
+        Some(format!("+FULLRESYNC {received}"))
+    );
 }
 
 /// A paused process that resumes handles what waited in its sockets before its timers, as

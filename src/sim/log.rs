@@ -59,9 +59,10 @@ impl LogKind {
         Some(match event {
             SimEvent::Action(_) => LogKind::Action,
             SimEvent::StaleRead { .. } => LogKind::Stale,
-            SimEvent::Send(_) | SimEvent::Released { .. } | SimEvent::Dropped { .. } => {
-                return None
-            }
+            SimEvent::Send(_)
+            | SimEvent::Held { .. }
+            | SimEvent::Released { .. }
+            | SimEvent::Dropped { .. } => return None,
             SimEvent::Engine(e) => match e {
                 Event::Log {
                     level: LogLevel::Warning,
@@ -183,7 +184,10 @@ pub fn text(event: &SimEvent) -> Option<String> {
             replica_value,
             master_value,
         } => format!("stale read of {key}: replica {replica_value:?}, master {master_value:?}"),
-        SimEvent::Send(_) | SimEvent::Released { .. } | SimEvent::Dropped { .. } => return None,
+        SimEvent::Send(_)
+            | SimEvent::Held { .. }
+            | SimEvent::Released { .. }
+            | SimEvent::Dropped { .. } => return None,
         SimEvent::Engine(e) => match e {
             Event::Log { text, .. } => text.clone(),
             Event::Command {

@@ -110,6 +110,8 @@ pub struct Snapshot {
     /// What followed that decision for that replica, in order: the backlog bytes sent, or
     /// the full sync's BGSAVE, RDB, buffered writes and the replica going online.
     pub psync_steps: Vec<String>,
+    /// The `+FULLRESYNC <replid> <offset>` that decision sent, once sent.
+    pub psync_fullresync: Option<String>,
     /// Virtual milliseconds since that decision.
     pub psync_age_ms: u64,
     /// Heartbeats sent in the last 3 s of virtual time, the latest per direction of each
@@ -200,6 +202,7 @@ impl Sim {
         let last_psync =
             story.map(|s| (self.nodes[s.node].name.to_string(), (*s.decision).clone()));
         let psync_steps = story.map(|s| s.steps.clone()).unwrap_or_default();
+        let psync_fullresync = story.and_then(|s| s.fullresync.clone());
         let psync_age_ms = story.map_or(0, |s| self.now_us.saturating_sub(s.time_us) / 1000);
         let heartbeats = self
             .heartbeats
@@ -225,6 +228,7 @@ impl Sim {
             packets,
             last_psync,
             psync_steps,
+            psync_fullresync,
             psync_age_ms,
             heartbeats,
         }

@@ -187,6 +187,18 @@ impl Timeline {
     /// returns true if `t_us` was reached. Stopping early leaves the clock at the last event,
     /// so the next call continues exactly where this one stopped.
     pub fn run_until_us_bounded(&mut self, t_us: u64, max_steps: u64) -> bool {
+        self.run_until_us_or(t_us, max_steps, |_| false)
+    }
+
+    /// Like [`Timeline::run_until_us_bounded`], and also stops right after a step that makes
+    /// `stop` true (the player fast-forwards while no packet is in flight, and stops as the
+    /// first one leaves); returns true only if `t_us` was reached.
+    pub fn run_until_us_or(
+        &mut self,
+        t_us: u64,
+        max_steps: u64,
+        stop: impl Fn(&Sim) -> bool,
+    ) -> bool {
         let mut steps = 0;
         loop {
             if steps >= max_steps {
@@ -204,6 +216,9 @@ impl Timeline {
                     self.sim.step();
                     self.after_step();
                     steps += 1;
+                    if stop(&self.sim) {
+                        return false;
+                    }
                 }
                 _ if scheduled_next.is_some_and(|s| s <= t_us) => {}
                 _ => break,

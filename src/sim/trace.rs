@@ -2,6 +2,7 @@
 //! bytes and when it arrives), every fault and user action, each stamped with virtual time.
 //! The UI animates from it; a hash of it proves two runs identical.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -60,6 +61,9 @@ pub enum SimEvent {
     Engine(Event),
     /// A segment entered a link (boxed: the largest payload; every entry is as large as it).
     Send(Box<Message>),
+    /// A segment already on its way was caught by a new partition: it waits (held) for a
+    /// heal instead of arriving when its `Send` said.
+    Held { id: u64 },
     /// A held segment was released by a heal, with its new arrival time.
     Released { id: u64, arrives_us: u64 },
     /// A segment was lost because its connection no longer exists.
@@ -142,4 +146,25 @@ pub fn classify(bytes: &[u8], from_master_link: bool, to_client: bool) -> MsgKin
     } else {
         MsgKind::Client
     }
+}
+
+/// Arrival times that changed after their segments were sent, as of the end of `trace`: a
+/// partition caught the segment on its way (`Held`: `None`, it waits) or a heal released it
+/// (`Released`: when it arrives now). Whoever draws a `Send` entry looks its id up here
+/// first. The events always follow their `Send`, so the part of a trace since a time holds
+/// every update of the segments sent since then.
+pub fn arrival_updates(trace: &[TraceEntry]) -> BTreeMap<u64, Option<u64>> {
+    let mut updates = BTreeMap::new();
+    for t in trace {
+        match t.event {
+            SimEvent::Held { id } => {
+                updates.insert(id, None);
+            }
+            SimEvent::Released { id, arrives_us } => {
+                updates.insert(id, Some(arrives_us));
+            }
+            _ => {}
+        }
+    }
+    updates
 }

@@ -469,7 +469,7 @@ pub fn App() -> Html {
                     }
                 </section>
                 <aside class="side">
-                    <PsyncPanel decision={snapshot.last_psync.clone()} steps={snapshot.psync_steps.clone()} />
+                    <PsyncPanel decision={snapshot.last_psync.clone()} fullresync={snapshot.psync_fullresync.clone()} steps={snapshot.psync_steps.clone()} />
                     <BacklogRing node={focus_view.clone()} acks={focus.as_ref().map(|f| acks(&snapshot, f)).unwrap_or_default()}
                                  psync={recent_psync} />
                     <Inspector node={focus_view.filter(|_| selected.is_some())} info={info} keys={keys} on_action={on_node_action} on_config={on_exec.clone()} />

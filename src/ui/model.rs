@@ -119,14 +119,11 @@ impl Model {
         let factor = if busy { 1.0 } else { IDLE_FAST_FORWARD };
         let advance_us = (real_ms * self.speed * factor * 1000.0).max(1.0) as u64;
         let target = sim.now_us() + advance_us;
-        // Never jump over the first packet of a burst: stop at the next event when idle.
-        let target = if busy {
-            target
-        } else {
-            sim.next_time_us()
-                .map_or(target, |next| target.min(next.max(sim.now_us() + 1)))
-        };
-        self.timeline.run_until_us_bounded(target, max_steps);
+        // Never jump over the first packet of a burst: fast-forwarding stops right after the
+        // step that sends it. (Stopping at every event instead made a scenario whose clients
+        // write locally, with no packet between nodes yet, crawl from one write to the next.)
+        self.timeline
+            .run_until_us_or(target, max_steps, |sim| !busy && sim.in_flight_count() > 0);
         self.collect_replies();
     }
 

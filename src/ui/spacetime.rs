@@ -4,6 +4,7 @@
 use yew::prelude::*;
 
 use super::topology::kind_class;
+use crate::sim::trace::arrival_updates;
 use crate::sim::{SimEvent, TraceEntry};
 
 /// Virtual time shown, in ms, ending at the cursor.
@@ -34,10 +35,17 @@ pub struct Arrow {
 /// The arrows of the last window, from the trace.
 pub fn arrows(trace: &[TraceEntry], lanes: &[String], now_us: u64) -> Vec<Arrow> {
     let since = now_us.saturating_sub((WINDOW_MS * 1000.0) as u64);
-    let mut out: Vec<Arrow> = trace
+    let in_window = trace
         .iter()
         .rev()
         .take_while(|t| t.time_us >= since)
+        .count();
+    let window = &trace[trace.len() - in_window..];
+    // Segments a partition caught on their way, or a heal released, arrive when these say.
+    let updates = arrival_updates(window);
+    let mut out: Vec<Arrow> = window
+        .iter()
+        .rev()
         .filter_map(|t| match &t.event {
             SimEvent::Send(m) => {
                 let from = lanes.iter().position(|l| **l == *m.from)?;
@@ -46,7 +54,7 @@ pub fn arrows(trace: &[TraceEntry], lanes: &[String], now_us: u64) -> Vec<Arrow>
                     from,
                     to,
                     sent_us: m.sent_us,
-                    arrives_us: m.arrives_us,
+                    arrives_us: updates.get(&m.id).copied().unwrap_or(m.arrives_us),
                     class: kind_class(m.kind),
                 })
             }
