@@ -325,7 +325,10 @@ fn node(n: &NodeView, layout: &Layout, selected: bool, on: &Callback<String>) ->
     } else if n.role == "replica" {
         n.link.clone()
     } else {
-        format!("{} replicas", n.replicas.len())
+        match n.replicas.len() {
+            1 => "1 replica".to_string(),
+            count => format!("{count} replicas"),
+        }
     };
     // Crowded: the circle's colour tells the role.
     let state = if layout.crowded() {
