@@ -83,6 +83,32 @@ impl Cluster {
         }
     }
 
+    /// Keys `big0`.. with 100 000 hex digits each from an LCG seeded with `seed` (values the
+    /// RDB cannot compress to nothing); returns the last value.
+    fn fill_big(&mut self, seed: u64, keys: usize) -> String {
+        let mut x = seed;
+        let mut value = String::new();
+        for i in 0..keys {
+            value = hex_noise(&mut x, 100_000);
+            assert_eq!(self.exec(0, &format!("SET big{i} {value}")), Reply::ok());
+        }
+        value
+    }
+
+    /// Slows the link between `a` and `b`, both ways: 5 ms and 250 KB/s.
+    fn slow_link(&mut self, a: &str, b: &str) {
+        self.sim
+            .act(&replscope::sim::Action::Slow {
+                a: a.into(),
+                b: b.into(),
+                latency_ms: 5,
+                jitter_ms: 0,
+                bandwidth_bps: 250_000,
+                both: true,
+            })
+            .unwrap();
+    }
+
     fn offset(&mut self, node: usize) -> i64 {
         let c = self.clients[node];
         info_field(&mut self.sim, c, "master_repl_offset")
@@ -442,23 +468,9 @@ fn a_replica_is_not_online_until_its_rdb_has_left_the_socket() {
             ..Config::default()
         };
         let mut c = Cluster::new(1, config);
-        // Hex digits of an LCG: values the RDB cannot compress to nothing.
-        let mut x = 1u64;
-        for i in 0..50 {
-            let value = hex_noise(&mut x, 100_000);
-            assert_eq!(c.exec(0, &format!("SET big{i} {value}")), Reply::ok());
-        }
+        c.fill_big(1, 50);
         assert_eq!(c.exec(0, "CONFIG SET min-replicas-to-write 1"), Reply::ok());
-        c.sim
-            .act(&replscope::sim::Action::Slow {
-                a: "m".into(),
-                b: "r1".into(),
-                latency_ms: 5,
-                jitter_ms: 0,
-                bandwidth_bps: 250_000,
-                both: true,
-            })
-            .unwrap();
+        c.slow_link("m", "r1");
         let start = c.sim.now_ms();
         assert_eq!(c.exec(1, "REPLICAOF m 6379"), Reply::ok());
         let m = c.clients[0];
@@ -511,20 +523,8 @@ fn a_diskless_child_with_no_replica_left_is_killed() {
         ..Config::default()
     };
     let mut c = Cluster::new(1, config);
-    let mut x = 7u64;
-    for i in 0..50 {
-        let value = hex_noise(&mut x, 100_000);
-        assert_eq!(c.exec(0, &format!("SET big{i} {value}")), Reply::ok());
-    }
-    let slow = |a: &str, b: &str| replscope::sim::Action::Slow {
-        a: a.into(),
-        b: b.into(),
-        latency_ms: 5,
-        jitter_ms: 0,
-        bandwidth_bps: 250_000,
-        both: true,
-    };
-    c.sim.act(&slow("m", "r1")).unwrap();
+    c.fill_big(7, 50);
+    c.slow_link("m", "r1");
     let start = c.sim.now_ms();
     assert_eq!(c.exec(1, "REPLICAOF m 6379"), Reply::ok());
     c.sim.run_until(start + 3_000);
@@ -664,22 +664,8 @@ fn a_partition_stops_an_rdb_already_on_its_way() {
         ..Config::default()
     };
     let mut c = Cluster::new(1, config);
-    let mut x = 3u64;
-    let mut last = String::new();
-    for i in 0..20 {
-        last = hex_noise(&mut x, 100_000);
-        assert_eq!(c.exec(0, &format!("SET big{i} {last}")), Reply::ok());
-    }
-    c.sim
-        .act(&replscope::sim::Action::Slow {
-            a: "m".into(),
-            b: "r1".into(),
-            latency_ms: 5,
-            jitter_ms: 0,
-            bandwidth_bps: 250_000,
-            both: true,
-        })
-        .unwrap();
+    let last = c.fill_big(3, 20);
+    c.slow_link("m", "r1");
     assert_eq!(c.exec(1, "REPLICAOF m 6379"), Reply::ok());
     let r1 = c.clients[1];
     let read = |sim: &mut Sim| -> i64 {
