@@ -332,6 +332,12 @@ impl Sim {
         self.in_flight.len()
     }
 
+    /// Whether a segment is moving between nodes (in flight and not held by a partition):
+    /// playback slows down to show it, while held ones wait for a heal however long.
+    pub fn has_moving_packets(&self) -> bool {
+        self.in_flight.values().any(|m| m.arrives_us.is_some())
+    }
+
     /// Writes per second of the background workload (0 when off).
     pub fn workload_rate(&self) -> u64 {
         self.workload
@@ -418,15 +424,14 @@ impl Sim {
             return;
         };
         let conn = story.conn;
-        if let Event::BgsaveStarted {
-            replicas, offset, ..
+        if let Event::FullResyncSent {
+            conn: c,
+            replid,
+            offset,
         } = event
         {
-            if replicas.contains(&conn) {
-                story.fullresync = Some(format!(
-                    "+FULLRESYNC {} {offset}",
-                    self.nodes[node].node.replid()
-                ));
+            if *c == conn {
+                story.fullresync = Some(format!("+FULLRESYNC {replid} {offset}"));
             }
         }
         let step = match event {
@@ -827,11 +832,16 @@ impl Sim {
     }
 
     /// A reset connection end: its segments held by a partition are discarded with the rest
-    /// of its unsent bytes.
+    /// of its unsent bytes, and so is what its peer had held towards it (the RST clears the
+    /// peer's send queue too).
     fn drop_held_from(&mut self, from: Endpoint) {
         for held in self.held.values_mut() {
             held.retain(|(f, p)| {
-                let keep = *f != from || !matches!(p, Pending::Deliver { .. });
+                let keep = match p {
+                    Pending::Deliver { to, .. } => *f != from && *to != from,
+                    Pending::Closed { to } => *to != from,
+                    _ => true,
+                };
                 if let (false, Pending::Deliver { msg, .. }) = (keep, p) {
                     self.in_flight.remove(msg);
                 }
@@ -842,7 +852,8 @@ impl Sim {
     }
 
     /// Tells the network how many bytes each sender has held by partitions, after held
-    /// segments were released or dropped (rare: a heal, a cut, a reset, a kill).
+    /// segments were caught, released or dropped (rare: a partition, a heal, a cut, a reset,
+    /// a kill).
     fn recount_held(&mut self) {
         let mut counts = BTreeMap::new();
         for (from, pending) in self.held.values().flatten() {
@@ -1193,7 +1204,8 @@ impl Sim {
     /// What is already on its way from node `a` to node `b` when a partition starts (data
     /// and FINs of open connections, say the rest of an RDB crossing a slow link) is held too,
     /// in order: TCP loses it and retransmits it until the partition heals. Each sender's
-    /// socket then holds all of it (reported as its send queue).
+    /// socket then holds all of it (reported as its send queue). Connection set-up steps and
+    /// the RST of a connection the network already forgot still get through.
     fn hold_in_flight(&mut self, a: usize, b: usize) {
         let caught: Vec<((u64, u64), Endpoint)> = self
             .queue

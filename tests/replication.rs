@@ -566,15 +566,16 @@ fn a_diskless_child_with_no_replica_left_is_killed() {
 }
 
 /// A partition from the master to its replica right after `+FULLRESYNC`: the RDB goes into a
-/// socket whose bytes never get through (TCP keeps them until acknowledged). On disk, Redis
-/// keeps such a replica in SEND_BULK (no ACK timeout applies); diskless, the transfer made no
-/// progress for repl-timeout and is dropped ("Disconnecting timedout replica (full sync)").
-/// Before the simulator counted held bytes as unsent, the RDB "left" at once: the replica
-/// went online and was then timed out for not acknowledging. After the heal, one more full
-/// sync and the replica converges.
+/// socket whose bytes never get through (TCP keeps them until acknowledged). A big RDB fills
+/// the kernel's send buffer and the rest waits in the master: on disk, Redis keeps the replica
+/// in SEND_BULK (no ACK timeout applies); diskless, the transfer made no progress for
+/// repl-timeout and is dropped ("Disconnecting timedout replica (full sync)"). A small RDB
+/// fits in the send buffer: the replica goes online at once and is later timed out for not
+/// acknowledging, as in Redis. After the heal, one more full sync and the replica converges.
 #[test]
 fn a_partition_holds_the_rdb_in_the_masters_socket() {
-    for diskless in [false, true] {
+    for (diskless, big) in [(false, true), (true, true), (false, false), (true, false)] {
+        let case = format!("diskless={diskless} big={big}");
         let config = Config {
             repl_timeout: 5,
             repl_ping_replica_period: 1,
@@ -584,6 +585,9 @@ fn a_partition_holds_the_rdb_in_the_masters_socket() {
             ..Config::default()
         };
         let mut c = Cluster::new(1, config);
+        if big {
+            c.fill_big(5, 10);
+        }
         assert_eq!(c.exec(0, "SET k v"), Reply::ok());
         // The replica waits longer for its bulk than the master for its socket.
         assert_eq!(c.exec(1, "CONFIG SET repl-timeout 60"), Reply::ok());
@@ -595,7 +599,7 @@ fn a_partition_holds_the_rdb_in_the_masters_socket() {
         };
         let deadline = c.sim.now_us() + 5_000_000;
         while !decided(&c.sim) {
-            assert!(c.sim.step_until(deadline), "no PSYNC (diskless={diskless})");
+            assert!(c.sim.step_until(deadline), "no PSYNC ({case})");
         }
         let partition = replscope::sim::Action::Partition {
             from: "m".into(),
@@ -604,22 +608,27 @@ fn a_partition_holds_the_rdb_in_the_masters_socket() {
         c.sim.act(&partition).unwrap();
         let start = c.sim.now_ms();
         let m = c.clients[0];
-        let waiting = if diskless { "wait_bgsave" } else { "send_bulk" };
+        let waiting = match (big, diskless) {
+            (false, _) => "online",
+            (true, false) => "send_bulk",
+            (true, true) => "wait_bgsave",
+        };
         for at_ms in [3_000, 5_000] {
             c.sim.run_until(start + at_ms);
             let slave0 = info_field(&mut c.sim, m, "slave0");
             assert!(
                 slave0.contains(&format!("state={waiting},")),
-                "diskless={diskless} at {at_ms} ms: {slave0}"
+                "{case} at {at_ms} ms: {slave0}"
             );
         }
-        // Past repl-timeout: still in SEND_BULK on disk; the diskless transfer was dropped.
+        // Past repl-timeout: a big RDB is still in SEND_BULK on disk, dropped diskless; a
+        // replica online since the small RDB stopped acknowledging.
         c.sim.run_until(start + 12_000);
-        if diskless {
-            assert_eq!(info_field(&mut c.sim, m, "connected_slaves"), "0");
-        } else {
+        if big && !diskless {
             let slave0 = info_field(&mut c.sim, m, "slave0");
             assert!(slave0.contains("state=send_bulk,"), "{slave0}");
+        } else {
+            assert_eq!(info_field(&mut c.sim, m, "connected_slaves"), "0", "{case}");
         }
         let master_timeouts: Vec<String> = c
             .sim
@@ -631,24 +640,25 @@ fn a_partition_holds_the_rdb_in_the_masters_socket() {
                 _ => None,
             })
             .collect();
-        let expected: Vec<String> = if diskless {
-            vec!["replica stopped taking the RDB".into()]
-        } else {
-            vec![]
+        let expected: Vec<String> = match (big, diskless) {
+            (false, _) => vec!["replica stopped acknowledging".into()],
+            (true, false) => vec![],
+            (true, true) => vec!["replica stopped taking the RDB".into()],
         };
-        assert_eq!(master_timeouts, expected, "diskless={diskless}");
+        assert_eq!(master_timeouts, expected, "{case}");
         c.sim
             .act(&replscope::sim::Action::Heal {
                 a: "m".into(),
                 b: "r1".into(),
             })
             .unwrap();
-        c.sim.run_until(start + 30_000);
+        c.sim.run_until(start + 40_000);
         assert_eq!(
             info_field(&mut c.sim, c.clients[1], "master_link_status"),
-            "up"
+            "up",
+            "{case}"
         );
-        assert_eq!(c.offset(1), c.offset(0), "diskless={diskless}");
+        assert_eq!(c.offset(1), c.offset(0), "{case}");
         assert_eq!(c.exec(1, "GET k"), bulk("v"));
     }
 }
@@ -718,4 +728,61 @@ fn a_partition_stops_an_rdb_already_on_its_way() {
     assert_eq!(info_field(&mut c.sim, r1, "master_link_status"), "up");
     assert_eq!(c.offset(1), c.offset(0));
     assert_eq!(c.exec(1, "GET big19"), bulk(&last));
+}
+
+/// A replica that arrives while a disk BGSAVE for another one runs shares it (syncCommand's
+/// CASE 1, "Waiting for end of BGSAVE for SYNC"): its `+FULLRESYNC` carries the offset of that
+/// fork, and the snapshot's PSYNC story shows that line, as the replica received it.
+#[test]
+fn a_replica_sharing_a_running_bgsave_gets_its_fork_offset() {
+    let config = Config {
+        repl_diskless_sync: false,
+        ..Config::default()
+    };
+    let mut c = Cluster::new(2, config);
+    // About 5 MB: the child saves for about 50 ms of virtual time.
+    c.fill_big(9, 50);
+    assert_eq!(c.exec(1, "REPLICAOF m 6379"), Reply::ok());
+    let bgsave_started = |sim: &Sim| {
+        sim.trace()
+            .iter()
+            .any(|t| matches!(t.engine(), Some(Event::BgsaveStarted { .. })))
+    };
+    let deadline = c.sim.now_us() + 5_000_000;
+    while !bgsave_started(&c.sim) {
+        assert!(c.sim.step_until(deadline), "no BGSAVE");
+    }
+    assert_eq!(c.exec(0, "SET during-the-fork 1"), Reply::ok());
+    assert_eq!(c.exec(2, "REPLICAOF m 6379"), Reply::ok());
+    c.sim.run_for(10_000);
+    let logs = |node: &str| -> Vec<String> {
+        c.sim
+            .trace()
+            .iter()
+            .filter(|t| &*t.node == node)
+            .filter_map(|t| match t.engine() {
+                Some(Event::Log { text, .. }) => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert!(logs("m").contains(&"Waiting for end of BGSAVE for SYNC".to_string()));
+    let got = |node: &str| {
+        logs(node)
+            .iter()
+            .find_map(|l| {
+                l.strip_prefix("Full resync from master: ")
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| panic!("{node} got no +FULLRESYNC"))
+    };
+    // Both replicas got the same fork offset; the story tells r2's.
+    assert_eq!(got("r1"), got("r2"));
+    let snap = c.sim.snapshot(0);
+    assert_eq!(
+        snap.psync_fullresync,
+        Some(format!("+FULLRESYNC {}", got("r2").replacen(':', " ", 1)))
+    );
+    assert_eq!(c.offset(2), c.offset(0));
+    assert_eq!(c.exec(2, "GET during-the-fork"), bulk("1"));
 }

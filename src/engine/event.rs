@@ -153,6 +153,13 @@ pub enum Event {
         conn: ConnId,
         state: ReplicaState,
     },
+    /// Master side: `+FULLRESYNC <replid> <offset>` was sent to a replica (when its BGSAVE
+    /// starts, or when it shares one already running).
+    FullResyncSent {
+        conn: ConnId,
+        replid: String,
+        offset: i64,
+    },
     /// Master side: a snapshot for full sync started (`offset` goes in `+FULLRESYNC`).
     BgsaveStarted {
         target: RdbTarget,

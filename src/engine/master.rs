@@ -552,6 +552,11 @@ impl Node {
                 conn,
                 format!("+FULLRESYNC {replid} {offset}\r\n").into_bytes(),
             );
+            self.emit(Event::FullResyncSent {
+                conn,
+                replid,
+                offset,
+            });
         }
         self.emit(Event::ReplicaStateChanged {
             conn,

@@ -244,6 +244,11 @@ pub fn text(event: &SimEvent) -> Option<String> {
             Event::ReplicaStateChanged { conn, state } => {
                 format!("replica on {conn:?}: {}", state.info_word())
             }
+            Event::FullResyncSent {
+                conn,
+                replid,
+                offset,
+            } => format!("+FULLRESYNC {replid} {offset} sent to {conn:?}"),
             Event::BgsaveStarted {
                 target,
                 replicas,

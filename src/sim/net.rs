@@ -90,6 +90,12 @@ pub(crate) struct Net {
     next_in: u64,
 }
 
+/// What a socket's kernel send buffer takes ahead of the link, bytes: a node's write
+/// "succeeds" for that much even when the link is slow or partitioned, so a small RDB is
+/// written at once as in Redis, and only what does not fit waits in the node's output buffer
+/// (Linux starts TCP sockets at 16 KB and grows them; 64 KB is a modest middle).
+pub const SEND_BUFFER: usize = 64 * 1024;
+
 /// Latency between a client (a console on the node's host) and its node.
 const CLIENT_LATENCY_US: u64 = 100;
 
@@ -209,15 +215,20 @@ impl Net {
         *self.held_bytes.entry(from).or_default() += len;
     }
 
-    /// After held segments were released or dropped: the bytes each sender still has held.
+    /// After held segments were caught, released or dropped: the bytes each sender has held.
     pub fn set_held(&mut self, held_bytes: BTreeMap<Endpoint, usize>) {
         self.held_bytes = held_bytes;
     }
 
-    /// Bytes `from` sent that the link has not transmitted yet at `now_us`, held ones
-    /// included. The kernel's send buffer is not modelled: what the link has not carried
-    /// counts as still in the node's output, as if the socket accepted nothing ahead.
+    /// Bytes `from` sent that its socket has not taken yet at `now_us`: what the link has
+    /// not carried (held ones included) beyond the [`SEND_BUFFER`] the kernel accepts ahead.
     pub fn queued(&mut self, from: Endpoint, now_us: u64) -> usize {
+        self.unsent(from, now_us).saturating_sub(SEND_BUFFER)
+    }
+
+    /// Bytes `from` sent that the link has not transmitted yet at `now_us`, held ones
+    /// included.
+    fn unsent(&mut self, from: Endpoint, now_us: u64) -> usize {
         let held = self.held_bytes.get(&from).copied().unwrap_or(0);
         let Some(q) = self.transmitting.get_mut(&from) else {
             return held;

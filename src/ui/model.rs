@@ -115,7 +115,7 @@ impl Model {
             return;
         }
         let sim = self.timeline.sim();
-        let busy = sim.in_flight_count() > 0;
+        let busy = sim.has_moving_packets();
         let factor = if busy { 1.0 } else { IDLE_FAST_FORWARD };
         let advance_us = (real_ms * self.speed * factor * 1000.0).max(1.0) as u64;
         let target = sim.now_us() + advance_us;
@@ -123,7 +123,7 @@ impl Model {
         // step that sends it. (Stopping at every event instead made a scenario whose clients
         // write locally, with no packet between nodes yet, crawl from one write to the next.)
         self.timeline
-            .run_until_us_or(target, max_steps, |sim| !busy && sim.in_flight_count() > 0);
+            .run_until_us_or(target, max_steps, |sim| !busy && sim.has_moving_packets());
         self.collect_replies();
     }
 

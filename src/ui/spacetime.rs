@@ -93,6 +93,9 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
                         let end = a.arrives_us.unwrap_or(props.now_us).min(props.now_us);
                         let frac = if a.arrives_us.is_some_and(|t| t <= props.now_us) {
                             1.0
+                        } else if a.arrives_us.is_none() {
+                            // Held by a partition: stuck halfway, as on the topology.
+                            0.5
                         } else {
                             end.saturating_sub(a.sent_us) as f64
                                 / (a.arrives_us.unwrap_or(end + 1).saturating_sub(a.sent_us)).max(1) as f64
