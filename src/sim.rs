@@ -164,9 +164,9 @@ struct PsyncStory {
     time_us: u64,
     decision: Box<PsyncDecision>,
     steps: Vec<String>,
-    /// The `+FULLRESYNC <replid> <offset>` sent, once known: the offset is the one at the
-    /// fork, and a master that had no backlog took a new replid just before.
-    fullresync: Option<String>,
+    /// The replid and offset of the `+FULLRESYNC` sent, once sent: the offset is the one at
+    /// the fork, and a master that had no backlog took a new replid just before.
+    fullresync: Option<(String, i64)>,
 }
 
 /// The simulator.
@@ -327,11 +327,6 @@ impl Sim {
         &self.trace
     }
 
-    /// Segments on their way between nodes (the packets the UI draws).
-    pub fn in_flight_count(&self) -> usize {
-        self.in_flight.len()
-    }
-
     /// Whether a segment is moving between nodes (in flight and not held by a partition):
     /// playback slows down to show it, while held ones wait for a heal however long.
     pub fn has_moving_packets(&self) -> bool {
@@ -424,26 +419,23 @@ impl Sim {
             return;
         };
         let conn = story.conn;
-        if let Event::FullResyncSent {
-            conn: c,
-            replid,
-            offset,
-        } = event
-        {
-            if *c == conn {
-                story.fullresync = Some(format!("+FULLRESYNC {replid} {offset}"));
-            }
-        }
         let step = match event {
+            Event::FullResyncSent {
+                conn: c,
+                replid,
+                offset,
+            } if *c == conn => {
+                story.fullresync = Some((replid.clone(), *offset));
+                format!("+FULLRESYNC {replid} {offset}")
+            }
             Event::BgsaveStarted {
                 target,
                 replicas,
-                offset,
                 rdb_bytes,
                 keys,
+                ..
             } if replicas.contains(&conn) => format!(
-                "+FULLRESYNC {} {offset}; BGSAVE ({}): {keys} keys, {rdb_bytes} bytes of RDB",
-                self.nodes[node].node.replid(),
+                "BGSAVE ({}): {keys} keys, {rdb_bytes} bytes of RDB",
                 match target {
                     crate::engine::event::RdbTarget::Disk => "to disk",
                     crate::engine::event::RdbTarget::Socket => "diskless",

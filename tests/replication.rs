@@ -41,6 +41,18 @@ fn stat(sim: &mut Sim, client: ClientId, field: &str) -> i64 {
 }
 
 /// A master `m` and `n` replicas `r1..rn`, each with a console client, all attached and synced.
+/// repl-timeout 5 s, and a replica pinged more often than that (or an idle replica times its
+/// master out); full syncs diskless or not, after `diskless_delay` seconds.
+fn short_timeouts(diskless: bool, diskless_delay: u64) -> Config {
+    Config {
+        repl_timeout: 5,
+        repl_ping_replica_period: 1,
+        repl_diskless_sync: diskless,
+        repl_diskless_sync_delay: diskless_delay,
+        ..Config::default()
+    }
+}
+
 struct Cluster {
     sim: Sim,
     clients: Vec<ClientId>,
@@ -107,6 +119,19 @@ impl Cluster {
                 both: true,
             })
             .unwrap();
+    }
+
+    /// The log lines node `node` wrote, in order.
+    fn logs(&self, node: &str) -> Vec<String> {
+        self.sim
+            .trace()
+            .iter()
+            .filter(|t| &*t.node == node)
+            .filter_map(|t| match t.engine() {
+                Some(Event::Log { text, .. }) => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
     fn offset(&mut self, node: usize) -> i64 {
@@ -459,15 +484,7 @@ fn a_paused_master_does_not_burst_missed_heartbeats_on_resume() {
 #[test]
 fn a_replica_is_not_online_until_its_rdb_has_left_the_socket() {
     for (diskless, waiting) in [(false, "send_bulk"), (true, "wait_bgsave")] {
-        let config = Config {
-            repl_timeout: 5,
-            // Pinged more often than repl-timeout, or an idle replica times its master out.
-            repl_ping_replica_period: 1,
-            repl_diskless_sync: diskless,
-            repl_diskless_sync_delay: 0,
-            ..Config::default()
-        };
-        let mut c = Cluster::new(1, config);
+        let mut c = Cluster::new(1, short_timeouts(diskless, 0));
         c.fill_big(1, 50);
         assert_eq!(c.exec(0, "CONFIG SET min-replicas-to-write 1"), Reply::ok());
         c.slow_link("m", "r1");
@@ -528,23 +545,10 @@ fn a_diskless_child_with_no_replica_left_is_killed() {
     let start = c.sim.now_ms();
     assert_eq!(c.exec(1, "REPLICAOF m 6379"), Reply::ok());
     c.sim.run_until(start + 3_000);
-    let logs = |c: &Cluster, node: &str| -> Vec<String> {
-        c.sim
-            .trace()
-            .iter()
-            .filter(|t| &*t.node == node)
-            .filter_map(|t| match t.engine() {
-                Some(Event::Log { text, .. }) => Some(text.clone()),
-                _ => None,
-            })
-            .collect()
-    };
-    assert!(!logs(&c, "m")
-        .iter()
-        .any(|l| l.contains("killing fork child")));
+    assert!(!c.logs("m").iter().any(|l| l.contains("killing fork child")));
     c.sim.cut(0, 1);
     c.sim.run_for(500);
-    let m = logs(&c, "m");
+    let m = c.logs("m");
     let killed = m
         .iter()
         .position(|l| l == "Diskless rdb transfer, last replica dropped, killing fork child.")
@@ -576,15 +580,8 @@ fn a_diskless_child_with_no_replica_left_is_killed() {
 fn a_partition_holds_the_rdb_in_the_masters_socket() {
     for (diskless, big) in [(false, true), (true, true), (false, false), (true, false)] {
         let case = format!("diskless={diskless} big={big}");
-        let config = Config {
-            repl_timeout: 5,
-            repl_ping_replica_period: 1,
-            repl_diskless_sync: diskless,
-            // Diskless: the child starts at the next cron, after the partition.
-            repl_diskless_sync_delay: 1,
-            ..Config::default()
-        };
-        let mut c = Cluster::new(1, config);
+        // Diskless: the child starts at the next cron, after the partition.
+        let mut c = Cluster::new(1, short_timeouts(diskless, 1));
         if big {
             c.fill_big(5, 10);
         }
@@ -755,20 +752,11 @@ fn a_replica_sharing_a_running_bgsave_gets_its_fork_offset() {
     assert_eq!(c.exec(0, "SET during-the-fork 1"), Reply::ok());
     assert_eq!(c.exec(2, "REPLICAOF m 6379"), Reply::ok());
     c.sim.run_for(10_000);
-    let logs = |node: &str| -> Vec<String> {
-        c.sim
-            .trace()
-            .iter()
-            .filter(|t| &*t.node == node)
-            .filter_map(|t| match t.engine() {
-                Some(Event::Log { text, .. }) => Some(text.clone()),
-                _ => None,
-            })
-            .collect()
-    };
-    assert!(logs("m").contains(&"Waiting for end of BGSAVE for SYNC".to_string()));
+    assert!(c
+        .logs("m")
+        .contains(&"Waiting for end of BGSAVE for SYNC".to_string()));
     let got = |node: &str| {
-        logs(node)
+        c.logs(node)
             .iter()
             .find_map(|l| {
                 l.strip_prefix("Full resync from master: ")
@@ -778,11 +766,12 @@ fn a_replica_sharing_a_running_bgsave_gets_its_fork_offset() {
     };
     // Both replicas got the same fork offset; the story tells r2's.
     assert_eq!(got("r1"), got("r2"));
-    let snap = c.sim.snapshot(0);
-    assert_eq!(
-        snap.psync_fullresync,
-        Some(format!("+FULLRESYNC {}", got("r2").replacen(':', " ", 1)))
-    );
+    let sent = c
+        .sim
+        .snapshot(0)
+        .psync_fullresync
+        .map(|(replid, offset)| format!("{replid}:{offset}"));
+    assert_eq!(sent, Some(got("r2")));
     assert_eq!(c.offset(2), c.offset(0));
     assert_eq!(c.exec(2, "GET during-the-fork"), bulk("1"));
 }

@@ -110,8 +110,8 @@ pub struct Snapshot {
     /// What followed that decision for that replica, in order: the backlog bytes sent, or
     /// the full sync's BGSAVE, RDB, buffered writes and the replica going online.
     pub psync_steps: Vec<String>,
-    /// The `+FULLRESYNC <replid> <offset>` that decision sent, once sent.
-    pub psync_fullresync: Option<String>,
+    /// The replid and offset of the `+FULLRESYNC` that decision sent, once sent.
+    pub psync_fullresync: Option<(String, i64)>,
     /// Virtual milliseconds since that decision.
     pub psync_age_ms: u64,
     /// Heartbeats sent in the last 3 s of virtual time, the latest per direction of each

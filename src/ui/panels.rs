@@ -34,10 +34,7 @@ pub fn PsyncPanel(props: &PsyncPanelProps) -> Html {
     let in_window = window.is_some_and(|(a, b)| i.requested_offset >= a && i.requested_offset <= b);
     let reply = if d.is_continue() {
         format!("+CONTINUE {}", short(&i.master_replid))
-    } else if let Some(sent) = &props.fullresync {
-        // `+FULLRESYNC <replid> <offset>`, shortened like the other replids here.
-        let mut words = sent.split(' ').skip(1);
-        let (replid, offset) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    } else if let Some((replid, offset)) = &props.fullresync {
         format!("+FULLRESYNC {} {offset}", short(replid))
     } else if window.is_none() {
         // Not sent yet (a diskless sync waits for its BGSAVE). A master without a backlog
@@ -98,8 +95,8 @@ fn rule_text(d: &PsyncDecision) -> String {
 #[derive(Properties, PartialEq)]
 pub struct PsyncPanelProps {
     pub decision: Option<(String, PsyncDecision)>,
-    /// The `+FULLRESYNC` line the master sent, once it did.
-    pub fullresync: Option<String>,
+    /// The replid and offset of the `+FULLRESYNC` the master sent, once it did.
+    pub fullresync: Option<(String, i64)>,
     /// What followed the decision (backlog bytes sent, or the full sync's steps).
     pub steps: Vec<String>,
 }

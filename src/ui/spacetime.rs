@@ -91,14 +91,14 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
                     }) }
                     { for props.arrows.iter().map(|a| {
                         let end = a.arrives_us.unwrap_or(props.now_us).min(props.now_us);
-                        let frac = if a.arrives_us.is_some_and(|t| t <= props.now_us) {
-                            1.0
-                        } else if a.arrives_us.is_none() {
+                        let frac = match a.arrives_us {
+                            Some(at) if at <= props.now_us => 1.0,
+                            Some(at) => {
+                                end.saturating_sub(a.sent_us) as f64
+                                    / at.saturating_sub(a.sent_us).max(1) as f64
+                            }
                             // Held by a partition: stuck halfway, as on the topology.
-                            0.5
-                        } else {
-                            end.saturating_sub(a.sent_us) as f64
-                                / (a.arrives_us.unwrap_or(end + 1).saturating_sub(a.sent_us)).max(1) as f64
+                            None => 0.5,
                         };
                         html! {
                             <line class={classes!("arrow", a.class, a.arrives_us.is_none().then_some("held"))}
