@@ -13,6 +13,7 @@ pub mod action;
 pub mod chaos;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+pub mod history;
 pub mod log;
 mod net;
 pub mod scenario;
@@ -64,8 +65,9 @@ pub struct SimNode {
     pub config: Config,
     pub node: Node,
     pub state: NodeState,
-    /// The node's `dir/dbfilename`: the last RDB it saved.
-    pub disk: Option<Vec<u8>>,
+    /// The node's `dir/dbfilename`: the last RDB it saved (shared, not copied, by the
+    /// timeline's checkpoints: it only changes when the node saves again).
+    pub disk: Option<std::sync::Arc<[u8]>>,
     /// How many times it started (seeds differ per boot, as run ids do).
     boots: u64,
     /// Inputs that arrived while paused, delivered on resume.
@@ -181,7 +183,13 @@ pub struct Sim {
     clients: BTreeMap<ClientId, ClientEnd>,
     next_client: u64,
     next_msg: u64,
+    /// Entries recorded since the last [`Sim::drain_trace`] (all of them if nobody drains:
+    /// tests and short runs read the whole trace here; a [`timeline::Timeline`] drains it
+    /// into its bounded history after every step).
     trace: Vec<TraceEntry>,
+    /// How many entries were drained before `trace[0]`: `trace[i]` is entry number
+    /// `trace_base + i` of the run.
+    trace_base: u64,
     /// The node name of entries that belong to no node (faults, actions, the network).
     network_name: Name,
     seed: u64,
@@ -192,14 +200,15 @@ pub struct Sim {
     readers: Vec<Reader>,
     /// One console client per node, created on first use.
     consoles: BTreeMap<usize, ClientId>,
+    /// Each node's [`Node::poll_timeout`] (ms), refreshed whenever the node handles
+    /// something: finding the next step then costs a look at a number per node, not a walk
+    /// over every node's clients (it runs once per step).
+    timers: Vec<u64>,
     /// Segments between nodes not delivered yet (the packets the UI animates).
     in_flight: BTreeMap<u64, trace::Message>,
     /// The latest PSYNC decision and what followed it (the snapshot shows it every frame;
     /// finding it in the trace would scan every entry recorded since).
     last_psync: Option<PsyncStory>,
-    /// Where in the trace the entries the event log shows are (see [`LogKind::of`]): the
-    /// log reads its last lines from here instead of scanning every segment and stream feed.
-    log_index: Vec<usize>,
     /// The last heartbeat (PING or REPLCONF ACK) each node sent to each peer: (id, kind,
     /// sent at), for the UI's pulses.
     heartbeats: BTreeMap<(usize, usize), (u64, MsgKind, u64)>,
@@ -219,6 +228,7 @@ impl Sim {
             next_client: 1,
             next_msg: 1,
             trace: Vec::new(),
+            trace_base: 0,
             network_name: Name::from(""),
             seed,
             rng: ChaCha8Rng::seed_from_u64(seed ^ 0x005e_ed0f_5141),
@@ -226,9 +236,9 @@ impl Sim {
             workload: None,
             readers: Vec::new(),
             consoles: BTreeMap::new(),
+            timers: Vec::new(),
             in_flight: BTreeMap::new(),
             last_psync: None,
-            log_index: Vec::new(),
             heartbeats: BTreeMap::new(),
         }
     }
@@ -260,6 +270,7 @@ impl Sim {
             replicaof: None,
             removed: false,
         });
+        self.timers.push(self.nodes[index].node.poll_timeout());
         index
     }
 
@@ -318,6 +329,65 @@ impl Sim {
         })
     }
 
+    /// Roughly the memory this simulation holds, for the timeline's budget: what several
+    /// copies may share (backlog pages, saved RDBs) goes to `shared` as (address, bytes), to
+    /// be counted once; the rest is returned. Walks every key: call it rarely.
+    pub fn memory(&self, shared: &mut dyn FnMut(usize, usize)) -> usize {
+        let pending = |p: &Pending| match p {
+            Pending::Deliver { bytes, .. } => bytes.capacity() + 64,
+            _ => 64,
+        };
+        let nodes: usize = self
+            .nodes
+            .iter()
+            .map(|n| {
+                if let Some(disk) = &n.disk {
+                    shared(disk.as_ptr() as usize, disk.len());
+                }
+                std::mem::size_of::<SimNode>()
+                    + n.node.memory(shared)
+                    + n.held_inputs.iter().map(pending).sum::<usize>()
+            })
+            .sum();
+        let clients: usize = self
+            .clients
+            .values()
+            .map(|c| std::mem::size_of::<ClientEnd>() + c.inbuf.capacity() + 64 * c.replies.len())
+            .sum();
+        let messages: usize = self
+            .in_flight
+            .values()
+            .map(|m| std::mem::size_of::<trace::Message>() + m.head.capacity())
+            .sum();
+        std::mem::size_of::<Sim>()
+            + nodes
+            + clients
+            + messages
+            + self.queue.values().map(pending).sum::<usize>()
+            + self
+                .held
+                .values()
+                .flatten()
+                .map(|(_, p)| pending(p))
+                .sum::<usize>()
+            + self.trace.iter().map(trace::entry_bytes).sum::<usize>()
+    }
+
+    /// Reads node `i`'s next timer again after a change made outside [`Sim::drain`].
+    pub(crate) fn refresh_timer(&mut self, i: usize) {
+        self.timers[i] = self.nodes[i].node.poll_timeout();
+    }
+
+    /// Makes equal full backlog pages of different nodes one page in memory (a master and
+    /// its replicas hold the same stream at the same offsets): the timeline calls it before
+    /// each checkpoint, so a checkpoint of twelve nodes holds one copy of the stream.
+    pub fn share_backlog_pages(&mut self) {
+        let mut pool = crate::engine::backlog::PagePool::new();
+        for n in &mut self.nodes {
+            n.node.share_backlog_pages(&mut pool);
+        }
+    }
+
     /// True if a node named `name` was removed.
     pub fn was_removed(&self, name: &str) -> bool {
         self.nodes.iter().any(|n| *n.name == *name && n.removed)
@@ -340,15 +410,17 @@ impl Sim {
             .map_or(0, |w| 1_000_000 / w.period_us.max(1))
     }
 
-    /// Drops trace entries older than `keep_after_us` (long benchmark runs).
-    pub fn clear_trace(&mut self) {
-        self.trace.clear();
-        self.log_index.clear();
+    /// How many entries the run has recorded so far, drained ones included: the number the
+    /// next entry will have.
+    pub fn trace_len(&self) -> u64 {
+        self.trace_base + self.trace.len() as u64
     }
 
-    /// The entries the event log shows, newest first.
-    pub fn log_entries(&self) -> impl Iterator<Item = &TraceEntry> {
-        self.log_index.iter().rev().map(|&i| &self.trace[i])
+    /// Hands over the entries recorded since the last drain (the first one is entry number
+    /// `trace_len() - count`), keeping the buffer's memory for the next ones.
+    pub fn drain_trace(&mut self) -> std::vec::Drain<'_, TraceEntry> {
+        self.trace_base += self.trace.len() as u64;
+        self.trace.drain(..)
     }
 
     /// Link properties from `a` to `b`.
@@ -381,9 +453,6 @@ impl Sim {
             self.follow_psync(i, e);
         }
         let node = node.map_or_else(|| self.network_name.clone(), |i| self.nodes[i].name.clone());
-        if LogKind::of(&event).is_some() {
-            self.log_index.push(self.trace.len());
-        }
         self.trace.push(TraceEntry {
             time_us: self.now_us,
             node,
@@ -614,7 +683,8 @@ impl Sim {
         };
         for (i, n) in self.nodes.iter().enumerate() {
             if n.state == NodeState::Up {
-                consider(n.node.poll_timeout() * 1000, Step::Timer(i));
+                debug_assert_eq!(self.timers[i], n.node.poll_timeout(), "timer of node {i}");
+                consider(self.timers[i] * 1000, Step::Timer(i));
             }
         }
         if let Some(w) = &self.workload {
@@ -911,10 +981,11 @@ impl Sim {
                         self.send_close(from, to);
                     }
                 }
-                Output::SaveRdb { bytes } => self.nodes[i].disk = Some(bytes),
+                Output::SaveRdb { bytes } => self.nodes[i].disk = Some(bytes.into()),
                 Output::Event(event) => self.record(Some(i), SimEvent::Engine(event)),
             }
         }
+        self.timers[i] = self.nodes[i].node.poll_timeout();
     }
 
     /// Node `i` connects to `host:port`: refused at once by an unknown address (a removed
@@ -1245,7 +1316,7 @@ impl Sim {
             return;
         }
         if save {
-            self.nodes[n].disk = Some(self.nodes[n].node.snapshot());
+            self.nodes[n].disk = Some(self.nodes[n].node.snapshot().into());
         }
         self.nodes[n].replicaof = self.nodes[n]
             .node

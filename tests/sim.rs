@@ -16,8 +16,7 @@ fn run(name: &str) -> Timeline {
 }
 
 fn events(t: &Timeline) -> Vec<(String, Event)> {
-    t.sim()
-        .trace()
+    t.trace()
         .iter()
         .filter_map(|e| e.engine().map(|ev| (e.node.to_string(), ev.clone())))
         .collect()
@@ -148,7 +147,6 @@ fn min_replicas_refuses_then_accepts_writes() {
 fn stale_reads_are_reported_then_the_replica_catches_up() {
     let t = run("stale-reads");
     let stale = t
-        .sim()
         .trace()
         .iter()
         .filter(|e| matches!(e.event, SimEvent::StaleRead { .. }))
@@ -167,7 +165,6 @@ fn a_big_full_sync_takes_time_on_a_slow_link() {
     });
     assert!(rdb.unwrap() > 4_000_000, "{rdb:?}");
     let times: Vec<u64> = t
-        .sim()
         .trace()
         .iter()
         .filter(|e| {
@@ -215,7 +212,7 @@ fn time_travel_is_exact_in_both_directions() {
         seen.push((
             ms,
             sim.steps(),
-            trace::hash(sim.trace()),
+            trace::hash(t.trace()),
             sim.node(1).master_repl_offset(),
         ));
     }
@@ -223,21 +220,21 @@ fn time_travel_is_exact_in_both_directions() {
     for &(ms, steps, hash, offset) in seen.iter().rev().chain(seen.iter()) {
         t.seek_time_us(start + ms * 1000);
         assert_eq!(
-            (t.sim().steps(), trace::hash(t.sim().trace())),
+            (t.sim().steps(), trace::hash(t.trace())),
             (steps, hash),
             "at {ms} ms"
         );
         assert_eq!(t.sim().node(1).master_repl_offset(), offset);
         t.seek_step(steps);
-        assert_eq!(trace::hash(t.sim().trace()), hash, "step {steps}");
+        assert_eq!(trace::hash(t.trace()), hash, "step {steps}");
     }
     // One step back then one forward.
     let k = t.sim().steps();
-    let here = trace::hash(t.sim().trace());
+    let here = trace::hash(t.trace());
     t.seek_step(k - 1);
     assert_eq!(t.sim().steps(), k - 1);
     t.step();
-    assert_eq!(trace::hash(t.sim().trace()), here);
+    assert_eq!(trace::hash(t.trace()), here);
 }
 
 #[test]
@@ -280,15 +277,15 @@ pub const PARTIAL_SYNC_HASH: u64 = 6087562337977465254;
 
 #[test]
 fn runs_are_reproducible_and_platform_independent() {
-    let a = trace::hash(run("partial-sync").sim().trace());
-    let b = trace::hash(run("partial-sync").sim().trace());
+    let a = trace::hash(run("partial-sync").trace());
+    let b = trace::hash(run("partial-sync").trace());
     assert_eq!(a, b);
     let other_seed = {
         let s = scenario::builtin_named("partial-sync").unwrap();
         let mut t = s.build(Some(99)).unwrap();
         let end = t.sim().now_us() + s.until_ms * 1000;
         t.run_until_us(end);
-        trace::hash(t.sim().trace())
+        trace::hash(t.trace())
     };
     assert_ne!(a, other_seed);
     assert_eq!(
@@ -377,17 +374,11 @@ fn an_exported_run_replays_exactly() {
     let json = serde_json::to_string(&run).unwrap();
     let mut replay = RunFile::parse(&json).unwrap().timeline().unwrap();
     replay.run_until_us(start + 14_000_000);
-    assert_eq!(
-        trace::hash(replay.sim().trace()),
-        trace::hash(t.sim().trace())
-    );
+    assert_eq!(trace::hash(replay.trace()), trace::hash(t.trace()));
     // And it goes on with the scenario afterwards, identically.
     t.run_until_us(start + 18_000_000);
     replay.run_until_us(start + 18_000_000);
-    assert_eq!(
-        trace::hash(replay.sim().trace()),
-        trace::hash(t.sim().trace())
-    );
+    assert_eq!(trace::hash(replay.trace()), trace::hash(t.trace()));
     assert!(RunFile::parse("{\"seed\": 1}")
         .unwrap_err()
         .starts_with("invalid run file"));
@@ -502,28 +493,29 @@ fn a_replica_killed_in_the_middle_of_a_slow_full_sync_recovers_cleanly() {
     assert!(t.sim().node(1).keyspace().key_count() > 400);
 }
 
-/// The event log's index names exactly the entries `LogKind::of` shows, newest first, and
-/// stays right after stepping back in time (a checkpoint carries it).
+/// The history's log lists exactly the entries `LogKind::of` shows, newest first, and stays
+/// right after stepping back in time (only entries of the moment shown).
 #[test]
 fn the_log_index_lists_exactly_the_loggable_entries() {
     let loggable = |t: &Timeline| -> (Vec<TraceEntry>, Vec<TraceEntry>) {
         let expected = t
-            .sim()
             .trace()
             .iter()
             .filter(|e| LogKind::of(&e.event).is_some())
             .rev()
             .cloned()
             .collect();
-        (expected, t.sim().log_entries().cloned().collect())
+        let indexed = t
+            .history()
+            .log_entries(t.sim().trace_len())
+            .map(|(_, e)| e.clone())
+            .collect();
+        (expected, indexed)
     };
     let mut t = run("partial-sync");
     let (expected, indexed) = loggable(&t);
     assert!(expected.len() > 10, "the scenario logs something");
-    assert!(
-        expected.len() < t.sim().trace().len(),
-        "segments are not logged"
-    );
+    assert!(expected.len() < t.trace().len(), "segments are not logged");
     assert_eq!(indexed, expected);
     t.seek_step(t.sim().steps() / 2);
     let (expected, indexed) = loggable(&t);
@@ -649,14 +641,14 @@ fn a_removed_node_goes_away_and_its_replicas_keep_retrying() {
     assert!(json.contains(r#""do":"remove","node":"r2""#), "{json}");
     let mut replay = RunFile::parse(&json).unwrap().timeline().unwrap();
     replay.run_until_us(start + 20_000_000);
-    let hash = trace::hash(t.sim().trace());
-    assert_eq!(trace::hash(replay.sim().trace()), hash);
+    let hash = trace::hash(t.trace());
+    assert_eq!(trace::hash(replay.trace()), hash);
     // Time travel: before the removal the node is back, after it gone again, same run.
     t.seek_time_us(start + 8_500_000);
     assert!(t.sim().snapshot(start).nodes.iter().any(|n| n.name == "r2"));
     t.seek_time_us(start + 20_000_000);
     assert!(t.sim().snapshot(start).nodes.iter().all(|n| n.name != "r2"));
-    assert_eq!(trace::hash(t.sim().trace()), hash);
+    assert_eq!(trace::hash(t.trace()), hash);
 }
 
 #[test]
@@ -671,7 +663,7 @@ fn snapshots_carry_the_last_heartbeats_for_the_pulses() {
         for h in t.sim().snapshot(start).heartbeats {
             assert!(h.age_ms < 3_000, "{h:?}");
             // The very segment recorded in the trace.
-            let sent = t.sim().trace().iter().find_map(|e| match &e.event {
+            let sent = t.trace().iter().find_map(|e| match &e.event {
                 SimEvent::Send(m) if m.id == h.id => Some(m.clone()),
                 _ => None,
             });
@@ -712,19 +704,20 @@ fn a_scenario_can_remove_nodes() {
     let names: Vec<&str> = snap.nodes.iter().map(|n| n.name.as_str()).collect();
     assert_eq!(names, ["m", "r1"]);
     assert!(converged(&t));
-    assert_eq!(
-        trace::hash(run(&s).sim().trace()),
-        trace::hash(t.sim().trace())
-    );
+    assert_eq!(trace::hash(run(&s).trace()), trace::hash(t.trace()));
 }
 
 /// The event log's filter: kinds, one node, a piece of text; the latest lines, oldest first.
 #[test]
 fn the_event_log_filters_by_kind_node_and_text() {
-    use replscope::sim::log::{lines, LogFilter};
+    use replscope::sim::log::LogFilter;
     let t = run("partial-sync");
-    let (start, sim) = (0, t.sim());
-    let (default, _) = lines(sim, &LogFilter::default(), start, 1000);
+    let start = 0;
+    let lines = |f: &LogFilter, start: u64, limit: usize| {
+        let v = t.log_lines(f, start, limit, None);
+        (v.lines, v.truncated)
+    };
+    let (default, _) = lines(&LogFilter::default(), start, 1000);
     assert!(default.iter().any(|l| l.kind == LogKind::Action));
     assert!(default.iter().all(|l| LogFilter::default().shows(l.kind)));
     assert!(
@@ -737,7 +730,7 @@ fn the_event_log_filters_by_kind_node_and_text() {
         node: Some("r1".into()),
         text: String::new(),
     };
-    let (r1, _) = lines(sim, &commands, start, 1000);
+    let (r1, _) = lines(&commands, start, 1000);
     assert!(
         !r1.is_empty()
             && r1
@@ -748,14 +741,14 @@ fn the_event_log_filters_by_kind_node_and_text() {
         r1.iter().any(|l| l.text.ends_with("(from the master)")),
         "{r1:?}"
     );
-    let (last_two, _) = lines(sim, &commands, start, 2);
+    let (last_two, _) = lines(&commands, start, 2);
     assert_eq!(last_two, r1[r1.len() - 2..]);
 
     commands.toggle(LogKind::Command);
     commands.toggle(LogKind::Replication);
     commands.node = None;
     commands.text = "+continue".into();
-    let (decisions, truncated) = lines(sim, &commands, start, 1000);
+    let (decisions, truncated) = lines(&commands, start, 1000);
     assert!(!truncated);
     assert!(
         decisions
@@ -789,7 +782,7 @@ fn the_snapshot_tells_what_followed_the_last_psync() {
             "replica online: the stream flows".to_string()
         ]
     );
-    let logged = t.sim().trace().iter().any(|e| {
+    let logged = t.trace().iter().any(|e| {
         matches!(e.engine(), Some(Event::Log { text, .. })
             if text.contains(&format!("Sending {bytes} bytes of backlog starting from offset {}", i.requested_offset)))
     });
@@ -811,7 +804,6 @@ fn the_snapshot_tells_what_followed_the_last_psync() {
     // The reply line is the one the replica received, new replid (the master created its
     // backlog first) and all.
     let received = t
-        .sim()
         .trace()
         .iter()
         .find_map(|e| match e.engine() {
@@ -848,10 +840,10 @@ fn a_resumed_replica_reads_its_socket_before_its_timers_run() {
     t.run_until_us(start + 11_000_000);
     t.act(Action::Pause { node: "r1".into() }).unwrap();
     t.run_until_us(start + 19_000_000);
-    let before = t.sim().trace().len();
+    let before = t.trace().len();
     t.act(Action::Resume { node: "r1".into() }).unwrap();
     t.run_until_us(start + 21_000_000);
-    let timeouts: Vec<_> = t.sim().trace()[before..]
+    let timeouts: Vec<_> = t.trace()[before..]
         .iter()
         .filter(|e| &*e.node == "r1" && matches!(e.engine(), Some(Event::Timeout { .. })))
         .collect();
@@ -869,9 +861,9 @@ fn a_refused_connect_is_logged_as_redis_logs_it() {
     let start = t.sim().now_us();
     t.run_until_us(start + 8_000_000);
     t.act(Action::Remove { node: "m".into() }).unwrap();
-    let from = t.sim().trace().len();
+    let from = t.trace().len();
     t.run_until_us(start + 11_500_000);
-    let lines: Vec<String> = t.sim().trace()[from..]
+    let lines: Vec<String> = t.trace()[from..]
         .iter()
         .filter(|e| &*e.node == "r1")
         .filter_map(|e| match e.engine() {

@@ -65,7 +65,7 @@ fn a_scenario_runs_identically_in_the_browser() {
     let mut t = s.build(None).unwrap();
     let end = t.sim().now_us() + s.until_ms * 1000;
     t.run_until_us(end);
-    assert_eq!(trace::hash(t.sim().trace()), PARTIAL_SYNC_HASH);
+    assert_eq!(trace::hash(t.trace()), PARTIAL_SYNC_HASH);
 }
 
 /// Playing a scenario whose only traffic is a client writing to its node (no packet between
@@ -82,7 +82,7 @@ fn playback_fast_forwards_past_local_traffic() {
     let mut saw_packets = false;
     for _ in 0..100 {
         let idle = !m.timeline.sim().has_moving_packets();
-        let seen = m.timeline.sim().trace().len();
+        let seen = m.timeline.sim().trace_len();
         m.tick(50.0, 100_000);
         let sim = m.timeline.sim();
         saw_packets |= sim.has_moving_packets();
@@ -90,7 +90,7 @@ fn playback_fast_forwards_past_local_traffic() {
             // Fast-forwarding stopped at the first packet between nodes: none was sent and
             // delivered within the tick, unseen.
             let drawn: Vec<u64> = sim.snapshot(0).packets.iter().map(|p| p.id).collect();
-            for t in &sim.trace()[seen..] {
+            for t in m.timeline.trace_since(seen) {
                 if let SimEvent::Send(msg) = &t.event {
                     let between_nodes =
                         ["m", "r1"].contains(&&*msg.from) && ["m", "r1"].contains(&&*msg.to);

@@ -104,7 +104,7 @@ impl Cluster {
             info.contains(&format!("connected_slaves:{REPLICAS}")),
             "{info}"
         );
-        sim.clear_trace();
+        sim.drain_trace().for_each(drop);
         Cluster {
             sim,
             master,
@@ -156,9 +156,8 @@ impl Cluster {
         assert!(self.sim.node(self.master).master_repl_offset() > offset);
         let stats = BatchStats {
             steps: self.sim.steps() - steps,
-            trace_entries: self.sim.trace().len() as u64,
+            trace_entries: self.sim.drain_trace().count() as u64,
         };
-        self.sim.clear_trace();
         stats
     }
 }

@@ -43,6 +43,11 @@ impl Argv {
         self.iter().map(String::from_utf8_lossy)
     }
 
+    /// Bytes of the packed arguments (what recording one costs, for memory budgets).
+    pub fn packed_len(&self) -> usize {
+        self.0.len()
+    }
+
     /// The first argument, the command name as the client wrote it.
     pub fn name(&self) -> Cow<'_, str> {
         self.strings().next().unwrap_or_default()

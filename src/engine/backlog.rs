@@ -21,6 +21,8 @@
 mod blocks;
 mod ring;
 
+pub use ring::PagePool;
+
 use serde::{Deserialize, Serialize};
 
 pub use blocks::{
@@ -375,6 +377,26 @@ impl Backlog {
         match &mut self.inner {
             Inner::Ring(r) => r.rebase(base),
             Inner::Blocks(b) => b.rebase(base),
+        }
+    }
+
+    /// Lets the ring share its full pages with equal ones in `pool` (see
+    /// [`ring::Ring::share_pages`]); the blocks model keeps its own blocks.
+    pub fn share_pages(&mut self, pool: &mut PagePool) {
+        if let Inner::Ring(r) = &mut self.inner {
+            r.share_pages(pool);
+        }
+    }
+
+    /// Memory held, as (address, bytes) of each shareable page through `shared` (a page is
+    /// counted once however many copies hold it), and the rest as the returned byte count.
+    pub fn memory(&self, shared: &mut dyn FnMut(usize, usize)) -> usize {
+        match &self.inner {
+            Inner::Ring(r) => {
+                r.pages(shared);
+                0
+            }
+            Inner::Blocks(b) => b.layout().iter().map(|v| v.size + 64).sum(),
         }
     }
 

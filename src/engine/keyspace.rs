@@ -156,6 +156,27 @@ impl Keyspace {
         self.dbs.iter().map(|db| db.len()).sum()
     }
 
+    /// Roughly the memory the data holds (keys, values, per-key bookkeeping), for the
+    /// simulator's memory budgets. Walks every key: call it rarely.
+    pub fn approx_bytes(&self) -> usize {
+        const PER_ITEM: usize = 48;
+        let item = |b: &Vec<u8>| b.len() + PER_ITEM;
+        self.dbs
+            .iter()
+            .flat_map(|db| db.iter())
+            .map(|(k, e)| {
+                let value = match &e.value {
+                    Value::String(s) => s.len(),
+                    Value::List(l) => l.iter().map(item).sum(),
+                    Value::Hash(h) => h.iter().map(|(f, v)| item(f) + item(v)).sum(),
+                    Value::Set(s) => s.iter().map(item).sum(),
+                    Value::ZSet(z) => z.iter().map(|(m, _)| 2 * (m.len() + PER_ITEM)).sum(),
+                };
+                k.len() + value + std::mem::size_of::<Entry>() + PER_ITEM
+            })
+            .sum()
+    }
+
     /// Removes every key of every database.
     pub fn flush_all(&mut self) {
         self.dbs.iter_mut().for_each(Db::clear);

@@ -211,6 +211,39 @@ pub struct Node {
 pub(crate) const CRON_PERIOD_MS: u64 = 100;
 
 impl Node {
+    /// Roughly the memory this node holds, for the simulator's budgets: backlog pages go
+    /// to `shared` as (address, bytes), since copies of a node and nodes holding the same
+    /// stream share them; everything else is returned. Walks every key: call it rarely.
+    pub fn memory(&self, shared: &mut dyn FnMut(usize, usize)) -> usize {
+        let clients: usize = self
+            .clients
+            .values()
+            .map(|c| {
+                std::mem::size_of::<Client>()
+                    + c.parser.buffer_bytes()
+                    + c.replica.as_ref().map_or(0, |r| r.pending.capacity())
+            })
+            .sum();
+        let backlog = self.master.backlog.as_ref().map_or(0, |b| b.memory(shared));
+        let child = self.master.child.as_ref().map_or(0, |c| c.rdb.capacity());
+        std::mem::size_of::<Node>()
+            + self.keyspace.approx_bytes()
+            + clients
+            + backlog
+            + child
+            + self.master.encode_buf.capacity()
+            + self.replica.buffer_bytes()
+            + self.out.queued_bytes()
+    }
+
+    /// Lets the backlog share its full pages with equal ones met in `pool` (a master's and
+    /// its replicas' hold the same stream), so that a simulation and its copies hold one.
+    pub fn share_backlog_pages(&mut self, pool: &mut super::backlog::PagePool) {
+        if let Some(b) = self.master.backlog.as_mut() {
+            b.share_pages(pool);
+        }
+    }
+
     /// A fresh master with an empty dataset and a random replid drawn from `seed`.
     pub fn new(opts: NodeOptions) -> Node {
         let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);

@@ -19,6 +19,18 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
+    /// Bytes of output waiting for the driver.
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.queue
+            .iter()
+            .map(|o| match o {
+                Output::Send { bytes, .. } => bytes.capacity(),
+                Output::SaveRdb { bytes } => bytes.len(),
+                _ => 64,
+            })
+            .sum()
+    }
+
     /// Queues bytes for `conn`, joining its last send when nothing ordered came after it.
     pub(crate) fn send(&mut self, conn: ConnId, bytes: Cow<'_, [u8]>) {
         match self.joinable_send(conn) {

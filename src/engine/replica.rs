@@ -100,6 +100,15 @@ pub(crate) struct ReplicaSide {
 }
 
 impl ReplicaSide {
+    /// Bytes of memory the link's buffers hold (a transfer in progress, the master client).
+    pub(crate) fn buffer_bytes(&self) -> usize {
+        self.link.as_ref().map_or(0, |l| {
+            l.inbuf.capacity()
+                + l.rdb.capacity()
+                + l.client.as_ref().map_or(0, |c| c.parser.buffer_bytes())
+        })
+    }
+
     pub fn is_replica(&self) -> bool {
         self.link.is_some()
     }

@@ -190,6 +190,11 @@ const SPARE_ARGS: usize = 64;
 const SPARE_ARG_CAPACITY: usize = 4096;
 
 impl RequestParser {
+    /// Bytes of memory its buffer holds.
+    pub fn buffer_bytes(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// A parser with Redis's default `proto-max-bulk-len`.
     pub fn new() -> Self {
         RequestParser {

@@ -19,6 +19,9 @@ use super::timeline::Timeline;
 use super::{chaos, trace, SimEvent};
 use crate::engine::event::Event;
 
+/// Steps run between two looks at the trace: their entries fit in the history's window.
+const SLICE_STEPS: u64 = 20_000;
+
 /// A PSYNC outcome, for the summary.
 #[derive(Serialize)]
 struct Decision {
@@ -175,29 +178,39 @@ fn report(
 ) -> Result<(), String> {
     let start_us = timeline.sim().now_us();
     let until_ms = until.unwrap_or(scenario.until_ms);
-    timeline.run_until_us(start_us + until_ms * 1000);
-    let sim = timeline.sim();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    if !quiet {
-        for entry in sim.trace() {
-            let line = serde_json::to_string(entry).map_err(|e| e.to_string())?;
-            writeln!(out, "{line}").map_err(|e| e.to_string())?;
+    // The trace is printed, hashed and searched as the run goes, a slice of steps at a time
+    // (the timeline keeps a bounded window of it), so a run of hours stays in bounded memory.
+    let mut hasher = trace::TraceHasher::default();
+    let mut psync = Vec::new();
+    let mut next = timeline.history().window_start();
+    loop {
+        let done = timeline.run_until_us_bounded(start_us + until_ms * 1000, SLICE_STEPS);
+        if timeline.history().window_start() > next {
+            return Err("internal error: trace entries left the history unread".into());
+        }
+        for entry in timeline.trace_since(next) {
+            hasher.add(entry);
+            if !quiet {
+                serde_json::to_writer(&mut out, entry).map_err(|e| e.to_string())?;
+                writeln!(out).map_err(|e| e.to_string())?;
+            }
+            if let SimEvent::Engine(Event::PsyncDecided { decision, .. }) = &entry.event {
+                psync.push(Decision {
+                    time_ms: (entry.time_us - start_us) / 1000,
+                    master: entry.node.to_string(),
+                    rule: format!("{:?}", decision.rule),
+                    explanation: decision.explanation(),
+                });
+            }
+        }
+        next = timeline.sim().trace_len();
+        if done {
+            break;
         }
     }
-    let psync = sim
-        .trace()
-        .iter()
-        .filter_map(|t| match &t.event {
-            SimEvent::Engine(Event::PsyncDecided { decision, .. }) => Some(Decision {
-                time_ms: (t.time_us - start_us) / 1000,
-                master: t.node.to_string(),
-                rule: format!("{:?}", decision.rule),
-                explanation: decision.explanation(),
-            }),
-            _ => None,
-        })
-        .collect();
+    let sim = timeline.sim();
     let mut converged = true;
     let nodes: Vec<NodeSummary> = sim
         .nodes()
@@ -242,7 +255,7 @@ fn report(
             .map(|n| n.name.to_string())
             .collect(),
         converged,
-        trace_hash: format!("{:016x}", trace::hash(sim.trace())),
+        trace_hash: format!("{:016x}", hasher.finish()),
     };
     let line = serde_json::to_string(&summary).map_err(|e| e.to_string())?;
     writeln!(out, "{line}").map_err(|e| e.to_string())

@@ -1,12 +1,12 @@
 //! The event log's view of the trace: which entries it shows and how it words them, and
-//! the filter a student sets (kinds, one node, a piece of text). The simulator indexes the
-//! entries the log can show as it records them, so finding the latest lines costs the
-//! number of lines looked at, not the length of the run.
+//! the filter a student sets (kinds, one node, a piece of text). The history keeps the
+//! entries the log can show per kind ([`History::log_entries`]), so finding the latest lines
+//! costs the number of lines looked at, not the length of the run.
 
 use serde::{Deserialize, Serialize};
 
+use super::history::{History, Recomputed};
 use super::trace::{SimEvent, TraceEntry};
-use super::Sim;
 use crate::engine::event::{Event, LogLevel};
 
 /// What the event log calls an entry: its filter and its colour.
@@ -121,6 +121,11 @@ impl LogFilter {
     pub fn shows(&self, kind: LogKind) -> bool {
         self.kinds.contains(&kind)
     }
+
+    /// True when the log shows `entry` under this filter.
+    pub fn passes(&self, entry: &TraceEntry) -> bool {
+        line(entry, self, &self.text.to_lowercase(), 0).is_some()
+    }
 }
 
 /// One line of the event log.
@@ -137,25 +142,62 @@ pub struct LogLine {
 /// nothing recent must not cost a scan of a whole long run on every frame.
 pub const SCAN_LIMIT: usize = 50_000;
 
-/// The latest `limit` lines `filter` lets through, oldest first, and whether the search
-/// stopped at [`SCAN_LIMIT`] before finding them all.
-pub fn lines(sim: &Sim, filter: &LogFilter, start_us: u64, limit: usize) -> (Vec<LogLine>, bool) {
+/// What the log shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogView {
+    /// Oldest first.
+    pub lines: Vec<LogLine>,
+    /// The search stopped at [`SCAN_LIMIT`] before finding `limit` lines.
+    pub truncated: bool,
+    /// Fewer than `limit` lines were found and older lines of the kinds asked for were
+    /// dropped from memory: they can be recomputed ([`super::timeline::Timeline::recompute_log`]).
+    pub dropped: bool,
+}
+
+/// The latest `limit` lines `filter` lets through among the entries numbered below `upto`
+/// (the moment shown), oldest first: from the history, then from `recomputed` when it
+/// reaches the oldest entries the history kept.
+pub fn lines(
+    history: &History,
+    recomputed: Option<&Recomputed>,
+    upto: u64,
+    filter: &LogFilter,
+    start_us: u64,
+    limit: usize,
+) -> LogView {
     let needle = filter.text.to_lowercase();
     let mut out = Vec::new();
-    for (scanned, entry) in sim.log_entries().enumerate() {
+    let kept = history.log_entries(upto);
+    let complete_from = history.log_complete_from(&filter.kinds);
+    // Recomputed lines that end before what the history kept (or before the moment shown)
+    // would leave a gap: unused.
+    let recomputed = recomputed.filter(|r| r.to >= complete_from.min(upto));
+    let older = recomputed
+        .map_or(&[][..], |r| &r.entries[..])
+        .iter()
+        .filter(move |(n, _)| *n < complete_from.min(upto))
+        .map(|(n, e)| (*n, e));
+    let mut truncated = false;
+    for (scanned, (_, entry)) in kept.chain(older).enumerate() {
         if out.len() == limit {
             break;
         }
         if scanned == SCAN_LIMIT {
-            out.reverse();
-            return (out, true);
+            truncated = true;
+            break;
         }
         if let Some(line) = line(entry, filter, &needle, start_us) {
             out.push(line);
         }
     }
+    let oldest_known = recomputed.map_or(complete_from, |r| r.from.min(complete_from));
+    let dropped = !truncated && out.len() < limit && oldest_known > 0 && upto > 0;
     out.reverse();
-    (out, false)
+    LogView {
+        lines: out,
+        truncated,
+        dropped,
+    }
 }
 
 fn line(entry: &TraceEntry, filter: &LogFilter, needle: &str, start_us: u64) -> Option<LogLine> {

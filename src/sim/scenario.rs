@@ -219,5 +219,6 @@ impl Sim {
         self.nodes[index]
             .node
             .configure_replicaof(master.to_string(), PORT);
+        self.refresh_timer(index);
     }
 }

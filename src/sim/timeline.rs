@@ -1,14 +1,22 @@
 //! Time travel over a deterministic run. A run is its starting simulation plus the actions
 //! applied to it, each recorded with the step count and time at which it happened; replaying
-//! them reproduces every state exactly. Checkpoints (clones of the simulation, thinned as the
-//! run grows) make seeking fast: restore the last checkpoint before the target, replay.
+//! them reproduces every state exactly. Checkpoints (copies of the simulation without its
+//! trace) make seeking fast: restore the last checkpoint before the target, replay.
 //!
 //! Acting while looking at the past forks the run, as RaftScope does: the user's later
 //! actions are dropped; a scenario's later steps are kept and will happen again.
+//!
+//! Everything kept has a budget, so a run may go on for hours at any workload: the trace
+//! goes to a [`History`] of fixed size, and the checkpoints to [`CHECKPOINT_BUDGET_BYTES`].
+//! Checkpoints are dense near the head of the run (seeking within the last ten simulated
+//! minutes replays at most [`CHECKPOINT_EVERY_STEPS`] steps) and thinned further back
+//! (at most [`MAX_FAR_CHECKPOINTS`], evenly spread, so any moment is a bounded replay away).
 
 use serde::{Deserialize, Serialize};
 
-use super::{Action, Sim};
+use super::history::{History, Recomputed};
+use super::log::{LogFilter, LogKind};
+use super::{Action, Sim, TraceEntry};
 
 /// Where an action came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,21 +34,54 @@ pub struct Recorded {
     pub action: Action,
 }
 
-/// At most this many checkpoints are kept; beyond it every other one is dropped.
-const MAX_CHECKPOINTS: usize = 64;
+/// Steps between two checkpoints near the head: the most a seek there replays (about 1.5
+/// simulated seconds at the page's busiest workload of 12 nodes and 1000 writes/s).
+pub const CHECKPOINT_EVERY_STEPS: u64 = 20_000;
+
+/// Checkpoints of the last this many simulated microseconds (ten minutes) are all kept.
+pub const RECENT_US: u64 = 600_000_000;
+
+/// At most this many checkpoints older than [`RECENT_US`]: when there are more, their
+/// spacing doubles.
+pub const MAX_FAR_CHECKPOINTS: usize = 192;
+
+/// Memory budget of all checkpoints together (shared backlog pages and RDBs counted once).
+/// Beyond it older checkpoints are thinned first, then recent ones.
+pub const CHECKPOINT_BUDGET_BYTES: usize = 192 << 20;
+
+/// The simulation is drained into the history at least this often (entries), so a long
+/// call (a seek, the CLI's whole run) never piles the trace up in the simulation.
+const DRAIN_EVERY_ENTRIES: usize = 4096;
+
+/// A copy of the simulation at some step, and what it holds apart from shared pages.
+struct Checkpoint {
+    sim: Sim,
+    own_bytes: usize,
+    /// (address, bytes) of the shared pages it holds.
+    shared: Vec<(usize, usize)>,
+}
 
 /// A simulation with its history.
 pub struct Timeline {
     start: Sim,
     sim: Sim,
+    /// What the run recorded, within its budget.
+    history: History,
     /// Applied actions, in order.
     inputs: Vec<Recorded>,
     /// How many of `inputs` the current `sim` has applied.
     applied: usize,
     /// Scenario actions not applied yet, by time.
     scheduled: Vec<(u64, Action)>,
-    checkpoints: Vec<Sim>,
+    checkpoints: Vec<Checkpoint>,
+    /// How many checkpoints hold each shared page: (bytes, holders) by address.
+    shared: std::collections::BTreeMap<usize, (usize, usize)>,
+    /// Checkpoint memory: own bytes of each plus each shared page once.
+    checkpoint_bytes: usize,
+    /// Spacing of the checkpoints near the head, in steps (doubles only when memory is
+    /// short), and of the older ones.
     every_steps: u64,
+    far_every_steps: u64,
     /// Furthest step reached (the head of the run).
     head_steps: u64,
 }
@@ -49,16 +90,23 @@ impl Timeline {
     /// A timeline starting from `sim`, with scenario actions `scheduled` at absolute times.
     pub fn new(sim: Sim, mut scheduled: Vec<(u64, Action)>) -> Timeline {
         scheduled.sort_by_key(|(t, _)| *t);
-        Timeline {
+        let mut t = Timeline {
             start: sim.clone(),
             sim,
+            history: History::default(),
             inputs: Vec::new(),
             applied: 0,
             scheduled,
             checkpoints: Vec::new(),
-            every_steps: 2000,
+            shared: std::collections::BTreeMap::new(),
+            checkpoint_bytes: 0,
+            every_steps: CHECKPOINT_EVERY_STEPS,
+            far_every_steps: CHECKPOINT_EVERY_STEPS * 8,
             head_steps: 0,
-        }
+        };
+        t.start.drain_trace().for_each(drop);
+        t.absorb();
+        t
     }
 
     /// A timeline that will replay `inputs` (recorded by an earlier run of the same start)
@@ -72,6 +120,135 @@ impl Timeline {
 
     pub fn sim(&self) -> &Sim {
         &self.sim
+    }
+
+    /// What the run recorded, as of its furthest point (see [`Timeline::trace`] for the
+    /// part up to the moment shown).
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// The recorded entries up to the moment shown, as far back as the history's window
+    /// reaches: the last one is the latest thing that happened. Entry `trace()[i]` is
+    /// number `history().window_start() + i`.
+    pub fn trace(&self) -> &[TraceEntry] {
+        self.history.window(self.sim.trace_len())
+    }
+
+    /// The entries numbered `n` and above up to the moment shown (those the window still
+    /// holds): what happened since a moment that had recorded `n` entries.
+    pub fn trace_since(&self, n: u64) -> &[TraceEntry] {
+        let trace = self.trace();
+        let skip = n.saturating_sub(self.history.window_start()) as usize;
+        &trace[skip.min(trace.len())..]
+    }
+
+    /// Memory held by the history and the checkpoints, as counted against their budgets.
+    pub fn retained_bytes(&self) -> usize {
+        self.history.bytes() + self.checkpoint_bytes
+    }
+
+    /// How many checkpoints are kept.
+    pub fn checkpoint_count(&self) -> usize {
+        self.checkpoints.len()
+    }
+
+    /// The event log at the moment shown (see [`super::log::lines`]).
+    pub fn log_lines(
+        &self,
+        filter: &LogFilter,
+        start_us: u64,
+        limit: usize,
+        recomputed: Option<&Recomputed>,
+    ) -> super::log::LogView {
+        super::log::lines(
+            &self.history,
+            recomputed,
+            self.sim.trace_len(),
+            filter,
+            start_us,
+            limit,
+        )
+    }
+
+    /// Recomputes event-log lines the history dropped: the latest `limit` entries `filter`
+    /// passes among those numbered below `to`, found by replaying the run on a copy from the
+    /// last checkpoint before them (the moment shown does not move). As costly as a seek
+    /// there; a caller wanting more goes on from the returned `from`.
+    pub fn recompute_log(&self, to: u64, filter: &LogFilter, limit: usize) -> Recomputed {
+        let base = self
+            .checkpoints
+            .iter()
+            .rev()
+            .map(|c| &c.sim)
+            .find(|s| s.trace_len() < to)
+            .unwrap_or(&self.start)
+            .clone();
+        let mut from = base.trace_len();
+        let applied = self
+            .inputs
+            .iter()
+            .take_while(|r| r.step < base.steps())
+            .count();
+        let mut scratch = Timeline {
+            start: base.clone(),
+            history: History::starting_at(from, 0),
+            sim: base,
+            inputs: self.inputs.clone(),
+            applied,
+            scheduled: Vec::new(),
+            checkpoints: Vec::new(),
+            shared: std::collections::BTreeMap::new(),
+            checkpoint_bytes: 0,
+            every_steps: u64::MAX,
+            far_every_steps: u64::MAX,
+            head_steps: self.head_steps,
+        };
+        let mut found = std::collections::VecDeque::new();
+        while scratch.sim.trace_len() < to {
+            let next = scratch.sim.next_time_us().unwrap_or(u64::MAX);
+            scratch.apply_due(next);
+            let stepped = scratch.sim.step();
+            let first = scratch.sim.trace_len() - scratch.sim.trace().len() as u64;
+            for (n, entry) in (first..).zip(scratch.sim.drain_trace()) {
+                if n < to && LogKind::of(&entry.event).is_some() && filter.passes(&entry) {
+                    found.push_front((n, entry));
+                    if found.len() > limit {
+                        if let Some((oldest, _)) = found.pop_back() {
+                            from = oldest + 1;
+                        }
+                    }
+                }
+            }
+            if !stepped {
+                break;
+            }
+        }
+        Recomputed {
+            from,
+            to,
+            entries: found.into(),
+        }
+    }
+
+    /// Moves what the simulation recorded into the history. Entries of a replay (after a
+    /// seek back) are already there and are dropped; debug builds check that they are the
+    /// same, so every test that seeks also checks that replay is exact.
+    fn absorb(&mut self) {
+        let end = self.history.end();
+        let first = self.sim.trace_len() - self.sim.trace().len() as u64;
+        for (i, entry) in self.sim.drain_trace().enumerate() {
+            let n = first + i as u64;
+            if n < end {
+                debug_assert!(
+                    self.history.get(n).is_none_or(|h| *h == entry),
+                    "replay diverged at trace entry {n}: {entry:?} vs {:?}",
+                    self.history.get(n)
+                );
+            } else {
+                self.history.push(n, entry);
+            }
+        }
     }
 
     /// Mutable access for reads that need it (e.g. a console exec); prefer [`Timeline::act`].
@@ -99,6 +276,7 @@ impl Timeline {
 
     fn apply(&mut self, origin: Origin, action: Action) -> Result<(), String> {
         let result = self.sim.act(&action);
+        self.absorb();
         self.inputs.push(Recorded {
             step: self.sim.steps(),
             time_us: self.sim.now_us(),
@@ -118,7 +296,8 @@ impl Timeline {
         }
         self.scheduled.sort_by_key(|(t, _)| *t);
         let steps = self.sim.steps();
-        self.checkpoints.retain(|c| c.steps() <= steps);
+        self.drop_checkpoints(|c| c.sim.steps() > steps);
+        self.history.truncate(self.sim.trace_len());
         self.head_steps = steps;
     }
 
@@ -152,19 +331,110 @@ impl Timeline {
     fn after_step(&mut self) {
         let steps = self.sim.steps();
         self.head_steps = self.head_steps.max(steps);
+        if self.sim.trace().len() >= DRAIN_EVERY_ENTRIES {
+            self.absorb();
+        }
         if steps.is_multiple_of(self.every_steps)
-            && self.checkpoints.last().is_none_or(|c| c.steps() < steps)
+            && self
+                .checkpoints
+                .last()
+                .is_none_or(|c| c.sim.steps() < steps)
         {
-            self.checkpoints.push(self.sim.clone());
-            if self.checkpoints.len() > MAX_CHECKPOINTS {
-                let mut keep = true;
-                self.checkpoints.retain(|_| {
-                    keep = !keep;
-                    keep
-                });
-                self.every_steps *= 2;
+            self.absorb();
+            self.sim.share_backlog_pages();
+            let mut shared = Vec::new();
+            let own_bytes = self
+                .sim
+                .memory(&mut |addr, bytes| shared.push((addr, bytes)));
+            for &(addr, bytes) in &shared {
+                let e = self.shared.entry(addr).or_insert((bytes, 0));
+                if e.1 == 0 {
+                    self.checkpoint_bytes += bytes;
+                }
+                e.1 += 1;
+            }
+            self.checkpoint_bytes += own_bytes;
+            self.checkpoints.push(Checkpoint {
+                sim: self.sim.clone(),
+                own_bytes,
+                shared,
+            });
+            self.thin_checkpoints();
+        }
+    }
+
+    /// Drops the checkpoints `gone` selects, with their share of the memory.
+    fn drop_checkpoints(&mut self, mut gone: impl FnMut(&Checkpoint) -> bool) {
+        let (dropped, kept): (Vec<Checkpoint>, Vec<Checkpoint>) =
+            std::mem::take(&mut self.checkpoints)
+                .into_iter()
+                .partition(|c| gone(c));
+        self.checkpoints = kept;
+        for c in dropped {
+            self.checkpoint_bytes -= c.own_bytes;
+            for (addr, _) in c.shared {
+                if let Some(e) = self.shared.get_mut(&addr) {
+                    e.1 -= 1;
+                    if e.1 == 0 {
+                        self.checkpoint_bytes -= e.0;
+                        self.shared.remove(&addr);
+                    }
+                }
             }
         }
+    }
+
+    /// Keeps checkpoints within their count and memory budgets: older than [`RECENT_US`],
+    /// one per `far_every_steps`; when memory is short, older ones are thinned first, then
+    /// recent ones (a seek then replays more, but the tab lives).
+    fn thin_checkpoints(&mut self) {
+        let recent_from = self.sim.now_us().saturating_sub(RECENT_US);
+        self.apply_spacing(recent_from);
+        // Each round doubles a spacing; 64 rounds leave one checkpoint per tier at most.
+        for _ in 0..64 {
+            let far = self
+                .checkpoints
+                .iter()
+                .filter(|c| c.sim.now_us() < recent_from)
+                .count();
+            let over_budget = self.checkpoint_bytes > CHECKPOINT_BUDGET_BYTES;
+            if far > MAX_FAR_CHECKPOINTS || (over_budget && far > 1) {
+                self.far_every_steps *= 2;
+            } else if over_budget && self.checkpoints.len() > 1 {
+                self.every_steps *= 2;
+                self.far_every_steps = self.far_every_steps.max(self.every_steps);
+            } else {
+                return;
+            }
+            self.apply_spacing(recent_from);
+        }
+    }
+
+    /// Keeps the first checkpoint of each spacing interval (`far_every_steps` before
+    /// `recent_from`, `every_steps` after).
+    fn apply_spacing(&mut self, recent_from: u64) {
+        let (every, far_every) = (self.every_steps, self.far_every_steps);
+        let mut last_bucket = None;
+        let keep: Vec<bool> = self
+            .checkpoints
+            .iter()
+            .map(|c| {
+                let step = if c.sim.now_us() < recent_from {
+                    far_every
+                } else {
+                    every
+                };
+                let bucket = (step, c.sim.steps() / step);
+                let first = last_bucket != Some(bucket);
+                last_bucket = Some(bucket);
+                first
+            })
+            .collect();
+        let mut i = 0;
+        self.drop_checkpoints(|_| {
+            i += 1;
+            !keep[i - 1]
+        });
     }
 
     /// One step forward (scenario actions and replayed inputs included).
@@ -175,6 +445,7 @@ impl Timeline {
         if stepped {
             self.after_step();
         }
+        self.absorb();
         stepped
     }
 
@@ -202,6 +473,7 @@ impl Timeline {
         let mut steps = 0;
         loop {
             if steps >= max_steps {
+                self.absorb();
                 return false;
             }
             self.apply_due(t_us);
@@ -217,6 +489,7 @@ impl Timeline {
                     self.after_step();
                     steps += 1;
                     if stop(&self.sim) {
+                        self.absorb();
                         return false;
                     }
                 }
@@ -226,6 +499,7 @@ impl Timeline {
         }
         self.sim.advance_clock_us(t_us);
         self.apply_due(t_us);
+        self.absorb();
         true
     }
 
@@ -238,6 +512,7 @@ impl Timeline {
             }
         }
         self.apply_due(self.sim.now_us());
+        self.absorb();
     }
 
     /// Jumps to virtual time `t_us` (both directions).
@@ -251,6 +526,7 @@ impl Timeline {
             .checkpoints
             .iter()
             .rev()
+            .map(|c| &c.sim)
             .find(|c| fits(c))
             .unwrap_or(&self.start)
             .clone();

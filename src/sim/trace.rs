@@ -100,18 +100,73 @@ impl TraceEntry {
     }
 }
 
+/// Roughly how many bytes of memory `entry` holds (its own size and what it owns), for the
+/// history's budget: exact enough to bound memory, cheap enough to count every entry.
+pub fn entry_bytes(entry: &TraceEntry) -> usize {
+    let owned = match &entry.event {
+        SimEvent::Send(m) => std::mem::size_of::<Message>() + m.head.capacity(),
+        SimEvent::Engine(Event::Command { argv, error, .. }) => {
+            argv.packed_len() + error.as_ref().map_or(0, String::len)
+        }
+        SimEvent::Engine(Event::Log { text, .. }) => text.capacity(),
+        SimEvent::Engine(Event::Stream { .. }) => 0,
+        // Replids, reasons, decisions: rare entries, a generous flat estimate.
+        SimEvent::Engine(_) => 256,
+        SimEvent::Action(_) => 128,
+        SimEvent::StaleRead {
+            key,
+            replica_value,
+            master_value,
+        } => {
+            key.len()
+                + replica_value.as_ref().map_or(0, String::len)
+                + master_value.as_ref().map_or(0, String::len)
+        }
+        SimEvent::Held { .. } | SimEvent::Released { .. } | SimEvent::Dropped { .. } => 0,
+    };
+    std::mem::size_of::<TraceEntry>() + owned
+}
+
 /// FNV-1a over the JSON of every entry: equal hashes mean identical runs (JSON of these
 /// types is the same on every platform).
 pub fn hash(trace: &[TraceEntry]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for entry in trace {
-        let json = serde_json::to_vec(entry).unwrap_or_default();
-        for b in json {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
+    let mut h = TraceHasher::default();
+    trace.iter().for_each(|e| h.add(e));
+    h.finish()
+}
+
+/// [`hash`] fed one entry at a time (a long run is hashed as it goes, not kept whole).
+#[derive(Clone, Debug)]
+pub struct TraceHasher(u64);
+
+impl Default for TraceHasher {
+    fn default() -> Self {
+        TraceHasher(0xcbf2_9ce4_8422_2325)
     }
-    h
+}
+
+impl std::io::Write for TraceHasher {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for &b in buf {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl TraceHasher {
+    pub fn add(&mut self, entry: &TraceEntry) {
+        let _ = serde_json::to_writer(&mut *self, entry);
+    }
+
+    pub fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Guesses what a segment carries from its first bytes and its direction.

@@ -16,7 +16,7 @@ use super::panels::{acks, BacklogRing, Inspector, PsyncPanel};
 use super::spacetime::{arrows, SpaceTime};
 use super::topology::Topology;
 use crate::engine::keyspace::Value;
-use crate::sim::log::{self, LogFilter};
+use crate::sim::log::LogFilter;
 use crate::sim::{scenario, Action, SimEvent};
 
 /// Milliseconds between frames.
@@ -327,7 +327,9 @@ pub fn App() -> Html {
         .as_ref()
         .filter(|(node, _)| snapshot.psync_age_ms <= PSYNC_SHOWN_MS && focus.as_ref() == Some(node))
         .map(|(_, d)| d.clone());
-    let (log_lines, log_truncated) = log::lines(m.timeline.sim(), &log_filter, m.start_us, 60);
+    let log_view = m
+        .timeline
+        .log_lines(&log_filter, m.start_us, 60, m.recomputed.as_ref());
     let lanes: Vec<String> = snapshot.nodes.iter().map(|n| n.name.clone()).collect();
     // Behind its tab on a screen too small to show both panels (the stylesheet's breakpoint),
     // the space-time diagram is not drawn at all: its hundreds of arrows would be diffed on
@@ -338,7 +340,7 @@ pub fn App() -> Html {
         px(w.inner_width()) >= 1600.0 && px(w.inner_height()) >= 880.0
     });
     let st_arrows = if both_panels || *tab == Tab::SpaceTime {
-        arrows(m.timeline.sim().trace(), &lanes, m.timeline.sim().now_us())
+        arrows(m.timeline.trace(), &lanes, m.timeline.sim().now_us())
     } else {
         Vec::new()
     };
@@ -393,9 +395,9 @@ pub fn App() -> Html {
     };
     let packet_detail = (*packet).and_then(|id| {
         m.timeline
-            .sim()
             .trace()
             .iter()
+            .rev()
             .find_map(|t| match &t.event {
                 SimEvent::Send(msg) if msg.id == id => Some((**msg).clone()),
                 _ => None,
@@ -490,8 +492,11 @@ pub fn App() -> Html {
                             }
                         }) }
                     </div>
-                    <EventLog lines={log_lines} truncated={log_truncated} filter={(*log_filter).clone()}
-                              nodes={lanes.clone()} on_filter={{ let f = log_filter.clone(); Callback::from(move |v| f.set(v)) }}
+                    <EventLog lines={log_view.lines} truncated={log_view.truncated} dropped={log_view.dropped}
+                              on_recompute={{ let model = model.clone(); let redraw = redraw.clone(); let f = (*log_filter).clone();
+                                  Callback::from(move |_| { model.borrow_mut().recompute_log(&f, 60); redraw.force_update(); }) }} filter={(*log_filter).clone()}
+                              nodes={lanes.clone()} on_filter={{ let f = log_filter.clone(); let model = model.clone();
+                                  Callback::from(move |v| { model.borrow_mut().recomputed = None; f.set(v) }) }}
                               inactive={*tab != Tab::Events} />
                     <SpaceTime lanes={lanes.clone()} arrows={st_arrows} now_us={m.timeline.sim().now_us()} inactive={*tab != Tab::SpaceTime} />
                 </div>

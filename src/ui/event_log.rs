@@ -1,6 +1,7 @@
 //! The event log: the latest lines of the run, filtered by kind, node and text. The lines
 //! come from [`crate::sim::log`], which words the trace's entries and finds them through
-//! the simulator's index, so a long run costs a frame no more than a short one.
+//! the history's per-kind lists, so a long run costs a frame no more than a short one.
+//! Lines the history no longer holds are said to be missing, and recomputed on request.
 
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -12,6 +13,12 @@ pub struct EventLogProps {
     pub lines: Vec<LogLine>,
     /// The search stopped before finding enough lines (a narrow filter over a long run).
     pub truncated: bool,
+    /// Older lines matching the filter were dropped from memory (they can be recomputed).
+    #[prop_or_default]
+    pub dropped: bool,
+    /// Recompute the dropped lines (replays part of the run on a copy).
+    #[prop_or_default]
+    pub on_recompute: Callback<()>,
     pub filter: LogFilter,
     /// The node names the node filter offers.
     pub nodes: Vec<String>,
@@ -79,6 +86,13 @@ pub fn EventLog(props: &EventLogProps) -> Html {
                 }) }
                 if props.truncated {
                     <li class="log-more">{ format!("… only the latest {} entries were searched", crate::sim::log::SCAN_LIMIT) }</li>
+                }
+                if props.dropped {
+                    <li class="log-more" data-testid="log-dropped">
+                        { "Older lines are not kept in memory (the run is long). " }
+                        <button data-testid="log-recompute" title="Replays part of the run to find them again"
+                                onclick={{ let f = props.on_recompute.clone(); move |_| f.emit(()) }}>{ "Recompute earlier lines" }</button>
+                    </li>
                 }
             </ol>
         </section>

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 
 use crate::engine::event::Event;
+use crate::sim::history::Recomputed;
+use crate::sim::log::LogFilter;
 use crate::sim::scenario::{self, RunFile, Scenario};
 use crate::sim::timeline::Timeline;
 use crate::sim::{Action, SimEvent};
@@ -45,8 +47,12 @@ pub struct Model {
     pub consoles: BTreeMap<String, Console>,
     /// The last error to show (bad command line, bad action).
     pub notice: Option<String>,
-    /// How much of the trace the consoles have seen (commands typed by the scenario).
-    seen_trace: usize,
+    /// Event-log lines the history had dropped, recomputed on request (for one filter; the
+    /// log forgets them when the filter changes or the run forks before them).
+    pub recomputed: Option<Recomputed>,
+    /// How many trace entries the consoles have seen (commands typed by the scenario), as
+    /// an entry number ([`crate::sim::Sim::trace_len`]).
+    seen_trace: u64,
     /// Per node, how many of its console client's replies were printed (replaying history
     /// produces them again; they must not print twice).
     printed: BTreeMap<String, u64>,
@@ -72,6 +78,7 @@ impl Model {
             speed: 0.2,
             consoles,
             notice: None,
+            recomputed: None,
             seen_trace: 0,
             printed: BTreeMap::new(),
         })
@@ -148,12 +155,14 @@ impl Model {
     pub fn next_interesting(&mut self) {
         self.playing = false;
         let limit = self.timeline.sim().now_us() + 120_000_000;
-        let seen = self.timeline.sim().trace().len();
         while self.timeline.sim().now_us() < limit {
+            let seen = self.timeline.sim().trace_len();
             if !self.timeline.step() {
                 break;
             }
-            let interesting = self.timeline.sim().trace()[seen..]
+            let interesting = self
+                .timeline
+                .trace_since(seen)
                 .iter()
                 .any(|t| match &t.event {
                     SimEvent::Engine(e) => matches!(
@@ -180,6 +189,37 @@ impl Model {
     /// Jumps to `ms` since the start (both directions).
     pub fn seek_ms(&mut self, ms: u64) {
         self.timeline.seek_time_us(self.start_us + ms * 1000);
+    }
+
+    /// Recomputes up to `limit` event-log lines `filter` shows from before the oldest one
+    /// known (kept by the history or recomputed already), and adds them to `recomputed`.
+    pub fn recompute_log(&mut self, filter: &LogFilter, limit: usize) {
+        let complete_from = self
+            .timeline
+            .history()
+            .log_complete_from(&filter.kinds)
+            .min(self.timeline.sim().trace_len());
+        let shown = self.timeline.sim().trace_len();
+        let known = self
+            .recomputed
+            .take()
+            .filter(|r| r.to >= complete_from && r.from <= shown);
+        let to = known.as_ref().map_or(complete_from, |r| r.from);
+        if to == 0 {
+            self.recomputed = known;
+            return;
+        }
+        let mut more = self.timeline.recompute_log(to, filter, limit);
+        if let Some(known) = known {
+            let mut entries = known.entries;
+            entries.append(&mut more.entries);
+            more = Recomputed {
+                from: more.from,
+                to: known.to,
+                entries,
+            };
+        }
+        self.recomputed = Some(more);
     }
 
     /// Types `line` into `node`'s console.
@@ -221,7 +261,15 @@ impl Model {
                         .insert(n.name.to_string(), sim.replies_received(client));
                 }
             }
-            self.seen_trace = sim.trace().len();
+            self.seen_trace = sim.trace_len();
+            // Recomputed lines of the discarded future are not this branch's.
+            if self
+                .recomputed
+                .as_ref()
+                .is_some_and(|r| r.to > sim.trace_len())
+            {
+                self.recomputed = None;
+            }
         }
         if let Err(e) = self.timeline.act(action) {
             self.notice = Some(e);
@@ -281,9 +329,9 @@ impl Model {
             return;
         }
         // Commands typed (by the user or the scenario) echo with their prompt.
-        let trace = self.timeline.sim().trace();
-        self.seen_trace = self.seen_trace.min(trace.len());
-        let typed: Vec<(String, String)> = trace[self.seen_trace..]
+        let typed: Vec<(String, String)> = self
+            .timeline
+            .trace_since(self.seen_trace)
             .iter()
             .filter_map(|t| match &t.event {
                 SimEvent::Action(Action::Exec { node, command }) => {
@@ -292,7 +340,7 @@ impl Model {
                 _ => None,
             })
             .collect();
-        self.seen_trace = trace.len();
+        self.seen_trace = self.timeline.sim().trace_len();
         for (node, command) in typed {
             self.consoles
                 .entry(node.clone())

@@ -2,18 +2,53 @@
 //! byte buffer. It follows 6.2's `feedReplicationBacklog`, `addReplyReplicationBacklog` and
 //! `resizeReplicationBacklog` line by line, so the UI can show the write head wrapping and the
 //! window sliding one byte at a time, which is the picture the article teaches.
+//!
+//! Where the bytes live is the one liberty taken: Redis's buffer is one allocation indexed by
+//! `repl_backlog_idx`; here the bytes of the window are kept in [`Page`]s aligned on stream
+//! offsets, and `idx` is kept as Redis computes it. Nothing observable differs (what a PSYNC
+//! gets, the offsets, the head and laps the UI draws), but a full page never changes again,
+//! so copies of a ring (the time-travel checkpoints) share pages instead of copying up to a
+//! megabyte each, and rings of nodes that hold the same stream at the same offsets (a master
+//! and its replicas) can share theirs ([`Ring::share_pages`]).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use super::{AppendReport, TrimReport, MIN_SIZE};
 
+/// Bytes of stream per page: page boundaries are the multiples of this offset.
+pub const PAGE_BYTES: i64 = 16 * 1024;
+
+/// Consecutive stream bytes from offset `start`, never crossing a multiple of
+/// [`PAGE_BYTES`]. Full pages are immutable; only the last page of a ring grows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    start: i64,
+    data: Vec<u8>,
+}
+
+impl Page {
+    /// The offset after the last byte this page may hold.
+    fn limit(&self) -> i64 {
+        (self.start.div_euclid(PAGE_BYTES) + 1) * PAGE_BYTES
+    }
+
+    fn end(&self) -> i64 {
+        self.start + self.data.len() as i64
+    }
+}
+
+/// Pages met so far in a sharing pass, by (start offset, length).
+pub type PagePool = BTreeMap<(i64, usize), Arc<Page>>;
+
 /// `server.repl_backlog` + `repl_backlog_size/_idx/_histlen/_off` of Redis 6.2.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ring {
-    /// The circular buffer. Redis allocates all `size` bytes up front; here the vector grows
-    /// to `size` on the first lap instead (same contents wherever `histlen` reaches), so a
-    /// simulation with many idle nodes does not hold megabytes of zeroes.
-    buf: Vec<u8>,
+    /// The bytes of the window (offsets `offset..=master_offset`), oldest page first; the
+    /// first page may start before `offset` (its older bytes are overwritten ones).
+    pages: VecDeque<Arc<Page>>,
     /// `repl_backlog_size`: the ring's capacity.
     size: usize,
     /// `repl_backlog_idx`: where the next byte goes.
@@ -33,7 +68,7 @@ impl Ring {
     pub fn new(size: usize, master_repl_offset: i64) -> Self {
         let size = size.max(1);
         Ring {
-            buf: Vec::new(),
+            pages: VecDeque::new(),
             size,
             idx: 0,
             histlen: 0,
@@ -48,33 +83,65 @@ impl Ring {
     pub fn append(&mut self, bytes: &[u8]) -> AppendReport {
         let before_first = self.offset;
         let mut wraps: u32 = 0;
-        let mut p = bytes;
+        self.store(bytes);
         self.master_offset += bytes.len() as i64;
-        while !p.is_empty() {
-            let thislen = (self.size - self.idx).min(p.len());
-            let end = self.idx + thislen;
-            if self.buf.len() < end {
-                // First lap: the part of the vector not yet written does not exist yet.
-                self.buf.resize(end, 0);
-            }
-            self.buf[self.idx..end].copy_from_slice(&p[..thislen]);
-            self.idx = end;
+        let mut left = bytes.len();
+        while left > 0 {
+            let thislen = (self.size - self.idx).min(left);
+            self.idx += thislen;
             if self.idx == self.size {
                 self.idx = 0;
                 wraps += 1;
             }
-            p = &p[thislen..];
+            left -= thislen;
             self.histlen += thislen as i64;
         }
         self.histlen = self.histlen.min(self.size as i64);
         self.offset = self.master_offset - self.histlen + 1;
         self.wraps += u64::from(wraps);
+        // Pages wholly overwritten leave.
+        while self.pages.front().is_some_and(|p| p.end() <= self.offset) {
+            self.pages.pop_front();
+        }
         AppendReport {
             bytes: bytes.len(),
             master_offset: self.master_offset,
             overwritten: (self.offset - before_first) as usize,
             wraps,
             ..AppendReport::default()
+        }
+    }
+
+    /// Adds `bytes` (offsets from `master_offset + 1`) to the pages. Only the bytes that
+    /// will stay in the window are kept: a feed longer than the ring keeps its tail.
+    fn store(&mut self, bytes: &[u8]) {
+        let skip = bytes.len().saturating_sub(self.size);
+        let mut at = self.master_offset + 1 + skip as i64;
+        let mut rest = &bytes[skip..];
+        if skip > 0 {
+            self.pages.clear();
+        }
+        while !rest.is_empty() {
+            let open = self
+                .pages
+                .back()
+                .is_some_and(|p| p.end() == at && p.end() < p.limit());
+            if !open {
+                self.pages.push_back(Arc::new(Page {
+                    start: at,
+                    data: Vec::new(),
+                }));
+            }
+            let Some(last) = self.pages.back_mut() else {
+                return;
+            };
+            // A page shared with a copy is copied before it grows (copy on write).
+            let page = Arc::make_mut(last);
+            let room = (page.limit() - page.end()) as usize;
+            let (now, later) = rest.split_at(room.min(rest.len()));
+            page.data.extend_from_slice(now);
+            at += now.len() as i64;
+            rest = later;
         }
     }
 
@@ -88,7 +155,7 @@ impl Ring {
         }
         let dropped = self.histlen;
         self.size = size;
-        self.buf = Vec::new();
+        self.pages.clear();
         self.idx = 0;
         self.histlen = 0;
         self.offset = self.master_offset + 1;
@@ -118,30 +185,54 @@ impl Ring {
         self.wraps
     }
 
-    /// `addReplyReplicationBacklog` (6.2): start at the oldest byte
-    /// (`idx + size - histlen) % size`), skip to `offset`, copy in at most two pieces.
-    /// The caller has checked the window.
+    /// `addReplyReplicationBacklog` (6.2): the bytes from `offset` to the end of the
+    /// window (Redis copies them out of the ring in at most two pieces). The caller has
+    /// checked the window.
     pub fn bytes_from(&self, offset: i64) -> Vec<u8> {
-        let skip = (offset - self.offset) as usize;
-        let mut len = self.histlen as usize - skip;
-        let mut out = Vec::with_capacity(len);
-        if len == 0 {
-            return out;
-        }
-        let first = (self.idx + (self.size - self.histlen as usize)) % self.size;
-        let mut j = (first + skip) % self.size;
-        while len > 0 {
-            let thislen = (self.size - j).min(len);
-            out.extend_from_slice(&self.buf[j..j + thislen]);
-            len -= thislen;
-            j = 0;
+        let mut out = Vec::with_capacity((self.master_offset + 1 - offset).max(0) as usize);
+        for page in &self.pages {
+            if page.end() <= offset {
+                continue;
+            }
+            let from = (offset - page.start).max(0) as usize;
+            out.extend_from_slice(&page.data[from..]);
         }
         out
+    }
+
+    /// Makes full pages equal to one already in `pool` the same page (one copy in memory),
+    /// and adds the others to it. A master's and its replicas' rings hold the same stream
+    /// at the same offsets, so their full pages are equal.
+    pub fn share_pages(&mut self, pool: &mut PagePool) {
+        for page in self.pages.iter_mut() {
+            if page.end() < page.limit() {
+                continue; // still growing
+            }
+            match pool.get(&(page.start, page.data.len())) {
+                Some(known) if Arc::ptr_eq(known, page) => {}
+                Some(known) if **known == **page => *page = known.clone(),
+                Some(_) => {}
+                None => {
+                    pool.insert((page.start, page.data.len()), page.clone());
+                }
+            }
+        }
+    }
+
+    /// Calls `f` with the address and size of each page (memory accounting: a page shared
+    /// by several rings or copies is counted once by its address).
+    pub fn pages(&self, f: &mut dyn FnMut(usize, usize)) {
+        for page in &self.pages {
+            f(Arc::as_ptr(page) as usize, page.data.capacity() + 32);
+        }
     }
 
     /// Shift every offset by `base` (a master restarted from an RDB carrying `repl-offset`).
     pub fn rebase(&mut self, base: i64) {
         self.offset += base;
         self.master_offset += base;
+        for page in self.pages.iter_mut() {
+            Arc::make_mut(page).start += base;
+        }
     }
 }
