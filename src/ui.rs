@@ -4,7 +4,7 @@
 mod api;
 mod app;
 mod console;
-pub mod error_banner;
+mod error_banner;
 mod event_log;
 pub mod format;
 pub mod model;

@@ -2,7 +2,7 @@
 //! (`./x test` sets CHROMEDRIVER). Native builds compile this file to nothing.
 #![cfg(target_arch = "wasm32")]
 
-use replscope::ui::{error_banner, App};
+use replscope::ui::App;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -30,29 +30,6 @@ async fn app_mounts_title_topology_and_status() {
     assert!(topology.query_selector("svg").unwrap().is_some());
     let status = by_testid("status").expect("status line rendered");
     assert!(status.text_content().unwrap().contains("one-replica"));
-}
-
-#[wasm_bindgen_test]
-fn error_banner_shows_message_as_text_with_reload_button() {
-    error_banner::show("first <b>failure</b>");
-    error_banner::show("second failure <script>");
-    let banners = document()
-        .query_selector_all(&format!("#{}", error_banner::BANNER_ID))
-        .unwrap();
-    assert_eq!(banners.length(), 1, "a second panic replaces the banner");
-    let banner = by_testid("error-banner").expect("banner shown");
-    let text = banner.text_content().unwrap();
-    assert!(text.contains("second failure <script>"), "{text}");
-    assert!(!text.contains("first"), "{text}");
-    assert!(
-        banner.query_selector("b, script").unwrap().is_none(),
-        "message is text, not HTML"
-    );
-    let button = banner
-        .query_selector("button")
-        .unwrap()
-        .expect("reload button");
-    assert_eq!(button.text_content().unwrap(), "Reload");
 }
 
 /// The hash `tests/sim.rs` asserts natively for the same run: the browser reproduces it.

@@ -9,6 +9,12 @@
 //! - `loadScenario(json)` → replaces the run with a scenario given as JSON text;
 //! - `exportTrace()` → the run as JSON: scenario, seed and every action with its time;
 //! - `importRun(json)` → replays such a run (the same states, step for step).
+//!
+//! Test hook, not for demos: `crashForTest(kind)` crashes the page on purpose, with the model
+//! borrowed as a crash in a tick leaves it, so tests/browser/trap.test.mjs can check what a
+//! crash looks like (the error banner, time stopped, "Reload this run"). `"panic"` panics;
+//! `"oom"` exhausts the wasm memory, a genuine allocation failure (Rust aborts without a
+//! panic: `RuntimeError: unreachable`). Any other kind is refused with a message.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -91,6 +97,19 @@ pub fn install(model: Rc<RefCell<Model>>, redraw: UseForceUpdateHandle) {
     });
     set("exportTrace", export.as_ref());
 
+    let m = model.clone();
+    let crash = Closure::<dyn Fn(String) -> JsValue>::new(move |kind: String| {
+        // Held through the crash, as by a tick that traps: nothing may borrow it afterwards.
+        let _held = m.borrow_mut();
+        match kind.as_str() {
+            // "<panic>": the banner must show the message as text, never as HTML.
+            "panic" => panic!("crashForTest(\"panic\"): a deliberate <panic> for the test"),
+            "oom" => exhaust_memory(),
+            _ => JsValue::from_str("crashForTest: the kind is \"panic\" or \"oom\""),
+        }
+    });
+    set("crashForTest", crash.as_ref());
+
     let (m, r) = (model, redraw);
     let import =
         Closure::<dyn Fn(String) -> JsValue>::new(move |json: String| {
@@ -112,9 +131,23 @@ pub fn install(model: Rc<RefCell<Model>>, redraw: UseForceUpdateHandle) {
     load.forget();
     export.forget();
     import.forget();
+    crash.forget();
     let _ = js_sys::Reflect::set(
         window.unchecked_ref(),
         &JsValue::from_str("replscope"),
         &api,
     );
+}
+
+/// Reserves 1 GiB blocks until the allocator fails. One block cannot be bigger than
+/// `isize::MAX` (2 GiB on wasm32: a bigger `Vec` is a "capacity overflow" panic, not an
+/// allocation failure), and wasm32 memory ends at 4 GiB, so `memory.grow` fails by the fourth
+/// block and Rust aborts as on any real out-of-memory. The blocks are never written to, so their
+/// pages are never touched.
+fn exhaust_memory() -> ! {
+    let mut blocks = Vec::new();
+    loop {
+        // black_box: an allocation nobody reads could be optimised away.
+        blocks.push(std::hint::black_box(Vec::<u8>::with_capacity(1 << 30)));
+    }
 }

@@ -112,6 +112,8 @@ pub fn App() -> Html {
     let log_filter = use_state(LogFilter::default);
     let description_open = use_state(|| false);
     let max_time = use_mut_ref(|| 0u64);
+    // Keeps the link the error banner's "Reload this run" opens.
+    super::error_banner::use_last_good(&model);
 
     {
         let model = model.clone();
@@ -121,6 +123,10 @@ pub fn App() -> Html {
             // The step budget adapts so that a tick stays within a few milliseconds.
             let budget = Rc::new(std::cell::Cell::new(500u64));
             let interval = Interval::new(FRAME_MS, move || {
+                // After a crash the model may be half-updated or still borrowed: time stops.
+                if super::error_banner::stopped() {
+                    return;
+                }
                 let started = now_ms();
                 model.borrow_mut().tick(f64::from(FRAME_MS), budget.get());
                 let spent = now_ms() - started;
@@ -565,7 +571,7 @@ fn link_menu_view(
 }
 
 /// A URL that reopens this run: scenario and seed in the query, every action after `#run=`.
-fn share_url(m: &Model) -> String {
+pub(super) fn share_url(m: &Model) -> String {
     let base = web_sys::window()
         .map(|w| {
             let l = w.location();

@@ -1,64 +1,185 @@
-//! A readable error banner instead of a dead page.
+//! No silent death: what the Rust side does so that a crash shows a banner and stops time.
 //!
-//! A Rust panic in wasm leaves Yew unable to render again, so the page would silently freeze.
-//! The panic hook logs the panic to the console (console_error_panic_hook) and puts a banner
-//! with the message and a reload button on top of the page, built with DOM calls only
-//! (`textContent`), so no panic message is ever interpreted as HTML.
+//! When the wasm traps (a Rust panic, an allocation failure, any `unreachable`), its state
+//! can no longer be trusted: the stack was not unwound, so a `RefCell` may stay borrowed
+//! forever, and after an allocation failure the heap is exhausted. So the banner is drawn by
+//! `window.replscopeFatal` in index.html, plain JavaScript that needs no wasm memory and never
+//! calls into the wasm; it also catches the traps that never reach Rust's panic hook (an
+//! allocation failure aborts without it). The Rust side only
+//! - calls `replscopeFatal` from the panic hook with the panic message, formatted on the
+//!   stack (console_error_panic_hook still logs it, afterwards, as it allocates);
+//! - keeps `window.__replscopeLastGood` up to date with the Share link of the run as last
+//!   rendered, which the banner's "Reload this run" opens;
+//! - stops the playback timer once stopped ([`stopped`]), so no tick touches the model again.
 
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
+use std::cell::RefCell;
+use std::fmt::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Id of the banner element, so a second panic replaces the message instead of stacking banners.
-pub const BANNER_ID: &str = "error-banner";
+use wasm_bindgen::prelude::*;
+use yew::prelude::*;
 
-/// Installs the hook that logs a panic and shows the banner.
+use super::app::{share_url, Shared};
+use super::model::Model;
+use crate::sim::timeline::Recorded;
+
+/// The JS global index.html sets when anything trapped; read by [`stopped`].
+const STOPPED_GLOBAL: &str = "__replscopeStopped";
+
+/// The JS global holding the Share link of the last good state, for the banner.
+const LAST_GOOD_GLOBAL: &str = "__replscopeLastGood";
+
+/// Set first thing by the panic hook, before anything that could fail (formatting, calling
+/// JS), so a panic stops time even on a page without index.html's script.
+static PANICKED: AtomicBool = AtomicBool::new(false);
+
+#[wasm_bindgen]
+extern "C" {
+    /// `window.replscopeFatal(message)` from index.html: shows the banner, stops the page.
+    /// `catch`: on a page without it (the wasm tests), the panic hook still finishes.
+    #[wasm_bindgen(catch, js_namespace = window, js_name = replscopeFatal)]
+    fn replscope_fatal(message: &str) -> Result<(), JsValue>;
+}
+
+/// Installs the panic hook: stop, show the banner, log the panic with its stack. Through
+/// Yew: a hook set with `std::panic::set_hook` is replaced by Yew's own when the app mounts.
 pub fn install_panic_hook() {
-    std::panic::set_hook(Box::new(|info| {
+    yew::set_custom_panic_hook(Box::new(|info| {
+        PANICKED.store(true, Ordering::Relaxed);
+        let mut message = StackMessage::new();
+        // A message too long for the buffer is cut (write! then reports an error).
+        let _ = write!(message, "{info}");
+        let _ = replscope_fatal(message.finish());
         console_error_panic_hook::hook(info);
-        show(&info.to_string());
     }));
 }
 
-/// Shows (or updates) the error banner with `message`. Does nothing without a document.
-pub fn show(message: &str) {
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
-        return;
-    };
-    let Some(body) = document.body() else {
-        return;
-    };
-    let banner = match document.get_element_by_id(BANNER_ID) {
-        Some(existing) => existing,
-        None => {
-            let Ok(banner) = document.create_element("div") else {
-                return;
-            };
-            banner.set_id(BANNER_ID);
-            let _ = banner.set_attribute("role", "alert");
-            let _ = banner.set_attribute("data-testid", "error-banner");
-            let _ = body.prepend_with_node_1(&banner);
-            banner
+/// True once the page crashed: a panic, or a trap index.html caught (which never reaches the
+/// panic hook). Checked by the playback timer before it touches the model.
+pub fn stopped() -> bool {
+    PANICKED.load(Ordering::Relaxed)
+        || web_sys::window().is_some_and(|w| {
+            js_sys::Reflect::get(&w, &JsValue::from_str(STOPPED_GLOBAL))
+                .is_ok_and(|v| v.is_truthy())
+        })
+}
+
+/// Publishes the Share link of the run after every render of the page that completed (so a
+/// state whose rendering traps is never the one reloaded), unless the page has crashed.
+#[hook]
+pub fn use_last_good(model: &Shared) {
+    let model = model.clone();
+    use_effect(move || {
+        if stopped() {
+            return;
         }
-    };
-    banner.set_text_content(None);
-    if let Ok(text) = document.create_element("p") {
-        text.set_text_content(Some(&format!(
-            "replscope stopped because of an internal error: {message}"
-        )));
-        let _ = banner.append_child(&text);
+        if let Ok(m) = model.try_borrow() {
+            publish(&m);
+        }
+    });
+}
+
+/// What the last published link was made of. Renders come 20 times a second; the link is
+/// rebuilt (every recorded action serialised) only when one of these changed.
+struct Published {
+    scenario: String,
+    seed: u64,
+    speed: f64,
+    inputs: usize,
+    /// The last recorded action: acting after a step back replaces the future, which can
+    /// leave the number of actions unchanged.
+    last: Option<Recorded>,
+}
+
+impl Published {
+    fn of(m: &Model) -> Published {
+        let inputs = m.timeline.inputs();
+        Published {
+            scenario: m.scenario.name.clone(),
+            seed: m.seed,
+            speed: m.speed,
+            inputs: inputs.len(),
+            last: inputs.last().cloned(),
+        }
     }
-    if let Ok(button) = document.create_element("button") {
-        button.set_text_content(Some("Reload"));
-        let reload = Closure::<dyn Fn()>::new(|| {
-            if let Some(window) = web_sys::window() {
-                let _ = window.location().reload();
-            }
-        });
-        if let Some(button) = button.dyn_ref::<web_sys::HtmlElement>() {
-            button.set_onclick(Some(reload.as_ref().unchecked_ref()));
+
+    fn describes(&self, m: &Model) -> bool {
+        let inputs = m.timeline.inputs();
+        self.scenario == m.scenario.name
+            && self.seed == m.seed
+            && self.speed == m.speed
+            && self.inputs == inputs.len()
+            && self.last.as_ref() == inputs.last()
+    }
+}
+
+thread_local! {
+    static PUBLISHED: RefCell<Option<Published>> = const { RefCell::new(None) };
+}
+
+/// Sets `window.__replscopeLastGood` to the Share link of `m`, if the run changed since.
+fn publish(m: &Model) {
+    let unchanged = PUBLISHED.with_borrow(|p| p.as_ref().is_some_and(|p| p.describes(m)));
+    if unchanged {
+        return;
+    }
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let _ = js_sys::Reflect::set(
+        &window,
+        &JsValue::from_str(LAST_GOOD_GLOBAL),
+        &JsValue::from_str(&share_url(m)),
+    );
+    PUBLISHED.set(Some(Published::of(m)));
+}
+
+/// Bytes of a panic message the banner shows; a longer one is cut (the console has it all).
+const MESSAGE_BYTES: usize = 1024;
+const ELLIPSIS: &str = "…";
+
+/// A panic message formatted on the stack: the panic may be an allocation failing.
+struct StackMessage {
+    bytes: [u8; MESSAGE_BYTES],
+    len: usize,
+    cut: bool,
+}
+
+impl StackMessage {
+    fn new() -> StackMessage {
+        StackMessage {
+            bytes: [0; MESSAGE_BYTES],
+            len: 0,
+            cut: false,
         }
-        // The button lives as long as the page; the closure must too.
-        reload.forget();
-        let _ = banner.append_child(&button);
+    }
+
+    /// The message, with an ellipsis if it was cut.
+    fn finish(&mut self) -> &str {
+        if self.cut {
+            self.cut = false;
+            let end = self.len + ELLIPSIS.len();
+            self.bytes[self.len..end].copy_from_slice(ELLIPSIS.as_bytes());
+            self.len = end;
+        }
+        // Only whole characters were copied in.
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+impl Write for StackMessage {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = MESSAGE_BYTES - ELLIPSIS.len() - self.len;
+        let mut take = s.len().min(room);
+        while !s.is_char_boundary(take) {
+            take -= 1;
+        }
+        self.bytes[self.len..self.len + take].copy_from_slice(&s.as_bytes()[..take]);
+        self.len += take;
+        if take < s.len() {
+            self.cut = true;
+            return Err(fmt::Error);
+        }
+        Ok(())
     }
 }
