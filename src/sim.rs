@@ -187,9 +187,12 @@ pub struct Sim {
     /// tests and short runs read the whole trace here; a [`timeline::Timeline`] drains it
     /// into its bounded history after every step).
     trace: Vec<TraceEntry>,
-    /// How many entries were drained before `trace[0]`: `trace[i]` is entry number
-    /// `trace_base + i` of the run.
+    /// How many entries were drained (or skipped) before `trace[0]`: `trace[i]` is entry
+    /// number `trace_base + i` of the run.
     trace_base: u64,
+    /// Entries numbered below this are counted but not kept: a replay of a part of the run
+    /// whose trace is known already (a seek back) runs without building it again.
+    record_from: u64,
     /// The node name of entries that belong to no node (faults, actions, the network).
     network_name: Name,
     seed: u64,
@@ -229,6 +232,7 @@ impl Sim {
             next_msg: 1,
             trace: Vec::new(),
             trace_base: 0,
+            record_from: 0,
             network_name: Name::from(""),
             seed,
             rng: ChaCha8Rng::seed_from_u64(seed ^ 0x005e_ed0f_5141),
@@ -373,6 +377,16 @@ impl Sim {
             + self.trace.iter().map(trace::entry_bytes).sum::<usize>()
     }
 
+    /// A copy to keep aside (a checkpoint): shares everything immutable with this one, and
+    /// holds its own exact copy of what this one goes on changing in place.
+    pub fn checkpoint_copy(&self) -> Sim {
+        let mut copy = self.clone();
+        for n in &mut copy.nodes {
+            n.node.detach_backlog_tail();
+        }
+        copy
+    }
+
     /// Reads node `i`'s next timer again after a change made outside [`Sim::drain`].
     pub(crate) fn refresh_timer(&mut self, i: usize) {
         self.timers[i] = self.nodes[i].node.poll_timeout();
@@ -448,9 +462,23 @@ impl Sim {
         links
     }
 
+    /// True while the entries recorded are kept (see [`Sim::record_from`]).
+    fn recording(&self) -> bool {
+        self.trace_len() >= self.record_from
+    }
+
+    /// Entries numbered below `n` will be counted, not kept (a replay of a known past).
+    pub fn record_from(&mut self, n: u64) {
+        self.record_from = n;
+    }
+
     fn record(&mut self, node: Option<usize>, event: SimEvent) {
         if let (Some(i), SimEvent::Engine(e)) = (node, &event) {
             self.follow_psync(i, e);
+        }
+        if !self.recording() {
+            self.trace_base += 1;
+            return;
         }
         let node = node.map_or_else(|| self.network_name.clone(), |i| self.nodes[i].name.clone());
         self.trace.push(TraceEntry {
@@ -863,10 +891,15 @@ impl Sim {
                 arrives_us: arrives,
             };
             if let (Some(a), Some(b)) = (from.node(), to.node()) {
-                self.in_flight.insert(id, message.clone());
                 if matches!(kind, MsgKind::Ping | MsgKind::Ack) {
                     self.heartbeats.insert((a, b), (id, kind, self.now_us));
                 }
+                if !self.recording() {
+                    self.in_flight.insert(id, message);
+                    self.trace_base += 1;
+                    continue;
+                }
+                self.in_flight.insert(id, message.clone());
             }
             self.record(from.node(), SimEvent::Send(Box::new(message)));
         }

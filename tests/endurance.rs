@@ -4,7 +4,7 @@
 //! states a straight run went through. Heavy: `./x test` runs it optimised (step `chaos`).
 
 use replscope::engine::node::Node;
-use replscope::sim::history::HISTORY_BUDGET_BYTES;
+use replscope::sim::history::{HISTORY_BUDGET_BYTES, TRACE_BUDGET_BYTES};
 use replscope::sim::log::{LogFilter, LogKind};
 use replscope::sim::scenario::Scenario;
 use replscope::sim::snapshot::Snapshot;
@@ -113,12 +113,18 @@ fn a_busy_run_of_hours_keeps_a_bounded_history_and_every_moment_reachable() {
         t.history().bytes() as f64 / 1e6,
         t.checkpoint_count()
     );
+    eprintln!(
+        "checkpoints (own, shared, every, far every): {:?}",
+        t.checkpoint_stats()
+    );
     // Without the budget the run would have held far more: the trace alone is millions of
     // entries.
     assert!(sim.trace_len() > 100_000_000, "{}", sim.trace_len());
     assert_eq!(expected.len(), marks.len());
     for (m, want) in &expected {
+        let began = std::time::Instant::now();
         t.seek_time_us(start + m);
+        eprintln!("seek to {} s: {:?}", m / 1_000_000, began.elapsed());
         assert_eq!(&moment(&t, start), want, "seeking to {} s", m / 1_000_000);
     }
     // The log of an early moment: its lines were dropped long ago, and are recomputed.
@@ -148,4 +154,40 @@ fn a_busy_run_of_hours_keeps_a_bounded_history_and_every_moment_reachable() {
         last.ms <= marks[0] / 1000 && last.ms + 100 >= marks[0] / 1000,
         "{last:?}"
     );
+}
+
+/// The page's memory guard: shedding halves what the history and the checkpoints hold, at
+/// once, and the run goes on exact (a seek still lands on the same state).
+#[test]
+fn shedding_memory_thins_the_history_at_once_and_keeps_the_run_exact() {
+    let mut t = busiest(1).build(None).unwrap();
+    let start = t.sim().now_us();
+    let minute = 60_000_000;
+    t.run_until_us(start + 2 * minute);
+    let want = moment(&t, start);
+    t.run_until_us(start + 4 * minute);
+    let before = t.retained_bytes();
+    assert!(before > 64 << 20, "{before}");
+    assert!(t.shed_memory());
+    let after = t.retained_bytes();
+    let log = HISTORY_BUDGET_BYTES - TRACE_BUDGET_BYTES;
+    assert!(after < before, "{before} → {after}");
+    assert_eq!(t.history().budget(), TRACE_BUDGET_BYTES / 2);
+    assert!(
+        after <= TRACE_BUDGET_BYTES / 2 + log + CHECKPOINT_BUDGET_BYTES / 2,
+        "{after}"
+    );
+    // Down to the floor (8 MB each), then it says so.
+    let mut sheds = 1;
+    while t.shed_memory() {
+        sheds += 1;
+    }
+    assert!(sheds < 8, "{sheds}");
+    assert!(
+        t.retained_bytes() <= (16 << 20) + log,
+        "{}",
+        t.retained_bytes()
+    );
+    t.seek_time_us(start + 2 * minute);
+    assert_eq!(moment(&t, start), want);
 }

@@ -388,6 +388,13 @@ impl Backlog {
         }
     }
 
+    /// See [`ring::Ring::detach_tail`] (nothing for the blocks model).
+    pub fn detach_tail(&mut self) {
+        if let Inner::Ring(r) = &mut self.inner {
+            r.detach_tail();
+        }
+    }
+
     /// Memory held, as (address, bytes) of each shareable page through `shared` (a page is
     /// counted once however many copies hold it), and the rest as the returned byte count.
     pub fn memory(&self, shared: &mut dyn FnMut(usize, usize)) -> usize {

@@ -236,6 +236,13 @@ impl Node {
             + self.out.queued_bytes()
     }
 
+    /// Prepares a copy kept aside: see [`Backlog::detach_tail`].
+    pub fn detach_backlog_tail(&mut self) {
+        if let Some(b) = self.master.backlog.as_mut() {
+            b.detach_tail();
+        }
+    }
+
     /// Lets the backlog share its full pages with equal ones met in `pool` (a master's and
     /// its replicas' hold the same stream), so that a simulation and its copies hold one.
     pub fn share_backlog_pages(&mut self, pool: &mut super::backlog::PagePool) {

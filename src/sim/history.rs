@@ -23,9 +23,9 @@ use std::collections::VecDeque;
 use super::log::LogKind;
 use super::trace::{entry_bytes, TraceEntry};
 
-/// Memory budget of the window of whole entries (about 5 simulated seconds at the page's
+/// Memory budget of the window of whole entries (about 3.5 simulated seconds at the page's
 /// busiest workload; hours at a few writes per second). The space-time diagram needs 3 s.
-pub const TRACE_BUDGET_BYTES: usize = 48 << 20;
+pub const TRACE_BUDGET_BYTES: usize = 32 << 20;
 
 /// Latest event-log entries kept per kind, beyond the window...
 pub const LOG_KEEP_PER_KIND: usize = 4_000;
@@ -140,29 +140,45 @@ impl History {
         self.window_bytes += entry_bytes(&entry);
         self.entries.push(entry);
         if self.window_bytes > self.budget {
-            let target = self.budget / 4 * 3;
-            let mut leave = 0;
-            while self.window_bytes > target && leave < self.entries.len() {
-                self.window_bytes -= entry_bytes(&self.entries[leave]);
-                leave += 1;
-            }
-            let first = self.base;
-            self.base += leave as u64;
-            for (n, entry) in (first..).zip(self.entries.drain(..leave)) {
-                if let Some(kind) = LogKind::of(&entry.event) {
-                    self.window_log.pop_front();
-                    let k = kind_index(kind);
-                    self.log_bytes[k] += entry_bytes(&entry);
-                    self.log[k].push_back((n, entry));
-                    while self.log[k].len() > LOG_KEEP_PER_KIND
-                        || self.log_bytes[k] > LOG_BYTES_PER_KIND
-                    {
-                        let Some((old, e)) = self.log[k].pop_front() else {
-                            break;
-                        };
-                        self.log_bytes[k] -= entry_bytes(&e);
-                        self.log_complete_from[k] = old + 1;
-                    }
+            self.shrink_window(self.budget / 4 * 3);
+        }
+    }
+
+    /// A new budget for the window (the page's memory guard halves it when memory runs
+    /// short), applied at once.
+    pub fn set_budget(&mut self, budget: usize) {
+        self.budget = budget;
+        self.shrink_window(budget);
+    }
+
+    pub fn budget(&self) -> usize {
+        self.budget
+    }
+
+    /// The oldest entries leave the window until it holds at most `target` bytes; those
+    /// the log shows move to the log.
+    fn shrink_window(&mut self, target: usize) {
+        let mut leave = 0;
+        while self.window_bytes > target && leave < self.entries.len() {
+            self.window_bytes -= entry_bytes(&self.entries[leave]);
+            leave += 1;
+        }
+        let first = self.base;
+        self.base += leave as u64;
+        for (n, entry) in (first..).zip(self.entries.drain(..leave)) {
+            if let Some(kind) = LogKind::of(&entry.event) {
+                self.window_log.pop_front();
+                let k = kind_index(kind);
+                self.log_bytes[k] += entry_bytes(&entry);
+                self.log[k].push_back((n, entry));
+                while self.log[k].len() > LOG_KEEP_PER_KIND
+                    || self.log_bytes[k] > LOG_BYTES_PER_KIND
+                {
+                    let Some((old, e)) = self.log[k].pop_front() else {
+                        break;
+                    };
+                    self.log_bytes[k] -= entry_bytes(&e);
+                    self.log_complete_from[k] = old + 1;
                 }
             }
         }

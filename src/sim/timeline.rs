@@ -46,8 +46,10 @@ pub const RECENT_US: u64 = 600_000_000;
 pub const MAX_FAR_CHECKPOINTS: usize = 192;
 
 /// Memory budget of all checkpoints together (shared backlog pages and RDBs counted once).
-/// Beyond it older checkpoints are thinned first, then recent ones.
-pub const CHECKPOINT_BUDGET_BYTES: usize = 192 << 20;
+/// Beyond it older checkpoints are thinned first, then recent ones. With the history's
+/// budget, it keeps Chromium's renderer under 512 MB at the page's busiest workload
+/// (BENCHMARKS.md, "Endurance").
+pub const CHECKPOINT_BUDGET_BYTES: usize = 128 << 20;
 
 /// The simulation is drained into the history at least this often (entries), so a long
 /// call (a seek, the CLI's whole run) never piles the trace up in the simulation.
@@ -78,6 +80,8 @@ pub struct Timeline {
     shared: std::collections::BTreeMap<usize, (usize, usize)>,
     /// Checkpoint memory: own bytes of each plus each shared page once.
     checkpoint_bytes: usize,
+    /// Its budget ([`CHECKPOINT_BUDGET_BYTES`], less after [`Timeline::shed_memory`]).
+    checkpoint_budget: usize,
     /// Spacing of the checkpoints near the head, in steps (doubles only when memory is
     /// short), and of the older ones.
     every_steps: u64,
@@ -100,6 +104,7 @@ impl Timeline {
             checkpoints: Vec::new(),
             shared: std::collections::BTreeMap::new(),
             checkpoint_bytes: 0,
+            checkpoint_budget: CHECKPOINT_BUDGET_BYTES,
             every_steps: CHECKPOINT_EVERY_STEPS,
             far_every_steps: CHECKPOINT_EVERY_STEPS * 8,
             head_steps: 0,
@@ -148,9 +153,31 @@ impl Timeline {
         self.history.bytes() + self.checkpoint_bytes
     }
 
+    /// Halves the memory the history and the checkpoints may hold, down to a floor, and
+    /// thins them at once: the page's guard calls it when the tab's memory runs short.
+    /// Seeks then replay more and the event log reaches less far back; nothing is wrong.
+    /// Returns false when both were at their floor already.
+    pub fn shed_memory(&mut self) -> bool {
+        const FLOOR: usize = 8 << 20;
+        let before = (self.history.budget(), self.checkpoint_budget);
+        self.history
+            .set_budget((self.history.budget() / 2).max(FLOOR));
+        self.checkpoint_budget = (self.checkpoint_budget / 2).max(FLOOR);
+        self.thin_checkpoints();
+        (self.history.budget(), self.checkpoint_budget) != before
+    }
+
     /// How many checkpoints are kept.
     pub fn checkpoint_count(&self) -> usize {
         self.checkpoints.len()
+    }
+
+    /// What the checkpoints hold: (bytes of their own, bytes of shared pages counted once,
+    /// spacing in steps near the head, spacing further back).
+    pub fn checkpoint_stats(&self) -> (usize, usize, u64, u64) {
+        let own = self.checkpoints.iter().map(|c| c.own_bytes).sum();
+        let shared = self.shared.values().map(|(bytes, _)| bytes).sum();
+        (own, shared, self.every_steps, self.far_every_steps)
     }
 
     /// The event log at the moment shown (see [`super::log::lines`]).
@@ -184,6 +211,8 @@ impl Timeline {
             .find(|s| s.trace_len() < to)
             .unwrap_or(&self.start)
             .clone();
+        let mut base = base;
+        base.record_from(0);
         let mut from = base.trace_len();
         let applied = self
             .inputs
@@ -200,6 +229,7 @@ impl Timeline {
             checkpoints: Vec::new(),
             shared: std::collections::BTreeMap::new(),
             checkpoint_bytes: 0,
+            checkpoint_budget: CHECKPOINT_BUDGET_BYTES,
             every_steps: u64::MAX,
             far_every_steps: u64::MAX,
             head_steps: self.head_steps,
@@ -298,6 +328,7 @@ impl Timeline {
         let steps = self.sim.steps();
         self.drop_checkpoints(|c| c.sim.steps() > steps);
         self.history.truncate(self.sim.trace_len());
+        self.sim.record_from(0);
         self.head_steps = steps;
     }
 
@@ -342,10 +373,9 @@ impl Timeline {
         {
             self.absorb();
             self.sim.share_backlog_pages();
+            let sim = self.sim.checkpoint_copy();
             let mut shared = Vec::new();
-            let own_bytes = self
-                .sim
-                .memory(&mut |addr, bytes| shared.push((addr, bytes)));
+            let own_bytes = sim.memory(&mut |addr, bytes| shared.push((addr, bytes)));
             for &(addr, bytes) in &shared {
                 let e = self.shared.entry(addr).or_insert((bytes, 0));
                 if e.1 == 0 {
@@ -355,7 +385,7 @@ impl Timeline {
             }
             self.checkpoint_bytes += own_bytes;
             self.checkpoints.push(Checkpoint {
-                sim: self.sim.clone(),
+                sim,
                 own_bytes,
                 shared,
             });
@@ -397,7 +427,7 @@ impl Timeline {
                 .iter()
                 .filter(|c| c.sim.now_us() < recent_from)
                 .count();
-            let over_budget = self.checkpoint_bytes > CHECKPOINT_BUDGET_BYTES;
+            let over_budget = self.checkpoint_bytes > self.checkpoint_budget;
             if far > MAX_FAR_CHECKPOINTS || (over_budget && far > 1) {
                 self.far_every_steps *= 2;
             } else if over_budget && self.checkpoints.len() > 1 {
@@ -532,6 +562,11 @@ impl Timeline {
             .clone();
         let steps = base.steps();
         self.sim = base;
+        // The replay's entries are in the history already: they are only counted (debug
+        // builds keep them, and `absorb` checks they are the same).
+        if !cfg!(debug_assertions) {
+            self.sim.record_from(self.history.end());
+        }
         // A checkpoint is taken right after a step, before the actions recorded at that step
         // count, so it contains exactly the inputs of earlier steps.
         self.applied = self.inputs.iter().take_while(|r| r.step < steps).count();

@@ -36,6 +36,14 @@ pub const MAX_SPEED: f64 = 100.0;
 /// diskless delay, the 10 s PING period) do not bore a class.
 const IDLE_FAST_FORWARD: f64 = 20.0;
 
+/// Wasm memory (bytes) past which the run's history is thinned. The budgets keep a run
+/// near a few hundred MB, and Chromium stops a tab at 4 GB: passing this means something
+/// else grew (a huge value or dataset), and the page gives memory back before it dies.
+pub const MEMORY_GUARD_BYTES: usize = 768 << 20;
+
+/// After thinning, the guard acts again only this much further (memory never shrinks).
+const MEMORY_GUARD_STEP: usize = 256 << 20;
+
 /// The player.
 pub struct Model {
     pub scenario: Scenario,
@@ -47,6 +55,8 @@ pub struct Model {
     pub consoles: BTreeMap<String, Console>,
     /// The last error to show (bad command line, bad action).
     pub notice: Option<String>,
+    /// Memory use (bytes) at which [`Model::guard_memory`] next thins the history.
+    guard_at: usize,
     /// Event-log lines the history had dropped, recomputed on request (for one filter; the
     /// log forgets them when the filter changes or the run forks before them).
     pub recomputed: Option<Recomputed>,
@@ -79,6 +89,7 @@ impl Model {
             consoles,
             notice: None,
             recomputed: None,
+            guard_at: MEMORY_GUARD_BYTES,
             seen_trace: 0,
             printed: BTreeMap::new(),
         })
@@ -132,6 +143,26 @@ impl Model {
         self.timeline
             .run_until_us_or(target, max_steps, |sim| !busy && sim.has_moving_packets());
         self.collect_replies();
+    }
+
+    /// The memory guard: past [`MEMORY_GUARD_BYTES`] of `used` memory, halves what the
+    /// history and checkpoints may hold and tells the user why seeks got slower.
+    pub fn guard_memory(&mut self, used: usize) {
+        if used < self.guard_at {
+            return;
+        }
+        self.guard_at = used + MEMORY_GUARD_STEP;
+        self.notice = Some(if self.timeline.shed_memory() {
+            format!(
+                "memory is short ({} MB): the run's history was thinned; going back in time is slower",
+                used >> 20
+            )
+        } else {
+            format!(
+                "memory is short ({} MB): the data itself is too big; reload with a smaller run",
+                used >> 20
+            )
+        });
     }
 
     /// One step forward (pauses playback).

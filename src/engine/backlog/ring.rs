@@ -127,9 +127,10 @@ impl Ring {
                 .back()
                 .is_some_and(|p| p.end() == at && p.end() < p.limit());
             if !open {
+                let room = ((at.div_euclid(PAGE_BYTES) + 1) * PAGE_BYTES - at) as usize;
                 self.pages.push_back(Arc::new(Page {
                     start: at,
-                    data: Vec::new(),
+                    data: Vec::with_capacity(room),
                 }));
             }
             let Some(last) = self.pages.back_mut() else {
@@ -215,6 +216,20 @@ impl Ring {
                 None => {
                     pool.insert((page.start, page.data.len()), page.clone());
                 }
+            }
+        }
+    }
+
+    /// Gives this ring its own exact-size copy of the page still growing: called on a copy
+    /// kept aside (a checkpoint), so that the original goes on growing its page in place
+    /// instead of copying it on its next write, and the copy holds no spare capacity.
+    pub fn detach_tail(&mut self) {
+        if let Some(last) = self.pages.back_mut() {
+            if last.end() < last.limit() {
+                *last = Arc::new(Page {
+                    start: last.start,
+                    data: last.data.clone(),
+                });
             }
         }
     }
