@@ -1,7 +1,8 @@
 //! Endurance: a class leaves the page's busiest run playing for hours. The timeline's memory
 //! (its history and checkpoints) stays within a fixed budget however long it runs, and every
 //! moment stays reachable: seeking to an early, a middle and a late moment gives exactly the
-//! states a straight run went through. Heavy: `./x test` runs it optimised (step `chaos`).
+//! states a straight run went through. Heavy: `./x test` runs it optimised (step `chaos`);
+//! an unoptimised `cargo test` skips it (hours of simulated time would take an hour there).
 
 use replscope::engine::node::Node;
 use replscope::sim::history::{HISTORY_BUDGET_BYTES, TRACE_BUDGET_BYTES};
@@ -67,6 +68,10 @@ fn moment(t: &Timeline, start_us: u64) -> Moment {
 }
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "optimised only: cargo test --release --test endurance"
+)]
 fn a_busy_run_of_hours_keeps_a_bounded_history_and_every_moment_reachable() {
     // ENDURANCE_HOURS shortens it for profiling.
     let hours: u64 = std::env::var("ENDURANCE_HOURS")
@@ -159,6 +164,10 @@ fn a_busy_run_of_hours_keeps_a_bounded_history_and_every_moment_reachable() {
 /// The page's memory guard: shedding halves what the history and the checkpoints hold, at
 /// once, and the run goes on exact (a seek still lands on the same state).
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "optimised only: cargo test --release --test endurance"
+)]
 fn shedding_memory_thins_the_history_at_once_and_keeps_the_run_exact() {
     let mut t = busiest(1).build(None).unwrap();
     let start = t.sim().now_us();
