@@ -430,11 +430,12 @@ impl Sim {
         self.trace_base + self.trace.len() as u64
     }
 
-    /// Hands over the entries recorded since the last drain (the first one is entry number
-    /// `trace_len() - count`), keeping the buffer's memory for the next ones.
-    pub fn drain_trace(&mut self) -> std::vec::Drain<'_, TraceEntry> {
+    /// Hands over the entries recorded since the last drain, each with its number, keeping
+    /// the buffer's memory for the next ones.
+    pub fn drain_trace(&mut self) -> impl Iterator<Item = (u64, TraceEntry)> + '_ {
+        let first = self.trace_base;
         self.trace_base += self.trace.len() as u64;
-        self.trace.drain(..)
+        (first..).zip(self.trace.drain(..))
     }
 
     /// Link properties from `a` to `b`.

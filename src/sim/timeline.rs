@@ -203,7 +203,7 @@ impl Timeline {
     /// last checkpoint before them (the moment shown does not move). As costly as a seek
     /// there; a caller wanting more goes on from the returned `from`.
     pub fn recompute_log(&self, to: u64, filter: &LogFilter, limit: usize) -> Recomputed {
-        let base = self
+        let mut base = self
             .checkpoints
             .iter()
             .rev()
@@ -211,36 +211,25 @@ impl Timeline {
             .find(|s| s.trace_len() < to)
             .unwrap_or(&self.start)
             .clone();
-        let mut base = base;
         base.record_from(0);
         let mut from = base.trace_len();
+        // A copy that replays this run's inputs from `base` (it steps its simulation itself:
+        // no checkpoints, nothing kept but what the filter passes).
         let applied = self
             .inputs
             .iter()
             .take_while(|r| r.step < base.steps())
             .count();
-        let mut scratch = Timeline {
-            start: base.clone(),
-            history: History::starting_at(from, 0),
-            sim: base,
-            inputs: self.inputs.clone(),
-            applied,
-            scheduled: Vec::new(),
-            checkpoints: Vec::new(),
-            shared: std::collections::BTreeMap::new(),
-            checkpoint_bytes: 0,
-            checkpoint_budget: CHECKPOINT_BUDGET_BYTES,
-            every_steps: u64::MAX,
-            far_every_steps: u64::MAX,
-            head_steps: self.head_steps,
-        };
+        let mut scratch = Timeline::new(base, Vec::new());
+        scratch.history = History::starting_at(from, 0);
+        scratch.inputs = self.inputs.clone();
+        scratch.applied = applied;
         let mut found = std::collections::VecDeque::new();
         while scratch.sim.trace_len() < to {
             let next = scratch.sim.next_time_us().unwrap_or(u64::MAX);
             scratch.apply_due(next);
             let stepped = scratch.sim.step();
-            let first = scratch.sim.trace_len() - scratch.sim.trace().len() as u64;
-            for (n, entry) in (first..).zip(scratch.sim.drain_trace()) {
+            for (n, entry) in scratch.sim.drain_trace() {
                 if n < to && LogKind::of(&entry.event).is_some() && filter.passes(&entry) {
                     found.push_front((n, entry));
                     if found.len() > limit {
@@ -266,9 +255,7 @@ impl Timeline {
     /// same, so every test that seeks also checks that replay is exact.
     fn absorb(&mut self) {
         let end = self.history.end();
-        let first = self.sim.trace_len() - self.sim.trace().len() as u64;
-        for (i, entry) in self.sim.drain_trace().enumerate() {
-            let n = first + i as u64;
+        for (n, entry) in self.sim.drain_trace() {
             if n < end {
                 debug_assert!(
                     self.history.get(n).is_none_or(|h| *h == entry),

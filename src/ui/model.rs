@@ -225,12 +225,12 @@ impl Model {
     /// Recomputes up to `limit` event-log lines `filter` shows from before the oldest one
     /// known (kept by the history or recomputed already), and adds them to `recomputed`.
     pub fn recompute_log(&mut self, filter: &LogFilter, limit: usize) {
+        let shown = self.timeline.sim().trace_len();
         let complete_from = self
             .timeline
             .history()
             .log_complete_from(&filter.kinds)
-            .min(self.timeline.sim().trace_len());
-        let shown = self.timeline.sim().trace_len();
+            .min(shown);
         let known = self
             .recomputed
             .take()
