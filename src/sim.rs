@@ -11,6 +11,7 @@
 
 pub mod action;
 pub mod chaos;
+mod checkpoint;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod history;
@@ -378,11 +379,13 @@ impl Sim {
     }
 
     /// A copy to keep aside (a checkpoint): shares everything immutable with this one, and
-    /// holds its own exact copy of what this one goes on changing in place.
+    /// holds its own exact copy of what this one goes on changing in place; nodes in step
+    /// share that copy and their equal databases.
     pub fn checkpoint_copy(&self) -> Sim {
         let mut copy = self.clone();
+        let mut pool = crate::engine::node::SharePool::default();
         for n in &mut copy.nodes {
-            n.node.detach_backlog_tail();
+            n.node.detach_for_copy(&mut pool);
         }
         copy
     }

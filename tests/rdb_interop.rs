@@ -49,7 +49,7 @@ fn s(v: &str) -> Vec<u8> {
 }
 
 fn put(ks: &mut Keyspace, db: usize, key: &[u8], value: Value, expire_at_ms: Option<u64>) {
-    ks.dbs[db].insert(
+    ks.db_mut(db).insert(
         key.to_vec(),
         Entry {
             value,
@@ -405,7 +405,7 @@ fn check_against_server(client: &mut Client, ks: &Keyspace) {
             keys.len() as i64,
             "DBSIZE of db {db}"
         );
-        for (key, entry) in keys {
+        for (key, entry) in keys.iter() {
             let k = key.as_slice();
             let what = format!("db {db} key {:?}", String::from_utf8_lossy(k));
             assert_eq!(
@@ -537,7 +537,7 @@ fn real_redis_loads_what_we_save() {
         "data after a round trip through redis-server"
     );
     for (db, keys) in ks.dbs.iter().enumerate() {
-        for (key, entry) in keys {
+        for (key, entry) in keys.iter() {
             if expected_encoding(&entry.value) == Some("hashtable") {
                 continue; // dict order is Redis's own
             }

@@ -102,7 +102,7 @@ fn keyspace() -> impl Strategy<Value = Keyspace> {
     .prop_map(|entries| {
         let mut ks = Keyspace::default();
         for (db, key, value, expire_at_ms) in entries {
-            ks.dbs[db].insert(
+            ks.db_mut(db).insert(
                 key,
                 Entry {
                     value,
@@ -120,7 +120,7 @@ fn keyspace() -> impl Strategy<Value = Keyspace> {
 fn assert_same(got: &Keyspace, want: &Keyspace) {
     assert_eq!(got, want);
     for (g, w) in got.dbs.iter().zip(&want.dbs) {
-        for ((gk, ge), (wk, we)) in g.iter().zip(w) {
+        for ((gk, ge), (wk, we)) in g.iter().zip(w.iter()) {
             assert_eq!(gk, wk);
             if let (Value::Hash(a), Value::Hash(b)) = (&ge.value, &we.value) {
                 assert!(a.iter().eq(b.iter()), "hash order of {gk:?}");
@@ -264,7 +264,7 @@ fn errors_say_what_and_where() {
     );
 
     let mut ks = Keyspace::default();
-    ks.dbs[0].insert(
+    ks.db_mut(0).insert(
         b"k".to_vec(),
         Entry {
             value: Value::String(b"v".to_vec()),
@@ -306,7 +306,7 @@ fn negative_zero_score_becomes_zero_in_a_listpack_like_redis() {
     let mut z = ZSetValue::default();
     z.insert(b"m".to_vec(), -0.0);
     let mut ks = Keyspace::default();
-    ks.dbs[0].insert(
+    ks.db_mut(0).insert(
         b"z".to_vec(),
         Entry {
             value: Value::ZSet(z),

@@ -21,7 +21,10 @@
 mod blocks;
 mod ring;
 
-pub use ring::PagePool;
+pub use ring::{Page, PagePool};
+
+use std::collections::VecDeque;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -389,9 +392,25 @@ impl Backlog {
     }
 
     /// See [`ring::Ring::detach_tail`] (nothing for the blocks model).
-    pub fn detach_tail(&mut self) {
+    pub fn detach_tail(&mut self, pool: &mut PagePool) {
         if let Inner::Ring(r) = &mut self.inner {
-            r.detach_tail();
+            r.detach_tail(pool);
+        }
+    }
+
+    /// The ring's pages, taken out (see [`ring::Ring::take_pages`]); None for the blocks
+    /// model, which keeps its blocks.
+    pub fn take_pages(&mut self) -> Option<VecDeque<Arc<Page>>> {
+        match &mut self.inner {
+            Inner::Ring(r) => Some(r.take_pages()),
+            Inner::Blocks(_) => None,
+        }
+    }
+
+    /// Gives back what [`Backlog::take_pages`] took.
+    pub fn put_pages(&mut self, pages: VecDeque<Arc<Page>>) {
+        if let Inner::Ring(r) = &mut self.inner {
+            r.put_pages(pages);
         }
     }
 

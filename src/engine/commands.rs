@@ -308,7 +308,7 @@ impl<'a> ExecCtx<'a> {
     /// The selected database (`execute` checks the index first).
     fn dbm(&mut self) -> &mut Db {
         let idx = self.db.min(self.keyspace.dbs.len().saturating_sub(1));
-        &mut self.keyspace.dbs[idx]
+        self.keyspace.db_mut(idx)
     }
 
     /// Read-only view of the selected database.

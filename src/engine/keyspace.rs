@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::hash::BuildHasherDefault;
+use std::sync::Arc;
 
 use indexmap::{IndexMap, IndexSet};
 use serde::{Deserialize, Serialize};
@@ -136,19 +137,26 @@ impl Entry {
 /// order either: KEYS and RDB files list keys in hash-table order.
 pub type Db = IndexMap<Vec<u8>, Entry, FixedState>;
 
-/// All databases of a node.
+/// All databases of a node. Each is copy-on-write: copies of a node (the time-travel
+/// checkpoints) share a database until one side writes to it, and equal databases of
+/// different nodes (a master's and its replicas' in step) can be made one in memory
+/// ([`Keyspace::share_dbs`]). Mutate through [`Keyspace::db_mut`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Keyspace {
-    pub dbs: Vec<Db>,
+    pub dbs: Vec<Arc<Db>>,
 }
 
 impl Default for Keyspace {
     fn default() -> Self {
         Keyspace {
-            dbs: vec![Db::default(); DB_COUNT],
+            // One empty database shared by all sixteen until each is first written.
+            dbs: std::iter::repeat_n(Arc::new(Db::default()), DB_COUNT).collect(),
         }
     }
 }
+
+/// Databases met so far in a sharing pass (see [`Keyspace::share_dbs`]).
+pub type DbPool = Vec<Arc<Db>>;
 
 impl Keyspace {
     /// Total number of keys over all databases (expired-but-not-deleted ones included).
@@ -156,29 +164,61 @@ impl Keyspace {
         self.dbs.iter().map(|db| db.len()).sum()
     }
 
+    /// Database `i`, for writing: copied first if a copy of this keyspace shares it.
+    pub fn db_mut(&mut self, i: usize) -> &mut Db {
+        Arc::make_mut(&mut self.dbs[i])
+    }
+
+    /// Makes each non-empty database equal to one already in `pool` the same one in memory,
+    /// and adds the others to `pool`. Compares contents: call it rarely (checkpoints).
+    pub fn share_dbs(&mut self, pool: &mut DbPool) {
+        for db in self.dbs.iter_mut().filter(|db| !db.is_empty()) {
+            match pool
+                .iter()
+                .find(|known| Arc::ptr_eq(known, db) || (known.len() == db.len() && known == &db))
+            {
+                Some(known) => *db = known.clone(),
+                None => pool.push(db.clone()),
+            }
+        }
+    }
+
+    /// Memory accounting: each non-empty database goes to `shared` as (address, bytes),
+    /// since copies and equal nodes share them. Walks every key: call it rarely.
+    pub fn memory(&self, shared: &mut dyn FnMut(usize, usize)) {
+        for db in self.dbs.iter().filter(|db| !db.is_empty()) {
+            shared(Arc::as_ptr(db) as usize, db_bytes(db));
+        }
+    }
+
     /// Roughly the memory the data holds (keys, values, per-key bookkeeping), for the
     /// simulator's memory budgets. Walks every key: call it rarely.
     pub fn approx_bytes(&self) -> usize {
-        const PER_ITEM: usize = 48;
-        let item = |b: &Vec<u8>| b.len() + PER_ITEM;
-        self.dbs
-            .iter()
-            .flat_map(|db| db.iter())
-            .map(|(k, e)| {
-                let value = match &e.value {
-                    Value::String(s) => s.len(),
-                    Value::List(l) => l.iter().map(item).sum(),
-                    Value::Hash(h) => h.iter().map(|(f, v)| item(f) + item(v)).sum(),
-                    Value::Set(s) => s.iter().map(item).sum(),
-                    Value::ZSet(z) => z.iter().map(|(m, _)| 2 * (m.len() + PER_ITEM)).sum(),
-                };
-                k.len() + value + std::mem::size_of::<Entry>() + PER_ITEM
-            })
-            .sum()
+        self.dbs.iter().map(|db| db_bytes(db)).sum()
     }
 
     /// Removes every key of every database.
     pub fn flush_all(&mut self) {
-        self.dbs.iter_mut().for_each(Db::clear);
+        for db in self.dbs.iter_mut().filter(|db| !db.is_empty()) {
+            *db = Arc::default();
+        }
     }
+}
+
+/// Roughly the memory one database holds (see [`Keyspace::approx_bytes`]).
+fn db_bytes(db: &Db) -> usize {
+    const PER_ITEM: usize = 48;
+    let item = |b: &Vec<u8>| b.len() + PER_ITEM;
+    db.iter()
+        .map(|(k, e)| {
+            let value = match &e.value {
+                Value::String(s) => s.len(),
+                Value::List(l) => l.iter().map(item).sum(),
+                Value::Hash(h) => h.iter().map(|(f, v)| item(f) + item(v)).sum(),
+                Value::Set(s) => s.iter().map(item).sum(),
+                Value::ZSet(z) => z.iter().map(|(m, _)| 2 * (m.len() + PER_ITEM)).sum(),
+            };
+            k.len() + value + std::mem::size_of::<Entry>() + PER_ITEM
+        })
+        .sum()
 }

@@ -12,18 +12,19 @@
 //! link to our own master) and `heartbeat.rs` (the periodic duties of `replicationCron`).
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::argv::Argv;
-use super::backlog::Backlog;
+use super::backlog::{Backlog, Page, PagePool};
 use super::commands::{self, flags, ExecCtx, ExpireView, Handler, Propagated};
 use super::config::Config;
 use super::event::{Event, LogLevel};
-use super::keyspace::Keyspace;
+use super::keyspace::{DbPool, Keyspace};
 use super::master::{MasterState, ReplicaLink};
 use super::outbox::Outbox;
 use super::replica::ReplicaSide;
@@ -104,6 +105,14 @@ pub struct ReplicaView {
     pub lag_s: u64,
     /// Bytes waiting for this replica (`client-output-buffer-limit` counts these).
     pub output_buffer: usize,
+}
+
+/// What a pass over copies of nodes has met (backlog pages, databases), so that equal
+/// ones become one in memory: see [`Node::detach_for_copy`].
+#[derive(Default)]
+pub struct SharePool {
+    pages: PagePool,
+    dbs: DbPool,
 }
 
 /// Static facts about a node, given at creation.
@@ -226,8 +235,8 @@ impl Node {
             .sum();
         let backlog = self.master.backlog.as_ref().map_or(0, |b| b.memory(shared));
         let child = self.master.child.as_ref().map_or(0, |c| c.rdb.capacity());
+        self.keyspace.memory(shared);
         std::mem::size_of::<Node>()
-            + self.keyspace.approx_bytes()
             + clients
             + backlog
             + child
@@ -236,10 +245,26 @@ impl Node {
             + self.out.queued_bytes()
     }
 
-    /// Prepares a copy kept aside: see [`Backlog::detach_tail`].
-    pub fn detach_backlog_tail(&mut self) {
+    /// Prepares a copy kept aside (a checkpoint): its backlog gets its own copy of the
+    /// page still growing ([`Backlog::detach_tail`]), and its page and databases become
+    /// the ones in `pool` where they are equal, so the copies of nodes in step share them.
+    pub fn detach_for_copy(&mut self, pool: &mut SharePool) {
         if let Some(b) = self.master.backlog.as_mut() {
-            b.detach_tail();
+            b.detach_tail(&mut pool.pages);
+        }
+        self.keyspace.share_dbs(&mut pool.dbs);
+    }
+
+    /// The ring backlog's pages, taken out of a copy kept aside (see
+    /// [`Backlog::take_pages`]); the copy must get them back before it runs.
+    pub fn take_backlog_pages(&mut self) -> Option<VecDeque<Arc<Page>>> {
+        self.master.backlog.as_mut().and_then(Backlog::take_pages)
+    }
+
+    /// Gives back what [`Node::take_backlog_pages`] took.
+    pub fn put_backlog_pages(&mut self, pages: VecDeque<Arc<Page>>) {
+        if let Some(b) = self.master.backlog.as_mut() {
+            b.put_pages(pages);
         }
     }
 

@@ -92,8 +92,10 @@ impl Node {
         if is_master {
             // rdbLoad on a master skips expired keys (and would propagate their DELs).
             let now = self.now_ms;
-            for db in self.keyspace.dbs.iter_mut() {
-                db.retain(|_, entry| !entry.is_expired(now));
+            for i in 0..self.keyspace.dbs.len() {
+                self.keyspace
+                    .db_mut(i)
+                    .retain(|_, entry| !entry.is_expired(now));
             }
         }
         let keys = self.keyspace.key_count();

@@ -593,7 +593,7 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, RdbError> {
                 let key = r.string()?;
                 let value = r.object(ty, op_at)?;
                 if let Some(value) = value {
-                    let db: &mut Db = &mut keyspace.dbs[dbid];
+                    let db: &mut Db = keyspace.db_mut(dbid);
                     if db.contains_key(&key) {
                         return Err(r.err_at(
                             key_at,

@@ -10,10 +10,12 @@
 //! goes to a [`History`] of fixed size, and the checkpoints to [`CHECKPOINT_BUDGET_BYTES`].
 //! Checkpoints are dense near the head of the run (seeking within the last ten simulated
 //! minutes replays at most [`CHECKPOINT_EVERY_STEPS`] steps) and thinned further back
-//! (at most [`MAX_FAR_CHECKPOINTS`], evenly spread, so any moment is a bounded replay away).
+//! (at most [`MAX_FAR_CHECKPOINTS`], packed, and evenly spread in steps as the run grows,
+//! so any moment is a bounded replay away).
 
 use serde::{Deserialize, Serialize};
 
+use super::checkpoint::Checkpoint;
 use super::history::{History, Recomputed};
 use super::log::{LogFilter, LogKind};
 use super::{Action, Sim, TraceEntry};
@@ -36,31 +38,63 @@ pub struct Recorded {
 
 /// Steps between two checkpoints near the head: the most a seek there replays (about 1.5
 /// simulated seconds at the page's busiest workload of 12 nodes and 1000 writes/s).
-pub const CHECKPOINT_EVERY_STEPS: u64 = 20_000;
+pub const CHECKPOINT_EVERY_STEPS: u64 = 32_000;
 
 /// Checkpoints of the last this many simulated microseconds (ten minutes) are all kept.
 pub const RECENT_US: u64 = 600_000_000;
 
-/// At most this many checkpoints older than [`RECENT_US`]: when there are more, their
-/// spacing doubles.
-pub const MAX_FAR_CHECKPOINTS: usize = 192;
+/// At most this many checkpoints older than [`RECENT_US`] (fewer if the memory budget
+/// says so): when there are more, the one in the densest place goes.
+pub const MAX_FAR_CHECKPOINTS: usize = 320;
+
+/// A checkpoint becoming older than [`RECENT_US`] is kept (and packed) only this many
+/// steps after the previous kept one at least, so packing costs little while the far
+/// checkpoints are still few (about 14 simulated seconds of the busiest workload).
+pub const FAR_MIN_GAP_STEPS: u64 = 10 * CHECKPOINT_EVERY_STEPS;
 
 /// Memory budget of all checkpoints together (shared backlog pages and RDBs counted once).
 /// Beyond it older checkpoints are thinned first, then recent ones. With the history's
 /// budget, it keeps Chromium's renderer under 512 MB at the page's busiest workload
 /// (BENCHMARKS.md, "Endurance").
-pub const CHECKPOINT_BUDGET_BYTES: usize = 128 << 20;
+pub const CHECKPOINT_BUDGET_BYTES: usize = 160 << 20;
 
 /// The simulation is drained into the history at least this often (entries), so a long
 /// call (a seek, the CLI's whole run) never piles the trace up in the simulation.
 const DRAIN_EVERY_ENTRIES: usize = 4096;
 
-/// A copy of the simulation at some step, and what it holds apart from shared pages.
-struct Checkpoint {
-    sim: Sim,
-    own_bytes: usize,
-    /// (address, bytes) of the shared pages it holds.
-    shared: Vec<(usize, usize)>,
+/// The memory the checkpoints hold: their own bytes, plus each shared page or database
+/// once however many checkpoints hold it.
+#[derive(Default)]
+struct Holdings {
+    /// How many checkpoints hold each shared thing: (bytes, holders) by address.
+    shared: std::collections::BTreeMap<usize, (usize, usize)>,
+    bytes: usize,
+}
+
+impl Holdings {
+    fn hold(&mut self, c: &Checkpoint) {
+        for &(addr, bytes) in &c.shared {
+            let e = self.shared.entry(addr).or_insert((bytes, 0));
+            if e.1 == 0 {
+                self.bytes += bytes;
+            }
+            e.1 += 1;
+        }
+        self.bytes += c.own_bytes;
+    }
+
+    fn release(&mut self, c: &Checkpoint) {
+        self.bytes -= c.own_bytes;
+        for (addr, _) in &c.shared {
+            if let Some(e) = self.shared.get_mut(addr) {
+                e.1 -= 1;
+                if e.1 == 0 {
+                    self.bytes -= e.0;
+                    self.shared.remove(addr);
+                }
+            }
+        }
+    }
 }
 
 /// A simulation with its history.
@@ -76,16 +110,13 @@ pub struct Timeline {
     /// Scenario actions not applied yet, by time.
     scheduled: Vec<(u64, Action)>,
     checkpoints: Vec<Checkpoint>,
-    /// How many checkpoints hold each shared page: (bytes, holders) by address.
-    shared: std::collections::BTreeMap<usize, (usize, usize)>,
-    /// Checkpoint memory: own bytes of each plus each shared page once.
-    checkpoint_bytes: usize,
+    /// Their memory.
+    held: Holdings,
     /// Its budget ([`CHECKPOINT_BUDGET_BYTES`], less after [`Timeline::shed_memory`]).
     checkpoint_budget: usize,
     /// Spacing of the checkpoints near the head, in steps (doubles only when memory is
-    /// short), and of the older ones.
+    /// short).
     every_steps: u64,
-    far_every_steps: u64,
     /// Furthest step reached (the head of the run).
     head_steps: u64,
 }
@@ -102,11 +133,9 @@ impl Timeline {
             applied: 0,
             scheduled,
             checkpoints: Vec::new(),
-            shared: std::collections::BTreeMap::new(),
-            checkpoint_bytes: 0,
+            held: Holdings::default(),
             checkpoint_budget: CHECKPOINT_BUDGET_BYTES,
             every_steps: CHECKPOINT_EVERY_STEPS,
-            far_every_steps: CHECKPOINT_EVERY_STEPS * 8,
             head_steps: 0,
         };
         t.start.drain_trace().for_each(drop);
@@ -150,7 +179,7 @@ impl Timeline {
 
     /// Memory held by the history and the checkpoints, as counted against their budgets.
     pub fn retained_bytes(&self) -> usize {
-        self.history.bytes() + self.checkpoint_bytes
+        self.history.bytes() + self.held.bytes
     }
 
     /// Halves the memory the history and the checkpoints may hold, down to a floor, and
@@ -172,12 +201,21 @@ impl Timeline {
         self.checkpoints.len()
     }
 
-    /// What the checkpoints hold: (bytes of their own, bytes of shared pages counted once,
-    /// spacing in steps near the head, spacing further back).
-    pub fn checkpoint_stats(&self) -> (usize, usize, u64, u64) {
+    /// What the checkpoints hold: (bytes of their own, bytes of shared pages and
+    /// databases counted once, spacing in steps near the head, how many are packed, the
+    /// widest gap in steps between two of them before the head's).
+    pub fn checkpoint_stats(&self) -> (usize, usize, u64, usize, u64) {
         let own = self.checkpoints.iter().map(|c| c.own_bytes).sum();
-        let shared = self.shared.values().map(|(bytes, _)| bytes).sum();
-        (own, shared, self.every_steps, self.far_every_steps)
+        let shared = self.held.shared.values().map(|(bytes, _)| bytes).sum();
+        let packed = self.checkpoints.iter().filter(|c| c.is_packed()).count();
+        let widest = std::iter::once(0)
+            .chain(self.checkpoints.iter().map(|c| c.sim().steps()))
+            .collect::<Vec<_>>()
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .max()
+            .unwrap_or(0);
+        (own, shared, self.every_steps, packed, widest)
     }
 
     /// The event log at the moment shown (see [`super::log::lines`]).
@@ -207,10 +245,8 @@ impl Timeline {
             .checkpoints
             .iter()
             .rev()
-            .map(|c| &c.sim)
-            .find(|s| s.trace_len() < to)
-            .unwrap_or(&self.start)
-            .clone();
+            .find(|c| c.sim().trace_len() < to)
+            .map_or_else(|| self.start.clone(), Checkpoint::restore);
         base.record_from(0);
         let mut from = base.trace_len();
         // A copy that replays this run's inputs from `base` (it steps its simulation itself:
@@ -313,7 +349,7 @@ impl Timeline {
         }
         self.scheduled.sort_by_key(|(t, _)| *t);
         let steps = self.sim.steps();
-        self.drop_checkpoints(|c| c.sim.steps() > steps);
+        self.drop_checkpoints(|c| c.sim().steps() > steps);
         self.history.truncate(self.sim.trace_len());
         self.sim.record_from(0);
         self.head_steps = steps;
@@ -356,26 +392,13 @@ impl Timeline {
             && self
                 .checkpoints
                 .last()
-                .is_none_or(|c| c.sim.steps() < steps)
+                .is_none_or(|c| c.sim().steps() < steps)
         {
             self.absorb();
             self.sim.share_backlog_pages();
-            let sim = self.sim.checkpoint_copy();
-            let mut shared = Vec::new();
-            let own_bytes = sim.memory(&mut |addr, bytes| shared.push((addr, bytes)));
-            for &(addr, bytes) in &shared {
-                let e = self.shared.entry(addr).or_insert((bytes, 0));
-                if e.1 == 0 {
-                    self.checkpoint_bytes += bytes;
-                }
-                e.1 += 1;
-            }
-            self.checkpoint_bytes += own_bytes;
-            self.checkpoints.push(Checkpoint {
-                sim,
-                own_bytes,
-                shared,
-            });
+            let c = Checkpoint::new(self.sim.checkpoint_copy());
+            self.held.hold(&c);
+            self.checkpoints.push(c);
             self.thin_checkpoints();
         }
     }
@@ -387,61 +410,96 @@ impl Timeline {
                 .into_iter()
                 .partition(|c| gone(c));
         self.checkpoints = kept;
-        for c in dropped {
-            self.checkpoint_bytes -= c.own_bytes;
-            for (addr, _) in c.shared {
-                if let Some(e) = self.shared.get_mut(&addr) {
-                    e.1 -= 1;
-                    if e.1 == 0 {
-                        self.checkpoint_bytes -= e.0;
-                        self.shared.remove(&addr);
-                    }
-                }
-            }
+        for c in &dropped {
+            self.held.release(c);
         }
     }
 
-    /// Keeps checkpoints within their count and memory budgets: older than [`RECENT_US`],
-    /// one per `far_every_steps`; when memory is short, older ones are thinned first, then
-    /// recent ones (a seek then replays more, but the tab lives).
+    /// Keeps checkpoints within their count and memory budgets. Those of the last
+    /// [`RECENT_US`] are one per `every_steps`; an older one is kept if it is at least
+    /// [`FAR_MIN_GAP_STEPS`] after the one before, and packed; while there are more than
+    /// [`MAX_FAR_CHECKPOINTS`] or memory is short, the older one in the densest place goes
+    /// (so they stay evenly spread in steps, which is what a seek replays). When only one
+    /// older one is left and memory is still short, recent ones are thinned (a seek then
+    /// replays more, but the tab lives).
     fn thin_checkpoints(&mut self) {
         let recent_from = self.sim.now_us().saturating_sub(RECENT_US);
-        self.apply_spacing(recent_from);
-        // Each round doubles a spacing; 64 rounds leave one checkpoint per tier at most.
-        for _ in 0..64 {
-            let far = self
-                .checkpoints
-                .iter()
-                .filter(|c| c.sim.now_us() < recent_from)
-                .count();
-            let over_budget = self.checkpoint_bytes > self.checkpoint_budget;
+        self.space_recent(recent_from);
+        let far = self.far_count(recent_from);
+        // Older ones not packed yet have just become older: keep them sparse, pack them.
+        let mut prev = 0;
+        let mut close = vec![false; self.checkpoints.len()];
+        for (i, c) in self.checkpoints[..far].iter().enumerate() {
+            let steps = c.sim().steps();
+            if !c.is_packed() && steps - prev < FAR_MIN_GAP_STEPS {
+                close[i] = true;
+            } else {
+                prev = steps;
+            }
+        }
+        let mut i = 0;
+        self.drop_checkpoints(|_| {
+            i += 1;
+            close[i - 1]
+        });
+        let far = self.far_count(recent_from);
+        for c in &mut self.checkpoints[..far] {
+            if !c.is_packed() {
+                self.held.release(c);
+                c.pack();
+                self.held.hold(c);
+            }
+        }
+        // Each round drops a checkpoint or doubles the recent spacing.
+        for _ in 0..4096 {
+            let far = self.far_count(recent_from);
+            let over_budget = self.held.bytes > self.checkpoint_budget;
             if far > MAX_FAR_CHECKPOINTS || (over_budget && far > 1) {
-                self.far_every_steps *= 2;
+                self.drop_densest(far);
             } else if over_budget && self.checkpoints.len() > 1 {
                 self.every_steps *= 2;
-                self.far_every_steps = self.far_every_steps.max(self.every_steps);
+                self.space_recent(recent_from);
             } else {
                 return;
             }
-            self.apply_spacing(recent_from);
         }
     }
 
-    /// Keeps the first checkpoint of each spacing interval (`far_every_steps` before
-    /// `recent_from`, `every_steps` after).
-    fn apply_spacing(&mut self, recent_from: u64) {
-        let (every, far_every) = (self.every_steps, self.far_every_steps);
+    /// How many checkpoints are older than `recent_from` (they come first).
+    fn far_count(&self, recent_from: u64) -> usize {
+        self.checkpoints
+            .iter()
+            .take_while(|c| c.sim().now_us() < recent_from)
+            .count()
+    }
+
+    /// Drops the one of the first `far` checkpoints whose neighbours are closest (in
+    /// steps) to each other: the seeks it served replay least more without it.
+    fn drop_densest(&mut self, far: usize) {
+        let steps = |i: usize| self.checkpoints.get(i).map(|c| c.sim().steps());
+        let Some(densest) = (0..far).min_by_key(|&i| {
+            let before = i.checked_sub(1).and_then(steps).unwrap_or(0);
+            steps(i + 1).unwrap_or(self.head_steps) - before
+        }) else {
+            return;
+        };
+        let gone = self.checkpoints.remove(densest);
+        self.held.release(&gone);
+    }
+
+    /// Keeps the first recent checkpoint (from `recent_from` on) of each `every_steps`
+    /// interval.
+    fn space_recent(&mut self, recent_from: u64) {
+        let every = self.every_steps;
         let mut last_bucket = None;
         let keep: Vec<bool> = self
             .checkpoints
             .iter()
             .map(|c| {
-                let step = if c.sim.now_us() < recent_from {
-                    far_every
-                } else {
-                    every
-                };
-                let bucket = (step, c.sim.steps() / step);
+                if c.sim().now_us() < recent_from {
+                    return true;
+                }
+                let bucket = c.sim().steps() / every;
                 let first = last_bucket != Some(bucket);
                 last_bucket = Some(bucket);
                 first
@@ -543,10 +601,8 @@ impl Timeline {
             .checkpoints
             .iter()
             .rev()
-            .map(|c| &c.sim)
-            .find(|c| fits(c))
-            .unwrap_or(&self.start)
-            .clone();
+            .find(|c| fits(c.sim()))
+            .map_or_else(|| self.start.clone(), Checkpoint::restore);
         let steps = base.steps();
         self.sim = base;
         // The replay's entries are in the history already: they are only counted (debug

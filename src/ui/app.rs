@@ -32,7 +32,7 @@ const TICK_BUDGET_MS: f64 = 3.0;
 
 /// ...and more when playing fast (above [`FAST_SPEED`]), where covering simulated time
 /// matters more than smooth frames: most of each 50 ms frame, the rest for drawing.
-const FAST_TICK_BUDGET_MS: f64 = 36.0;
+const FAST_TICK_BUDGET_MS: f64 = 40.0;
 const FAST_SPEED: f64 = 4.0;
 
 /// The panel shown below the topology next to the consoles when the screen is too small to
@@ -147,12 +147,11 @@ pub fn App() -> Html {
                 } else {
                     TICK_BUDGET_MS
                 };
-                let b = budget.get();
-                budget.set(if spent > limit {
-                    (b / 2).max(20)
-                } else {
-                    (b + b / 4).min(100_000)
-                });
+                // Steps scale with the time they took (within halving and +25% a tick): the
+                // budget settles at the limit instead of halving at every spike.
+                let b = budget.get() as f64;
+                let scaled = b * (limit / spent.max(0.1)).clamp(0.5, 1.25);
+                budget.set((scaled as u64).clamp(20, 100_000));
                 redraw.force_update();
             });
             move || drop(interval)
@@ -367,6 +366,13 @@ pub fn App() -> Html {
     } else {
         Vec::new()
     };
+    // Where the history's window of whole entries begins, once it dropped older ones.
+    let st_kept_from = (m.timeline.history().window_start() > 0).then(|| {
+        m.timeline
+            .trace()
+            .first()
+            .map_or(m.timeline.sim().now_us(), |e| e.time_us)
+    });
     let master_name = snapshot
         .nodes
         .iter()
@@ -521,7 +527,8 @@ pub fn App() -> Html {
                               nodes={lanes.clone()} on_filter={{ let f = log_filter.clone(); let model = model.clone();
                                   Callback::from(move |v| { model.borrow_mut().recomputed = None; f.set(v) }) }}
                               inactive={*tab != Tab::Events} />
-                    <SpaceTime lanes={lanes.clone()} arrows={st_arrows} now_us={m.timeline.sim().now_us()} inactive={*tab != Tab::SpaceTime} />
+                    <SpaceTime lanes={lanes.clone()} arrows={st_arrows} now_us={m.timeline.sim().now_us()}
+                               kept_from_us={st_kept_from} start_us={m.start_us} inactive={*tab != Tab::SpaceTime} />
                 </div>
             </main>
             <footer class="status-line" data-testid="status" role="status">

@@ -17,6 +17,13 @@ pub struct SpaceTimeProps {
     pub lanes: Vec<String>,
     pub arrows: Vec<Arrow>,
     pub now_us: u64,
+    /// Segments sent before this (µs) are no longer kept (a long run keeps its last seconds
+    /// whole): the diagram says so instead of looking empty.
+    #[prop_or_default]
+    pub kept_from_us: Option<u64>,
+    /// The run's start (µs), to say that time in the run's seconds.
+    #[prop_or_default]
+    pub start_us: u64,
     /// Behind another tab (shown anyway where the screen is wide enough).
     #[prop_or_default]
     pub inactive: bool,
@@ -80,6 +87,12 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
     html! {
         <section class={classes!("panel", "spacetime", props.inactive.then_some("tab-inactive"))} data-testid="space-time" role="tabpanel">
             <h2>{ "Space-time (last 3 s)" }</h2>
+            if let Some(kept) = props.kept_from_us.filter(|k| (*k as f64) > start) {
+                <p class="st-dropped" data-testid="space-time-dropped">
+                    { format!("Segments sent before {:.3} s are no longer kept in memory (a long run keeps its last seconds whole); the topology still shows those in flight.",
+                        kept.saturating_sub(props.start_us) as f64 / 1e6) }
+                </p>
+            }
             <div class="st-body">
                 // Names in HTML, so that they keep their shape however the drawing stretches.
                 <ol class="st-lanes">

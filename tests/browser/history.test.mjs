@@ -1,8 +1,9 @@
 // A long busy run keeps its memory bounded by dropping old detail, and says so instead of
 // showing an empty list: a student plays one-replica at 1000 writes/s fast, scrubs back to
 // an early moment and asks the event log for r1's commands there. The log says older lines
-// are not kept; "Recompute earlier lines" replays that part of the run and shows them.
-// Screenshot: target/screenshots/event-log-recomputed.png.
+// are not kept; "Recompute earlier lines" replays that part of the run and shows them. The
+// space-time diagram says its segments are not kept either. Screenshots:
+// target/screenshots/event-log-recomputed.png, space-time-dropped.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { serveDir, launch, watchedPage, screenshot } from './harness.mjs';
@@ -46,6 +47,14 @@ test('the event log recomputes the lines a long run no longer keeps', async () =
     assert.ok(parseFloat(m[1]) <= 10, l);
   }
   await screenshot(page, 'event-log-recomputed');
+
+  // The space-time diagram of that moment: its segments were dropped too, and it says so
+  // rather than showing quiet links.
+  await page.getByTestId('tab-space-time').click();
+  const dropped = page.getByTestId('space-time-dropped');
+  await dropped.waitFor({ timeout: 10_000 });
+  assert.match(await dropped.textContent(), /^Segments sent before \d+\.\d{3} s are no longer kept/);
+  await screenshot(page, 'space-time-dropped');
   assert.equal(await page.getByTestId('error-banner').count(), 0);
   assert.deepEqual(page.problems, []);
 });

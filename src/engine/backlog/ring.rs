@@ -30,6 +30,21 @@ pub struct Page {
 }
 
 impl Page {
+    /// A page of `data` from stream offset `start` (rebuilt from packed bytes).
+    pub fn new(start: i64, data: Vec<u8>) -> Page {
+        Page { start, data }
+    }
+
+    /// The stream offset of its first byte.
+    pub fn start(&self) -> i64 {
+        self.start
+    }
+
+    /// Its bytes.
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+
     /// The offset after the last byte this page may hold.
     fn limit(&self) -> i64 {
         (self.start.div_euclid(PAGE_BYTES) + 1) * PAGE_BYTES
@@ -222,16 +237,36 @@ impl Ring {
 
     /// Gives this ring its own exact-size copy of the page still growing: called on a copy
     /// kept aside (a checkpoint), so that the original goes on growing its page in place
-    /// instead of copying it on its next write, and the copy holds no spare capacity.
-    pub fn detach_tail(&mut self) {
+    /// instead of copying it on its next write, and the copy holds no spare capacity. An
+    /// equal copy already in `pool` (another node's, in step with this one) is taken instead.
+    pub fn detach_tail(&mut self, pool: &mut PagePool) {
         if let Some(last) = self.pages.back_mut() {
             if last.end() < last.limit() {
-                *last = Arc::new(Page {
-                    start: last.start,
-                    data: last.data.clone(),
-                });
+                let key = (last.start, last.data.len());
+                *last = match pool.get(&key) {
+                    Some(known) if known.data == last.data => known.clone(),
+                    _ => {
+                        let copy = Arc::new(Page {
+                            start: last.start,
+                            data: last.data.clone(),
+                        });
+                        pool.entry(key).or_insert_with(|| copy.clone());
+                        copy
+                    }
+                };
             }
         }
+    }
+
+    /// Takes the pages out (a checkpoint kept long packs their bytes): until
+    /// [`Ring::put_pages`] gives them back, the ring must not be used.
+    pub fn take_pages(&mut self) -> VecDeque<Arc<Page>> {
+        std::mem::take(&mut self.pages)
+    }
+
+    /// Gives back the pages [`Ring::take_pages`] took (or equal ones).
+    pub fn put_pages(&mut self, pages: VecDeque<Arc<Page>>) {
+        self.pages = pages;
     }
 
     /// Calls `f` with the address and size of each page (memory accounting: a page shared

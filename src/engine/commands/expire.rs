@@ -1,5 +1,7 @@
 //! The active expire cycle of a master (expire.c `activeExpireCycle`, slow cycle).
 
+use std::sync::Arc;
+
 use rand_chacha::rand_core::RngCore;
 use rand_chacha::ChaCha8Rng;
 
@@ -37,6 +39,8 @@ pub fn active_expire_cycle(
     let cmd: &[u8] = if lazyfree { b"UNLINK" } else { b"DEL" };
     let mut ops = Vec::new();
     for (db_index, db) in keyspace.dbs.iter_mut().enumerate() {
+        // Only a database with a key to delete is written (and so copied, if a checkpoint
+        // shares it).
         for _ in 0..MAX_ITERATIONS_PER_DB {
             let volatile: Vec<&Vec<u8>> = db
                 .iter()
@@ -55,7 +59,7 @@ pub fn active_expire_cycle(
                 .cloned()
                 .collect();
             for key in &expired {
-                db.swap_remove(key);
+                Arc::make_mut(db).swap_remove(key);
                 ops.push(Propagated {
                     db: db_index,
                     argv: vec![cmd.to_vec(), key.clone()],

@@ -316,7 +316,7 @@ fn active_expire_deletes_within_a_second() {
     let mut ks = Keyspace::default();
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     for i in 0..200u64 {
-        ks.dbs[(i % 3) as usize].insert(
+        ks.db_mut((i % 3) as usize).insert(
             format!("k{i}").into_bytes(),
             Entry {
                 value: Value::String(b"v".to_vec()),
