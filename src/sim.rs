@@ -14,9 +14,11 @@ pub mod chaos;
 mod checkpoint;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+pub mod console;
 pub mod history;
 pub mod log;
 mod net;
+pub mod redis_cli;
 pub mod scenario;
 pub mod snapshot;
 pub mod timeline;
@@ -96,8 +98,6 @@ struct ClientEnd {
     conn: Option<ConnId>,
     inbuf: Vec<u8>,
     replies: Vec<Reply>,
-    /// Replies received since the client connected (taken or not).
-    received: u64,
     /// Commands sent since it connected (each gets exactly one reply, in order).
     sent: u64,
 }
@@ -204,6 +204,8 @@ pub struct Sim {
     readers: Vec<Reader>,
     /// One console client per node, created on first use.
     consoles: BTreeMap<usize, ClientId>,
+    /// What each node's console shows (commands typed and their replies).
+    console_logs: BTreeMap<usize, console::ConsoleLog>,
     /// Each node's [`Node::poll_timeout`] (ms), refreshed whenever the node handles
     /// something: finding the next step then costs a look at a number per node, not a walk
     /// over every node's clients (it runs once per step).
@@ -241,6 +243,7 @@ impl Sim {
             workload: None,
             readers: Vec::new(),
             consoles: BTreeMap::new(),
+            console_logs: BTreeMap::new(),
             timers: Vec::new(),
             in_flight: BTreeMap::new(),
             last_psync: None,
@@ -359,6 +362,11 @@ impl Sim {
             .values()
             .map(|c| std::mem::size_of::<ClientEnd>() + c.inbuf.capacity() + 64 * c.replies.len())
             .sum();
+        let consoles: usize = self
+            .console_logs
+            .values()
+            .map(|log| log.memory(shared))
+            .sum();
         let messages: usize = self
             .in_flight
             .values()
@@ -367,6 +375,7 @@ impl Sim {
         std::mem::size_of::<Sim>()
             + nodes
             + clients
+            + consoles
             + messages
             + self.queue.values().map(pending).sum::<usize>()
             + self
@@ -587,10 +596,9 @@ impl Sim {
         id
     }
 
-    /// The console client of `node`, if a console command was ever typed there (looking it
-    /// up changes nothing, so reads never perturb a run).
-    pub fn existing_console(&self, node: usize) -> Option<ClientId> {
-        self.consoles.get(&node).copied()
+    /// What `node`'s console shows at this moment, if a command was ever typed there.
+    pub fn console_log(&self, node: usize) -> Option<&console::ConsoleLog> {
+        self.console_logs.get(&node)
     }
 
     /// The console client of `node` (reconnected if its connection was lost).
@@ -639,27 +647,9 @@ impl Sim {
             .unwrap_or_default()
     }
 
-    /// Replies received by `client` so far (taken), with the number of the first one (replies
-    /// are numbered from 0 in arrival order): a viewer that replays history can tell the
-    /// replies it already showed.
-    pub fn take_numbered_replies(&mut self, client: ClientId) -> (u64, Vec<Reply>) {
-        match self.clients.get_mut(&client) {
-            Some(c) => {
-                let replies = std::mem::take(&mut c.replies);
-                (c.received - replies.len() as u64, replies)
-            }
-            None => (0, Vec::new()),
-        }
-    }
-
     /// How many commands `client` sent with [`Sim::send_line`] (each gets one reply).
     pub fn commands_sent(&self, client: ClientId) -> u64 {
         self.clients.get(&client).map_or(0, |c| c.sent)
-    }
-
-    /// How many replies `client` has received.
-    pub fn replies_received(&self, client: ClientId) -> u64 {
-        self.clients.get(&client).map_or(0, |c| c.received)
     }
 
     /// Sends `line` and runs until `client` has a reply (at most 60 s of virtual time).
@@ -818,8 +808,11 @@ impl Sim {
                             end.inbuf.extend_from_slice(&bytes);
                             while let Ok(Some((reply, used))) = parse_reply(&end.inbuf) {
                                 end.inbuf.drain(..used);
-                                end.replies.push(reply);
-                                end.received += 1;
+                                // A console's replies go to its log; other clients keep theirs.
+                                match self.console_logs.get_mut(&end.node) {
+                                    Some(log) if log.waits(id) => log.replied(id, reply),
+                                    _ => end.replies.push(reply),
+                                }
                             }
                         }
                         self.check_reader_reply(id);
@@ -844,6 +837,9 @@ impl Sim {
                     Endpoint::Client(id) => {
                         if let Some(end) = self.clients.get_mut(&id) {
                             end.conn = None;
+                            if let Some(log) = self.console_logs.get_mut(&end.node) {
+                                log.closed(id);
+                            }
                         }
                     }
                 }
@@ -1101,7 +1097,15 @@ impl Sim {
             Action::Exec { node, command } => {
                 let n = idx(self, node)?;
                 let c = self.console(n);
+                let sent = self.commands_sent(c);
                 self.send_line(c, command)?;
+                if self.commands_sent(c) > sent {
+                    let connected = self.clients.get(&c).is_some_and(|e| e.conn.is_some());
+                    self.console_logs
+                        .entry(n)
+                        .or_default()
+                        .typed(c, command.trim(), connected);
+                }
             }
             Action::Cut { a, b } => {
                 let (a, b) = (idx(self, a)?, idx(self, b)?);

@@ -6,7 +6,6 @@ mod app;
 mod console;
 mod error_banner;
 mod event_log;
-pub mod format;
 pub mod model;
 mod panels;
 mod spacetime;

@@ -5,20 +5,23 @@
 //! so a checkpoint near the head of the run costs what changed since the one before it.
 //! A checkpoint kept long (far in the past) shares nothing with its neighbours any more:
 //! its ring backlogs, a megabyte each, are most of it. It keeps their bytes deflated
-//! ([`Checkpoint::pack`]), and inflates them into the copy a seek restores.
+//! ([`Checkpoint::pack`]), and inflates them into the copy a seek restores. Each page is
+//! deflated on its own: in the browser, memory once taken is never given back, and
+//! megabyte-sized buffers made and freed at every pack would leave holes that small
+//! allocations split, so the page's memory would creep up over hours.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use miniz_oxide::deflate::compress_to_vec;
-use miniz_oxide::inflate::decompress_to_vec;
+use miniz_oxide::inflate::decompress_slice_iter_to_slice;
 
 use super::Sim;
 use crate::engine::backlog::Page;
 
 /// Deflate level for packed backlogs: 1, the fastest, packs the busiest workload's
-/// megabyte of stream (random 16-byte values) to 325 KB in 3 ms natively; 6 gets 300 KB
-/// in 45 ms.
+/// megabyte of stream (random 16-byte values) to about 330 KB in 3 ms natively; 6 gets
+/// 300 KB in 45 ms.
 const DEFLATE_LEVEL: u8 = 1;
 
 /// A copy of the simulation, and what it holds apart from shared pages and databases.
@@ -34,10 +37,8 @@ pub struct Checkpoint {
 
 /// The ring backlogs of a packed checkpoint.
 struct Packed {
-    /// Each distinct page: its start offset and length; their bytes follow one another in
-    /// `deflated`.
-    pages: Vec<(i64, usize)>,
-    deflated: Vec<u8>,
+    /// Each distinct page: its start offset, its length and its bytes deflated.
+    pages: Vec<(i64, usize, Box<[u8]>)>,
     /// For each node, the pages its ring held (indices into `pages`), or None for a node
     /// without a ring.
     rings: Vec<Option<Vec<usize>>>,
@@ -70,14 +71,19 @@ impl Checkpoint {
     pub fn restore(&self) -> Sim {
         let mut sim = self.sim.clone();
         if let Some(p) = &self.packed {
-            let bytes = decompress_to_vec(&p.deflated).expect("packed by this checkpoint");
-            let mut at = 0;
             let pages: Vec<Arc<Page>> = p
                 .pages
                 .iter()
-                .map(|&(start, len)| {
-                    at += len;
-                    Arc::new(Page::new(start, bytes[at - len..at].to_vec()))
+                .map(|(start, len, deflated)| {
+                    let mut data = vec![0; *len];
+                    let inflated = decompress_slice_iter_to_slice(
+                        &mut data,
+                        std::iter::once(&**deflated),
+                        false,
+                        true,
+                    );
+                    assert_eq!(inflated, Ok(*len), "a page packed by this checkpoint");
+                    Arc::new(Page::new(*start, data))
                 })
                 .collect();
             for (n, ring) in sim.nodes.iter_mut().zip(&p.rings) {
@@ -98,7 +104,6 @@ impl Checkpoint {
         }
         let mut index: HashMap<*const Page, usize> = HashMap::new();
         let mut pages = Vec::new();
-        let mut raw = Vec::new();
         let rings = self
             .sim
             .nodes
@@ -109,8 +114,9 @@ impl Checkpoint {
                     ring.iter()
                         .map(|page| {
                             *index.entry(Arc::as_ptr(page)).or_insert_with(|| {
-                                pages.push((page.start(), page.data().len()));
-                                raw.extend_from_slice(page.data());
+                                let deflated = compress_to_vec(page.data(), DEFLATE_LEVEL);
+                                let len = page.data().len();
+                                pages.push((page.start(), len, deflated.into_boxed_slice()));
                                 pages.len() - 1
                             })
                         })
@@ -118,15 +124,7 @@ impl Checkpoint {
                 )
             })
             .collect();
-        self.packed = Some(Packed {
-            pages,
-            deflated: {
-                let mut d = compress_to_vec(&raw, DEFLATE_LEVEL);
-                d.shrink_to_fit();
-                d
-            },
-            rings,
-        });
+        self.packed = Some(Packed { pages, rings });
         self.count();
     }
 
@@ -138,8 +136,7 @@ impl Checkpoint {
             .memory(&mut |addr, bytes| shared.push((addr, bytes)));
         self.own_bytes = own
             + self.packed.as_ref().map_or(0, |p| {
-                p.deflated.capacity()
-                    + p.pages.capacity() * 16
+                p.pages.iter().map(|(_, _, d)| d.len() + 40).sum::<usize>()
                     + p.rings
                         .iter()
                         .flatten()

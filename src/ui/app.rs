@@ -173,10 +173,11 @@ pub fn App() -> Html {
                     "n" => m.next_interesting(),
                     "?" => help.set(!*help),
                     "Escape" => help.set(false),
-                    _ => return,
+                    _ => return false,
                 }
                 drop(m);
                 redraw.force_update();
+                true
             });
             move || drop(listener)
         });
@@ -248,9 +249,11 @@ pub fn App() -> Html {
         let selected = selected.clone();
         let max_time = max_time.clone();
         Callback::from(move |e: Event| {
-            let name = e
-                .target_unchecked_into::<web_sys::HtmlSelectElement>()
-                .value();
+            let menu = e.target_unchecked_into::<web_sys::HtmlSelectElement>();
+            let name = menu.value();
+            // Chosen: the keys go back to the page (→ and ↓ must not pick another scenario
+            // and throw this one away).
+            let _ = menu.blur();
             *model.borrow_mut() = Model::builtin(Some(&name), None);
             *max_time.borrow_mut() = 0;
             selected.set(None);
@@ -325,7 +328,7 @@ pub fn App() -> Html {
                 .map(|(db, k, e)| {
                     let v = match &e.value {
                         Value::String(s) => {
-                            super::format::quoted(s.get(..40.min(s.len())).unwrap_or(s))
+                            crate::sim::redis_cli::quoted(s.get(..40.min(s.len())).unwrap_or(s))
                         }
                         other => format!("({})", other.type_name()),
                     };
@@ -382,11 +385,10 @@ pub fn App() -> Html {
         let act = act.clone();
         let master = master_name.clone();
         Callback::from(move |e: Event| {
-            let rate: u64 = e
-                .target_unchecked_into::<web_sys::HtmlSelectElement>()
-                .value()
-                .parse()
-                .unwrap_or(0);
+            let menu = e.target_unchecked_into::<web_sys::HtmlSelectElement>();
+            let rate: u64 = menu.value().parse().unwrap_or(0);
+            // Chosen: the keys go back to the page (see the scenario menu).
+            let _ = menu.blur();
             if let Some(node) = master.clone() {
                 act.emit(Action::Workload {
                     node,
@@ -495,7 +497,7 @@ pub fn App() -> Html {
                         <div class="packet-detail" data-testid="packet-detail">
                             <button class="close" onclick={{ let p = packet.clone(); move |_| p.set(None) }}>{ "×" }</button>
                             <strong>{ format!("{:?} {} → {}, {} bytes", msg.kind, msg.from, msg.to, msg.len) }</strong>
-                            <pre>{ super::format::quoted(&msg.head) }</pre>
+                            <pre>{ crate::sim::redis_cli::quoted(&msg.head) }</pre>
                         </div>
                     }
                 </section>
@@ -507,8 +509,8 @@ pub fn App() -> Html {
                 </aside>
                 <section class="consoles" aria-label="Consoles">
                     { for lanes.iter().map(|name| {
-                        let c = m.consoles.get(name).cloned().unwrap_or_default();
-                        html! { <Console key={name.clone()} node={name.clone()} lines={c.lines} history={c.history} on_exec={on_exec.clone()} /> }
+                        let history = m.typed.get(name).cloned().unwrap_or_default();
+                        html! { <Console key={name.clone()} node={name.clone()} lines={m.console_lines(name)} {history} on_exec={on_exec.clone()} /> }
                     }) }
                 </section>
                 <div class="tabbed">
@@ -623,15 +625,44 @@ fn format_static(_a: &str, _b: &str, down: bool) -> &'static str {
     }
 }
 
-/// Listens to keydown on the document, passing the key name.
-fn gloo_events_listener(on_key: impl Fn(String) + 'static) -> gloo_events::EventListener {
+/// Listens to keydown on the document for the page's shortcuts, passing the key name to
+/// `on_key`, which says whether it was one. Shortcuts act once, whatever has focus: a key
+/// used as one does nothing else (a focused scenario menu would change scenario on →, a
+/// focused button would be pressed again by Space, the time slider would move twice). They
+/// never act while typing in a text field, nor with Ctrl, Alt or Meta held.
+fn gloo_events_listener(on_key: impl Fn(String) -> bool + 'static) -> gloo_events::EventListener {
+    use gloo_events::{EventListener, EventListenerOptions};
     let document = web_sys::window()
         .and_then(|w| w.document())
         .expect("a document");
-    gloo_events::EventListener::new(&document, "keydown", move |e| {
+    let options = EventListenerOptions::enable_prevent_default();
+    EventListener::new_with_options(&document, "keydown", options, move |e| {
         use wasm_bindgen::JsCast;
-        if let Some(k) = e.dyn_ref::<web_sys::KeyboardEvent>() {
-            on_key(k.key());
+        let Some(k) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
+            return;
+        };
+        if k.ctrl_key() || k.alt_key() || k.meta_key() || typing_in(e.target()) {
+            return;
+        }
+        if on_key(k.key()) {
+            e.prevent_default();
         }
     })
+}
+
+/// Whether `target` takes typed text (a text field, a text area, editable content), where
+/// keys are the user's text and never shortcuts.
+fn typing_in(target: Option<web_sys::EventTarget>) -> bool {
+    use wasm_bindgen::JsCast;
+    let Some(el) = target.and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok()) else {
+        return false;
+    };
+    match el.tag_name().as_str() {
+        "TEXTAREA" => true,
+        "INPUT" => !matches!(
+            el.get_attribute("type").unwrap_or_default().as_str(),
+            "range" | "checkbox" | "radio" | "button" | "submit" | "reset" | "color" | "file"
+        ),
+        _ => el.is_content_editable(),
+    }
 }

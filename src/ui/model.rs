@@ -10,8 +10,6 @@ use crate::sim::scenario::{self, RunFile, Scenario};
 use crate::sim::timeline::Timeline;
 use crate::sim::{Action, SimEvent};
 
-use super::format::reply_lines;
-
 /// One line of a console: what was typed (with its prompt) or a reply line.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConsoleLine {
@@ -19,13 +17,20 @@ pub struct ConsoleLine {
     pub text: String,
 }
 
-/// A node's console: its scrollback and the command history (↑/↓).
-#[derive(Clone, Debug, Default)]
-pub struct Console {
-    pub lines: Vec<ConsoleLine>,
-    pub history: Vec<String>,
-    /// The lines of the most recent reply.
-    pub last_reply: Vec<String>,
+/// Lines a console shows at most (its latest).
+const CONSOLE_LINES: usize = 500;
+
+/// A line typed that never reached the simulation (redis-cli refused it): shown from the
+/// moment it was typed on, placed after the commands typed before it.
+#[derive(Clone, Debug)]
+struct LocalNote {
+    node: String,
+    /// The moment typed, as a trace entry number.
+    at: u64,
+    /// How many commands the console had when it was typed.
+    after: u64,
+    line: String,
+    text: String,
 }
 
 /// Speed limits of the player (virtual ms per real ms).
@@ -52,7 +57,10 @@ pub struct Model {
     pub start_us: u64,
     pub playing: bool,
     pub speed: f64,
-    pub consoles: BTreeMap<String, Console>,
+    /// Each console's command history (↑/↓): what the user typed, whatever the moment.
+    pub typed: BTreeMap<String, Vec<String>>,
+    /// Lines refused before reaching a node (bad quoting).
+    notes: Vec<LocalNote>,
     /// The last error to show (bad command line, bad action).
     pub notice: Option<String>,
     /// Memory use (bytes) at which [`Model::guard_memory`] next thins the history.
@@ -60,12 +68,6 @@ pub struct Model {
     /// Event-log lines the history had dropped, recomputed on request (for one filter; the
     /// log forgets them when the filter changes or the run forks before them).
     pub recomputed: Option<Recomputed>,
-    /// How many trace entries the consoles have seen (commands typed by the scenario), as
-    /// an entry number ([`crate::sim::Sim::trace_len`]).
-    seen_trace: u64,
-    /// Per node, how many of its console client's replies were printed (replaying history
-    /// produces them again; they must not print twice).
-    printed: BTreeMap<String, u64>,
 }
 
 impl Model {
@@ -74,11 +76,6 @@ impl Model {
         let seed = seed.unwrap_or(scenario.seed);
         let timeline = scenario.build(Some(seed))?;
         let start_us = timeline.sim().now_us();
-        let consoles = scenario
-            .nodes
-            .iter()
-            .map(|n| (n.name.clone(), Console::default()))
-            .collect();
         Ok(Model {
             scenario,
             seed,
@@ -86,12 +83,11 @@ impl Model {
             start_us,
             playing: true,
             speed: 0.2,
-            consoles,
+            typed: BTreeMap::new(),
+            notes: Vec::new(),
             notice: None,
             recomputed: None,
             guard_at: MEMORY_GUARD_BYTES,
-            seen_trace: 0,
-            printed: BTreeMap::new(),
         })
     }
 
@@ -142,7 +138,6 @@ impl Model {
         // write locally, with no packet between nodes yet, crawl from one write to the next.)
         self.timeline
             .run_until_us_or(target, max_steps, |sim| !busy && sim.has_moving_packets());
-        self.collect_replies();
     }
 
     /// The memory guard: past [`MEMORY_GUARD_BYTES`] of `used` memory, halves what the
@@ -169,7 +164,6 @@ impl Model {
     pub fn step(&mut self) {
         self.playing = false;
         self.timeline.step();
-        self.collect_replies();
     }
 
     /// One step back (pauses playback).
@@ -214,7 +208,6 @@ impl Model {
                 break;
             }
         }
-        self.collect_replies();
     }
 
     /// Jumps to `ms` since the start (both directions).
@@ -259,17 +252,22 @@ impl Model {
         if line.is_empty() {
             return;
         }
-        let console = self.consoles.entry(node.to_string()).or_default();
-        if console.history.last().map(String::as_str) != Some(line) {
-            console.history.push(line.to_string());
+        let history = self.typed.entry(node.to_string()).or_default();
+        if history.last().map(String::as_str) != Some(line) {
+            history.push(line.to_string());
         }
         if crate::engine::resp::split_args(line.as_bytes()).is_none() {
-            console.lines.push(ConsoleLine {
-                input: true,
-                text: format!("{node}:6379> {line}"),
-            });
-            console.lines.push(ConsoleLine {
-                input: false,
+            // Not a fork: nothing reaches the simulation.
+            let sim = self.timeline.sim();
+            let after = sim
+                .index_of(node)
+                .and_then(|i| sim.console_log(i))
+                .map_or(0, |log| log.typed_count());
+            self.notes.push(LocalNote {
+                node: node.to_string(),
+                at: sim.trace_len(),
+                after,
+                line: line.to_string(),
                 text: "Invalid argument(s)".into(),
             });
             return;
@@ -283,30 +281,70 @@ impl Model {
     /// Applies a user action (a fault, a console command, …).
     pub fn act(&mut self, action: Action) {
         if self.timeline.is_rewound() {
-            // Acting in the past starts a new future here: every reply received and every
-            // command typed so far was shown already.
-            let sim = self.timeline.sim();
-            for (i, n) in sim.nodes().iter().enumerate() {
-                if let Some(client) = sim.existing_console(i) {
-                    self.printed
-                        .insert(n.name.to_string(), sim.replies_received(client));
-                }
-            }
-            self.seen_trace = sim.trace_len();
-            // Recomputed lines of the discarded future are not this branch's.
-            if self
-                .recomputed
-                .as_ref()
-                .is_some_and(|r| r.to > sim.trace_len())
-            {
-                self.recomputed = None;
-            }
+            self.fork();
         }
         if let Err(e) = self.timeline.act(action) {
             self.notice = Some(e);
         }
-        // A typed command echoes at once, even while paused (its reply follows in time).
-        self.collect_replies();
+    }
+
+    /// Acting in the past starts a new future here: what the model keeps of the discarded
+    /// one goes (the timeline drops the rest when it records the action).
+    fn fork(&mut self) {
+        let now = self.timeline.sim().trace_len();
+        self.notes.retain(|n| n.at <= now);
+        // Recomputed lines of the discarded future are not this branch's.
+        if self.recomputed.as_ref().is_some_and(|r| r.to > now) {
+            self.recomputed = None;
+        }
+    }
+
+    /// What `node`'s console shows at the moment shown: the commands typed there by then
+    /// (on this branch), each with its reply if it had arrived, as redis-cli prints them.
+    pub fn console_lines(&self, node: &str) -> Vec<ConsoleLine> {
+        let sim = self.timeline.sim();
+        let now = sim.trace_len();
+        let log = sim.index_of(node).and_then(|i| sim.console_log(i));
+        let mut notes = self
+            .notes
+            .iter()
+            .filter(|n| n.node == node && n.at <= now)
+            .peekable();
+        let mut lines = Vec::new();
+        let prompt = |line: &str| ConsoleLine {
+            input: true,
+            text: format!("{node}:6379> {line}"),
+        };
+        let mut number = log.map_or(0, |l| l.dropped);
+        if number > 0 {
+            lines.push(ConsoleLine {
+                input: false,
+                text: format!("({number} earlier commands are not kept)"),
+            });
+        }
+        let mut note_lines = |lines: &mut Vec<ConsoleLine>, upto: u64| {
+            while let Some(n) = notes.next_if(|n| n.after <= upto) {
+                lines.push(prompt(&n.line));
+                lines.push(ConsoleLine {
+                    input: false,
+                    text: n.text.clone(),
+                });
+            }
+        };
+        for typed in log.into_iter().flat_map(|l| l.entries()) {
+            note_lines(&mut lines, number);
+            lines.push(prompt(&typed.command));
+            lines.extend(
+                typed
+                    .reply_lines()
+                    .into_iter()
+                    .map(|text| ConsoleLine { input: false, text }),
+            );
+            number += 1;
+        }
+        note_lines(&mut lines, u64::MAX);
+        let len = lines.len();
+        lines.split_off(len.saturating_sub(CONSOLE_LINES))
     }
 
     /// Types `command` on `node`'s console and runs the timeline until its reply is in (at
@@ -323,89 +361,30 @@ impl Model {
             node: node.to_string(),
             command: command.to_string(),
         });
-        let client = self
-            .timeline
-            .sim()
-            .existing_console(index)
-            .ok_or("the console is not connected")?;
         let limit = self.timeline.sim().now_us() + 60_000_000;
-        // Replies come in order: ours is the one that makes received == sent.
-        loop {
-            let sim = self.timeline.sim();
-            if sim.replies_received(client) >= sim.commands_sent(client) || sim.now_us() >= limit {
-                break;
-            }
+        // Ours is the console's last command: run until it has its reply.
+        let done = |m: &Model| {
+            let typed = m
+                .timeline
+                .sim()
+                .console_log(index)
+                .and_then(|log| log.entries().last());
+            typed.is_none_or(|t| t.reply.is_some() || t.lost.is_some())
+        };
+        while !done(self) && self.timeline.sim().now_us() < limit {
             if !self.timeline.step() {
                 break;
             }
         }
-        let sim = self.timeline.sim();
-        if sim.replies_received(client) < sim.commands_sent(client) {
-            return Err("no reply within 60 s of virtual time".into());
-        }
-        // Everything before ours is printed by the console; ours is returned (and printed).
-        self.collect_replies();
-        let ours = self
-            .consoles
-            .get(node)
-            .map(|c| c.last_reply.clone())
-            .unwrap_or_default();
-        Ok(ours)
-    }
-
-    /// Moves replies that reached the console clients into the consoles. Only at the head of
-    /// the run: replaying history does not print old replies twice.
-    pub(crate) fn collect_replies(&mut self) {
-        if self.timeline.is_rewound() {
-            return;
-        }
-        // Commands typed (by the user or the scenario) echo with their prompt.
-        let typed: Vec<(String, String)> = self
+        let typed = self
             .timeline
-            .trace_since(self.seen_trace)
-            .iter()
-            .filter_map(|t| match &t.event {
-                SimEvent::Action(Action::Exec { node, command }) => {
-                    Some((node.clone(), command.clone()))
-                }
-                _ => None,
-            })
-            .collect();
-        self.seen_trace = self.timeline.sim().trace_len();
-        for (node, command) in typed {
-            self.consoles
-                .entry(node.clone())
-                .or_default()
-                .lines
-                .push(ConsoleLine {
-                    input: true,
-                    text: format!("{node}:6379> {command}"),
-                });
-        }
-        let names = self.timeline.sim().names();
-        for name in names {
-            let Some(index) = self.timeline.sim().index_of(&name) else {
-                continue;
-            };
-            let sim = self.timeline.sim_mut();
-            let Some(client) = sim.existing_console(index) else {
-                continue;
-            };
-            let (first, replies) = sim.take_numbered_replies(client);
-            let printed = self.printed.entry(name.clone()).or_insert(0);
-            let skip = printed.saturating_sub(first) as usize;
-            *printed = (*printed).max(first + replies.len() as u64);
-            let console = self.consoles.entry(name).or_default();
-            for reply in replies.into_iter().skip(skip) {
-                console.last_reply = reply_lines(&reply);
-                for text in console.last_reply.clone() {
-                    console.lines.push(ConsoleLine { input: false, text });
-                }
-            }
-            let len = console.lines.len();
-            if len > 500 {
-                console.lines.drain(..len - 500);
-            }
+            .sim()
+            .console_log(index)
+            .and_then(|log| log.entries().last())
+            .ok_or("the command was not sent")?;
+        match (&typed.reply, typed.lost) {
+            (None, None) => Err("no reply within 60 s of virtual time".into()),
+            _ => Ok(typed.reply_lines()),
         }
     }
 }

@@ -1,0 +1,157 @@
+// What broke a class (issue #12), each checked the way a teacher or a student meets it, with
+// the mouse and the keys only:
+// - keyboard focus: after choosing a scenario or pressing a button, the step and play keys act
+//   once on the simulation and never on the focused menu or button; typing in a text field
+//   is text, not shortcuts;
+// - consoles follow time travel: scrub back and they show what was typed and answered by then;
+//   type in the past (a fork) and the discarded future's commands are gone;
+// - replies sit under their commands even when sent faster than they come back, and INFO
+//   prints its lines as redis-cli does.
+// Screenshots: target/screenshots/classroom-*.png.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serveDir, launch, watchedPage, screenshot } from './harness.mjs';
+
+let site, browser;
+before(async () => { site = await serveDir(); browser = await launch(); });
+after(async () => { await browser?.close(); await site?.close(); });
+
+const steps = (page) => page.evaluate(() => window.replscope.snapshot().steps);
+const nodeCount = (page) => page.evaluate(() => window.replscope.snapshot().nodes.length);
+const playLabel = (page) => page.getByTestId('play-pause').textContent();
+const consoleLines = (page, node) =>
+  page.getByTestId(`console-output-${node}`).locator('.line').allTextContents();
+
+/** Pauses with the mouse (the button says what a click will do). */
+async function pause(page) {
+  if ((await playLabel(page)) === 'Pause') await page.getByTestId('play-pause').click();
+  assert.equal(await playLabel(page), 'Play');
+}
+
+test('shortcuts act once whatever has focus, and never while typing', async () => {
+  const page = await watchedPage(browser);
+  await page.goto(`${site.url}?scenario=partial-sync&seed=1`);
+  await page.getByTestId('topology').waitFor();
+
+  // A scenario chosen from the menu: → steps and ↓ scrolls, neither picks another scenario.
+  const menu = page.getByTestId('scenario-select');
+  const options = await menu.locator('option').evaluateAll((os) => os.map((o) => o.value));
+  await pause(page);
+  await menu.selectOption(options[1]);
+  await pause(page);
+  const chosen = await menu.inputValue();
+  let before = await steps(page);
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await menu.inputValue(), chosen, '→ and ↓ must not change the scenario');
+  assert.equal(await steps(page), before + 1, '→ steps once');
+  // Focused on purpose (Tab), the menu still leaves → to the simulation.
+  await menu.focus();
+  before = await steps(page);
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await menu.inputValue(), chosen, '→ must not change the scenario');
+  assert.equal(await steps(page), before + 1, '→ steps once');
+
+  // Space after clicking "+ replica": play/pause toggles once, no second replica appears.
+  const nodes = await nodeCount(page);
+  await page.getByTestId('add-replica').click();
+  await page.waitForFunction((n) => window.replscope.snapshot().nodes.length === n + 1, nodes);
+  assert.equal(await playLabel(page), 'Play');
+  await page.keyboard.press(' ');
+  assert.equal(await playLabel(page), 'Pause', 'Space plays');
+  await page.keyboard.press(' ');
+  assert.equal(await playLabel(page), 'Play', 'Space pauses');
+  await page.waitForTimeout(300);
+  assert.equal(await nodeCount(page), nodes + 1, 'Space must not press "+ replica" again');
+
+  // Space after clicking Projector: the mode stays as clicked.
+  await page.getByTestId('projector').click();
+  await page.keyboard.press(' ');
+  await page.keyboard.press(' ');
+  assert.equal(await page.getByTestId('projector').getAttribute('aria-pressed'), 'true');
+  await page.getByTestId('projector').click();
+
+  // The time slider focused: → steps once (not a step plus a slider move).
+  await page.getByTestId('time-slider').focus();
+  const at = await steps(page);
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await steps(page), at + 1);
+
+  // Typing in the event log's filter is text: no step, no play, no help.
+  await page.getByTestId('tab-events').click();
+  const filter = page.getByTestId('log-filter-text');
+  await filter.click();
+  const typedAt = await steps(page);
+  await page.keyboard.type('n ?');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await filter.inputValue(), 'n ?');
+  assert.equal(await steps(page), typedAt);
+  assert.equal(await playLabel(page), 'Play');
+  assert.equal(await page.getByTestId('help').count(), 0);
+  assert.deepEqual(page.problems, []);
+});
+
+test('consoles show what was typed and answered by the moment shown, on this branch', async () => {
+  const page = await watchedPage(browser);
+  await page.goto(`${site.url}?scenario=partial-sync&seed=1`);
+  await page.getByTestId('topology').waitFor();
+  const type = async (node, command) => {
+    await page.getByTestId(`console-${node}`).fill(command);
+    await page.getByTestId(`console-${node}`).press('Enter');
+  };
+  // Three commands typed at once: each reply prints under its own command.
+  await pause(page);
+  await type('m', 'MULTI');
+  await type('m', 'INCR visits');
+  await type('m', 'EXEC');
+  await page.getByTestId('play-pause').click();
+  const output = page.getByTestId('console-output-m');
+  await output.locator('.line', { hasText: '1) (integer) 1' }).waitFor({ timeout: 20_000 });
+  assert.deepEqual(await consoleLines(page, 'm'), [
+    'm:6379> MULTI', 'OK',
+    'm:6379> INCR visits', 'QUEUED',
+    'm:6379> EXEC', '1) (integer) 1',
+  ]);
+  // INFO prints its lines, as redis-cli does.
+  await type('m', 'INFO replication');
+  await output.locator('.line', { hasText: /^role:master$/ }).waitFor({ timeout: 20_000 });
+  const info = await consoleLines(page, 'm');
+  assert.equal(info[6], 'm:6379> INFO replication');
+  assert.equal(info[7], '# Replication');
+  assert.ok(info.includes('connected_slaves:1'), info.join('\n'));
+  await screenshot(page, 'classroom-console-replies');
+
+  // Back to a moment before INFO: the console shows the first three commands only.
+  await pause(page);
+  const typedInfoAt = await page.evaluate(() => window.replscope.snapshot().time_ms);
+  const slider = page.getByTestId('time-slider');
+  const box = await slider.boundingBox();
+  // Seek by keyboard-free means: drag to the very start, then step forward with the keys.
+  await page.mouse.click(box.x + 2, box.y + box.height / 2);
+  assert.ok((await page.evaluate(() => window.replscope.snapshot().time_ms)) < typedInfoAt);
+  assert.deepEqual(await consoleLines(page, 'm'), [], 'nothing was typed at the start');
+  // Play until the EXEC reply is back, then pause: INFO was not typed yet.
+  await page.getByTestId('play-pause').click();
+  await output.locator('.line', { hasText: '1) (integer) 1' }).waitFor({ timeout: 20_000 });
+  await pause(page);
+  let lines = await consoleLines(page, 'm');
+  if (lines.includes('m:6379> INFO replication')) {
+    // Played past it: step back until it is gone (a seek to an earlier moment).
+    for (let i = 0; i < 200 && (await consoleLines(page, 'm')).includes('m:6379> INFO replication'); i++) {
+      await page.getByTestId('step-back').click();
+    }
+    lines = await consoleLines(page, 'm');
+  }
+  assert.ok(!lines.some((l) => l.startsWith('# Replication')), lines.join('\n'));
+  assert.ok(lines.includes('1) (integer) 1'), lines.join('\n'));
+
+  // Typing here forks the run: INFO of the discarded future is gone for good.
+  await type('m', 'GET visits');
+  await page.getByTestId('play-pause').click();
+  await output.locator('.line', { hasText: '"1"' }).waitFor({ timeout: 20_000 });
+  lines = await consoleLines(page, 'm');
+  assert.deepEqual(lines.slice(-2), ['m:6379> GET visits', '"1"']);
+  assert.ok(!lines.includes('m:6379> INFO replication'), lines.join('\n'));
+  await screenshot(page, 'classroom-console-fork');
+  assert.deepEqual(page.problems, []);
+});
