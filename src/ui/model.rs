@@ -41,13 +41,16 @@ pub const MAX_SPEED: f64 = 100.0;
 /// diskless delay, the 10 s PING period) do not bore a class.
 const IDLE_FAST_FORWARD: f64 = 20.0;
 
-/// Wasm memory (bytes) past which the run's history is thinned. The budgets keep a run
-/// near a few hundred MB, and Chromium stops a tab at 4 GB: passing this means something
-/// else grew (a huge value or dataset), and the page gives memory back before it dies.
-pub const MEMORY_GUARD_BYTES: usize = 768 << 20;
+/// Wasm memory (bytes) past which the run's history is thinned. The budgets keep the
+/// busiest run at about 257 MB of wasm memory (renderer 474 MB, BENCHMARKS.md "Endurance"),
+/// so passing this means something else grew: a huge value or dataset, or, after many
+/// hours, the allocator's own holes (wasm memory is never given back). The page then gives
+/// memory back to itself and keeps the renderer near 512 MB, long before Chromium stops a
+/// tab at 4 GB.
+pub const MEMORY_GUARD_BYTES: usize = 320 << 20;
 
 /// After thinning, the guard acts again only this much further (memory never shrinks).
-const MEMORY_GUARD_STEP: usize = 256 << 20;
+const MEMORY_GUARD_STEP: usize = 128 << 20;
 
 /// The player.
 pub struct Model {
