@@ -119,6 +119,7 @@ pub fn App() -> Html {
     let log_filter = use_state(LogFilter::default);
     let description_open = use_state(|| false);
     let max_time = use_mut_ref(|| 0u64);
+    let workload_menu = use_node_ref();
     // Keeps the link the error banner's "Reload this run" opens.
     super::error_banner::use_last_good(&model);
 
@@ -399,6 +400,30 @@ pub fn App() -> Html {
             }
         })
     };
+    // The writes/s menu shows the rate running now, a scenario's too (60/s is not a
+    // choice of its own); the menu's value is set after each render, since a menu the
+    // user changed once no longer follows its options' `selected`.
+    let rate = m.timeline.sim().workload_rate();
+    let mut rates = vec![0u64, 1, 5, 10, 100, 1000];
+    if !rates.contains(&rate) {
+        rates.push(rate);
+        rates.sort_unstable();
+    }
+    {
+        let menu = workload_menu.clone();
+        use_effect(move || {
+            if let Some(menu) = menu.cast::<web_sys::HtmlSelectElement>() {
+                menu.set_value(&rate.to_string());
+            }
+        });
+    }
+    let add_replica_blocked = if snapshot.nodes.len() >= 12 {
+        Some("The page runs at most 12 nodes")
+    } else if master_name.is_none() {
+        Some("No master to replicate: promote a node first")
+    } else {
+        None
+    };
     let on_add_replica = {
         let act = act.clone();
         let master = master_name.clone();
@@ -452,13 +477,14 @@ pub fn App() -> Html {
                 </div>
                 <div class="controls setup">
                     <label>{ "writes/s " }
-                        <select data-testid="workload" onchange={on_workload} aria-label="Workload on the master">
-                            { for [0u64, 1, 5, 10, 100, 1000].iter().map(|r| html! {
-                                <option value={r.to_string()} selected={*r == m.timeline.sim().workload_rate()}>{ r }</option>
+                        <select data-testid="workload" ref={workload_menu.clone()} onchange={on_workload} aria-label="Workload on the master">
+                            { for rates.iter().map(|r| html! {
+                                <option value={r.to_string()} selected={*r == rate}>{ r }</option>
                             }) }
                         </select>
                     </label>
-                    <button data-testid="add-replica" onclick={on_add_replica} title="Add a replica of the master (up to 12 nodes)">{ "+ replica" }</button>
+                    <button data-testid="add-replica" onclick={on_add_replica} disabled={add_replica_blocked.is_some()}
+                            title={add_replica_blocked.unwrap_or("Add a replica of the master (up to 12 nodes)")}>{ "+ replica" }</button>
                     <select class="scenario" data-testid="scenario-select" onchange={on_scenario} aria-label="Scenario">
                         { for scenario::builtin().iter().map(|s| html! {
                             <option value={s.name.clone()} selected={s.name == m.scenario.name}>{ &s.title }</option>

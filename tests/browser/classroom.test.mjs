@@ -155,3 +155,34 @@ test('consoles show what was typed and answered by the moment shown, on this bra
   await screenshot(page, 'classroom-console-fork');
   assert.deepEqual(page.problems, []);
 });
+
+test('the writes/s menu shows the rate running; + replica says why it cannot add one', async () => {
+  const page = await watchedPage(browser);
+  await page.goto(`${site.url}?scenario=first-full-sync&seed=1&speed=2`);
+  const menu = page.getByTestId('workload');
+  const time = () => page.evaluate(() => window.replscope.snapshot().time_ms);
+  // The scenario starts 20 writes/s at 2 s: not one of the menu's own choices.
+  await page.waitForFunction(() => window.replscope.snapshot().time_ms > 2100, null, { timeout: 30_000 });
+  assert.equal(await menu.inputValue(), '20');
+  // A choice of the user's, then another scenario: the menu says that scenario's rate.
+  await menu.selectOption('100');
+  assert.equal(await menu.inputValue(), '100');
+  await page.getByTestId('scenario-select').selectOption('one-replica');
+  await page.waitForFunction(() => window.replscope.snapshot().time_ms < 2000);
+  assert.ok((await time()) < 2000);
+  assert.equal(await menu.inputValue(), '0');
+
+  // Up to 12 nodes, then the button is off and says why.
+  const add = page.getByTestId('add-replica');
+  for (let i = 0; i < 20 && !(await add.isDisabled()); i++) {
+    await add.click();
+  }
+  assert.equal(await page.evaluate(() => window.replscope.snapshot().nodes.length), 12);
+  assert.equal(await add.getAttribute('title'), 'The page runs at most 12 nodes');
+  // With the master down, there is nothing to replicate.
+  await page.getByTestId('scenario-select').selectOption('one-replica');
+  await page.evaluate(() => window.replscope.act({ do: 'kill', node: 'm' }));
+  await page.waitForFunction(() => document.querySelector('[data-testid="add-replica"]').disabled);
+  assert.match(await add.getAttribute('title'), /^No master to replicate/);
+  assert.deepEqual(page.problems, []);
+});
