@@ -73,7 +73,14 @@ fn from_url() -> Model {
         .and_then(|s| web_sys::UrlSearchParams::new_with_str(&s).ok());
     let get = |k: &str| params.as_ref().and_then(|p| p.get(k));
     let seed = get("seed").and_then(|s| s.parse().ok());
-    let mut model = Model::builtin(get("scenario").as_deref(), seed);
+    let asked = get("scenario");
+    let mut model = Model::builtin(asked.as_deref(), seed);
+    if let Some(name) = asked.filter(|n| scenario::builtin_named(n).is_none()) {
+        model.notice = Some(format!(
+            "there is no scenario named '{name}': here is '{}'",
+            model.scenario.title
+        ));
+    }
     // A shared link carries the actions of its run after `#run=`.
     let hash = web_sys::window()
         .and_then(|w| w.location().hash().ok())
@@ -102,6 +109,11 @@ fn from_url() -> Model {
             model.speed = speed.clamp(MIN_SPEED, MAX_SPEED);
         }
     }
+    // A shared moment: the link opens there, paused, as its sender saw it.
+    if let Some(ms) = get("t").and_then(|t| t.parse::<u64>().ok()) {
+        model.seek_ms(ms);
+        model.playing = false;
+    }
     model
 }
 
@@ -114,6 +126,8 @@ pub fn App() -> Html {
     let packet = use_state(|| None::<u64>);
     let help = use_state(|| false);
     let share = use_state(|| None::<String>);
+    // Whether the shared link reached the clipboard (None: not known yet).
+    let copied = use_state(|| None::<bool>);
     let projector = use_state(|| false);
     let tab = use_state(|| Tab::Events);
     let log_filter = use_state(LogFilter::default);
@@ -246,6 +260,7 @@ pub fn App() -> Html {
     };
     let on_scenario = {
         let model = model.clone();
+        let share = share.clone();
         let redraw = redraw.clone();
         let selected = selected.clone();
         let max_time = max_time.clone();
@@ -258,6 +273,8 @@ pub fn App() -> Html {
             *model.borrow_mut() = Model::builtin(Some(&name), None);
             *max_time.borrow_mut() = 0;
             selected.set(None);
+            // A link to the scenario left behind would mislead.
+            share.set(None);
             redraw.force_update();
         })
     };
@@ -417,6 +434,16 @@ pub fn App() -> Html {
             }
         });
     }
+    let on_share = {
+        let (share, copied, model) = (share.clone(), copied.clone(), model.clone());
+        Callback::from(move |_: MouseEvent| {
+            let url = share_url(&model.borrow());
+            copied.set(None);
+            let done = copied.clone();
+            copy_to_clipboard(&url, move |ok| done.set(Some(ok)));
+            share.set(Some(url));
+        })
+    };
     let add_replica_blocked = if snapshot.nodes.len() >= 12 {
         Some("The page runs at most 12 nodes")
     } else if master_name.is_none() {
@@ -492,8 +519,22 @@ pub fn App() -> Html {
                     </select>
                     <button data-testid="projector" aria-pressed={(*projector).to_string()}
                             onclick={{ let p = projector.clone(); move |_| p.set(!*p) }} title="Large type, high contrast">{ "Projector" }</button>
-                    <button data-testid="share" title="A link that restores this scenario, seed and your actions"
-                            onclick={{ let s = share.clone(); let model = model.clone(); move |_| s.set(Some(share_url(&model.borrow()))) }}>{ "Share" }</button>
+                    <span class="share-anchor">
+                        <button data-testid="share" title="A link that opens this scenario, seed and your actions at this moment"
+                                onclick={on_share}>{ "Share" }</button>
+                        if let Some(url) = (*share).clone() {
+                            <div class="share" data-testid="share-bar">
+                                <input readonly=true value={url} data-testid="share-url" aria-label="Link to this run"
+                                       onfocus={|e: FocusEvent| e.target_unchecked_into::<web_sys::HtmlInputElement>().select()} />
+                                <span class="share-state" data-testid="share-state" role="status">{ match *copied {
+                                    Some(true) => "Link copied: it opens this moment, paused",
+                                    Some(false) => "Copy the link (Ctrl+C): it opens this moment, paused",
+                                    None => "",
+                                } }</span>
+                                <button onclick={{ let s = share.clone(); move |_| s.set(None) }}>{ "Close" }</button>
+                            </div>
+                        }
+                    </span>
                     <button onclick={{ let h = help.clone(); move |_| h.set(!*h) }} title="Keys and help">{ "?" }</button>
                 </div>
             </header>
@@ -502,12 +543,6 @@ pub fn App() -> Html {
                        max={slider_max.to_string()} value={now_ms.to_string()} oninput={on_seek} aria-label="Time" />
                 <span class="clock" data-testid="clock">{ format!("{:.3} s", now_ms as f64 / 1000.0) }</span>
             </div>
-            if let Some(url) = (*share).clone() {
-                <div class="share">
-                    <input readonly=true value={url} data-testid="share-url" aria-label="Link to this run" />
-                    <button onclick={{ let s = share.clone(); move |_| s.set(None) }}>{ "Close" }</button>
-                </div>
-            }
             <p class={classes!("scenario-description", (!*description_open).then_some("collapsed"))}
                data-testid="scenario-description" title={if *description_open { "Click to fold" } else { "Click to read it all" }}
                onclick={{ let d = description_open.clone(); move |_| d.set(!*d) }}>{ &m.scenario.description }</p>
@@ -637,9 +672,53 @@ pub(super) fn share_url(m: &Model) -> String {
     let actions = serde_json::to_string(m.timeline.inputs()).unwrap_or_default();
     let encoded: String = js_sys::encode_uri_component(&actions).into();
     format!(
-        "{base}?scenario={}&seed={}&speed={}#run={encoded}",
-        m.scenario.name, m.seed, m.speed
+        "{base}?scenario={}&seed={}&speed={}&t={}#run={encoded}",
+        m.scenario.name,
+        m.seed,
+        m.speed,
+        m.time_ms()
     )
+}
+
+/// Puts `text` on the clipboard (`navigator.clipboard.writeText`), then tells `done`
+/// whether it worked: a page served without HTTPS, or a browser that refuses, gets the
+/// link selected for Ctrl+C instead.
+fn copy_to_clipboard(text: &str, done: impl FnOnce(bool) + 'static) {
+    use js_sys::{Function, Promise, Reflect};
+    use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+    let promise = web_sys::window()
+        .and_then(|w| Reflect::get(&w, &"navigator".into()).ok())
+        .and_then(|n| Reflect::get(&n, &"clipboard".into()).ok())
+        .filter(|c| !c.is_undefined())
+        .and_then(|clip| {
+            let write = Reflect::get(&clip, &"writeText".into()).ok()?;
+            let write: Function = write.dyn_into().ok()?;
+            write
+                .call1(&clip, &text.into())
+                .ok()?
+                .dyn_into::<Promise>()
+                .ok()
+        });
+    let Some(promise) = promise else {
+        done(false);
+        return;
+    };
+    let done = std::rc::Rc::new(std::cell::Cell::new(Some(done)));
+    let on = |ok: bool| {
+        let done = done.clone();
+        Closure::once_into_js(move |_: JsValue| {
+            if let Some(f) = done.take() {
+                f(ok);
+            }
+        })
+    };
+    let (resolved, rejected) = (on(true), on(false));
+    let then: Option<Function> = Reflect::get(&promise, &"then".into())
+        .ok()
+        .and_then(|f| f.dyn_into().ok());
+    if let Some(then) = then {
+        let _ = then.call2(&promise, &resolved, &rejected);
+    }
 }
 
 /// Labels of the one-way partitions.

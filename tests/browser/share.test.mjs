@@ -18,7 +18,7 @@ test('a shared link replays the run with its actions', async () => {
   await page.getByTestId('console-output-m').locator('.line', { hasText: 'OK' }).last().waitFor();
   await page.getByTestId('share').click();
   const url = await page.getByTestId('share-url').inputValue();
-  assert.match(url, /\?scenario=one-replica&seed=4&speed=5#run=/);
+  assert.match(url, /\?scenario=one-replica&seed=4&speed=5&t=\d+#run=/);
 
   const other = await watchedPage(browser);
   await other.goto(url);
@@ -27,6 +27,44 @@ test('a shared link replays the run with its actions', async () => {
   const value = await other.evaluate(() => window.replscope.exec('m', 'GET shared'));
   assert.deepEqual(value, ['"yes"']);
   await screenshot(other, 'shared-link');
+  assert.deepEqual(page.problems, []);
+  assert.deepEqual(other.problems, []);
+});
+
+test('a shared link opens at the shared moment, paused; the link is copied and floats', async () => {
+  const page = await watchedPage(browser);
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: site.url });
+  await page.goto(`${site.url}?scenario=partial-sync&seed=2&speed=5`);
+  await page.waitForFunction(() => window.replscope.snapshot().time_ms > 3000, null, { timeout: 30_000 });
+  await page.getByTestId('play-pause').click();
+  const at = await page.evaluate(() => window.replscope.snapshot().time_ms);
+  const clock = await page.getByTestId('clock').textContent();
+  const topology = await page.getByTestId('topology').boundingBox();
+  await page.getByTestId('share').click();
+  // The link floats over the page: nothing moves.
+  assert.deepEqual(await page.getByTestId('topology').boundingBox(), topology);
+  await page.getByTestId('share-state').filter({ hasText: 'Link copied' }).waitFor();
+  const url = await page.getByTestId('share-url').inputValue();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), url);
+  assert.match(url, new RegExp(`&t=${at}#run=`));
+  await screenshot(page, 'share-copied');
+
+  // Opened: the same moment, paused, the same picture.
+  const other = await watchedPage(browser);
+  await other.goto(url);
+  await other.getByTestId('topology').waitFor();
+  assert.equal(await other.getByTestId('clock').textContent(), clock);
+  assert.equal(await other.getByTestId('play-pause').textContent(), 'Play');
+  await other.waitForTimeout(500);
+  assert.equal(await other.evaluate(() => window.replscope.snapshot().time_ms), at);
+
+  // Another scenario: the link to the old one goes away.
+  await page.getByTestId('scenario-select').selectOption('chain');
+  assert.equal(await page.getByTestId('share-bar').count(), 0);
+  // A scenario that does not exist is said so, not silently replaced.
+  const third = await watchedPage(browser);
+  await third.goto(`${site.url}?scenario=nope`);
+  await third.getByTestId('status').filter({ hasText: "there is no scenario named 'nope'" }).waitFor();
   assert.deepEqual(page.problems, []);
   assert.deepEqual(other.problems, []);
 });
