@@ -99,7 +99,9 @@ test('consoles show what was typed and answered by the moment shown, on this bra
     await page.getByTestId(`console-${node}`).fill(command);
     await page.getByTestId(`console-${node}`).press('Enter');
   };
-  // Three commands typed at once: each reply prints under its own command.
+  // Three commands typed at once, a moment into the run: each reply prints under its own
+  // command.
+  await page.waitForFunction(() => window.replscope.snapshot().time_ms > 500, null, { timeout: 20_000 });
   await pause(page);
   await type('m', 'MULTI');
   await type('m', 'INCR visits');
