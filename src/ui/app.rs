@@ -178,6 +178,7 @@ pub fn App() -> Html {
         let model = model.clone();
         let redraw = redraw.clone();
         let help = help.clone();
+        let (selected, link_menu, packet) = (selected.clone(), link_menu.clone(), packet.clone());
         use_effect_with((), move |_| {
             let listener = gloo_events_listener(move |key: String| {
                 let mut m = model.borrow_mut();
@@ -187,7 +188,13 @@ pub fn App() -> Html {
                     "ArrowLeft" => m.step_back(),
                     "n" => m.next_interesting(),
                     "?" => help.set(!*help),
-                    "Escape" => help.set(false),
+                    // Escape closes whatever is open: the help, the inspector, a menu.
+                    "Escape" => {
+                        help.set(false);
+                        selected.set(None);
+                        link_menu.set(None);
+                        packet.set(None);
+                    }
                     _ => return false,
                 }
                 drop(m);
@@ -301,6 +308,10 @@ pub fn App() -> Html {
             let Some(node) = (*selected).clone() else {
                 return;
             };
+            if what == "close" {
+                selected.set(None);
+                return;
+            }
             if what == "remove" {
                 // The node leaves the picture: nothing is selected any more.
                 selected.set(None);
@@ -332,6 +343,17 @@ pub fn App() -> Html {
     let focus_view = focus
         .as_ref()
         .and_then(|f| snapshot.nodes.iter().find(|n| &n.name == f).cloned());
+    let config: Vec<(String, String)> = focus
+        .as_ref()
+        .and_then(|f| m.timeline.sim().index_of(f))
+        .map(|i| {
+            let c = m.timeline.sim().node(i).config();
+            super::panels::SETTINGS
+                .iter()
+                .map(|n| (n.to_string(), c.get(n).unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
     let (info, keys) = match focus.as_ref().and_then(|f| m.timeline.sim().index_of(f)) {
         Some(i) => {
             let node = m.timeline.sim().node(i);
@@ -535,7 +557,7 @@ pub fn App() -> Html {
                             </div>
                         }
                     </span>
-                    <button onclick={{ let h = help.clone(); move |_| h.set(!*h) }} title="Keys and help">{ "?" }</button>
+                    <button data-testid="help-button" onclick={{ let h = help.clone(); move |_| h.set(!*h) }} title="What everything means, and the keys (?)">{ "?" }</button>
                 </div>
             </header>
             <div class="timebar">
@@ -566,7 +588,7 @@ pub fn App() -> Html {
                     <PsyncPanel decision={snapshot.last_psync.clone()} fullresync={snapshot.psync_fullresync.clone()} steps={snapshot.psync_steps.clone()} />
                     <BacklogRing node={focus_view.clone()} acks={focus.as_ref().map(|f| acks(&snapshot, f)).unwrap_or_default()}
                                  psync={recent_psync} />
-                    <Inspector node={focus_view.filter(|_| selected.is_some())} info={info} keys={keys} on_action={on_node_action} on_config={on_exec.clone()} />
+                    <Inspector node={focus_view.filter(|_| selected.is_some())} info={info} keys={keys} on_action={on_node_action} on_config={on_exec.clone()} config={config} />
                 </aside>
                 <section class="consoles" aria-label="Consoles">
                     { for lanes.iter().map(|name| {
@@ -600,18 +622,57 @@ pub fn App() -> Html {
                 if let Some(n) = &m.notice { <span class="notice">{ format!(" · {n}") }</span> }
             </footer>
             if *help {
-                <div class="help" data-testid="help" onclick={{ let h = help.clone(); move |_| h.set(false) }}>
-                    <h2>{ "Keys" }</h2>
-                    <dl>
-                        <dt>{ "space" }</dt><dd>{ "play / pause" }</dd>
-                        <dt>{ "→ / ←" }</dt><dd>{ "one step forward / back" }</dd>
-                        <dt>{ "n" }</dt><dd>{ "run to the next interesting event" }</dd>
-                        <dt>{ "?" }</dt><dd>{ "this help" }</dd>
-                    </dl>
-                    <p>{ "Click a node to inspect it (kill, restart, pause, promote, remove); click a link to cut, partition, heal or slow it; click a packet to see its bytes. Type Redis commands in the consoles." }</p>
+                <div class="help-backdrop" data-testid="help-backdrop" onclick={{ let h = help.clone(); move |_| h.set(false) }}>
+                    <div class="help" data-testid="help" role="dialog" aria-label="Help"
+                         onclick={|e: MouseEvent| e.stop_propagation()}>
+                        <button class="help-close" data-testid="help-close" aria-label="Close the help"
+                                onclick={{ let h = help.clone(); move |_| h.set(false) }}>{ "×" }</button>
+                        { help_text() }
+                    </div>
                 </div>
             }
         </div>
+    }
+}
+
+/// The help panel's contents: what every mark on the page means, and every key.
+fn help_text() -> Html {
+    html! {
+        <>
+            <h2>{ "Reading the picture" }</h2>
+            <dl>
+                <dt>{ "a node" }</dt>
+                <dd>{ "Its name; " }<code>{ "off 1234" }</code>{ ": its master_repl_offset, the byte count of the replication stream it has (a master: produced; a replica: received and applied); then the first 8 characters of its replication ID. Two nodes with the same replid and offset hold the same data." }</dd>
+                <dt>{ "under a node" }</dt>
+                <dd>{ "Its role and state: a master counts its replicas; a replica shows its link to its master: " }
+                    <code>{ "connecting" }</code>{ ", " }<code>{ "handshake" }</code>{ " (PING, REPLCONF, PSYNC), " }
+                    <code>{ "sync" }</code>{ " (receiving the RDB of a full sync), " }<code>{ "connected" }</code>
+                    { " (the stream flows), " }<code>{ "down" }</code>{ " or " }<code>{ "partitioned" }</code>
+                    { ". A node that is killed or paused says so instead." }</dd>
+                <dt>{ "a link" }</dt>
+                <dd>{ "Master to replica, coloured by that state, labelled with its latency (and the RDB's progress during a sync)." }</dd>
+                <dt>{ "a packet" }</dt>
+                <dd>{ "A TCP segment on its way, coloured by what it carries (the legend on the right); click it to read its bytes." }</dd>
+                <dt>{ "PSYNC decision" }</dt>
+                <dd>{ "The master's last answer to a replica's PSYNC: +CONTINUE if it knows the replica's replid and still has the bytes from the requested offset in its backlog, otherwise +FULLRESYNC, and why." }</dd>
+                <dt>{ "Backlog ring" }</dt>
+                <dd>{ "The master's circular replication backlog (1 MB by default): the bytes a replica that reconnects can still get; the dot is the write head, and each replica's acknowledged offset is listed." }</dd>
+            </dl>
+            <h2>{ "Time" }</h2>
+            <p>{ "The speed is virtual time per real time (1× = real time). While no packet is in flight, quiet time runs 20× faster so that waits (a 10 s PING period) do not bore a class; packets in flight always move at the chosen speed. Drag the time slider to go back: everything you see, the consoles included, is the run as it was then. Acting in the past (typing a command, cutting a link) starts a new future from there; the old one is dropped. Share makes a link that opens this moment, paused." }</p>
+            <h2>{ "Acting" }</h2>
+            <p>{ "Click a node to inspect it (kill, restart, pause, promote, remove, CONFIG SET); click a link to cut, partition, heal or slow it; type Redis commands in a node's console, as in redis-cli." }</p>
+            <h2>{ "Keys" }</h2>
+            <dl>
+                <dt>{ "space" }</dt><dd>{ "play / pause" }</dd>
+                <dt>{ "→ / ←" }</dt><dd>{ "one step forward / back" }</dd>
+                <dt>{ "n" }</dt><dd>{ "run to the next interesting event (a decision, a sync, a timeout, a cut)" }</dd>
+                <dt>{ "?" }</dt><dd>{ "this help" }</dd>
+                <dt>{ "Escape" }</dt><dd>{ "close this help" }</dd>
+                <dt>{ "↑ / ↓ in a console" }</dt><dd>{ "the commands typed before" }</dd>
+            </dl>
+            <p class="help-note">{ "Keys act on the simulation whatever has focus, except while typing in a console or a filter box." }</p>
+        </>
     }
 }
 

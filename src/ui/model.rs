@@ -346,6 +346,16 @@ impl Model {
             number += 1;
         }
         note_lines(&mut lines, u64::MAX);
+        // A command typed while paused waits for time to run: say so rather than look stuck.
+        let waiting = log
+            .and_then(|l| l.entries().last())
+            .is_some_and(|t| t.reply.is_none() && t.lost.is_none());
+        if waiting && !self.playing {
+            lines.push(ConsoleLine {
+                input: false,
+                text: "(paused: the reply comes when time runs; press Play)".into(),
+            });
+        }
         let len = lines.len();
         lines.split_off(len.saturating_sub(CONSOLE_LINES))
     }

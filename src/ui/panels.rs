@@ -253,10 +253,12 @@ pub struct InspectorProps {
     pub on_action: Callback<String>,
     /// `(node, "CONFIG SET name value")`.
     pub on_config: Callback<(String, String)>,
+    /// The node's current value of each of [`SETTINGS`].
+    pub config: Vec<(String, String)>,
 }
 
 /// The replication settings a lesson changes most, as a small form that types CONFIG SET.
-const SETTINGS: &[&str] = &[
+pub const SETTINGS: &[&str] = &[
     "repl-backlog-size",
     "repl-ping-replica-period",
     "repl-timeout",
@@ -268,9 +270,33 @@ const SETTINGS: &[&str] = &[
     "client-output-buffer-limit",
 ];
 
-fn config_form(node: &str, on: &Callback<(String, String)>) -> Html {
+fn config_form(node: &str, on: &Callback<(String, String)>, config: &[(String, String)]) -> Html {
     let name_ref = NodeRef::default();
     let value_ref = NodeRef::default();
+    let now = |name: &str| {
+        let value = config
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("", |(_, v)| v);
+        format!("now: {value}")
+    };
+    // The value box says the setting's current value, for the setting chosen.
+    let onchange = {
+        let (value_ref, config) = (value_ref.clone(), config.to_vec());
+        Callback::from(move |e: Event| {
+            let name = e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value();
+            if let Some(input) = value_ref.cast::<web_sys::HtmlInputElement>() {
+                let value = config
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map_or("", |(_, v)| v);
+                input.set_placeholder(&format!("now: {value}"));
+                input.set_value("");
+            }
+        })
+    };
     let onsubmit = {
         let (name_ref, value_ref, on, node) = (
             name_ref.clone(),
@@ -298,10 +324,10 @@ fn config_form(node: &str, on: &Callback<(String, String)>) -> Html {
     };
     html! {
         <form class="config" data-testid="config-form" {onsubmit}>
-            <select ref={name_ref} aria-label="setting">
+            <select ref={name_ref} aria-label="setting" data-testid="config-name" {onchange}>
                 { for SETTINGS.iter().map(|n| html! { <option value={*n}>{ *n }</option> }) }
             </select>
-            <input ref={value_ref} type="text" placeholder="value" aria-label="value" />
+            <input ref={value_ref} type="text" placeholder={now(SETTINGS[0])} aria-label="value" data-testid="config-value" />
             <button type="submit">{ "CONFIG SET" }</button>
         </form>
     }
@@ -310,6 +336,14 @@ fn config_form(node: &str, on: &Callback<(String, String)>) -> Html {
 /// The selected node: its INFO replication, its keys, and what can be done to it.
 #[component]
 pub fn Inspector(props: &InspectorProps) -> Html {
+    // Removing asks first (a node removed is gone from the run's future for good); the
+    // question goes when another node is chosen.
+    let confirm_remove = use_state(|| false);
+    {
+        let confirm_remove = confirm_remove.clone();
+        let name = props.node.as_ref().map(|n| n.name.clone());
+        use_effect_with(name, move |_| confirm_remove.set(false));
+    }
     let Some(node) = props.node.as_ref() else {
         return html! {
             <section class="panel inspector hint">
@@ -330,7 +364,10 @@ pub fn Inspector(props: &InspectorProps) -> Html {
     };
     html! {
         <section class="panel inspector" data-testid="inspector">
-            <h2>{ format!("{} ({}, {})", node.name, node.role, node.process) }</h2>
+            <h2>{ format!("{} ({}, {})", node.name, node.role, node.process) }
+                <button class="close" data-testid="inspector-close" aria-label="Close (Escape)" title="Close (Escape)"
+                        onclick={{ let on = props.on_action.clone(); move |_| on.emit("close".to_string()) }}>{ "×" }</button>
+            </h2>
             <div class="actions">
                 if node.process == "down" {
                     { button("Restart with RDB", "restart-rdb") }
@@ -341,9 +378,17 @@ pub fn Inspector(props: &InspectorProps) -> Html {
                     if node.process == "paused" { { button("Resume", "resume") } } else { { button("Pause", "pause") } }
                     if node.role == "replica" { { button("REPLICAOF NO ONE", "promote") } }
                 }
-                <span class="remove" title="The node goes for good: its process dies, its peers see a reset, its replicas keep retrying">
-                    { button("Remove node", "remove") }
-                </span>
+                if *confirm_remove {
+                    <span class="remove confirm" role="alertdialog">
+                        { format!("Remove {} for good? Its process dies, its peers see a reset, its replicas keep retrying. ", node.name) }
+                        { button("Remove", "remove") }
+                        <button data-testid="node-action-remove-cancel" onclick={{ let c = confirm_remove.clone(); move |_| c.set(false) }}>{ "Cancel" }</button>
+                    </span>
+                } else {
+                    <span class="remove" title="The node goes for good: its process dies, its peers see a reset, its replicas keep retrying">
+                        <button data-testid="node-action-ask-remove" onclick={{ let c = confirm_remove.clone(); move |_| c.set(true) }}>{ "Remove node…" }</button>
+                    </span>
+                }
             </div>
             if !node.replicas.is_empty() {
                 <table class="replicas" data-testid="replica-table">
@@ -357,7 +402,7 @@ pub fn Inspector(props: &InspectorProps) -> Html {
                     }) }
                 </table>
             }
-            { config_form(&node.name, &props.on_config) }
+            { config_form(&node.name, &props.on_config, &props.config) }
             <pre class="info">{ &props.info }</pre>
             <div class="keys-wrap">
                 <table class="keys">

@@ -188,3 +188,79 @@ test('the writes/s menu shows the rate running; + replica says why it cannot add
   assert.match(await add.getAttribute('title'), /^No master to replicate/);
   assert.deepEqual(page.problems, []);
 });
+
+test('the help says what the picture shows and closes like a dialog', async () => {
+  const page = await watchedPage(browser);
+  await page.goto(`${site.url}?scenario=one-replica&seed=1`);
+  await page.getByTestId('topology').waitFor();
+  const help = page.getByTestId('help');
+  // By key and by button.
+  await page.keyboard.press('?');
+  await help.waitFor();
+  const text = await help.textContent();
+  for (const words of ['master_repl_offset', 'replication ID', 'handshake', 'partitioned', '+CONTINUE',
+    'circular replication backlog', 'quiet time runs 20× faster', 'the consoles included',
+    'starts a new future', 'Share makes a link', '→ / ←', 'Escape']) {
+    assert.ok(text.includes(words), `the help explains ${words}`);
+  }
+  await screenshot(page, 'classroom-help');
+  // A click inside (to select text, say) keeps it; a click outside closes it.
+  await help.locator('h2').first().click();
+  assert.equal(await help.count(), 1);
+  await page.mouse.click(8, 700);
+  assert.equal(await help.count(), 0);
+  await page.getByTestId('help-button').click();
+  await page.getByTestId('help-close').click();
+  assert.equal(await help.count(), 0);
+  await page.getByTestId('help-button').click();
+  await page.keyboard.press('Escape');
+  assert.equal(await help.count(), 0);
+  // Readable in Projector mode at 1280×720: the help fits the screen.
+  await page.getByTestId('projector').click();
+  await page.getByTestId('help-button').click();
+  const box = await help.boundingBox();
+  assert.ok(box.y >= 0 && box.y + box.height <= 720, JSON.stringify(box));
+  await screenshot(page, 'classroom-help-projector');
+  assert.deepEqual(page.problems, []);
+});
+
+test('the inspector closes by button, Escape and choice; says current settings; a paused command says it waits', async () => {
+  const page = await watchedPage(browser);
+  await page.goto(`${site.url}?scenario=one-replica&seed=1&speed=5`);
+  await page.locator('[data-testid="link-m-r1"].link-connected').waitFor({ timeout: 30_000 });
+  const inspector = page.getByTestId('inspector');
+  await page.getByTestId('node-r1').click();
+  await inspector.waitFor();
+  await page.getByTestId('inspector-close').click();
+  assert.equal(await inspector.count(), 0);
+  await page.getByTestId('node-r1').click();
+  await inspector.waitFor();
+  await page.keyboard.press('Escape');
+  assert.equal(await inspector.count(), 0);
+
+  // CONFIG SET says each setting's current value.
+  await page.getByTestId('node-m').click();
+  const value = page.getByTestId('config-value');
+  assert.equal(await value.getAttribute('placeholder'), 'now: 1048576');
+  await page.getByTestId('config-name').selectOption('repl-timeout');
+  assert.equal(await value.getAttribute('placeholder'), 'now: 60');
+
+  // Remove asks first.
+  await page.getByTestId('node-action-ask-remove').click();
+  await inspector.locator('.confirm', { hasText: 'Remove m for good?' }).waitFor();
+  await page.getByTestId('node-action-remove-cancel').click();
+  assert.equal(await page.getByTestId('node-m').count(), 1);
+
+  // Typed while paused: the console says the reply waits for time to run.
+  await page.getByTestId('play-pause').click();
+  assert.equal(await page.getByTestId('play-pause').textContent(), 'Play');
+  await page.getByTestId('console-m').fill('PING');
+  await page.getByTestId('console-m').press('Enter');
+  const out = page.getByTestId('console-output-m');
+  await out.locator('.line', { hasText: '(paused: the reply comes when time runs; press Play)' }).waitFor();
+  await screenshot(page, 'classroom-paused-command');
+  await page.getByTestId('play-pause').click();
+  await out.locator('.line', { hasText: /^PONG$/ }).waitFor();
+  assert.equal(await out.locator('.line', { hasText: 'paused:' }).count(), 0);
+  assert.deepEqual(page.problems, []);
+});

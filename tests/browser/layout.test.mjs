@@ -54,7 +54,7 @@ test('1280×720: the default scenario fits without scrolling', async () => {
   // A selected node's inspector scrolls inside the side column, not the page.
   await page.getByTestId('node-m').click();
   await page.getByTestId('inspector').waitFor();
-  await assertFits(page, '1280×720 inspector', ['node-action-kill', 'node-action-remove']);
+  await assertFits(page, '1280×720 inspector', ['node-action-kill', 'node-action-ask-remove']);
   // The space-time diagram is one tab away.
   await page.getByTestId('tab-space-time').click();
   await page.getByTestId('space-time').waitFor();

@@ -21,6 +21,11 @@ test('remove a replica, then the master, from the node menu', async () => {
 
   // 1. Remove r2: its node, link and console go; the event log says so.
   await page.getByTestId('node-r2').click();
+  // It asks first; Cancel keeps the node.
+  await page.getByTestId('node-action-ask-remove').click();
+  await page.getByTestId('node-action-remove-cancel').click();
+  assert.equal(await page.getByTestId('node-r2').count(), 1);
+  await page.getByTestId('node-action-ask-remove').click();
   await page.getByTestId('node-action-remove').click();
   await page.getByTestId('node-r2').waitFor({ state: 'detached' });
   assert.equal(await page.getByTestId('link-m-r2').count(), 0);
@@ -38,6 +43,7 @@ test('remove a replica, then the master, from the node menu', async () => {
 
   // 3. Remove the master: its replicas keep dialing a host that is gone.
   await page.getByTestId('node-m').click();
+  await page.getByTestId('node-action-ask-remove').click();
   await page.getByTestId('node-action-remove').click();
   await page.getByTestId('node-m').waitFor({ state: 'detached' });
   await page.locator('[data-testid="link-m-r1"].link-gone').waitFor();
