@@ -13,7 +13,7 @@
 //! and megabyte-sized buffers made and freed at every pack would leave holes that small
 //! allocations split, so the page's memory would creep up over hours.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::Sim;
@@ -95,7 +95,9 @@ impl Checkpoint {
         if self.packed.is_some() {
             return;
         }
-        let mut index: HashMap<*const Page, usize> = HashMap::new();
+        // The distinct pages met so far (a few dozen: a linear search is cheap, and no hash
+        // map code goes into the page's wasm for it).
+        let mut seen: Vec<*const Page> = Vec::new();
         let mut pages = Vec::new();
         let rings = self
             .sim
@@ -106,10 +108,12 @@ impl Checkpoint {
                 Some(
                     ring.iter()
                         .map(|page| {
-                            *index.entry(Arc::as_ptr(page)).or_insert_with(|| {
+                            let at = Arc::as_ptr(page);
+                            seen.iter().position(|p| *p == at).unwrap_or_else(|| {
                                 let packed = lz4_flex::block::compress(page.data());
                                 let len = page.data().len();
                                 pages.push((page.start(), len, packed.into_boxed_slice()));
+                                seen.push(at);
                                 pages.len() - 1
                             })
                         })

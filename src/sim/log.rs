@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::history::{History, Recomputed};
 use super::trace::{SimEvent, TraceEntry};
-use crate::engine::event::{Event, LogLevel};
+use crate::engine::event::{Event, LogLevel, RdbTarget};
+use crate::engine::node::ConnId;
 
 /// What the event log calls an entry: its filter and its colour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -225,7 +226,11 @@ pub fn text(event: &SimEvent) -> Option<String> {
             key,
             replica_value,
             master_value,
-        } => format!("stale read of {key}: replica {replica_value:?}, master {master_value:?}"),
+        } => format!(
+            "stale read of {key}: the replica answered {}, the master holds {}",
+            value_words(replica_value.as_deref()),
+            value_words(master_value.as_deref())
+        ),
         SimEvent::Send(_)
             | SimEvent::Held { .. }
             | SimEvent::Released { .. }
@@ -265,7 +270,9 @@ pub fn text(event: &SimEvent) -> Option<String> {
             } => format!(
                 "replid {replid} (replid2 {replid2} valid up to {second_replid_offset}): {reason}"
             ),
-            Event::LinkStateChanged { state } => format!("link to the master: {state:?}"),
+            Event::LinkStateChanged { state } => {
+                format!("link to the master: {}", state.role_word())
+            }
             Event::PsyncSent { replid, offset } => format!("sent PSYNC {replid} {offset}"),
             Event::PsyncDecided { decision, .. } => {
                 let i = &decision.inputs;
@@ -284,13 +291,13 @@ pub fn text(event: &SimEvent) -> Option<String> {
                 )
             }
             Event::ReplicaStateChanged { conn, state } => {
-                format!("replica on {conn:?}: {}", state.info_word())
+                format!("the replica on {}: {}", conn_words(*conn), state.info_word())
             }
             Event::FullResyncSent {
                 conn,
                 replid,
                 offset,
-            } => format!("+FULLRESYNC {replid} {offset} sent to {conn:?}"),
+            } => format!("+FULLRESYNC {replid} {offset} sent to {}", conn_words(*conn)),
             Event::BgsaveStarted {
                 target,
                 replicas,
@@ -298,12 +305,21 @@ pub fn text(event: &SimEvent) -> Option<String> {
                 rdb_bytes,
                 keys,
             } => format!(
-                "BGSAVE for {} replica(s) to {target:?}: {keys} keys, {rdb_bytes} bytes, stream offset {offset}",
-                replicas.len()
+                "BGSAVE for {} replica(s) to {}: {keys} keys, {rdb_bytes} bytes, stream offset {offset}",
+                replicas.len(),
+                match target {
+                    RdbTarget::Disk => "disk",
+                    RdbTarget::Socket => "the replicas' sockets (diskless)",
+                }
             ),
-            Event::RdbSent { conn, bytes } => format!("RDB of {bytes} bytes handed to {conn:?}"),
+            Event::RdbSent { conn, bytes } => {
+                format!("RDB of {bytes} bytes handed to {}", conn_words(*conn))
+            }
             Event::BufferedStreamSent { conn, bytes } => {
-                format!("{bytes} bytes of writes buffered during the sync sent to {conn:?}")
+                format!(
+                    "{bytes} bytes of writes buffered during the sync sent to {}",
+                    conn_words(*conn)
+                )
             }
             Event::RdbLoaded {
                 bytes,
@@ -313,13 +329,35 @@ pub fn text(event: &SimEvent) -> Option<String> {
             Event::RdbLoadFailed { reason } => format!("RDB not loaded: {reason}"),
             Event::PingSent { offset } => format!("PING into the stream (offset {offset})"),
             Event::AckSent { offset } => format!("REPLCONF ACK {offset}"),
-            Event::AckReceived { conn, offset } => format!("{conn:?} acknowledged offset {offset}"),
-            Event::Timeout { conn, what } => format!("timeout on {conn:?}: {what}"),
+            Event::AckReceived { conn, offset } => {
+                format!("the replica on {} acknowledged offset {offset}", conn_words(*conn))
+            }
+            Event::Timeout { conn, what } => format!("timeout on {}: {what}", conn_words(*conn)),
             Event::RoleChanged { master: Some((host, port)) } => format!("now a replica of {host}:{port}"),
             Event::RoleChanged { master: None } => "now a master".into(),
             Event::OutputBufferLimit { conn, bytes } => {
-                format!("{conn:?} passed the output buffer limit with {bytes} bytes")
+                format!(
+                    "the replica on {} passed the output buffer limit with {bytes} bytes",
+                    conn_words(*conn)
+                )
             }
         },
     })
+}
+
+/// A connection as the log names it: one a node accepted (a client or a replica) or one it
+/// opened (to its master).
+fn conn_words(conn: ConnId) -> String {
+    match conn {
+        ConnId::In(n) => format!("connection {n}"),
+        ConnId::Out(n) => format!("its connection {n} to the master"),
+    }
+}
+
+/// A value as redis-cli would print it, `(nil)` for none.
+fn value_words(value: Option<&str>) -> String {
+    value.map_or_else(
+        || "(nil)".into(),
+        |v| super::redis_cli::quoted(v.as_bytes()),
+    )
 }

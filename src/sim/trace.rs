@@ -35,6 +35,22 @@ pub enum MsgKind {
     Keepalive,
 }
 
+impl MsgKind {
+    /// What it carries, in the words of the page's legend.
+    pub fn words(self) -> &'static str {
+        match self {
+            MsgKind::Stream => "writes (replication stream)",
+            MsgKind::Ping => "PING in the stream",
+            MsgKind::Ack => "REPLCONF ACK",
+            MsgKind::GetAck => "REPLCONF GETACK",
+            MsgKind::Handshake => "handshake or PSYNC",
+            MsgKind::Rdb => "RDB (full sync)",
+            MsgKind::Client => "a client's command or reply",
+            MsgKind::Keepalive => "keepalive newline",
+        }
+    }
+}
+
 /// A segment handed to the network.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Message {

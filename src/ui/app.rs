@@ -109,9 +109,13 @@ fn from_url() -> Model {
             model.speed = speed.clamp(MIN_SPEED, MAX_SPEED);
         }
     }
-    // A shared moment: the link opens there, paused, as its sender saw it.
-    if let Some(ms) = get("t").and_then(|t| t.parse::<u64>().ok()) {
-        model.seek_ms(ms);
+    // A shared moment (ms, to the µs): the link opens there, paused, as its sender saw it.
+    if let Some(ms) = get("t")
+        .and_then(|t| t.parse::<f64>().ok())
+        .filter(|ms| ms.is_finite() && *ms >= 0.0)
+    {
+        let at = model.start_us + (ms * 1000.0).round() as u64;
+        model.timeline.seek_time_us(at);
         model.playing = false;
     }
     model
@@ -579,7 +583,7 @@ pub fn App() -> Html {
                     if let Some(msg) = packet_detail {
                         <div class="packet-detail" data-testid="packet-detail">
                             <button class="close" onclick={{ let p = packet.clone(); move |_| p.set(None) }}>{ "×" }</button>
-                            <strong>{ format!("{:?} {} → {}, {} bytes", msg.kind, msg.from, msg.to, msg.len) }</strong>
+                            <strong>{ format!("{}: {} → {}, {} bytes", msg.kind.words(), msg.from, msg.to, msg.len) }</strong>
                             <pre>{ crate::sim::redis_cli::quoted(&msg.head) }</pre>
                         </div>
                     }
@@ -635,45 +639,16 @@ pub fn App() -> Html {
     }
 }
 
-/// The help panel's contents: what every mark on the page means, and every key.
+/// The help panel's contents: what every mark on the page means, and every key. Static
+/// text, so it lives in index.html (`<template id="help-text">`) rather than as code in the
+/// wasm, whose download has a budget (BENCHMARKS.md).
 fn help_text() -> Html {
-    html! {
-        <>
-            <h2>{ "Reading the picture" }</h2>
-            <dl>
-                <dt>{ "a node" }</dt>
-                <dd>{ "Its name; " }<code>{ "off 1234" }</code>{ ": its master_repl_offset, the byte count of the replication stream it has (a master: produced; a replica: received and applied); then the first 8 characters of its replication ID. Two nodes with the same replid and offset hold the same data." }</dd>
-                <dt>{ "under a node" }</dt>
-                <dd>{ "Its role and state: a master counts its replicas; a replica shows its link to its master: " }
-                    <code>{ "connecting" }</code>{ ", " }<code>{ "handshake" }</code>{ " (PING, REPLCONF, PSYNC), " }
-                    <code>{ "sync" }</code>{ " (receiving the RDB of a full sync), " }<code>{ "connected" }</code>
-                    { " (the stream flows), " }<code>{ "down" }</code>{ " or " }<code>{ "partitioned" }</code>
-                    { ". A node that is killed or paused says so instead." }</dd>
-                <dt>{ "a link" }</dt>
-                <dd>{ "Master to replica, coloured by that state, labelled with its latency (and the RDB's progress during a sync)." }</dd>
-                <dt>{ "a packet" }</dt>
-                <dd>{ "A TCP segment on its way, coloured by what it carries (the legend on the right); click it to read its bytes." }</dd>
-                <dt>{ "PSYNC decision" }</dt>
-                <dd>{ "The master's last answer to a replica's PSYNC: +CONTINUE if it knows the replica's replid and still has the bytes from the requested offset in its backlog, otherwise +FULLRESYNC, and why." }</dd>
-                <dt>{ "Backlog ring" }</dt>
-                <dd>{ "The master's circular replication backlog (1 MB by default): the bytes a replica that reconnects can still get; the dot is the write head, and each replica's acknowledged offset is listed." }</dd>
-            </dl>
-            <h2>{ "Time" }</h2>
-            <p>{ "The speed is virtual time per real time (1× = real time). While no packet is in flight, quiet time runs 20× faster so that waits (a 10 s PING period) do not bore a class; packets in flight always move at the chosen speed. Drag the time slider to go back: everything you see, the consoles included, is the run as it was then. Acting in the past (typing a command, cutting a link) starts a new future from there; the old one is dropped. Share makes a link that opens this moment, paused." }</p>
-            <h2>{ "Acting" }</h2>
-            <p>{ "Click a node to inspect it (kill, restart, pause, promote, remove, CONFIG SET); click a link to cut, partition, heal or slow it; type Redis commands in a node's console, as in redis-cli." }</p>
-            <h2>{ "Keys" }</h2>
-            <dl>
-                <dt>{ "space" }</dt><dd>{ "play / pause" }</dd>
-                <dt>{ "→ / ←" }</dt><dd>{ "one step forward / back" }</dd>
-                <dt>{ "n" }</dt><dd>{ "run to the next interesting event (a decision, a sync, a timeout, a cut)" }</dd>
-                <dt>{ "?" }</dt><dd>{ "this help" }</dd>
-                <dt>{ "Escape" }</dt><dd>{ "close this help" }</dd>
-                <dt>{ "↑ / ↓ in a console" }</dt><dd>{ "the commands typed before" }</dd>
-            </dl>
-            <p class="help-note">{ "Keys act on the simulation whatever has focus, except while typing in a console or a filter box." }</p>
-        </>
-    }
+    let text = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("help-text"))
+        .map(|t| t.inner_html())
+        .unwrap_or_default();
+    Html::from_html_unchecked(text.into())
 }
 
 fn link_menu_view(
@@ -737,7 +712,7 @@ pub(super) fn share_url(m: &Model) -> String {
         m.scenario.name,
         m.seed,
         m.speed,
-        m.time_ms()
+        (m.timeline.sim().now_us() - m.start_us) as f64 / 1000.0
     )
 }
 

@@ -309,7 +309,7 @@ fn packet(p: &PacketView, layout: &Layout, on: &Callback<u64>) -> Option<Html> {
     Some(html! {
         <circle key={p.id.to_string()} class={classes!("packet", kind_class(p.kind), p.held.then_some("held"))}
                 data-testid="packet" cx={format!("{x:.1}")} cy={format!("{y:.1}")} r={format!("{r:.1}")} {onclick}>
-            <title>{ format!("{:?}, {} bytes, {} → {}", p.kind, p.len, p.from, p.to) }</title>
+            <title>{ format!("{}, {} bytes, {} → {}", p.kind.words(), p.len, p.from, p.to) }</title>
         </circle>
     })
 }

@@ -18,7 +18,7 @@ test('a shared link replays the run with its actions', async () => {
   await page.getByTestId('console-output-m').locator('.line', { hasText: 'OK' }).last().waitFor();
   await page.getByTestId('share').click();
   const url = await page.getByTestId('share-url').inputValue();
-  assert.match(url, /\?scenario=one-replica&seed=4&speed=5&t=\d+#run=/);
+  assert.match(url, /\?scenario=one-replica&seed=4&speed=5&t=[0-9.]+#run=/);
 
   const other = await watchedPage(browser);
   await other.goto(url);
@@ -46,7 +46,7 @@ test('a shared link opens at the shared moment, paused; the link is copied and f
   await page.getByTestId('share-state').filter({ hasText: 'Link copied' }).waitFor();
   const url = await page.getByTestId('share-url').inputValue();
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), url);
-  assert.match(url, new RegExp(`&t=${at}#run=`));
+  assert.match(url, new RegExp(`&t=${at}(\\.\\d+)?#run=`));
   await screenshot(page, 'share-copied');
 
   // Opened: the same moment, paused, the same picture.
