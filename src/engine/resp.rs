@@ -513,8 +513,7 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, ProtocolError> 
         },
         other => {
             return Err(ProtocolError(format!(
-                "unexpected reply type byte {:?}",
-                other as char
+                "unexpected reply type byte 0x{other:02x}"
             )))
         }
     }))

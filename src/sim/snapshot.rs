@@ -269,7 +269,10 @@ fn node_view(n: &super::SimNode) -> NodeView {
             ),
         };
         BacklogView {
-            model: format!("{:?}", b.model()).to_ascii_lowercase(),
+            model: match b.model() {
+                crate::engine::backlog::BacklogModel::Ring => "ring".into(),
+                crate::engine::backlog::BacklogModel::Blocks => "blocks".into(),
+            },
             size: b.size() as u64,
             first_byte_offset: b.first_byte_offset(),
             histlen: b.histlen(),

@@ -138,6 +138,8 @@ pub fn App() -> Html {
     let description_open = use_state(|| false);
     let max_time = use_mut_ref(|| 0u64);
     let workload_menu = use_node_ref();
+    // The console shown beside the master's (the last node clicked or picked).
+    let console_pick = use_state(|| None::<String>);
     // Keeps the link the error banner's "Reload this run" opens.
     super::error_banner::use_last_good(&model);
 
@@ -292,7 +294,10 @@ pub fn App() -> Html {
     let on_select_node = {
         let selected = selected.clone();
         let link_menu = link_menu.clone();
+        let console_pick = console_pick.clone();
         Callback::from(move |n: String| {
+            // Clicking a node brings its console too.
+            console_pick.set(Some(n.clone()));
             selected.set(Some(n));
             link_menu.set(None);
         })
@@ -425,6 +430,14 @@ pub fn App() -> Html {
         .iter()
         .find(|n| n.role == "master" && n.process == "up")
         .map(|n| n.name.clone());
+    // Two consoles, whole: the master's (the node writes go to) and the one last clicked
+    // or picked, else the first other node's. The picker above them names every node.
+    let first = master_name.clone().or_else(|| lanes.first().cloned());
+    let second = (*console_pick)
+        .clone()
+        .filter(|p| lanes.contains(p) && Some(p) != first.as_ref())
+        .or_else(|| lanes.iter().find(|n| Some(*n) != first.as_ref()).cloned());
+    let shown_consoles: Vec<String> = first.into_iter().chain(second).collect();
     let on_workload = {
         let act = act.clone();
         let master = master_name.clone();
@@ -595,10 +608,21 @@ pub fn App() -> Html {
                     <Inspector node={focus_view.filter(|_| selected.is_some())} info={info} keys={keys} on_action={on_node_action} on_config={on_exec.clone()} config={config} />
                 </aside>
                 <section class="consoles" aria-label="Consoles">
-                    { for lanes.iter().map(|name| {
-                        let history = m.typed.get(name).cloned().unwrap_or_default();
-                        html! { <Console key={name.clone()} node={name.clone()} lines={m.console_lines(name)} {history} on_exec={on_exec.clone()} /> }
-                    }) }
+                    <div class="console-picker" role="group" aria-label="Which consoles are shown">
+                        <span>{ "consoles:" }</span>
+                        { for lanes.iter().map(|name| {
+                            let shown = shown_consoles.contains(name);
+                            let pick = { let p = console_pick.clone(); let n = name.clone(); move |_| p.set(Some(n.clone())) };
+                            html! { <button data-testid={format!("console-pick-{name}")} aria-pressed={shown.to_string()}
+                                            title={format!("Show {name}'s console")} onclick={pick}>{ name }</button> }
+                        }) }
+                    </div>
+                    <div class="console-pair">
+                        { for shown_consoles.iter().map(|name| {
+                            let history = m.typed.get(name).cloned().unwrap_or_default();
+                            html! { <Console key={name.clone()} node={name.clone()} lines={m.console_lines(name)} {history} on_exec={on_exec.clone()} /> }
+                        }) }
+                    </div>
                 </section>
                 <div class="tabbed">
                     <div class="tab-bar" role="tablist">
@@ -720,41 +744,34 @@ pub(super) fn share_url(m: &Model) -> String {
 /// whether it worked: a page served without HTTPS, or a browser that refuses, gets the
 /// link selected for Ctrl+C instead.
 fn copy_to_clipboard(text: &str, done: impl FnOnce(bool) + 'static) {
-    use js_sys::{Function, Promise, Reflect};
     use wasm_bindgen::{closure::Closure, JsCast, JsValue};
-    let promise = web_sys::window()
-        .and_then(|w| Reflect::get(&w, &"navigator".into()).ok())
-        .and_then(|n| Reflect::get(&n, &"clipboard".into()).ok())
+    // `navigator.clipboard` is undefined where the page is not served securely: check
+    // before calling into it.
+    let Some(clip) = web_sys::window()
+        .map(|w| w.navigator())
+        .and_then(|n| js_sys::Reflect::get(&n, &"clipboard".into()).ok())
         .filter(|c| !c.is_undefined())
-        .and_then(|clip| {
-            let write = Reflect::get(&clip, &"writeText".into()).ok()?;
-            let write: Function = write.dyn_into().ok()?;
-            write
-                .call1(&clip, &text.into())
-                .ok()?
-                .dyn_into::<Promise>()
-                .ok()
-        });
-    let Some(promise) = promise else {
+    else {
         done(false);
         return;
     };
     let done = std::rc::Rc::new(std::cell::Cell::new(Some(done)));
     let on = |ok: bool| {
         let done = done.clone();
-        Closure::once_into_js(move |_: JsValue| {
+        Closure::once(move |_: JsValue| {
             if let Some(f) = done.take() {
                 f(ok);
             }
         })
     };
     let (resolved, rejected) = (on(true), on(false));
-    let then: Option<Function> = Reflect::get(&promise, &"then".into())
-        .ok()
-        .and_then(|f| f.dyn_into().ok());
-    if let Some(then) = then {
-        let _ = then.call2(&promise, &resolved, &rejected);
-    }
+    let _ = clip
+        .unchecked_into::<web_sys::Clipboard>()
+        .write_text(text)
+        .then2(&resolved, &rejected);
+    // Called once by the promise, then gone with it.
+    resolved.forget();
+    rejected.forget();
 }
 
 /// Labels of the one-way partitions.

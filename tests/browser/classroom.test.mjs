@@ -264,3 +264,37 @@ test('the inspector closes by button, Escape and choice; says current settings; 
   assert.equal(await out.locator('.line', { hasText: 'paused:' }).count(), 0);
   assert.deepEqual(page.problems, []);
 });
+
+test('every node\'s console is one click away, and the two shown are whole', async () => {
+  const page = await watchedPage(browser);
+  await page.goto(`${site.url}?scenario=many-replicas&seed=1&speed=5`);
+  await page.getByTestId('topology').waitFor();
+  while ((await page.evaluate(() => window.replscope.snapshot().nodes.length)) < 12) {
+    await page.getByTestId('add-replica').click();
+  }
+  const names = await page.evaluate(() => window.replscope.snapshot().nodes.map((n) => n.name));
+  const inView = async (testid) => {
+    const box = await page.getByTestId(testid).boundingBox();
+    return box !== null && box.x >= 0 && box.x + box.width <= 1280 && box.y >= 0 && box.y + box.height <= 720;
+  };
+  // The picker names every node; the master's console and one other are shown, whole.
+  for (const n of names) assert.ok(await inView(`console-pick-${n}`), `a button for ${n}'s console`);
+  assert.ok(await inView('console-m'));
+  // A click on a node brings its console.
+  await page.getByTestId('node-r7').click();
+  assert.ok(await inView('console-r7'), "r7's console is on screen");
+  assert.ok(await inView('console-m'), "the master's stays");
+  assert.equal(await page.getByTestId('console-pick-r7').getAttribute('aria-pressed'), 'true');
+  // A click on a name in the picker too.
+  await page.getByTestId('console-pick-r10').click();
+  assert.ok(await inView('console-r10'));
+  // Nothing is cut off: each shown console's prompt reads "<name>:6379>" in full.
+  for (const n of ['m', 'r10']) {
+    const prompt = page.getByTestId(`console-${n}`).locator('xpath=..');
+    const box = await prompt.boundingBox();
+    assert.ok(box.x >= 0, `${n}'s prompt starts on screen`);
+    assert.equal((await prompt.locator('span').textContent()), `${n}:6379>`);
+  }
+  await screenshot(page, 'classroom-consoles-12');
+  assert.deepEqual(page.problems, []);
+});

@@ -94,7 +94,7 @@ test('1280×720 in projector mode, and 1920×1080, fit too', async () => {
   const wide = await open({ width: 1920, height: 1080 }, '?scenario=many-replicas&speed=5');
   await wide.locator('[data-testid="link-m-r3"].link-connected').waitFor({ timeout: 30_000 });
   // Wide enough for the event log and the space-time diagram at once.
-  await assertFits(wide, '1920×1080', ['space-time', 'console-r3']);
+  await assertFits(wide, '1920×1080', ['space-time', 'console-r1', 'console-pick-r3']);
   await screenshot(wide, 'layout-1920x1080');
   assert.deepEqual(page.problems, []);
   assert.deepEqual(wide.problems, []);

@@ -29,7 +29,7 @@ test('remove a replica, then the master, from the node menu', async () => {
   await page.getByTestId('node-action-remove').click();
   await page.getByTestId('node-r2').waitFor({ state: 'detached' });
   assert.equal(await page.getByTestId('link-m-r2').count(), 0);
-  assert.equal(await page.getByTestId('console-r2').count(), 0);
+  assert.equal(await page.getByTestId('console-pick-r2').count(), 0);
   assert.equal(await page.getByTestId('inspector').count(), 0);
   await page.getByTestId('event-log').locator('li', { hasText: 'remove node r2' }).waitFor();
   const snap = await page.evaluate(() => window.replscope.snapshot());
@@ -72,7 +72,7 @@ test('remove a replica, then the master, from the node menu', async () => {
   await page.getByTestId('time-slider').fill('3000');
   await page.getByTestId('node-r2').waitFor();
   await page.getByTestId('node-m').waitFor();
-  await page.getByTestId('console-r2').waitFor();
+  await page.getByTestId('console-pick-r2').waitFor();
   assert.equal(await page.getByTestId('error-banner').count(), 0);
   assert.deepEqual(page.problems, []);
   assert.deepEqual(other.problems, []);

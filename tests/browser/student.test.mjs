@@ -13,6 +13,8 @@ after(async () => { await browser?.close(); await site?.close(); });
 /** Types a command in a node's console and waits for the reply line(s) to appear. */
 async function type(page, node, command, expected) {
   const input = page.getByTestId(`console-${node}`);
+  // Two consoles are shown at a time: the picker brings any other in one click.
+  if ((await input.count()) === 0) await page.getByTestId(`console-pick-${node}`).click();
   await input.fill(command);
   await input.press('Enter');
   const output = page.getByTestId(`console-output-${node}`);
