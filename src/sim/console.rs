@@ -66,8 +66,13 @@ impl Typed {
         }
     }
 
+    /// True while its reply may still come.
+    pub fn is_waiting(&self) -> bool {
+        self.reply.is_none() && self.lost.is_none()
+    }
+
     fn waits_on(&self, client: ClientId) -> bool {
-        self.client == client && self.reply.is_none() && self.lost.is_none()
+        self.client == client && self.is_waiting()
     }
 }
 
@@ -127,6 +132,11 @@ impl ConsoleLog {
         self.entries.iter().map(|t| &**t)
     }
 
+    /// The last command typed, if one is kept.
+    pub fn last(&self) -> Option<&Typed> {
+        self.entries.back().map(|t| &**t)
+    }
+
     /// How many commands were typed in all (kept or not).
     pub fn typed_count(&self) -> u64 {
         self.dropped + self.entries.len() as u64
@@ -146,28 +156,25 @@ impl ConsoleLog {
 /// The reply within the limits, and what was left out.
 fn shorten(reply: Reply) -> (Reply, Option<String>) {
     match reply {
-        Reply::Array(mut items) if items.len() > CONSOLE_REPLY_ELEMENTS => {
-            let all = items.len();
-            items.truncate(CONSOLE_REPLY_ELEMENTS);
-            (
-                Reply::Array(items),
-                Some(format!(
-                    "({CONSOLE_REPLY_ELEMENTS} of {all} elements shown: the console keeps no more)"
-                )),
-            )
+        Reply::Array(mut items) => {
+            let elided = keep_first(&mut items, CONSOLE_REPLY_ELEMENTS, "elements");
+            (Reply::Array(items), elided)
         }
-        Reply::Bulk(mut bytes) if bytes.len() > CONSOLE_REPLY_BYTES => {
-            let all = bytes.len();
-            bytes.truncate(CONSOLE_REPLY_BYTES);
-            (
-                Reply::Bulk(bytes),
-                Some(format!(
-                    "({CONSOLE_REPLY_BYTES} of {all} bytes shown: the console keeps no more)"
-                )),
-            )
+        Reply::Bulk(mut bytes) => {
+            let elided = keep_first(&mut bytes, CONSOLE_REPLY_BYTES, "bytes");
+            (Reply::Bulk(bytes), elided)
         }
         reply => (reply, None),
     }
+}
+
+/// Keeps the first `keep` of `items`, and says what went, if anything did.
+fn keep_first<T>(items: &mut Vec<T>, keep: usize, unit: &str) -> Option<String> {
+    let all = items.len();
+    (all > keep).then(|| {
+        items.truncate(keep);
+        format!("({keep} of {all} {unit} shown: the console keeps no more)")
+    })
 }
 
 /// Roughly the memory a reply holds.

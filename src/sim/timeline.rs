@@ -349,7 +349,7 @@ impl Timeline {
         }
         self.scheduled.sort_by_key(|(t, _)| *t);
         let steps = self.sim.steps();
-        self.drop_checkpoints(|c| c.sim().steps() > steps);
+        self.drop_checkpoints(|_, c| c.sim().steps() > steps);
         self.history.truncate(self.sim.trace_len());
         self.sim.record_from(0);
         self.head_steps = steps;
@@ -403,14 +403,15 @@ impl Timeline {
         }
     }
 
-    /// Drops the checkpoints `gone` selects, with their share of the memory.
-    fn drop_checkpoints(&mut self, mut gone: impl FnMut(&Checkpoint) -> bool) {
-        let (dropped, kept): (Vec<Checkpoint>, Vec<Checkpoint>) =
-            std::mem::take(&mut self.checkpoints)
-                .into_iter()
-                .partition(|c| gone(c));
-        self.checkpoints = kept;
-        for c in &dropped {
+    /// Drops the checkpoints `gone` selects (by position and checkpoint), with their share
+    /// of the memory.
+    fn drop_checkpoints(&mut self, mut gone: impl FnMut(usize, &Checkpoint) -> bool) {
+        let (dropped, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.checkpoints)
+            .into_iter()
+            .enumerate()
+            .partition(|(i, c)| gone(*i, c));
+        self.checkpoints = kept.into_iter().map(|(_, c)| c).collect();
+        for (_, c) in &dropped {
             self.held.release(c);
         }
     }
@@ -437,11 +438,7 @@ impl Timeline {
                 prev = steps;
             }
         }
-        let mut i = 0;
-        self.drop_checkpoints(|_| {
-            i += 1;
-            close[i - 1]
-        });
+        self.drop_checkpoints(|i, _| close[i]);
         let far = self.far_count(recent_from);
         for c in &mut self.checkpoints[..far] {
             if !c.is_packed() {
@@ -505,11 +502,7 @@ impl Timeline {
                 first
             })
             .collect();
-        let mut i = 0;
-        self.drop_checkpoints(|_| {
-            i += 1;
-            !keep[i - 1]
-        });
+        self.drop_checkpoints(|i, _| !keep[i]);
     }
 
     /// One step forward (scenario actions and replayed inputs included).

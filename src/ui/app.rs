@@ -352,7 +352,8 @@ pub fn App() -> Html {
     let focus_view = focus
         .as_ref()
         .and_then(|f| snapshot.nodes.iter().find(|n| &n.name == f).cloned());
-    let config: Vec<(String, String)> = focus
+    // The inspector's settings form, only while it is open.
+    let config: Vec<(String, String)> = (*selected)
         .as_ref()
         .and_then(|f| m.timeline.sim().index_of(f))
         .map(|i| {

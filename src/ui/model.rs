@@ -347,9 +347,7 @@ impl Model {
         }
         note_lines(&mut lines, u64::MAX);
         // A command typed while paused waits for time to run: say so rather than look stuck.
-        let waiting = log
-            .and_then(|l| l.entries().last())
-            .is_some_and(|t| t.reply.is_none() && t.lost.is_none());
+        let waiting = log.and_then(|l| l.last()).is_some_and(|t| t.is_waiting());
         if waiting && !self.playing {
             lines.push(ConsoleLine {
                 input: false,
@@ -376,28 +374,20 @@ impl Model {
         });
         let limit = self.timeline.sim().now_us() + 60_000_000;
         // Ours is the console's last command: run until it has its reply.
-        let done = |m: &Model| {
-            let typed = m
-                .timeline
-                .sim()
-                .console_log(index)
-                .and_then(|log| log.entries().last());
-            typed.is_none_or(|t| t.reply.is_some() || t.lost.is_some())
-        };
-        while !done(self) && self.timeline.sim().now_us() < limit {
+        fn ours(m: &Model, index: usize) -> Option<&crate::sim::console::Typed> {
+            m.timeline.sim().console_log(index)?.last()
+        }
+        while ours(self, index).is_some_and(|t| t.is_waiting())
+            && self.timeline.sim().now_us() < limit
+        {
             if !self.timeline.step() {
                 break;
             }
         }
-        let typed = self
-            .timeline
-            .sim()
-            .console_log(index)
-            .and_then(|log| log.entries().last())
-            .ok_or("the command was not sent")?;
-        match (&typed.reply, typed.lost) {
-            (None, None) => Err("no reply within 60 s of virtual time".into()),
-            _ => Ok(typed.reply_lines()),
+        let typed = ours(self, index).ok_or("the command was not sent")?;
+        if typed.is_waiting() {
+            return Err("no reply within 60 s of virtual time".into());
         }
+        Ok(typed.reply_lines())
     }
 }
