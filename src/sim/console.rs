@@ -157,24 +157,22 @@ impl ConsoleLog {
 fn shorten(reply: Reply) -> (Reply, Option<String>) {
     match reply {
         Reply::Array(mut items) => {
-            let elided = keep_first(&mut items, CONSOLE_REPLY_ELEMENTS, "elements");
+            let elided = elided(items.len(), CONSOLE_REPLY_ELEMENTS, "elements");
+            items.truncate(CONSOLE_REPLY_ELEMENTS);
             (Reply::Array(items), elided)
         }
         Reply::Bulk(mut bytes) => {
-            let elided = keep_first(&mut bytes, CONSOLE_REPLY_BYTES, "bytes");
+            let elided = elided(bytes.len(), CONSOLE_REPLY_BYTES, "bytes");
+            bytes.truncate(CONSOLE_REPLY_BYTES);
             (Reply::Bulk(bytes), elided)
         }
         reply => (reply, None),
     }
 }
 
-/// Keeps the first `keep` of `items`, and says what went, if anything did.
-fn keep_first<T>(items: &mut Vec<T>, keep: usize, unit: &str) -> Option<String> {
-    let all = items.len();
-    (all > keep).then(|| {
-        items.truncate(keep);
-        format!("({keep} of {all} {unit} shown: the console keeps no more)")
-    })
+/// What keeping the first `keep` of `all` leaves out, said as the console prints it.
+fn elided(all: usize, keep: usize, unit: &str) -> Option<String> {
+    (all > keep).then(|| format!("({keep} of {all} {unit} shown: the console keeps no more)"))
 }
 
 /// Roughly the memory a reply holds.

@@ -406,12 +406,17 @@ impl Timeline {
     /// Drops the checkpoints `gone` selects (by position and checkpoint), with their share
     /// of the memory.
     fn drop_checkpoints(&mut self, mut gone: impl FnMut(usize, &Checkpoint) -> bool) {
-        let (dropped, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.checkpoints)
-            .into_iter()
-            .enumerate()
-            .partition(|(i, c)| gone(*i, c));
-        self.checkpoints = kept.into_iter().map(|(_, c)| c).collect();
-        for (_, c) in &dropped {
+        // `partition` visits them in order: count positions as it goes.
+        let mut i = 0;
+        let (dropped, kept): (Vec<Checkpoint>, Vec<Checkpoint>) =
+            std::mem::take(&mut self.checkpoints)
+                .into_iter()
+                .partition(|c| {
+                    i += 1;
+                    gone(i - 1, c)
+                });
+        self.checkpoints = kept;
+        for c in &dropped {
             self.held.release(c);
         }
     }

@@ -567,8 +567,8 @@ pub fn App() -> Html {
                                 <input readonly=true value={url} data-testid="share-url" aria-label="Link to this run"
                                        onfocus={|e: FocusEvent| e.target_unchecked_into::<web_sys::HtmlInputElement>().select()} />
                                 <span class="share-state" data-testid="share-state" role="status">{ match *copied {
-                                    Some(true) => "Link copied: it opens this moment, paused",
-                                    Some(false) => "Copy the link (Ctrl+C): it opens this moment, paused",
+                                    Some(true) => "Link copied: it opens here, paused",
+                                    Some(false) => "Copy the link (Ctrl+C)",
                                     None => "",
                                 } }</span>
                                 <button onclick={{ let s = share.clone(); move |_| s.set(None) }}>{ "Close" }</button>
@@ -615,7 +615,7 @@ pub fn App() -> Html {
                             let shown = shown_consoles.contains(name);
                             let pick = { let p = console_pick.clone(); let n = name.clone(); move |_| p.set(Some(n.clone())) };
                             html! { <button data-testid={format!("console-pick-{name}")} aria-pressed={shown.to_string()}
-                                            title={format!("Show {name}'s console")} onclick={pick}>{ name }</button> }
+                                            onclick={pick}>{ name }</button> }
                         }) }
                     </div>
                     <div class="console-pair">
