@@ -429,6 +429,15 @@ impl Sim {
         self.in_flight.values().any(|m| m.arrives_us.is_some())
     }
 
+    /// The shortest flight (send to arrival, µs) of the segments moving now: slow motion
+    /// paces playback so that even this one is seen travelling.
+    pub fn shortest_flight_us(&self) -> Option<u64> {
+        self.in_flight
+            .values()
+            .filter_map(|m| Some(m.arrives_us?.saturating_sub(m.sent_us)))
+            .min()
+    }
+
     /// Writes per second of the background workload (0 when off).
     pub fn workload_rate(&self) -> u64 {
         self.workload

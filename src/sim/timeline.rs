@@ -119,6 +119,10 @@ pub struct Timeline {
     every_steps: u64,
     /// Furthest step reached (the head of the run).
     head_steps: u64,
+    /// The lowest entry number a fork dropped the history from since
+    /// [`Timeline::take_forked`] last asked (what readers of the history kept of it from
+    /// there on belongs to a discarded future).
+    forked_from: Option<u64>,
 }
 
 impl Timeline {
@@ -137,6 +141,7 @@ impl Timeline {
             checkpoint_budget: CHECKPOINT_BUDGET_BYTES,
             every_steps: CHECKPOINT_EVERY_STEPS,
             head_steps: 0,
+            forked_from: None,
         };
         t.start.drain_trace().for_each(drop);
         t.absorb();
@@ -154,6 +159,11 @@ impl Timeline {
 
     pub fn sim(&self) -> &Sim {
         &self.sim
+    }
+
+    /// Where the earliest fork since the last call dropped the history from, if any fork did.
+    pub fn take_forked(&mut self) -> Option<u64> {
+        self.forked_from.take()
     }
 
     /// What the run recorded, as of its furthest point (see [`Timeline::trace`] for the
@@ -350,7 +360,9 @@ impl Timeline {
         self.scheduled.sort_by_key(|(t, _)| *t);
         let steps = self.sim.steps();
         self.drop_checkpoints(|_, c| c.sim().steps() > steps);
-        self.history.truncate(self.sim.trace_len());
+        let from = self.sim.trace_len();
+        self.history.truncate(from);
+        self.forked_from = Some(self.forked_from.map_or(from, |f| f.min(from)));
         self.sim.record_from(0);
         self.head_steps = steps;
     }

@@ -190,17 +190,29 @@ pub fn classify(bytes: &[u8], from_master_link: bool, to_client: bool) -> MsgKin
     if to_client {
         return MsgKind::Client;
     }
+    if !bytes.is_empty() && bytes.iter().all(|b| *b == b'\n') {
+        return MsgKind::Keepalive;
+    }
+    // A master's keepalive newline often shares its segment with what follows it (the
+    // `+FULLRESYNC` and the RDB of a diskless sync, sent by the same cron run).
+    let bytes = &bytes[bytes.iter().take_while(|b| **b == b'\n').count()..];
     let starts = |p: &[u8]| bytes.starts_with(p);
-    if starts(b"*1\r\n$4\r\nping\r\n") {
+    // The RDB of a full sync, with or without its `+FULLRESYNC` ahead in the same segment.
+    let rdb = |b: &[u8]| {
+        b.starts_with(b"$EOF:") || (b.starts_with(b"$") && b.windows(5).any(|w| w == b"REDIS"))
+    };
+    let after_reply = bytes
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .map_or(&[][..], |i| &bytes[i + 2..]);
+    if rdb(bytes) || (starts(b"+FULLRESYNC") && rdb(after_reply)) {
+        MsgKind::Rdb
+    } else if starts(b"*1\r\n$4\r\nping\r\n") {
         MsgKind::Ping
     } else if starts(b"*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n") {
         MsgKind::Ack
     } else if starts(b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n") {
         MsgKind::GetAck
-    } else if starts(b"$EOF:") || (starts(b"$") && bytes.windows(5).any(|w| w == b"REDIS")) {
-        MsgKind::Rdb
-    } else if bytes == b"\n" {
-        MsgKind::Keepalive
     } else if starts(b"+FULLRESYNC")
         || starts(b"+CONTINUE")
         || starts(b"*1\r\n$4\r\nPING")
@@ -238,4 +250,36 @@ pub fn arrival_updates(trace: &[TraceEntry]) -> BTreeMap<u64, Option<u64>> {
         }
     }
     updates
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A diskless sync's first segment often starts with the cron's keepalive newline:
+    /// it is still the RDB (it was drawn as replication stream).
+    #[test]
+    fn keepalive_newlines_do_not_hide_what_follows() {
+        let fullresync_rdb =
+            b"\n+FULLRESYNC 8de1 0\r\n$EOF:0123456789012345678901234567890123456789\r\nREDIS0010";
+        assert_eq!(classify(fullresync_rdb, true, false), MsgKind::Rdb);
+        assert_eq!(classify(b"$EOF:abc\r\nREDIS", true, false), MsgKind::Rdb);
+        assert_eq!(classify(b"\n\n", true, false), MsgKind::Keepalive);
+        assert_eq!(
+            classify(b"\n+CONTINUE\r\n", true, false),
+            MsgKind::Handshake
+        );
+        assert_eq!(
+            classify(b"+FULLRESYNC 8de1 0\r\n", true, false),
+            MsgKind::Handshake
+        );
+        assert_eq!(
+            classify(b"*1\r\n$4\r\nping\r\n", true, false),
+            MsgKind::Ping
+        );
+        assert_eq!(
+            classify(b"*3\r\n$3\r\nSET\r\n", true, false),
+            MsgKind::Stream
+        );
+    }
 }

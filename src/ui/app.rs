@@ -107,7 +107,12 @@ fn from_url() -> Model {
     if let Some(speed) = get("speed").and_then(|s| s.parse::<f64>().ok()) {
         if speed.is_finite() {
             model.speed = speed.clamp(MIN_SPEED, MAX_SPEED);
+            // A pace chosen in the link is the pace: slow motion only if asked too.
+            model.slow_motion = false;
         }
+    }
+    if let Some(slow) = get("slow") {
+        model.slow_motion = slow == "1";
     }
     // A shared moment (ms, to the µs): the link opens there, paused, as its sender saw it.
     if let Some(ms) = get("t")
@@ -140,6 +145,13 @@ pub fn App() -> Html {
     let workload_menu = use_node_ref();
     // The console shown beside the master's (the last node clicked or picked).
     let console_pick = use_state(|| None::<String>);
+    // The scenario menu's (name, title) pairs: parsed once, not on every frame.
+    let scenarios = use_memo((), |_| {
+        scenario::builtin()
+            .into_iter()
+            .map(|s| (s.name, s.title))
+            .collect::<Vec<_>>()
+    });
     // Keeps the link the error banner's "Reload this run" opens.
     super::error_banner::use_last_good(&model);
 
@@ -190,6 +202,7 @@ pub fn App() -> Html {
                 let mut m = model.borrow_mut();
                 match key.as_str() {
                     " " => m.playing = !m.playing,
+                    "s" => m.slow_motion = !m.slow_motion,
                     "ArrowRight" => m.step(),
                     "ArrowLeft" => m.step_back(),
                     "n" => m.next_interesting(),
@@ -211,6 +224,7 @@ pub fn App() -> Html {
         });
     }
 
+    model.borrow_mut().update_markers();
     let m = model.borrow();
     let snapshot = Rc::new(m.timeline.sim().snapshot(m.start_us));
     let now_ms = m.time_ms();
@@ -252,7 +266,10 @@ pub fn App() -> Html {
                 .value()
                 .parse()
                 .unwrap_or(500.0);
-            model.borrow_mut().speed = speed_from_slider(v);
+            let mut m = model.borrow_mut();
+            m.speed = speed_from_slider(v);
+            // A speed chosen is the pace asked for: slow motion would override it.
+            m.slow_motion = false;
         })
     };
     let on_seek = {
@@ -288,6 +305,28 @@ pub fn App() -> Html {
             selected.set(None);
             // A link to the scenario left behind would mislead.
             share.set(None);
+            redraw.force_update();
+        })
+    };
+    let on_reset = {
+        let (model, redraw, max_time) = (model.clone(), redraw.clone(), max_time.clone());
+        let (selected, share, packet) = (selected.clone(), share.clone(), packet.clone());
+        Callback::from(move |_: MouseEvent| {
+            model.borrow_mut().reset();
+            *max_time.borrow_mut() = 0;
+            selected.set(None);
+            share.set(None);
+            packet.set(None);
+            redraw.force_update();
+        })
+    };
+    let on_marker = {
+        let (model, redraw) = (model.clone(), redraw.clone());
+        Callback::from(move |ms: u64| {
+            let mut m = model.borrow_mut();
+            m.playing = false;
+            m.seek_ms(ms);
+            drop(m);
             redraw.force_update();
         })
     };
@@ -531,18 +570,21 @@ pub fn App() -> Html {
         <div class={classes!("app", (*projector).then_some("projector"))} data-testid="app">
             <header class="app-header">
                 <h1 class="title">{ "replscope" }</h1>
-                <div class="controls playback">
-                    <button data-testid="play-pause" class="play" onclick={control(|m| m.playing = !m.playing)}
-                            title="Play / pause (space)">{ if m.playing { "Pause" } else { "Play" } }</button>
-                    <button data-testid="step-back" onclick={control(Model::step_back)} title="Step back (←)">{ "◂ Step" }</button>
-                    <button data-testid="step" onclick={control(Model::step)} title="Step (→)">{ "Step ▸" }</button>
-                    <button data-testid="next-event" onclick={control(Model::next_interesting)} title="Next interesting event (n)">{ "Next event" }</button>
-                    <label class="speed">{ format!("speed {:.2}×", m.speed) }
+                <div class="controls scenario-controls">
+                    <select class="scenario" data-testid="scenario-select" onchange={on_scenario} aria-label="Scenario">
+                        { for scenarios.iter().map(|(name, title)| html! {
+                            <option value={name.clone()} selected={*name == m.scenario.name}>{ title }</option>
+                        }) }
+                    </select>
+                    <button data-testid="reset" onclick={on_reset} title="Restart this scenario at 0 s, same seed, without your actions">{ "Reset" }</button>
+                </div>
+                <div class="controls setup">
+                    <button data-testid="slow-motion" aria-pressed={m.slow_motion.to_string()} onclick={control(|m| m.slow_motion = !m.slow_motion)}
+                            title="Slow motion (s): every packet takes at least 0.6 s on screen; quiet time is still skipped">{ "Slow motion" }</button>
+                    <label class="speed">{ m.speed_words() }
                         <input type="range" min="0" max="1000" data-testid="speed"
                                value={slider_from_speed(m.speed).to_string()} oninput={on_speed} />
                     </label>
-                </div>
-                <div class="controls setup">
                     <label>{ "writes/s " }
                         <select data-testid="workload" ref={workload_menu.clone()} onchange={on_workload} aria-label="Workload on the master">
                             { for rates.iter().map(|r| html! {
@@ -552,11 +594,6 @@ pub fn App() -> Html {
                     </label>
                     <button data-testid="add-replica" onclick={on_add_replica} disabled={add_replica_blocked.is_some()}
                             title={add_replica_blocked.unwrap_or("Add a replica of the master (up to 12 nodes)")}>{ "+ replica" }</button>
-                    <select class="scenario" data-testid="scenario-select" onchange={on_scenario} aria-label="Scenario">
-                        { for scenario::builtin().iter().map(|s| html! {
-                            <option value={s.name.clone()} selected={s.name == m.scenario.name}>{ &s.title }</option>
-                        }) }
-                    </select>
                     <button data-testid="projector" aria-pressed={(*projector).to_string()}
                             onclick={{ let p = projector.clone(); move |_| p.set(!*p) }} title="Large type, high contrast">{ "Projector" }</button>
                     <span class="share-anchor">
@@ -579,9 +616,28 @@ pub fn App() -> Html {
                 </div>
             </header>
             <div class="timebar">
-                <input type="range" class="time-slider" data-testid="time-slider" min="0"
-                       max={slider_max.to_string()} value={now_ms.to_string()} oninput={on_seek} aria-label="Time" />
+                <div class="controls playback">
+                    <button data-testid="play-pause" class="play" onclick={control(|m| m.playing = !m.playing)}
+                            title="Play / pause (space)">{ if m.playing { "Pause" } else { "Play" } }</button>
+                    <button data-testid="step-back" onclick={control(Model::step_back)} title="Step back (←)">{ "◂ Step" }</button>
+                    <button data-testid="step" onclick={control(Model::step)} title="Step (→)">{ "Step ▸" }</button>
+                    <button data-testid="next-event" onclick={control(Model::next_interesting)} title="Next interesting event (n)">{ "Next event" }</button>
+                </div>
+                <div class="time-track">
+                    <input type="range" class="time-slider" data-testid="time-slider" min="0"
+                           max={slider_max.to_string()} value={now_ms.to_string()} oninput={on_seek} aria-label="Time" />
+                    <div class="markers" data-testid="markers">
+                        { for m.markers().into_iter().filter(|k| k.time_ms <= slider_max).map(|k| {
+                            let left = format!("left: calc(7px + (100% - 14px) * {:.4})", k.time_ms as f64 / slider_max.max(1) as f64);
+                            let at = k.time_ms;
+                            html! { <button class={classes!("marker", k.kind)} data-testid={format!("marker-{}", k.kind)} style={left}
+                                            title={format!("{:.3} s · {}", at as f64 / 1000.0, k.title)} aria-label={k.title}
+                                            onclick={on_marker.reform(move |_| at)} /> }
+                        }) }
+                    </div>
+                </div>
                 <span class="clock" data-testid="clock">{ format!("{:.3} s", now_ms as f64 / 1000.0) }</span>
+                <span class="pace" data-testid="pace">{ m.pace_words() }</span>
             </div>
             <p class={classes!("scenario-description", (!*description_open).then_some("collapsed"))}
                data-testid="scenario-description" title={if *description_open { "Click to fold" } else { "Click to read it all" }}
@@ -733,10 +789,11 @@ pub(super) fn share_url(m: &Model) -> String {
     let actions = serde_json::to_string(m.timeline.inputs()).unwrap_or_default();
     let encoded: String = js_sys::encode_uri_component(&actions).into();
     format!(
-        "{base}?scenario={}&seed={}&speed={}&t={}#run={encoded}",
+        "{base}?scenario={}&seed={}&speed={}&slow={}&t={}#run={encoded}",
         m.scenario.name,
         m.seed,
         m.speed,
+        u8::from(m.slow_motion),
         (m.timeline.sim().now_us() - m.start_us) as f64 / 1000.0
     )
 }

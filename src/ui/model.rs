@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::event::Event;
+use crate::engine::event::{Event, LinkState};
 use crate::sim::history::Recomputed;
 use crate::sim::log::LogFilter;
 use crate::sim::scenario::{self, RunFile, Scenario};
@@ -33,6 +33,23 @@ struct LocalNote {
     text: String,
 }
 
+/// A mark under the time slider: a moment worth jumping to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Marker {
+    /// The history entry it comes from (`u64::MAX` for a scenario step yet to run).
+    n: u64,
+    pub time_ms: u64,
+    /// `step` (the scenario's script), `action` (the user's), `decision` (a PSYNC's),
+    /// `timeout`: the mark's CSS class.
+    pub kind: &'static str,
+    pub title: String,
+}
+
+/// Marks the slider shows at most: past it, every other one of the run's is dropped (the
+/// scenario's steps stay), so a run of hours with thousands of decisions keeps an even
+/// sample instead of an unbounded list.
+const MAX_SLIDER_MARKERS: usize = 300;
+
 /// Speed limits of the player (virtual ms per real ms).
 pub const MIN_SPEED: f64 = 0.01;
 pub const MAX_SPEED: f64 = 100.0;
@@ -40,6 +57,23 @@ pub const MAX_SPEED: f64 = 100.0;
 /// When nothing is in flight, idle time runs this many times faster, so waits (the 5 s
 /// diskless delay, the 10 s PING period) do not bore a class.
 const IDLE_FAST_FORWARD: f64 = 20.0;
+
+/// Slow motion: the least real time (ms) a moving segment takes on screen, however short its
+/// link (2 ms links would otherwise flash by in a frame), so that a newcomer can follow each
+/// packet of a handshake, a PSYNC and a full sync.
+pub const MIN_FLIGHT_MS: f64 = 600.0;
+
+/// Why time runs at another pace than the speed asked for (the speed label says it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PaceWhy {
+    Asked,
+    /// Slow motion holds a packet on screen.
+    SlowMotion,
+    /// Nothing moves between nodes: quiet time runs [`IDLE_FAST_FORWARD`] times faster.
+    QuietSkipped,
+    /// The frame's simulation budget ran out (a heavy moment).
+    Heavy,
+}
 
 /// Wasm memory (bytes) past which the run's history is thinned. The budgets keep the
 /// busiest run at about 257 MB of wasm memory (renderer 474 MB, BENCHMARKS.md "Endurance"),
@@ -60,6 +94,12 @@ pub struct Model {
     pub start_us: u64,
     pub playing: bool,
     pub speed: f64,
+    /// Slow motion (see [`MIN_FLIGHT_MS`]); on when the page opens.
+    pub slow_motion: bool,
+    /// Virtual ms per real ms time really ran at lately (smoothed over a few frames), and
+    /// why it differs from `speed` in the latest frame.
+    pace: f64,
+    pace_why: PaceWhy,
     /// Each console's command history (↑/↓): what the user typed, whatever the moment.
     pub typed: BTreeMap<String, Vec<String>>,
     /// Lines refused before reaching a node (bad quoting).
@@ -71,6 +111,10 @@ pub struct Model {
     /// Event-log lines the history had dropped, recomputed on request (for one filter; the
     /// log forgets them when the filter changes or the run forks before them).
     pub recomputed: Option<Recomputed>,
+    /// The time slider's marks of the run recorded so far (this branch), and the history
+    /// entry number up to which they were looked for.
+    markers: Vec<Marker>,
+    marked_upto: u64,
 }
 
 impl Model {
@@ -86,11 +130,16 @@ impl Model {
             start_us,
             playing: true,
             speed: 0.2,
+            slow_motion: true,
+            pace: 0.2,
+            pace_why: PaceWhy::Asked,
             typed: BTreeMap::new(),
             notes: Vec::new(),
             notice: None,
             recomputed: None,
             guard_at: MEMORY_GUARD_BYTES,
+            markers: Vec::new(),
+            marked_upto: 0,
         })
     }
 
@@ -109,6 +158,68 @@ impl Model {
             seed: self.seed,
             actions: self.timeline.inputs().to_vec(),
         }
+    }
+
+    /// The same scenario and seed from 0 s, without the user's actions; the pace chosen
+    /// stays.
+    pub fn reset(&mut self) {
+        let mut fresh = Model::new(self.scenario.clone(), Some(self.seed))
+            .expect("a scenario that built once builds again");
+        fresh.speed = self.speed;
+        fresh.slow_motion = self.slow_motion;
+        *self = fresh;
+    }
+
+    /// Looks for new marks in what the run recorded since the last call (and forgets those
+    /// of a future a fork discarded).
+    pub fn update_markers(&mut self) {
+        if let Some(from) = self.timeline.take_forked() {
+            self.markers.retain(|m| m.n < from);
+            self.marked_upto = self.marked_upto.min(from);
+        }
+        let history = self.timeline.history();
+        let from = self.marked_upto.max(history.window_start());
+        let end = history.end();
+        for n in from..end {
+            let Some(e) = history.get(n) else { break };
+            let kind = match &e.event {
+                SimEvent::Action(_) => "action",
+                SimEvent::Engine(Event::PsyncDecided { .. }) => "decision",
+                SimEvent::Engine(Event::Timeout { .. }) => "timeout",
+                _ => continue,
+            };
+            let title = crate::sim::log::text(&e.event).unwrap_or_default();
+            let node = &e.node;
+            self.markers.push(Marker {
+                n,
+                time_ms: e.time_us.saturating_sub(self.start_us) / 1000,
+                kind,
+                title: format!("{node}: {title}"),
+            });
+        }
+        self.marked_upto = end;
+        if self.markers.len() > MAX_SLIDER_MARKERS {
+            let mut keep = false;
+            self.markers.retain(|_| {
+                keep = !keep;
+                keep
+            });
+        }
+    }
+
+    /// The time slider's marks: the scenario's steps (those still to come too), then what
+    /// the run recorded (an action at the very moment of a step is that step).
+    pub fn markers(&self) -> Vec<Marker> {
+        let steps = self.scenario.steps.iter().map(|s| Marker {
+            n: u64::MAX,
+            time_ms: s.at_ms,
+            kind: "step",
+            title: format!("script: {}", s.action.describe()),
+        });
+        let run = self.markers.iter().filter(|m| {
+            m.kind != "action" || !self.scenario.steps.iter().any(|s| s.at_ms == m.time_ms)
+        });
+        steps.chain(run.cloned()).collect()
     }
 
     /// The built-in scenario named `name`, or the first one.
@@ -132,15 +243,61 @@ impl Model {
             return;
         }
         let sim = self.timeline.sim();
+        let before = sim.now_us();
         let busy = sim.has_moving_packets();
-        let factor = if busy { 1.0 } else { IDLE_FAST_FORWARD };
-        let advance_us = (real_ms * self.speed * factor * 1000.0).max(1.0) as u64;
-        let target = sim.now_us() + advance_us;
+        let (mut per_ms, mut why) = if busy {
+            (self.speed, PaceWhy::Asked)
+        } else {
+            (self.speed * IDLE_FAST_FORWARD, PaceWhy::QuietSkipped)
+        };
+        if let Some(flight_us) = sim.shortest_flight_us().filter(|_| self.slow_motion) {
+            let slow = flight_us as f64 / 1000.0 / MIN_FLIGHT_MS;
+            if slow < per_ms {
+                (per_ms, why) = (slow, PaceWhy::SlowMotion);
+            }
+        }
+        let advance_us = (real_ms * per_ms * 1000.0).max(1.0) as u64;
+        let target = before + advance_us;
         // Never jump over the first packet of a burst: fast-forwarding stops right after the
         // step that sends it. (Stopping at every event instead made a scenario whose clients
         // write locally, with no packet between nodes yet, crawl from one write to the next.)
-        self.timeline
+        let done = self
+            .timeline
             .run_until_us_or(target, max_steps, |sim| !busy && sim.has_moving_packets());
+        let sim = self.timeline.sim();
+        let ran = (sim.now_us() - before) as f64 / 1000.0 / real_ms;
+        // Stopped short: by the step budget, unless by the first packet after quiet time.
+        let first_packet = !busy && sim.has_moving_packets();
+        if !done && !first_packet && ran < per_ms * 0.8 {
+            why = PaceWhy::Heavy;
+        }
+        // Smoothed over a few frames of the same kind; a new kind shows its own pace at once
+        // (an average of slow motion and skipped quiet time would be no pace the page ran at).
+        self.pace = if why == self.pace_why {
+            0.8 * self.pace + 0.2 * ran
+        } else {
+            ran
+        };
+        self.pace_why = why;
+    }
+
+    /// The speed asked for, as the speed slider's label says it.
+    pub fn speed_words(&self) -> String {
+        format!("speed {}×", short_number(self.speed))
+    }
+
+    /// Beside the clock: the pace time really runs at when it is not the speed asked for,
+    /// and why (slow motion, quiet time skipped, a heavy moment), so that the page never
+    /// claims a pace it does not run at. Empty when paused or at the speed asked for.
+    pub fn pace_words(&self) -> String {
+        let why = match self.pace_why {
+            _ if !self.playing => return String::new(),
+            PaceWhy::Asked => return String::new(),
+            PaceWhy::SlowMotion => "slow motion",
+            PaceWhy::QuietSkipped => "quiet time skipped",
+            PaceWhy::Heavy => "heavy moment",
+        };
+        format!("now {}× · {why}", short_number(self.pace))
     }
 
     /// The memory guard: past [`MEMORY_GUARD_BYTES`] of `used` memory, halves what the
@@ -199,7 +356,9 @@ impl Model {
                             | Event::BgsaveStarted { .. }
                             | Event::RdbLoaded { .. }
                             | Event::Timeout { .. }
-                            | Event::LinkStateChanged { .. }
+                            | Event::LinkStateChanged {
+                                state: LinkState::Connected | LinkState::Transfer
+                            }
                             | Event::BacklogWrapped { .. }
                             | Event::OutputBufferLimit { .. }
                             | Event::RoleChanged { .. }
@@ -389,5 +548,16 @@ impl Model {
             return Err("no reply within 60 s of virtual time".into());
         }
         Ok(typed.reply_lines())
+    }
+}
+
+/// A pace with two significant digits or so (0.0033, 0.20, 4.0, 20).
+fn short_number(x: f64) -> String {
+    match x {
+        x if x >= 10.0 => format!("{x:.0}"),
+        x if x >= 1.0 => format!("{x:.1}"),
+        x if x >= 0.1 => format!("{x:.2}"),
+        x if x >= 0.01 => format!("{x:.3}"),
+        x => format!("{x:.4}"),
     }
 }
