@@ -169,14 +169,15 @@ impl Run {
             .unwrap_or(base)
     }
 
-    /// Segments sent from `from` to `to`: sent at, kind, length.
-    fn segments(&self, from: &str, to: &str) -> Vec<(u64, MsgKind, usize)> {
+    /// Segments sent from `from` to `to`: kind and arrival (µs since the start), in send
+    /// order.
+    fn arrivals(&self, from: &str, to: &str) -> Vec<(MsgKind, u64)> {
         self.t
             .trace()
             .iter()
             .filter_map(|e| match &e.event {
                 SimEvent::Send(m) if &*m.from == from && &*m.to == to => {
-                    Some((m.sent_us - self.start, m.kind, m.len))
+                    Some((m.kind, m.arrives_us? - self.start))
                 }
                 _ => None,
             })
@@ -201,8 +202,9 @@ fn secs(us: u64) -> f64 {
 
 /// A full sync's buffered writes: sent after the whole RDB, as many bytes as the master's
 /// stream grew since its BGSAVE started, and applied by the replica only after loading it.
-/// Returns (BGSAVE started, RDB handed over, buffered bytes sent, RDB loaded, bytes).
-fn buffered_writes_follow_the_rdb(r: &Run, master: &str, replica: &str, claim: &str) -> [u64; 5] {
+/// Returns when the BGSAVE started, the RDB was handed over, the buffered bytes were sent and
+/// the RDB was loaded.
+fn buffered_writes_follow_the_rdb(r: &Run, master: &str, replica: &str, claim: &str) -> [u64; 4] {
     let (bgsave, fork_offset) = r
         .on(master, |e| matches!(e, Event::BgsaveStarted { .. }))
         .into_iter()
@@ -227,28 +229,29 @@ fn buffered_writes_follow_the_rdb(r: &Run, master: &str, replica: &str, claim: &
         r.offset_at(master, sent_at, 0) - fork_offset,
         "{claim}: the buffer holds every write since the BGSAVE started"
     );
-    let rdb_segments: Vec<u64> = r
-        .segments(master, replica)
-        .into_iter()
-        .filter(|(_, k, _)| *k == MsgKind::Rdb)
-        .map(|(t, ..)| t)
-        .collect();
-    let first_write_segment = r
-        .segments(master, replica)
-        .into_iter()
-        .find(|(t, k, _)| *t >= bgsave && *k == MsgKind::Stream)
-        .map(|(t, ..)| t)
+    let arrivals = r.arrivals(master, replica);
+    let rdb_done = arrivals
+        .iter()
+        .filter(|(k, _)| *k == MsgKind::Rdb)
+        .map(|(_, t)| *t)
+        .max()
+        .expect("RDB segments");
+    let first_write = arrivals
+        .iter()
+        .filter(|(k, t)| *k == MsgKind::Stream && *t > bgsave)
+        .map(|(_, t)| *t)
+        .min()
         .expect("writes sent to the replica");
     assert!(
-        first_write_segment >= *rdb_segments.last().unwrap() && sent_at >= rdb_sent,
-        "{claim}: the writes leave only after the RDB's last byte"
+        sent_at >= rdb_sent && first_write > rdb_done,
+        "{claim}: the writes arrive only after the RDB's last byte"
     );
     let applied = r.applied_from_master(replica);
     assert!(
         applied.len() > 5 && applied.iter().all(|(t, _)| *t >= loaded),
         "{claim}: the replica applies the buffered writes after loading the RDB"
     );
-    [bgsave, rdb_sent, sent_at, loaded, bytes as u64]
+    [bgsave, rdb_sent, sent_at, loaded]
 }
 
 #[test]
@@ -578,7 +581,7 @@ fn first_full_sync() {
         "m already holds about 430 KB: {rdb_bytes} bytes"
     );
     let claim = "the writes made meanwhile wait in r1's output buffer and follow the RDB";
-    let [started, rdb_sent, buffered_sent, loaded, _] =
+    let [started, rdb_sent, buffered_sent, loaded] =
         buffered_writes_follow_the_rdb(&r, "m", "r1", claim);
     let crossing = buffered_sent - rdb_sent;
     assert!(
@@ -802,8 +805,8 @@ fn chained_proxy() {
     r.run_to_end();
     let during_cut = |t: &u64| (15 * S..18 * S).contains(t);
     assert!(
-        r.segments("r1", "r2").iter().all(|(t, ..)| !during_cut(t)),
-        "r2 … receives nothing (no segment from r1 during the cut)"
+        r.arrivals("r1", "r2").iter().all(|(_, t)| !during_cut(t)),
+        "r2 … receives nothing (no segment from r1 arrives during the cut)"
     );
     assert!(
         r.on("r2", |e| matches!(
