@@ -218,6 +218,9 @@ pub struct Sim {
     /// The last heartbeat (PING or REPLCONF ACK) each node sent to each peer: (id, kind,
     /// sent at), for the UI's pulses.
     heartbeats: BTreeMap<(usize, usize), (u64, MsgKind, u64)>,
+    /// Steps of the scenario's script not run yet: when the last one has run the log says
+    /// so, once (kept here, not in the timeline, so checkpoints and replays agree).
+    script_left: usize,
 }
 
 impl Sim {
@@ -248,6 +251,7 @@ impl Sim {
             in_flight: BTreeMap::new(),
             last_psync: None,
             heartbeats: BTreeMap::new(),
+            script_left: 0,
         }
     }
 
@@ -1098,9 +1102,40 @@ impl Sim {
 
     // ----- faults and actions -------------------------------------------------------------------
 
-    /// Applies a user action now, and records it.
+    /// The scenario has a script of `steps` steps, none run yet.
+    pub fn set_script_steps(&mut self, steps: usize) {
+        self.script_left = steps;
+    }
+
+    /// Applies a step of the scenario's script now, as [`Sim::act`]; after its last step the
+    /// log says the script is done.
+    pub fn act_scripted(&mut self, action: &Action) -> Result<(), String> {
+        let result = self.act(action);
+        if self.script_left > 0 {
+            self.script_left -= 1;
+            if self.script_left == 0 {
+                self.record(None, SimEvent::ScriptDone);
+            }
+        }
+        result
+    }
+
+    /// Applies a user action now, and records it. An action naming a node that is not there
+    /// (removed, or never added) does nothing and is recorded as skipped, with why.
     pub fn act(&mut self, action: &Action) -> Result<(), String> {
         let idx = |sim: &Sim, name: &str| sim.lookup(name);
+        if let Some(reason) = action
+            .nodes()
+            .into_iter()
+            .find_map(|n| self.lookup(n).err())
+        {
+            let skipped = SimEvent::Skipped {
+                action: action.clone(),
+                reason: reason.clone(),
+            };
+            self.record(None, skipped);
+            return Err(reason);
+        }
         self.record(None, SimEvent::Action(action.clone()));
         match action {
             Action::Exec { node, command } => {

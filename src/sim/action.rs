@@ -89,6 +89,25 @@ fn default_value_size() -> usize {
 }
 
 impl Action {
+    /// The existing nodes the action acts on (not the name a new node is to get).
+    pub fn nodes(&self) -> Vec<&str> {
+        match self {
+            Action::Exec { node, .. }
+            | Action::Kill { node, .. }
+            | Action::Restart { node, .. }
+            | Action::Remove { node }
+            | Action::Pause { node }
+            | Action::Resume { node }
+            | Action::Workload { node, .. }
+            | Action::Reader { node, .. } => vec![node],
+            Action::Cut { a, b } | Action::Heal { a, b } | Action::Slow { a, b, .. } => {
+                vec![a, b]
+            }
+            Action::Partition { from, to } => vec![from, to],
+            Action::AddNode { .. } => Vec::new(),
+        }
+    }
+
     /// A one-line description for the event log.
     pub fn describe(&self) -> String {
         match self {

@@ -13,7 +13,7 @@ use crate::engine::node::ConnId;
 /// What the event log calls an entry: its filter and its colour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum LogKind {
-    /// A user action or scenario step.
+    /// A user action or scenario step (run or skipped), and the end of the script.
     Action,
     /// Replication as it happens: PSYNC and its decision, full syncs, link and replica
     /// states, role and replid changes, the backlog, timeouts, output buffer limits.
@@ -58,7 +58,9 @@ impl LogKind {
     /// topology and the space-time diagram draw those) and stream feeds (the backlog ring).
     pub fn of(event: &SimEvent) -> Option<LogKind> {
         Some(match event {
-            SimEvent::Action(_) => LogKind::Action,
+            SimEvent::Action(_) | SimEvent::Skipped { .. } | SimEvent::ScriptDone => {
+                LogKind::Action
+            }
             SimEvent::StaleRead { .. } => LogKind::Stale,
             SimEvent::Send(_)
             | SimEvent::Held { .. }
@@ -222,6 +224,10 @@ fn line(entry: &TraceEntry, filter: &LogFilter, needle: &str, start_us: u64) -> 
 pub fn text(event: &SimEvent) -> Option<String> {
     Some(match event {
         SimEvent::Action(a) => a.describe(),
+        SimEvent::Skipped { action, reason } => {
+            format!("{} — skipped: {reason}", action.describe())
+        }
+        SimEvent::ScriptDone => "scenario script done: the rest is yours".into(),
         SimEvent::StaleRead {
             key,
             replica_value,

@@ -129,6 +129,7 @@ impl Scenario {
                 sim.configure_replicaof(index, master);
             }
         }
+        sim.set_script_steps(self.steps.len());
         let start = sim.now_us();
         let scheduled = self
             .steps

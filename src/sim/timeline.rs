@@ -338,7 +338,10 @@ impl Timeline {
     }
 
     fn apply(&mut self, origin: Origin, action: Action) -> Result<(), String> {
-        let result = self.sim.act(&action);
+        let result = match origin {
+            Origin::Scenario => self.sim.act_scripted(&action),
+            Origin::User => self.sim.act(&action),
+        };
         self.absorb();
         self.inputs.push(Recorded {
             step: self.sim.steps(),
@@ -376,7 +379,10 @@ impl Timeline {
             }
             let r = r.clone();
             self.sim.advance_clock_us(r.time_us);
-            let _ = self.sim.act(&r.action);
+            let _ = match r.origin {
+                Origin::Scenario => self.sim.act_scripted(&r.action),
+                Origin::User => self.sim.act(&r.action),
+            };
             self.applied += 1;
         }
         if self.applied < self.inputs.len() {

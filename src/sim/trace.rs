@@ -86,6 +86,10 @@ pub enum SimEvent {
     Dropped { id: u64 },
     /// A user action or scenario step was applied.
     Action(Action),
+    /// An action was not applied: a node it names is not there (`reason` says which).
+    Skipped { action: Action, reason: String },
+    /// The scenario's last scripted step has run: from here on only the user acts.
+    ScriptDone,
     /// A reader got an older value from a replica than the master holds.
     StaleRead {
         key: String,
@@ -128,7 +132,8 @@ pub fn entry_bytes(entry: &TraceEntry) -> usize {
         SimEvent::Engine(Event::Stream { .. }) => 0,
         // Replids, reasons, decisions: rare entries, a generous flat estimate.
         SimEvent::Engine(_) => 256,
-        SimEvent::Action(_) => 128,
+        SimEvent::Action(_) | SimEvent::ScriptDone => 128,
+        SimEvent::Skipped { reason, .. } => 128 + reason.len(),
         SimEvent::StaleRead {
             key,
             replica_value,

@@ -363,7 +363,10 @@ impl Model {
                             | Event::OutputBufferLimit { .. }
                             | Event::RoleChanged { .. }
                     ),
-                    SimEvent::Action(_) | SimEvent::StaleRead { .. } => true,
+                    SimEvent::Action(_)
+                    | SimEvent::Skipped { .. }
+                    | SimEvent::ScriptDone
+                    | SimEvent::StaleRead { .. } => true,
                     _ => false,
                 });
             if interesting {
