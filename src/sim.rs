@@ -29,7 +29,7 @@ pub use log::LogKind;
 pub use net::{ClientId, Endpoint, LinkFaults, LinkParams};
 pub use trace::{MsgKind, Name, SimEvent, TraceEntry};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -159,17 +159,65 @@ enum Pending {
     },
 }
 
-/// The latest PSYNC decision, where and when it was made, and the steps that followed it.
+/// PSYNC decisions the simulation keeps with their stories (the latest, all masters
+/// together): enough for each replica of a 12-node page to have its last few.
+pub const PSYNC_STORIES_KEPT: usize = 32;
+
+/// A PSYNC decision, where and when it was made, for which replica, and the steps that
+/// followed it.
 #[derive(Clone, Debug)]
 struct PsyncStory {
     node: usize,
     conn: ConnId,
+    /// Who asked, named as the picture names it.
+    replica: Name,
     time_us: u64,
     decision: Box<PsyncDecision>,
     steps: Vec<String>,
     /// The replid and offset of the `+FULLRESYNC` sent, once sent: the offset is the one at
     /// the fork, and a master that had no backlog took a new replid just before.
     fullresync: Option<(String, i64)>,
+}
+
+impl PsyncStory {
+    /// Adds the step `event` (on the story's master) took for this story's replica, if any.
+    fn follow(&mut self, event: &Event) {
+        let step = match event {
+            Event::FullResyncSent {
+                conn: c,
+                replid,
+                offset,
+            } if *c == self.conn => {
+                self.fullresync = Some((replid.clone(), *offset));
+                format!("+FULLRESYNC {replid} {offset}")
+            }
+            Event::BgsaveStarted {
+                target,
+                replicas,
+                rdb_bytes,
+                keys,
+                ..
+            } if replicas.contains(&self.conn) => format!(
+                "BGSAVE ({}): {keys} keys, {rdb_bytes} bytes of RDB",
+                match target {
+                    crate::engine::event::RdbTarget::Disk => "to disk",
+                    crate::engine::event::RdbTarget::Socket => "diskless",
+                }
+            ),
+            Event::RdbSent { conn: c, bytes } if *c == self.conn => {
+                format!("RDB of {bytes} bytes handed to the replica's socket")
+            }
+            Event::BufferedStreamSent { conn: c, bytes } if *c == self.conn => {
+                format!("then {bytes} bytes of writes buffered during the sync")
+            }
+            Event::ReplicaStateChanged {
+                conn: c,
+                state: crate::engine::event::ReplicaState::Online,
+            } if *c == self.conn => "replica online: the stream flows".to_string(),
+            _ => return,
+        };
+        self.steps.push(step);
+    }
 }
 
 /// The simulator.
@@ -214,7 +262,8 @@ pub struct Sim {
     in_flight: BTreeMap<u64, trace::Message>,
     /// The latest PSYNC decision and what followed it (the snapshot shows it every frame;
     /// finding it in the trace would scan every entry recorded since).
-    last_psync: Option<PsyncStory>,
+    /// The latest PSYNC decisions, oldest first (at most [`PSYNC_STORIES_KEPT`]).
+    psyncs: VecDeque<PsyncStory>,
     /// The last heartbeat (PING or REPLCONF ACK) each node sent to each peer: (id, kind,
     /// sent at), for the UI's pulses.
     heartbeats: BTreeMap<(usize, usize), (u64, MsgKind, u64)>,
@@ -249,7 +298,7 @@ impl Sim {
             console_logs: BTreeMap::new(),
             timers: Vec::new(),
             in_flight: BTreeMap::new(),
-            last_psync: None,
+            psyncs: VecDeque::new(),
             heartbeats: BTreeMap::new(),
             script_left: 0,
         }
@@ -514,23 +563,35 @@ impl Sim {
         });
     }
 
-    /// Keeps the story of the latest PSYNC: the decision, then on the same master for the
-    /// same replica connection the steps of the sync it led to.
+    /// Keeps the story of each PSYNC: the decision, then on the same master for the same
+    /// replica connection the steps of the sync it led to (two replicas may sync at once,
+    /// and share one BGSAVE).
     fn follow_psync(&mut self, node: usize, event: &Event) {
         if let Event::PsyncDecided { conn, decision } = event {
             let mut steps = Vec::new();
             if decision.is_continue() {
                 let i = &decision.inputs;
-                steps.push(format!(
-                    "sent {} bytes of backlog: offsets {}..={}",
-                    i.master_repl_offset + 1 - i.requested_offset,
-                    i.requested_offset,
-                    i.master_repl_offset
-                ));
+                let missing = i.master_repl_offset + 1 - i.requested_offset;
+                steps.push(if missing > 0 {
+                    format!(
+                        "sent {missing} bytes of backlog: offsets {} to {}",
+                        i.requested_offset, i.master_repl_offset
+                    )
+                } else {
+                    "sent 0 bytes of backlog: the replica missed nothing".to_string()
+                });
             }
-            self.last_psync = Some(PsyncStory {
+            let replica = self
+                .net
+                .peer(Endpoint::Node(node, *conn))
+                .map_or_else(|| "a replica".into(), |e| self.endpoint_name(e));
+            if self.psyncs.len() == PSYNC_STORIES_KEPT {
+                self.psyncs.pop_front();
+            }
+            self.psyncs.push_back(PsyncStory {
                 node,
                 conn: *conn,
+                replica,
                 time_us: self.now_us,
                 decision: decision.clone(),
                 steps,
@@ -538,45 +599,20 @@ impl Sim {
             });
             return;
         }
-        let Some(story) = self.last_psync.as_mut().filter(|s| s.node == node) else {
-            return;
-        };
-        let conn = story.conn;
-        let step = match event {
-            Event::FullResyncSent {
-                conn: c,
-                replid,
-                offset,
-            } if *c == conn => {
-                story.fullresync = Some((replid.clone(), *offset));
-                format!("+FULLRESYNC {replid} {offset}")
-            }
-            Event::BgsaveStarted {
-                target,
-                replicas,
-                rdb_bytes,
-                keys,
-                ..
-            } if replicas.contains(&conn) => format!(
-                "BGSAVE ({}): {keys} keys, {rdb_bytes} bytes of RDB",
-                match target {
-                    crate::engine::event::RdbTarget::Disk => "to disk",
-                    crate::engine::event::RdbTarget::Socket => "diskless",
-                }
-            ),
-            Event::RdbSent { conn: c, bytes } if *c == conn => {
-                format!("RDB of {bytes} bytes handed to the replica's socket")
-            }
-            Event::BufferedStreamSent { conn: c, bytes } if *c == conn => {
-                format!("then {bytes} bytes of writes buffered during the sync")
-            }
-            Event::ReplicaStateChanged {
-                conn: c,
-                state: crate::engine::event::ReplicaState::Online,
-            } if *c == conn => "replica online: the stream flows".to_string(),
+        let conns = match event {
+            Event::FullResyncSent { conn, .. }
+            | Event::RdbSent { conn, .. }
+            | Event::BufferedStreamSent { conn, .. }
+            | Event::ReplicaStateChanged { conn, .. } => std::slice::from_ref(conn),
+            Event::BgsaveStarted { replicas, .. } => replicas.as_slice(),
             _ => return,
         };
-        story.steps.push(step);
+        for conn in conns {
+            let latest = self.psyncs.iter_mut().rev();
+            if let Some(story) = latest.filter(|s| s.node == node).find(|s| s.conn == *conn) {
+                story.follow(event);
+            }
+        }
     }
 
     fn schedule(&mut self, at_us: u64, what: Pending) {

@@ -766,12 +766,17 @@ fn a_replica_sharing_a_running_bgsave_gets_its_fork_offset() {
     };
     // Both replicas got the same fork offset; the story tells r2's.
     assert_eq!(got("r1"), got("r2"));
-    let sent = c
-        .sim
-        .snapshot(0)
-        .psync_fullresync
-        .map(|(replid, offset)| format!("{replid}:{offset}"));
-    assert_eq!(sent, Some(got("r2")));
+    // Each replica's story tells its own +FULLRESYNC.
+    let snap = c.sim.snapshot(0);
+    for replica in ["r1", "r2"] {
+        let sent = snap
+            .psyncs
+            .iter()
+            .rfind(|p| p.replica == replica)
+            .and_then(|p| p.fullresync.clone())
+            .map(|(replid, offset)| format!("{replid}:{offset}"));
+        assert_eq!(sent, Some(got(replica)));
+    }
     assert_eq!(c.offset(2), c.offset(0));
     assert_eq!(c.exec(2, "GET during-the-fork"), bulk("1"));
 }

@@ -327,9 +327,9 @@ fn snapshots_show_roles_links_packets_and_the_last_decision() {
         .is_some_and(|b| b.write_index.is_some()));
     t.run_until_us(start + 13_016_000);
     let snap = t.sim().snapshot(start);
-    let (node, decision) = snap.last_psync.unwrap();
-    assert_eq!(node, "m");
-    assert!(decision.is_continue());
+    let last = snap.last_psync().unwrap();
+    assert_eq!((last.node.as_str(), last.replica.as_str()), ("m", "r1"));
+    assert!(last.decision.is_continue());
     // Some packet is in flight right after the +CONTINUE, part-way along its link.
     t.run_until_us(start + 16_000_000);
     let mut seen_packet = false;
@@ -767,15 +767,16 @@ fn the_event_log_filters_by_kind_node_and_text() {
 fn the_snapshot_tells_what_followed_the_last_psync() {
     let t = run("partial-sync");
     let snap = t.sim().snapshot(0);
-    let (_, decision) = snap.last_psync.clone().unwrap();
+    let last = snap.last_psync().unwrap();
+    let decision = &last.decision;
     assert!(decision.is_continue());
     let i = &decision.inputs;
     let bytes = i.master_repl_offset + 1 - i.requested_offset;
     assert_eq!(
-        snap.psync_steps,
+        last.steps,
         vec![
             format!(
-                "sent {bytes} bytes of backlog: offsets {}..={}",
+                "sent {bytes} bytes of backlog: offsets {} to {}",
                 i.requested_offset, i.master_repl_offset
             ),
             "replica online: the stream flows".to_string()
@@ -786,12 +787,13 @@ fn the_snapshot_tells_what_followed_the_last_psync() {
             if text.contains(&format!("Sending {bytes} bytes of backlog starting from offset {}", i.requested_offset)))
     });
     assert!(logged, "the master logs the same byte count");
-    assert_eq!(snap.psync_fullresync, None);
+    assert_eq!(last.fullresync, None);
 
     let t = run("first-full-sync");
     let snap = t.sim().snapshot(0);
-    assert!(!snap.last_psync.unwrap().1.is_continue());
-    let steps = &snap.psync_steps;
+    let last = snap.last_psync().unwrap();
+    assert!(!last.decision.is_continue());
+    let steps = &last.steps;
     let at = |prefix: &str| {
         steps
             .iter()
@@ -810,8 +812,9 @@ fn the_snapshot_tells_what_followed_the_last_psync() {
             _ => None,
         })
         .expect("the replica logs the +FULLRESYNC it got");
-    let sent = snap
-        .psync_fullresync
+    let sent = last
+        .fullresync
+        .clone()
         .map(|(replid, offset)| format!("{replid}:{offset}"));
     assert_eq!(sent.as_deref(), Some(received));
 }

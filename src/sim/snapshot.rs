@@ -94,6 +94,30 @@ pub struct HeartbeatView {
     pub age_ms: u64,
 }
 
+/// A PSYNC decision and what followed it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PsyncView {
+    /// The master that decided.
+    pub node: String,
+    /// The replica that asked.
+    pub replica: String,
+    /// When, in virtual ms since the start of the run.
+    pub time_ms: u64,
+    pub decision: PsyncDecision,
+    /// What followed for that replica, in order: the backlog bytes sent, or the full sync's
+    /// `+FULLRESYNC`, BGSAVE, RDB, buffered writes and the replica going online.
+    pub steps: Vec<String>,
+    /// The replid and offset of the `+FULLRESYNC` sent, once sent.
+    pub fullresync: Option<(String, i64)>,
+}
+
+impl Snapshot {
+    /// The most recent PSYNC decision, of any master.
+    pub fn last_psync(&self) -> Option<&PsyncView> {
+        self.psyncs.last()
+    }
+}
+
 /// Heartbeats older than this (virtual time) are left out of snapshots.
 const HEARTBEAT_RECENT_US: u64 = 3_000_000;
 
@@ -105,15 +129,8 @@ pub struct Snapshot {
     pub nodes: Vec<NodeView>,
     pub links: Vec<LinkView>,
     pub packets: Vec<PacketView>,
-    /// The most recent PSYNC decision, with the node that made it.
-    pub last_psync: Option<(String, PsyncDecision)>,
-    /// What followed that decision for that replica, in order: the backlog bytes sent, or
-    /// the full sync's BGSAVE, RDB, buffered writes and the replica going online.
-    pub psync_steps: Vec<String>,
-    /// The replid and offset of the `+FULLRESYNC` that decision sent, once sent.
-    pub psync_fullresync: Option<(String, i64)>,
-    /// Virtual milliseconds since that decision.
-    pub psync_age_ms: u64,
+    /// The latest PSYNC decisions (at most [`super::PSYNC_STORIES_KEPT`]), oldest first.
+    pub psyncs: Vec<PsyncView>,
     /// Heartbeats sent in the last 3 s of virtual time, the latest per direction of each
     /// link (the UI pulses them).
     pub heartbeats: Vec<HeartbeatView>,
@@ -198,12 +215,18 @@ impl Sim {
             })
             .map(|m| packet_view(m, self.now_us))
             .collect();
-        let story = self.last_psync.as_ref();
-        let last_psync =
-            story.map(|s| (self.nodes[s.node].name.to_string(), (*s.decision).clone()));
-        let psync_steps = story.map(|s| s.steps.clone()).unwrap_or_default();
-        let psync_fullresync = story.and_then(|s| s.fullresync.clone());
-        let psync_age_ms = story.map_or(0, |s| self.now_us.saturating_sub(s.time_us) / 1000);
+        let psyncs = self
+            .psyncs
+            .iter()
+            .map(|s| PsyncView {
+                node: self.nodes[s.node].name.to_string(),
+                replica: s.replica.to_string(),
+                time_ms: s.time_us.saturating_sub(start_us) / 1000,
+                decision: (*s.decision).clone(),
+                steps: s.steps.clone(),
+                fullresync: s.fullresync.clone(),
+            })
+            .collect();
         let heartbeats = self
             .heartbeats
             .iter()
@@ -226,10 +249,7 @@ impl Sim {
             nodes,
             links,
             packets,
-            last_psync,
-            psync_steps,
-            psync_fullresync,
-            psync_age_ms,
+            psyncs,
             heartbeats,
         }
     }

@@ -381,13 +381,30 @@ pub fn App() -> Html {
         })
     };
 
-    let focus = (*selected).clone().or_else(|| {
+    // The node whose backlog and PSYNC decisions are shown: the one selected, else the one
+    // that decided a PSYNC moments ago (a sub-replica's master in a chain), else the master.
+    let recent_decider = snapshot
+        .last_psync()
+        .filter(|p| now_ms.saturating_sub(p.time_ms) <= PSYNC_SHOWN_MS && p.time_ms <= now_ms)
+        .map(|p| p.node.clone());
+    let focus = (*selected).clone().or(recent_decider).or_else(|| {
         snapshot
             .nodes
             .iter()
             .find(|n| n.role == "master")
             .map(|n| n.name.clone())
     });
+    // That node's latest decision, and all it made that the run keeps.
+    let focus_psyncs: Vec<&crate::sim::snapshot::PsyncView> = snapshot
+        .psyncs
+        .iter()
+        .filter(|p| focus.as_ref() == Some(&p.node))
+        .collect();
+    let psync_story = focus_psyncs.last().map(|p| (*p).clone());
+    let psync_earlier: Vec<(u64, String, bool)> = focus_psyncs
+        .iter()
+        .map(|p| (p.time_ms, p.replica.clone(), p.decision.is_continue()))
+        .collect();
     let focus_view = focus
         .as_ref()
         .and_then(|f| snapshot.nodes.iter().find(|n| &n.name == f).cloned());
@@ -436,11 +453,10 @@ pub fn App() -> Html {
         None => (String::new(), Vec::new()),
     };
     // The backlog ring marks a PSYNC its node decided within the last few seconds.
-    let recent_psync = snapshot
-        .last_psync
+    let recent_psync = psync_story
         .as_ref()
-        .filter(|(node, _)| snapshot.psync_age_ms <= PSYNC_SHOWN_MS && focus.as_ref() == Some(node))
-        .map(|(_, d)| d.clone());
+        .filter(|p| now_ms.saturating_sub(p.time_ms) <= PSYNC_SHOWN_MS)
+        .map(|p| p.decision.clone());
     let log_view = m
         .timeline
         .log_lines(&log_filter, m.start_us, 60, m.recomputed.as_ref());
@@ -659,7 +675,7 @@ pub fn App() -> Html {
                     }
                 </section>
                 <aside class="side">
-                    <PsyncPanel decision={snapshot.last_psync.clone()} fullresync={snapshot.psync_fullresync.clone()} steps={snapshot.psync_steps.clone()} />
+                    <PsyncPanel story={psync_story} master={focus.clone()} earlier={psync_earlier} on_jump={on_marker.clone()} />
                     <BacklogRing node={focus_view.clone()} acks={focus.as_ref().map(|f| acks(&snapshot, f)).unwrap_or_default()}
                                  psync={recent_psync} />
                     <Inspector node={focus_view.filter(|_| selected.is_some())} info={info} keys={keys} on_action={on_node_action} on_config={on_exec.clone()} config={config} />

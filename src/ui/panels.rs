@@ -4,7 +4,7 @@
 use yew::prelude::*;
 
 use crate::engine::psync::{PsyncDecision, PsyncRule};
-use crate::sim::snapshot::{NodeView, Snapshot};
+use crate::sim::snapshot::{NodeView, PsyncView, Snapshot};
 
 fn short(id: &str) -> String {
     if id.chars().all(|c| c == '0') {
@@ -14,18 +14,23 @@ fn short(id: &str) -> String {
     }
 }
 
-/// The last PSYNC decision as a checklist of the rule `masterTryPartialResynchronization`
-/// applies, and the reply it led to.
+/// A master's PSYNC decision in plain words (who asked for what, what the master has, the
+/// rule `masterTryPartialResynchronization` applied and the reply), what followed, and the
+/// master's earlier decisions, each a click away.
 #[component]
 pub fn PsyncPanel(props: &PsyncPanelProps) -> Html {
-    let Some((node, d)) = props.decision.as_ref() else {
+    let Some(story) = props.story.as_ref() else {
         return html! {
             <section class="panel psync" data-testid="psync-decision">
                 <h2>{ "PSYNC decision" }</h2>
-                <p class="muted">{ "No replica has asked to synchronise yet." }</p>
+                <p class="muted">{ match &props.master {
+                    Some(m) => format!("No replica has asked {m} to synchronise yet."),
+                    None => "No replica has asked to synchronise yet.".to_string(),
+                } }</p>
             </section>
         };
     };
+    let (node, d) = (&story.node, &story.decision);
     let i = &d.inputs;
     let id_ok = i.requested_replid.eq_ignore_ascii_case(&i.master_replid)
         || (i.requested_replid.eq_ignore_ascii_case(&i.master_replid2)
@@ -34,7 +39,7 @@ pub fn PsyncPanel(props: &PsyncPanelProps) -> Html {
     let in_window = window.is_some_and(|(a, b)| i.requested_offset >= a && i.requested_offset <= b);
     let reply = if d.is_continue() {
         format!("+CONTINUE {}", short(&i.master_replid))
-    } else if let Some((replid, offset)) = &props.fullresync {
+    } else if let Some((replid, offset)) = &story.fullresync {
         format!("+FULLRESYNC {} {offset}", short(replid))
     } else if window.is_none() {
         // Not sent yet (a diskless sync waits for its BGSAVE). A master without a backlog
@@ -44,25 +49,64 @@ pub fn PsyncPanel(props: &PsyncPanelProps) -> Html {
         format!("+FULLRESYNC {} <offset at fork>", short(&i.master_replid))
     };
     let check = |ok: bool| if ok { "✔" } else { "✘" };
+    let asked = if i.requested_replid == "?" {
+        format!(
+            "{} asked PSYNC ? -1: it has no history to continue",
+            story.replica
+        )
+    } else {
+        format!(
+            "{} asked for replid {} from offset {}",
+            story.replica,
+            short(&i.requested_replid),
+            i.requested_offset
+        )
+    };
+    let replid2 = if i.second_replid_offset < 0 {
+        "no replid2".to_string()
+    } else {
+        format!(
+            "replid2 {} valid up to offset {}",
+            short(&i.master_replid2),
+            i.second_replid_offset
+        )
+    };
     html! {
         <section class={classes!("panel", "psync", if d.is_continue() { "continue" } else { "full" })}
                  data-testid="psync-decision">
-            <h2>{ format!("PSYNC decision on {node}") }</h2>
-            <p class="request">{ format!("PSYNC {} {}", short(&i.requested_replid), i.requested_offset) }</p>
+            <h2>{ format!("PSYNC: {} asks {node}", story.replica) }</h2>
+            <p class="request">{ asked }</p>
             <ul class="checklist">
-                <li>{ format!("{} replid is {} ({}), or replid2 {} up to offset {}",
-                    check(id_ok), short(&i.master_replid), "current", short(&i.master_replid2), i.second_replid_offset) }</li>
+                <li>{ format!("{} {node} has replid {}, {replid2}", check(id_ok), short(&i.master_replid)) }</li>
                 <li>{ match window {
-                    Some((a, b)) => format!("{} offset {} within backlog [{a}, {b}]", check(in_window), i.requested_offset),
-                    None => "✘ no backlog".to_string(),
+                    Some((a, b)) if b > a => format!("{} {node}'s backlog holds offsets {a} to {}", check(in_window), b - 1),
+                    Some((a, _)) => format!("{} {node}'s backlog is empty, from offset {a}", check(in_window)),
+                    None => format!("✘ {node} has no backlog"),
                 } }</li>
             </ul>
             <p class="rule">{ rule_text(d) }</p>
             <p class="reply" data-testid="psync-reply">{ reply }</p>
-            if !props.steps.is_empty() {
+            if !story.steps.is_empty() {
                 <ol class="steps" data-testid="psync-steps">
-                    { for props.steps.iter().map(|s| html! { <li>{ s }</li> }) }
+                    { for story.steps.iter().map(|s| html! { <li>{ s }</li> }) }
                 </ol>
+            }
+            if !props.earlier.is_empty() {
+                <div class="psync-history" data-testid="psync-history">
+                    <span>{ format!("{node}'s decisions:") }</span>
+                    { for props.earlier.iter().map(|(at, replica, cont)| {
+                        let at = *at;
+                        let current = at == story.time_ms && *replica == story.replica;
+                        html! {
+                            <button class={classes!(current.then_some("current"))} aria-pressed={current.to_string()}
+                                    onclick={props.on_jump.reform(move |_| at)}
+                                    title={format!("{:.3} s: {replica} got {}; click to go there", at as f64 / 1000.0,
+                                        if *cont { "+CONTINUE" } else { "+FULLRESYNC" })}>
+                                { format!("{replica} {}", if *cont { "CONTINUE" } else { "FULL" }) }
+                            </button>
+                        }
+                    }) }
+                </div>
             }
         </section>
     }
@@ -94,11 +138,14 @@ fn rule_text(d: &PsyncDecision) -> String {
 
 #[derive(Properties, PartialEq)]
 pub struct PsyncPanelProps {
-    pub decision: Option<(String, PsyncDecision)>,
-    /// The replid and offset of the `+FULLRESYNC` the master sent, once it did.
-    pub fullresync: Option<(String, i64)>,
-    /// What followed the decision (backlog bytes sent, or the full sync's steps).
-    pub steps: Vec<String>,
+    /// The decision shown: the latest of the master whose backlog is shown.
+    pub story: Option<PsyncView>,
+    /// That master, when it decided nothing yet.
+    pub master: Option<String>,
+    /// That master's decisions the run keeps, oldest first: (ms, replica, +CONTINUE?).
+    pub earlier: Vec<(u64, String, bool)>,
+    /// Goes to a moment (ms since the start).
+    pub on_jump: Callback<u64>,
 }
 
 #[derive(Properties, PartialEq)]
@@ -185,7 +232,7 @@ pub fn BacklogRing(props: &BacklogProps) -> Html {
     });
     let psync_note = psync.map(|(req, d)| match d.rule {
         PsyncRule::Continue => format!(
-            "PSYNC asked for offset {req}: bytes {req}..={} are in the backlog and are sent",
+            "PSYNC asked for offset {req}: bytes {req} to {} are in the backlog and are sent",
             d.inputs.master_repl_offset
         ),
         PsyncRule::OffsetBeforeBacklog => format!(
@@ -213,7 +260,7 @@ pub fn BacklogRing(props: &BacklogProps) -> Html {
                             <title>{ if ok { "PSYNC: the requested offset" } else { "PSYNC: the requested offset, overwritten" } }</title>
                         </circle>
                     }
-                    { for props.acks.iter().filter_map(|(name, off)| marker(*off).map(|(x, y)| html! {
+                    { for props.acks.iter().filter(|(_, off)| *off > 0).filter_map(|(name, off)| marker(*off).map(|(x, y)| html! {
                         <g class="ring-ack"><circle cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="4" />
                         <title>{ format!("{name} acknowledged {off}") }</title></g>
                     })) }
@@ -238,7 +285,10 @@ pub fn BacklogRing(props: &BacklogProps) -> Html {
             </dl>
             if !props.acks.is_empty() {
                 <dl class={classes!("window", "acks", (props.acks.len() > 3).then_some("many"))}>
-                    { for props.acks.iter().map(|(name, off)| html! { <><dt>{ format!("{name} ack") }</dt><dd>{ off }</dd></> }) }
+                    // A replica that has not acknowledged since it (re)attached shows 0 in
+                    // INFO; here it says so instead of a misleading offset.
+                    { for props.acks.iter().map(|(name, off)| html! { <><dt>{ format!("{name} ack") }</dt>
+                        <dd>{ if *off > 0 { off.to_string() } else { "none yet".to_string() } }</dd></> }) }
                 </dl>
             }
         </section>
