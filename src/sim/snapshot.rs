@@ -61,6 +61,10 @@ pub struct LinkView {
     /// Seconds the replica has heard nothing from its master, and its `repl-timeout`.
     pub silent_s: Option<u64>,
     pub repl_timeout_s: u64,
+    /// The other side: seconds since the master last had a `REPLCONF ACK` from this replica
+    /// (its `lag`, once the replica is online), and the master's `repl-timeout`.
+    pub ack_lag_s: Option<u64>,
+    pub master_repl_timeout_s: u64,
     /// During a full sync: RDB bytes received and expected (0 when the size is unknown).
     pub rdb_read: Option<(i64, i64)>,
     pub latency_ms: u64,
@@ -163,6 +167,8 @@ impl Sim {
                         state: "down".into(),
                         silent_s: None,
                         repl_timeout_s: n.node.config().repl_timeout,
+                        ack_lag_s: None,
+                        master_repl_timeout_s: 0,
                         rdb_read: None,
                         latency_ms: 0,
                         bandwidth_bps: 0,
@@ -192,12 +198,20 @@ impl Sim {
                 .to_string()
             };
             let p = self.net.params(m, i);
+            let master = &self.nodes[m].node;
+            let ack_lag_s = master
+                .replicas()
+                .into_iter()
+                .find(|r| *r.ip == *n.name && r.state.info_word() == "online")
+                .map(|r| r.lag_s);
             links.push(LinkView {
                 master: self.nodes[m].name.to_string(),
                 replica: n.name.to_string(),
                 state,
                 silent_s: n.node.master_idle_s(),
                 repl_timeout_s: n.node.config().repl_timeout,
+                ack_lag_s,
+                master_repl_timeout_s: master.config().repl_timeout,
                 rdb_read: n.node.sync_progress().map(|(total, read)| (read, total)),
                 latency_ms: p.latency_us / 1000,
                 bandwidth_bps: p.bandwidth_bps,

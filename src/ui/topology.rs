@@ -188,10 +188,21 @@ fn link(
     } else {
         format!("{} · {} ms", l.state, l.latency_ms)
     };
-    // A quiet link counts up towards repl-timeout; a full sync shows its progress.
+    // A quiet link counts up towards repl-timeout on both sides: the replica hearing
+    // nothing from its master, the master getting no ACK; a full sync shows its progress.
     let silent = l.silent_s.filter(|s| *s >= 2);
+    let no_ack = l.ack_lag_s.filter(|s| *s >= 2);
     if let Some(s) = silent {
-        label = format!("{label} · silent {s}/{} s", l.repl_timeout_s);
+        label = format!(
+            "{label} · {} hears nothing {s}/{} s",
+            l.replica, l.repl_timeout_s
+        );
+    }
+    if let Some(s) = no_ack {
+        label = format!(
+            "{label} · {} no ACK {s}/{} s",
+            l.master, l.master_repl_timeout_s
+        );
     }
     if let Some((read, total)) = l.rdb_read {
         label = match total {
@@ -207,10 +218,14 @@ fn link(
     } else if l.state != "connected"
         || l.rdb_read.is_some()
         || silent.is_some_and(|s| 2 * s > l.repl_timeout_s)
+        || no_ack.is_some_and(|s| 2 * s > l.master_repl_timeout_s)
     {
         let mut short = l.state.clone();
         if let Some(s) = silent.filter(|s| 2 * s > l.repl_timeout_s) {
-            short = format!("{short} · silent {s} s");
+            short = format!("{short} · {} silent {s} s", l.replica);
+        }
+        if let Some(s) = no_ack.filter(|s| 2 * s > l.master_repl_timeout_s) {
+            short = format!("{short} · {} no ACK {s} s", l.master);
         }
         if let Some((read, total)) = l.rdb_read.filter(|(_, t)| *t > 0) {
             short = format!("{short} · {}%", read * 100 / total);
