@@ -23,6 +23,7 @@ pub mod scenario;
 pub mod snapshot;
 pub mod timeline;
 pub mod trace;
+pub mod wire;
 
 pub use action::Action;
 pub use log::LogKind;

@@ -686,6 +686,69 @@ fn module_name(id: u64) -> String {
     String::from_utf8_lossy(&name).into_owned()
 }
 
+/// The start of an RDB as words, for a packet inspector that holds its first bytes only:
+/// the version, the AUX fields, the databases and the keys it can name (a string value is
+/// read through; past any other type, or where the bytes end, the outline stops). Never
+/// fails: truncated or foreign bytes end the outline with a note.
+pub fn outline(bytes: &[u8]) -> Vec<String> {
+    let mut r = Reader { buf: bytes, pos: 0 };
+    let mut out = Vec::new();
+    match r.take(9) {
+        Ok(magic) if magic.starts_with(b"REDIS") => out.push(format!(
+            "RDB version {}",
+            String::from_utf8_lossy(&magic[5..]).trim_start_matches('0')
+        )),
+        _ => return vec!["(not an RDB)".into()],
+    }
+    // Quoted, at most 40 bytes of each.
+    let text = |b: Vec<u8>| {
+        let more = if b.len() > 40 { "…" } else { "" };
+        format!(
+            "\"{}{more}\"",
+            String::from_utf8_lossy(&b[..b.len().min(40)])
+        )
+    };
+    loop {
+        let line = match r.u8() {
+            Err(_) => break,
+            Ok(OPCODE_EOF) => {
+                out.push("EOF (then the CRC64 checksum)".into());
+                return out;
+            }
+            Ok(OPCODE_AUX) => match (r.string(), r.string()) {
+                (Ok(k), Ok(v)) => format!("AUX {} = {}", text(k), text(v)),
+                _ => break,
+            },
+            Ok(OPCODE_SELECTDB) => match r.len() {
+                Ok(db) => format!("SELECTDB {db}"),
+                Err(_) => break,
+            },
+            Ok(OPCODE_RESIZEDB) => match (r.len(), r.len()) {
+                (Ok(keys), Ok(expires)) => format!("RESIZEDB {keys} keys, {expires} with a TTL"),
+                _ => break,
+            },
+            Ok(OPCODE_EXPIRETIME_MS) => match r.array::<8>() {
+                Ok(ms) => format!("expires at {} ms", i64::from_le_bytes(ms)),
+                Err(_) => break,
+            },
+            Ok(TYPE_STRING) => match (r.string(), r.string()) {
+                (Ok(k), Ok(v)) => format!("key {} = {}", text(k), text(v)),
+                _ => break,
+            },
+            Ok(kind) => {
+                if let Ok(k) = r.string() {
+                    out.push(format!("key {} (type {kind})", text(k)));
+                }
+                out.push("…".into());
+                return out;
+            }
+        };
+        out.push(line);
+    }
+    out.push("… (the rest of the RDB is in later bytes)".into());
+    out
+}
+
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,

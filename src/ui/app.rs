@@ -291,6 +291,7 @@ pub fn App() -> Html {
     let on_scenario = {
         let model = model.clone();
         let share = share.clone();
+        let packet = packet.clone();
         let redraw = redraw.clone();
         let selected = selected.clone();
         let max_time = max_time.clone();
@@ -303,8 +304,10 @@ pub fn App() -> Html {
             *model.borrow_mut() = Model::builtin(Some(&name), None);
             *max_time.borrow_mut() = 0;
             selected.set(None);
-            // A link to the scenario left behind would mislead.
+            // A link to the scenario left behind would mislead, and a packet selected there
+            // would pop up later as another scenario's packet with the same number.
             share.set(None);
+            packet.set(None);
             redraw.force_update();
         })
     };
@@ -571,6 +574,13 @@ pub fn App() -> Html {
             });
         })
     };
+    // The packet's words open on the side away from the master, never over it.
+    let master_left = master_name.as_ref().is_some_and(|name| {
+        super::topology::positions(&snapshot.nodes)
+            .pos
+            .get(name)
+            .is_some_and(|(x, _)| *x < super::topology::WIDTH / 2.0)
+    });
     let packet_detail = (*packet).and_then(|id| {
         m.timeline
             .trace()
@@ -667,10 +677,13 @@ pub fn App() -> Html {
                         { link_menu_view(&a, &b, &act, &link_menu) }
                     }
                     if let Some(msg) = packet_detail {
-                        <div class="packet-detail" data-testid="packet-detail">
+                        <div class={classes!("packet-detail", if master_left { "dock-right" } else { "dock-left" })} data-testid="packet-detail">
                             <button class="close" onclick={{ let p = packet.clone(); move |_| p.set(None) }}>{ "×" }</button>
                             <strong>{ format!("{}: {} → {}, {} bytes", msg.kind.words(), msg.from, msg.to, msg.len) }</strong>
-                            <pre>{ crate::sim::redis_cli::quoted(&msg.head) }</pre>
+                            <pre class="decoded" data-testid="packet-words">{ crate::sim::wire::decode(&msg.head, msg.len).join("\n") }</pre>
+                            <details><summary>{ "the bytes" }</summary>
+                                <pre>{ crate::sim::redis_cli::quoted(&msg.head) }</pre>
+                            </details>
                         </div>
                     }
                 </section>

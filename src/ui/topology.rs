@@ -156,8 +156,10 @@ pub fn Topology(props: &TopologyProps) -> Html {
             }) }
             { for pulses.iter().filter_map(|(h, glow)| pulse_link(h, *glow, &layout)) }
             { for pulse_rings(&pulses, &layout) }
-            { for snap.packets.iter().step_by(snap.packets.len().div_ceil(MAX_PACKETS_DRAWN).max(1)).filter_map(|p| packet(p, &layout, &props.on_select_packet)) }
             { for snap.nodes.iter().map(|n| node(n, &layout, props.selected.as_deref() == Some(n.name.as_str()), &props.on_select_node)) }
+            // Above the nodes: a packet just sent or about to arrive sits on a node's edge,
+            // and a click on it must open the packet, not the node.
+            { for snap.packets.iter().step_by(snap.packets.len().div_ceil(MAX_PACKETS_DRAWN).max(1)).filter_map(|p| packet(p, &layout, &props.on_select_packet)) }
         </svg>
     }
 }

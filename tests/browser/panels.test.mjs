@@ -69,3 +69,35 @@ test('a silent link counts towards repl-timeout on both sides', async () => {
   assert.deepEqual(page.problems, []);
   await page.close();
 });
+
+test('a packet opens with its words, beside the master, above the nodes; a new scenario forgets it', async () => {
+  const page = await watchedPage(browser);
+  // At 8 s the scenario sends SET counter 1 to m, which streams it to r1.
+  await page.goto(`${site.url}?scenario=one-replica&t=7999`);
+  await page.getByTestId('topology').waitFor();
+  // Step until the write leaves m: it sits on m's edge, where a click used to open m.
+  let found = false;
+  for (let i = 0; i < 80 && !found; i++) {
+    await page.keyboard.press('ArrowRight');
+    found = await page.evaluate(() => window.replscope.snapshot().packets.some((p) => p.kind === 'Stream' && p.from === 'm'));
+  }
+  assert.ok(found, 'the write to r1 left m');
+  await page.locator('[data-testid=packet].write').first().click();
+  const detail = page.getByTestId('packet-detail');
+  await detail.waitFor();
+  assert.equal(await page.getByTestId('node-action-kill').count(), 0, 'the click opened the packet, not the node');
+  assert.match(await page.getByTestId('packet-words').textContent(), /SET counter 1/);
+  const box = await detail.boundingBox();
+  const master = await page.getByTestId('node-m').locator('circle').boundingBox();
+  const overlap = box.x < master.x + master.width && master.x < box.x + box.width
+    && box.y < master.y + master.height && master.y < box.y + box.height;
+  assert.ok(!overlap, 'the packet\'s words do not cover the master');
+  await screenshot(page, 'panels-packet');
+  // Another scenario: the selection does not come back as an unrelated packet.
+  await page.getByTestId('scenario-select').selectOption('partial-sync');
+  assert.equal(await detail.count(), 0);
+  await page.waitForTimeout(1500);
+  assert.equal(await page.getByTestId('packet-detail').count(), 0);
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
