@@ -556,11 +556,19 @@ impl Sim {
             self.trace_base += 1;
             return;
         }
+        let peer = match (node, &event) {
+            (Some(i), SimEvent::Engine(e)) => e.conn().and_then(|conn| {
+                let end = self.net.peer(Endpoint::Node(i, conn))?;
+                Some(self.endpoint_name(end))
+            }),
+            _ => None,
+        };
         let node = node.map_or_else(|| self.network_name.clone(), |i| self.nodes[i].name.clone());
         self.trace.push(TraceEntry {
             time_us: self.now_us,
             node,
             event,
+            peer,
         });
     }
 

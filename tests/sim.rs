@@ -272,7 +272,7 @@ fn acting_in_the_past_forks_the_run() {
 
 /// The same hash is asserted by the wasm test in `tests/web.rs`: native and browser runs of a
 /// scenario are identical. If an engine change alters the run, update both.
-pub const PARTIAL_SYNC_HASH: u64 = 13357008458088008753;
+pub const PARTIAL_SYNC_HASH: u64 = 8001311597759840205;
 
 #[test]
 fn runs_are_reproducible_and_platform_independent() {
@@ -506,7 +506,7 @@ fn the_log_index_lists_exactly_the_loggable_entries() {
             .collect();
         let indexed = t
             .history()
-            .log_entries(t.sim().trace_len())
+            .log_entries(&LogKind::ALL, t.sim().trace_len())
             .map(|(_, e)| e.clone())
             .collect();
         (expected, indexed)

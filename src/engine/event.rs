@@ -216,3 +216,21 @@ pub enum Event {
         bytes: usize,
     },
 }
+
+impl Event {
+    /// The connection the event is about, for those about one (a replica's state, an ACK,
+    /// a timeout, a sync's steps).
+    pub fn conn(&self) -> Option<ConnId> {
+        match self {
+            Event::PsyncDecided { conn, .. }
+            | Event::ReplicaStateChanged { conn, .. }
+            | Event::FullResyncSent { conn, .. }
+            | Event::RdbSent { conn, .. }
+            | Event::BufferedStreamSent { conn, .. }
+            | Event::AckReceived { conn, .. }
+            | Event::Timeout { conn, .. }
+            | Event::OutputBufferLimit { conn, .. } => Some(*conn),
+            _ => None,
+        }
+    }
+}

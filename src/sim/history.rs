@@ -55,8 +55,10 @@ pub struct History {
     /// [`entry_bytes`] of the window's entries.
     window_bytes: usize,
     budget: usize,
-    /// The numbers of the window's entries the log shows, in order.
-    window_log: VecDeque<u64>,
+    /// Per kind (in [`LogKind::ALL`] order), the numbers of the window's entries the log
+    /// shows, in order: a filter reads only the kinds it shows (a busy run's thousands of
+    /// commands a second do not bury its rare warnings).
+    window_log: [VecDeque<u64>; LogKind::ALL.len()],
     /// Per kind (in [`LogKind::ALL`] order), entries the log shows that left the window,
     /// with their numbers, oldest first.
     log: [VecDeque<(u64, TraceEntry)>; LogKind::ALL.len()],
@@ -92,7 +94,7 @@ impl History {
             base: n,
             window_bytes: 0,
             budget,
-            window_log: VecDeque::new(),
+            window_log: Default::default(),
             log: Default::default(),
             log_complete_from: [n; LogKind::ALL.len()],
             log_bytes: [0; LogKind::ALL.len()],
@@ -134,8 +136,8 @@ impl History {
     /// those the log shows move to the log.
     pub fn push(&mut self, n: u64, entry: TraceEntry) {
         debug_assert_eq!(n, self.end(), "history entries are recorded in order");
-        if LogKind::of(&entry.event).is_some() {
-            self.window_log.push_back(n);
+        if let Some(kind) = LogKind::of(&entry.event) {
+            self.window_log[kind_index(kind)].push_back(n);
         }
         self.window_bytes += entry_bytes(&entry);
         self.entries.push(entry);
@@ -167,8 +169,8 @@ impl History {
         self.base += leave as u64;
         for (n, entry) in (first..).zip(self.entries.drain(..leave)) {
             if let Some(kind) = LogKind::of(&entry.event) {
-                self.window_log.pop_front();
                 let k = kind_index(kind);
+                self.window_log[k].pop_front();
                 self.log_bytes[k] += entry_bytes(&entry);
                 self.log[k].push_back((n, entry));
                 while self.log[k].len() > LOG_KEEP_PER_KIND
@@ -195,8 +197,10 @@ impl History {
         }
         self.entries.truncate(keep);
         self.base = self.base.min(end);
-        while self.window_log.back().is_some_and(|n| *n >= end) {
-            self.window_log.pop_back();
+        for list in &mut self.window_log {
+            while list.back().is_some_and(|n| *n >= end) {
+                list.pop_back();
+            }
         }
         for (k, log) in self.log.iter_mut().enumerate() {
             while log.back().is_some_and(|(n, _)| *n >= end) {
@@ -208,31 +212,40 @@ impl History {
         }
     }
 
-    /// The entries the event log shows, numbered below `upto`, newest first, with their
-    /// numbers: the window's, then those that left it (every kind merged).
-    pub fn log_entries(&self, upto: u64) -> impl Iterator<Item = (u64, &TraceEntry)> {
-        let in_window = self
-            .window_log
+    /// The entries of `kinds` the event log shows, numbered below `upto`, newest first,
+    /// with their numbers: the window's, then those that left it (the kinds merged).
+    pub fn log_entries<'a>(
+        &'a self,
+        kinds: &[LogKind],
+        upto: u64,
+    ) -> impl Iterator<Item = (u64, &'a TraceEntry)> + 'a {
+        let ks: Vec<usize> = kinds.iter().map(|k| kind_index(*k)).collect();
+        // Per kind, how many of its window numbers and of its log entries are below `upto`.
+        let mut window: Vec<(usize, usize)> = ks
             .iter()
-            .rev()
-            .skip_while(move |n| **n >= upto)
-            .filter_map(|n| Some((*n, self.get(*n)?)));
-        let mut cursors: Vec<usize> = self
-            .log
-            .iter()
-            .map(|l| l.partition_point(|(n, _)| *n < upto))
+            .map(|&k| (k, self.window_log[k].partition_point(|n| *n < upto)))
             .collect();
-        let left = std::iter::from_fn(move || {
-            let (k, _) = cursors
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| **c > 0)
-                .max_by_key(|(k, c)| self.log[*k][**c - 1].0)?;
-            cursors[k] -= 1;
-            let (n, e) = &self.log[k][cursors[k]];
+        let mut left: Vec<(usize, usize)> = ks
+            .iter()
+            .map(|&k| (k, self.log[k].partition_point(|(n, _)| *n < upto)))
+            .collect();
+        let in_window = std::iter::from_fn(move || {
+            let i = (0..window.len())
+                .filter(|&i| window[i].1 > 0)
+                .max_by_key(|&i| self.window_log[window[i].0][window[i].1 - 1])?;
+            window[i].1 -= 1;
+            let n = self.window_log[window[i].0][window[i].1];
+            Some((n, self.get(n)?))
+        });
+        let gone = std::iter::from_fn(move || {
+            let i = (0..left.len())
+                .filter(|&i| left[i].1 > 0)
+                .max_by_key(|&i| self.log[left[i].0][left[i].1 - 1].0)?;
+            left[i].1 -= 1;
+            let (n, e) = &self.log[left[i].0][left[i].1];
             Some((*n, e))
         });
-        in_window.chain(left)
+        in_window.chain(gone)
     }
 
     /// The number from which the log of `kinds` is complete: lines of these kinds recorded

@@ -170,7 +170,7 @@ pub fn lines(
 ) -> LogView {
     let needle = filter.text.to_lowercase();
     let mut out = Vec::new();
-    let kept = history.log_entries(upto);
+    let kept = history.log_entries(&filter.kinds, upto);
     let complete_from = history.log_complete_from(&filter.kinds);
     // Recomputed lines that end before what the history kept (or before the moment shown)
     // would leave a gap: unused.
@@ -208,7 +208,7 @@ fn line(entry: &TraceEntry, filter: &LogFilter, needle: &str, start_us: u64) -> 
     if filter.node.as_deref().is_some_and(|n| *entry.node != *n) {
         return None;
     }
-    let text = text(&entry.event)?;
+    let text = text(entry)?;
     if !needle.is_empty() && !text.to_lowercase().contains(needle) {
         return None;
     }
@@ -221,8 +221,10 @@ fn line(entry: &TraceEntry, filter: &LogFilter, needle: &str, start_us: u64) -> 
 }
 
 /// The words of an entry the log shows (`None` for those it never shows).
-pub fn text(event: &SimEvent) -> Option<String> {
-    Some(match event {
+pub fn text(entry: &TraceEntry) -> Option<String> {
+    let peer = entry.peer.as_deref();
+    let conn_words = |conn: ConnId| conn_words(conn, peer);
+    Some(match &entry.event {
         SimEvent::Action(a) => a.describe(),
         SimEvent::Skipped { action, reason } => {
             format!("{} — skipped: {reason}", action.describe())
@@ -280,7 +282,7 @@ pub fn text(event: &SimEvent) -> Option<String> {
                 format!("link to the master: {}", state.role_word())
             }
             Event::PsyncSent { replid, offset } => format!("sent PSYNC {replid} {offset}"),
-            Event::PsyncDecided { decision, .. } => {
+            Event::PsyncDecided { conn, decision } => {
                 let i = &decision.inputs;
                 // A full resync's `+FULLRESYNC <replid> <offset>` carries the offset of the
                 // BGSAVE, which may start later (diskless delay): the log names the reply only.
@@ -290,14 +292,15 @@ pub fn text(event: &SimEvent) -> Option<String> {
                     "+FULLRESYNC"
                 };
                 format!(
-                    "PSYNC {} {} → {reply}: {}",
+                    "PSYNC {} {} from {} → {reply}: {}",
                     i.requested_replid,
                     i.requested_offset,
+                    conn_words(*conn),
                     decision.explanation()
                 )
             }
             Event::ReplicaStateChanged { conn, state } => {
-                format!("the replica on {}: {}", conn_words(*conn), state.info_word())
+                format!("{}: {}", conn_words(*conn), state.info_word())
             }
             Event::FullResyncSent {
                 conn,
@@ -336,14 +339,16 @@ pub fn text(event: &SimEvent) -> Option<String> {
             Event::PingSent { offset } => format!("PING into the stream (offset {offset})"),
             Event::AckSent { offset } => format!("REPLCONF ACK {offset}"),
             Event::AckReceived { conn, offset } => {
-                format!("the replica on {} acknowledged offset {offset}", conn_words(*conn))
+                format!("{} acknowledged offset {offset}", conn_words(*conn))
             }
-            Event::Timeout { conn, what } => format!("timeout on {}: {what}", conn_words(*conn)),
+            Event::Timeout { conn, what } => {
+                format!("timeout on the link with {}: {what}", conn_words(*conn))
+            }
             Event::RoleChanged { master: Some((host, port)) } => format!("now a replica of {host}:{port}"),
             Event::RoleChanged { master: None } => "now a master".into(),
             Event::OutputBufferLimit { conn, bytes } => {
                 format!(
-                    "the replica on {} passed the output buffer limit with {bytes} bytes",
+                    "{} passed the output buffer limit with {bytes} bytes",
                     conn_words(*conn)
                 )
             }
@@ -351,12 +356,15 @@ pub fn text(event: &SimEvent) -> Option<String> {
     })
 }
 
-/// A connection as the log names it: one a node accepted (a client or a replica) or one it
-/// opened (to its master).
-fn conn_words(conn: ConnId) -> String {
-    match conn {
-        ConnId::In(n) => format!("connection {n}"),
-        ConnId::Out(n) => format!("its connection {n} to the master"),
+/// A connection as the log names it: by who is at the other end when known (a replica, a
+/// client, the master), else by its number.
+fn conn_words(conn: ConnId, peer: Option<&str>) -> String {
+    match (conn, peer) {
+        (ConnId::In(_), Some(p)) if p.starts_with("client") => format!("client {p}"),
+        (ConnId::In(_), Some(p)) => format!("replica {p}"),
+        (ConnId::In(n), None) => format!("the replica on connection {n}"),
+        (ConnId::Out(_), Some(p)) => format!("master {p}"),
+        (ConnId::Out(_), None) => "its master".to_string(),
     }
 }
 
@@ -366,4 +374,42 @@ fn value_words(value: Option<&str>) -> String {
         || "(nil)".into(),
         |v| super::redis_cli::quoted(v.as_bytes()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::Action;
+
+    fn entry(time_us: u64, event: SimEvent) -> TraceEntry {
+        TraceEntry {
+            time_us,
+            node: "m".into(),
+            event,
+            peer: None,
+        }
+    }
+
+    /// The log reads only the kinds its filter shows: tens of thousands of heartbeats (or
+    /// commands) since the last line shown do not hide it behind the scan limit. (The page
+    /// once showed nothing but "only the latest 50000 entries were searched" after a busy
+    /// run, where 4-byte pointers fit more entries in the window than this machine does.)
+    #[test]
+    fn a_flood_of_hidden_kinds_does_not_bury_the_lines_shown() {
+        let mut history = History::new(usize::MAX);
+        let cut = Action::Cut {
+            a: "m".into(),
+            b: "r1".into(),
+        };
+        history.push(0, entry(0, SimEvent::Action(cut)));
+        let flood = SCAN_LIMIT as u64 + 1_000;
+        for n in 1..=flood {
+            let ping = SimEvent::Engine(Event::PingSent { offset: n as i64 });
+            history.push(n, entry(n, ping));
+        }
+        let view = lines(&history, None, history.end(), &LogFilter::default(), 0, 60);
+        assert!(!view.truncated, "the search stopped at the scan limit");
+        assert_eq!(view.lines.len(), 1);
+        assert_eq!(view.lines[0].text, "cut link m–r1");
+    }
 }

@@ -104,6 +104,11 @@ pub struct TraceEntry {
     pub time_us: u64,
     pub node: Name,
     pub event: SimEvent,
+    /// For an engine event about one of the node's connections (a replica's state, an
+    /// ACK, a timeout): who is at the other end, named when it happened, so that the log
+    /// says `r1`, not a connection number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<Name>,
 }
 
 impl TraceEntry {

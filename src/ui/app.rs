@@ -22,6 +22,13 @@ use crate::sim::{scenario, Action, SimEvent};
 /// Milliseconds between frames.
 const FRAME_MS: u32 = 50;
 
+/// Event-log lines shown at first, how many more each "Show older lines" adds, and the most
+/// it shows at once (the whole run's lines are still reachable: the filter narrows, and
+/// dropped ones are recomputed).
+const LOG_LINES: usize = 60;
+const LOG_LINES_MORE: usize = 200;
+const MAX_LOG_LINES: usize = 2_000;
+
 /// How long (virtual ms) the backlog ring keeps showing a PSYNC's requested offset.
 const PSYNC_SHOWN_MS: u64 = 10_000;
 
@@ -140,6 +147,8 @@ pub fn App() -> Html {
     let projector = use_state(|| false);
     let tab = use_state(|| Tab::Events);
     let log_filter = use_state(LogFilter::default);
+    // How many event-log lines are asked for (more as the reader asks for older ones).
+    let log_limit = use_state(|| LOG_LINES);
     let description_open = use_state(|| false);
     let max_time = use_mut_ref(|| 0u64);
     let workload_menu = use_node_ref();
@@ -462,7 +471,8 @@ pub fn App() -> Html {
         .map(|p| p.decision.clone());
     let log_view = m
         .timeline
-        .log_lines(&log_filter, m.start_us, 60, m.recomputed.as_ref());
+        .log_lines(&log_filter, m.start_us, *log_limit, m.recomputed.as_ref());
+    let log_more = log_view.lines.len() == *log_limit && *log_limit < MAX_LOG_LINES;
     let lanes: Vec<String> = snapshot.nodes.iter().map(|n| n.name.clone()).collect();
     // Behind its tab on a screen too small to show both panels (the stylesheet's breakpoint),
     // the space-time diagram is not drawn at all: its hundreds of arrows would be diffed on
@@ -725,7 +735,10 @@ pub fn App() -> Html {
                                   Callback::from(move |_| { model.borrow_mut().recompute_log(&f, 60); redraw.force_update(); }) }} filter={(*log_filter).clone()}
                               nodes={lanes.clone()} on_filter={{ let f = log_filter.clone(); let model = model.clone();
                                   Callback::from(move |v| { model.borrow_mut().recomputed = None; f.set(v) }) }}
-                              inactive={*tab != Tab::Events} />
+                              inactive={*tab != Tab::Events} more={log_more}
+                              on_more={{ let l = log_limit.clone(); Callback::from(move |more: bool| {
+                                  l.set(if more { (*l + LOG_LINES_MORE).min(MAX_LOG_LINES) } else { LOG_LINES })
+                              }) }} />
                     <SpaceTime lanes={lanes.clone()} arrows={st_arrows} now_us={m.timeline.sim().now_us()}
                                kept_from_us={st_kept_from} start_us={m.start_us} inactive={*tab != Tab::SpaceTime} />
                 </div>

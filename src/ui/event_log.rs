@@ -26,7 +26,16 @@ pub struct EventLogProps {
     /// Behind another tab (shown anyway where the screen is wide enough).
     #[prop_or_default]
     pub inactive: bool,
+    /// Asks for more lines (older ones), or `None` for the latest few again.
+    #[prop_or_default]
+    pub on_more: Callback<bool>,
+    /// Whether more lines than these may be asked for.
+    #[prop_or_default]
+    pub more: bool,
 }
+
+/// Where the log's list counts as scrolled to its newest line (px).
+const AT_TOP_PX: i32 = 8;
 
 /// The recent events, newest first, under a row of filters.
 #[component]
@@ -64,6 +73,26 @@ pub fn EventLog(props: &EventLogProps) -> Html {
             on_filter.emit(f);
         })
     };
+    // Reading: once scrolled away from the newest line, the lines hold still (new ones
+    // would push what is read away) until the reader goes back to the top.
+    let held = use_state(|| None::<Vec<LogLine>>);
+    let onscroll = {
+        let (held, lines) = (held.clone(), props.lines.clone());
+        Callback::from(move |e: Event| {
+            let top = e.target_unchecked_into::<web_sys::Element>().scroll_top();
+            match (top > AT_TOP_PX, held.is_some()) {
+                (true, false) => held.set(Some(lines.clone())),
+                (false, true) => held.set(None),
+                _ => {}
+            }
+        })
+    };
+    let list = use_node_ref();
+    let shown = (*held).as_ref().unwrap_or(&props.lines);
+    let newer = (*held).as_ref().map(|h| {
+        let newest = h.last().map_or(0, |l| l.ms);
+        props.lines.iter().filter(|l| l.ms > newest).count()
+    });
     let selected = props.filter.node.clone().unwrap_or_default();
     html! {
         <section class={classes!("panel", "log", props.inactive.then_some("tab-inactive"))} data-testid="event-log" role="tabpanel">
@@ -79,11 +108,27 @@ pub fn EventLog(props: &EventLogProps) -> Html {
                 <input type="search" placeholder="filter text" aria-label="filter text"
                        data-testid="log-filter-text" value={props.filter.text.clone()} oninput={on_text} />
             </div>
-            <ol>
-                { for props.lines.iter().rev().map(|l| html! {
+            if let Some(newer) = newer {
+                <p class="log-held" data-testid="log-held" role="status">
+                    { format!("Holding still while you read · {newer} newer lines ") }
+                    <button data-testid="log-latest" onclick={{
+                        let (held, list, more) = (held.clone(), list.clone(), props.on_more.clone());
+                        move |_| {
+                            if let Some(l) = list.cast::<web_sys::Element>() { l.set_scroll_top(0); }
+                            held.set(None);
+                            more.emit(false);
+                        }
+                    }}>{ "Show the latest" }</button>
+                </p>
+            }
+            <ol ref={list} {onscroll} data-testid="log-lines">
+                { for shown.iter().rev().map(|l| html! {
                     <li class={l.kind.word()}><span class="t">{ format!("{:>7.3}s", l.ms as f64 / 1000.0) }</span>
                     <span class="n">{ &l.node }</span>{ &l.text }</li>
                 }) }
+                if props.more && !props.truncated && !props.dropped {
+                    <li class="log-more"><button data-testid="log-older" onclick={props.on_more.reform(|_| true)}>{ "Show older lines" }</button></li>
+                }
                 if props.truncated {
                     <li class="log-more">{ format!("… only the latest {} entries were searched", crate::sim::log::SCAN_LIMIT) }</li>
                 }

@@ -188,7 +188,7 @@ impl Model {
                 SimEvent::Engine(Event::Timeout { .. }) => "timeout",
                 _ => continue,
             };
-            let title = crate::sim::log::text(&e.event).unwrap_or_default();
+            let title = crate::sim::log::text(e).unwrap_or_default();
             let node = &e.node;
             self.markers.push(Marker {
                 n,
