@@ -17,6 +17,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod engine;
+pub mod json;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod server;
 pub mod sim;

@@ -71,7 +71,7 @@ impl Scenario {
     /// Parses and checks a scenario: names unique, references resolvable, options valid.
     pub fn parse(json: &str) -> Result<Scenario, String> {
         let s: Scenario =
-            serde_json::from_str(json).map_err(|e| format!("invalid scenario: {e}"))?;
+            crate::json::from_str(json).map_err(|e| format!("invalid scenario: {e}"))?;
         s.validate()?;
         Ok(s)
     }
@@ -153,7 +153,7 @@ impl RunFile {
     /// Parses and checks a run file.
     pub fn parse(json: &str) -> Result<RunFile, String> {
         let run: RunFile =
-            serde_json::from_str(json).map_err(|e| format!("invalid run file: {e}"))?;
+            crate::json::from_str(json).map_err(|e| format!("invalid run file: {e}"))?;
         run.scenario.validate()?;
         Ok(run)
     }

@@ -93,7 +93,7 @@ pub fn install(model: Rc<RefCell<Model>>, redraw: UseForceUpdateHandle) {
 
     let m = model.clone();
     let export = Closure::<dyn Fn() -> JsValue>::new(move || {
-        JsValue::from_str(&serde_json::to_string(&m.borrow().run_file()).unwrap_or_default())
+        JsValue::from_str(&crate::json::to_string(&m.borrow().run_file()).unwrap_or_default())
     });
     set("exportTrace", export.as_ref());
 

@@ -97,7 +97,7 @@ fn from_url() -> Model {
             .ok()
             .and_then(|s| s.as_string())
             .unwrap_or_default();
-        let replayed = serde_json::from_str::<Vec<crate::sim::timeline::Recorded>>(&decoded)
+        let replayed = crate::json::from_str::<Vec<crate::sim::timeline::Recorded>>(&decoded)
             .map_err(|e| format!("the shared link's actions are unreadable: {e}"))
             .and_then(|actions| {
                 Model::replay(crate::sim::scenario::RunFile {
@@ -828,7 +828,7 @@ pub(super) fn share_url(m: &Model) -> String {
             )
         })
         .unwrap_or_default();
-    let actions = serde_json::to_string(m.timeline.inputs()).unwrap_or_default();
+    let actions = crate::json::to_string(m.timeline.inputs()).unwrap_or_default();
     let encoded: String = js_sys::encode_uri_component(&actions).into();
     format!(
         "{base}?scenario={}&seed={}&speed={}&slow={}&t={}#run={encoded}",
