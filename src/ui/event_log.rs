@@ -91,7 +91,13 @@ pub fn EventLog(props: &EventLogProps) -> Html {
     let shown = (*held).as_ref().unwrap_or(&props.lines);
     let newer = (*held).as_ref().map(|h| {
         let newest = h.last().map_or(0, |l| l.ms);
-        props.lines.iter().filter(|l| l.ms > newest).count()
+        let n = props.lines.iter().filter(|l| l.ms > newest).count();
+        // Every line asked for is newer: there may be more.
+        if n == props.lines.len() {
+            format!("{n}+")
+        } else {
+            n.to_string()
+        }
     });
     let selected = props.filter.node.clone().unwrap_or_default();
     html! {

@@ -101,3 +101,41 @@ test('a packet opens with its words, beside the master, above the nodes; a new s
   assert.deepEqual(page.problems, []);
   await page.close();
 });
+
+test('the event log speaks Redis, holds still while read, and reaches older lines', async () => {
+  const page = await watchedPage(browser);
+  await page.goto(`${site.url}?scenario=continuous-replication&speed=2`);
+  await page.getByTestId('topology').waitFor();
+  await page.getByTestId('log-filter-replication').check();
+  await page.getByTestId('log-filter-command').check();
+  await page.waitForFunction(() => parseFloat(document.querySelector('[data-testid=clock]').textContent) > 12, null, { timeout: 30_000 });
+  const lines = page.getByTestId('log-lines').locator('li');
+  await page.getByTestId('log-filter-text').fill('online');
+  const online = await lines.allTextContents();
+  assert.ok(online.some((l) => /replica r1: online/.test(l)), `a replica is named, not a connection number: ${online}`);
+  await page.getByTestId('log-filter-text').fill('');
+  for (const l of await lines.allTextContents()) {
+    assert.ok(!/Some\(|None\b|In\(\d|Out\(\d|connection \d/.test(l), `Rust or numbers leak: ${l}`);
+  }
+
+  // Scrolled down to read: the lines hold still while new ones come.
+  await page.getByTestId('log-lines').evaluate((el) => { el.scrollTop = 120; el.dispatchEvent(new Event('scroll')); });
+  const held = page.getByTestId('log-held');
+  await held.waitFor();
+  const before = await lines.allTextContents();
+  await page.waitForTimeout(1500);
+  assert.deepEqual(await lines.allTextContents(), before, 'the lines moved while being read');
+  assert.match(await held.textContent(), /[1-9]\d*\+? newer lines/);
+  await screenshot(page, 'panels-log-held');
+  await page.getByTestId('log-latest').click();
+  assert.equal(await held.count(), 0);
+  assert.notDeepEqual(await lines.allTextContents(), before, 'back to the latest lines');
+
+  // Older lines, a click away.
+  await page.getByTestId('play-pause').click();
+  const shown = await lines.count();
+  await page.getByTestId('log-older').click();
+  assert.ok(await lines.count() > shown, `more than the ${shown} lines shown`);
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
