@@ -147,6 +147,8 @@ pub fn App() -> Html {
     let projector = use_state(|| false);
     let tab = use_state(|| Tab::Events);
     let log_filter = use_state(LogFilter::default);
+    // How much time the space-time diagram spans.
+    let st_window = use_state(|| super::spacetime::DEFAULT_WINDOW_MS);
     // How many event-log lines are asked for (more as the reader asks for older ones).
     let log_limit = use_state(|| LOG_LINES);
     let description_open = use_state(|| false);
@@ -483,7 +485,12 @@ pub fn App() -> Html {
         px(w.inner_width()) >= 1600.0 && px(w.inner_height()) >= 880.0
     });
     let st_arrows = if both_panels || *tab == Tab::SpaceTime {
-        arrows(m.timeline.trace(), &lanes, m.timeline.sim().now_us())
+        arrows(
+            m.timeline.trace(),
+            &lanes,
+            m.timeline.sim().now_us(),
+            *st_window,
+        )
     } else {
         Vec::new()
     };
@@ -740,7 +747,8 @@ pub fn App() -> Html {
                                   l.set(if more { (*l + LOG_LINES_MORE).min(MAX_LOG_LINES) } else { LOG_LINES })
                               }) }} />
                     <SpaceTime lanes={lanes.clone()} arrows={st_arrows} now_us={m.timeline.sim().now_us()}
-                               kept_from_us={st_kept_from} start_us={m.start_us} inactive={*tab != Tab::SpaceTime} />
+                               kept_from_us={st_kept_from} start_us={m.start_us} inactive={*tab != Tab::SpaceTime}
+                               window_ms={*st_window} on_window={{ let w = st_window.clone(); Callback::from(move |ms| w.set(ms)) }} />
                 </div>
             </main>
             <footer class="status-line" data-testid="status" role="status">

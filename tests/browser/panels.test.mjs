@@ -139,3 +139,41 @@ test('the event log speaks Redis, holds still while read, and reaches older line
   assert.deepEqual(page.problems, []);
   await page.close();
 });
+
+test('the space-time diagram: slanted arrows with heads and labels, a time axis, tooltips, a window to choose', async () => {
+  const page = await watchedPage(browser);
+  // 8.5 s into partial-sync: m streams 10 writes/s to r1 over a 2 ms link; r1 ACKs each second.
+  await page.goto(`${site.url}?scenario=partial-sync&t=8404`);
+  await page.getByTestId('topology').waitFor();
+  await page.getByTestId('tab-space-time').click();
+  const st = page.getByTestId('space-time');
+  await st.waitFor();
+  await page.getByTestId('space-time-window').selectOption('1000');
+  await page.waitForTimeout(200);
+  const arrows = await st.locator('g.arrow').evaluateAll((gs) => gs.map((g) => {
+    const l = g.querySelector('line');
+    return {
+      run: Math.abs(+l.getAttribute('x2') - +l.getAttribute('x1')),
+      rise: Math.abs(+l.getAttribute('y2') - +l.getAttribute('y1')),
+      head: l.getAttribute('marker-end'),
+      label: g.querySelector('text')?.textContent ?? null,
+      title: g.querySelector('title')?.textContent ?? '',
+    };
+  }));
+  assert.ok(arrows.length >= 5, `arrows in the last second: ${arrows.length}`);
+  for (const a of arrows) {
+    assert.ok(a.run >= 4.9, `a 2 ms hop drawn as a vertical stroke: ${JSON.stringify(a)}`);
+    assert.ok(a.head?.startsWith('url(#st-head-'), 'an arrowhead');
+    assert.match(a.title, /^(m → r1|r1 → m): .+ \(\d+ bytes\)$/);
+  }
+  // On a 50 ms window the hops are wide enough to carry their words.
+  await page.getByTestId('space-time-window').selectOption('50');
+  await page.waitForTimeout(200);
+  const labels = await st.locator('g.arrow text').allTextContents();
+  assert.ok(labels.some((l) => /^(SET|SELECT|ACK|PING)/.test(l)), `labels: ${labels}`);
+  const ticks = await st.locator('.st-tick text').allTextContents();
+  assert.ok(ticks.length >= 2 && ticks.every((t) => / s$/.test(t)), `a time axis: ${ticks}`);
+  await screenshot(page, 'panels-space-time');
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
