@@ -19,6 +19,12 @@ use crate::engine::keyspace::Value;
 use crate::sim::log::LogFilter;
 use crate::sim::{scenario, Action, SimEvent};
 
+/// What a click may land on without closing the inspector, a link's menu or a packet's
+/// words: those themselves, and what opens them (a node, a link, a packet), the playback
+/// controls (stepping with the inspector open), and the console picker.
+const KEEPS_OPEN: &str =
+    ".inspector, .node, .link, .packet, .link-menu, .packet-detail, .timebar, .console-picker";
+
 /// Milliseconds between frames.
 const FRAME_MS: u32 = 50;
 
@@ -235,6 +241,30 @@ pub fn App() -> Html {
         });
     }
 
+    // A click outside the inspector, a node, a link's menu or a packet's words closes them,
+    // as a dialog closes.
+    {
+        let (selected, link_menu, packet) = (selected.clone(), link_menu.clone(), packet.clone());
+        use_effect_with((), move |_| {
+            let document = web_sys::window().and_then(|w| w.document());
+            let listener = document.map(|d| {
+                gloo_events::EventListener::new(&d, "mousedown", move |e| {
+                    use wasm_bindgen::JsCast;
+                    let inside = e
+                        .target()
+                        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                        .and_then(|el| el.closest(KEEPS_OPEN).ok().flatten())
+                        .is_some();
+                    if !inside {
+                        selected.set(None);
+                        link_menu.set(None);
+                        packet.set(None);
+                    }
+                })
+            });
+            move || drop(listener)
+        });
+    }
     model.borrow_mut().update_markers();
     let m = model.borrow();
     let snapshot = Rc::new(m.timeline.sim().snapshot(m.start_us));

@@ -177,3 +177,24 @@ test('the space-time diagram: slanted arrows with heads and labels, a time axis,
   assert.deepEqual(page.problems, []);
   await page.close();
 });
+
+test('a click outside closes the inspector; the playback controls keep it open', async () => {
+  const page = await watchedPage(browser);
+  await page.goto(`${site.url}?scenario=partial-sync&t=8000`);
+  await page.getByTestId('topology').waitFor();
+  const open = () => page.getByTestId('node-action-kill').count();
+  await page.getByTestId('node-m').click();
+  assert.equal(await open(), 1);
+  await page.getByTestId('step').click();
+  assert.equal(await open(), 1, 'stepping keeps the inspector open');
+  // The picture's empty corner.
+  const box = await page.getByTestId('topology').boundingBox();
+  await page.mouse.click(box.x + 10, box.y + box.height - 10);
+  assert.equal(await open(), 0, 'a click on the picture outside any node closes it');
+  await page.getByTestId('node-r1').click();
+  assert.equal(await open(), 1);
+  await page.getByTestId('event-log').click({ position: { x: 20, y: 5 } });
+  assert.equal(await open(), 0, 'a click on the event log closes it');
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
