@@ -589,6 +589,40 @@ pub fn App() -> Html {
             share.set(Some(url));
         })
     };
+    // Handouts, saved by index.html's `replscopeExport`.
+    let export_menu = use_node_ref();
+    let on_export = {
+        let (model, filter, menu) = (model.clone(), log_filter.clone(), export_menu.clone());
+        Callback::from(move |kind: &'static str| {
+            use wasm_bindgen::JsCast;
+            // Chosen: the menu folds.
+            if let Some(menu) = menu.cast::<web_sys::Element>() {
+                let _ = menu.remove_attribute("open");
+            }
+            let m = model.borrow();
+            let text = if kind == "text" {
+                m.transcript(&filter)
+            } else {
+                String::new()
+            };
+            let name = format!(
+                "replscope-{}-{:.3}s",
+                m.scenario.name,
+                m.time_ms() as f64 / 1000.0
+            );
+            let export = web_sys::window()
+                .and_then(|w| js_sys::Reflect::get(&w, &"replscopeExport".into()).ok())
+                .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+            if let Some(f) = export {
+                let _ = f.call3(
+                    &wasm_bindgen::JsValue::NULL,
+                    &kind.into(),
+                    &name.into(),
+                    &text.into(),
+                );
+            }
+        })
+    };
     let add_replica_blocked = if snapshot.nodes.len() >= 12 {
         Some("The page runs at most 12 nodes")
     } else if master_name.is_none() {
@@ -685,6 +719,14 @@ pub fn App() -> Html {
                             </div>
                         }
                     </span>
+                    <details class="export" data-testid="export" ref={export_menu.clone()}>
+                        <summary title="Handouts: the picture, or the decisions and events as text">{ "Export" }</summary>
+                        <div class="export-menu">
+                            <button data-testid="export-svg" onclick={on_export.reform(|_| "svg")}>{ "Picture (SVG)" }</button>
+                            <button data-testid="export-png" onclick={on_export.reform(|_| "png")}>{ "Picture (PNG)" }</button>
+                            <button data-testid="export-transcript" onclick={on_export.reform(|_| "text")}>{ "Transcript (text)" }</button>
+                        </div>
+                    </details>
                     <button data-testid="help-button" onclick={{ let h = help.clone(); move |_| h.set(!*h) }} title="What everything means, and the keys (?)">{ "?" }</button>
                 </div>
             </header>

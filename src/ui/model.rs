@@ -50,6 +50,9 @@ pub struct Marker {
 /// sample instead of an unbounded list.
 const MAX_SLIDER_MARKERS: usize = 300;
 
+/// Event-log lines a transcript holds at most (the latest).
+const TRANSCRIPT_LINES: usize = 5_000;
+
 /// Speed limits of the player (virtual ms per real ms).
 pub const MIN_SPEED: f64 = 0.01;
 pub const MAX_SPEED: f64 = 100.0;
@@ -220,6 +223,52 @@ impl Model {
             m.kind != "action" || !self.scenario.steps.iter().any(|s| s.at_ms == m.time_ms)
         });
         steps.chain(run.cloned()).collect()
+    }
+
+    /// A handout of the run up to the moment shown: the scenario, every PSYNC decision the
+    /// run keeps with what followed it, and the event log's lines under `filter` (oldest
+    /// first, at most [`TRANSCRIPT_LINES`]).
+    pub fn transcript(&self, filter: &LogFilter) -> String {
+        let secs = |ms: u64| format!("{:>9.3} s", ms as f64 / 1000.0);
+        let snap = self.timeline.sim().snapshot(self.start_us);
+        let mut out = format!(
+            "replscope · {} · seed {} · at {}\n{}\n\nPSYNC decisions\n",
+            self.scenario.title,
+            self.seed,
+            secs(self.time_ms()).trim_start(),
+            self.scenario.description
+        );
+        for p in &snap.psyncs {
+            let i = &p.decision.inputs;
+            let reply = if p.decision.is_continue() {
+                "+CONTINUE"
+            } else {
+                "+FULLRESYNC"
+            };
+            out += &format!(
+                "{}  {} asked {}: PSYNC {} {} → {reply}: {}\n",
+                secs(p.time_ms),
+                p.replica,
+                p.node,
+                i.requested_replid,
+                i.requested_offset,
+                p.decision.explanation()
+            );
+            for step in &p.steps {
+                out += &format!("             {step}\n");
+            }
+        }
+        out += "\nEvents\n";
+        let log = self.timeline.log_lines(
+            filter,
+            self.start_us,
+            TRANSCRIPT_LINES,
+            self.recomputed.as_ref(),
+        );
+        for l in log.lines {
+            out += &format!("{}  {:<4} {}\n", secs(l.ms), l.node, l.text);
+        }
+        out
     }
 
     /// The built-in scenario named `name`, or the first one.

@@ -198,3 +198,30 @@ test('a click outside closes the inspector; the playback controls keep it open',
   assert.deepEqual(page.problems, []);
   await page.close();
 });
+
+test('Export: the picture as SVG and PNG, and a transcript of decisions and events, for handouts', async () => {
+  const page = await watchedPage(browser);
+  await page.goto(`${site.url}?scenario=partial-sync&t=15000`);
+  await page.getByTestId('topology').waitFor();
+  const saved = async (testid) => {
+    await page.getByTestId('export').locator('summary').click();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testid).click()]);
+    const path = await download.path();
+    const { readFile } = await import('node:fs/promises');
+    return { name: download.suggestedFilename(), bytes: await readFile(path) };
+  };
+  const svg = await saved('export-svg');
+  assert.match(svg.name, /^replscope-partial-sync-15\.000s\.svg$/);
+  const text = svg.bytes.toString();
+  assert.ok(text.startsWith('<svg') && text.includes('xmlns="http://www.w3.org/2000/svg"'));
+  assert.ok(/data-testid="node-m"/.test(text) && /fill:/.test(text), 'the nodes, with their colours inline');
+  const png = await saved('export-png');
+  assert.ok(png.name.endsWith('.png') && png.bytes.subarray(1, 4).toString() === 'PNG' && png.bytes.length > 2000);
+  const transcript = (await saved('export-transcript')).bytes.toString();
+  assert.match(transcript, /^replscope · Partial resync after a short cut · seed 6 · at 15\.000 s/);
+  assert.match(transcript, /r1 asked m: PSYNC \? -1 → \+FULLRESYNC/);
+  assert.match(transcript, /r1 asked m: PSYNC [0-9a-f]{40} \d+ → \+CONTINUE/);
+  assert.match(transcript, /cut link m–r1/);
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
