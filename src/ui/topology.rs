@@ -104,14 +104,14 @@ fn narrowest(at: &[(f64, usize)]) -> f64 {
 
 /// A tree: rows by depth spread over the whole height, masters centred over their replicas.
 ///
-/// Positions are stable: `kept` holds each node's home (x and depth). Adding or removing a node
-/// lays the tree out afresh, which sets the homes. Role changes (a failover, any REPLICAOF)
-/// do not: a node whose depth changed moves to that depth's row at its home x, unless a node
-/// of that row already stands there (closer than two nodes of a row were at home; one at its
-/// home depth, or one before it in node order); then it stands aside, in the middle of the
-/// row's widest free stretch. Every other node stays home. A picture where nobody stands
-/// aside sets the new homes; one where someone does (e.g. a promoted replica on its old
-/// master's spot, until the master follows it) does not, so that node returns home after.
+/// Positions are stable across failovers. `kept` holds each node's home (x and depth) from the
+/// last fresh layout. The tree is laid out afresh when a node is added or removed, and
+/// whenever the masters at the top are the ones that were at the top then (building chains
+/// with REPLICAOF redraws a tidy tree). When the top changed (a replica promoted, its old
+/// master and the others following it), every node keeps its home x, and only a node whose
+/// depth changed moves, to its new row; if a node of that row stands on its spot (closer
+/// than two nodes of a row were at home; one at its home depth, or one before it in node
+/// order), it stands aside, in the middle of the row's widest free stretch.
 pub fn positions(nodes: &[NodeView], kept: &mut Vec<(String, f64, usize)>) -> Layout {
     let n = nodes.len();
     let tree = tree(nodes);
@@ -131,8 +131,7 @@ pub fn positions(nodes: &[NodeView], kept: &mut Vec<(String, f64, usize)>) -> La
         .iter()
         .filter_map(|n| kept.iter().find(|k| k.0 == n.name).map(|k| (k.1, k.2)))
         .collect();
-    let mut settled = true;
-    if home.len() == n && kept.len() == n {
+    if home.len() == n && kept.len() == n && (0..n).any(|i| (home[i].1 == 0) != (at[i].1 == 0)) {
         let room = narrowest(&home).min(NODE_ROOM) - 0.5;
         for i in 0..n {
             at[i].0 = home[i].0;
@@ -159,11 +158,9 @@ pub fn positions(nodes: &[NodeView], kept: &mut Vec<(String, f64, usize)>) -> La
                     }
                 }
                 at[i].0 = (free.0 + free.1) / 2.0;
-                settled = false;
             }
         }
-    }
-    if settled {
+    } else {
         *kept = nodes
             .iter()
             .zip(&at)
@@ -197,10 +194,12 @@ pub fn positions(nodes: &[NodeView], kept: &mut Vec<(String, f64, usize)>) -> La
         };
         y(i) + step / 2.0 + spread * BUS_SPREAD
     };
+    let mut pos = BTreeMap::new();
+    for i in 0..n {
+        pos.insert(nodes[i].name.clone(), (at[i].0, y(i), turn(i)));
+    }
     Layout {
-        pos: (0..n)
-            .map(|i| (nodes[i].name.clone(), (at[i].0, y(i), turn(i))))
-            .collect(),
+        pos,
         scale,
         crowded: gap < LABEL_ROOM || scale < 1.0,
     }
@@ -369,7 +368,7 @@ fn link(l: &LinkView, layout: &Layout, on: &Callback<(String, String)>) -> Html 
 /// The link of a replica whose master was removed: a stub towards nowhere, as the replica
 /// keeps dialing a host that is gone.
 fn gone_link(l: &LinkView, layout: &Layout) -> Html {
-    let Some(&(x, y, _)) = layout.pos.get(&l.replica) else {
+    let Some(&(x, y, _)) = layout.pos.get(l.replica.as_str()) else {
         return html! {};
     };
     let (top, bottom) = (y - RADIUS * layout.scale - 44.0, y - RADIUS * layout.scale);
@@ -407,7 +406,7 @@ fn pulse_rings(pulses: &[(&HeartbeatView, f64)], layout: &Layout) -> Vec<Html> {
     latest
         .iter()
         .filter_map(|&(h, glow)| {
-            let &(x, y, _) = layout.pos.get(&h.from)?;
+            let &(x, y, _) = layout.pos.get(h.from.as_str())?;
             Some(html! {
                 <circle key={format!("ring-{}", h.id)} class={classes!("pulse", "pulse-ring", kind_class(h.kind))}
                         opacity={format!("{:.2}", 0.8 * glow)}
@@ -445,7 +444,7 @@ fn packet(p: &PacketView, layout: &Layout, on: &Callback<u64>) -> Option<Html> {
 }
 
 fn node(n: &NodeView, layout: &Layout, selected: bool, on: &Callback<String>) -> Html {
-    let Some(&(x, y, _)) = layout.pos.get(&n.name) else {
+    let Some(&(x, y, _)) = layout.pos.get(n.name.as_str()) else {
         return html! {};
     };
     let name = n.name.clone();
