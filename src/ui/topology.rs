@@ -106,12 +106,12 @@ fn narrowest(at: &[(f64, usize)]) -> f64 {
 ///
 /// Positions are stable across failovers. `kept` holds each node's home (x and depth) from the
 /// last fresh layout. The tree is laid out afresh when a node is added or removed, and
-/// whenever the masters at the top are the ones that were at the top then (building chains
-/// with REPLICAOF redraws a tidy tree). When the top changed (a replica promoted, its old
-/// master and the others following it), every node keeps its home x, and only a node whose
-/// depth changed moves, to its new row; if a node of that row stands on its spot (closer
-/// than two nodes of a row were at home; one at its home depth, or one before it in node
-/// order), it stands aside, in the middle of the row's widest free stretch.
+/// whenever no node that was a replica then is a master now (building chains with REPLICAOF
+/// redraws a tidy tree). After a promotion (a failover: a replica promoted, its old master
+/// and the others following it), every node keeps its home x, and only a node whose depth
+/// changed moves, to its new row; if a node of that row stands on its spot (closer than two
+/// nodes of a row were at home; one at its home depth, or one before it in node order), it
+/// stands aside, in the middle of the row's widest free stretch.
 pub fn positions(nodes: &[NodeView], kept: &mut Vec<(String, f64, usize)>) -> Layout {
     let n = nodes.len();
     let tree = tree(nodes);
@@ -131,7 +131,7 @@ pub fn positions(nodes: &[NodeView], kept: &mut Vec<(String, f64, usize)>) -> La
         .iter()
         .filter_map(|n| kept.iter().find(|k| k.0 == n.name).map(|k| (k.1, k.2)))
         .collect();
-    if home.len() == n && kept.len() == n && (0..n).any(|i| (home[i].1 == 0) != (at[i].1 == 0)) {
+    if home.len() == n && kept.len() == n && (0..n).any(|i| home[i].1 > 0 && at[i].1 == 0) {
         let room = narrowest(&home).min(NODE_ROOM) - 0.5;
         for i in 0..n {
             at[i].0 = home[i].0;
@@ -201,7 +201,7 @@ pub fn positions(nodes: &[NodeView], kept: &mut Vec<(String, f64, usize)>) -> La
     Layout {
         pos,
         scale,
-        crowded: gap < LABEL_ROOM || scale < 1.0,
+        crowded: gap < LABEL_ROOM,
     }
 }
 
@@ -465,7 +465,7 @@ fn node(n: &NodeView, layout: &Layout, selected: bool, on: &Callback<String>) ->
     } else {
         format!("{} · {state}", n.role)
     };
-    let transform = if layout.crowded {
+    let transform = if layout.scale < 1.0 {
         format!("translate({x:.1},{y:.1}) scale({:.3})", layout.scale)
     } else {
         format!("translate({x:.1},{y:.1})")
