@@ -127,10 +127,12 @@ pub fn positions(nodes: &[NodeView], kept: &mut Vec<(String, f64, usize)>) -> La
     let mut at: Vec<(f64, usize)> = (0..n)
         .map(|i| (fresh[i] * right / leaves.max(1.0), tree[i].0))
         .collect();
-    let home: Vec<(f64, usize)> = nodes
-        .iter()
-        .filter_map(|n| kept.iter().find(|k| k.0 == n.name).map(|k| (k.1, k.2)))
-        .collect();
+    let mut home = Vec::new();
+    for n in nodes {
+        if let Some(k) = kept.iter().find(|k| k.0 == n.name) {
+            home.push((k.1, k.2));
+        }
+    }
     if home.len() == n && kept.len() == n && (0..n).any(|i| home[i].1 > 0 && at[i].1 == 0) {
         let room = narrowest(&home).min(NODE_ROOM) - 0.5;
         for i in 0..n {
@@ -350,14 +352,15 @@ fn link(l: &LinkView, layout: &Layout, on: &Callback<(String, String)>) -> Html 
     // The label stands right of the replica's end of the link, just above the replica and
     // below the turn: columns are wider than a label, so labels of one row never meet.
     let (x, y) = r[3];
-    let ly = y - RADIUS * layout.scale - 8.0;
-    let pts = points(&r);
+    let top = y - RADIUS * layout.scale;
+    let ly = top - 8.0;
     html! {
         <g class={classes!("link", format!("link-{}", l.state))}
            data-testid={format!("link-{}-{}", l.master, l.replica)} {onclick}>
             <title>{ format!("{} → {}: {label}", l.master, l.replica) }</title>
-            <polyline class="link-hit" points={pts.clone()} />
-            <polyline class="link-line" points={pts} />
+            // Clicks land on the replica's own end: links from one master share their start.
+            <line class="link-hit" x1={x.to_string()} y1={r[2].1.to_string()} x2={x.to_string()} y2={top.to_string()} />
+            <polyline class="link-line" points={points(&r)} />
             if let Some(text) = shown {
                 <text class="link-label" x={format!("{:.1}", x + 8.0)} y={format!("{ly:.1}")}>{ text }</text>
             }
