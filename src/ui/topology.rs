@@ -52,20 +52,20 @@ pub struct Layout {
 /// names no node) and the index of its master in `nodes` when it has a depth.
 fn tree(nodes: &[NodeView]) -> Vec<(usize, Option<usize>)> {
     let find = |name: &Option<String>| nodes.iter().position(|x| Some(&x.name) == name.as_ref());
-    nodes
-        .iter()
-        .map(|n| {
-            let (mut d, mut cur) = (0, n);
-            while let Some(m) = find(&cur.master) {
-                d += 1;
-                if d > nodes.len() {
-                    return (0, None);
-                }
-                cur = &nodes[m];
+    let mut out = Vec::new();
+    for n in nodes {
+        let (mut d, mut cur) = (0, n);
+        while let Some(m) = find(&cur.master) {
+            d += 1;
+            if d > nodes.len() {
+                d = 0;
+                break;
             }
-            (d, find(&n.master).filter(|_| d > 0))
-        })
-        .collect()
+            cur = &nodes[m];
+        }
+        out.push((d, find(&n.master).filter(|_| d > 0)));
+    }
+    out
 }
 
 /// Gives node `i` and those below it their column (in leaf widths): leaves side by side in
@@ -124,11 +124,9 @@ pub fn positions(nodes: &[NodeView], kept: &mut Vec<(String, f64, usize)>) -> La
     }
     // Columns leave room on the right for the link labels of the last one.
     let right = WIDTH - LINK_LABEL_ROOM;
-    let mut at: Vec<(f64, usize)> = (0..n)
-        .map(|i| (fresh[i] * right / leaves.max(1.0), tree[i].0))
-        .collect();
-    let mut home = Vec::new();
-    for n in nodes {
+    let (mut at, mut home) = (Vec::new(), Vec::new());
+    for (i, n) in nodes.iter().enumerate() {
+        at.push((fresh[i] * right / leaves.max(1.0), tree[i].0));
         if let Some(k) = kept.iter().find(|k| k.0 == n.name) {
             home.push((k.1, k.2));
         }
@@ -143,18 +141,21 @@ pub fn positions(nodes: &[NodeView], kept: &mut Vec<(String, f64, usize)>) -> La
             if home[i].1 == at[i].1 {
                 continue;
             }
-            let taken: Vec<f64> = (0..n)
-                .filter(|&j| j != i && at[j].1 == at[i].1 && (j < i || home[j].1 == at[j].1))
-                .map(|j| at[j].0)
-                .collect();
+            let mut taken = Vec::new();
+            for j in 0..n {
+                if j != i && at[j].1 == at[i].1 && (j < i || home[j].1 == at[j].1) {
+                    taken.push(at[j].0);
+                }
+            }
             if taken.iter().any(|x| (x - at[i].0).abs() < room) {
                 let mut free = (0.0, 0.0);
                 for &a in taken.iter().chain(&[0.0]) {
-                    let b = taken
-                        .iter()
-                        .copied()
-                        .filter(|&b| b > a)
-                        .fold(right, f64::min);
+                    let mut b = right;
+                    for &t in &taken {
+                        if t > a && t < b {
+                            b = t;
+                        }
+                    }
                     if b - a > free.1 - free.0 {
                         free = (a, b);
                     }
@@ -163,11 +164,10 @@ pub fn positions(nodes: &[NodeView], kept: &mut Vec<(String, f64, usize)>) -> La
             }
         }
     } else {
-        *kept = nodes
-            .iter()
-            .zip(&at)
-            .map(|(n, &(x, d))| (n.name.clone(), x, d))
-            .collect();
+        kept.clear();
+        for (n, &(x, d)) in nodes.iter().zip(&at) {
+            kept.push((n.name.clone(), x, d));
+        }
     }
     let gap = narrowest(&at);
     // Between two rows: the upper node's state line above the middle (where links turn),
@@ -188,9 +188,14 @@ pub fn positions(nodes: &[NodeView], kept: &mut Vec<(String, f64, usize)>) -> La
     // three heights by the master's place in the row.
     let is_master = |i: usize| tree.iter().any(|t| t.1 == Some(i));
     let turn = |i: usize| {
-        let row = (0..n).filter(|&j| is_master(j) && at[j].1 == at[i].1);
-        let rank = row.clone().filter(|&j| (at[j].0, j) < (at[i].0, i)).count();
-        let spread = match row.count() {
+        let (mut rank, mut count) = (0, 0);
+        for j in 0..n {
+            if is_master(j) && at[j].1 == at[i].1 {
+                count += 1;
+                rank += usize::from((at[j].0, j) < (at[i].0, i));
+            }
+        }
+        let spread = match count {
             0 | 1 => 0.0,
             _ => (rank % 3) as f64 - 1.0,
         };
