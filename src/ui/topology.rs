@@ -111,7 +111,8 @@ fn narrowest(at: &[(f64, usize)]) -> f64 {
 /// and the others following it), every node keeps its home x, and only a node whose depth
 /// changed moves, to its new row; if a node of that row stands on its spot (closer than two
 /// nodes of a row were at home; one at its home depth, or one before it in node order), it
-/// stands aside, in the middle of the row's widest free stretch.
+/// stands aside, in the middle of the row's widest free stretch. A fresh layout replaces
+/// `kept`, so it holds the nodes on the page (at most 12), never removed ones.
 pub fn positions(nodes: &[NodeView], kept: &mut Vec<(String, f64, usize)>) -> Layout {
     let n = nodes.len();
     let tree = tree(nodes);
@@ -215,8 +216,7 @@ pub fn positions(nodes: &[NodeView], kept: &mut Vec<(String, f64, usize)>) -> La
 /// The path a link is drawn along, from `a` to `b`: straight out of `a` to the height where
 /// the upper one's links turn (about halfway), across, and straight into `b`. The turn lies
 /// between two rows and the straight parts run only in the column of their own end, so no
-/// link crosses a third node wherever the nodes stand; its box's centre is on or near the
-/// path (a click there hits the link).
+/// link crosses a third node wherever the nodes stand.
 fn route(layout: &Layout, a: &str, b: &str) -> Option<[(f64, f64); 4]> {
     let &(x1, y1, t1) = layout.pos.get(a)?;
     let &(x2, y2, t2) = layout.pos.get(b)?;
@@ -304,6 +304,7 @@ pub fn Topology(props: &TopologyProps) -> Html {
     }
 }
 
+/// A link along its route, with its state as a label.
 fn link(l: &LinkView, layout: &Layout, on: &Callback<(String, String)>) -> Html {
     if l.master_gone {
         return gone_link(l, layout);
@@ -335,7 +336,7 @@ fn link(l: &LinkView, layout: &Layout, on: &Callback<(String, String)>) -> Html 
         };
     }
     // Many links side by side: only what deserves attention gets a label (all of it on
-    // hover), at alternating heights.
+    // hover).
     let crowded = layout.crowded;
     let shown = if !crowded {
         Some(label.clone())
