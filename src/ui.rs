@@ -9,7 +9,7 @@ mod event_log;
 pub mod model;
 mod panels;
 mod spacetime;
-mod topology;
+pub mod topology;
 
 pub use app::App;
 

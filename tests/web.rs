@@ -80,3 +80,76 @@ fn playback_fast_forwards_past_local_traffic() {
     assert!(elapsed >= 1_500_000, "{elapsed} µs in 100 frames");
     assert!(saw_packets);
 }
+
+/// The chain scenario's nodes as the topology gets them: m → r1 → r2, r3.
+fn chain_nodes() -> Vec<replscope::sim::snapshot::NodeView> {
+    let t = replscope::sim::scenario::builtin_named("chain")
+        .unwrap()
+        .build(None)
+        .unwrap();
+    t.sim().snapshot(0).nodes
+}
+
+fn set_master(nodes: &mut [replscope::sim::snapshot::NodeView], name: &str, master: Option<&str>) {
+    let node = nodes.iter_mut().find(|n| n.name == name).unwrap();
+    node.master = master.map(str::to_string);
+}
+
+#[wasm_bindgen_test]
+fn the_topology_is_a_tree_over_the_whole_height() {
+    use replscope::ui::topology::{positions, HEIGHT};
+    let l = positions(&chain_nodes(), &mut Vec::new());
+    let (m, r1, r2, r3) = (l.pos["m"], l.pos["r1"], l.pos["r2"], l.pos["r3"]);
+    assert_eq!(m.0, r1.0, "m stands over its one replica");
+    assert_eq!(r1.0, (r2.0 + r3.0) / 2.0, "r1 is centred over its replicas");
+    assert!(
+        m.1 < r1.1 && r1.1 < r2.1 && r2.1 == r3.1,
+        "one row per depth"
+    );
+    assert!(
+        m.1 < 0.2 * HEIGHT && r2.1 > 0.7 * HEIGHT,
+        "rows spread over the height"
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_failover_keeps_positions_and_building_a_chain_tidies() {
+    use replscope::ui::topology::positions;
+    let mut nodes = chain_nodes();
+    let mut kept = Vec::new();
+    let before = positions(&nodes, &mut kept).pos;
+    // r1 promoted lands on m's spot at the top: it stands aside until m follows it.
+    set_master(&mut nodes, "r1", None);
+    let during = positions(&nodes, &mut kept).pos;
+    assert!((during["r1"].0 - during["m"].0).abs() > 100.0);
+    assert_eq!(during["r2"].0, before["r2"].0);
+    set_master(&mut nodes, "m", Some("r1"));
+    let after = positions(&nodes, &mut kept).pos;
+    for n in ["m", "r1", "r2", "r3"] {
+        assert_eq!(after[n].0, before[n].0, "{n} keeps its x");
+    }
+    assert_eq!(
+        after["r2"].1, after["m"].1,
+        "r2 and m both one row below r1"
+    );
+    // Without a promotion, a changed tree is laid out afresh: r3 below r2, under it.
+    let mut nodes = chain_nodes();
+    let mut kept = Vec::new();
+    positions(&nodes, &mut kept);
+    set_master(&mut nodes, "r3", Some("r2"));
+    let chain = positions(&nodes, &mut kept).pos;
+    assert_eq!(chain["r3"].0, chain["r2"].0);
+}
+
+#[wasm_bindgen_test]
+fn a_replication_loop_is_drawn_as_masters() {
+    use replscope::ui::topology::positions;
+    let mut nodes = chain_nodes();
+    set_master(&mut nodes, "m", Some("r2"));
+    let l = positions(&nodes, &mut Vec::new()).pos;
+    assert!(
+        l.values().all(|p| p.1 == l["m"].1),
+        "one row: nobody has a depth"
+    );
+    assert!(l["r2"].0 != l["r3"].0 && l["m"].0 != l["r1"].0);
+}
