@@ -25,6 +25,9 @@ use crate::sim::{scenario, Action, SimEvent};
 const KEEPS_OPEN: &str =
     ".inspector, .node, .link, .packet, .link-menu, .packet-detail, .timebar, .console-picker";
 
+/// What such a click closes, when it is on the page.
+const OPEN_THINGS: &str = "[data-testid=inspector-close], .link-menu, .packet-detail";
+
 /// Milliseconds between frames.
 const FRAME_MS: u32 = 50;
 
@@ -248,8 +251,15 @@ pub fn App() -> Html {
         use_effect_with((), move |_| {
             let document = web_sys::window().and_then(|w| w.document());
             let listener = document.map(|d| {
+                let open = d.clone();
                 gloo_events::EventListener::new(&d, "mousedown", move |e| {
                     use wasm_bindgen::JsCast;
+                    // Nothing open, or time stopped by a crash: nothing to close, and no
+                    // re-render asked for.
+                    let shown = open.query_selector(OPEN_THINGS).ok().flatten().is_some();
+                    if !shown || super::error_banner::stopped() {
+                        return;
+                    }
                     let inside = e
                         .target()
                         .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
@@ -265,7 +275,10 @@ pub fn App() -> Html {
             move || drop(listener)
         });
     }
-    model.borrow_mut().update_markers();
+    // (A crash may have left the model borrowed: the marks wait, the banner says why.)
+    if let Ok(mut m) = model.try_borrow_mut() {
+        m.update_markers();
+    }
     let m = model.borrow();
     let snapshot = Rc::new(m.timeline.sim().snapshot(m.start_us));
     let now_ms = m.time_ms();
@@ -657,10 +670,12 @@ pub fn App() -> Html {
     };
     // The packet's words open on the side away from the master, never over it.
     let master_left = master_name.as_ref().is_some_and(|name| {
-        super::topology::positions(&snapshot.nodes)
+        // (A fresh layout: where a failover left nodes may differ a little; only the side
+        // matters.)
+        super::topology::positions(&snapshot.nodes, &mut Vec::new())
             .pos
-            .get(name)
-            .is_some_and(|(x, _)| *x < super::topology::WIDTH / 2.0)
+            .get(name.as_str())
+            .is_some_and(|(x, _, _)| *x < super::topology::WIDTH / 2.0)
     });
     let packet_detail = (*packet).and_then(|id| {
         m.timeline
@@ -686,12 +701,6 @@ pub fn App() -> Html {
                     <button data-testid="reset" onclick={on_reset} title="Restart this scenario at 0 s, same seed, without your actions">{ "Reset" }</button>
                 </div>
                 <div class="controls setup">
-                    <button data-testid="slow-motion" aria-pressed={m.slow_motion.to_string()} onclick={control(|m| m.slow_motion = !m.slow_motion)}
-                            title="Slow motion (s): every packet takes at least 0.6 s on screen; quiet time is still skipped">{ "Slow motion" }</button>
-                    <label class="speed">{ m.speed_words() }
-                        <input type="range" min="0" max="1000" data-testid="speed"
-                               value={slider_from_speed(m.speed).to_string()} oninput={on_speed} />
-                    </label>
                     <label>{ "writes/s " }
                         <select data-testid="workload" ref={workload_menu.clone()} onchange={on_workload} aria-label="Workload on the master">
                             { for rates.iter().map(|r| html! {
@@ -737,6 +746,12 @@ pub fn App() -> Html {
                     <button data-testid="step-back" onclick={control(Model::step_back)} title="Step back (←)">{ "◂ Step" }</button>
                     <button data-testid="step" onclick={control(Model::step)} title="Step (→)">{ "Step ▸" }</button>
                     <button data-testid="next-event" onclick={control(Model::next_interesting)} title="Next interesting event (n)">{ "Next event" }</button>
+                    <button data-testid="slow-motion" aria-pressed={m.slow_motion.to_string()} onclick={control(|m| m.slow_motion = !m.slow_motion)}
+                            title="Slow motion (s): every packet takes at least 0.6 s on screen; quiet time is still skipped">{ "Slow motion" }</button>
+                    <label class="speed">{ m.speed_words() }
+                        <input type="range" min="0" max="1000" data-testid="speed"
+                               value={slider_from_speed(m.speed).to_string()} oninput={on_speed} />
+                    </label>
                 </div>
                 <div class="time-track">
                     <input type="range" class="time-slider" data-testid="time-slider" min="0"

@@ -94,7 +94,10 @@ pub fn PsyncPanel(props: &PsyncPanelProps) -> Html {
             if !props.earlier.is_empty() {
                 <div class="psync-history" data-testid="psync-history">
                     <span>{ format!("{node}'s decisions:") }</span>
-                    { for props.earlier.iter().map(|(at, replica, cont)| {
+                    if props.earlier.len() > DECISIONS_SHOWN {
+                        <span>{ format!("{} earlier, then", props.earlier.len() - DECISIONS_SHOWN) }</span>
+                    }
+                    { for props.earlier.iter().skip(props.earlier.len().saturating_sub(DECISIONS_SHOWN)).map(|(at, replica, cont)| {
                         let at = *at;
                         let current = at == story.time_ms && *replica == story.replica;
                         html! {
@@ -111,6 +114,10 @@ pub fn PsyncPanel(props: &PsyncPanelProps) -> Html {
         </section>
     }
 }
+
+/// A master's latest decisions listed under its PSYNC panel (11 replicas would take three
+/// rows); the earlier ones are counted, and the time slider marks every one.
+const DECISIONS_SHOWN: usize = 6;
 
 fn rule_text(d: &PsyncDecision) -> String {
     match d.rule {
@@ -288,7 +295,7 @@ pub fn BacklogRing(props: &BacklogProps) -> Html {
                     // A replica that has not acknowledged since it (re)attached shows 0 in
                     // INFO; here it says so instead of a misleading offset.
                     { for props.acks.iter().map(|(name, off)| html! { <><dt>{ format!("{name} ack") }</dt>
-                        <dd>{ if *off > 0 { off.to_string() } else { "none yet".to_string() } }</dd></> }) }
+                        <dd>{ if *off > 0 { off.to_string() } else { "none".to_string() } }</dd></> }) }
                 </dl>
             }
         </section>

@@ -328,13 +328,14 @@ fn link(l: &LinkView, layout: &Layout, on: &Callback<(String, String)>) -> Html 
     };
     // A quiet link counts up towards repl-timeout on both sides: the replica hearing
     // nothing from its master, the master getting no ACK; a full sync shows its progress.
-    let silent = l.silent_s.filter(|s| *s >= 2);
-    let no_ack = l.ack_lag_s.filter(|s| *s >= 2);
+    // Shown past a quarter of the timeout: a quiet link's silence up to the PING period
+    // (10 s of 60 by default) is normal and would only be noise.
+    let silent = l.silent_s.filter(|s| *s >= 2 && 4 * s >= l.repl_timeout_s);
+    let no_ack = l
+        .ack_lag_s
+        .filter(|s| *s >= 2 && 4 * s >= l.master_repl_timeout_s);
     if let Some(s) = silent {
-        label = format!(
-            "{label} · {} hears nothing {s}/{} s",
-            l.replica, l.repl_timeout_s
-        );
+        label = format!("{label} · {} silent {s}/{} s", l.replica, l.repl_timeout_s);
     }
     if let Some(s) = no_ack {
         label = format!(

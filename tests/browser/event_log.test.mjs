@@ -10,7 +10,7 @@ let site, browser;
 before(async () => { site = await serveDir(); browser = await launch(); });
 after(async () => { await browser?.close(); await site?.close(); });
 
-const lines = (page) => page.getByTestId('event-log').locator('ol li').allTextContents();
+const lines = (page) => page.getByTestId('event-log').locator('ol li:not(.log-more)').allTextContents();
 
 test('filter the event log by kind, node and text', async () => {
   const page = await watchedPage(browser);

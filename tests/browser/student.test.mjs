@@ -103,7 +103,7 @@ test('write, read, cut, heal, resync, fail over, rewind', async () => {
   await type(page, 'r1', 'ROLE', '1) "master"');
   await type(page, 'r2', 'REPLICAOF r1 6379', 'OK');
   await linkState(page, 'r1', 'r2', 'connected');
-  await page.getByTestId('psync-decision').filter({ hasText: 'PSYNC decision on r1' }).filter({ hasText: '+CONTINUE' }).waitFor({ timeout: 30_000 });
+  await page.getByTestId('psync-decision').filter({ hasText: 'asks r1' }).filter({ hasText: '+CONTINUE' }).waitFor({ timeout: 30_000 });
   await type(page, 'r1', 'SET after failover', 'OK');
   await readUntil(page, 'r2', 'GET after', '"failover"');
   await screenshot(page, 'student-4-failover');
