@@ -21,9 +21,11 @@ use crate::sim::{scenario, Action, SimEvent};
 
 /// What a click may land on without closing the inspector, a link's menu or a packet's
 /// words: those themselves, and what opens them (a node, a link, a packet), the playback
-/// controls (stepping with the inspector open), and the console picker.
+/// controls (stepping with the inspector open), the side column around the inspector (its
+/// PSYNC decisions, the backlog), and the console picker. It acts on `click`, after what
+/// the click did, so nothing moves between the press and the release.
 const KEEPS_OPEN: &str =
-    ".inspector, .node, .link, .packet, .link-menu, .packet-detail, .timebar, .console-picker";
+    ".side, .node, .link, .packet, .link-menu, .packet-detail, .timebar, .console-picker";
 
 /// What such a click closes, when it is on the page.
 const OPEN_THINGS: &str = "[data-testid=inspector-close], .link-menu, .packet-detail";
@@ -252,7 +254,7 @@ pub fn App() -> Html {
             let document = web_sys::window().and_then(|w| w.document());
             let listener = document.map(|d| {
                 let open = d.clone();
-                gloo_events::EventListener::new(&d, "mousedown", move |e| {
+                gloo_events::EventListener::new(&d, "click", move |e| {
                     use wasm_bindgen::JsCast;
                     // Nothing open, or time stopped by a crash: nothing to close, and no
                     // re-render asked for.

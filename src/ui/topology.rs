@@ -445,10 +445,13 @@ fn pulse_rings(pulses: &[(&HeartbeatView, f64)], layout: &Layout) -> Vec<Html> {
 
 fn packet(p: &PacketView, layout: &Layout, on: &Callback<u64>) -> Option<Html> {
     let r = route(layout, &p.from, &p.to)?;
-    let radius = RADIUS * layout.scale;
+    let size = 4.0 + (p.len as f64).log2().clamp(0.0, 20.0) * 0.6;
+    // From just outside one circle to just outside the other (Projector's larger circles
+    // included): drawn above the nodes, a packet never covers one, so a click on a node
+    // opens the node and a click on a packet the packet.
+    let radius = RADIUS * layout.scale + size + 7.0;
     let seg = |i: usize| (r[i + 1].0 - r[i].0, r[i + 1].1 - r[i].1);
     let len = |i: usize| seg(i).0.abs() + seg(i).1.abs();
-    // Along the route from the edge of one circle to the edge of the other.
     let mut d = radius + p.progress * (len(0) + len(1) + len(2) - 2.0 * radius).max(0.0);
     let i = (0..2).find(|&i| d <= len(i)).unwrap_or(2);
     d -= (0..i).map(len).sum::<f64>();
@@ -459,7 +462,7 @@ fn packet(p: &PacketView, layout: &Layout, on: &Callback<u64>) -> Option<Html> {
         r[i].0 + dx * d / l - dy / l * 7.0,
         r[i].1 + dy * d / l + dx / l * 7.0,
     );
-    let r = 4.0 + (p.len as f64).log2().clamp(0.0, 20.0) * 0.6;
+    let r = size;
     let id = p.id;
     let onclick = on.reform(move |_: MouseEvent| id);
     Some(html! {
