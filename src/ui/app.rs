@@ -247,34 +247,38 @@ pub fn App() -> Html {
     }
 
     // A click outside the inspector, a node, a link's menu or a packet's words closes them,
-    // as a dialog closes.
+    // as a dialog closes. Where the press landed is judged at the press (a click's handler
+    // may remove its own button before the click reaches the document), and acted on after
+    // the click (so nothing moves between press and release).
     {
         let (selected, link_menu, packet) = (selected.clone(), link_menu.clone(), packet.clone());
         use_effect_with((), move |_| {
-            let document = web_sys::window().and_then(|w| w.document());
-            let listener = document.map(|d| {
-                let open = d.clone();
-                gloo_events::EventListener::new(&d, "click", move |e| {
-                    use wasm_bindgen::JsCast;
-                    // Nothing open, or time stopped by a crash: nothing to close, and no
-                    // re-render asked for.
-                    let shown = open.query_selector(OPEN_THINGS).ok().flatten().is_some();
-                    if !shown || super::error_banner::stopped() {
-                        return;
-                    }
+            use wasm_bindgen::JsCast;
+            let pressed_outside = Rc::new(std::cell::Cell::new(false));
+            let listeners = web_sys::window().and_then(|w| w.document()).map(|d| {
+                let outside = pressed_outside.clone();
+                let press = gloo_events::EventListener::new(&d, "mousedown", move |e| {
                     let inside = e
                         .target()
                         .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
                         .and_then(|el| el.closest(KEEPS_OPEN).ok().flatten())
                         .is_some();
-                    if !inside {
+                    outside.set(!inside);
+                });
+                let open = d.clone();
+                let click = gloo_events::EventListener::new(&d, "click", move |_| {
+                    // Nothing open, or time stopped by a crash: nothing to close, and no
+                    // re-render asked for.
+                    let shown = open.query_selector(OPEN_THINGS).ok().flatten().is_some();
+                    if pressed_outside.replace(false) && shown && !super::error_banner::stopped() {
                         selected.set(None);
                         link_menu.set(None);
                         packet.set(None);
                     }
-                })
+                });
+                (press, click)
             });
-            move || drop(listener)
+            move || drop(listeners)
         });
     }
     // (A crash may have left the model borrowed: the marks wait, the banner says why.)

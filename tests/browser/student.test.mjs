@@ -42,7 +42,9 @@ async function linkState(page, a, b, state) {
 }
 
 async function linkAction(page, a, b, action) {
-  await page.getByTestId(`link-${a}-${b}`).locator('.link-hit').click({ force: true });
+  // On its label, as a student would: a packet passing over the line would take a click
+  // there (and Playwright waits until nothing covers the label).
+  await page.getByTestId(`link-${a}-${b}`).locator('.link-label').click();
   await page.getByTestId(`link-action-${action}`).click();
 }
 
