@@ -30,6 +30,7 @@ test('the PSYNC panel says who asked what and what the master has, keeps each re
   }
   // m's decisions, by replica, each a click away.
   await page.getByTestId('node-m').click();
+  await panel.locator('h2', { hasText: /asks m$/ }).waitFor();
   const history = page.getByTestId('psync-history').locator('button');
   assert.ok(await history.count() >= 1);
   const request = await panel.locator('.request').textContent();
