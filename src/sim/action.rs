@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::scenario::ScenarioStep;
+
 /// One user action. Nodes are named (`m`, `r1`…).
 ///
 /// Serialised as derived (`{"do": "kill", "node": "m", ...}`); parsed through [`Fields`], one
@@ -100,11 +102,15 @@ enum Kind {
     Reader,
 }
 
-/// Every field any action has (each name has one type in all of them), for [`Action`]'s
-/// parsing: a field is `None` when absent, and an explicit `null` is refused as before.
+/// Every field any action has (each name has one type in all of them), and a scenario step's
+/// `at_ms`, for [`Action`]'s and [`ScenarioStep`]'s parsing (one copy of this visitor in the
+/// page, not one per format plus one for a `flatten`): a field is `None` when absent, and an
+/// explicit `null` is refused as before.
 #[derive(Deserialize)]
 #[serde(expecting = "internally tagged enum Action")]
-struct Fields {
+pub(super) struct Fields {
+    #[serde(default, deserialize_with = "present")]
+    at_ms: Option<u64>,
     #[serde(rename = "do")]
     kind: Kind,
     #[serde(default, deserialize_with = "present")]
@@ -155,6 +161,18 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
 /// A field the action needs, or serde's words for its absence.
 fn need<T>(value: Option<T>, field: &str) -> Result<T, String> {
     value.ok_or_else(|| format!("missing field `{field}`"))
+}
+
+impl TryFrom<Fields> for ScenarioStep {
+    type Error = String;
+
+    /// `at_ms` and the action (a missing `at_ms` named first, as the derive with `flatten` did).
+    fn try_from(mut f: Fields) -> Result<ScenarioStep, String> {
+        Ok(ScenarioStep {
+            at_ms: need(f.at_ms.take(), "at_ms")?,
+            action: Action::try_from(f)?,
+        })
+    }
 }
 
 impl TryFrom<Fields> for Action {
