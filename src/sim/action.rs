@@ -10,8 +10,9 @@ use super::scenario::ScenarioStep;
 ///
 /// Serialised as derived (`{"do": "kill", "node": "m", ...}`); parsed through [`Fields`], one
 /// flat struct, rather than a derived `tag = "do"` enum, whose 13 variant visitors each cost
-/// the page a copy of serde's buffered-content deserializer (5.3 KB gzipped in all). The same
-/// objects parse to the same actions, and a missing field is reported as serde reports it.
+/// the page a copy of serde's buffered-content deserializer (5.3 KB gzipped in all, 6 KB more
+/// with [`ScenarioStep`]'s `flatten`). The same objects parse to the same actions, and a
+/// missing field is reported as serde reports it.
 /// Optional when parsed: `jitter_ms`, `bandwidth_bps` (0), `both`, `rdb` (true), `save`
 /// (false), `config` (none), `keys` (100), `value_size` (16).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
