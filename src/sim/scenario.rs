@@ -22,8 +22,10 @@ pub struct NodeSpec {
     pub config: BTreeMap<String, String>,
 }
 
-/// An action at a time.
+/// An action at a time: `{"at_ms": 1000, "do": "kill", "node": "m"}`. Parsed with the
+/// action's own fields ([`Action`]'s parsing says why).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "super::action::Fields")]
 pub struct ScenarioStep {
     pub at_ms: u64,
     #[serde(flatten)]
