@@ -190,8 +190,11 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
                 <ol class="st-lanes" style={format!("padding-bottom: {axis_h}px")}>
                     { for props.lanes.iter().map(|name| html! { <li>{ name }</li> }) }
                 </ol>
-                <div class="st-draw" ref={body}>
-                    <svg viewBox={format!("0 0 {w:.0} {h:.0}")} width={format!("{w:.0}")} height={format!("{h:.0}")} aria-hidden="true">
+                // Absolute (inline, whatever the stylesheet says): the drawing never sizes
+                // its box, or measuring the box after each render would make it grow forever.
+                <div class="st-draw" ref={body} style="position: relative; overflow: hidden">
+                    <svg viewBox={format!("0 0 {w:.0} {h:.0}")} width={format!("{w:.0}")} height={format!("{h:.0}")} aria-hidden="true"
+                         style="position: absolute; left: 0; top: 0">
                         // One arrowhead per kind, in its colour (a marker's contents do not
                         // take the colour of the line that uses it).
                         <defs>
