@@ -98,7 +98,7 @@ fn set_master(nodes: &mut [replscope::sim::snapshot::NodeView], name: &str, mast
 #[wasm_bindgen_test]
 fn the_topology_is_a_tree_over_the_whole_height() {
     use replscope::ui::topology::{positions, HEIGHT};
-    let l = positions(&chain_nodes(), &mut Vec::new());
+    let l = positions(&chain_nodes(), &mut Vec::new(), 1.0);
     let (m, r1, r2, r3) = (l.pos["m"], l.pos["r1"], l.pos["r2"], l.pos["r3"]);
     assert_eq!(m.0, r1.0, "m stands over its one replica");
     assert_eq!(r1.0, (r2.0 + r3.0) / 2.0, "r1 is centred over its replicas");
@@ -117,14 +117,14 @@ fn a_failover_keeps_positions_and_building_a_chain_tidies() {
     use replscope::ui::topology::positions;
     let mut nodes = chain_nodes();
     let mut kept = Vec::new();
-    let before = positions(&nodes, &mut kept).pos;
+    let before = positions(&nodes, &mut kept, 1.0).pos;
     // r1 promoted lands on m's spot at the top: it stands aside until m follows it.
     set_master(&mut nodes, "r1", None);
-    let during = positions(&nodes, &mut kept).pos;
+    let during = positions(&nodes, &mut kept, 1.0).pos;
     assert!((during["r1"].0 - during["m"].0).abs() > 100.0);
     assert_eq!(during["r2"].0, before["r2"].0);
     set_master(&mut nodes, "m", Some("r1"));
-    let after = positions(&nodes, &mut kept).pos;
+    let after = positions(&nodes, &mut kept, 1.0).pos;
     for n in ["m", "r1", "r2", "r3"] {
         assert_eq!(after[n].0, before[n].0, "{n} keeps its x");
     }
@@ -135,9 +135,9 @@ fn a_failover_keeps_positions_and_building_a_chain_tidies() {
     // Without a promotion, a changed tree is laid out afresh: r3 below r2, under it.
     let mut nodes = chain_nodes();
     let mut kept = Vec::new();
-    positions(&nodes, &mut kept);
+    positions(&nodes, &mut kept, 1.0);
     set_master(&mut nodes, "r3", Some("r2"));
-    let chain = positions(&nodes, &mut kept).pos;
+    let chain = positions(&nodes, &mut kept, 1.0).pos;
     assert_eq!(chain["r3"].0, chain["r2"].0);
 }
 
@@ -146,7 +146,7 @@ fn a_replication_loop_is_drawn_as_masters() {
     use replscope::ui::topology::positions;
     let mut nodes = chain_nodes();
     set_master(&mut nodes, "m", Some("r2"));
-    let l = positions(&nodes, &mut Vec::new()).pos;
+    let l = positions(&nodes, &mut Vec::new(), 1.0).pos;
     assert!(
         l.values().all(|p| p.1 == l["m"].1),
         "one row: nobody has a depth"

@@ -678,7 +678,7 @@ pub fn App() -> Html {
     let master_left = master_name.as_ref().is_some_and(|name| {
         // (A fresh layout: where a failover left nodes may differ a little; only the side
         // matters.)
-        super::topology::positions(&snapshot.nodes, &mut Vec::new())
+        super::topology::positions(&snapshot.nodes, &mut Vec::new(), 1.0)
             .pos
             .get(name.as_str())
             .is_some_and(|(x, _, _)| *x < super::topology::WIDTH / 2.0)
@@ -782,7 +782,7 @@ pub fn App() -> Html {
                 <section class="topology" data-testid="topology" aria-label="Topology">
                     <Topology snapshot={snapshot.clone()} selected={(*selected).clone()}
                               on_select_node={on_select_node} on_select_link={on_select_link}
-                              on_select_packet={on_select_packet} />
+                              on_select_packet={on_select_packet} projector={*projector} />
                     if let Some((a, b)) = (*link_menu).clone() {
                         { link_menu_view(&a, &b, &act, &link_menu) }
                     }

@@ -113,7 +113,14 @@ fn narrowest(at: &[(f64, usize)]) -> f64 {
 /// nodes of a row were at home; one at its home depth, or one before it in node order), it
 /// stands aside, in the middle of the row's widest free stretch. A fresh layout replaces
 /// `kept`, so it holds the nodes on the page (at most 12), never removed ones.
-pub fn positions(nodes: &[NodeView], kept: &mut Vec<(String, f64, usize)>) -> Layout {
+///
+/// Nodes grow up to `max_scale` where rows and columns leave room (Projector asks for more
+/// than 1, so that a small tree fills the picture and reads from the back of a room).
+pub fn positions(
+    nodes: &[NodeView],
+    kept: &mut Vec<(String, f64, usize)>,
+    max_scale: f64,
+) -> Layout {
     let n = nodes.len();
     let tree = tree(nodes);
     let mut fresh = vec![0.0; n];
@@ -178,7 +185,7 @@ pub fn positions(nodes: &[NodeView], kept: &mut Vec<(String, f64, usize)>) -> La
     let tall = ((HEIGHT - 10.0) / (fixed + (fixed + STATE_LINE) * (rows - 1.0))).min(
         (HEIGHT - 10.0 - 2.0 * LINK_LINE * (rows - 1.0)) / (fixed + 2.0 * RADIUS * (rows - 1.0)),
     );
-    let scale = (gap / NODE_ROOM).min(tall).min(1.0);
+    let scale = (gap / NODE_ROOM).min(tall).min(max_scale);
     let top = RADIUS * scale + 6.0;
     let step = (HEIGHT - 4.0 - (RADIUS + STATE_LINE) * scale - top) / (rows - 1.0).max(1.0);
     let y = |i: usize| match rows > 1.0 {
@@ -250,14 +257,28 @@ pub struct TopologyProps {
     pub on_select_node: Callback<String>,
     pub on_select_link: Callback<(String, String)>,
     pub on_select_packet: Callback<u64>,
+    /// Projector mode: nodes as large as the picture allows.
+    #[prop_or_default]
+    pub projector: bool,
 }
+
+/// How much larger nodes may grow in Projector mode (a two-row tree has the room for it).
+const PROJECTOR_SCALE: f64 = 1.3;
 
 #[component]
 pub fn Topology(props: &TopologyProps) -> Html {
     let snap = &props.snapshot;
     // Each node's home (x and depth), so that role changes do not move it.
     let kept = use_mut_ref(Vec::<(String, f64, usize)>::new);
-    let layout = positions(&snap.nodes, &mut kept.borrow_mut());
+    let layout = positions(
+        &snap.nodes,
+        &mut kept.borrow_mut(),
+        if props.projector {
+            PROJECTOR_SCALE
+        } else {
+            1.0
+        },
+    );
     // Heartbeat pulses: each PING / REPLCONF ACK glows for PULSE_MS of real time from the
     // frame that first shows it, whatever the speed. Their fading rides on the frames the
     // simulation draws anyway (no animation of their own), and a faded pulse is not drawn.
@@ -295,13 +316,18 @@ pub fn Topology(props: &TopologyProps) -> Html {
     html! {
         <svg class="topology-canvas" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img"
              aria-label="Replication topology">
-            { for snap.links.iter().map(|l| link(l, &layout, &props.on_select_link)) }
-            { for pulses.iter().filter_map(|(h, glow)| pulse_link(h, *glow, &layout)) }
-            { for pulse_rings(&pulses, &layout) }
-            { for snap.nodes.iter().map(|n| node(n, &layout, props.selected.as_deref() == Some(n.name.as_str()), &props.on_select_node)) }
+            // One group per layer: Yew lays `{ for … }` children side by side in one list, so
+            // without the groups a pulse appearing shifted every node after it, and nodes were
+            // re-created each frame (a click or a measure could fall between).
+            <g class="links">{ for snap.links.iter().map(|l| link(l, &layout, &props.on_select_link)) }</g>
+            <g class="pulses">
+                { for pulses.iter().filter_map(|(h, glow)| pulse_link(h, *glow, &layout)) }
+                { for pulse_rings(&pulses, &layout) }
+            </g>
+            <g class="nodes">{ for snap.nodes.iter().map(|n| node(n, &layout, props.selected.as_deref() == Some(n.name.as_str()), &props.on_select_node)) }</g>
             // Above the nodes: a packet just sent or about to arrive sits on a node's edge,
             // and a click on it must open the packet, not the node.
-            { for snap.packets.iter().step_by(snap.packets.len().div_ceil(MAX_PACKETS_DRAWN).max(1)).filter_map(|p| packet(p, &layout, &props.on_select_packet)) }
+            <g class="packets">{ for snap.packets.iter().step_by(snap.packets.len().div_ceil(MAX_PACKETS_DRAWN).max(1)).filter_map(|p| packet(p, &layout, &props.on_select_packet)) }</g>
         </svg>
     }
 }
@@ -495,7 +521,7 @@ fn node(n: &NodeView, layout: &Layout, selected: bool, on: &Callback<String>) ->
     } else {
         format!("{} · {state}", n.role)
     };
-    let transform = if layout.scale < 1.0 {
+    let transform = if layout.scale != 1.0 {
         format!("translate({x:.1},{y:.1}) scale({:.3})", layout.scale)
     } else {
         format!("translate({x:.1},{y:.1})")
