@@ -136,7 +136,9 @@ test('the event log speaks Redis, holds still while read, and reaches older line
   await page.getByTestId('play-pause').click();
   const shown = await lines.count();
   await page.getByTestId('log-older').click();
-  assert.ok(await lines.count() > shown, `more than the ${shown} lines shown`);
+  // (The page redraws on its next frame.)
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid=log-lines] li').length > n, shown, { timeout: 5_000 })
+    .catch(() => assert.fail(`no more than the ${shown} lines shown`));
   assert.deepEqual(page.problems, []);
   await page.close();
 });
@@ -223,6 +225,29 @@ test('Export: the picture as SVG and PNG, and a transcript of decisions and even
   assert.match(transcript, /r1 asked m: PSYNC \? -1 → \+FULLRESYNC/);
   assert.match(transcript, /r1 asked m: PSYNC [0-9a-f]{40} \d+ → \+CONTINUE/);
   assert.match(transcript, /cut link m–r1/);
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
+test('Projector makes the picture and its numbers larger, not smaller', async () => {
+  const page = await watchedPage(browser);
+  await page.goto(`${site.url}?scenario=one-replica&t=9000`);
+  await page.getByTestId('topology').waitFor();
+  const measure = () => page.getByTestId('node-r1').evaluate((g) => ({
+    circle: g.querySelector('circle').getBoundingClientRect().width,
+    offset: g.querySelectorAll('.node-detail')[0].getBoundingClientRect().height,
+  }));
+  const normal = await measure();
+  await page.getByTestId('projector').click();
+  await page.waitForTimeout(200);
+  const big = await measure();
+  assert.ok(big.circle > normal.circle * 1.1, `nodes: ${normal.circle.toFixed(1)} px, in Projector ${big.circle.toFixed(1)} px`);
+  assert.ok(big.offset >= 14, `an offset in Projector is ${big.offset.toFixed(1)} px tall`);
+  // The header stays one row: every control on screen, none wrapped below the first.
+  const top = await page.getByTestId('scenario-select').boundingBox();
+  const help = await page.getByTestId('help-button').boundingBox();
+  assert.ok(Math.abs(help.y - top.y) < top.height, 'the header is one row');
+  await screenshot(page, 'panels-projector');
   assert.deepEqual(page.problems, []);
   await page.close();
 });
