@@ -133,7 +133,12 @@ pub fn EventLog(props: &EventLogProps) -> Html {
                     <span class="n">{ &l.node }</span>{ &l.text }</li>
                 }) }
                 if props.more && !props.truncated && !props.dropped {
-                    <li class="log-more"><button data-testid="log-older" onclick={props.on_more.reform(|_| true)}>{ "Show older lines" }</button></li>
+                    <li class="log-more"><button data-testid="log-older" onclick={{
+                        // Older lines are what the reader asked for: the list held still
+                        // (scrolled down to this button) takes them in.
+                        let (held, more) = (held.clone(), props.on_more.clone());
+                        move |_| { held.set(None); more.emit(true); }
+                    }}>{ "Show older lines" }</button></li>
                 }
                 if props.truncated {
                     <li class="log-more">{ format!("… only the latest {} entries were searched", crate::sim::log::SCAN_LIMIT) }</li>
