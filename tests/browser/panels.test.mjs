@@ -21,8 +21,11 @@ test('the PSYNC panel says who asked what and what the master has, keeps each re
   const panel = page.getByTestId('psync-decision');
   // Sampled as the chain forms: the decision shown is always the backlog's node's own.
   for (let i = 0; i < 30; i++) {
-    const decided = (await panel.locator('h2').textContent()).match(/asks (\S+)$/)?.[1];
-    const ring = (await page.getByTestId('backlog-ring').locator('h2').textContent()).match(/Backlog of (\S+)/)?.[1];
+    // Both read at once, as one frame shows them.
+    const [p, b] = await page.evaluate(() => ['psync-decision', 'backlog-ring']
+      .map((id) => document.querySelector(`[data-testid=${id}] h2`)?.textContent ?? ''));
+    const decided = p.match(/asks (\S+)$/)?.[1];
+    const ring = b.match(/Backlog of (\S+)/)?.[1];
     if (decided) assert.equal(decided, ring, `a PSYNC decided by ${decided} beside the backlog of ${ring}`);
     const side = await page.locator('.side').textContent();
     assert.ok(!side.includes('..='), `no Rust ranges on screen: ${side}`);
