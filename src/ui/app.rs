@@ -675,14 +675,16 @@ pub fn App() -> Html {
         })
     };
     // The packet's words open on the side away from the master, never over it.
-    let master_left = master_name.as_ref().is_some_and(|name| {
-        // (A fresh layout: where a failover left nodes may differ a little; only the side
-        // matters.)
-        super::topology::positions(&snapshot.nodes, &mut Vec::new(), 1.0)
-            .pos
-            .get(name.as_str())
-            .is_some_and(|(x, _, _)| *x < super::topology::WIDTH / 2.0)
-    });
+    // (Laid out only while a packet is open: not on every frame.)
+    let master_left = packet.is_some()
+        && master_name.as_ref().is_some_and(|name| {
+            // (A fresh layout: where a failover left nodes may differ a little; only the side
+            // matters.)
+            super::topology::positions(&snapshot.nodes, &mut Vec::new(), 1.0)
+                .pos
+                .get(name.as_str())
+                .is_some_and(|(x, _, _)| *x < super::topology::WIDTH / 2.0)
+        });
     let packet_detail = (*packet).and_then(|id| {
         m.timeline
             .trace()
@@ -763,11 +765,11 @@ pub fn App() -> Html {
                     <input type="range" class="time-slider" data-testid="time-slider" min="0"
                            max={slider_max.to_string()} value={now_ms.to_string()} oninput={on_seek} aria-label="Time" />
                     <div class="markers" data-testid="markers">
-                        { for m.markers().into_iter().filter(|k| k.time_ms <= slider_max).map(|k| {
+                        { for m.markers().filter(|k| k.time_ms <= slider_max).map(|k| {
                             let left = format!("left: calc(7px + (100% - 14px) * {:.4})", k.time_ms as f64 / slider_max.max(1) as f64);
                             let at = k.time_ms;
                             html! { <button class={classes!("marker", k.kind)} data-testid={format!("marker-{}", k.kind)} style={left}
-                                            title={format!("{:.3} s · {}", at as f64 / 1000.0, k.title)} aria-label={k.title}
+                                            title={format!("{:.3} s · {}", at as f64 / 1000.0, k.title)} aria-label={k.title.clone()}
                                             onclick={on_marker.reform(move |_| at)} /> }
                         }) }
                     </div>

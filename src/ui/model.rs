@@ -118,6 +118,8 @@ pub struct Model {
     /// entry number up to which they were looked for.
     markers: Vec<Marker>,
     marked_upto: u64,
+    /// The marks of the scenario's own steps (worded once: the slider draws them each frame).
+    step_markers: Vec<Marker>,
 }
 
 impl Model {
@@ -126,6 +128,16 @@ impl Model {
         let seed = seed.unwrap_or(scenario.seed);
         let timeline = scenario.build(Some(seed))?;
         let start_us = timeline.sim().now_us();
+        let step_markers = scenario
+            .steps
+            .iter()
+            .map(|s| Marker {
+                n: u64::MAX,
+                time_ms: s.at_ms,
+                kind: "step",
+                title: format!("script: {}", s.action.describe()),
+            })
+            .collect();
         Ok(Model {
             scenario,
             seed,
@@ -143,6 +155,7 @@ impl Model {
             guard_at: MEMORY_GUARD_BYTES,
             markers: Vec::new(),
             marked_upto: 0,
+            step_markers,
         })
     }
 
@@ -212,17 +225,11 @@ impl Model {
 
     /// The time slider's marks: the scenario's steps (those still to come too), then what
     /// the run recorded (an action at the very moment of a step is that step).
-    pub fn markers(&self) -> Vec<Marker> {
-        let steps = self.scenario.steps.iter().map(|s| Marker {
-            n: u64::MAX,
-            time_ms: s.at_ms,
-            kind: "step",
-            title: format!("script: {}", s.action.describe()),
-        });
+    pub fn markers(&self) -> impl Iterator<Item = &Marker> {
         let run = self.markers.iter().filter(|m| {
-            m.kind != "action" || !self.scenario.steps.iter().any(|s| s.at_ms == m.time_ms)
+            m.kind != "action" || !self.step_markers.iter().any(|s| s.time_ms == m.time_ms)
         });
-        steps.chain(run.cloned()).collect()
+        self.step_markers.iter().chain(run)
     }
 
     /// A handout of the run up to the moment shown: the scenario, every PSYNC decision the
