@@ -12,6 +12,7 @@ fn main() -> std::process::ExitCode {
     match args.first().map(String::as_str) {
         Some("server") => replscope::server::main(&args[1..]),
         Some("sim") => replscope::sim::cli::main(&args[1..]),
+        Some("lesson") => replscope::sim::lesson_cli::main(&args[1..]),
         Some("--version") | Some("-v") => {
             println!("replscope {}", env!("CARGO_PKG_VERSION"));
             std::process::ExitCode::SUCCESS
@@ -20,6 +21,7 @@ fn main() -> std::process::ExitCode {
             eprintln!(
                 "usage: replscope server [--port N] [--replicaof HOST PORT] [--<redis option> VALUE]...\n\
                  \x20      replscope sim --list | --scenario NAME|FILE [--seed N] [--until MS] | --random --seed N\n\
+                 \x20      replscope lesson list | solve LESSON [--seed N] | check LESSON RUN.json\n\
                  \x20      replscope --version\n\
                  The browser app is built and served with `./x serve`."
             );

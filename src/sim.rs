@@ -11,11 +11,15 @@
 
 pub mod action;
 pub mod chaos;
+pub mod checker;
 mod checkpoint;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod console;
 pub mod history;
+pub mod lesson;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod lesson_cli;
 pub mod log;
 mod net;
 pub mod redis_cli;
@@ -271,6 +275,11 @@ pub struct Sim {
     /// Steps of the scenario's script not run yet: when the last one has run the log says
     /// so, once (kept here, not in the timeline, so checkpoints and replays agree).
     script_left: usize,
+    /// A lesson's checker, if one is attached: copied with the simulation, so a seek
+    /// restores its state exactly.
+    checker: Option<Box<checker::Checker>>,
+    /// Who the action being applied comes from (for the checker).
+    acting: timeline::Origin,
 }
 
 impl Sim {
@@ -302,6 +311,8 @@ impl Sim {
             psyncs: VecDeque::new(),
             heartbeats: BTreeMap::new(),
             script_left: 0,
+            checker: None,
+            acting: timeline::Origin::User,
         }
     }
 
@@ -552,7 +563,8 @@ impl Sim {
         if let (Some(i), SimEvent::Engine(e)) = (node, &event) {
             self.follow_psync(i, e);
         }
-        if !self.recording() {
+        let recording = self.recording();
+        if !recording && self.checker.is_none() {
             self.trace_base += 1;
             return;
         }
@@ -563,6 +575,13 @@ impl Sim {
             }),
             _ => None,
         };
+        if self.checker.is_some() {
+            self.check_event(node, peer.as_deref(), &event, self.acting);
+        }
+        if !recording {
+            self.trace_base += 1;
+            return;
+        }
         let node = node.map_or_else(|| self.network_name.clone(), |i| self.nodes[i].name.clone());
         self.trace.push(TraceEntry {
             time_us: self.now_us,
@@ -800,6 +819,9 @@ impl Sim {
             Step::Workload => self.workload_tick(),
             Step::Reader(i) => self.reader_tick(i),
         }
+        if self.checker.is_some() {
+            self.maybe_tick_checker();
+        }
         true
     }
 
@@ -862,16 +884,24 @@ impl Sim {
                         self.drain(node);
                     }
                     Endpoint::Client(id) => {
+                        let mut answered = Vec::new();
                         if let Some(end) = self.clients.get_mut(&id) {
                             end.inbuf.extend_from_slice(&bytes);
                             while let Ok(Some((reply, used))) = parse_reply(&end.inbuf) {
                                 end.inbuf.drain(..used);
                                 // A console's replies go to its log; other clients keep theirs.
                                 match self.console_logs.get_mut(&end.node) {
-                                    Some(log) if log.waits(id) => log.replied(id, reply),
+                                    Some(log) if log.waits(id) => {
+                                        if let Some(typed) = log.replied(id, reply) {
+                                            answered.push((end.node, typed));
+                                        }
+                                    }
                                     _ => end.replies.push(reply),
                                 }
                             }
+                        }
+                        for (node, typed) in answered {
+                            self.check_reply(node, &typed);
                         }
                         self.check_reader_reply(id);
                     }
@@ -1155,7 +1185,7 @@ impl Sim {
     /// Applies a step of the scenario's script now, as [`Sim::act`]; after its last step the
     /// log says the script is done.
     pub fn act_scripted(&mut self, action: &Action) -> Result<(), String> {
-        let result = self.act(action);
+        let result = self.act_as(timeline::Origin::Scenario, action);
         if self.script_left > 0 {
             self.script_left -= 1;
             if self.script_left == 0 {
@@ -1168,6 +1198,22 @@ impl Sim {
     /// Applies a user action now, and records it. An action naming a node that is not there
     /// (removed, or never added) does nothing and is recorded as skipped, with why.
     pub fn act(&mut self, action: &Action) -> Result<(), String> {
+        self.act_as(timeline::Origin::User, action)
+    }
+
+    /// Applies an action from `origin` now (a lesson's checker counts only the student's),
+    /// then lets the checker look at what it changed.
+    pub fn act_as(&mut self, origin: timeline::Origin, action: &Action) -> Result<(), String> {
+        self.acting = origin;
+        let result = self.apply_action(action);
+        self.acting = timeline::Origin::User;
+        if self.checker.is_some() {
+            self.tick_checker();
+        }
+        result
+    }
+
+    fn apply_action(&mut self, action: &Action) -> Result<(), String> {
         let idx = |sim: &Sim, name: &str| sim.lookup(name);
         if let Some(reason) = action
             .nodes()

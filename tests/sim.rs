@@ -366,6 +366,8 @@ fn an_exported_run_replays_exactly() {
     .unwrap();
     t.run_until_us(start + 14_000_000);
     let run = RunFile {
+        format: None,
+        at_ms: None,
         scenario: s.clone(),
         seed: 5,
         actions: t.inputs().to_vec(),
@@ -632,6 +634,8 @@ fn a_removed_node_goes_away_and_its_replicas_keep_retrying() {
 
     // Replayable from scenario + seed + actions (the JSON form `{"do": "remove", ...}`).
     let run = RunFile {
+        format: None,
+        at_ms: None,
         scenario: s.clone(),
         seed: 7,
         actions: t.inputs().to_vec(),

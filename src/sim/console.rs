@@ -109,13 +109,14 @@ impl ConsoleLog {
 
     /// `client` received `reply`: it answers its oldest command still waiting (see
     /// [`ConsoleLog::waits`]).
-    pub fn replied(&mut self, client: ClientId, reply: Reply) {
-        if let Some(t) = self.entries.iter_mut().find(|t| t.waits_on(client)) {
-            let (reply, elided) = shorten(reply);
-            let t = Arc::make_mut(t);
-            t.reply = Some(reply);
-            t.elided = elided;
-        }
+    /// Returns the command it answered.
+    pub fn replied(&mut self, client: ClientId, reply: Reply) -> Option<Arc<Typed>> {
+        let t = self.entries.iter_mut().find(|t| t.waits_on(client))?;
+        let (reply, elided) = shorten(reply);
+        let typed = Arc::make_mut(t);
+        typed.reply = Some(reply);
+        typed.elided = elided;
+        Some(Arc::clone(t))
     }
 
     /// `client`'s connection closed: its commands still waiting will get no reply.

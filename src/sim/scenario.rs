@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::checker::MAX_CHECKS;
+use super::lesson::{LessonBlock, FORMAT};
 use super::timeline::{Origin, Recorded, Timeline};
 use super::{Action, Sim, PORT};
 use crate::engine::config::Config;
@@ -35,6 +37,9 @@ pub struct ScenarioStep {
 /// A scenario file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Scenario {
+    /// The file format ([`super::lesson::FORMAT`]; absent means 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<u32>,
     pub name: String,
     pub title: String,
     #[serde(default)]
@@ -52,6 +57,9 @@ pub struct Scenario {
     /// Where the story ends (the CLI stops here; the UI keeps going if played on).
     #[serde(default = "default_until")]
     pub until_ms: u64,
+    /// A lesson's narration, challenge and checks, if this scenario is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lesson: Option<LessonBlock>,
 }
 
 fn default_latency() -> u64 {
@@ -79,6 +87,20 @@ impl Scenario {
     }
 
     fn validate(&self) -> Result<(), String> {
+        if let Some(f) = self.format.filter(|f| *f > FORMAT || *f == 0) {
+            return Err(format!(
+                "this file is format {f}; this replscope reads format {FORMAT} and will not play it differently"
+            ));
+        }
+        if let Some(l) = &self.lesson {
+            let goal = l.goal();
+            if goal.checks.is_empty() && l.sequence != "sandbox" {
+                return Err("a lesson needs a goal".into());
+            }
+            if goal.checks.len() > MAX_CHECKS || goal.misconceptions.len() > MAX_CHECKS {
+                return Err(format!("a lesson has at most {MAX_CHECKS} checks"));
+            }
+        }
         if self.nodes.is_empty() || self.nodes.len() > MAX_NODES {
             return Err(format!("a scenario needs 1 to {MAX_NODES} nodes"));
         }
@@ -132,6 +154,9 @@ impl Scenario {
             }
         }
         sim.set_script_steps(self.steps.len());
+        if let Some(checker) = self.checker(sim.now_us()) {
+            sim.attach_checker(checker);
+        }
         let start = sim.now_us();
         let scheduled = self
             .steps
@@ -146,14 +171,21 @@ impl Scenario {
 /// reproduces the run exactly (same trace hash).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunFile {
+    /// The file format ([`super::lesson::FORMAT`]; absent means 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<u32>,
     pub scenario: Scenario,
     pub seed: u64,
     pub actions: Vec<Recorded>,
+    /// The moment shown when it was saved (ms from the start): what the student saw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_ms: Option<u64>,
 }
 
 impl RunFile {
     /// Parses and checks a run file.
     pub fn parse(json: &str) -> Result<RunFile, String> {
+        super::lesson::check_format(json)?;
         let run: RunFile =
             crate::json::from_str(json).map_err(|e| format!("invalid run file: {e}"))?;
         run.scenario.validate()?;

@@ -25,6 +25,19 @@ use super::{Action, Sim, TraceEntry};
 pub enum Origin {
     Scenario,
     User,
+    /// A lesson's demonstration (its narration runs it; a checker does not count it as the
+    /// student's).
+    Lesson,
+}
+
+impl Origin {
+    /// Applies `action` to `sim` as coming from here.
+    fn apply(self, sim: &mut Sim, action: &Action) -> Result<(), String> {
+        match self {
+            Origin::Scenario => sim.act_scripted(action),
+            other => sim.act_as(other, action),
+        }
+    }
 }
 
 /// An action as applied: after `step` steps, at `time_us`.
@@ -107,8 +120,9 @@ pub struct Timeline {
     inputs: Vec<Recorded>,
     /// How many of `inputs` the current `sim` has applied.
     applied: usize,
-    /// Scenario actions not applied yet, by time.
-    scheduled: Vec<(u64, Action)>,
+    /// Actions not applied yet, by time: the scenario's, and those a lesson plays (its
+    /// demonstrations, a solution shown).
+    scheduled: Vec<(u64, Origin, Action)>,
     checkpoints: Vec<Checkpoint>,
     /// Their memory.
     held: Holdings,
@@ -127,8 +141,12 @@ pub struct Timeline {
 
 impl Timeline {
     /// A timeline starting from `sim`, with scenario actions `scheduled` at absolute times.
-    pub fn new(sim: Sim, mut scheduled: Vec<(u64, Action)>) -> Timeline {
-        scheduled.sort_by_key(|(t, _)| *t);
+    pub fn new(sim: Sim, scheduled: Vec<(u64, Action)>) -> Timeline {
+        let mut scheduled: Vec<(u64, Origin, Action)> = scheduled
+            .into_iter()
+            .map(|(t, a)| (t, Origin::Scenario, a))
+            .collect();
+        scheduled.sort_by_key(|(t, _, _)| *t);
         let mut t = Timeline {
             start: sim.clone(),
             sim,
@@ -159,6 +177,11 @@ impl Timeline {
 
     pub fn sim(&self) -> &Sim {
         &self.sim
+    }
+
+    /// Virtual time at the start of the run.
+    pub fn start_us(&self) -> u64 {
+        self.start.now_us()
     }
 
     /// Where the earliest fork since the last call dropped the history from, if any fork did.
@@ -337,11 +360,24 @@ impl Timeline {
         self.apply(Origin::User, action)
     }
 
+    /// Plays `action` from `origin` at virtual time `at_us` (now, if that has passed): a
+    /// lesson's demonstration or a solution shown. In the past, this forks the run first.
+    pub fn schedule(&mut self, at_us: u64, origin: Origin, action: Action) {
+        if self.is_rewound() {
+            self.fork();
+        }
+        let at = at_us.max(self.sim.now_us());
+        let i = self.scheduled.partition_point(|(t, _, _)| *t <= at);
+        self.scheduled.insert(i, (at, origin, action));
+    }
+
+    /// Forgets the actions scheduled from `origin` and not applied yet.
+    pub fn unschedule(&mut self, origin: Origin) {
+        self.scheduled.retain(|(_, o, _)| *o != origin);
+    }
+
     fn apply(&mut self, origin: Origin, action: Action) -> Result<(), String> {
-        let result = match origin {
-            Origin::Scenario => self.sim.act_scripted(&action),
-            Origin::User => self.sim.act(&action),
-        };
+        let result = origin.apply(&mut self.sim, &action);
         self.absorb();
         self.inputs.push(Recorded {
             step: self.sim.steps(),
@@ -357,10 +393,10 @@ impl Timeline {
     fn fork(&mut self) {
         for r in self.inputs.drain(self.applied..) {
             if r.origin == Origin::Scenario {
-                self.scheduled.push((r.time_us, r.action));
+                self.scheduled.push((r.time_us, r.origin, r.action));
             }
         }
-        self.scheduled.sort_by_key(|(t, _)| *t);
+        self.scheduled.sort_by_key(|(t, _, _)| *t);
         let steps = self.sim.steps();
         self.drop_checkpoints(|_, c| c.sim().steps() > steps);
         let from = self.sim.trace_len();
@@ -379,24 +415,21 @@ impl Timeline {
             }
             let r = r.clone();
             self.sim.advance_clock_us(r.time_us);
-            let _ = match r.origin {
-                Origin::Scenario => self.sim.act_scripted(&r.action),
-                Origin::User => self.sim.act(&r.action),
-            };
+            let _ = r.origin.apply(&mut self.sim, &r.action);
             self.applied += 1;
         }
         if self.applied < self.inputs.len() {
             return; // replaying: the scenario's steps are already among the inputs
         }
-        while let Some((t, _)) = self.scheduled.first() {
+        while let Some((t, _, _)) = self.scheduled.first() {
             // An action can create events (a console's connection): look again each time.
             let next_event = self.sim.next_time_us().unwrap_or(u64::MAX);
             if *t > limit_us || *t > next_event {
                 break;
             }
-            let (t, action) = self.scheduled.remove(0);
+            let (t, origin, action) = self.scheduled.remove(0);
             self.sim.advance_clock_us(t);
-            let _ = self.apply(Origin::Scenario, action);
+            let _ = self.apply(origin, action);
         }
     }
 
@@ -572,7 +605,7 @@ impl Timeline {
             let scheduled_next = if self.applied < self.inputs.len() {
                 None
             } else {
-                self.scheduled.first().map(|(t, _)| *t)
+                self.scheduled.first().map(|(t, _, _)| *t)
             };
             match next {
                 Some(n) if n <= t_us && scheduled_next.is_none_or(|s| n <= s) => {

@@ -112,6 +112,8 @@ fn from_url() -> Model {
             .map_err(|e| format!("the shared link's actions are unreadable: {e}"))
             .and_then(|actions| {
                 Model::replay(crate::sim::scenario::RunFile {
+                    format: None,
+                    at_ms: None,
                     scenario: model.scenario.clone(),
                     seed: model.seed,
                     actions,

@@ -169,10 +169,13 @@ impl Model {
 
     /// This run as a file: scenario, seed and every action.
     pub fn run_file(&self) -> RunFile {
+        let start = self.timeline.start_us();
         RunFile {
+            format: Some(crate::sim::lesson::FORMAT),
             scenario: self.scenario.clone(),
             seed: self.seed,
             actions: self.timeline.inputs().to_vec(),
+            at_ms: Some(self.timeline.sim().now_us().saturating_sub(start) / 1000),
         }
     }
 

@@ -1,0 +1,891 @@
+//! A lesson's checker: the goal of a challenge as a list of checks over what the simulation
+//! records, each shown to the student as one line of a live checklist (nothing is checked
+//! that is not listed).
+//!
+//! The checker lives inside the [`Sim`]: it sees every engine event, action and console
+//! reply as the simulation records it, and node states at fixed ticks of virtual time. So it
+//! is deterministic, costs a few comparisons per event, and is copied with the simulation's
+//! checkpoints: a seek back restores its state exactly (a step back unticks what it should),
+//! and a replayed run (a student's exported run, graded offline) ticks the same items at the
+//! same instants.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::console::Typed;
+use super::timeline::Origin;
+use super::{Action, NodeState, Sim, SimEvent};
+use crate::engine::event::{Event, LinkState};
+use crate::engine::psync::PsyncRule;
+
+/// Node states (convergence, roles, config, keys) are looked at this often in virtual time.
+pub const TICK_US: u64 = 100_000;
+
+/// Most checks a goal (or a lesson's misconceptions) may have: the checker visits each per
+/// event, and the panel lists them all.
+pub const MAX_CHECKS: usize = 16;
+
+/// One check: what to count (an engine `event`, a user `action`, a console `reply`, a node
+/// `state` or a `metric`), filters, and how many or how long. One flat struct, like
+/// [`Action`]'s parsing, and every field but `text` optional: a check is as short as what it
+/// says. Kinds and values separated by `|` are alternatives.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Check {
+    /// The checklist line, as the student reads it.
+    pub text: String,
+    /// Engine event kinds (see [`event_kind`]).
+    pub event: Option<String>,
+    /// Action kinds done by the student (`do` of an action: `exec`, `cut`, `kill`…).
+    pub action: Option<String>,
+    /// Count actions whoever did them (the scenario's, a lesson's), not only the
+    /// student's. A moment always does.
+    pub anyone: bool,
+    /// A console reply: its redis-cli text contains `has`.
+    pub reply: bool,
+    /// A node state, looked at every [`TICK_US`]: `converged`, `role`, `config`,
+    /// `expired_key`, `up`.
+    pub state: Option<String>,
+    /// A number over the events since the moment: `resent_bytes`, `full_syncs`.
+    pub metric: Option<String>,
+    /// The node it happens on (for an action: the node it names).
+    pub node: Option<String>,
+    /// The other end: the replica a master decided for, the master of a replica.
+    pub peer: Option<String>,
+    /// PSYNC rules (snake case: `continue`, `replid_mismatch`…).
+    pub rule: Option<String>,
+    /// Command names (lower case), for `command` events, `exec` actions and replies.
+    pub command: Option<String>,
+    /// Only commands the master sent (true) or a client typed (false).
+    pub from_master: Option<bool>,
+    /// Only commands whose name the student never typed.
+    pub untyped: bool,
+    /// Text the event's log line, reason or reply contains.
+    pub has: Option<String>,
+    /// The state's value (`role`: `master` or the master's name; `config`: the value as
+    /// CONFIG GET prints it; a leading `!` means "anything but").
+    pub value: Option<String>,
+    /// The config option or key the state is about.
+    pub key: Option<String>,
+    /// At least this many (default 1; 0 with `at_most`).
+    pub at_least: Option<u64>,
+    /// At most this many (`0`: never).
+    pub at_most: Option<u64>,
+    /// Count distinct values (PSYNC rules, command names) instead of occurrences.
+    pub distinct: bool,
+    /// Only since the latest occurrence of this moment (named in the lesson's `moments`).
+    pub since: Option<String>,
+    /// Only what happens at least this long after the moment.
+    pub after_ms: Option<u64>,
+    /// Only what happens at most this long after the moment.
+    pub within_ms: Option<u64>,
+    /// `at_least` of them within one window this long.
+    pub window_ms: Option<u64>,
+    /// A state must hold this long without a break.
+    pub held_ms: Option<u64>,
+    /// A metric must stay below this.
+    pub below: Option<u64>,
+}
+
+/// What a check says about itself right now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ItemStatus {
+    pub text: String,
+    pub met: bool,
+    /// Why it is not met yet, in the engine's words (the PSYNC rule, offsets, a log line),
+    /// or what it counted.
+    pub note: Option<String>,
+}
+
+/// The progress of one check.
+#[derive(Clone, Debug, Default)]
+struct ItemState {
+    count: u64,
+    /// Distinct values counted.
+    seen: BTreeSet<String>,
+    /// Times of the latest occurrences (for `window_ms`).
+    recent: Vec<u64>,
+    /// A `window_ms` check reached its count once since its moment.
+    window_met: bool,
+    /// A state check: since when it holds.
+    holds_since: Option<u64>,
+    /// A metric's value.
+    metric: u64,
+    note: Option<String>,
+}
+
+/// A goal (or misconception) definition with named moments, shared by every copy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Goal {
+    /// Named moments: each the latest occurrence of what its check counts (actions by
+    /// anyone).
+    pub moments: Vec<(String, Check)>,
+    pub checks: Vec<Check>,
+    /// Misconceptions: when one's check is met, its hint is shown.
+    pub misconceptions: Vec<(Check, String)>,
+}
+
+/// The checker's state (see the module's documentation).
+#[derive(Clone, Debug)]
+pub struct Checker {
+    goal: Arc<Goal>,
+    items: Vec<ItemState>,
+    wrong: Vec<ItemState>,
+    /// When each moment last happened.
+    moments: Vec<Option<u64>>,
+    /// Command names the student typed (lower case).
+    typed: BTreeSet<String>,
+    /// RDB bytes last sent on each (master, connection) for `buffered_over_rdb`.
+    rdb_sent: Vec<(Arc<str>, String, usize)>,
+    solved_at_us: Option<u64>,
+    next_tick_us: u64,
+    start_us: u64,
+}
+
+/// Bounds: distinct values and window times kept per check.
+const MAX_SEEN: usize = 64;
+
+fn alternatives(spec: &Option<String>) -> impl Iterator<Item = &str> {
+    spec.as_deref().into_iter().flat_map(|s| s.split('|'))
+}
+
+fn matches_opt(spec: &Option<String>, value: &str) -> bool {
+    spec.is_none() || alternatives(spec).any(|a| a.eq_ignore_ascii_case(value))
+}
+
+/// The name a check uses for an engine event.
+pub fn event_kind(e: &Event) -> &'static str {
+    match e {
+        Event::Log { .. } => "log",
+        Event::Command { .. } => "command",
+        Event::Stream { .. } => "stream",
+        Event::BacklogCreated { .. } => "backlog_created",
+        Event::BacklogWrapped { .. } => "backlog_wrapped",
+        Event::BacklogTrimmed { .. } => "backlog_trimmed",
+        Event::BacklogFreed => "backlog_freed",
+        Event::ReplicationIdChanged { .. } => "replid_changed",
+        Event::LinkStateChanged { .. } => "link_state",
+        Event::PsyncSent { .. } => "psync_sent",
+        Event::PsyncDecided { .. } => "psync",
+        Event::ReplicaStateChanged { .. } => "replica_state",
+        Event::FullResyncSent { .. } => "fullresync",
+        Event::BgsaveStarted { .. } => "bgsave",
+        Event::RdbSent { .. } => "rdb_sent",
+        Event::BufferedStreamSent { .. } => "buffered_sent",
+        Event::RdbLoaded { .. } => "rdb_loaded",
+        Event::RdbLoadFailed { .. } => "rdb_load_failed",
+        Event::PingSent { .. } => "ping",
+        Event::AckSent { .. } => "ack_sent",
+        Event::AckReceived { .. } => "ack_received",
+        Event::Timeout { .. } => "timeout",
+        Event::RoleChanged { .. } => "role_changed",
+        Event::OutputBufferLimit { .. } => "output_buffer_limit",
+    }
+}
+
+/// A PSYNC rule's name in checks.
+pub fn rule_name(rule: PsyncRule) -> &'static str {
+    match rule {
+        PsyncRule::FullResyncRequested => "full_resync_requested",
+        PsyncRule::ReplidMismatch => "replid_mismatch",
+        PsyncRule::Replid2OffsetTooHigh => "replid2_offset_too_high",
+        PsyncRule::NoBacklog => "no_backlog",
+        PsyncRule::OffsetBeforeBacklog => "offset_before_backlog",
+        PsyncRule::OffsetAfterBacklog => "offset_after_backlog",
+        PsyncRule::Continue => "continue",
+    }
+}
+
+/// The name of an action's kind (its `do`).
+pub fn action_kind(a: &Action) -> &'static str {
+    match a {
+        Action::Exec { .. } => "exec",
+        Action::Cut { .. } => "cut",
+        Action::Partition { .. } => "partition",
+        Action::Heal { .. } => "heal",
+        Action::Slow { .. } => "slow",
+        Action::Kill { .. } => "kill",
+        Action::Restart { .. } => "restart",
+        Action::Remove { .. } => "remove",
+        Action::Pause { .. } => "pause",
+        Action::Resume { .. } => "resume",
+        Action::AddNode { .. } => "add_node",
+        Action::Workload { .. } => "workload",
+        Action::Reader { .. } => "reader",
+    }
+}
+
+/// The first word of a command line, lower case.
+fn command_name(line: &str) -> String {
+    line.split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+/// Commands a master sends by itself whatever was typed: never "a command you never typed".
+const ALWAYS_SENT: &[&str] = &["select", "ping", "replconf"];
+
+/// Something that happened, as a check sees it.
+struct Seen<'a> {
+    kind: &'static str,
+    /// An action (`kind` is then its `do`).
+    is_action: bool,
+    /// Done by the student.
+    by_user: bool,
+    node: &'a str,
+    peer: Option<&'a str>,
+    /// The value `distinct` counts and `rule`/`command` filter on.
+    rule: Option<&'static str>,
+    command: Option<String>,
+    from_master: Option<bool>,
+    text: Option<String>,
+    bytes: u64,
+}
+
+impl Check {
+    fn is_counting(&self) -> bool {
+        self.state.is_none() && self.metric.is_none()
+    }
+
+    fn wants(&self, s: &Seen, typed: &BTreeSet<String>) -> bool {
+        let kind_ok = match (&self.event, &self.action, self.reply) {
+            (Some(_), _, _) => !s.is_action && matches_opt(&self.event, s.kind),
+            (_, Some(_), _) => {
+                s.is_action && (s.by_user || self.anyone) && matches_opt(&self.action, s.kind)
+            }
+            (_, _, true) => !s.is_action && s.kind == "reply",
+            _ => false,
+        };
+        kind_ok
+            && matches_opt(&self.node, s.node)
+            && (self.peer.is_none() || s.peer.is_some_and(|p| matches_opt(&self.peer, p)))
+            && (self.rule.is_none() || s.rule.is_some_and(|r| matches_opt(&self.rule, r)))
+            && (self.command.is_none()
+                || s.command
+                    .as_deref()
+                    .is_some_and(|c| matches_opt(&self.command, c)))
+            && (self.from_master.is_none() || s.from_master == self.from_master)
+            && (!self.untyped
+                || s.command
+                    .as_deref()
+                    .is_some_and(|c| !typed.contains(c) && !ALWAYS_SENT.contains(&c)))
+            && self.has.as_deref().is_none_or(|h| {
+                s.text
+                    .as_deref()
+                    .is_some_and(|t| t.to_ascii_lowercase().contains(&h.to_ascii_lowercase()))
+            })
+    }
+
+    /// True when the same kind happened where this check looks, but a filter said no: the
+    /// note then says what happened instead.
+    fn near_miss(&self, s: &Seen) -> bool {
+        self.event.is_some()
+            && !s.is_action
+            && matches_opt(&self.event, s.kind)
+            && matches_opt(&self.node, s.node)
+            && (self.peer.is_none() || s.peer.is_some_and(|p| matches_opt(&self.peer, p)))
+    }
+
+    fn need(&self) -> u64 {
+        self.at_least
+            .unwrap_or(if self.at_most.is_some() { 0 } else { 1 })
+    }
+}
+
+impl Checker {
+    /// A checker for `goal`, starting at virtual time `now_us`.
+    pub fn new(goal: Arc<Goal>, now_us: u64) -> Checker {
+        Checker {
+            items: vec![ItemState::default(); goal.checks.len()],
+            wrong: vec![ItemState::default(); goal.misconceptions.len()],
+            moments: vec![None; goal.moments.len()],
+            goal,
+            typed: BTreeSet::new(),
+            rdb_sent: Vec::new(),
+            solved_at_us: None,
+            next_tick_us: now_us,
+            start_us: now_us,
+        }
+    }
+
+    /// When the goal was first met, if it was (virtual µs).
+    pub fn solved_at_us(&self) -> Option<u64> {
+        self.solved_at_us
+    }
+
+    /// The checklist, in the goal's order.
+    pub fn status(&self) -> Vec<ItemStatus> {
+        self.goal
+            .checks
+            .iter()
+            .zip(&self.items)
+            .enumerate()
+            .map(|(i, (c, s))| ItemStatus {
+                text: c.text.clone(),
+                met: self.item_met(i),
+                note: s.note.clone(),
+            })
+            .collect()
+    }
+
+    /// The misconceptions whose pattern the run matched, as their hints.
+    pub fn misconceptions(&self) -> Vec<&str> {
+        self.goal
+            .misconceptions
+            .iter()
+            .zip(&self.wrong)
+            .filter(|((c, _), s)| Self::met(c, s))
+            .map(|((_, hint), _)| hint.as_str())
+            .collect()
+    }
+
+    fn item_met(&self, i: usize) -> bool {
+        let c = &self.goal.checks[i];
+        let s = &self.items[i];
+        if c.since.is_some() && self.moment_of(c).is_none() && c.is_counting() && c.need() > 0 {
+            return false;
+        }
+        Self::met(c, s)
+    }
+
+    fn met(c: &Check, s: &ItemState) -> bool {
+        if c.state.is_some() {
+            return s.holds_since.is_some() && c.held_ms.is_none_or(|_| s.note.is_none());
+        }
+        if c.metric.is_some() {
+            return c.below.is_none_or(|b| s.metric < b) && s.count > 0;
+        }
+        if c.window_ms.is_some() {
+            return s.window_met;
+        }
+        let n = if c.distinct {
+            s.seen.len() as u64
+        } else {
+            s.count
+        };
+        n >= c.need() && c.at_most.is_none_or(|m| n <= m)
+    }
+
+    fn moment_of(&self, c: &Check) -> Option<u64> {
+        let name = c.since.as_deref()?;
+        let i = self.goal.moments.iter().position(|(n, _)| n == name)?;
+        self.moments[i]
+    }
+
+    /// An engine event on `node` (with its peer, if about a connection).
+    pub fn engine(&mut self, now_us: u64, node: &str, peer: Option<&str>, e: &Event) {
+        let mut seen = Seen {
+            kind: event_kind(e),
+            is_action: false,
+            by_user: false,
+            node,
+            peer,
+            rule: None,
+            command: None,
+            from_master: None,
+            text: None,
+            bytes: 0,
+        };
+        match e {
+            Event::PsyncDecided { decision, .. } => {
+                seen.rule = Some(rule_name(decision.rule));
+                seen.text = Some(decision.explanation());
+                if decision.is_continue() {
+                    let i = &decision.inputs;
+                    seen.bytes = (i.master_repl_offset + 1 - i.requested_offset).max(0) as u64;
+                }
+            }
+            Event::Command {
+                argv,
+                from_master,
+                error,
+                ..
+            } => {
+                seen.command = Some(argv.name().to_ascii_lowercase());
+                seen.from_master = Some(*from_master);
+                seen.text = error.clone();
+            }
+            Event::Log { text, .. } => seen.text = Some(text.clone()),
+            Event::Timeout { what, .. } => seen.text = Some(what.clone()),
+            Event::ReplicationIdChanged { reason, .. } => seen.text = Some(reason.clone()),
+            Event::RdbSent { conn, bytes } => {
+                seen.bytes = *bytes as u64;
+                let key = format!("{conn:?}");
+                self.rdb_sent
+                    .retain(|(n, c, _)| !(&**n == node && *c == key));
+                self.rdb_sent.truncate(MAX_SEEN);
+                self.rdb_sent.push((node.into(), key, *bytes));
+            }
+            Event::BufferedStreamSent { conn, bytes } => {
+                seen.bytes = *bytes as u64;
+                let key = format!("{conn:?}");
+                let rdb = self
+                    .rdb_sent
+                    .iter()
+                    .find(|(n, c, _)| &**n == node && *c == key)
+                    .map(|(_, _, b)| *b);
+                if let Some(rdb) = rdb {
+                    seen.text = Some(format!(
+                        "{bytes} bytes buffered during the sync, RDB {rdb} bytes"
+                    ));
+                    if *bytes > rdb {
+                        let over = Seen {
+                            kind: "buffered_over_rdb",
+                            is_action: false,
+                            by_user: false,
+                            node,
+                            peer,
+                            rule: None,
+                            command: None,
+                            from_master: None,
+                            text: seen.text.clone(),
+                            bytes: seen.bytes,
+                        };
+                        self.observe(now_us, &over);
+                    }
+                }
+            }
+            Event::OutputBufferLimit { bytes, .. } => {
+                seen.bytes = *bytes as u64;
+                seen.text = Some(format!(
+                    "{node} closed the link: {bytes} bytes waiting in the output buffer"
+                ));
+            }
+            _ => {}
+        }
+        self.observe(now_us, &seen);
+    }
+
+    /// An action applied, and by whom (only the student's count for `action` checks).
+    pub fn action(&mut self, now_us: u64, origin: Origin, a: &Action) {
+        let by_user = origin == Origin::User;
+        let kind = action_kind(a);
+        let mut command = None;
+        let mut text = None;
+        if let Action::Exec { command: line, .. } = a {
+            let name = command_name(line);
+            if by_user && self.typed.len() < MAX_SEEN {
+                self.typed.insert(name.clone());
+            }
+            command = Some(name);
+            text = Some(line.clone());
+        }
+        let node = a.nodes().first().map_or("", |n| *n).to_string();
+        let peer = a.nodes().get(1).map(|n| n.to_string());
+        let seen = Seen {
+            kind,
+            is_action: true,
+            by_user,
+            node: &node,
+            peer: peer.as_deref(),
+            rule: None,
+            command,
+            from_master: None,
+            text,
+            bytes: 0,
+        };
+        self.observe(now_us, &seen);
+    }
+
+    /// A console on `node` got the reply to a command typed there.
+    pub fn reply(&mut self, now_us: u64, node: &str, typed: &Typed) {
+        let seen = Seen {
+            kind: "reply",
+            is_action: false,
+            by_user: false,
+            node,
+            peer: None,
+            rule: None,
+            command: Some(command_name(&typed.command)),
+            from_master: None,
+            text: Some(typed.reply_lines().join("\n")),
+            bytes: 0,
+        };
+        self.observe(now_us, &seen);
+    }
+
+    /// A reader saw an older value on a replica than its master has.
+    pub fn stale_read(&mut self, now_us: u64, node: &str, key: &str) {
+        let seen = Seen {
+            kind: "stale_read",
+            is_action: false,
+            by_user: false,
+            node,
+            peer: None,
+            rule: None,
+            command: Some("get".into()),
+            from_master: None,
+            text: Some(key.to_string()),
+            bytes: 0,
+        };
+        self.observe(now_us, &seen);
+    }
+
+    fn observe(&mut self, now_us: u64, s: &Seen) {
+        for i in 0..self.goal.moments.len() {
+            if self.goal.moments[i].1.wants(s, &self.typed) {
+                self.moments[i] = Some(now_us);
+                // Checks counting since this moment start again.
+                let name = self.goal.moments[i].0.clone();
+                for (c, st) in self.goal.checks.iter().zip(self.items.iter_mut()) {
+                    if c.since.as_deref() == Some(name.as_str()) {
+                        *st = ItemState::default();
+                    }
+                }
+                for ((c, _), st) in self.goal.misconceptions.iter().zip(self.wrong.iter_mut()) {
+                    if c.since.as_deref() == Some(name.as_str()) {
+                        *st = ItemState::default();
+                    }
+                }
+            }
+        }
+        let goal = Arc::clone(&self.goal);
+        for (i, c) in goal.checks.iter().enumerate() {
+            let since = self.moment_of(c);
+            Self::count(c, &mut self.items[i], since, now_us, s, &self.typed);
+        }
+        for (i, (c, _)) in goal.misconceptions.iter().enumerate() {
+            let since = self.moment_of(c);
+            Self::count(c, &mut self.wrong[i], since, now_us, s, &self.typed);
+        }
+        self.judge(now_us);
+    }
+
+    fn count(
+        c: &Check,
+        st: &mut ItemState,
+        since: Option<u64>,
+        now_us: u64,
+        s: &Seen,
+        typed: &BTreeSet<String>,
+    ) {
+        if c.since.is_some() && since.is_none() {
+            return;
+        }
+        let after = now_us.saturating_sub(since.unwrap_or(0));
+        if c.metric.is_some() {
+            let add = match c.metric.as_deref() {
+                Some("resent_bytes") => match s.kind {
+                    "rdb_sent" | "buffered_sent" => s.bytes,
+                    "psync" => s.bytes,
+                    _ => 0,
+                },
+                Some("full_syncs") => u64::from(s.kind == "fullresync"),
+                _ => 0,
+            };
+            if matches_opt(&c.node, s.node) {
+                st.metric += add;
+                st.count = st.count.max(1);
+                st.note = Some(match c.metric.as_deref() {
+                    Some("resent_bytes") => format!("{} bytes re-sent so far", st.metric),
+                    _ => format!("{} so far", st.metric),
+                });
+            }
+            return;
+        }
+        if !c.is_counting() {
+            return;
+        }
+        if !c.wants(s, typed) {
+            if c.near_miss(s) {
+                if let Some(t) = &s.text {
+                    st.note = Some(t.clone());
+                }
+            }
+            return;
+        }
+        if c.after_ms.is_some_and(|ms| after < ms * 1000) {
+            st.note = Some(format!(
+                "{} happened {:.1} s after the moment, before {:.1} s",
+                s.kind,
+                after as f64 / 1e6,
+                c.after_ms.unwrap_or(0) as f64 / 1e3
+            ));
+            return;
+        }
+        if c.within_ms.is_some_and(|ms| after > ms * 1000) {
+            st.note = Some(format!(
+                "too late: {:.1} s after the moment (at most {:.1} s)",
+                after as f64 / 1e6,
+                c.within_ms.unwrap_or(0) as f64 / 1e3
+            ));
+            return;
+        }
+        st.count += 1;
+        if c.distinct {
+            let v = s
+                .rule
+                .map(str::to_string)
+                .or_else(|| s.command.clone())
+                .or_else(|| s.text.clone())
+                .unwrap_or_default();
+            if st.seen.len() < MAX_SEEN {
+                st.seen.insert(v);
+            }
+            st.note = Some(format!(
+                "so far: {}",
+                st.seen.iter().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        } else if let Some(w) = c.window_ms {
+            st.recent.push(now_us);
+            let from = now_us.saturating_sub(w * 1000);
+            st.recent.retain(|&t| t >= from);
+            st.recent.truncate(MAX_SEEN);
+            if st.recent.len() as u64 >= c.need() {
+                st.window_met = true;
+            }
+            st.note = Some(format!(
+                "{} in the last {:.0} s",
+                st.recent.len(),
+                w as f64 / 1e3
+            ));
+        } else if c.at_most.is_some() && st.count > c.at_most.unwrap_or(0) {
+            st.note = Some(format!("{} at {:.1} s", s.kind, now_us as f64 / 1e6));
+        } else {
+            st.note = s
+                .text
+                .clone()
+                .filter(|_| c.event.as_deref() == Some("psync"));
+        }
+    }
+
+    /// Latches the time the whole goal first holds.
+    fn judge(&mut self, now_us: u64) {
+        if self.solved_at_us.is_none() && (0..self.goal.checks.len()).all(|i| self.item_met(i)) {
+            self.solved_at_us = Some(now_us);
+        }
+    }
+
+    /// True when node states are due for a look.
+    pub fn tick_due(&self, now_us: u64) -> bool {
+        now_us >= self.next_tick_us
+    }
+
+    /// Looks at node states (every [`TICK_US`], and after each action).
+    pub fn tick(&mut self, sim: &Sim) {
+        let now = sim.now_us();
+        self.next_tick_us = (now / TICK_US + 1) * TICK_US;
+        let goal = Arc::clone(&self.goal);
+        for (c, st) in goal.checks.iter().zip(self.items.iter_mut()) {
+            Self::look(c, st, sim, now);
+        }
+        for ((c, _), st) in goal.misconceptions.iter().zip(self.wrong.iter_mut()) {
+            Self::look(c, st, sim, now);
+        }
+        self.judge(now);
+    }
+
+    fn look(c: &Check, st: &mut ItemState, sim: &Sim, now: u64) {
+        let Some(kind) = c.state.as_deref() else {
+            return;
+        };
+        let verdict = state_holds(kind, c, sim);
+        match verdict {
+            Ok(()) => {
+                let since = *st.holds_since.get_or_insert(now);
+                let held = now - since;
+                st.note = c.held_ms.filter(|ms| held < ms * 1000).map(|ms| {
+                    format!(
+                        "held {:.1} s of {:.1} s",
+                        held as f64 / 1e6,
+                        ms as f64 / 1e3
+                    )
+                });
+            }
+            Err(why) => {
+                st.holds_since = None;
+                st.note = Some(why);
+            }
+        }
+    }
+
+    /// When the checker started (virtual µs).
+    pub fn start_us(&self) -> u64 {
+        self.start_us
+    }
+}
+
+/// Whether a node state holds now; if not, why, in the engine's terms.
+fn state_holds(kind: &str, c: &Check, sim: &Sim) -> Result<(), String> {
+    let name = c.node.as_deref().unwrap_or("");
+    let Some(i) = sim.index_of(name) else {
+        return Err(format!("there is no node {name}"));
+    };
+    let sn = &sim.nodes()[i];
+    let up = sn.state == NodeState::Up;
+    let node = &sn.node;
+    match kind {
+        "up" => {
+            let want = c.value.as_deref() != Some("down");
+            if up == want {
+                Ok(())
+            } else if want {
+                Err(format!("{name} is down"))
+            } else {
+                Err(format!("{name} is running"))
+            }
+        }
+        "role" => {
+            let is = node.master_addr().map_or("master", |(h, _)| h).to_string();
+            expect_value(c, &is, &format!("{name} is {}", role_words(&is)))
+        }
+        "config" => {
+            let key = c.key.as_deref().unwrap_or("");
+            let is = node.config().get(key).unwrap_or_default();
+            expect_value(c, &is, &format!("{key} is {is}"))
+        }
+        "converged" => {
+            if !up {
+                return Err(format!("{name} is down"));
+            }
+            let Some((host, _)) = node.master_addr() else {
+                return Err(format!("{name} is a master"));
+            };
+            if let Some(p) = c.peer.as_deref() {
+                if host != p {
+                    return Err(format!("{name} replicates {host}, not {p}"));
+                }
+            }
+            if node.link_state() != LinkState::Connected {
+                return Err(format!(
+                    "{name}'s link to {host} is {}",
+                    node.link_state().role_word()
+                ));
+            }
+            let m = sim
+                .index_of(host)
+                .ok_or_else(|| format!("{host} is not there"))?;
+            let master = sim.node(m);
+            if master.replid() != node.replid() {
+                return Err(format!(
+                    "{name} has replid {}, {host} {}",
+                    short(node.replid()),
+                    short(master.replid())
+                ));
+            }
+            if master.master_repl_offset() != node.master_repl_offset() {
+                return Err(format!(
+                    "{name} is at offset {}, {host} at {}",
+                    node.master_repl_offset(),
+                    master.master_repl_offset()
+                ));
+            }
+            if master.keyspace() != node.keyspace() {
+                return Err(format!(
+                    "{name} has {} keys, {host} {}",
+                    node.keyspace().key_count(),
+                    master.keyspace().key_count()
+                ));
+            }
+            Ok(())
+        }
+        "expired_key" => {
+            // Physically there, logically gone: a replica waiting for its master's DEL.
+            let key = c.key.as_deref().unwrap_or("");
+            match node.keyspace().dbs[0].get(key.as_bytes()) {
+                None => Err(format!("{key} is not in {name}'s keyspace")),
+                Some(e) => match e.expire_at_ms {
+                    Some(at) if sim.now_ms() > at => Ok(()),
+                    Some(at) => Err(format!(
+                        "{key} expires in {:.1} s",
+                        (at - sim.now_ms()) as f64 / 1e3
+                    )),
+                    None => Err(format!("{key} has no expiry on {name}")),
+                },
+            }
+        }
+        other => Err(format!("unknown state '{other}'")),
+    }
+}
+
+fn role_words(role: &str) -> String {
+    if role == "master" {
+        "a master".into()
+    } else {
+        format!("a replica of {role}")
+    }
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(8)]
+}
+
+fn expect_value(c: &Check, is: &str, words: &str) -> Result<(), String> {
+    let ok = match c.value.as_deref() {
+        None => true,
+        Some(v) => match v.strip_prefix('!') {
+            Some(not) => !alternatives(&Some(not.to_string())).any(|a| a == is),
+            None => alternatives(&c.value).any(|a| a == is),
+        },
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(words.to_string())
+    }
+}
+
+impl Sim {
+    /// Attaches a checker: from now on it sees everything the simulation records.
+    pub fn attach_checker(&mut self, checker: Checker) {
+        self.checker = Some(Box::new(checker));
+        self.tick_checker();
+    }
+
+    /// The attached checker, if any.
+    pub fn checker(&self) -> Option<&Checker> {
+        self.checker.as_deref()
+    }
+
+    /// Lets the checker look at node states now.
+    pub(super) fn tick_checker(&mut self) {
+        if let Some(mut c) = self.checker.take() {
+            c.tick(self);
+            self.checker = Some(c);
+        }
+    }
+
+    /// After a step: the checker's tick, when due.
+    pub(super) fn maybe_tick_checker(&mut self) {
+        if self
+            .checker
+            .as_ref()
+            .is_some_and(|c| c.tick_due(self.now_us))
+        {
+            self.tick_checker();
+        }
+    }
+
+    /// Shows the checker a recorded happening.
+    pub(super) fn check_event(
+        &mut self,
+        node: Option<usize>,
+        peer: Option<&str>,
+        event: &SimEvent,
+        origin: Origin,
+    ) {
+        let Some(c) = self.checker.as_deref_mut() else {
+            return;
+        };
+        let now = self.now_us;
+        let name = node.map_or("", |i| &*self.nodes[i].name);
+        match event {
+            SimEvent::Engine(e) => c.engine(now, name, peer, e),
+            SimEvent::Action(a) => c.action(now, origin, a),
+            SimEvent::StaleRead { key, .. } => c.stale_read(now, name, key),
+            _ => {}
+        }
+    }
+
+    /// Shows the checker a console reply.
+    pub(super) fn check_reply(&mut self, node: usize, typed: &Typed) {
+        let now = self.now_us;
+        let name = self.nodes[node].name.clone();
+        if let Some(c) = self.checker.as_deref_mut() {
+            c.reply(now, &name, typed);
+        }
+    }
+}

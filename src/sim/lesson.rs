@@ -1,0 +1,288 @@
+//! Lessons: a scenario file with a `lesson` block — narration, a challenge whose goal is a
+//! list of [`Check`]s the simulation's [`Checker`] ticks live, hints, misconceptions, a
+//! prediction, the reference solution and known wrong ones. One format for the page and
+//! the CLI (`replscope lesson …`); the built-in ones are in `lessons/`.
+//!
+//! A lesson may take parameters from its seed (`params`: rows of values, one picked by the
+//! seed, written `{{name}}` anywhere in the file), so that two students get different
+//! numbers and the simulator, not a fixed answer, says whether each solved it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::checker::{Check, Checker, Goal};
+use super::scenario::{Scenario, ScenarioStep};
+use super::timeline::{Origin, Timeline};
+use super::Action;
+
+/// The file format this build reads and writes. A file declaring a newer one is refused
+/// (it could play differently here); files without one are format 1.
+pub const FORMAT: u32 = 1;
+
+/// One narrated step of a lesson's introduction.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Narration {
+    /// What the student reads (`inline code` in backquotes).
+    pub text: String,
+    /// Demonstration actions, run when the student reaches this step.
+    #[serde(default, rename = "do")]
+    pub demo: Vec<Action>,
+    /// Plays on until this happens, then says `say` and pauses.
+    #[serde(default)]
+    pub wait: Option<Check>,
+    #[serde(default)]
+    pub say: Option<String>,
+    /// What to look at: `node:<name>`, `link:<a>-<b>`, `ring`, `psync`, `console`, `log`.
+    #[serde(default)]
+    pub highlight: Option<String>,
+}
+
+/// Freeze just before something happens, ask what it will be, grade against the engine.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Predict {
+    pub question: String,
+    /// The event to stop just before (usually a `psync` decision).
+    pub before: Check,
+    /// What the answer is about: `verdict` (+CONTINUE or +FULLRESYNC) or `bytes` (how
+    /// many bytes of backlog a +CONTINUE sends).
+    pub answer: String,
+    #[serde(default)]
+    pub choices: Vec<String>,
+}
+
+/// A misconception: when the run matches `when`, the student sees `hint`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Misconception {
+    pub when: Check,
+    pub hint: String,
+}
+
+/// A known wrong solution: it must not solve the lesson (a test plays each).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Wrong {
+    pub name: String,
+    pub steps: Vec<ScenarioStep>,
+}
+
+/// A real incident a lesson replays: where it was reported and the operator's log line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Incident {
+    pub source: String,
+    pub url: String,
+    /// The line from the report.
+    pub their_log: String,
+    /// Text of replscope's own log line for the same moment (found in the run's log).
+    pub our_log: String,
+}
+
+/// The `lesson` block of a scenario file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LessonBlock {
+    /// `primer`, `incidents` or `sandbox`.
+    pub sequence: String,
+    pub order: u32,
+    /// Rows of parameter values; the seed picks one (see the module's documentation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub intro: Vec<Narration>,
+    pub challenge: String,
+    #[serde(default)]
+    pub moments: BTreeMap<String, Check>,
+    #[serde(default)]
+    pub goal: Vec<Check>,
+    /// Action kinds the page disables during the challenge (each also a checklist line).
+    #[serde(default)]
+    pub forbid: Vec<String>,
+    /// Why they are disabled, for the tooltip.
+    #[serde(default)]
+    pub forbid_why: String,
+    #[serde(default)]
+    pub hints: Vec<String>,
+    #[serde(default)]
+    pub misconceptions: Vec<Misconception>,
+    #[serde(default)]
+    pub predict: Option<Predict>,
+    #[serde(default)]
+    pub solution: Vec<ScenarioStep>,
+    #[serde(default)]
+    pub wrong: Vec<Wrong>,
+    /// What happened and why, in Redis's terms (functions, configs), shown on success.
+    #[serde(default)]
+    pub explain: String,
+    #[serde(default)]
+    pub incident: Option<Incident>,
+}
+
+impl LessonBlock {
+    /// The goal the checker ticks: the lesson's checks, then one line per forbidden kind.
+    pub fn goal(&self) -> Goal {
+        let mut checks = self.goal.clone();
+        for kind in &self.forbid {
+            checks.push(Check {
+                text: format!("without {}", forbid_words(kind)),
+                action: Some(kind.clone()),
+                at_most: Some(0),
+                ..Check::default()
+            });
+        }
+        Goal {
+            moments: self
+                .moments
+                .iter()
+                .map(|(k, v)| {
+                    let anyone = Check {
+                        anyone: true,
+                        ..v.clone()
+                    };
+                    (k.clone(), anyone)
+                })
+                .collect(),
+            checks,
+            misconceptions: self
+                .misconceptions
+                .iter()
+                .map(|m| (m.when.clone(), m.hint.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// How a forbidden action kind reads in the checklist.
+pub fn forbid_words(kind: &str) -> String {
+    match kind {
+        "kill" => "killing a node".into(),
+        "restart" => "restarting a node".into(),
+        "remove" => "removing a node".into(),
+        "workload" => "changing the workload".into(),
+        "slow" => "changing a link's speed".into(),
+        "add_node" => "adding a node".into(),
+        "pause" => "pausing a node".into(),
+        "cut" => "cutting a link".into(),
+        "partition" => "a one-way partition".into(),
+        other => format!("'{other}'"),
+    }
+}
+
+/// Checks that `json`'s format is one this build plays exactly.
+pub fn check_format(json: &str) -> Result<(), String> {
+    #[derive(Deserialize)]
+    struct Head {
+        #[serde(default)]
+        format: Option<u32>,
+    }
+    let head: Head = crate::json::from_str(json).map_err(|e| format!("invalid file: {e}"))?;
+    match head.format {
+        Some(f) if f > FORMAT => Err(format!(
+            "this file is format {f}, made by a newer replscope; this one reads format {FORMAT} \
+             and will not play it differently: open it with a newer replscope"
+        )),
+        Some(0) => Err("format 0 does not exist".into()),
+        _ => Ok(()),
+    }
+}
+
+/// Parses a lesson (or plain scenario) file for `seed`: its parameters are picked by the
+/// seed and substituted first. A plain scenario comes back unchanged.
+pub fn instantiate(json: &str, seed: Option<u64>) -> Result<Scenario, String> {
+    check_format(json)?;
+    #[derive(Deserialize)]
+    struct Head {
+        #[serde(default)]
+        seed: u64,
+        #[serde(default)]
+        lesson: Option<ParamsOnly>,
+    }
+    #[derive(Deserialize)]
+    struct ParamsOnly {
+        #[serde(default)]
+        params: Vec<BTreeMap<String, String>>,
+    }
+    let head: Head = crate::json::from_str(json).map_err(|e| format!("invalid lesson: {e}"))?;
+    let rows = head.lesson.map(|l| l.params).unwrap_or_default();
+    let seed = seed.unwrap_or(head.seed);
+    let text = match pick_row(&rows, seed) {
+        Some(row) => {
+            let mut text = json.to_string();
+            for (k, v) in row {
+                text = text.replace(&format!("{{{{{k}}}}}"), v);
+            }
+            text
+        }
+        None => json.to_string(),
+    };
+    if let Some(at) = text.find("{{") {
+        let end = text[at..].find("}}").map_or(at + 2, |e| at + e + 2);
+        return Err(format!(
+            "unknown parameter {}",
+            &text[at..end.min(text.len())]
+        ));
+    }
+    let mut s = Scenario::parse(&text)?;
+    s.seed = seed;
+    Ok(s)
+}
+
+/// The row of parameters `seed` picks (a mix of the seed, so seeds 0, 1, 2… do not walk the
+/// rows in order).
+pub fn pick_row(rows: &[BTreeMap<String, String>], seed: u64) -> Option<&BTreeMap<String, String>> {
+    if rows.is_empty() {
+        return None;
+    }
+    let mixed = (seed ^ 0x9e37_79b9_7f4a_7c15).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    rows.get(((mixed >> 32) % rows.len() as u64) as usize)
+}
+
+impl Scenario {
+    /// The checker of this scenario's lesson, if it is one, starting at `now_us`.
+    pub(super) fn checker(&self, now_us: u64) -> Option<Checker> {
+        let lesson = self.lesson.as_ref()?;
+        Some(Checker::new(Arc::new(lesson.goal()), now_us))
+    }
+
+    /// The timeline with the lesson's reference solution scheduled as the student's
+    /// actions (its times count from the start, like the scenario's steps).
+    pub fn with_steps_as_user(&self, steps: &[ScenarioStep]) -> Result<Timeline, String> {
+        let mut timeline = self.build(None)?;
+        let start = timeline.sim().now_us();
+        for s in steps {
+            timeline.schedule(start + s.at_ms * 1000, Origin::User, s.action.clone());
+        }
+        Ok(timeline)
+    }
+}
+
+/// A built-in lesson's file, by name.
+pub fn builtin_json(name: &str) -> Option<&'static str> {
+    BUILTIN
+        .iter()
+        .copied()
+        .find(|json| lesson_name(json).as_deref() == Some(name))
+}
+
+/// The built-in lessons' files, in catalogue order.
+pub fn builtin_files() -> &'static [&'static str] {
+    BUILTIN
+}
+
+fn lesson_name(json: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Head {
+        name: String,
+    }
+    crate::json::from_str::<Head>(json).ok().map(|h| h.name)
+}
+
+const BUILTIN: &[&str] = &[
+    include_str!("../../lessons/p1-first-replica.json"),
+    include_str!("../../lessons/p5-partial-sync.json"),
+    include_str!("../../lessons/p11-failover.json"),
+];

@@ -1,0 +1,179 @@
+//! Every lesson is checked by playing it: its reference solution solves it, doing nothing
+//! does not, and neither does any of its known wrong solutions. Randomised lessons are
+//! played over many seeds. The checker's predicates have their own tests, seeks included.
+
+use replscope::sim::lesson::{self, builtin_files};
+use replscope::sim::scenario::{RunFile, Scenario, ScenarioStep};
+use replscope::sim::timeline::Timeline;
+
+/// Seeds each randomised lesson is played with.
+const RANDOM_SEEDS: u64 = 50;
+
+fn play(s: &Scenario, steps: &[ScenarioStep]) -> Timeline {
+    let mut t = s.with_steps_as_user(steps).expect("lesson builds");
+    let until = t.start_us() + s.until_ms * 1000;
+    t.run_until_us(until);
+    t
+}
+
+fn solved(t: &Timeline) -> bool {
+    t.sim()
+        .checker()
+        .expect("a lesson has a checker")
+        .solved_at_us()
+        .is_some()
+}
+
+fn checklist(t: &Timeline) -> String {
+    t.sim()
+        .checker()
+        .unwrap()
+        .status()
+        .iter()
+        .map(|i| {
+            format!(
+                "[{}] {} {:?}",
+                if i.met { 'x' } else { ' ' },
+                i.text,
+                i.note
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn lessons(seed: Option<u64>) -> Vec<Scenario> {
+    builtin_files()
+        .iter()
+        .map(|json| lesson::instantiate(json, seed).expect("built-in lessons are valid"))
+        .collect()
+}
+
+fn check_lesson(s: &Scenario) {
+    let l = s.lesson.as_ref().unwrap();
+    assert!(
+        !l.solution.is_empty() || l.sequence == "sandbox",
+        "{}: no solution",
+        s.name
+    );
+    if l.sequence == "sandbox" {
+        return;
+    }
+    let t = play(s, &l.solution);
+    assert!(
+        solved(&t),
+        "{} (seed {}): the solution does not solve it\n{}",
+        s.name,
+        s.seed,
+        checklist(&t)
+    );
+    let t = play(s, &[]);
+    assert!(
+        !solved(&t),
+        "{} (seed {}): solved with no action\n{}",
+        s.name,
+        s.seed,
+        checklist(&t)
+    );
+    for w in &l.wrong {
+        let t = play(s, &w.steps);
+        assert!(
+            !solved(&t),
+            "{} (seed {}): wrong solution '{}' solves it\n{}",
+            s.name,
+            s.seed,
+            w.name,
+            checklist(&t)
+        );
+    }
+}
+
+#[test]
+fn every_lesson_is_solved_by_its_solution_and_by_nothing_else() {
+    for s in lessons(None) {
+        check_lesson(&s);
+    }
+}
+
+#[test]
+fn randomised_lessons_hold_for_many_seeds() {
+    let mut randomised = 0;
+    for json in builtin_files() {
+        let base = lesson::instantiate(json, None).unwrap();
+        if base.lesson.as_ref().unwrap().params.is_empty() {
+            continue;
+        }
+        randomised += 1;
+        let mut rows = std::collections::BTreeSet::new();
+        for seed in 0..RANDOM_SEEDS {
+            let s = lesson::instantiate(json, Some(seed)).unwrap();
+            rows.insert(
+                serde_json::to_string(&s.nodes).unwrap()
+                    + &serde_json::to_string(&s.steps).unwrap(),
+            );
+            check_lesson(&s);
+        }
+        assert!(
+            rows.len() > 1,
+            "{}: every seed gave the same parameters",
+            base.name
+        );
+    }
+    assert!(
+        randomised >= 2,
+        "at least two lessons take parameters from the seed"
+    );
+}
+
+#[test]
+fn lessons_are_numbered_and_unique() {
+    let all = lessons(None);
+    let mut names: Vec<_> = all.iter().map(|s| s.name.clone()).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), all.len());
+    for s in &all {
+        let l = s.lesson.as_ref().unwrap();
+        assert!(
+            ["primer", "incidents", "sandbox"].contains(&l.sequence.as_str()),
+            "{}",
+            s.name
+        );
+        assert!(
+            l.hints.len() >= 2 || l.sequence == "sandbox",
+            "{}: 2-3 hints",
+            s.name
+        );
+        if l.sequence == "incidents" {
+            assert!(
+                l.incident.is_some(),
+                "{}: an incident names its report",
+                s.name
+            );
+        }
+    }
+}
+
+/// A run exported by the page (scenario, seed, actions, the moment shown) is graded the
+/// same offline: the solution's run passes, the same run without the heal fails.
+#[test]
+fn exported_runs_are_graded_like_the_page_grades_them() {
+    let json = lesson::builtin_json("p5-partial-sync").unwrap();
+    let s = lesson::instantiate(json, None).unwrap();
+    let steps = &s.lesson.as_ref().unwrap().solution;
+    let t = play(&s, steps);
+    let run = RunFile {
+        format: Some(lesson::FORMAT),
+        scenario: s.clone(),
+        seed: s.seed,
+        actions: t.inputs().to_vec(),
+        at_ms: Some(s.until_ms),
+    };
+    let mut replayed = run.timeline().unwrap();
+    replayed.run_until_us(replayed.start_us() + s.until_ms * 1000);
+    assert!(solved(&replayed));
+    assert_eq!(
+        replayed.sim().checker().unwrap().solved_at_us(),
+        t.sim().checker().unwrap().solved_at_us()
+    );
+}
