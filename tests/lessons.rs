@@ -68,6 +68,15 @@ fn check_lesson(s: &Scenario) {
         checklist(&t)
     );
     let t = play(s, &[]);
+    for step in 0..l.intro.len() {
+        if let Some(w) = l.wait_watch(step) {
+            assert!(
+                t.sim().checker().unwrap().fired(w).is_some(),
+                "{}: narration step {step} waits for something that never happens",
+                s.name
+            );
+        }
+    }
     assert!(
         !solved(&t),
         "{} (seed {}): solved with no action\n{}",
@@ -128,6 +137,12 @@ fn randomised_lessons_hold_for_many_seeds() {
 #[test]
 fn lessons_are_numbered_and_unique() {
     let all = lessons(None);
+    let names: Vec<_> = all.iter().map(|s| s.name.clone()).collect();
+    assert_eq!(
+        names,
+        lesson::builtin_names(),
+        "lessons/index.json lists the built-in files in order"
+    );
     let mut names: Vec<_> = all.iter().map(|s| s.name.clone()).collect();
     names.sort();
     names.dedup();

@@ -125,6 +125,22 @@ pub struct Goal {
     pub checks: Vec<Check>,
     /// Misconceptions: when one's check is met, its hint is shown.
     pub misconceptions: Vec<(Check, String)>,
+    /// Things the page waits for (a narration's pause, a prediction's question): the
+    /// checker notes the step at which each first happens (again after its moment).
+    pub watches: Vec<Check>,
+}
+
+/// When a watched thing happened, and what it was.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Fired {
+    /// The simulation's step count right after it (the page stops one step before, to
+    /// ask a prediction).
+    pub steps: u64,
+    pub time_us: u64,
+    /// A PSYNC decision's rule.
+    pub rule: Option<&'static str>,
+    /// Bytes it carried (a +CONTINUE's backlog bytes, a stream write's length).
+    pub bytes: u64,
 }
 
 /// The checker's state (see the module's documentation).
@@ -142,6 +158,10 @@ pub struct Checker {
     solved_at_us: Option<u64>,
     next_tick_us: u64,
     start_us: u64,
+    /// What the watches saw (see [`Goal::watches`]).
+    fired: Vec<Option<Fired>>,
+    /// The simulation's step count now (set by the simulation before it shows an event).
+    steps: u64,
 }
 
 /// Bounds: distinct values and window times kept per check.
@@ -302,12 +322,14 @@ impl Checker {
             items: vec![ItemState::default(); goal.checks.len()],
             wrong: vec![ItemState::default(); goal.misconceptions.len()],
             moments: vec![None; goal.moments.len()],
+            fired: vec![None; goal.watches.len()],
             goal,
             typed: BTreeSet::new(),
             rdb_sent: Vec::new(),
             solved_at_us: None,
             next_tick_us: now_us,
             start_us: now_us,
+            steps: 0,
         }
     }
 
@@ -329,6 +351,11 @@ impl Checker {
                 note: s.note.clone(),
             })
             .collect()
+    }
+
+    /// What watch `i` saw, if it fired.
+    pub fn fired(&self, i: usize) -> Option<&Fired> {
+        self.fired.get(i)?.as_ref()
     }
 
     /// The misconceptions whose pattern the run matched, as their hints.
@@ -409,6 +436,10 @@ impl Checker {
                 seen.text = error.clone();
             }
             Event::Log { text, .. } => seen.text = Some(text.clone()),
+            Event::Stream { start, end, what } => {
+                seen.bytes = (end - start + 1).max(0) as u64;
+                seen.command = Some(what.to_ascii_lowercase());
+            }
             Event::Timeout { what, .. } => seen.text = Some(what.clone()),
             Event::ReplicationIdChanged { reason, .. } => seen.text = Some(reason.clone()),
             Event::RdbSent { conn, bytes } => {
@@ -540,6 +571,11 @@ impl Checker {
                         *st = ItemState::default();
                     }
                 }
+                for (c, f) in self.goal.watches.iter().zip(self.fired.iter_mut()) {
+                    if c.since.as_deref() == Some(name.as_str()) {
+                        *f = None;
+                    }
+                }
             }
         }
         let goal = Arc::clone(&self.goal);
@@ -550,6 +586,20 @@ impl Checker {
         for (i, (c, _)) in goal.misconceptions.iter().enumerate() {
             let since = self.moment_of(c);
             Self::count(c, &mut self.wrong[i], since, now_us, s, &self.typed);
+        }
+        for (i, c) in goal.watches.iter().enumerate() {
+            let since = self.moment_of(c);
+            if self.fired[i].is_none()
+                && (c.since.is_none() || since.is_some())
+                && c.wants(s, &self.typed)
+            {
+                self.fired[i] = Some(Fired {
+                    steps: self.steps,
+                    time_us: now_us,
+                    rule: s.rule,
+                    bytes: s.bytes,
+                });
+            }
         }
         self.judge(now_us);
     }
@@ -867,9 +917,11 @@ impl Sim {
         event: &SimEvent,
         origin: Origin,
     ) {
+        let steps = self.steps;
         let Some(c) = self.checker.as_deref_mut() else {
             return;
         };
+        c.steps = steps;
         let now = self.now_us;
         let name = node.map_or("", |i| &*self.nodes[i].name);
         match event {
@@ -884,7 +936,9 @@ impl Sim {
     pub(super) fn check_reply(&mut self, node: usize, typed: &Typed) {
         let now = self.now_us;
         let name = self.nodes[node].name.clone();
+        let steps = self.steps;
         if let Some(c) = self.checker.as_deref_mut() {
+            c.steps = steps;
             c.reply(now, &name, typed);
         }
     }

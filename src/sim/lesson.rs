@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::checker::{Check, Checker, Goal};
+use super::checker::{Check, Checker, Fired, Goal};
 use super::scenario::{Scenario, ScenarioStep};
 use super::timeline::{Origin, Timeline};
 use super::Action;
@@ -134,7 +134,10 @@ impl LessonBlock {
                 ..Check::default()
             });
         }
+        let mut watches: Vec<Check> = self.intro.iter().filter_map(|n| n.wait.clone()).collect();
+        watches.extend(self.predict.as_ref().map(|p| p.before.clone()));
         Goal {
+            watches,
             moments: self
                 .moments
                 .iter()
@@ -153,6 +156,52 @@ impl LessonBlock {
                 .map(|m| (m.when.clone(), m.hint.clone()))
                 .collect(),
         }
+    }
+}
+
+/// Which watch of [`LessonBlock::goal`] is the prediction's (the narration's waits come
+/// first, in order).
+impl LessonBlock {
+    /// The watch number of narration step `step`'s wait, if it has one.
+    pub fn wait_watch(&self, step: usize) -> Option<usize> {
+        self.intro.get(step)?.wait.as_ref()?;
+        Some(
+            self.intro[..step]
+                .iter()
+                .filter(|n| n.wait.is_some())
+                .count(),
+        )
+    }
+
+    /// The watch number of the prediction's event, if there is one.
+    pub fn predict_watch(&self) -> Option<usize> {
+        self.predict.as_ref()?;
+        Some(self.intro.iter().filter(|n| n.wait.is_some()).count())
+    }
+}
+
+impl Predict {
+    /// The right answer, as the engine decided it (`None` if the answer kind does not fit
+    /// what happened).
+    pub fn answer_of(&self, fired: &Fired) -> Option<String> {
+        match self.answer.as_str() {
+            "verdict" => Some(
+                if fired.rule? == "continue" {
+                    "+CONTINUE"
+                } else {
+                    "+FULLRESYNC"
+                }
+                .to_string(),
+            ),
+            "bytes" => Some(fired.bytes.to_string()),
+            _ => None,
+        }
+    }
+
+    /// Grades an answer: right (trimmed, case-insensitive, a number equal to the number).
+    pub fn grade(&self, fired: &Fired, answer: &str) -> bool {
+        self.answer_of(fired)
+            .is_some_and(|right| right.eq_ignore_ascii_case(answer.trim()))
     }
 }
 
@@ -260,7 +309,17 @@ impl Scenario {
     }
 }
 
+/// The built-in lessons' names in catalogue order (`lessons/index.json`). The page loads
+/// their files from `lessons/<name>.json` when it needs them, so the lessons do not weigh
+/// on its first load; the command line has them built in.
+pub fn builtin_names() -> Vec<String> {
+    crate::json::from_str(INDEX).expect("lessons/index.json is a list of names")
+}
+
+const INDEX: &str = include_str!("../../lessons/index.json");
+
 /// A built-in lesson's file, by name.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn builtin_json(name: &str) -> Option<&'static str> {
     BUILTIN
         .iter()
@@ -269,10 +328,12 @@ pub fn builtin_json(name: &str) -> Option<&'static str> {
 }
 
 /// The built-in lessons' files, in catalogue order.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn builtin_files() -> &'static [&'static str] {
     BUILTIN
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn lesson_name(json: &str) -> Option<String> {
     #[derive(Deserialize)]
     struct Head {
@@ -281,6 +342,8 @@ fn lesson_name(json: &str) -> Option<String> {
     crate::json::from_str::<Head>(json).ok().map(|h| h.name)
 }
 
+/// Every file of `lessons/index.json`, in its order (a test checks they agree).
+#[cfg(not(target_arch = "wasm32"))]
 const BUILTIN: &[&str] = &[
     include_str!("../../lessons/p1-first-replica.json"),
     include_str!("../../lessons/p5-partial-sync.json"),
