@@ -192,3 +192,79 @@ fn exported_runs_are_graded_like_the_page_grades_them() {
         t.sim().checker().unwrap().solved_at_us()
     );
 }
+
+/// `replscope lesson check` grades an exported run offline: exit 0 and ticks for a solved
+/// run, exit 1 and the unmet line for an unsolved one; `solve` plays the reference.
+#[test]
+fn the_command_line_grades_exported_runs() {
+    let bin = env!("CARGO_BIN_EXE_replscope");
+    let dir = std::env::temp_dir().join(format!("replscope-lesson-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = lesson::builtin_json("p5-partial-sync").unwrap();
+    let s = lesson::instantiate(json, None).unwrap();
+    let solution = s.lesson.as_ref().unwrap().solution.clone();
+    for (name, steps, solved) in [
+        ("solved", solution.clone(), true),
+        ("unsolved", solution[..1].to_vec(), false),
+    ] {
+        let t = play(&s, &steps);
+        let run = RunFile {
+            format: Some(lesson::FORMAT),
+            scenario: s.clone(),
+            seed: s.seed,
+            actions: t.inputs().to_vec(),
+            at_ms: Some(s.until_ms),
+        };
+        let path = dir.join(format!("{name}.json"));
+        std::fs::write(&path, serde_json::to_string(&run).unwrap()).unwrap();
+        let out = std::process::Command::new(bin)
+            .args(["lesson", "check", "p5-partial-sync", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(if solved { 0 } else { 1 }),
+            "{text}"
+        );
+        if solved {
+            assert!(
+                text.contains("[x] m answered r1's PSYNC with +CONTINUE"),
+                "{text}"
+            );
+        } else {
+            assert!(
+                text.contains("[ ] m answered r1's PSYNC with +CONTINUE"),
+                "{text}"
+            );
+            assert!(text.contains("not solved"), "{text}");
+        }
+    }
+    // A run of another lesson is refused rather than graded.
+    let out = std::process::Command::new(bin)
+        .args([
+            "lesson",
+            "check",
+            "p1-first-replica",
+            dir.join("solved.json").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = std::process::Command::new(bin)
+        .args(["lesson", "solve", "p11-failover"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = std::process::Command::new(bin)
+        .args(["lesson", "list"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("p1-first-replica"));
+    std::fs::remove_dir_all(&dir).ok();
+}
