@@ -337,3 +337,51 @@ fn files_of_a_newer_format_are_refused_with_a_reason() {
     .unwrap_err();
     assert!(err.contains("{{b}}"), "{err}");
 }
+
+/// The operator's score: bytes re-sent, full syncs, seconds of refused writes, and
+/// acknowledged writes that no running master holds any more.
+#[test]
+fn the_score_counts_what_the_run_cost() {
+    let s = lesson_with(r#"{ "text": "x", "action": "cut" }"#, "", "");
+    let mut t = s.build(None).unwrap();
+    at(&mut t, 8000);
+    let score = t.sim().checker().unwrap().score_now(t.sim());
+    assert_eq!(score.full_syncs, 1);
+    assert!(score.resent_bytes > 0);
+    assert_eq!(
+        (score.refused_write_seconds, score.acked_writes_lost),
+        (0, 0)
+    );
+    act(&mut t, 8000, &exec("r1", "SET a 1"));
+    act(&mut t, 8100, &exec("r1", "SET a 2"));
+    act(&mut t, 8200, &exec("m", "SET kept yes"));
+    at(&mut t, 9000);
+    let score = t.sim().checker().unwrap().score_now(t.sim());
+    assert_eq!(
+        score.refused_write_seconds, 1,
+        "two READONLY in the same second"
+    );
+    assert_eq!(score.acked_writes_lost, 0);
+    // m dies: its acknowledged write is held by no running master (r1 is a replica).
+    act(&mut t, 9000, r#"{"do": "kill", "node": "m"}"#);
+    at(&mut t, 9500);
+    assert_eq!(
+        t.sim()
+            .checker()
+            .unwrap()
+            .score_now(t.sim())
+            .acked_writes_lost,
+        1
+    );
+    // r1 promoted holds it: not lost.
+    act(&mut t, 9500, &exec("r1", "REPLICAOF NO ONE"));
+    at(&mut t, 10000);
+    assert_eq!(
+        t.sim()
+            .checker()
+            .unwrap()
+            .score_now(t.sim())
+            .acked_writes_lost,
+        0
+    );
+}

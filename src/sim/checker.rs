@@ -99,6 +99,25 @@ pub struct ItemStatus {
     pub note: Option<String>,
 }
 
+/// What a run cost, as an operator counts it (shown when a challenge is solved): every
+/// byte masters re-sent to replicas (RDBs, writes buffered meanwhile, backlog on
+/// +CONTINUE), full syncs, the seconds in which some write was refused, and writes a
+/// console saw acknowledged (`SET` → OK) that no running master holds any more.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Score {
+    pub resent_bytes: u64,
+    pub full_syncs: u64,
+    pub refused_write_seconds: u64,
+    pub acked_writes_lost: u64,
+}
+
+/// Keys whose last acknowledged value the score follows (the first ones typed).
+const MAX_ACKED_KEYS: usize = 256;
+
+/// Errors that refuse a write (a replica's, a master's without enough replicas, a stale
+/// replica's, memory).
+const REFUSALS: &[&str] = &["READONLY", "NOREPLICAS", "MASTERDOWN", "OOM", "MISCONF"];
+
 /// The progress of one check.
 #[derive(Clone, Debug, Default)]
 struct ItemState {
@@ -162,6 +181,11 @@ pub struct Checker {
     fired: Vec<Option<Fired>>,
     /// The simulation's step count now (set by the simulation before it shows an event).
     steps: u64,
+    score: Score,
+    /// The second (virtual) of the latest refused write, so each counts once.
+    refused_second: Option<u64>,
+    /// Each key's last value a console saw acknowledged by a `SET`.
+    acked: Vec<(String, String)>,
 }
 
 /// Bounds: distinct values and window times kept per check.
@@ -330,6 +354,76 @@ impl Checker {
             next_tick_us: now_us,
             start_us: now_us,
             steps: 0,
+            score: Score::default(),
+            refused_second: None,
+            acked: Vec::new(),
+        }
+    }
+
+    /// What the run cost so far (acknowledged writes lost: see [`Checker::score_now`]).
+    pub fn score(&self) -> &Score {
+        &self.score
+    }
+
+    /// The score, with the acknowledged writes no running master holds counted now.
+    pub fn score_now(&self, sim: &Sim) -> Score {
+        let masters: Vec<&crate::engine::node::Node> = sim
+            .nodes()
+            .iter()
+            .filter(|n| n.state == NodeState::Up && !n.removed() && n.node.master_addr().is_none())
+            .map(|n| &n.node)
+            .collect();
+        let lost = self
+            .acked
+            .iter()
+            .filter(|(key, value)| {
+                !masters.iter().any(|m| {
+                    m.keyspace().dbs[0]
+                        .get(key.as_bytes())
+                        .is_some_and(|e| {
+                            matches!(&e.value, crate::engine::keyspace::Value::String(v) if v == value.as_bytes())
+                        })
+                })
+            })
+            .count() as u64;
+        Score {
+            acked_writes_lost: lost,
+            ..self.score.clone()
+        }
+    }
+
+    fn keep_score(&mut self, now_us: u64, s: &Seen) {
+        match s.kind {
+            "rdb_sent" | "buffered_sent" => self.score.resent_bytes += s.bytes,
+            "psync" => self.score.resent_bytes += s.bytes,
+            "fullresync" => self.score.full_syncs += 1,
+            "command" => {
+                let refused = s
+                    .text
+                    .as_deref()
+                    .is_some_and(|e| REFUSALS.iter().any(|r| e.starts_with(r)));
+                let second = now_us / 1_000_000;
+                if refused && self.refused_second != Some(second) {
+                    self.refused_second = Some(second);
+                    self.score.refused_write_seconds += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A console saw `SET key value …` acknowledged.
+    fn acknowledged(&mut self, line: &str, reply: &str) {
+        let args = crate::engine::resp::split_args(line.as_bytes()).unwrap_or_default();
+        if args.len() < 3 || !args[0].eq_ignore_ascii_case(b"set") || reply != "OK" {
+            return;
+        }
+        let key = String::from_utf8_lossy(&args[1]).into_owned();
+        let value = String::from_utf8_lossy(&args[2]).into_owned();
+        if let Some(e) = self.acked.iter_mut().find(|(k, _)| *k == key) {
+            e.1 = value;
+        } else if self.acked.len() < MAX_ACKED_KEYS {
+            self.acked.push((key, value));
         }
     }
 
@@ -523,6 +617,9 @@ impl Checker {
 
     /// A console on `node` got the reply to a command typed there.
     pub fn reply(&mut self, now_us: u64, node: &str, typed: &Typed) {
+        if let Some(crate::engine::resp::Reply::Simple(s)) = &typed.reply {
+            self.acknowledged(&typed.command, s);
+        }
         let seen = Seen {
             kind: "reply",
             is_action: false,
@@ -556,6 +653,9 @@ impl Checker {
     }
 
     fn observe(&mut self, now_us: u64, s: &Seen) {
+        if !s.is_action {
+            self.keep_score(now_us, s);
+        }
         for i in 0..self.goal.moments.len() {
             if self.goal.moments[i].1.wants(s, &self.typed) {
                 self.moments[i] = Some(now_us);
