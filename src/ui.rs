@@ -3,9 +3,12 @@
 
 mod api;
 mod app;
+mod catalogue;
 mod console;
 mod error_banner;
 mod event_log;
+mod lesson;
+mod lesson_panel;
 pub mod model;
 mod panels;
 mod spacetime;

@@ -452,6 +452,22 @@ impl Checker {
         self.fired.get(i)?.as_ref()
     }
 
+    /// The checklist as it reads right now: like [`Checker::status`], with each state
+    /// check looked at again at this very moment (between two ticks, a paused page must
+    /// not show a state 100 ms old).
+    pub fn status_live(&self, sim: &Sim) -> Vec<ItemStatus> {
+        let mut items = self.status();
+        for (item, c) in items.iter_mut().zip(&self.goal.checks) {
+            if let Some(kind) = c.state.as_deref() {
+                if let Err(why) = state_holds(kind, c, sim) {
+                    item.met = false;
+                    item.note = Some(why);
+                }
+            }
+        }
+        items
+    }
+
     /// The misconceptions whose pattern the run matched, as their hints.
     pub fn misconceptions(&self) -> Vec<&str> {
         self.goal

@@ -9,8 +9,10 @@ use yew::prelude::*;
 
 use super::now_ms;
 
+use super::catalogue::{self, Progress, SharedCatalogue};
 use super::console::Console;
 use super::event_log::EventLog;
+use super::lesson_panel::LessonPanel;
 use super::model::{Model, MAX_SPEED, MIN_SPEED};
 use super::panels::{acks, BacklogRing, Inspector, PsyncPanel};
 use super::spacetime::{arrows, SpaceTime};
@@ -146,6 +148,134 @@ fn from_url() -> Model {
     model
 }
 
+/// A lesson asked for in the URL: `?lesson=<id>&step=<n>&hints=<k>&lock=<kinds>&mode=exam`
+/// (and `&seed=`); opened once its file is loaded.
+#[derive(Clone, Debug, Default)]
+struct LessonLink {
+    name: String,
+    step: usize,
+    hints: usize,
+    lock: Vec<String>,
+    exam: bool,
+    seed: Option<u64>,
+    /// The shared run's actions and moment, if the link carries them.
+    run: Option<(Vec<crate::sim::timeline::Recorded>, Option<f64>)>,
+}
+
+fn lesson_link() -> Option<LessonLink> {
+    let params = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .and_then(|s| web_sys::UrlSearchParams::new_with_str(&s).ok())?;
+    let name = params.get("lesson")?;
+    let num = |k: &str| params.get(k).and_then(|v| v.parse().ok());
+    let hash = web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default();
+    let run = hash.strip_prefix("#run=").and_then(|encoded| {
+        let decoded: String = js_sys::decode_uri_component(encoded).ok()?.as_string()?;
+        let actions = crate::json::from_str(&decoded).ok()?;
+        Some((actions, params.get("t").and_then(|t| t.parse().ok())))
+    });
+    Some(LessonLink {
+        name,
+        step: num("step").unwrap_or(0),
+        hints: num("hints").unwrap_or(0),
+        lock: params
+            .get("lock")
+            .map(|l| {
+                l.split(',')
+                    .map(|k| k.trim().to_string())
+                    .filter(|k| !k.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        exam: params.get("mode").as_deref() == Some("exam"),
+        seed: params.get("seed").and_then(|v| v.parse().ok()),
+        run,
+    })
+}
+
+/// Opens lesson `name` of the catalogue (with `seed`; a lesson that takes parameters gets
+/// a seed of its own when none is given, so two students get different numbers).
+fn open_lesson(model: &Shared, cat: &SharedCatalogue, link: &LessonLink) -> Result<(), String> {
+    let cat = cat.borrow();
+    let Some(entry) = cat.entries.get(&link.name) else {
+        return Err(format!("there is no lesson named '{}'", link.name));
+    };
+    let randomised = crate::sim::lesson::instantiate(&entry.text, None)
+        .ok()
+        .and_then(|s| s.lesson)
+        .is_some_and(|l| !l.params.is_empty());
+    let seed = link
+        .seed
+        .or_else(|| randomised.then(|| (js_sys::Math::random() * 1e6) as u64));
+    let scenario = crate::sim::lesson::instantiate(&entry.text, seed)?;
+    let mut m = match &link.run {
+        Some((actions, _)) => Model::replay(crate::sim::scenario::RunFile {
+            format: None,
+            at_ms: None,
+            scenario: scenario.clone(),
+            seed: scenario.seed,
+            actions: actions.clone(),
+        })?,
+        None => Model::new(scenario, None)?,
+    };
+    let old = model.borrow();
+    m.speed = old.speed;
+    m.slow_motion = old.slow_motion;
+    drop(old);
+    if let Some(l) = m.lesson.as_mut() {
+        l.step = link.step.min(l.block.intro.len());
+        l.hints = link.hints.min(l.block.hints.len());
+        l.exam = link.exam;
+        for k in &link.lock {
+            if !l.locked.contains(k) {
+                l.locked.push(k.clone());
+            }
+        }
+        if l.at_challenge() {
+            l.challenge_opened_ms = Some(super::now_ms());
+        }
+    }
+    // A lesson opens paused on its first words (the student reads, then goes on); a link to
+    // its challenge opens playing, as a scenario does.
+    m.playing = m.lesson.as_ref().is_none_or(|l| l.at_challenge());
+    if let Some((_, Some(ms))) = &link.run {
+        let at = m.start_us + (ms * 1000.0).round() as u64;
+        m.timeline.seek_time_us(at);
+        m.playing = false;
+    }
+    *model.borrow_mut() = m;
+    Ok(())
+}
+
+/// Opens a file given to the page (file picker or drop): a run, a lesson or scenario, or a
+/// progress record.
+fn open_file(model: &Shared, progress: &Rc<RefCell<Progress>>, name: &str, text: &str) -> String {
+    if let Ok(p) = Progress::parse(text) {
+        let n = p.lessons.len();
+        progress.borrow_mut().merge(p);
+        return format!("{name}: progress of {n} lessons loaded");
+    }
+    let opened = if text.contains("\"actions\"") {
+        crate::sim::scenario::RunFile::parse(text).and_then(Model::replay)
+    } else {
+        crate::sim::lesson::instantiate(text, None).and_then(|s| Model::new(s, None))
+    };
+    match opened {
+        Ok(mut m) => {
+            let title = m.scenario.title.clone();
+            let old = model.borrow();
+            m.speed = old.speed;
+            m.slow_motion = old.slow_motion;
+            drop(old);
+            *model.borrow_mut() = m;
+            format!("{name}: opened '{title}'")
+        }
+        Err(e) => format!("{name}: {e}"),
+    }
+}
+
 #[component]
 pub fn App() -> Html {
     let model: Shared = use_mut_ref(from_url);
@@ -164,7 +294,6 @@ pub fn App() -> Html {
     let st_window = use_state(|| super::spacetime::DEFAULT_WINDOW_MS);
     // How many event-log lines are asked for (more as the reader asks for older ones).
     let log_limit = use_state(|| LOG_LINES);
-    let description_open = use_state(|| false);
     let max_time = use_mut_ref(|| 0u64);
     let workload_menu = use_node_ref();
     // The console shown beside the master's (the last node clicked or picked).
@@ -178,10 +307,47 @@ pub fn App() -> Html {
     });
     // Keeps the link the error banner's "Reload this run" opens.
     super::error_banner::use_last_good(&model);
+    // The lessons (fetched in the background), the student's progress, and a lesson the
+    // link asked for, opened when its file arrives.
+    let lessons: SharedCatalogue = use_mut_ref(Default::default);
+    let progress = use_mut_ref(Progress::load);
+    let pending = use_mut_ref(lesson_link);
+    let file_input = use_node_ref();
+    {
+        let (lessons, pending, model, redraw) = (
+            lessons.clone(),
+            pending.clone(),
+            model.clone(),
+            redraw.clone(),
+        );
+        use_effect_with((), move |_| {
+            let cat = lessons.clone();
+            let changed = move || {
+                let ready = pending
+                    .borrow()
+                    .as_ref()
+                    .is_some_and(|l| lessons.borrow().entries.contains_key(&l.name));
+                let all_in = {
+                    let c = lessons.borrow();
+                    c.names.len() == c.entries.len() || c.error.is_some()
+                };
+                if ready || (all_in && pending.borrow().is_some()) {
+                    if let Some(link) = pending.borrow_mut().take() {
+                        if let Err(e) = open_lesson(&model, &lessons, &link) {
+                            model.borrow_mut().notice = Some(e);
+                        }
+                    }
+                }
+                redraw.force_update();
+            };
+            catalogue::load(cat, changed);
+        });
+    }
 
     {
         let model = model.clone();
         let redraw = redraw.clone();
+        let progress = progress.clone();
         use_effect_with((), move |_| {
             super::api::install(model.clone(), redraw.clone());
             // The step budget adapts so that a tick stays within a few milliseconds.
@@ -196,6 +362,10 @@ pub fn App() -> Html {
                     let mut m = model.borrow_mut();
                     m.tick(f64::from(FRAME_MS), budget.get());
                     m.guard_memory(core::arch::wasm32::memory_size(0) * 65536);
+                    m.lesson_hint_clock(started);
+                    if let Some(word) = m.lesson_progress() {
+                        progress.borrow_mut().record(&m.scenario.name, word);
+                    }
                     m.speed > FAST_SPEED
                 };
                 let spent = now_ms() - started;
@@ -614,6 +784,7 @@ pub fn App() -> Html {
     let export_menu = use_node_ref();
     let on_export = {
         let (model, filter, menu) = (model.clone(), log_filter.clone(), export_menu.clone());
+        let progress = progress.clone();
         Callback::from(move |kind: &'static str| {
             use wasm_bindgen::JsCast;
             // Chosen: the menu folds.
@@ -621,10 +792,15 @@ pub fn App() -> Html {
                 let _ = menu.remove_attribute("open");
             }
             let m = model.borrow();
-            let text = if kind == "text" {
-                m.transcript(&filter)
-            } else {
-                String::new()
+            let (kind, text) = match kind {
+                "text" => ("text", m.transcript(&filter)),
+                "run" => (
+                    "json",
+                    crate::json::to_string(&m.run_file()).unwrap_or_default(),
+                ),
+                "skeleton" => ("json", m.skeleton()),
+                "progress" => ("json", progress.borrow().to_json()),
+                other => (other, String::new()),
             };
             let name = format!(
                 "replscope-{}-{:.3}s",
@@ -698,28 +874,185 @@ pub fn App() -> Html {
             })
     });
 
+    // The lesson, if one is played: its panel's view, what it highlights and locks.
+    let lesson_view = m.lesson_view();
+    let locked: Vec<String> = m
+        .lesson
+        .as_ref()
+        .map(|l| l.locked.clone())
+        .unwrap_or_default();
+    let lock_why = |kind: &str| -> Option<String> {
+        locked.iter().any(|k| k == kind).then(|| {
+            format!(
+                "Locked in this lesson ({})",
+                super::lesson::lock_words(kind)
+            )
+        })
+    };
+    let highlight_css = lesson_view
+        .as_ref()
+        .and_then(|v| v.highlight.clone())
+        .map(|h| highlight_rule(&h))
+        .unwrap_or_default();
+    let lesson_cb = |f: fn(&mut Model)| {
+        let (model, redraw) = (model.clone(), redraw.clone());
+        Callback::from(move |_: ()| {
+            f(&mut model.borrow_mut());
+            redraw.force_update();
+        })
+    };
+    let on_lesson_answer = {
+        let (model, redraw) = (model.clone(), redraw.clone());
+        Callback::from(move |a: String| {
+            model.borrow_mut().lesson_answer(&a);
+            redraw.force_update();
+        })
+    };
+    let on_lesson_branch = {
+        let (model, redraw) = (model.clone(), redraw.clone());
+        Callback::from(move |i: usize| {
+            model.borrow_mut().lesson_branch(i);
+            redraw.force_update();
+        })
+    };
+    let on_lesson_close = {
+        let (model, redraw) = (model.clone(), redraw.clone());
+        Callback::from(move |_: ()| {
+            // Free play on the same run: the lesson's panel and locks go, the run stays.
+            model.borrow_mut().lesson = None;
+            redraw.force_update();
+        })
+    };
+    let on_lesson_pick = {
+        let (model, redraw, lessons) = (model.clone(), redraw.clone(), lessons.clone());
+        let (selected, share, packet, max_time) = (
+            selected.clone(),
+            share.clone(),
+            packet.clone(),
+            max_time.clone(),
+        );
+        Callback::from(move |e: Event| {
+            let menu = e.target_unchecked_into::<web_sys::HtmlSelectElement>();
+            let name = menu.value();
+            menu.set_value("");
+            let _ = menu.blur();
+            if name.is_empty() {
+                return;
+            }
+            let link = LessonLink {
+                name,
+                ..Default::default()
+            };
+            if let Err(e) = open_lesson(&model, &lessons, &link) {
+                model.borrow_mut().notice = Some(e);
+            }
+            *max_time.borrow_mut() = 0;
+            selected.set(None);
+            share.set(None);
+            packet.set(None);
+            redraw.force_update();
+        })
+    };
+    let on_file = {
+        let (model, redraw, progress) = (model.clone(), redraw.clone(), progress.clone());
+        let max_time = max_time.clone();
+        Callback::from(move |file: web_sys::File| {
+            let (model, redraw, progress, max_time) = (
+                model.clone(),
+                redraw.clone(),
+                progress.clone(),
+                max_time.clone(),
+            );
+            catalogue::read_file(file, move |name, text| {
+                let said = open_file(&model, &progress, &name, &text);
+                model.borrow_mut().notice = Some(said);
+                *max_time.borrow_mut() = 0;
+                redraw.force_update();
+            });
+        })
+    };
+    let on_file_input = {
+        let on_file = on_file.clone();
+        Callback::from(move |e: Event| {
+            let input = e.target_unchecked_into::<web_sys::HtmlInputElement>();
+            if let Some(f) = input.files().and_then(|l| l.get(0)) {
+                on_file.emit(f);
+            }
+            input.set_value("");
+        })
+    };
+    let on_drop = {
+        let on_file = on_file.clone();
+        Callback::from(move |e: DragEvent| {
+            e.prevent_default();
+            if let Some(f) = e
+                .data_transfer()
+                .and_then(|d| d.files())
+                .and_then(|l| l.get(0))
+            {
+                on_file.emit(f);
+            }
+        })
+    };
+    let lesson_entries = lessons.borrow().in_order();
+    let lesson_menu = {
+        let progress = progress.borrow();
+        let group = |seq: &str, label: &str| {
+            let items: Vec<_> = lesson_entries
+                .iter()
+                .filter(|e| e.sequence == seq)
+                .collect();
+            html! {
+                <optgroup label={label.to_string()}>
+                    { for items.into_iter().map(|e| html! {
+                        <option value={e.name.clone()} data-progress={progress.lessons.get(&e.name).cloned().unwrap_or_default()}>
+                            { format!("{}{}", progress.mark(&e.name), e.title) }
+                        </option>
+                    }) }
+                </optgroup>
+            }
+        };
+        let solved = progress.lessons.values().filter(|v| *v == "solved").count();
+        html! {
+            <select class="lessons" data-testid="lesson-select" onchange={on_lesson_pick} aria-label="Lessons"
+                    title={format!("Guided lessons with checked challenges: {solved} of {} solved", lesson_entries.len())}>
+                <option value="" selected=true>{ format!("Lessons ({solved}/{})", lesson_entries.len()) }</option>
+                { group("primer", "Primer: the concepts") }
+                { group("incidents", "Incidents: real failures") }
+                { group("sandbox", "Sandbox") }
+            </select>
+        }
+    };
+
     html! {
-        <div class={classes!("app", (*projector).then_some("projector"))} data-testid="app">
+        <div class={classes!("app", (*projector).then_some("projector"), lesson_view.is_some().then_some("in-lesson"))} data-testid="app"
+             ondragover={|e: DragEvent| e.prevent_default()} ondrop={on_drop}>
+            <style data-testid="lesson-highlight">{ highlight_css }</style>
             <header class="app-header">
                 <h1 class="title">{ "replscope" }</h1>
                 <div class="controls scenario-controls">
                     <select class="scenario" data-testid="scenario-select" onchange={on_scenario} aria-label="Scenario">
+                        if !scenarios.iter().any(|(name, _)| *name == m.scenario.name) {
+                            <option value="" selected=true disabled=true>{ format!("Scenarios (now: {})", m.scenario.title) }</option>
+                        }
                         { for scenarios.iter().map(|(name, title)| html! {
                             <option value={name.clone()} selected={*name == m.scenario.name}>{ title }</option>
                         }) }
                     </select>
                     <button data-testid="reset" onclick={on_reset} title="Restart this scenario at 0 s, same seed, without your actions">{ "Reset" }</button>
+                    { lesson_menu }
                 </div>
                 <div class="controls setup">
                     <label>{ "writes/s " }
-                        <select data-testid="workload" ref={workload_menu.clone()} onchange={on_workload} aria-label="Workload on the master">
+                        <select data-testid="workload" ref={workload_menu.clone()} onchange={on_workload} aria-label="Workload on the master"
+                                disabled={lock_why("workload").is_some()} title={lock_why("workload").unwrap_or_default()}>
                             { for rates.iter().map(|r| html! {
                                 <option value={r.to_string()} selected={*r == rate}>{ r }</option>
                             }) }
                         </select>
                     </label>
-                    <button data-testid="add-replica" onclick={on_add_replica} disabled={add_replica_blocked.is_some()}
-                            title={add_replica_blocked.unwrap_or("Add a replica of the master (up to 12 nodes)")}>{ "+ replica" }</button>
+                    <button data-testid="add-replica" onclick={on_add_replica} disabled={add_replica_blocked.is_some() || lock_why("add_node").is_some()}
+                            title={lock_why("add_node").unwrap_or_else(|| add_replica_blocked.unwrap_or("Add a replica of the master (up to 12 nodes)").to_string())}>{ "+ replica" }</button>
                     <button data-testid="projector" aria-pressed={(*projector).to_string()}
                             onclick={{ let p = projector.clone(); move |_| p.set(!*p) }} title="Large type, high contrast">{ "Projector" }</button>
                     <span class="share-anchor">
@@ -744,6 +1077,14 @@ pub fn App() -> Html {
                             <button data-testid="export-svg" onclick={on_export.reform(|_| "svg")}>{ "Picture (SVG)" }</button>
                             <button data-testid="export-png" onclick={on_export.reform(|_| "png")}>{ "Picture (PNG)" }</button>
                             <button data-testid="export-transcript" onclick={on_export.reform(|_| "text")}>{ "Transcript (text)" }</button>
+                            <button data-testid="export-run" onclick={on_export.reform(|_| "run")}
+                                    title="The run as a file: open it here again, or grade it with `replscope lesson check`">{ "Run (file)" }</button>
+                            <button data-testid="export-skeleton" onclick={on_export.reform(|_| "skeleton")}
+                                    title="This session as a scenario/lesson file to edit: nodes, settings, your actions as steps">{ "As a lesson skeleton" }</button>
+                            <button data-testid="export-progress" onclick={on_export.reform(|_| "progress")}>{ "Lesson progress (file)" }</button>
+                            <label class="open-file">{ "Open a file…" }
+                                <input type="file" accept=".json,application/json" data-testid="open-file" ref={file_input.clone()} onchange={on_file_input} />
+                            </label>
                         </div>
                     </details>
                     <button data-testid="help-button" onclick={{ let h = help.clone(); move |_| h.set(!*h) }} title="What everything means, and the keys (?)">{ "?" }</button>
@@ -779,16 +1120,22 @@ pub fn App() -> Html {
                 <span class="clock" data-testid="clock">{ format!("{:.3} s", now_ms as f64 / 1000.0) }</span>
                 <span class="pace" data-testid="pace">{ m.pace_words() }</span>
             </div>
-            <p class={classes!("scenario-description", (!*description_open).then_some("collapsed"))}
-               data-testid="scenario-description" title={if *description_open { "Click to fold" } else { "Click to read it all" }}
-               onclick={{ let d = description_open.clone(); move |_| d.set(!*d) }}>{ &m.scenario.description }</p>
-            <main class="workspace">
+            if lesson_view.is_none() {
+            <p class="scenario-description" data-testid="scenario-description">{ &m.scenario.description }</p>
+            }
+            <main class={classes!("workspace", lesson_view.is_some().then_some("with-lesson"))}>
+                if let Some(view) = lesson_view.clone() {
+                    <LessonPanel {view} on_next={lesson_cb(Model::lesson_next)} on_back={lesson_cb(Model::lesson_back)}
+                                 on_hint={lesson_cb(Model::lesson_hint)} on_answer={on_lesson_answer}
+                                 on_solution={lesson_cb(Model::lesson_show_solution)} on_try_again={lesson_cb(Model::lesson_try_again)}
+                                 on_branch={on_lesson_branch} on_close={on_lesson_close} />
+                }
                 <section class="topology" data-testid="topology" aria-label="Topology">
                     <Topology snapshot={snapshot.clone()} selected={(*selected).clone()}
                               on_select_node={on_select_node} on_select_link={on_select_link}
                               on_select_packet={on_select_packet} projector={*projector} />
                     if let Some((a, b)) = (*link_menu).clone() {
-                        { link_menu_view(&a, &b, &act, &link_menu) }
+                        { link_menu_view(&a, &b, &act, &link_menu, &locked) }
                     }
                     if let Some(msg) = packet_detail {
                         <div class={classes!("packet-detail", if master_left { "dock-right" } else { "dock-left" })} data-testid="packet-detail">
@@ -805,7 +1152,7 @@ pub fn App() -> Html {
                     <PsyncPanel story={psync_story} master={focus.clone()} earlier={psync_earlier} on_jump={on_marker.clone()} />
                     <BacklogRing node={focus_view.clone()} acks={focus.as_ref().map(|f| acks(&snapshot, f)).unwrap_or_default()}
                                  psync={recent_psync} />
-                    <Inspector node={focus_view.filter(|_| selected.is_some())} info={info} keys={keys} on_action={on_node_action} on_config={on_exec.clone()} config={config} />
+                    <Inspector node={focus_view.filter(|_| selected.is_some())} info={info} keys={keys} on_action={on_node_action} on_config={on_exec.clone()} config={config} locked={locked.clone()} />
                 </aside>
                 <section class="consoles" aria-label="Consoles">
                     <div class="console-picker" role="group" aria-label="Which consoles are shown">
@@ -884,12 +1231,24 @@ fn link_menu_view(
     b: &str,
     act: &Callback<Action>,
     menu: &UseStateHandle<Option<(String, String)>>,
+    locked: &[String],
 ) -> Html {
     let item = |testid: &'static str, label: &'static str, actions: Vec<Action>| {
         let act = act.clone();
         let menu = menu.clone();
+        let kind = actions
+            .first()
+            .map(crate::sim::checker::action_kind)
+            .unwrap_or("");
+        let lock = locked.iter().any(|k| k == kind);
+        let title = lock.then(|| {
+            format!(
+                "Locked in this lesson ({})",
+                super::lesson::lock_words(kind)
+            )
+        });
         html! {
-            <button data-testid={format!("link-action-{testid}")} onclick={move |_| {
+            <button data-testid={format!("link-action-{testid}")} disabled={lock} title={title} onclick={move |_| {
                 for a in &actions { act.emit(a.clone()); }
                 menu.set(None);
             }}>{ label }</button>
@@ -935,9 +1294,25 @@ pub(super) fn share_url(m: &Model) -> String {
         .unwrap_or_default();
     let actions = crate::json::to_string(m.timeline.inputs()).unwrap_or_default();
     let encoded: String = js_sys::encode_uri_component(&actions).into();
+    // A lesson: its name, step, the hints unlocked, locks and exam mode, as a teacher's
+    // deep link has them.
+    let what = match &m.lesson {
+        Some(l) => format!(
+            "lesson={}&step={}&hints={}{}{}",
+            m.scenario.name,
+            l.step,
+            l.hints,
+            if l.locked != l.block.forbid {
+                format!("&lock={}", l.locked.join(","))
+            } else {
+                String::new()
+            },
+            if l.exam { "&mode=exam" } else { "" }
+        ),
+        None => format!("scenario={}", m.scenario.name),
+    };
     format!(
-        "{base}?scenario={}&seed={}&speed={}&slow={}&t={}#run={encoded}",
-        m.scenario.name,
+        "{base}?{what}&seed={}&speed={}&slow={}&t={}#run={encoded}",
         m.seed,
         m.speed,
         u8::from(m.slow_motion),
@@ -977,6 +1352,25 @@ fn copy_to_clipboard(text: &str, done: impl FnOnce(bool) + 'static) {
     // Called once by the promise, then gone with it.
     resolved.forget();
     rejected.forget();
+}
+
+/// The CSS that makes a narration step's `highlight` stand out: a node, a link, or a
+/// panel (`ring`, `psync`, `console`, `log`). Names are checked by the scenario's parser
+/// (letters, digits, `-`), so they are safe in a selector.
+fn highlight_rule(h: &str) -> String {
+    let safe = |s: &str| s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let target = match h.split_once(':') {
+        Some(("node", n)) if safe(n) => format!("[data-testid=\"node-{n}\"]"),
+        Some(("link", l)) if safe(l) => format!("[data-testid=\"link-{l}\"]"),
+        _ => match h {
+            "ring" => "[data-testid=\"backlog-ring\"]".into(),
+            "psync" => "[data-testid=\"psync-decision\"]".into(),
+            "console" => ".consoles".into(),
+            "log" => ".tabbed".into(),
+            _ => return String::new(),
+        },
+    };
+    format!("{target} {{ animation: lesson-glow 1.6s ease-in-out infinite; }}")
 }
 
 /// Labels of the one-way partitions.

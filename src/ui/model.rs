@@ -120,6 +120,8 @@ pub struct Model {
     marked_upto: u64,
     /// The marks of the scenario's own steps (worded once: the slider draws them each frame).
     step_markers: Vec<Marker>,
+    /// The lesson being played, if the scenario is one.
+    pub lesson: Option<super::lesson::LessonRun>,
 }
 
 impl Model {
@@ -127,6 +129,7 @@ impl Model {
     pub fn new(scenario: Scenario, seed: Option<u64>) -> Result<Model, String> {
         let seed = seed.unwrap_or(scenario.seed);
         let timeline = scenario.build(Some(seed))?;
+        let scenario_lesson = scenario.lesson.clone().map(super::lesson::LessonRun::new);
         let start_us = timeline.sim().now_us();
         let step_markers = scenario
             .steps
@@ -156,6 +159,7 @@ impl Model {
             markers: Vec::new(),
             marked_upto: 0,
             step_markers,
+            lesson: scenario_lesson,
         })
     }
 
@@ -186,6 +190,11 @@ impl Model {
             .expect("a scenario that built once builds again");
         fresh.speed = self.speed;
         fresh.slow_motion = self.slow_motion;
+        // A lesson starts over too, as its teacher set it up (exam, locks).
+        if let (Some(new), Some(old)) = (fresh.lesson.as_mut(), self.lesson.as_ref()) {
+            new.exam = old.exam;
+            new.locked = old.locked.clone();
+        }
         *self = fresh;
     }
 
@@ -298,6 +307,14 @@ impl Model {
     /// simulation steps so that a frame never blocks the page; a heavy moment then plays a
     /// little slower instead of freezing.
     pub fn tick(&mut self, real_ms: f64, max_steps: u64) {
+        // A prediction on screen holds time right before its event until it is answered.
+        if self
+            .lesson
+            .as_ref()
+            .is_some_and(|l| matches!(l.predicting, Some(super::lesson::Predicting::Asking(_))))
+        {
+            self.playing = false;
+        }
         if !self.playing {
             return;
         }
@@ -338,6 +355,7 @@ impl Model {
             ran
         };
         self.pace_why = why;
+        self.lesson_after_tick();
     }
 
     /// The speed asked for, as the speed slider's label says it.
@@ -383,6 +401,7 @@ impl Model {
     pub fn step(&mut self) {
         self.playing = false;
         self.timeline.step();
+        self.lesson_after_tick();
     }
 
     /// One step back (pauses playback).
@@ -504,6 +523,10 @@ impl Model {
 
     /// Applies a user action (a fault, a console command, …).
     pub fn act(&mut self, action: Action) {
+        if let Some(why) = self.lesson.as_ref().and_then(|l| l.refuses(&action)) {
+            self.notice = Some(why);
+            return;
+        }
         if self.timeline.is_rewound() {
             self.fork();
         }

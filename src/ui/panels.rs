@@ -312,6 +312,9 @@ pub struct InspectorProps {
     pub on_config: Callback<(String, String)>,
     /// The node's current value of each of [`SETTINGS`].
     pub config: Vec<(String, String)>,
+    /// Action kinds a lesson locks (`kill`, `restart`…): their buttons are disabled.
+    #[prop_or_default]
+    pub locked: Vec<String>,
 }
 
 /// The replication settings a lesson changes most, as a small form that types CONFIG SET.
@@ -417,7 +420,23 @@ pub fn Inspector(props: &InspectorProps) -> Html {
     };
     let button = |label: &'static str, what: &'static str| {
         let on = props.on_action.clone();
-        html! { <button data-testid={format!("node-action-{what}")} onclick={move |_| on.emit(what.to_string())}>{ label }</button> }
+        let kind = match what {
+            "kill" | "kill-save" => "kill",
+            "restart-rdb" | "restart-empty" => "restart",
+            "ask-remove" | "remove" => "remove",
+            "pause" => "pause",
+            "resume" => "resume",
+            _ => "exec",
+        };
+        let locked = props.locked.iter().any(|k| k == kind);
+        let title = locked.then(|| {
+            format!(
+                "Locked in this lesson ({})",
+                super::lesson::lock_words(kind)
+            )
+        });
+        html! { <button data-testid={format!("node-action-{what}")} disabled={locked} {title}
+        onclick={move |_| on.emit(what.to_string())}>{ label }</button> }
     };
     html! {
         <section class="panel inspector" data-testid="inspector">
@@ -443,7 +462,8 @@ pub fn Inspector(props: &InspectorProps) -> Html {
                     </span>
                 } else {
                     <span class="remove" title="The node goes for good: its process dies, its peers see a reset, its replicas keep retrying">
-                        <button data-testid="node-action-ask-remove" onclick={{ let c = confirm_remove.clone(); move |_| c.set(true) }}>{ "Remove node…" }</button>
+                        <button data-testid="node-action-ask-remove" disabled={props.locked.iter().any(|k| k == "remove")}
+                                onclick={{ let c = confirm_remove.clone(); move |_| c.set(true) }}>{ "Remove node…" }</button>
                     </span>
                 }
             </div>
