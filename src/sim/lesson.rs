@@ -346,6 +346,7 @@ fn lesson_name(json: &str) -> Option<String> {
 #[cfg(not(target_arch = "wasm32"))]
 const BUILTIN: &[&str] = &[
     include_str!("../../lessons/p1-first-replica.json"),
+    include_str!("../../lessons/p2-offsets.json"),
     include_str!("../../lessons/p5-partial-sync.json"),
     include_str!("../../lessons/p11-failover.json"),
 ];
