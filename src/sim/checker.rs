@@ -302,9 +302,13 @@ impl Check {
     /// True when the same kind happened where this check looks, but a filter said no: the
     /// note then says what happened instead.
     fn near_miss(&self, s: &Seen) -> bool {
+        // A sync's buffered bytes are what `buffered_over_rdb` waits for: its note says how
+        // many there were, and the RDB's size.
+        let near = matches_opt(&self.event, s.kind)
+            || (s.kind == "buffered_sent" && matches_opt(&self.event, "buffered_over_rdb"));
         self.event.is_some()
             && !s.is_action
-            && matches_opt(&self.event, s.kind)
+            && near
             && matches_opt(&self.node, s.node)
             && (self.peer.is_none() || s.peer.is_some_and(|p| matches_opt(&self.peer, p)))
     }
@@ -581,11 +585,27 @@ impl Checker {
         let goal = Arc::clone(&self.goal);
         for (i, c) in goal.checks.iter().enumerate() {
             let since = self.moment_of(c);
-            Self::count(c, &mut self.items[i], since, now_us, s, &self.typed);
+            Self::count(
+                c,
+                &mut self.items[i],
+                since,
+                now_us,
+                self.start_us,
+                s,
+                &self.typed,
+            );
         }
         for (i, (c, _)) in goal.misconceptions.iter().enumerate() {
             let since = self.moment_of(c);
-            Self::count(c, &mut self.wrong[i], since, now_us, s, &self.typed);
+            Self::count(
+                c,
+                &mut self.wrong[i],
+                since,
+                now_us,
+                self.start_us,
+                s,
+                &self.typed,
+            );
         }
         for (i, c) in goal.watches.iter().enumerate() {
             let since = self.moment_of(c);
@@ -609,6 +629,7 @@ impl Checker {
         st: &mut ItemState,
         since: Option<u64>,
         now_us: u64,
+        start_us: u64,
         s: &Seen,
         typed: &BTreeSet<String>,
     ) {
@@ -693,7 +714,12 @@ impl Checker {
                 w as f64 / 1e3
             ));
         } else if c.at_most.is_some() && st.count > c.at_most.unwrap_or(0) {
-            st.note = Some(format!("{} at {:.1} s", s.kind, now_us as f64 / 1e6));
+            // The time as the page's clock shows it: since the lesson started.
+            st.note = Some(format!(
+                "{} at {:.1} s",
+                s.kind,
+                now_us.saturating_sub(start_us) as f64 / 1e6
+            ));
         } else {
             st.note = s
                 .text
@@ -941,5 +967,90 @@ impl Sim {
             c.steps = steps;
             c.reply(now, &name, typed);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::node::ConnId;
+
+    fn checker(checks: Vec<Check>, start_us: u64) -> Checker {
+        let goal = Goal {
+            moments: Vec::new(),
+            checks,
+            misconceptions: Vec::new(),
+            watches: Vec::new(),
+        };
+        Checker::new(Arc::new(goal), start_us)
+    }
+
+    fn bgsave() -> Event {
+        Event::BgsaveStarted {
+            target: crate::engine::event::RdbTarget::Socket,
+            replicas: Vec::new(),
+            offset: 0,
+            rdb_bytes: 10,
+            keys: 1,
+        }
+    }
+
+    /// An `at_most` check's note says when the extra event happened on the lesson's clock,
+    /// not on the simulation's absolute one.
+    #[test]
+    fn at_most_note_counts_from_the_start() {
+        let start = 1_767_225_600_000_000;
+        let mut c = checker(
+            vec![Check {
+                text: "one BGSAVE".into(),
+                event: Some("bgsave".into()),
+                at_most: Some(1),
+                ..Check::default()
+            }],
+            start,
+        );
+        c.engine(start + 1_000_000, "m", None, &bgsave());
+        assert!(c.status()[0].met);
+        c.engine(start + 7_500_000, "m", None, &bgsave());
+        let item = &c.status()[0];
+        assert!(!item.met);
+        assert_eq!(item.note.as_deref(), Some("bgsave at 7.5 s"));
+    }
+
+    /// A `buffered_over_rdb` check notes a sync whose buffer stayed smaller than its RDB,
+    /// and is met by one whose buffer outweighed it.
+    #[test]
+    fn buffered_over_rdb_notes_the_sizes() {
+        let mut c = checker(
+            vec![Check {
+                text: "buffer > RDB".into(),
+                event: Some("buffered_over_rdb".into()),
+                node: Some("m".into()),
+                ..Check::default()
+            }],
+            0,
+        );
+        let conn = ConnId::In(1);
+        c.engine(1, "m", Some("r1"), &Event::RdbSent { conn, bytes: 500 });
+        c.engine(
+            2,
+            "m",
+            Some("r1"),
+            &Event::BufferedStreamSent { conn, bytes: 80 },
+        );
+        let item = &c.status()[0];
+        assert!(!item.met);
+        assert_eq!(
+            item.note.as_deref(),
+            Some("80 bytes buffered during the sync, RDB 500 bytes")
+        );
+        c.engine(3, "m", Some("r1"), &Event::RdbSent { conn, bytes: 500 });
+        c.engine(
+            4,
+            "m",
+            Some("r1"),
+            &Event::BufferedStreamSent { conn, bytes: 900 },
+        );
+        assert!(c.status()[0].met);
     }
 }

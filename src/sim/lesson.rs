@@ -347,6 +347,8 @@ fn lesson_name(json: &str) -> Option<String> {
 const BUILTIN: &[&str] = &[
     include_str!("../../lessons/p1-first-replica.json"),
     include_str!("../../lessons/p2-offsets.json"),
+    include_str!("../../lessons/p3-one-snapshot.json"),
+    include_str!("../../lessons/p4-full-sync-anatomy.json"),
     include_str!("../../lessons/p5-partial-sync.json"),
     include_str!("../../lessons/p11-failover.json"),
 ];
