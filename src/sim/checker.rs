@@ -85,6 +85,9 @@ pub struct Check {
     pub window_ms: Option<u64>,
     /// A state must hold this long without a break.
     pub held_ms: Option<u64>,
+    /// Only events that carried at least this many bytes (see [`Fired::bytes`]: a
+    /// +CONTINUE's backlog bytes, a stream write, an RDB sent, a sync's buffered bytes).
+    pub min_bytes: Option<u64>,
     /// A metric must stay below this.
     pub below: Option<u64>,
 }
@@ -288,6 +291,7 @@ impl Check {
                     .as_deref()
                     .is_some_and(|c| matches_opt(&self.command, c)))
             && (self.from_master.is_none() || s.from_master == self.from_master)
+            && self.min_bytes.is_none_or(|b| s.bytes >= b)
             && (!self.untyped
                 || s.command
                     .as_deref()
@@ -1052,5 +1056,41 @@ mod tests {
             &Event::BufferedStreamSent { conn, bytes: 900 },
         );
         assert!(c.status()[0].met);
+    }
+
+    /// `min_bytes` counts only events that carried that many bytes: a +CONTINUE that
+    /// re-sent a few bytes does not tick a check that wants many.
+    #[test]
+    fn min_bytes_filters_small_events() {
+        use crate::engine::psync::{PsyncDecision, PsyncInputs};
+        let mut c = checker(
+            vec![Check {
+                text: "a big +CONTINUE".into(),
+                event: Some("psync".into()),
+                rule: Some("continue".into()),
+                min_bytes: Some(1000),
+                ..Check::default()
+            }],
+            0,
+        );
+        let decide = |requested_offset: i64| Event::PsyncDecided {
+            conn: ConnId::In(1),
+            decision: Box::new(PsyncDecision {
+                inputs: PsyncInputs {
+                    requested_replid: "a".repeat(40),
+                    requested_offset,
+                    master_replid: "a".repeat(40),
+                    master_replid2: "0".repeat(40),
+                    second_replid_offset: -1,
+                    master_repl_offset: 5000,
+                    backlog: Some((1, 5000)),
+                },
+                rule: PsyncRule::Continue,
+            }),
+        };
+        c.engine(1, "m", Some("r1"), &decide(4500));
+        assert!(!c.status()[0].met, "501 bytes are not 1000");
+        c.engine(2, "m", Some("r1"), &decide(4001));
+        assert!(c.status()[0].met, "1000 bytes are");
     }
 }

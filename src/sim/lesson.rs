@@ -4,8 +4,9 @@
 //! the CLI (`replscope lesson …`); the built-in ones are in `lessons/`.
 //!
 //! A lesson may take parameters from its seed (`params`: rows of values, one picked by the
-//! seed, written `{{name}}` anywhere in the file), so that two students get different
-//! numbers and the simulator, not a fixed answer, says whether each solved it.
+//! seed, written `{{name}}` anywhere in the file, inside a string or in place of a number:
+//! `"at_ms": {{cut_ms}}`), so that two students get different numbers and the simulator,
+//! not a fixed answer, says whether each solved it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -242,7 +243,10 @@ pub fn check_format(json: &str) -> Result<(), String> {
 /// Parses a lesson (or plain scenario) file for `seed`: its parameters are picked by the
 /// seed and substituted first. A plain scenario comes back unchanged.
 pub fn instantiate(json: &str, seed: Option<u64>) -> Result<Scenario, String> {
-    check_format(json)?;
+    // Placeholders may stand for numbers (`"at_ms": {{cut_ms}}`), which is not JSON until
+    // substituted: the head is read with each one as a 0.
+    let zeroed = placeholders_as_zero(json);
+    check_format(&zeroed)?;
     #[derive(Deserialize)]
     struct Head {
         #[serde(default)]
@@ -255,7 +259,7 @@ pub fn instantiate(json: &str, seed: Option<u64>) -> Result<Scenario, String> {
         #[serde(default)]
         params: Vec<BTreeMap<String, String>>,
     }
-    let head: Head = crate::json::from_str(json).map_err(|e| format!("invalid lesson: {e}"))?;
+    let head: Head = crate::json::from_str(&zeroed).map_err(|e| format!("invalid lesson: {e}"))?;
     let rows = head.lesson.map(|l| l.params).unwrap_or_default();
     let seed = seed.unwrap_or(head.seed);
     let text = match pick_row(&rows, seed) {
@@ -278,6 +282,23 @@ pub fn instantiate(json: &str, seed: Option<u64>) -> Result<Scenario, String> {
     let mut s = Scenario::parse(&text)?;
     s.seed = seed;
     Ok(s)
+}
+
+/// `json` with every `{{name}}` written `0`, so that the file parses before its parameters
+/// are known (a placeholder inside a string stays a string).
+fn placeholders_as_zero(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let mut rest = json;
+    while let Some(at) = rest.find("{{") {
+        let Some(len) = rest[at..].find("}}") else {
+            break;
+        };
+        out.push_str(&rest[..at]);
+        out.push('0');
+        rest = &rest[at + len + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The row of parameters `seed` picks (a mix of the seed, so seeds 0, 1, 2… do not walk the
@@ -350,5 +371,36 @@ const BUILTIN: &[&str] = &[
     include_str!("../../lessons/p3-one-snapshot.json"),
     include_str!("../../lessons/p4-full-sync-anatomy.json"),
     include_str!("../../lessons/p5-partial-sync.json"),
+    include_str!("../../lessons/p6-backlog-ring.json"),
     include_str!("../../lessons/p11-failover.json"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A parameter may stand for a number (a solution step's time, a check's count), not
+    /// only for text inside a string.
+    #[test]
+    fn parameters_fill_numbers_and_strings() {
+        let json = r#"{
+          "name": "t", "title": "t", "nodes": [{ "name": "m" }],
+          "lesson": {
+            "sequence": "primer", "order": 1,
+            "params": [{ "cut_ms": "4200", "bytes": "900", "key": "k" }],
+            "challenge": "c",
+            "goal": [{ "text": "{{key}}", "event": "psync", "min_bytes": {{bytes}} }],
+            "solution": [{ "at_ms": {{cut_ms}}, "do": "exec", "node": "m", "command": "GET {{key}}" }]
+          }
+        }"#;
+        let s = instantiate(json, Some(3)).unwrap();
+        let l = s.lesson.unwrap();
+        assert_eq!(l.solution[0].at_ms, 4200);
+        assert_eq!(l.goal[0].min_bytes, Some(900));
+        assert_eq!(l.goal[0].text, "k");
+        assert_eq!(
+            placeholders_as_zero("[{{a}}, \"x{{b}}y\", {{c"),
+            "[0, \"x0y\", {{c"
+        );
+    }
+}
