@@ -48,8 +48,9 @@ pub struct Predict {
     pub question: String,
     /// The event to stop just before (usually a `psync` decision).
     pub before: Check,
-    /// What the answer is about: `verdict` (+CONTINUE or +FULLRESYNC) or `bytes` (how
-    /// many bytes of backlog a +CONTINUE sends).
+    /// What the answer is about: `verdict` (+CONTINUE or +FULLRESYNC), `rule` (the PSYNC
+    /// rule that decides, named as checks name it: `continue`, `replid_mismatch`…) or
+    /// `bytes` (how many bytes of backlog a +CONTINUE sends, or a stream write carries).
     pub answer: String,
     #[serde(default)]
     pub choices: Vec<String>,
@@ -194,6 +195,7 @@ impl Predict {
                 }
                 .to_string(),
             ),
+            "rule" => fired.rule.map(str::to_string),
             "bytes" => Some(fired.bytes.to_string()),
             _ => None,
         }
@@ -372,6 +374,7 @@ const BUILTIN: &[&str] = &[
     include_str!("../../lessons/p4-full-sync-anatomy.json"),
     include_str!("../../lessons/p5-partial-sync.json"),
     include_str!("../../lessons/p6-backlog-ring.json"),
+    include_str!("../../lessons/p7-psync-verdicts.json"),
     include_str!("../../lessons/p11-failover.json"),
 ];
 
@@ -402,5 +405,29 @@ mod tests {
             placeholders_as_zero("[{{a}}, \"x{{b}}y\", {{c"),
             "[0, \"x0y\", {{c"
         );
+    }
+
+    /// A prediction may ask for the PSYNC rule, graded against the rule the engine applied.
+    #[test]
+    fn a_rule_is_an_answer() {
+        let p = Predict {
+            question: "which rule?".into(),
+            before: Check::default(),
+            answer: "rule".into(),
+            choices: Vec::new(),
+        };
+        let fired = Fired {
+            steps: 1,
+            time_us: 1,
+            rule: Some("full_resync_requested"),
+            bytes: 0,
+        };
+        assert!(p.grade(&fired, " Full_Resync_Requested"));
+        assert!(!p.grade(&fired, "replid_mismatch"));
+        let stream = Fired {
+            rule: None,
+            ..fired
+        };
+        assert_eq!(p.answer_of(&stream), None);
     }
 }
