@@ -665,7 +665,9 @@ impl Checker {
             return;
         }
         if !c.wants(s, typed) {
-            if c.near_miss(s) {
+            // A check already broken (too many) keeps saying why, not what else happened.
+            let broken = c.at_most.is_some_and(|m| st.count > m);
+            if c.near_miss(s) && !broken {
                 if let Some(t) = &s.text {
                     st.note = Some(t.clone());
                 }
@@ -1092,5 +1094,43 @@ mod tests {
         assert!(!c.status()[0].met, "501 bytes are not 1000");
         c.engine(2, "m", Some("r1"), &decide(4001));
         assert!(c.status()[0].met, "1000 bytes are");
+    }
+
+    /// A check broken by one event too many keeps that as its note: a later event of the
+    /// same kind that the check does not count does not hide why it is unticked.
+    #[test]
+    fn a_broken_at_most_keeps_its_note() {
+        let mut c = checker(
+            vec![Check {
+                text: "r1 never gave up on m".into(),
+                event: Some("timeout".into()),
+                node: Some("r1".into()),
+                has: Some("master silent".into()),
+                at_most: Some(0),
+                ..Check::default()
+            }],
+            0,
+        );
+        let timeout = |what: &str| Event::Timeout {
+            conn: ConnId::Out(1),
+            what: what.into(),
+        };
+        c.engine(
+            2_000_000,
+            "r1",
+            Some("m"),
+            &timeout("connecting to the master"),
+        );
+        assert!(c.status()[0].met);
+        c.engine(3_000_000, "r1", Some("m"), &timeout("master silent"));
+        c.engine(
+            4_000_000,
+            "r1",
+            Some("m"),
+            &timeout("connecting to the master"),
+        );
+        let item = &c.status()[0];
+        assert!(!item.met);
+        assert_eq!(item.note.as_deref(), Some("timeout at 3.0 s"));
     }
 }

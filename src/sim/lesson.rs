@@ -375,6 +375,7 @@ const BUILTIN: &[&str] = &[
     include_str!("../../lessons/p5-partial-sync.json"),
     include_str!("../../lessons/p6-backlog-ring.json"),
     include_str!("../../lessons/p7-psync-verdicts.json"),
+    include_str!("../../lessons/p8-heartbeats.json"),
     include_str!("../../lessons/p11-failover.json"),
 ];
 
