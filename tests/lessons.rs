@@ -67,6 +67,23 @@ fn check_lesson(s: &Scenario) {
         s.seed,
         checklist(&t)
     );
+    if let (Some(p), Some(w)) = (&l.predict, l.predict_watch()) {
+        let fired = t.sim().checker().unwrap().fired(w);
+        let fired = fired.unwrap_or_else(|| {
+            panic!(
+                "{} (seed {}): the prediction's event never happens in the solution",
+                s.name, s.seed
+            )
+        });
+        let answer = p.answer_of(fired).expect("the answer kind fits the event");
+        assert!(
+            p.choices.is_empty() || p.choices.contains(&answer),
+            "{} (seed {}): the engine's answer {answer} is not among the choices {:?}",
+            s.name,
+            s.seed,
+            p.choices
+        );
+    }
     let t = play(s, &[]);
     for step in 0..l.intro.len() {
         if let Some(w) = l.wait_watch(step) {

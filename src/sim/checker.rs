@@ -85,6 +85,9 @@ pub struct Check {
     pub window_ms: Option<u64>,
     /// A state must hold this long without a break.
     pub held_ms: Option<u64>,
+    /// Only events that carried at least this many bytes (see [`Fired::bytes`]: a
+    /// +CONTINUE's backlog bytes, a stream write, an RDB sent, a sync's buffered bytes).
+    pub min_bytes: Option<u64>,
     /// A metric must stay below this.
     pub below: Option<u64>,
 }
@@ -312,6 +315,7 @@ impl Check {
                     .as_deref()
                     .is_some_and(|c| matches_opt(&self.command, c)))
             && (self.from_master.is_none() || s.from_master == self.from_master)
+            && self.min_bytes.is_none_or(|b| s.bytes >= b)
             && (!self.untyped
                 || s.command
                     .as_deref()
@@ -326,9 +330,13 @@ impl Check {
     /// True when the same kind happened where this check looks, but a filter said no: the
     /// note then says what happened instead.
     fn near_miss(&self, s: &Seen) -> bool {
+        // A sync's buffered bytes are what `buffered_over_rdb` waits for: its note says how
+        // many there were, and the RDB's size.
+        let near = matches_opt(&self.event, s.kind)
+            || (s.kind == "buffered_sent" && matches_opt(&self.event, "buffered_over_rdb"));
         self.event.is_some()
             && !s.is_action
-            && matches_opt(&self.event, s.kind)
+            && near
             && matches_opt(&self.node, s.node)
             && (self.peer.is_none() || s.peer.is_some_and(|p| matches_opt(&self.peer, p)))
     }
@@ -697,11 +705,27 @@ impl Checker {
         let goal = Arc::clone(&self.goal);
         for (i, c) in goal.checks.iter().enumerate() {
             let since = self.moment_of(c);
-            Self::count(c, &mut self.items[i], since, now_us, s, &self.typed);
+            Self::count(
+                c,
+                &mut self.items[i],
+                since,
+                now_us,
+                self.start_us,
+                s,
+                &self.typed,
+            );
         }
         for (i, (c, _)) in goal.misconceptions.iter().enumerate() {
             let since = self.moment_of(c);
-            Self::count(c, &mut self.wrong[i], since, now_us, s, &self.typed);
+            Self::count(
+                c,
+                &mut self.wrong[i],
+                since,
+                now_us,
+                self.start_us,
+                s,
+                &self.typed,
+            );
         }
         for (i, c) in goal.watches.iter().enumerate() {
             let since = self.moment_of(c);
@@ -725,6 +749,7 @@ impl Checker {
         st: &mut ItemState,
         since: Option<u64>,
         now_us: u64,
+        start_us: u64,
         s: &Seen,
         typed: &BTreeSet<String>,
     ) {
@@ -756,7 +781,9 @@ impl Checker {
             return;
         }
         if !c.wants(s, typed) {
-            if c.near_miss(s) {
+            // A check already broken (too many) keeps saying why, not what else happened.
+            let broken = c.at_most.is_some_and(|m| st.count > m);
+            if c.near_miss(s) && !broken {
                 if let Some(t) = &s.text {
                     st.note = Some(t.clone());
                 }
@@ -809,7 +836,12 @@ impl Checker {
                 w as f64 / 1e3
             ));
         } else if c.at_most.is_some() && st.count > c.at_most.unwrap_or(0) {
-            st.note = Some(format!("{} at {:.1} s", s.kind, now_us as f64 / 1e6));
+            // The time as the page's clock shows it: since the lesson started.
+            st.note = Some(format!(
+                "{} at {:.1} s",
+                s.kind,
+                now_us.saturating_sub(start_us) as f64 / 1e6
+            ));
         } else {
             st.note = s
                 .text
@@ -1078,5 +1110,164 @@ impl Sim {
             c.steps = steps;
             c.reply(now, &name, typed);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::node::ConnId;
+
+    fn checker(checks: Vec<Check>, start_us: u64) -> Checker {
+        let goal = Goal {
+            moments: Vec::new(),
+            checks,
+            misconceptions: Vec::new(),
+            watches: Vec::new(),
+        };
+        Checker::new(Arc::new(goal), start_us)
+    }
+
+    fn bgsave() -> Event {
+        Event::BgsaveStarted {
+            target: crate::engine::event::RdbTarget::Socket,
+            replicas: Vec::new(),
+            offset: 0,
+            rdb_bytes: 10,
+            keys: 1,
+        }
+    }
+
+    /// An `at_most` check's note says when the extra event happened on the lesson's clock,
+    /// not on the simulation's absolute one.
+    #[test]
+    fn at_most_note_counts_from_the_start() {
+        let start = 1_767_225_600_000_000;
+        let mut c = checker(
+            vec![Check {
+                text: "one BGSAVE".into(),
+                event: Some("bgsave".into()),
+                at_most: Some(1),
+                ..Check::default()
+            }],
+            start,
+        );
+        c.engine(start + 1_000_000, "m", None, &bgsave());
+        assert!(c.status()[0].met);
+        c.engine(start + 7_500_000, "m", None, &bgsave());
+        let item = &c.status()[0];
+        assert!(!item.met);
+        assert_eq!(item.note.as_deref(), Some("bgsave at 7.5 s"));
+    }
+
+    /// A `buffered_over_rdb` check notes a sync whose buffer stayed smaller than its RDB,
+    /// and is met by one whose buffer outweighed it.
+    #[test]
+    fn buffered_over_rdb_notes_the_sizes() {
+        let mut c = checker(
+            vec![Check {
+                text: "buffer > RDB".into(),
+                event: Some("buffered_over_rdb".into()),
+                node: Some("m".into()),
+                ..Check::default()
+            }],
+            0,
+        );
+        let conn = ConnId::In(1);
+        c.engine(1, "m", Some("r1"), &Event::RdbSent { conn, bytes: 500 });
+        c.engine(
+            2,
+            "m",
+            Some("r1"),
+            &Event::BufferedStreamSent { conn, bytes: 80 },
+        );
+        let item = &c.status()[0];
+        assert!(!item.met);
+        assert_eq!(
+            item.note.as_deref(),
+            Some("80 bytes buffered during the sync, RDB 500 bytes")
+        );
+        c.engine(3, "m", Some("r1"), &Event::RdbSent { conn, bytes: 500 });
+        c.engine(
+            4,
+            "m",
+            Some("r1"),
+            &Event::BufferedStreamSent { conn, bytes: 900 },
+        );
+        assert!(c.status()[0].met);
+    }
+
+    /// `min_bytes` counts only events that carried that many bytes: a +CONTINUE that
+    /// re-sent a few bytes does not tick a check that wants many.
+    #[test]
+    fn min_bytes_filters_small_events() {
+        use crate::engine::psync::{PsyncDecision, PsyncInputs};
+        let mut c = checker(
+            vec![Check {
+                text: "a big +CONTINUE".into(),
+                event: Some("psync".into()),
+                rule: Some("continue".into()),
+                min_bytes: Some(1000),
+                ..Check::default()
+            }],
+            0,
+        );
+        let decide = |requested_offset: i64| Event::PsyncDecided {
+            conn: ConnId::In(1),
+            decision: Box::new(PsyncDecision {
+                inputs: PsyncInputs {
+                    requested_replid: "a".repeat(40),
+                    requested_offset,
+                    master_replid: "a".repeat(40),
+                    master_replid2: "0".repeat(40),
+                    second_replid_offset: -1,
+                    master_repl_offset: 5000,
+                    backlog: Some((1, 5000)),
+                },
+                rule: PsyncRule::Continue,
+            }),
+        };
+        c.engine(1, "m", Some("r1"), &decide(4500));
+        assert!(!c.status()[0].met, "501 bytes are not 1000");
+        c.engine(2, "m", Some("r1"), &decide(4001));
+        assert!(c.status()[0].met, "1000 bytes are");
+    }
+
+    /// A check broken by one event too many keeps that as its note: a later event of the
+    /// same kind that the check does not count does not hide why it is unticked.
+    #[test]
+    fn a_broken_at_most_keeps_its_note() {
+        let mut c = checker(
+            vec![Check {
+                text: "r1 never gave up on m".into(),
+                event: Some("timeout".into()),
+                node: Some("r1".into()),
+                has: Some("master silent".into()),
+                at_most: Some(0),
+                ..Check::default()
+            }],
+            0,
+        );
+        let timeout = |what: &str| Event::Timeout {
+            conn: ConnId::Out(1),
+            what: what.into(),
+        };
+        c.engine(
+            2_000_000,
+            "r1",
+            Some("m"),
+            &timeout("connecting to the master"),
+        );
+        assert!(c.status()[0].met);
+        c.engine(3_000_000, "r1", Some("m"), &timeout("master silent"));
+        c.engine(
+            4_000_000,
+            "r1",
+            Some("m"),
+            &timeout("connecting to the master"),
+        );
+        let item = &c.status()[0];
+        assert!(!item.met);
+        assert_eq!(item.note.as_deref(), Some("timeout at 3.0 s"));
     }
 }

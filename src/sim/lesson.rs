@@ -4,8 +4,9 @@
 //! the CLI (`replscope lesson …`); the built-in ones are in `lessons/`.
 //!
 //! A lesson may take parameters from its seed (`params`: rows of values, one picked by the
-//! seed, written `{{name}}` anywhere in the file), so that two students get different
-//! numbers and the simulator, not a fixed answer, says whether each solved it.
+//! seed, written `{{name}}` anywhere in the file, inside a string or in place of a number:
+//! `"at_ms": {{cut_ms}}`), so that two students get different numbers and the simulator,
+//! not a fixed answer, says whether each solved it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -47,8 +48,9 @@ pub struct Predict {
     pub question: String,
     /// The event to stop just before (usually a `psync` decision).
     pub before: Check,
-    /// What the answer is about: `verdict` (+CONTINUE or +FULLRESYNC) or `bytes` (how
-    /// many bytes of backlog a +CONTINUE sends).
+    /// What the answer is about: `verdict` (+CONTINUE or +FULLRESYNC), `rule` (the PSYNC
+    /// rule that decides, named as checks name it: `continue`, `replid_mismatch`…) or
+    /// `bytes` (how many bytes of backlog a +CONTINUE sends, or a stream write carries).
     pub answer: String,
     #[serde(default)]
     pub choices: Vec<String>,
@@ -193,6 +195,7 @@ impl Predict {
                 }
                 .to_string(),
             ),
+            "rule" => fired.rule.map(str::to_string),
             "bytes" => Some(fired.bytes.to_string()),
             _ => None,
         }
@@ -242,7 +245,10 @@ pub fn check_format(json: &str) -> Result<(), String> {
 /// Parses a lesson (or plain scenario) file for `seed`: its parameters are picked by the
 /// seed and substituted first. A plain scenario comes back unchanged.
 pub fn instantiate(json: &str, seed: Option<u64>) -> Result<Scenario, String> {
-    check_format(json)?;
+    // Placeholders may stand for numbers (`"at_ms": {{cut_ms}}`), which is not JSON until
+    // substituted: the head is read with each one as a 0.
+    let zeroed = placeholders_as_zero(json);
+    check_format(&zeroed)?;
     #[derive(Deserialize)]
     struct Head {
         #[serde(default)]
@@ -255,7 +261,7 @@ pub fn instantiate(json: &str, seed: Option<u64>) -> Result<Scenario, String> {
         #[serde(default)]
         params: Vec<BTreeMap<String, String>>,
     }
-    let head: Head = crate::json::from_str(json).map_err(|e| format!("invalid lesson: {e}"))?;
+    let head: Head = crate::json::from_str(&zeroed).map_err(|e| format!("invalid lesson: {e}"))?;
     let rows = head.lesson.map(|l| l.params).unwrap_or_default();
     let seed = seed.unwrap_or(head.seed);
     let text = match pick_row(&rows, seed) {
@@ -278,6 +284,23 @@ pub fn instantiate(json: &str, seed: Option<u64>) -> Result<Scenario, String> {
     let mut s = Scenario::parse(&text)?;
     s.seed = seed;
     Ok(s)
+}
+
+/// `json` with every `{{name}}` written `0`, so that the file parses before its parameters
+/// are known (a placeholder inside a string stays a string).
+fn placeholders_as_zero(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let mut rest = json;
+    while let Some(at) = rest.find("{{") {
+        let Some(len) = rest[at..].find("}}") else {
+            break;
+        };
+        out.push_str(&rest[..at]);
+        out.push('0');
+        rest = &rest[at + len + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The row of parameters `seed` picks (a mix of the seed, so seeds 0, 1, 2… do not walk the
@@ -346,6 +369,66 @@ fn lesson_name(json: &str) -> Option<String> {
 #[cfg(not(target_arch = "wasm32"))]
 const BUILTIN: &[&str] = &[
     include_str!("../../lessons/p1-first-replica.json"),
+    include_str!("../../lessons/p2-offsets.json"),
+    include_str!("../../lessons/p3-one-snapshot.json"),
+    include_str!("../../lessons/p4-full-sync-anatomy.json"),
     include_str!("../../lessons/p5-partial-sync.json"),
+    include_str!("../../lessons/p6-backlog-ring.json"),
+    include_str!("../../lessons/p7-psync-verdicts.json"),
+    include_str!("../../lessons/p8-heartbeats.json"),
     include_str!("../../lessons/p11-failover.json"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A parameter may stand for a number (a solution step's time, a check's count), not
+    /// only for text inside a string.
+    #[test]
+    fn parameters_fill_numbers_and_strings() {
+        let json = r#"{
+          "name": "t", "title": "t", "nodes": [{ "name": "m" }],
+          "lesson": {
+            "sequence": "primer", "order": 1,
+            "params": [{ "cut_ms": "4200", "bytes": "900", "key": "k" }],
+            "challenge": "c",
+            "goal": [{ "text": "{{key}}", "event": "psync", "min_bytes": {{bytes}} }],
+            "solution": [{ "at_ms": {{cut_ms}}, "do": "exec", "node": "m", "command": "GET {{key}}" }]
+          }
+        }"#;
+        let s = instantiate(json, Some(3)).unwrap();
+        let l = s.lesson.unwrap();
+        assert_eq!(l.solution[0].at_ms, 4200);
+        assert_eq!(l.goal[0].min_bytes, Some(900));
+        assert_eq!(l.goal[0].text, "k");
+        assert_eq!(
+            placeholders_as_zero("[{{a}}, \"x{{b}}y\", {{c"),
+            "[0, \"x0y\", {{c"
+        );
+    }
+
+    /// A prediction may ask for the PSYNC rule, graded against the rule the engine applied.
+    #[test]
+    fn a_rule_is_an_answer() {
+        let p = Predict {
+            question: "which rule?".into(),
+            before: Check::default(),
+            answer: "rule".into(),
+            choices: Vec::new(),
+        };
+        let fired = Fired {
+            steps: 1,
+            time_us: 1,
+            rule: Some("full_resync_requested"),
+            bytes: 0,
+        };
+        assert!(p.grade(&fired, " Full_Resync_Requested"));
+        assert!(!p.grade(&fired, "replid_mismatch"));
+        let stream = Fired {
+            rule: None,
+            ..fired
+        };
+        assert_eq!(p.answer_of(&stream), None);
+    }
+}
