@@ -32,10 +32,14 @@ fn busy(with_checker: bool) -> Scenario {
 }
 
 fn run(s: &Scenario) -> u64 {
-    let mut t = s.with_steps_as_user(&s.lesson.as_ref().map(|l| l.solution.clone()).unwrap_or_else(|| {
-        busy(true).lesson.unwrap().solution
-    }))
-    .unwrap();
+    let mut t = s
+        .with_steps_as_user(
+            &s.lesson
+                .as_ref()
+                .map(|l| l.solution.clone())
+                .unwrap_or_else(|| busy(true).lesson.unwrap().solution),
+        )
+        .unwrap();
     let until = t.start_us() + 16_000_000;
     t.run_until_us(until);
     t.sim().steps()
@@ -48,10 +52,16 @@ fn bench_checker(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(10));
     let (with, without) = (busy(true), busy(false));
-    group.bench_function("p5_busy_16s/with_checker", |b| b.iter(|| black_box(run(&with))));
-    group.bench_function("p5_busy_16s/without_checker", |b| b.iter(|| black_box(run(&without))));
+    group.bench_function("p5_busy_16s/with_checker", |b| {
+        b.iter(|| black_box(run(&with)))
+    });
+    group.bench_function("p5_busy_16s/without_checker", |b| {
+        b.iter(|| black_box(run(&without)))
+    });
     // The checklist as the panel reads it once per frame.
-    let mut t = with.with_steps_as_user(&with.lesson.as_ref().unwrap().solution).unwrap();
+    let mut t = with
+        .with_steps_as_user(&with.lesson.as_ref().unwrap().solution)
+        .unwrap();
     t.run_until_us(t.start_us() + 16_000_000);
     group.bench_function("status_live_per_frame", |b| {
         b.iter(|| black_box(t.sim().checker().unwrap().status_live(t.sim())))

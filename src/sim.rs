@@ -564,7 +564,13 @@ impl Sim {
             self.follow_psync(i, e);
         }
         let recording = self.recording();
-        if !recording && self.checker.is_none() {
+        let check = match (&event, self.checker.as_deref()) {
+            (_, None) => false,
+            (SimEvent::Engine(e), Some(c)) => c.interested(e),
+            (SimEvent::Action(_) | SimEvent::StaleRead { .. }, Some(_)) => true,
+            _ => false,
+        };
+        if !recording && !check {
             self.trace_base += 1;
             return;
         }
@@ -575,7 +581,7 @@ impl Sim {
             }),
             _ => None,
         };
-        if self.checker.is_some() {
+        if check {
             self.check_event(node, peer.as_deref(), &event, self.acting);
         }
         if !recording {

@@ -23,6 +23,11 @@ use crate::engine::psync::PsyncRule;
 /// Node states (convergence, roles, config, keys) are looked at this often in virtual time.
 pub const TICK_US: u64 = 100_000;
 
+/// A replica is "an exact copy" of its master while what it lacks arrives within this long
+/// (under a steady stream it is always a little behind; a slow link's queue is not "on its
+/// way").
+pub const CONVERGED_LAG_US: u64 = 1_000_000;
+
 /// Most checks a goal (or a lesson's misconceptions) may have: the checker visits each per
 /// event, and the panel lists them all.
 pub const MAX_CHECKS: usize = 16;
@@ -184,6 +189,12 @@ pub struct Checker {
     fired: Vec<Option<Fired>>,
     /// The simulation's step count now (set by the simulation before it shows an event).
     steps: u64,
+    /// The engine event kinds some check, moment, misconception or watch (or the score)
+    /// looks at, as bits: the others cost one test each (a busy run records millions).
+    interest: u32,
+    /// Each check's, misconception's, moment's and watch's kind bits (what it may count
+    /// among engine events), in their orders.
+    check_bits: Arc<[Vec<u32>; 4]>,
     score: Score,
     /// The second (virtual) of the latest refused write, so each counts once.
     refused_second: Option<u64>,
@@ -199,7 +210,64 @@ fn alternatives(spec: &Option<String>) -> impl Iterator<Item = &str> {
 }
 
 fn matches_opt(spec: &Option<String>, value: &str) -> bool {
-    spec.is_none() || alternatives(spec).any(|a| a.eq_ignore_ascii_case(value))
+    match spec.as_deref() {
+        None => true,
+        // One name (most checks): no splitting.
+        Some(one) if !one.as_bytes().contains(&b'|') => one.eq_ignore_ascii_case(value),
+        Some(_) => alternatives(spec).any(|a| a.eq_ignore_ascii_case(value)),
+    }
+}
+
+/// Every engine event kind's name, in [`kind_bit`]'s order.
+const KINDS: &[&str] = &[
+    "log",
+    "command",
+    "stream",
+    "backlog_created",
+    "backlog_wrapped",
+    "backlog_trimmed",
+    "backlog_freed",
+    "replid_changed",
+    "link_state",
+    "psync_sent",
+    "psync",
+    "replica_state",
+    "fullresync",
+    "bgsave",
+    "rdb_sent",
+    "buffered_sent",
+    "rdb_loaded",
+    "rdb_load_failed",
+    "ping",
+    "ack_sent",
+    "ack_received",
+    "timeout",
+    "role_changed",
+    "output_buffer_limit",
+];
+
+/// Kinds the score and the metrics always follow.
+const ALWAYS: &[&str] = &["psync", "fullresync", "rdb_sent", "buffered_sent"];
+
+/// An event kind's bit in a checker's interest (see [`Checker::interested`]).
+fn kind_bit(e: &Event) -> u32 {
+    let name = event_kind(e);
+    1 << KINDS.iter().position(|k| *k == name).unwrap_or(0)
+}
+
+/// The bits of a `|`-separated list of kind names (`buffered_over_rdb` is derived from
+/// `buffered_sent`).
+fn kind_bits(spec: &Option<String>) -> u32 {
+    alternatives(spec)
+        .map(|a| {
+            if a == "buffered_over_rdb" {
+                "buffered_sent"
+            } else {
+                a
+            }
+        })
+        .filter_map(|a| KINDS.iter().position(|k| k.eq_ignore_ascii_case(a)))
+        .fold(0, |bits, i| bits | 1 << i)
 }
 
 /// The name a check uses for an engine event.
@@ -278,6 +346,8 @@ const ALWAYS_SENT: &[&str] = &["select", "ping", "replconf"];
 /// Something that happened, as a check sees it.
 struct Seen<'a> {
     kind: &'static str,
+    /// An engine event's kind bit ([`kind_bit`]); 0 for actions and replies.
+    bit: u32,
     /// An action (`kind` is then its `do`).
     is_action: bool,
     /// Done by the student.
@@ -286,7 +356,8 @@ struct Seen<'a> {
     peer: Option<&'a str>,
     /// The value `distinct` counts and `rule`/`command` filter on.
     rule: Option<&'static str>,
-    command: Option<String>,
+    /// As the event spells it (compared without case).
+    command: Option<std::borrow::Cow<'a, str>>,
     from_master: Option<bool>,
     text: Option<String>,
     bytes: u64,
@@ -317,9 +388,10 @@ impl Check {
             && (self.from_master.is_none() || s.from_master == self.from_master)
             && self.min_bytes.is_none_or(|b| s.bytes >= b)
             && (!self.untyped
-                || s.command
-                    .as_deref()
-                    .is_some_and(|c| !typed.contains(c) && !ALWAYS_SENT.contains(&c)))
+                || s.command.as_deref().is_some_and(|c| {
+                    !typed.iter().any(|t| t.eq_ignore_ascii_case(c))
+                        && !ALWAYS_SENT.iter().any(|a| a.eq_ignore_ascii_case(c))
+                }))
             && self.has.as_deref().is_none_or(|h| {
                 s.text
                     .as_deref()
@@ -350,7 +422,31 @@ impl Check {
 impl Checker {
     /// A checker for `goal`, starting at virtual time `now_us`.
     pub fn new(goal: Arc<Goal>, now_us: u64) -> Checker {
+        let all = goal
+            .checks
+            .iter()
+            .chain(goal.moments.iter().map(|(_, c)| c))
+            .chain(goal.misconceptions.iter().map(|(c, _)| c))
+            .chain(&goal.watches);
+        let interest = all.fold(kind_bits(&Some(ALWAYS.join("|"))), |bits, c| {
+            bits | kind_bits(&c.event)
+        });
+        let bits = |c: &Check| {
+            if c.metric.is_some() {
+                kind_bits(&Some(ALWAYS.join("|")))
+            } else {
+                kind_bits(&c.event)
+            }
+        };
+        let check_bits = Arc::new([
+            goal.checks.iter().map(bits).collect(),
+            goal.misconceptions.iter().map(|(c, _)| bits(c)).collect(),
+            goal.moments.iter().map(|(_, c)| bits(c)).collect(),
+            goal.watches.iter().map(bits).collect(),
+        ]);
         Checker {
+            interest,
+            check_bits,
             items: vec![ItemState::default(); goal.checks.len()],
             wrong: vec![ItemState::default(); goal.misconceptions.len()],
             moments: vec![None; goal.moments.len()],
@@ -520,9 +616,16 @@ impl Checker {
         self.moments[i]
     }
 
+    /// Whether the checker looks at `e` at all (a refused write always counts in the
+    /// score).
+    pub fn interested(&self, e: &Event) -> bool {
+        self.interest & kind_bit(e) != 0 || matches!(e, Event::Command { error: Some(_), .. })
+    }
+
     /// An engine event on `node` (with its peer, if about a connection).
     pub fn engine(&mut self, now_us: u64, node: &str, peer: Option<&str>, e: &Event) {
         let mut seen = Seen {
+            bit: kind_bit(e),
             kind: event_kind(e),
             is_action: false,
             by_user: false,
@@ -549,14 +652,14 @@ impl Checker {
                 error,
                 ..
             } => {
-                seen.command = Some(argv.name().to_ascii_lowercase());
+                seen.command = Some(argv.name());
                 seen.from_master = Some(*from_master);
                 seen.text = error.clone();
             }
             Event::Log { text, .. } => seen.text = Some(text.clone()),
             Event::Stream { start, end, what } => {
                 seen.bytes = (end - start + 1).max(0) as u64;
-                seen.command = Some(what.to_ascii_lowercase());
+                seen.command = Some(std::borrow::Cow::Borrowed(what.as_ref()));
             }
             Event::Timeout { what, .. } => seen.text = Some(what.clone()),
             Event::ReplicationIdChanged { reason, .. } => seen.text = Some(reason.clone()),
@@ -582,6 +685,7 @@ impl Checker {
                     ));
                     if *bytes > rdb {
                         let over = Seen {
+                            bit: seen.bit,
                             kind: "buffered_over_rdb",
                             is_action: false,
                             by_user: false,
@@ -625,13 +729,14 @@ impl Checker {
         let node = a.nodes().first().map_or("", |n| *n).to_string();
         let peer = a.nodes().get(1).map(|n| n.to_string());
         let seen = Seen {
+            bit: 0,
             kind,
             is_action: true,
             by_user,
             node: &node,
             peer: peer.as_deref(),
             rule: None,
-            command,
+            command: command.map(Into::into),
             from_master: None,
             text,
             bytes: 0,
@@ -645,13 +750,14 @@ impl Checker {
             self.acknowledged(&typed.command, s);
         }
         let seen = Seen {
+            bit: 0,
             kind: "reply",
             is_action: false,
             by_user: false,
             node,
             peer: None,
             rule: None,
-            command: Some(command_name(&typed.command)),
+            command: Some(command_name(&typed.command).into()),
             from_master: None,
             text: Some(typed.reply_lines().join("\n")),
             bytes: 0,
@@ -662,6 +768,7 @@ impl Checker {
     /// A reader saw an older value on a replica than its master has.
     pub fn stale_read(&mut self, now_us: u64, node: &str, key: &str) {
         let seen = Seen {
+            bit: 0,
             kind: "stale_read",
             is_action: false,
             by_user: false,
@@ -680,8 +787,12 @@ impl Checker {
         if !s.is_action {
             self.keep_score(now_us, s);
         }
+        // An engine event only reaches the checks of its kind (a busy run records
+        // millions of events; each check would otherwise look at every one).
+        let bits = Arc::clone(&self.check_bits);
+        let skip = |b: u32| s.bit != 0 && b & s.bit == 0;
         for i in 0..self.goal.moments.len() {
-            if self.goal.moments[i].1.wants(s, &self.typed) {
+            if !skip(bits[2][i]) && self.goal.moments[i].1.wants(s, &self.typed) {
                 self.moments[i] = Some(now_us);
                 // Checks counting since this moment start again.
                 let name = self.goal.moments[i].0.clone();
@@ -704,6 +815,9 @@ impl Checker {
         }
         let goal = Arc::clone(&self.goal);
         for (i, c) in goal.checks.iter().enumerate() {
+            if skip(bits[0][i]) {
+                continue;
+            }
             let since = self.moment_of(c);
             Self::count(
                 c,
@@ -716,6 +830,9 @@ impl Checker {
             );
         }
         for (i, (c, _)) in goal.misconceptions.iter().enumerate() {
+            if skip(bits[1][i]) {
+                continue;
+            }
             let since = self.moment_of(c);
             Self::count(
                 c,
@@ -728,6 +845,9 @@ impl Checker {
             );
         }
         for (i, c) in goal.watches.iter().enumerate() {
+            if skip(bits[3][i]) {
+                continue;
+            }
             let since = self.moment_of(c);
             if self.fired[i].is_none()
                 && (c.since.is_none() || since.is_some())
@@ -756,7 +876,8 @@ impl Checker {
         if c.since.is_some() && since.is_none() {
             return;
         }
-        let after = now_us.saturating_sub(since.unwrap_or(0));
+        // Without a moment, `after_ms` and `within_ms` count from the lesson's start.
+        let after = now_us.saturating_sub(since.unwrap_or(start_us));
         if c.metric.is_some() {
             let add = match c.metric.as_deref() {
                 Some("resent_bytes") => match s.kind {
@@ -812,7 +933,7 @@ impl Checker {
             let v = s
                 .rule
                 .map(str::to_string)
-                .or_else(|| s.command.clone())
+                .or_else(|| s.command.as_deref().map(str::to_ascii_lowercase))
                 .or_else(|| s.text.clone())
                 .unwrap_or_default();
             if st.seen.len() < MAX_SEEN {
@@ -965,16 +1086,10 @@ fn state_holds(kind: &str, c: &Check, sim: &Sim) -> Result<(), String> {
                 ));
             }
             // Under a steady stream the replica is always a little behind: what it lacks
-            // must be on its way (on the wire, or in the master's buffer for it), none
-            // held by a partition or lost.
+            // must be on the wire and arrive within [`CONVERGED_LAG_US`] (none held by a
+            // partition, queued behind a slow link, or lost).
             let gap = master.master_repl_offset() - node.master_repl_offset();
-            let coming = sim.bytes_on_the_way(m, i) as i64
-                + master
-                    .replicas()
-                    .iter()
-                    .filter(|r| r.ip == name)
-                    .map(|r| r.output_buffer as i64)
-                    .sum::<i64>();
+            let coming = sim.bytes_on_the_way(m, i, sim.now_us() + CONVERGED_LAG_US) as i64;
             if gap < 0 || gap > coming {
                 return Err(format!(
                     "{name} is at offset {}, {host} at {}",
@@ -1038,12 +1153,13 @@ fn expect_value(c: &Check, is: &str, words: &str) -> Result<(), String> {
 }
 
 impl Sim {
-    /// Bytes from node `from` to node `to` on the wire now (not those a partition holds).
-    pub fn bytes_on_the_way(&self, from: usize, to: usize) -> usize {
+    /// Bytes from node `from` to node `to` on the wire now that arrive by `by_us` (not those
+    /// a partition holds).
+    pub fn bytes_on_the_way(&self, from: usize, to: usize, by_us: u64) -> usize {
         let (from, to) = (&self.nodes[from].name, &self.nodes[to].name);
         self.in_flight
             .values()
-            .filter(|m| m.arrives_us.is_some() && m.from == *from && m.to == *to)
+            .filter(|m| m.arrives_us.is_some_and(|t| t <= by_us) && m.from == *from && m.to == *to)
             .map(|m| m.len)
             .sum()
     }
