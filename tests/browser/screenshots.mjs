@@ -1,4 +1,5 @@
-// The README's screenshots (docs/screenshot.png, docs/screenshot-projector.png), taken as a
+// The README's screenshots (docs/screenshot.png, docs/screenshot-projector.png,
+// docs/screenshot-lesson.png), taken as a
 // teacher would set them up, with the mouse: `node tests/browser/screenshots.mjs` after
 // `./x build` (or a `trunk build --release`). Not a test: it asserts nothing.
 import { join } from 'node:path';
@@ -28,6 +29,23 @@ while ((await clock(projector)) < 9) await projector.waitForTimeout(200);
 await projector.getByTestId('play-pause').click();
 await projector.screenshot({ path: join(ROOT, 'docs', 'screenshot-projector.png') });
 
-for (const p of [page, projector]) if (p.problems.length) console.error(p.problems);
+// 3. A lesson in progress: P5, the link cut by the student for 6 s then healed, the run
+//    frozen right before m's decision, asking for a prediction; the checklist half ticked.
+const lesson = await watchedPage(browser);
+await lesson.goto(`${site.url}?lesson=p5-partial-sync&step=2&speed=2&slow=0`);
+await lesson.getByTestId('lesson-challenge').waitFor();
+while ((await clock(lesson)) < 8) await lesson.waitForTimeout(100);
+const link = async (action) => {
+  await lesson.getByTestId('link-m-r1').locator('.link-label').click();
+  await lesson.getByTestId(`link-action-${action}`).click();
+};
+await link('cut');
+const cutAt = await clock(lesson);
+while ((await clock(lesson)) < cutAt + 6) await lesson.waitForTimeout(100);
+await link('heal');
+await lesson.getByTestId('lesson-predict').waitFor();
+await lesson.screenshot({ path: join(ROOT, 'docs', 'screenshot-lesson.png') });
+
+for (const p of [page, projector, lesson]) if (p.problems.length) console.error(p.problems);
 await browser.close();
 await site.close();
