@@ -321,7 +321,12 @@ impl Model {
         let sim = self.timeline.sim();
         let before = sim.now_us();
         let busy = sim.has_moving_packets();
-        let (mut per_ms, mut why) = if busy {
+        // A challenge against the clock ("within 10 s of…") runs quiet time at the speed
+        // asked for: skipped, the student's seconds would pass in a blink.
+        let timed = self.lesson.as_ref().is_some_and(|l| {
+            l.at_challenge() && l.block.goal.iter().any(|c| c.within_ms.is_some())
+        });
+        let (mut per_ms, mut why) = if busy || timed {
             (self.speed, PaceWhy::Asked)
         } else {
             (self.speed * IDLE_FAST_FORWARD, PaceWhy::QuietSkipped)
