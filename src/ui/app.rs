@@ -105,7 +105,16 @@ fn from_url() -> Model {
     let hash = web_sys::window()
         .and_then(|w| w.location().hash().ok())
         .unwrap_or_default();
-    if let Some(encoded) = hash.strip_prefix("#run=") {
+    // A link made by a newer replscope could replay differently here: refused, said why.
+    let newer = get("v")
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|v| *v > crate::sim::lesson::FORMAT);
+    if let Some(v) = newer {
+        model.notice = Some(format!(
+            "this link was made by a newer replscope (format {v}); this page reads format {} and will not replay it differently: open it with a newer replscope",
+            crate::sim::lesson::FORMAT
+        ));
+    } else if let Some(encoded) = hash.strip_prefix("#run=") {
         let decoded = js_sys::decode_uri_component(encoded)
             .ok()
             .and_then(|s| s.as_string())
@@ -171,11 +180,18 @@ fn lesson_link() -> Option<LessonLink> {
     let hash = web_sys::window()
         .and_then(|w| w.location().hash().ok())
         .unwrap_or_default();
-    let run = hash.strip_prefix("#run=").and_then(|encoded| {
-        let decoded: String = js_sys::decode_uri_component(encoded).ok()?.as_string()?;
-        let actions = crate::json::from_str(&decoded).ok()?;
-        Some((actions, params.get("t").and_then(|t| t.parse().ok())))
-    });
+    let newer = params
+        .get("v")
+        .and_then(|v| v.parse::<u32>().ok())
+        .is_some_and(|v| v > crate::sim::lesson::FORMAT);
+    let run = hash
+        .strip_prefix("#run=")
+        .filter(|_| !newer)
+        .and_then(|encoded| {
+            let decoded: String = js_sys::decode_uri_component(encoded).ok()?.as_string()?;
+            let actions = crate::json::from_str(&decoded).ok()?;
+            Some((actions, params.get("t").and_then(|t| t.parse().ok())))
+        });
     Some(LessonLink {
         name,
         step: num("step").unwrap_or(0),
@@ -223,6 +239,7 @@ fn open_lesson(model: &Shared, cat: &SharedCatalogue, link: &LessonLink) -> Resu
     let old = model.borrow();
     m.speed = old.speed;
     m.slow_motion = old.slow_motion;
+    m.notice = old.notice.clone();
     drop(old);
     if let Some(l) = m.lesson.as_mut() {
         l.step = link.step.min(l.block.intro.len());
@@ -1312,7 +1329,8 @@ pub(super) fn share_url(m: &Model) -> String {
         None => format!("scenario={}", m.scenario.name),
     };
     format!(
-        "{base}?{what}&seed={}&speed={}&slow={}&t={}#run={encoded}",
+        "{base}?{what}&v={}&seed={}&speed={}&slow={}&t={}#run={encoded}",
+        crate::sim::lesson::FORMAT,
         m.seed,
         m.speed,
         u8::from(m.slow_motion),

@@ -173,3 +173,14 @@ test('exam mode hides hints and the solution; a teacher lock disables a tool wit
   assert.match(url, /lesson=p1-first-replica&step=3&hints=0&lock=cut,kill&mode=exam/);
   assert.deepEqual(page.problems, []);
 });
+
+test('a link made by a newer replscope is refused with a reason, never replayed differently', async () => {
+  const page = await watchedPage(browser);
+  const run = encodeURIComponent(JSON.stringify([{ step: 5, time_us: 1767225601000000, origin: 'User', action: { do: 'exec', node: 'm', command: 'SET x 1' } }]));
+  await page.goto(`${site.url}?lesson=p1-first-replica&step=3&v=99#run=${run}`);
+  await page.getByTestId('lesson-challenge').waitFor({ timeout: 15_000 });
+  assert.match(await page.getByTestId('status').textContent(), /newer replscope \(format 99\)/);
+  // Nothing of the link's run was played: m's console is empty.
+  assert.equal(await page.getByTestId('console-output-m').textContent(), '');
+  assert.deepEqual(page.problems, []);
+});
