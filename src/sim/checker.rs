@@ -45,8 +45,8 @@ pub struct Check {
     pub anyone: bool,
     /// A console reply: its redis-cli text contains `has`.
     pub reply: bool,
-    /// A node state, looked at every [`TICK_US`]: `converged`, `role`, `config`,
-    /// `expired_key`, `up`.
+    /// A node state, looked at every [`TICK_US`]: `converged`, `connected` (its link to its
+    /// master, `peer` if given, is up), `role`, `config`, `expired_key`, `up`.
     pub state: Option<String>,
     /// A number over the events since the moment: `resent_bytes`, `full_syncs`.
     pub metric: Option<String>,
@@ -62,7 +62,8 @@ pub struct Check {
     pub from_master: Option<bool>,
     /// Only commands whose name the student never typed.
     pub untyped: bool,
-    /// Text the event's log line, reason or reply contains.
+    /// Text the event's log line, reason or reply contains; for a `config` state, text its
+    /// value contains (a leading `!`: does not contain).
     pub has: Option<String>,
     /// The state's value (`role`: `master` or the master's name; `config`: the value as
     /// CONFIG GET prints it; a leading `!` means "anything but").
@@ -85,7 +86,8 @@ pub struct Check {
     pub window_ms: Option<u64>,
     /// A state must hold this long without a break.
     pub held_ms: Option<u64>,
-    /// A metric must stay below this.
+    /// A metric must stay below this; a `config` state's value, read as a number (CONFIG
+    /// GET prints sizes in bytes), must be below this.
     pub below: Option<u64>,
 }
 
@@ -581,11 +583,27 @@ impl Checker {
         let goal = Arc::clone(&self.goal);
         for (i, c) in goal.checks.iter().enumerate() {
             let since = self.moment_of(c);
-            Self::count(c, &mut self.items[i], since, now_us, s, &self.typed);
+            Self::count(
+                c,
+                &mut self.items[i],
+                since,
+                now_us,
+                self.start_us,
+                s,
+                &self.typed,
+            );
         }
         for (i, (c, _)) in goal.misconceptions.iter().enumerate() {
             let since = self.moment_of(c);
-            Self::count(c, &mut self.wrong[i], since, now_us, s, &self.typed);
+            Self::count(
+                c,
+                &mut self.wrong[i],
+                since,
+                now_us,
+                self.start_us,
+                s,
+                &self.typed,
+            );
         }
         for (i, c) in goal.watches.iter().enumerate() {
             let since = self.moment_of(c);
@@ -609,6 +627,7 @@ impl Checker {
         st: &mut ItemState,
         since: Option<u64>,
         now_us: u64,
+        start_us: u64,
         s: &Seen,
         typed: &BTreeSet<String>,
     ) {
@@ -693,7 +712,9 @@ impl Checker {
                 w as f64 / 1e3
             ));
         } else if c.at_most.is_some() && st.count > c.at_most.unwrap_or(0) {
-            st.note = Some(format!("{} at {:.1} s", s.kind, now_us as f64 / 1e6));
+            // The time as the student's clock shows it: from the start of the run.
+            let at = now_us.saturating_sub(start_us);
+            st.note = Some(format!("{} at {:.1} s", s.kind, at as f64 / 1e6));
         } else {
             st.note = s
                 .text
@@ -785,9 +806,25 @@ fn state_holds(kind: &str, c: &Check, sim: &Sim) -> Result<(), String> {
         "config" => {
             let key = c.key.as_deref().unwrap_or("");
             let is = node.config().get(key).unwrap_or_default();
+            if let Some(h) = c.has.as_deref() {
+                let (want, text) = match h.strip_prefix('!') {
+                    Some(not) => (false, not),
+                    None => (true, h),
+                };
+                if is.contains(text) != want {
+                    return Err(format!("{key} is {is}"));
+                }
+            }
+            if let Some(below) = c.below {
+                match is.parse::<u64>() {
+                    Ok(n) if n < below => {}
+                    Ok(_) => return Err(format!("{key} is {is}, not below {below}")),
+                    Err(_) => return Err(format!("{key} is {is}, not a number")),
+                }
+            }
             expect_value(c, &is, &format!("{key} is {is}"))
         }
-        "converged" => {
+        "connected" | "converged" => {
             if !up {
                 return Err(format!("{name} is down"));
             }
@@ -804,6 +841,9 @@ fn state_holds(kind: &str, c: &Check, sim: &Sim) -> Result<(), String> {
                     "{name}'s link to {host} is {}",
                     node.link_state().role_word()
                 ));
+            }
+            if kind == "connected" {
+                return Ok(());
             }
             let m = sim
                 .index_of(host)
@@ -941,5 +981,96 @@ impl Sim {
             c.steps = steps;
             c.reply(now, &name, typed);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests_b {
+    use crate::sim::scenario::Scenario;
+
+    /// A lesson whose only check is `repl-backlog-size` below 2 MB on m.
+    fn lesson(check: &str, steps: &str) -> Scenario {
+        Scenario::parse(&format!(
+            r#"{{"name": "t", "title": "t", "nodes": [{{"name": "m"}}], "steps": [{steps}],
+               "lesson": {{"sequence": "primer", "order": 0, "challenge": "c",
+                           "goal": [{check}]}}}}"#
+        ))
+        .unwrap()
+    }
+
+    /// Whether the check holds after 2 s, and its note.
+    fn solved(s: &Scenario) -> (bool, Option<String>) {
+        let mut t = s.build(None).unwrap();
+        t.run_until_us(t.start_us() + 2_000_000);
+        let c = t.sim().checker().unwrap();
+        let item = &c.status()[0];
+        (item.met, item.note.clone())
+    }
+
+    #[test]
+    fn a_config_state_with_has_looks_inside_the_value() {
+        let check = |has: &str| {
+            format!(
+                r#"{{"text": "t", "state": "config", "node": "m",
+                     "key": "client-output-buffer-limit", "has": "{has}"}}"#
+            )
+        };
+        let set = r#"{"at_ms": 500, "do": "exec", "node": "m",
+                      "command": "CONFIG SET client-output-buffer-limit \"replica 0 0 0\""}"#;
+        assert!(!solved(&lesson(&check("slave 0 0 0"), "")).0);
+        assert!(solved(&lesson(&check("!slave 0 0 0"), "")).0);
+        assert!(solved(&lesson(&check("slave 0 0 0"), set)).0);
+        let (met, note) = solved(&lesson(&check("!slave 0 0 0"), set));
+        assert!(!met);
+        assert_eq!(
+            note.as_deref(),
+            Some(
+                "client-output-buffer-limit is normal 0 0 0 slave 0 0 0 pubsub 33554432 8388608 60"
+            )
+        );
+    }
+
+    #[test]
+    fn connected_holds_while_the_link_is_up() {
+        let json = r#"{"name": "t", "title": "t",
+            "nodes": [{"name": "m"}, {"name": "r1", "replicaof": "m"}],
+            "steps": [{"at_ms": 3000, "do": "workload", "node": "m", "rate": 100},
+                      {"at_ms": 9000, "do": "cut", "a": "m", "b": "r1"}],
+            "lesson": {"sequence": "primer", "order": 0, "challenge": "c",
+                       "goal": [{"text": "up", "state": "connected", "node": "r1",
+                                 "peer": "m", "held_ms": 2000}]}}"#;
+        let s = Scenario::parse(json).unwrap();
+        let mut t = s.build(None).unwrap();
+        t.run_until_us(t.start_us() + 8_000_000);
+        let c = t.sim().checker().unwrap();
+        assert!(c.status()[0].met, "{:?}", c.status()[0]);
+        t.run_until_us(t.start_us() + 10_000_000);
+        let c = t.sim().checker().unwrap();
+        assert!(!c.status()[0].met);
+        assert!(c.status()[0]
+            .note
+            .as_deref()
+            .is_some_and(|n| n.starts_with("r1's link to m is")));
+    }
+
+    #[test]
+    fn a_config_state_with_below_compares_the_number() {
+        let check = r#"{"text": "small", "state": "config", "node": "m",
+                        "key": "repl-backlog-size", "below": 2097152}"#;
+        // The default 1mb is below 2 MB.
+        assert!(solved(&lesson(check, "")).0);
+        // 2mb is not below 2 MB, and the note says what it is.
+        let set = r#"{"at_ms": 500, "do": "exec", "node": "m",
+                      "command": "CONFIG SET repl-backlog-size 2mb"}"#;
+        let (met, note) = solved(&lesson(check, set));
+        assert!(!met);
+        assert_eq!(
+            note.as_deref(),
+            Some("repl-backlog-size is 2097152, not below 2097152")
+        );
+        // A value that is not a number never passes.
+        let check = r#"{"text": "t", "state": "config", "node": "m",
+                        "key": "replica-serve-stale-data", "below": 10}"#;
+        assert!(!solved(&lesson(check, "")).0);
     }
 }

@@ -5,7 +5,9 @@
 //!
 //! A lesson may take parameters from its seed (`params`: rows of values, one picked by the
 //! seed, written `{{name}}` anywhere in the file), so that two students get different
-//! numbers and the simulator, not a fixed answer, says whether each solved it.
+//! numbers and the simulator, not a fixed answer, says whether each solved it. A string
+//! that is only `"{{name}}"` takes a whole-number value as a number (`"rate": "{{rate}}"`
+//! becomes `"rate": 40`), so that steps and checks can take their numbers from the row.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -262,6 +264,9 @@ pub fn instantiate(json: &str, seed: Option<u64>) -> Result<Scenario, String> {
         Some(row) => {
             let mut text = json.to_string();
             for (k, v) in row {
+                if v.parse::<u64>().is_ok() {
+                    text = text.replace(&format!("\"{{{{{k}}}}}\""), v);
+                }
                 text = text.replace(&format!("{{{{{k}}}}}"), v);
             }
             text
@@ -347,5 +352,33 @@ fn lesson_name(json: &str) -> Option<String> {
 const BUILTIN: &[&str] = &[
     include_str!("../../lessons/p1-first-replica.json"),
     include_str!("../../lessons/p5-partial-sync.json"),
+    include_str!("../../lessons/p9-chained-replicas.json"),
+    include_str!("../../lessons/p10-replicaof-no-one.json"),
     include_str!("../../lessons/p11-failover.json"),
+    include_str!("../../lessons/p12-stale-reads.json"),
+    include_str!("../../lessons/p13-full-sync-cost.json"),
 ];
+
+#[cfg(test)]
+mod tests_b {
+    use super::instantiate;
+
+    /// A lesson with one parameter row, `{{n}}` used as a whole string and inside text.
+    const JSON: &str = r#"{"name": "t", "title": "t", "nodes": [{"name": "m"}],
+        "steps": [{"at_ms": "{{n}}", "do": "workload", "node": "m", "rate": "{{n}}"}],
+        "lesson": {"sequence": "primer", "order": 0, "params": [{"n": "40", "w": "1mb"}],
+                   "challenge": "write {{n}} times a second, keep {{w}}",
+                   "goal": [{"text": "t", "event": "psync", "has": "{{w}}"}]}}"#;
+
+    #[test]
+    fn whole_number_parameters_become_numbers() {
+        let s = instantiate(JSON, Some(3)).unwrap();
+        assert_eq!(s.steps[0].at_ms, 40);
+        let step = serde_json::to_value(&s.steps[0].action).unwrap();
+        assert_eq!(step["rate"], 40);
+        let l = s.lesson.unwrap();
+        // Inside text, and for values that are not whole numbers, the text is substituted.
+        assert_eq!(l.challenge, "write 40 times a second, keep 1mb");
+        assert_eq!(l.goal[0].has.as_deref(), Some("1mb"));
+    }
+}
