@@ -86,6 +86,10 @@ pub struct Check {
     pub window_ms: Option<u64>,
     /// A state must hold this long without a break.
     pub held_ms: Option<u64>,
+    /// A state check stays met once it has held (for `held_ms`), whatever comes after: for
+    /// a state the story must go through and then leave (an expired key kept 10 s, then
+    /// deleted).
+    pub once: bool,
     /// A metric must stay below this; a `config` state's value, read as a number (CONFIG
     /// GET prints sizes in bytes), must be below this.
     pub below: Option<u64>,
@@ -113,6 +117,8 @@ struct ItemState {
     window_met: bool,
     /// A state check: since when it holds.
     holds_since: Option<u64>,
+    /// A `once` state check held long enough.
+    latched: bool,
     /// A metric's value.
     metric: u64,
     note: Option<String>,
@@ -382,7 +388,8 @@ impl Checker {
 
     fn met(c: &Check, s: &ItemState) -> bool {
         if c.state.is_some() {
-            return s.holds_since.is_some() && c.held_ms.is_none_or(|_| s.note.is_none());
+            return s.latched
+                || (s.holds_since.is_some() && c.held_ms.is_none_or(|_| s.note.is_none()));
         }
         if c.metric.is_some() {
             return c.below.is_none_or(|b| s.metric < b) && s.count > 0;
@@ -753,6 +760,9 @@ impl Checker {
         let Some(kind) = c.state.as_deref() else {
             return;
         };
+        if st.latched {
+            return;
+        }
         let verdict = state_holds(kind, c, sim);
         match verdict {
             Ok(()) => {
@@ -765,6 +775,7 @@ impl Checker {
                         ms as f64 / 1e3
                     )
                 });
+                st.latched = c.once && st.note.is_none();
             }
             Err(why) => {
                 st.holds_since = None;
@@ -1051,6 +1062,41 @@ mod tests_b {
             .note
             .as_deref()
             .is_some_and(|n| n.starts_with("r1's link to m is")));
+    }
+
+    #[test]
+    fn a_once_state_stays_met_after_it_held() {
+        let json = |once: bool| {
+            format!(
+                r#"{{"name": "t", "title": "t", "nodes": [{{"name": "m"}}],
+                "steps": [{{"at_ms": 1000, "do": "exec", "node": "m", "command": "SET k v"}},
+                          {{"at_ms": 4000, "do": "exec", "node": "m", "command": "DEL k"}}],
+                "lesson": {{"sequence": "primer", "order": 0, "challenge": "c",
+                           "goal": [{{"text": "k", "state": "config", "node": "m",
+                                      "key": "repl-backlog-size", "value": "1048576",
+                                      "held_ms": 2000, "once": {once}}}]}}}}"#
+            )
+        };
+        // The state holds from the start; a CONFIG SET at 2.5 s ends it, before or after
+        // the 2 s it had to hold.
+        for (at, once, met) in [
+            (2500, true, true),
+            (2500, false, false),
+            (1500, true, false),
+        ] {
+            let mut s = Scenario::parse(&json(once)).unwrap();
+            s.steps.push(
+                serde_json::from_str(&format!(
+                    r#"{{"at_ms": {at}, "do": "exec", "node": "m",
+                         "command": "CONFIG SET repl-backlog-size 2mb"}}"#
+                ))
+                .unwrap(),
+            );
+            let mut t = s.build(None).unwrap();
+            t.run_until_us(t.start_us() + 6_000_000);
+            let c = t.sim().checker().unwrap();
+            assert_eq!(c.status()[0].met, met, "at {at}, once {once}");
+        }
     }
 
     #[test]

@@ -357,6 +357,12 @@ const BUILTIN: &[&str] = &[
     include_str!("../../lessons/p11-failover.json"),
     include_str!("../../lessons/p12-stale-reads.json"),
     include_str!("../../lessons/p13-full-sync-cost.json"),
+    include_str!("../../lessons/i1-output-buffer-loop.json"),
+    include_str!("../../lessons/i2-continue-overflow.json"),
+    include_str!("../../lessons/i3-lagging-promoted.json"),
+    include_str!("../../lessons/i4-backlog-ttl.json"),
+    include_str!("../../lessons/i5-replica-expiry.json"),
+    include_str!("../../lessons/sandbox.json"),
 ];
 
 #[cfg(test)]
