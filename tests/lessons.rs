@@ -121,7 +121,12 @@ fn every_lesson_is_solved_by_its_solution_and_by_nothing_else() {
     }
 }
 
+/// (Minutes in a debug build: `./x test` runs it optimised, in its `chaos` step.)
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "run optimised: cargo test --release --test lessons"
+)]
 fn randomised_lessons_hold_for_many_seeds() {
     let mut randomised = 0;
     for json in builtin_files() {
@@ -284,4 +289,56 @@ fn the_command_line_grades_exported_runs() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("p1-first-replica"));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A prediction's event happens in the solution's run and its answer is one of the choices;
+/// an incident's `our_log` is in a log line of the solution's run (the page shows it next to
+/// the operator's line).
+#[test]
+fn predictions_and_incident_lines_fit_the_solution() {
+    for s in lessons(None) {
+        let l = s.lesson.as_ref().unwrap();
+        if l.predict.is_none() && l.incident.is_none() {
+            continue;
+        }
+        let mut t = s.with_steps_as_user(&l.solution).expect("lesson builds");
+        let until = t.start_us() + s.until_ms * 1000;
+        let mut found = false;
+        // In steps of a second, so that no line leaves the history's window unread.
+        while t.sim().now_us() < until {
+            let n = t.sim().trace_len();
+            t.run_until_us((t.sim().now_us() + 1_000_000).min(until));
+            if let Some(i) = &l.incident {
+                found |= t
+                    .trace_since(n)
+                    .iter()
+                    .filter_map(replscope::sim::log::text)
+                    .any(|line| line.contains(&i.our_log));
+            }
+        }
+        if let Some(p) = &l.predict {
+            let w = l.predict_watch().unwrap();
+            let fired = t
+                .sim()
+                .checker()
+                .unwrap()
+                .fired(w)
+                .unwrap_or_else(|| panic!("{}: the prediction's event never happens", s.name));
+            let answer = p
+                .answer_of(fired)
+                .unwrap_or_else(|| panic!("{}: the prediction has no answer", s.name));
+            assert!(
+                p.choices.is_empty() || p.choices.contains(&answer),
+                "{}: the engine's answer {answer} is not a choice",
+                s.name
+            );
+        }
+        if let Some(i) = &l.incident {
+            assert!(
+                found,
+                "{}: no log line of the solution's run contains {:?}",
+                s.name, i.our_log
+            );
+        }
+    }
 }

@@ -50,8 +50,8 @@ pub struct Check {
     pub anyone: bool,
     /// A console reply: its redis-cli text contains `has`.
     pub reply: bool,
-    /// A node state, looked at every [`TICK_US`]: `converged`, `role`, `config`,
-    /// `expired_key`, `up`.
+    /// A node state, looked at every [`TICK_US`]: `converged`, `connected` (its link to its
+    /// master, `peer` if given, is up), `role`, `config`, `expired_key`, `up`.
     pub state: Option<String>,
     /// A number over the events since the moment: `resent_bytes`, `full_syncs`.
     pub metric: Option<String>,
@@ -67,7 +67,8 @@ pub struct Check {
     pub from_master: Option<bool>,
     /// Only commands whose name the student never typed.
     pub untyped: bool,
-    /// Text the event's log line, reason or reply contains.
+    /// Text the event's log line, reason or reply contains; for a `config` state, text its
+    /// value contains (a leading `!`: does not contain).
     pub has: Option<String>,
     /// The state's value (`role`: `master` or the master's name; `config`: the value as
     /// CONFIG GET prints it; a leading `!` means "anything but").
@@ -93,7 +94,12 @@ pub struct Check {
     /// Only events that carried at least this many bytes (see [`Fired::bytes`]: a
     /// +CONTINUE's backlog bytes, a stream write, an RDB sent, a sync's buffered bytes).
     pub min_bytes: Option<u64>,
-    /// A metric must stay below this.
+    /// A state check stays met once it has held (for `held_ms`), whatever comes after: for
+    /// a state the story must go through and then leave (an expired key kept 10 s, then
+    /// deleted).
+    pub once: bool,
+    /// A metric must stay below this; a `config` state's value, read as a number (CONFIG
+    /// GET prints sizes in bytes), must be below this.
     pub below: Option<u64>,
 }
 
@@ -138,6 +144,8 @@ struct ItemState {
     window_met: bool,
     /// A state check: since when it holds.
     holds_since: Option<u64>,
+    /// A `once` state check held long enough.
+    latched: bool,
     /// A metric's value.
     metric: u64,
     note: Option<String>,
@@ -594,7 +602,8 @@ impl Checker {
 
     fn met(c: &Check, s: &ItemState) -> bool {
         if c.state.is_some() {
-            return s.holds_since.is_some() && c.held_ms.is_none_or(|_| s.note.is_none());
+            return s.latched
+                || (s.holds_since.is_some() && c.held_ms.is_none_or(|_| s.note.is_none()));
         }
         if c.metric.is_some() {
             return c.below.is_none_or(|b| s.metric < b) && s.count > 0;
@@ -1001,6 +1010,9 @@ impl Checker {
         let Some(kind) = c.state.as_deref() else {
             return;
         };
+        if st.latched {
+            return;
+        }
         let verdict = state_holds(kind, c, sim);
         match verdict {
             Ok(()) => {
@@ -1013,6 +1025,7 @@ impl Checker {
                         ms as f64 / 1e3
                     )
                 });
+                st.latched = c.once && st.note.is_none();
             }
             Err(why) => {
                 st.holds_since = None;
@@ -1054,9 +1067,25 @@ fn state_holds(kind: &str, c: &Check, sim: &Sim) -> Result<(), String> {
         "config" => {
             let key = c.key.as_deref().unwrap_or("");
             let is = node.config().get(key).unwrap_or_default();
+            if let Some(h) = c.has.as_deref() {
+                let (want, text) = match h.strip_prefix('!') {
+                    Some(not) => (false, not),
+                    None => (true, h),
+                };
+                if is.contains(text) != want {
+                    return Err(format!("{key} is {is}"));
+                }
+            }
+            if let Some(below) = c.below {
+                match is.parse::<u64>() {
+                    Ok(n) if n < below => {}
+                    Ok(_) => return Err(format!("{key} is {is}, not below {below}")),
+                    Err(_) => return Err(format!("{key} is {is}, not a number")),
+                }
+            }
             expect_value(c, &is, &format!("{key} is {is}"))
         }
-        "converged" => {
+        "connected" | "converged" => {
             if !up {
                 return Err(format!("{name} is down"));
             }
@@ -1073,6 +1102,9 @@ fn state_holds(kind: &str, c: &Check, sim: &Sim) -> Result<(), String> {
                     "{name}'s link to {host} is {}",
                     node.link_state().role_word()
                 ));
+            }
+            if kind == "connected" {
+                return Ok(());
             }
             let m = sim
                 .index_of(host)
@@ -1385,5 +1417,131 @@ mod tests {
         let item = &c.status()[0];
         assert!(!item.met);
         assert_eq!(item.note.as_deref(), Some("timeout at 3.0 s"));
+    }
+}
+
+#[cfg(test)]
+mod tests_b {
+    use crate::sim::scenario::Scenario;
+
+    /// A lesson whose only check is `repl-backlog-size` below 2 MB on m.
+    fn lesson(check: &str, steps: &str) -> Scenario {
+        Scenario::parse(&format!(
+            r#"{{"name": "t", "title": "t", "nodes": [{{"name": "m"}}], "steps": [{steps}],
+               "lesson": {{"sequence": "primer", "order": 0, "challenge": "c",
+                           "goal": [{check}]}}}}"#
+        ))
+        .unwrap()
+    }
+
+    /// Whether the check holds after 2 s, and its note.
+    fn solved(s: &Scenario) -> (bool, Option<String>) {
+        let mut t = s.build(None).unwrap();
+        t.run_until_us(t.start_us() + 2_000_000);
+        let c = t.sim().checker().unwrap();
+        let item = &c.status()[0];
+        (item.met, item.note.clone())
+    }
+
+    #[test]
+    fn a_config_state_with_has_looks_inside_the_value() {
+        let check = |has: &str| {
+            format!(
+                r#"{{"text": "t", "state": "config", "node": "m",
+                     "key": "client-output-buffer-limit", "has": "{has}"}}"#
+            )
+        };
+        let set = r#"{"at_ms": 500, "do": "exec", "node": "m",
+                      "command": "CONFIG SET client-output-buffer-limit \"replica 0 0 0\""}"#;
+        assert!(!solved(&lesson(&check("slave 0 0 0"), "")).0);
+        assert!(solved(&lesson(&check("!slave 0 0 0"), "")).0);
+        assert!(solved(&lesson(&check("slave 0 0 0"), set)).0);
+        let (met, note) = solved(&lesson(&check("!slave 0 0 0"), set));
+        assert!(!met);
+        assert_eq!(
+            note.as_deref(),
+            Some(
+                "client-output-buffer-limit is normal 0 0 0 slave 0 0 0 pubsub 33554432 8388608 60"
+            )
+        );
+    }
+
+    #[test]
+    fn connected_holds_while_the_link_is_up() {
+        let json = r#"{"name": "t", "title": "t",
+            "nodes": [{"name": "m"}, {"name": "r1", "replicaof": "m"}],
+            "steps": [{"at_ms": 3000, "do": "workload", "node": "m", "rate": 100},
+                      {"at_ms": 9000, "do": "cut", "a": "m", "b": "r1"}],
+            "lesson": {"sequence": "primer", "order": 0, "challenge": "c",
+                       "goal": [{"text": "up", "state": "connected", "node": "r1",
+                                 "peer": "m", "held_ms": 2000}]}}"#;
+        let s = Scenario::parse(json).unwrap();
+        let mut t = s.build(None).unwrap();
+        t.run_until_us(t.start_us() + 8_000_000);
+        let c = t.sim().checker().unwrap();
+        assert!(c.status()[0].met, "{:?}", c.status()[0]);
+        t.run_until_us(t.start_us() + 10_000_000);
+        let c = t.sim().checker().unwrap();
+        assert!(!c.status()[0].met);
+        assert!(c.status()[0]
+            .note
+            .as_deref()
+            .is_some_and(|n| n.starts_with("r1's link to m is")));
+    }
+
+    #[test]
+    fn a_once_state_stays_met_after_it_held() {
+        let json = |once: bool| {
+            format!(
+                r#"{{"name": "t", "title": "t", "nodes": [{{"name": "m"}}],
+                "steps": [{{"at_ms": 1000, "do": "exec", "node": "m", "command": "SET k v"}},
+                          {{"at_ms": 4000, "do": "exec", "node": "m", "command": "DEL k"}}],
+                "lesson": {{"sequence": "primer", "order": 0, "challenge": "c",
+                           "goal": [{{"text": "k", "state": "config", "node": "m",
+                                      "key": "repl-backlog-size", "value": "1048576",
+                                      "held_ms": 2000, "once": {once}}}]}}}}"#
+            )
+        };
+        // The state holds from the start; a CONFIG SET at 2.5 s ends it, before or after
+        // the 2 s it had to hold.
+        for (at, once, met) in [
+            (2500, true, true),
+            (2500, false, false),
+            (1500, true, false),
+        ] {
+            let mut s = Scenario::parse(&json(once)).unwrap();
+            s.steps.push(
+                serde_json::from_str(&format!(
+                    r#"{{"at_ms": {at}, "do": "exec", "node": "m",
+                         "command": "CONFIG SET repl-backlog-size 2mb"}}"#
+                ))
+                .unwrap(),
+            );
+            let mut t = s.build(None).unwrap();
+            t.run_until_us(t.start_us() + 6_000_000);
+            let c = t.sim().checker().unwrap();
+            assert_eq!(c.status()[0].met, met, "at {at}, once {once}");
+        }
+    }
+
+    #[test]
+    fn a_config_state_with_below_compares_the_number() {
+        let check = r#"{"text": "small", "state": "config", "node": "m",
+                        "key": "repl-backlog-size", "below": 2097152}"#;
+        // The default 1mb is below 2 MB.
+        assert!(solved(&lesson(check, "")).0);
+        // 2mb is not below 2 MB, and the note says what it is.
+        let set = r#"{"at_ms": 500, "do": "exec", "node": "m",
+                      "command": "CONFIG SET repl-backlog-size 2mb"}"#;
+        let (met, note) = solved(&lesson(check, set));
+        assert!(!met);
+        assert_eq!(
+            note.as_deref(),
+            Some("repl-backlog-size is 2097152, not below 2097152")
+        );
+        // A value that is not a number never passes.
+        let check = r#"{"text": "t", "state": "config", "node": "m",
+                        "key": "replica-serve-stale-data", "below": 10}"#;
+        assert!(!solved(&lesson(check, "")).0);
     }
 }

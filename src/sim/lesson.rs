@@ -376,7 +376,17 @@ const BUILTIN: &[&str] = &[
     include_str!("../../lessons/p6-backlog-ring.json"),
     include_str!("../../lessons/p7-psync-verdicts.json"),
     include_str!("../../lessons/p8-heartbeats.json"),
+    include_str!("../../lessons/p9-chained-replicas.json"),
+    include_str!("../../lessons/p10-replicaof-no-one.json"),
     include_str!("../../lessons/p11-failover.json"),
+    include_str!("../../lessons/p12-stale-reads.json"),
+    include_str!("../../lessons/p13-full-sync-cost.json"),
+    include_str!("../../lessons/i1-output-buffer-loop.json"),
+    include_str!("../../lessons/i2-continue-overflow.json"),
+    include_str!("../../lessons/i3-lagging-promoted.json"),
+    include_str!("../../lessons/i4-backlog-ttl.json"),
+    include_str!("../../lessons/i5-replica-expiry.json"),
+    include_str!("../../lessons/sandbox.json"),
 ];
 
 #[cfg(test)]
@@ -430,5 +440,29 @@ mod tests {
             ..fired
         };
         assert_eq!(p.answer_of(&stream), None);
+    }
+}
+
+#[cfg(test)]
+mod tests_b {
+    use super::instantiate;
+
+    /// A lesson with one parameter row, `{{n}}` used as a number and inside text.
+    const JSON: &str = r#"{"name": "t", "title": "t", "nodes": [{"name": "m"}],
+        "steps": [{"at_ms": {{n}}, "do": "workload", "node": "m", "rate": {{n}}}],
+        "lesson": {"sequence": "primer", "order": 0, "params": [{"n": "40", "w": "1mb"}],
+                   "challenge": "write {{n}} times a second, keep {{w}}",
+                   "goal": [{"text": "t", "event": "psync", "has": "{{w}}"}]}}"#;
+
+    #[test]
+    fn number_parameters_fill_numbers_and_text() {
+        let s = instantiate(JSON, Some(3)).unwrap();
+        assert_eq!(s.steps[0].at_ms, 40);
+        let step = serde_json::to_value(&s.steps[0].action).unwrap();
+        assert_eq!(step["rate"], 40);
+        let l = s.lesson.unwrap();
+        // Inside text, and for values that are not whole numbers, the text is substituted.
+        assert_eq!(l.challenge, "write 40 times a second, keep 1mb");
+        assert_eq!(l.goal[0].has.as_deref(), Some("1mb"));
     }
 }

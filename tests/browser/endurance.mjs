@@ -16,6 +16,8 @@ import { serveDir, launch, watchedPage } from './harness.mjs';
 const WALL_S = Number(process.env.ENDURANCE_WALL_S ?? 600);
 if (!(WALL_S > 0)) throw new Error(`ENDURANCE_WALL_S must be a positive number of seconds, not ${process.env.ENDURANCE_WALL_S}`);
 const NODES = 12;
+// What the page opens (ENDURANCE_OPEN: a query string; a lesson runs its checker all along).
+const OPEN = process.env.ENDURANCE_OPEN ?? 'scenario=one-replica';
 const WORKLOAD = '1000';
 const SPEED_MAX = '1000'; // the speed slider's top: 100× (log scale 0.01×..100× over 0..1000)
 const SPEED_1X = '500';
@@ -178,7 +180,7 @@ try {
   await page.addInitScript(pageProbe);
 
   // 1. A teacher's setup, through the UI.
-  await page.goto(`${site.url}?scenario=one-replica`);
+  await page.goto(`${site.url}?${OPEN}`);
   await page.getByTestId('status').waitFor({ timeout: 15_000 });
   const nodeCount = () => evaluate(() => window.replscope.snapshot().nodes.length);
   let nodes = await nodeCount();
