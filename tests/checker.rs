@@ -385,3 +385,35 @@ fn the_score_counts_what_the_run_cost() {
         0
     );
 }
+
+/// The checklist read live keeps a state met `once` ticked after the state has gone (the
+/// story went through it), and unticks a plain state check at once when it stops holding.
+#[test]
+fn live_status_keeps_once_states_and_drops_others() {
+    let checks = r#"
+      { "text": "k was expired but present on r1 for 1 s", "state": "expired_key", "node": "r1", "key": "k", "held_ms": 1000, "once": true },
+      { "text": "k expired but present now", "state": "expired_key", "node": "r1", "key": "k" }"#;
+    let s = lesson_with(checks, "", "");
+    let mut t = s.build(None).unwrap();
+    act(&mut t, 7000, &exec("m", "SET k v PX 300"));
+    act(
+        &mut t,
+        7100,
+        r#"{"do": "partition", "from": "m", "to": "r1"}"#,
+    );
+    at(&mut t, 9000);
+    let live = |t: &Timeline| -> Vec<bool> {
+        t.sim()
+            .checker()
+            .unwrap()
+            .status_live(t.sim())
+            .iter()
+            .map(|s| s.met)
+            .collect()
+    };
+    assert_eq!(live(&t), [true, true]);
+    act(&mut t, 9000, r#"{"do": "heal", "a": "m", "b": "r1"}"#);
+    at(&mut t, 12000);
+    // m's DEL reached r1: the key is gone.
+    assert_eq!(live(&t), [true, false]);
+}

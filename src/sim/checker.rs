@@ -570,6 +570,10 @@ impl Checker {
     pub fn status_live(&self, sim: &Sim) -> Vec<ItemStatus> {
         let mut items = self.status();
         for (item, c) in items.iter_mut().zip(&self.goal.checks) {
+            // A state met `once` stays met, whatever it is now.
+            if c.once && item.met {
+                continue;
+            }
             if let Some(kind) = c.state.as_deref() {
                 if let Err(why) = state_holds(kind, c, sim) {
                     item.met = false;
