@@ -194,6 +194,8 @@ impl Model {
         if let (Some(new), Some(old)) = (fresh.lesson.as_mut(), self.lesson.as_ref()) {
             new.exam = old.exam;
             new.locked = old.locked.clone();
+            // On its first words again, paused, as it opened.
+            fresh.playing = false;
         }
         *self = fresh;
     }

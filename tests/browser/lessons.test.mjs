@@ -186,3 +186,49 @@ test('a link made by a newer replscope is refused with a reason, never replayed 
   assert.ok(!typed.includes('SET x 1'), typed);
   assert.deepEqual(page.problems, []);
 });
+
+test('files: a run, a lesson skeleton and the progress are saved, and open again from the picker', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  await page.goto(`${site.url}?lesson=p1-first-replica&step=3&speed=4&slow=0`);
+  await page.getByTestId('lesson-challenge').waitFor({ timeout: 15_000 });
+  await page.getByTestId('console-r1').fill('REPLICAOF m 6379');
+  await page.getByTestId('console-r1').press('Enter');
+  await page.getByTestId('lesson-solved').waitFor({ timeout: 30_000 });
+  const save = async (what) => {
+    await page.getByTestId('export').locator('summary').click();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId(`export-${what}`).click()]);
+    const path = `${await download.path()}`;
+    return { path, text: (await import('node:fs')).readFileSync(path, 'utf8') };
+  };
+  const run = await save('run');
+  assert.match(run.text, /"REPLICAOF m 6379"/);
+  assert.match(run.text, /"at_ms":/);
+  const skeleton = await save('skeleton');
+  assert.match(skeleton.text, /"steps":\[.*"REPLICAOF m 6379"/s);
+  assert.match(skeleton.text, /"lesson":\{/);
+  const progress = await save('progress');
+  assert.deepEqual(JSON.parse(progress.text), { lessons: { 'p1-first-replica': 'solved' } });
+
+  // A fresh browser profile: no progress. The progress file brings the tick back; the run
+  // file replays the student's session.
+  const fresh = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  const other = await fresh.newPage();
+  await other.goto(`${site.url}?scenario=one-replica`);
+  await other.getByTestId('topology').waitFor();
+  const option = other.locator('[data-testid="lesson-select"] option[value="p1-first-replica"]');
+  await option.waitFor({ state: 'attached', timeout: 15_000 });
+  assert.equal(await option.getAttribute('data-progress'), '');
+  await other.getByTestId('export').locator('summary').click();
+  await other.getByTestId('open-file').setInputFiles(progress.path);
+  await other.waitForFunction(() => document.querySelector('[data-testid="lesson-select"] option[value="p1-first-replica"]')?.dataset.progress === 'solved');
+  await other.getByTestId('open-file').setInputFiles(run.path);
+  await other.getByTestId('lesson-panel').waitFor({ timeout: 15_000 });
+  assert.match(await other.getByTestId('status').textContent(), /opened 'P1/);
+  await other.getByTestId('lesson-solved').waitFor({ timeout: 30_000 });
+  assert.deepEqual(problems, []);
+  await context.close();
+  await fresh.close();
+});
