@@ -907,6 +907,7 @@ impl Sim {
                             }
                         }
                         for (node, typed) in answered {
+                            self.check_console_read(node, &typed);
                             self.check_reply(node, &typed);
                         }
                         self.check_reader_reply(id);
@@ -1682,8 +1683,30 @@ impl Sim {
             Some(Reply::Bulk(b)) => Some(String::from_utf8_lossy(b).into_owned()),
             _ => None,
         };
+        self.compare_read(reader.node, &reader.key, replica_value);
+    }
+
+    /// A console's `GET key` answered on a replica is a read like a reader's: compared with
+    /// what the master holds right now (a student catching a stale read by hand).
+    fn check_console_read(&mut self, node: usize, typed: &console::Typed) {
+        let args = split_args(typed.command.as_bytes()).unwrap_or_default();
+        if args.len() != 2 || !args[0].eq_ignore_ascii_case(b"get") {
+            return;
+        }
+        let value = match &typed.reply {
+            Some(Reply::Bulk(b)) => Some(String::from_utf8_lossy(b).into_owned()),
+            Some(Reply::Nil) => None,
+            _ => return,
+        };
+        let key = String::from_utf8_lossy(&args[1]).into_owned();
+        self.compare_read(node, &key, value);
+    }
+
+    /// Records a stale read if `node` (a replica) answered `replica_value` for `key` while
+    /// the top of its replication chain holds another value.
+    fn compare_read(&mut self, node: usize, key: &str, replica_value: Option<String>) {
         // The top of the replication chain holds the freshest value.
-        let mut top = reader.node;
+        let mut top = node;
         for _ in 0..self.nodes.len() {
             let Some((host, _)) = self.nodes[top].node.master_addr() else {
                 break;
@@ -1693,11 +1716,11 @@ impl Sim {
                 None => break,
             }
         }
-        if top == reader.node {
+        if top == node {
             return;
         }
         let master_value = self.nodes[top].node.keyspace().dbs[0]
-            .get(reader.key.as_bytes())
+            .get(key.as_bytes())
             .and_then(|e| match &e.value {
                 crate::engine::keyspace::Value::String(s) => {
                     Some(String::from_utf8_lossy(s).into_owned())
@@ -1706,9 +1729,9 @@ impl Sim {
             });
         if master_value != replica_value {
             self.record(
-                Some(reader.node),
+                Some(node),
                 SimEvent::StaleRead {
-                    key: reader.key.clone(),
+                    key: key.to_string(),
                     replica_value,
                     master_value,
                 },

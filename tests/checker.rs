@@ -417,3 +417,22 @@ fn live_status_keeps_once_states_and_drops_others() {
     // m's DEL reached r1: the key is gone.
     assert_eq!(live(&t), [true, false]);
 }
+
+/// A console's GET on a replica is compared with the master like a reader's: a student can
+/// catch a stale read by hand (the P12 lesson's first line).
+#[test]
+fn a_console_get_on_a_lagging_replica_is_a_stale_read() {
+    let checks = r#"{ "text": "stale", "event": "stale_read", "node": "r1" }"#;
+    let s = lesson_with(checks, "", "");
+    let mut t = s.build(None).unwrap();
+    act(&mut t, 7000, r#"{"do": "slow", "a": "m", "b": "r1", "latency_ms": 400}"#);
+    act(&mut t, 7100, &exec("m", "SET key:1 old"));
+    at(&mut t, 8000);
+    act(&mut t, 8000, &exec("r1", "GET key:1"));
+    at(&mut t, 8100);
+    assert_eq!(met(&t), [false], "r1 has what m has");
+    act(&mut t, 8100, &exec("m", "SET key:1 new"));
+    act(&mut t, 8105, &exec("r1", "GET key:1"));
+    at(&mut t, 8200);
+    assert_eq!(met(&t), [true], "r1 still answers old: m's SET is on its way");
+}
