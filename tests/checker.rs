@@ -167,7 +167,7 @@ fn distinct_and_window_counts() {
     at(&mut t, 8000);
     assert_eq!(met(&t), [false, false]);
     assert!(
-        note(&t, 0).contains("full_resync_requested"),
+        note(&t, 0).contains("full resync asked for"),
         "{}",
         note(&t, 0)
     );
@@ -425,7 +425,11 @@ fn a_console_get_on_a_lagging_replica_is_a_stale_read() {
     let checks = r#"{ "text": "stale", "event": "stale_read", "node": "r1" }"#;
     let s = lesson_with(checks, "", "");
     let mut t = s.build(None).unwrap();
-    act(&mut t, 7000, r#"{"do": "slow", "a": "m", "b": "r1", "latency_ms": 400}"#);
+    act(
+        &mut t,
+        7000,
+        r#"{"do": "slow", "a": "m", "b": "r1", "latency_ms": 400}"#,
+    );
     act(&mut t, 7100, &exec("m", "SET key:1 old"));
     at(&mut t, 8000);
     act(&mut t, 8000, &exec("r1", "GET key:1"));
@@ -434,5 +438,28 @@ fn a_console_get_on_a_lagging_replica_is_a_stale_read() {
     act(&mut t, 8100, &exec("m", "SET key:1 new"));
     act(&mut t, 8105, &exec("r1", "GET key:1"));
     at(&mut t, 8200);
-    assert_eq!(met(&t), [true], "r1 still answers old: m's SET is on its way");
+    assert_eq!(
+        met(&t),
+        [true],
+        "r1 still answers old: m's SET is on its way"
+    );
+}
+
+/// A state check "since" a moment is not met before the moment, however true the state
+/// (a replica that never left is not "a replica again").
+#[test]
+fn a_state_since_a_moment_waits_for_it() {
+    let moments =
+        r#""detach": { "text": "detach", "action": "exec", "node": "r1", "has": "no one" }"#;
+    let checks = r#"{ "text": "r1 replicates m again", "state": "role", "node": "r1", "value": "m", "since": "detach" }"#;
+    let s = lesson_with(checks, moments, "");
+    let mut t = s.build(None).unwrap();
+    at(&mut t, 8000);
+    assert_eq!(met(&t), [false]);
+    act(&mut t, 8000, &exec("r1", "REPLICAOF NO ONE"));
+    at(&mut t, 9000);
+    assert_eq!(met(&t), [false]);
+    act(&mut t, 9000, &exec("r1", "REPLICAOF m 6379"));
+    at(&mut t, 10000);
+    assert_eq!(met(&t), [true]);
 }

@@ -321,6 +321,20 @@ pub fn rule_name(rule: PsyncRule) -> &'static str {
     }
 }
 
+/// A PSYNC rule's name (as checks and predictions write it) in words; anything else as is.
+pub fn rule_words(name: &str) -> &str {
+    match name {
+        "continue" => "+CONTINUE: the bytes are in the backlog",
+        "full_resync_requested" => "full resync asked for (PSYNC ? -1)",
+        "replid_mismatch" => "replication ID mismatch",
+        "replid2_offset_too_high" => "old history, but the offset is past where it ends",
+        "no_backlog" => "no backlog at all",
+        "offset_before_backlog" => "the bytes were overwritten in the backlog",
+        "offset_after_backlog" => "the offset is beyond what the master has",
+        other => other,
+    }
+}
+
 /// The name of an action's kind (its `do`).
 pub fn action_kind(a: &Action) -> &'static str {
     match a {
@@ -527,7 +541,8 @@ impl Checker {
     /// A console saw `SET key value …` acknowledged.
     fn acknowledged(&mut self, line: &str, reply: &str) {
         let args = crate::engine::resp::split_args(line.as_bytes()).unwrap_or_default();
-        if args.len() < 3 || !args[0].eq_ignore_ascii_case(b"set") || reply != "OK" {
+        // A plain SET only: one with an expiry (EX, PX…) is meant to go.
+        if args.len() != 3 || !args[0].eq_ignore_ascii_case(b"set") || reply != "OK" {
             return;
         }
         let key = String::from_utf8_lossy(&args[1]).into_owned();
@@ -598,7 +613,8 @@ impl Checker {
     fn item_met(&self, i: usize) -> bool {
         let c = &self.goal.checks[i];
         let s = &self.items[i];
-        if c.since.is_some() && self.moment_of(c).is_none() && c.is_counting() && c.need() > 0 {
+        // Counting toward a number, or a state "since" a moment: nothing before the moment.
+        if c.since.is_some() && self.moment_of(c).is_none() && (!c.is_counting() || c.need() > 0) {
             return false;
         }
         Self::met(c, s)
@@ -759,8 +775,21 @@ impl Checker {
 
     /// A console on `node` got the reply to a command typed there.
     pub fn reply(&mut self, now_us: u64, node: &str, typed: &Typed) {
-        if let Some(crate::engine::resp::Reply::Simple(s)) = &typed.reply {
-            self.acknowledged(&typed.command, s);
+        match &typed.reply {
+            Some(crate::engine::resp::Reply::Simple(s)) => self.acknowledged(&typed.command, s),
+            // Keys the student deleted are not lost.
+            Some(crate::engine::resp::Reply::Integer(_)) => {
+                let args =
+                    crate::engine::resp::split_args(typed.command.as_bytes()).unwrap_or_default();
+                let del = args.first().is_some_and(|a| {
+                    a.eq_ignore_ascii_case(b"del") || a.eq_ignore_ascii_case(b"unlink")
+                });
+                if del {
+                    self.acked
+                        .retain(|(k, _)| !args[1..].iter().any(|a| a == k.as_bytes()));
+                }
+            }
+            _ => {}
         }
         let seen = Seen {
             bit: 0,
@@ -954,7 +983,11 @@ impl Checker {
             }
             st.note = Some(format!(
                 "so far: {}",
-                st.seen.iter().cloned().collect::<Vec<_>>().join(", ")
+                st.seen
+                    .iter()
+                    .map(|v| rule_words(v))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             ));
         } else if let Some(w) = c.window_ms {
             st.recent.push(now_us);

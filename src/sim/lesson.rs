@@ -128,10 +128,19 @@ impl LessonBlock {
     /// The goal the checker ticks: the lesson's checks, then one line per forbidden kind.
     pub fn goal(&self) -> Goal {
         let mut checks = self.goal.clone();
-        for kind in &self.forbid {
+        // What is forbidden, as one line (one per kind would push the rest of the panel
+        // out of a projector's view).
+        if !self.forbid.is_empty() {
+            let words: Vec<String> = self.forbid.iter().map(|k| forbid_words(k)).collect();
+            let text = match words.split_last() {
+                Some((last, rest)) if !rest.is_empty() => {
+                    format!("without {} or {last}", rest.join(", "))
+                }
+                _ => format!("without {}", words.join("")),
+            };
             checks.push(Check {
-                text: format!("without {}", forbid_words(kind)),
-                action: Some(kind.clone()),
+                text,
+                action: Some(self.forbid.join("|")),
                 at_most: Some(0),
                 ..Check::default()
             });

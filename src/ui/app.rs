@@ -254,9 +254,12 @@ fn open_lesson(model: &Shared, cat: &SharedCatalogue, link: &LessonLink) -> Resu
             l.challenge_opened_ms = Some(super::now_ms());
         }
     }
-    // A lesson opens paused on its first words (the student reads, then goes on); a link to
-    // its challenge opens playing, as a scenario does.
-    m.playing = m.lesson.as_ref().is_none_or(|l| l.at_challenge());
+    // A lesson opens paused, on its first words or on its challenge (the student reads,
+    // then presses Play); its challenge at the pace asked for, without slow motion.
+    m.playing = m.lesson.is_none();
+    if m.lesson.as_ref().is_some_and(|l| l.at_challenge()) {
+        m.slow_motion = false;
+    }
     if let Some((_, Some(ms))) = &link.run {
         let at = m.start_us + (ms * 1000.0).round() as u64;
         m.timeline.seek_time_us(at);

@@ -113,6 +113,8 @@ pub fn lock_words(kind: &str) -> String {
 #[derive(Clone, Debug, PartialEq)]
 pub struct LessonView {
     pub title: String,
+    /// Whether time runs (the panel says how to start it).
+    pub playing: bool,
     pub step: usize,
     pub steps: usize,
     pub text: String,
@@ -150,20 +152,20 @@ impl Model {
             .and_then(|c| c.solved_at_us())
             .map(|at| ((at - self.start_us) as f64 / 1e6, l.solution));
         let our_line = b.incident.as_ref().and_then(|i| {
-            self.timeline.trace().iter().find_map(|e| match e.engine() {
-                Some(crate::engine::event::Event::Log { text, .. })
-                    if text.contains(&i.our_log) =>
-                {
-                    Some(format!(
+            // Any line of the event log (a log line, a command from the master…).
+            self.timeline.trace().iter().find_map(|e| {
+                let text = crate::sim::log::text(e)?;
+                text.contains(&i.our_log).then(|| {
+                    format!(
                         "{:.3} s {}: {text}",
                         (e.time_us - self.start_us) as f64 / 1e6,
                         e.node
-                    ))
-                }
-                _ => None,
+                    )
+                })
             })
         });
         Some(LessonView {
+            playing: self.playing,
             title: self.scenario.title.clone(),
             step: l.step,
             steps: b.intro.len(),
@@ -259,6 +261,12 @@ impl Model {
         if l.at_challenge() {
             return;
         }
+        // A step waiting for its moment plays until it comes (its button says "Play ▸"):
+        // going on before it would skip what the step is about.
+        if l.block.wait_watch(l.step).is_some() && l.said.is_none() {
+            self.playing = true;
+            return;
+        }
         l.step += 1;
         l.began_us.resize(l.step, self.start_us);
         l.began_us.push(now);
@@ -278,9 +286,13 @@ impl Model {
         for a in demo {
             self.timeline.schedule(now, Origin::Lesson, a);
         }
-        // Time runs for what the step shows (its wait, its demonstration), and for the
-        // challenge.
-        if waits || has_demo || challenge {
+        // Time runs for what the step shows (its wait, its demonstration). The challenge
+        // opens paused, at the pace asked for (no slow motion: its timings are the point),
+        // until the student presses Play.
+        if challenge {
+            self.playing = false;
+            self.slow_motion = false;
+        } else if waits || has_demo {
             self.playing = true;
         }
     }
@@ -397,9 +409,10 @@ impl Model {
         l.step = l.block.intro.len();
         l.predicting = l.block.predict.as_ref().map(|_| Predicting::Waiting);
         fresh.speed = self.speed;
-        fresh.slow_motion = self.slow_motion;
+        // The solution plays at once; an attempt waits for Play, as the challenge did.
+        fresh.slow_motion = false;
         fresh.lesson = Some(l);
-        fresh.playing = true;
+        fresh.playing = solution;
         *self = fresh;
     }
 

@@ -6,6 +6,7 @@
 use yew::prelude::*;
 
 use super::lesson::{code_spans, LessonView, Predicting};
+use crate::sim::checker::rule_words;
 
 #[derive(Properties, PartialEq)]
 pub struct LessonPanelProps {
@@ -57,7 +58,9 @@ pub fn LessonPanel(p: &LessonPanelProps) -> Html {
                 <div class="lesson-count">{ format!("{} / {}", v.step + 1, v.steps + 1) }</div>
                 <p class="lesson-text" data-testid="lesson-text">{ rich(&v.text) }</p>
                 if v.waiting {
-                    <p class="lesson-wait" data-testid="lesson-wait">{ "Watch: press Play; the lesson stops when it happens." }</p>
+                    <p class="lesson-wait" data-testid="lesson-wait">{
+                        if v.playing { "Playing until it happens: the lesson stops there." } else { "Press Play ▸ to watch it happen: the lesson stops there." }
+                    }</p>
                 }
                 if let Some(said) = &v.said {
                     <p class="lesson-said" data-testid="lesson-said" role="status">{ rich(said) }</p>
@@ -82,7 +85,7 @@ pub fn LessonPanel(p: &LessonPanelProps) -> Html {
                         } else {
                             { for choices.iter().map(|c| {
                                 let (answer, c2) = (answer.clone(), c.clone());
-                                html! { <button data-testid="predict-choice" onclick={move |_| answer.emit(c2.clone())}>{ c }</button> }
+                                html! { <button data-testid="predict-choice" onclick={move |_| answer.emit(c2.clone())}>{ rule_words(c) }</button> }
                             }) }
                         }
                         <button class="quiet" data-testid="predict-skip" onclick={{ let a = answer.clone(); move |_| a.emit(String::new()) }}>{ "Skip" }</button>
@@ -99,7 +102,7 @@ pub fn LessonPanel(p: &LessonPanelProps) -> Html {
             _,
         ) if !given.is_empty() => html! {
             <p class={classes!("lesson-graded", if *right { "right" } else { "wrong" })} data-testid="predict-result">
-                { if *right { format!("Right: the engine answered {engine}.") } else { format!("Not this time: you said {given}, the engine answered {engine}.") } }
+                { if *right { format!("Right: the engine answered {}.", rule_words(engine)) } else { format!("Not this time: you said {}, the engine answered {}.", rule_words(given), rule_words(engine)) } }
             </p>
         },
         _ => Html::default(),
@@ -109,6 +112,9 @@ pub fn LessonPanel(p: &LessonPanelProps) -> Html {
         html! {
             <div class="lesson-challenge" data-testid="lesson-challenge">
                 <p class="lesson-goal"><strong>{ "Challenge · " }</strong>{ rich(&v.challenge) }</p>
+                if !v.playing && v.solved.is_none() {
+                    <p class="lesson-paused" data-testid="lesson-paused">{ "Time stands still until you press Play (space). Commands typed meanwhile happen at this very moment." }</p>
+                }
                 <ul class="lesson-checklist" data-testid="checklist" aria-label={format!("{met} of {} checks hold", v.checklist.len())}>
                     { for v.checklist.iter().map(|i| html! {
                         <li class={classes!(if i.met { "met" } else { "unmet" })} data-testid="check" data-met={i.met.to_string()}>
@@ -130,7 +136,7 @@ pub fn LessonPanel(p: &LessonPanelProps) -> Html {
                 <strong>{ if seen { format!("Solution shown (at {}): marked seen, not solved. Try it yourself: Try again.", secs(at)) } else { format!("Solved at {}!", secs(at)) } }</strong>
                 <p class="lesson-explain">{ rich(&v.explain) }</p>
                 <table class="score" data-testid="score">
-                    <tr><th>{ "re-sent to replicas" }</th><td>{ bytes(score.resent_bytes) }</td></tr>
+                    <tr><th>{ "sent to replicas to sync them" }</th><td>{ bytes(score.resent_bytes) }</td></tr>
                     <tr><th>{ "full syncs" }</th><td>{ score.full_syncs }</td></tr>
                     <tr><th>{ "seconds with writes refused" }</th><td>{ score.refused_write_seconds }</td></tr>
                     <tr><th>{ "acknowledged writes lost" }</th><td>{ score.acked_writes_lost }</td></tr>
@@ -175,7 +181,7 @@ pub fn LessonPanel(p: &LessonPanelProps) -> Html {
                         title="The previous step, at the moment it began">{ "◂ Back" }</button>
                 if !at_challenge {
                     <button data-testid="lesson-next" class="primary" onclick={cb(&p.on_next)}>
-                        { if v.step + 1 == v.steps { "Challenge ▸" } else { "Next ▸" } }
+                        { if v.waiting { "Play ▸" } else if v.step + 1 == v.steps { "Challenge ▸" } else { "Next ▸" } }
                     </button>
                 }
                 if at_challenge && !v.exam {

@@ -201,6 +201,8 @@ try {
   // The run's wall clock starts with the workload: at 100× the first seconds count.
   playStart = Date.now();
   const simStart = result.before_workload.sim_s;
+  // A lesson's challenge opens paused: press Play.
+  if ((await page.getByTestId('play-pause').textContent()) === 'Play') await page.getByTestId('play-pause').click();
   await page.getByTestId('workload').selectOption(WORKLOAD);
   await page.getByTestId('speed').fill(SPEED_MAX);
   await sleep(200); // the label re-renders on the next tick

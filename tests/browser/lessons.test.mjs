@@ -69,9 +69,11 @@ test('P5 by deep link: steps, a wait that pauses, cut and heal in the picture, t
   await page.getByTestId('inspector-close').click();
   await screenshot(page, 'lesson-p5-challenge');
 
-  // The challenge plays; the student cuts the link from the picture, waits 5 s or more,
-  // heals it.
-  assert.equal(await page.getByTestId('play-pause').textContent(), 'Pause');
+  // The challenge opens paused and says so; the student presses Play, cuts the link from
+  // the picture, waits 5 s or more, heals it.
+  assert.equal(await page.getByTestId('play-pause').textContent(), 'Play');
+  await page.getByTestId('lesson-paused').waitFor();
+  await page.getByTestId('play-pause').click();
   await until(page, 'the workload', async () => (await clock(page)) > 7);
   await linkAction(page, 'link-m-r1', 'cut');
   await until(page, 'the cut to tick', async () => met(page, 'You cut the link'));
@@ -108,6 +110,7 @@ test('P11 through the consoles: a write on a replica shows the misconception, th
   const page = await watchedPage(browser);
   await page.goto(`${site.url}?lesson=p11-failover&step=3&speed=1&slow=0`);
   await page.getByTestId('lesson-challenge').waitFor({ timeout: 15_000 });
+  await page.getByTestId('play-pause').click();
   await until(page, 'm to die', async () => (await clock(page)) > 8.2);
   // The wrong path first: a write on r1, still a replica.
   await page.getByTestId('console-pick-r1').click();
@@ -196,6 +199,7 @@ test('files: a run, a lesson skeleton and the progress are saved, and open again
   await page.getByTestId('lesson-challenge').waitFor({ timeout: 15_000 });
   await page.getByTestId('console-r1').fill('REPLICAOF m 6379');
   await page.getByTestId('console-r1').press('Enter');
+  await page.getByTestId('play-pause').click();
   await page.getByTestId('lesson-solved').waitFor({ timeout: 30_000 });
   const save = async (what) => {
     await page.getByTestId('export').locator('summary').click();

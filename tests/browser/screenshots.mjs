@@ -34,6 +34,7 @@ await projector.screenshot({ path: join(ROOT, 'docs', 'screenshot-projector.png'
 const lesson = await watchedPage(browser);
 await lesson.goto(`${site.url}?lesson=p5-partial-sync&step=2&speed=2&slow=0`);
 await lesson.getByTestId('lesson-challenge').waitFor();
+await lesson.getByTestId('play-pause').click();
 while ((await clock(lesson)) < 8) await lesson.waitForTimeout(100);
 const link = async (action) => {
   await lesson.getByTestId('link-m-r1').locator('.link-label').click();
