@@ -1032,11 +1032,19 @@ pub fn App() -> Html {
                 </optgroup>
             }
         };
-        let solved = progress.lessons.values().filter(|v| *v == "solved").count();
+        // The sandbox has nothing to solve: it is not counted.
+        let graded: Vec<_> = lesson_entries
+            .iter()
+            .filter(|e| e.sequence != "sandbox")
+            .collect();
+        let solved = graded
+            .iter()
+            .filter(|e| progress.lessons.get(&e.name).is_some_and(|v| v == "solved"))
+            .count();
         html! {
             <select class="lessons" data-testid="lesson-select" onchange={on_lesson_pick} aria-label="Lessons"
-                    title={format!("Guided lessons with checked challenges: {solved} of {} solved", lesson_entries.len())}>
-                <option value="" selected=true>{ format!("Lessons ({solved}/{})", lesson_entries.len()) }</option>
+                    title={format!("Guided lessons with checked challenges: {solved} of {} solved", graded.len())}>
+                <option value="" selected=true>{ format!("Lessons ({solved}/{})", graded.len()) }</option>
                 { group("primer", "Primer: the concepts") }
                 { group("incidents", "Incidents: real failures") }
                 { group("sandbox", "Sandbox") }

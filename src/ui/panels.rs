@@ -383,7 +383,9 @@ fn config_form(node: &str, on: &Callback<(String, String)>, config: &[(String, S
         })
     };
     html! {
-        <form class="config" data-testid="config-form" {onsubmit}>
+        // Keyed by node: another node's form starts on the first setting, its placeholder
+        // that setting's value (a kept choice would show one setting with another's value).
+        <form class="config" data-testid="config-form" key={node.to_string()} {onsubmit}>
             <select ref={name_ref} aria-label="setting" data-testid="config-name" {onchange}>
                 { for SETTINGS.iter().map(|n| html! { <option value={*n}>{ *n }</option> }) }
             </select>
@@ -463,6 +465,7 @@ pub fn Inspector(props: &InspectorProps) -> Html {
                 } else {
                     <span class="remove" title="The node goes for good: its process dies, its peers see a reset, its replicas keep retrying">
                         <button data-testid="node-action-ask-remove" disabled={props.locked.iter().any(|k| k == "remove")}
+                                title={props.locked.iter().any(|k| k == "remove").then(|| format!("Locked in this lesson ({})", super::lesson::lock_words("remove")))}
                                 onclick={{ let c = confirm_remove.clone(); move |_| c.set(true) }}>{ "Remove node…" }</button>
                     </span>
                 }
