@@ -193,19 +193,24 @@ fn lessons_are_numbered_and_unique() {
 
 /// A run exported by the page (scenario, seed, actions, the moment shown) is graded the
 /// same offline: the solution's run passes, the same run without the heal fails.
+/// The run `t` of lesson `s` as the page exports it, at the lesson's end.
+fn exported(s: &Scenario, t: &Timeline) -> RunFile {
+    RunFile {
+        format: Some(lesson::FORMAT),
+        scenario: s.clone(),
+        seed: s.seed,
+        actions: t.inputs().to_vec(),
+        at_ms: Some(s.until_ms),
+    }
+}
+
 #[test]
 fn exported_runs_are_graded_like_the_page_grades_them() {
     let json = lesson::builtin_json("p5-partial-sync").unwrap();
     let s = lesson::instantiate(json, None).unwrap();
     let steps = &s.lesson.as_ref().unwrap().solution;
     let t = play(&s, steps);
-    let run = RunFile {
-        format: Some(lesson::FORMAT),
-        scenario: s.clone(),
-        seed: s.seed,
-        actions: t.inputs().to_vec(),
-        at_ms: Some(s.until_ms),
-    };
+    let run = exported(&s, &t);
     let mut replayed = run.timeline().unwrap();
     replayed.run_until_us(replayed.start_us() + s.until_ms * 1000);
     assert!(solved(&replayed));
@@ -230,13 +235,7 @@ fn the_command_line_grades_exported_runs() {
         ("unsolved", solution[..1].to_vec(), false),
     ] {
         let t = play(&s, &steps);
-        let run = RunFile {
-            format: Some(lesson::FORMAT),
-            scenario: s.clone(),
-            seed: s.seed,
-            actions: t.inputs().to_vec(),
-            at_ms: Some(s.until_ms),
-        };
+        let run = exported(&s, &t);
         let path = dir.join(format!("{name}.json"));
         std::fs::write(&path, serde_json::to_string(&run).unwrap()).unwrap();
         let out = std::process::Command::new(bin)

@@ -18,7 +18,7 @@ test('a shared link replays the run with its actions', async () => {
   await page.getByTestId('console-output-m').locator('.line', { hasText: 'OK' }).last().waitFor();
   await page.getByTestId('share').click();
   const url = await page.getByTestId('share-url').inputValue();
-  assert.match(url, /\?scenario=one-replica&seed=4&speed=5&slow=[01]&t=[0-9.]+#run=/);
+  assert.match(url, /\?scenario=one-replica&v=1&seed=4&speed=5&slow=[01]&t=[0-9.]+#run=/);
 
   const other = await watchedPage(browser);
   await other.goto(url);

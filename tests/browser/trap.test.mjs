@@ -67,7 +67,7 @@ async function crashAndReload({ kind, query, projector, message, problems }) {
   assert.equal(await reload.textContent(), 'Reload this run');
   assert.equal(await page.getByTestId('reload').textContent(), 'Reload');
   const href = await reload.getAttribute('href');
-  assert.match(href, /\?scenario=one-replica&seed=4&speed=[0-9.]+&slow=[01]&t=[0-9.]+#run=/);
+  assert.match(href, /\?scenario=one-replica&v=1&seed=4&speed=[0-9.]+&slow=[01]&t=[0-9.]+#run=/);
   const actions = JSON.parse(decodeURIComponent(href.split('#run=')[1]));
   assert.ok(actions.some((a) => a.action.do === 'exec' && a.action.command === `SET ${key} survived`),
     `the link replays the write: ${JSON.stringify(actions)}`);
