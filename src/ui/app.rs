@@ -218,13 +218,11 @@ fn open_lesson(model: &Shared, cat: &SharedCatalogue, link: &LessonLink) -> Resu
     let Some(entry) = cat.entries.get(&link.name) else {
         return Err(format!("there is no lesson named '{}'", link.name));
     };
-    let randomised = crate::sim::lesson::instantiate(&entry.text, None)
-        .ok()
-        .and_then(|s| s.lesson)
-        .is_some_and(|l| !l.params.is_empty());
-    let seed = link
-        .seed
-        .or_else(|| randomised.then(|| (js_sys::Math::random() * 1e6) as u64));
+    let seed = link.seed.or_else(|| {
+        entry
+            .randomised
+            .then(|| (js_sys::Math::random() * 1e6) as u64)
+    });
     let scenario = crate::sim::lesson::instantiate(&entry.text, seed)?;
     let mut m = match &link.run {
         Some((actions, _)) => Model::replay(crate::sim::scenario::RunFile {

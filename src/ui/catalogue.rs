@@ -27,6 +27,8 @@ pub struct Entry {
     pub name: String,
     pub title: String,
     pub sequence: String,
+    /// It takes parameters from the seed (a student opening it gets a seed of their own).
+    pub randomised: bool,
     pub text: Rc<str>,
 }
 
@@ -117,6 +119,7 @@ pub fn load(catalogue: SharedCatalogue, changed: impl Fn() + Clone + 'static) {
                     Ok((s, t))
                 }) {
                     Ok((s, t)) => {
+                        let randomised = s.lesson.as_ref().is_some_and(|l| !l.params.is_empty());
                         let sequence = s.lesson.map(|l| l.sequence).unwrap_or_default();
                         cat.borrow_mut().entries.insert(
                             name.clone(),
@@ -124,6 +127,7 @@ pub fn load(catalogue: SharedCatalogue, changed: impl Fn() + Clone + 'static) {
                                 name,
                                 title: s.title,
                                 sequence,
+                                randomised,
                                 text: t.into(),
                             },
                         );
