@@ -11,6 +11,7 @@ mod heartbeat;
 pub mod info;
 pub mod keyspace;
 mod master;
+pub mod maxmemory;
 pub mod node;
 mod outbox;
 mod persistence;

@@ -8,7 +8,14 @@ use super::node::Node;
 /// The Redis version replscope speaks (INFO, the RDB's `redis-ver` AUX field).
 pub const REDIS_VERSION: &str = "7.0.15";
 
-const DEFAULT_SECTIONS: &[&str] = &["server", "clients", "stats", "replication", "keyspace"];
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "stats",
+    "replication",
+    "keyspace",
+];
 
 /// Renders INFO for `section` (`None`: the default sections; `all`/`everything`: all).
 pub fn render(node: &Node, section: Option<&str>) -> String {
@@ -25,6 +32,7 @@ pub fn render(node: &Node, section: Option<&str>) -> String {
             parts.push(match *name {
                 "server" => server(node),
                 "clients" => clients(node),
+                "memory" => memory(node),
                 "stats" => stats(node),
                 "replication" => replication(node),
                 _ => keyspace(node),
@@ -53,6 +61,33 @@ fn clients(node: &Node) -> String {
         .count();
     let blocked = node.clients.values().filter(|c| c.wait.is_some()).count();
     format!("# Clients\r\nconnected_clients:{normal}\r\nblocked_clients:{blocked}\r\n")
+}
+
+/// The fields of Redis's memory section that `maxmemory` explains; `used_memory` is the
+/// estimate the OOM check compares (see [`crate::engine::maxmemory`]).
+fn memory(node: &Node) -> String {
+    let used = node.used_memory() as u64;
+    let max = node.cfg.maxmemory;
+    format!(
+        "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nmaxmemory:{max}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:noeviction\r\n",
+        bytes_to_human(used),
+        bytes_to_human(max)
+    )
+}
+
+/// `bytesToHuman`: bytes below 1024, else two decimals of the largest unit that fits.
+fn bytes_to_human(n: u64) -> String {
+    const UNITS: [&str; 5] = ["K", "M", "G", "T", "P"];
+    if n < 1024 {
+        return format!("{n}B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.2}{}", UNITS[unit])
 }
 
 fn stats(node: &Node) -> String {
@@ -183,4 +218,17 @@ fn keyspace(node: &Node) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bytes_to_human;
+
+    #[test]
+    fn human_sizes_like_redis() {
+        // Values read off redis-server 7.0's INFO memory.
+        assert_eq!(bytes_to_human(963_904), "941.31K");
+        assert_eq!(bytes_to_human(0), "0B");
+        assert_eq!(bytes_to_human(16 * 1024 * 1024), "16.00M");
+    }
 }
