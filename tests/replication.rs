@@ -811,7 +811,10 @@ fn a_full_simulated_master_answers_oom_and_its_replica_keeps_up() {
     );
     assert_eq!(c.exec(1, "DBSIZE"), Reply::Integer(accepted));
     // Deleting more than the estimate's slack (256 KB) makes room.
-    assert_eq!(c.exec(0, "DEL k0 k1 k2 k3 k4 k5 k6 k7 k8 k9"), Reply::Integer(10));
+    assert_eq!(
+        c.exec(0, "DEL k0 k1 k2 k3 k4 k5 k6 k7 k8 k9"),
+        Reply::Integer(10)
+    );
     assert_eq!(c.exec(0, &format!("SET again {value}")), Reply::ok());
     for line in ["CONFIG SET maxmemory 0", "CONFIG SET maxmemory 1gb"] {
         assert_eq!(
