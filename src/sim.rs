@@ -23,6 +23,7 @@ pub mod lesson_cli;
 pub mod log;
 mod net;
 pub mod redis_cli;
+pub mod run_link;
 pub mod scenario;
 pub mod snapshot;
 pub mod timeline;

@@ -856,4 +856,22 @@ fn a_console_line_past_the_limit_is_refused_and_not_recorded() {
     })
     .unwrap();
     assert_eq!(t.inputs().len(), before + 1);
+    // The run's lines have a budget in all: 16 MB is about 256 such lines.
+    let mut taken = 1;
+    let err = loop {
+        let recorded = t.inputs().len();
+        match t.act(replscope::sim::Action::Exec {
+            node: "m".into(),
+            command: format!("SET big{taken} {}", "x".repeat(CONSOLE_LINE_MAX - 16)),
+        }) {
+            Ok(()) => taken += 1,
+            Err(e) => {
+                assert_eq!(t.inputs().len(), recorded, "the refused line was recorded");
+                break e;
+            }
+        }
+        assert!(taken < 300, "more than 16 MB of lines kept");
+    };
+    assert!(err.contains("already keeps 16 MB"), "{err}");
+    assert_eq!(taken, 256);
 }

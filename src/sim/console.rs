@@ -30,6 +30,18 @@ pub const CONSOLE_REPLY_BYTES: usize = 64 * 1024;
 /// recorded.
 pub const CONSOLE_LINE_MAX: usize = 64 * 1024;
 
+/// The bytes of console lines one run keeps in all (a thousand long pastes, or a hundred
+/// thousand ordinary commands): past it, the page asks to start again rather than grow.
+pub const RUN_TYPED_MAX: usize = 16 * 1024 * 1024;
+
+/// The bytes `action` adds to a run's typed lines.
+pub fn typed_len(action: &super::action::Action) -> usize {
+    match action {
+        super::action::Action::Exec { command, .. } => command.len(),
+        _ => 0,
+    }
+}
+
 /// Why `action` cannot be typed into a console, if it is a line longer than
 /// [`CONSOLE_LINE_MAX`].
 pub fn refuse_line(action: &super::action::Action) -> Option<String> {

@@ -16,6 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::checkpoint::Checkpoint;
+use super::console::{refuse_line, typed_len, RUN_TYPED_MAX};
 use super::history::{History, Recomputed};
 use super::log::{LogFilter, LogKind};
 use super::{Action, Sim, TraceEntry};
@@ -120,6 +121,8 @@ pub struct Timeline {
     inputs: Vec<Recorded>,
     /// How many of `inputs` the current `sim` has applied.
     applied: usize,
+    /// Bytes of the console lines among `inputs` (bounded by [`RUN_TYPED_MAX`]).
+    typed_bytes: usize,
     /// Actions not applied yet, by time: the scenario's, and those a lesson plays (its
     /// demonstrations, a solution shown).
     scheduled: Vec<(u64, Origin, Action)>,
@@ -153,6 +156,7 @@ impl Timeline {
             history: History::default(),
             inputs: Vec::new(),
             applied: 0,
+            typed_bytes: 0,
             scheduled,
             checkpoints: Vec::new(),
             held: Holdings::default(),
@@ -171,6 +175,7 @@ impl Timeline {
     pub fn replaying(sim: Sim, scheduled: Vec<(u64, Action)>, inputs: Vec<Recorded>) -> Timeline {
         let mut t = Timeline::new(sim, scheduled);
         t.head_steps = inputs.last().map_or(0, |r| r.step);
+        t.typed_bytes = inputs.iter().map(|r| typed_len(&r.action)).sum();
         t.inputs = inputs;
         t
     }
@@ -377,9 +382,17 @@ impl Timeline {
     }
 
     fn apply(&mut self, origin: Origin, action: Action) -> Result<(), String> {
-        if let Some(why) = super::console::refuse_line(&action) {
+        if let Some(why) = refuse_line(&action) {
             return Err(why);
         }
+        let typed = typed_len(&action);
+        if typed > 0 && self.typed_bytes + typed > RUN_TYPED_MAX {
+            return Err(format!(
+                "this run already keeps {} MB of lines typed in consoles, all one run holds: save it (Export ▸ Run) or start again",
+                RUN_TYPED_MAX >> 20
+            ));
+        }
+        self.typed_bytes += typed;
         let result = origin.apply(&mut self.sim, &action);
         self.absorb();
         self.inputs.push(Recorded {
@@ -395,6 +408,7 @@ impl Timeline {
     /// Drops the future: user actions after now vanish, scenario ones are rescheduled.
     fn fork(&mut self) {
         for r in self.inputs.drain(self.applied..) {
+            self.typed_bytes = self.typed_bytes.saturating_sub(typed_len(&r.action));
             if r.origin == Origin::Scenario {
                 self.scheduled.push((r.time_us, r.origin, r.action));
             }
