@@ -6,6 +6,8 @@
 //! each connection has a reader task feeding [`Input`]s into a channel and a writer task for
 //! what its socket could not take at once (`ConnWriter`).
 
+mod listeners;
+mod open_files;
 mod options;
 
 use std::collections::HashMap;
@@ -17,16 +19,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::engine::event::{Event, LogLevel};
 use crate::engine::node::{ConnId, Input, Node, NodeOptions, Output, PeerAddr};
 
-pub use options::{parse, ServerOptions};
+pub use options::{parse, ServerOptions, USAGE};
 
 /// Messages into the node's task.
 enum Msg {
+    /// A client connected to one of the listening sockets.
+    Accepted(listeners::Accepted),
     Input(Input),
     /// An outbound connection is ready; output for it goes through this.
     Ready(ConnId, ConnWriter),
@@ -86,6 +90,22 @@ impl ConnWriter {
 
 /// Runs the server with command-line `args` (after `server`); the process exit code.
 pub fn main(args: &[String]) -> ExitCode {
+    // As redis-server: usage on stderr and exit code 1 for help, the version for -v.
+    match args.first().map(String::as_str) {
+        Some("-h" | "--help") => {
+            eprint!("{USAGE}");
+            return ExitCode::from(1);
+        }
+        Some("-v" | "--version") => {
+            println!(
+                "replscope server v={} (Redis {} replication engine)",
+                env!("CARGO_PKG_VERSION"),
+                crate::engine::info::REDIS_VERSION
+            );
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
     let opts = match options::parse(args) {
         Ok(opts) => opts,
         Err(message) => {
@@ -164,18 +184,24 @@ fn timestamp(ms: u64) -> String {
     )
 }
 
-async fn run(opts: ServerOptions) -> Result<(), String> {
-    let listener = TcpListener::bind((opts.bind.as_str(), opts.config.port))
+async fn run(mut opts: ServerOptions) -> Result<(), String> {
+    opts.config.maxclients = open_files::adjust(opts.config.maxclients, |level, text| {
+        log_line('M', level, text)
+    })?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    // Held for the sockets: dropping it (on a port change) closes them.
+    let mut _listening = listeners::listen(&opts.bind, opts.config.port, &tx)
         .await
         .map_err(|e| {
+            log_line('M', LogLevel::Warning, &e);
             format!(
-                "Failed listening on port {} (tcp), aborting: {e}",
+                "Failed listening on port {} (tcp), aborting.",
                 opts.config.port
             )
         })?;
     let seed = now_ms() ^ u64::from(std::process::id()).rotate_left(32);
     let mut node = Node::new(NodeOptions {
-        name: format!("{}:{}", opts.bind, opts.config.port),
+        name: format!("{}:{}", opts.bind[0], opts.config.port),
         config: opts.config.clone(),
         seed,
         now_ms: now_ms(),
@@ -210,7 +236,6 @@ async fn run(opts: ServerOptions) -> Result<(), String> {
     );
     log_line('M', LogLevel::Notice, "Ready to accept connections tcp");
 
-    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let mut outboxes: HashMap<ConnId, ConnWriter> = HashMap::new();
     let mut next_in = 1u64;
     loop {
@@ -269,13 +294,34 @@ async fn run(opts: ServerOptions) -> Result<(), String> {
                     });
                 }
                 Output::SaveRdb { bytes } => {
-                    if let Err(e) = write_rdb(&opts.config.dir, &opts.config.dbfilename, &bytes) {
+                    let written = write_rdb(&opts.config.dir, &opts.config.dbfilename, &bytes);
+                    if let Err(e) = &written {
                         log_line(
                             role,
                             LogLevel::Warning,
                             &format!("Failed saving the DB: {e}"),
                         );
                     }
+                    node.handle(
+                        now_ms(),
+                        Input::SaveDone {
+                            ok: written.is_ok(),
+                        },
+                    );
+                }
+                Output::Listen { port } => {
+                    // changeListenPort: the new sockets first, the old ones closed only then.
+                    let ok = match listeners::listen(&opts.bind, port, &tx).await {
+                        Ok(new) => {
+                            _listening = new;
+                            true
+                        }
+                        Err(e) => {
+                            log_line(role, LogLevel::Warning, &e);
+                            false
+                        }
+                    };
+                    node.handle(now_ms(), Input::Listening { ok });
                 }
                 Output::Event(Event::Log { level, text }) => log_line(role, level, &text),
                 Output::Event(_) => {}
@@ -283,17 +329,16 @@ async fn run(opts: ServerOptions) -> Result<(), String> {
         }
         let wait = node.poll_timeout().saturating_sub(now_ms());
         tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, addr)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
-                let conn = ConnId::In(next_in);
-                next_in += 1;
-                let outbox = spawn_connection(conn, stream, tx.clone());
-                outboxes.insert(conn, outbox);
-                let peer = PeerAddr { ip: addr.ip().to_string(), port: addr.port() };
-                node.handle(now_ms(), Input::Accepted { conn, peer });
-            }
             Some(msg) = rx.recv() => match msg {
+                Msg::Accepted(listeners::Accepted { stream, peer: addr }) => {
+                    let _ = stream.set_nodelay(true);
+                    let conn = ConnId::In(next_in);
+                    next_in += 1;
+                    let outbox = spawn_connection(conn, stream, tx.clone());
+                    outboxes.insert(conn, outbox);
+                    let peer = PeerAddr { ip: addr.ip().to_string(), port: addr.port() };
+                    node.handle(now_ms(), Input::Accepted { conn, peer });
+                }
                 Msg::Input(input) => {
                     if let Input::Closed { conn } = &input {
                         outboxes.remove(conn);

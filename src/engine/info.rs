@@ -8,7 +8,14 @@ use super::node::Node;
 /// The Redis version replscope speaks (INFO, the RDB's `redis-ver` AUX field).
 pub const REDIS_VERSION: &str = "7.0.15";
 
-const DEFAULT_SECTIONS: &[&str] = &["server", "clients", "stats", "replication", "keyspace"];
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "persistence",
+    "stats",
+    "replication",
+    "keyspace",
+];
 
 /// Renders INFO for `section` (`None`: the default sections; `all`/`everything`: all).
 pub fn render(node: &Node, section: Option<&str>) -> String {
@@ -25,6 +32,7 @@ pub fn render(node: &Node, section: Option<&str>) -> String {
             parts.push(match *name {
                 "server" => server(node),
                 "clients" => clients(node),
+                "persistence" => node.persistence_info(),
                 "stats" => stats(node),
                 "replication" => replication(node),
                 _ => keyspace(node),
@@ -51,16 +59,20 @@ fn clients(node: &Node) -> String {
         .values()
         .filter(|c| c.replica.is_none())
         .count();
-    let blocked = node.clients.values().filter(|c| c.wait.is_some()).count();
-    format!("# Clients\r\nconnected_clients:{normal}\r\nblocked_clients:{blocked}\r\n")
+    let blocked = node.clients.values().filter(|c| c.is_blocked()).count();
+    format!(
+        "# Clients\r\nconnected_clients:{normal}\r\nmaxclients:{}\r\nblocked_clients:{blocked}\r\n",
+        node.cfg.maxclients
+    )
 }
 
 fn stats(node: &Node) -> String {
     let s = &node.stats;
     format!(
-        "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\nexpired_keys:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
+        "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
         s.total_connections_received,
         s.total_commands_processed,
+        s.rejected_connections,
         s.expired_keys,
         s.sync_full,
         s.sync_partial_ok,
