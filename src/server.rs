@@ -57,9 +57,19 @@ struct ConnWriter {
     writer: mpsc::UnboundedSender<Write>,
     /// The level the node last heard of.
     reported: usize,
+    /// The connection's reader task: stopped when the node closes the connection, so that
+    /// a client it gave up on cannot go on filling the node's channel (what it sends after
+    /// is never read, as after Redis's `close()`).
+    reader: tokio::task::AbortHandle,
 }
 
 impl ConnWriter {
+    /// Closes the connection: what waits is written, then the socket is closed.
+    fn close(self) {
+        self.reader.abort();
+        let _ = self.writer.send(Write::Close);
+    }
+
     /// Writes `bytes`, directly when nothing waits before them.
     fn send(&mut self, bytes: Vec<u8>) {
         let mut written = 0;
@@ -256,7 +266,7 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
                 }
                 Output::Close { conn } | Output::Abort { conn } => {
                     if let Some(outbox) = outboxes.remove(&conn) {
-                        let _ = outbox.writer.send(Write::Close);
+                        outbox.close();
                     }
                 }
                 Output::Connect { conn, host, port } => {
@@ -373,7 +383,7 @@ fn spawn_connection(conn: ConnId, stream: TcpStream, tx: mpsc::UnboundedSender<M
     let waiting = Arc::new(AtomicUsize::new(0));
     let (wtx, wrx) = mpsc::unbounded_channel::<Write>();
     let writer_tx = tx.clone();
-    tokio::spawn(async move {
+    let reader = tokio::spawn(async move {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             match reader.read(&mut buf).await {
@@ -407,6 +417,7 @@ fn spawn_connection(conn: ConnId, stream: TcpStream, tx: mpsc::UnboundedSender<M
         waiting,
         writer: wtx,
         reported: 0,
+        reader: reader.abort_handle(),
     }
 }
 

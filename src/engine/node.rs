@@ -794,6 +794,8 @@ impl Node {
         let reply = match reply {
             Reply::Error(why) if argv[0].eq_ignore_ascii_case(b"exec") => {
                 client.multi = None;
+                // Errors Redis formats (arity, unknown subcommand) come without their code.
+                let why = why.strip_prefix("ERR ").unwrap_or(&why);
                 Reply::Error(format!("EXECABORT Transaction discarded because of: {why}"))
             }
             reply => {

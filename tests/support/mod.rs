@@ -53,13 +53,18 @@ fn temp_dir(tag: &str, port: u16) -> PathBuf {
 impl Server {
     /// A real redis-server 7.0 with `args` (e.g. `["--repl-diskless-sync", "no"]`).
     pub fn redis(args: &[&str]) -> Server {
+        Server::redis_with_open_files(args, None)
+    }
+
+    /// A real redis-server 7.0 whose open files limit (`ulimit -n`) is `open_files`, if given.
+    pub fn redis_with_open_files(args: &[&str], open_files: Option<u64>) -> Server {
         assert!(
             std::path::Path::new(REDIS_SERVER).exists(),
             "{REDIS_SERVER} is missing: install Debian's redis-server (./x test does)"
         );
         let port = free_port();
         let dir = temp_dir("redis", port);
-        let child = Command::new(REDIS_SERVER)
+        let child = command(REDIS_SERVER, open_files)
             .args([
                 "--port",
                 &port.to_string(),
@@ -92,10 +97,16 @@ impl Server {
 
     /// A `replscope server` with `args`, snapshots in its own temp dir.
     pub fn replscope(args: &[&str]) -> Server {
+        Server::replscope_with_open_files(args, None)
+    }
+
+    /// A `replscope server` whose open files limit (`ulimit -n`) is `open_files`, if given
+    /// (a restart does not keep it).
+    pub fn replscope_with_open_files(args: &[&str], open_files: Option<u64>) -> Server {
         let port = free_port();
         let dir = temp_dir("replscope", port);
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        let child = spawn_replscope(port, &dir, &args);
+        let child = spawn_replscope(port, &dir, &args, open_files);
         let server = Server {
             port,
             child,
@@ -112,7 +123,7 @@ impl Server {
     pub fn restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = spawn_replscope(self.port, &self.dir, &self.args);
+        self.child = spawn_replscope(self.port, &self.dir, &self.args, None);
         self.wait_ready();
     }
 
@@ -184,13 +195,33 @@ impl Server {
     }
 }
 
-fn spawn_replscope(port: u16, dir: &std::path::Path, args: &[String]) -> Child {
+/// `program`, started through `sh -c 'ulimit -n N; exec …'` when `open_files` is given, so
+/// that the child's pid is still the program's.
+fn command(program: &str, open_files: Option<u64>) -> Command {
+    match open_files {
+        None => Command::new(program),
+        Some(n) => {
+            let mut c = Command::new("sh");
+            c.arg("-c")
+                .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                .arg(program);
+            c
+        }
+    }
+}
+
+fn spawn_replscope(
+    port: u16,
+    dir: &std::path::Path,
+    args: &[String],
+    open_files: Option<u64>,
+) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(dir.join("log"))
         .expect("log file");
-    Command::new(env!("CARGO_BIN_EXE_replscope"))
+    command(env!("CARGO_BIN_EXE_replscope"), open_files)
         .args(["server", "--port", &port.to_string()])
         .arg("--dir")
         .arg(dir)
