@@ -216,6 +216,9 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
         seed,
         now_ms: now_ms(),
     });
+    node.set_maxclients_ceiling(open_files::maxclients_ceiling());
+    // The maxclients the open files limit was last raised for.
+    let mut maxclients = opts.config.maxclients;
     if let Some((host, port)) = opts.replicaof.clone() {
         node.configure_replicaof(host, port);
     }
@@ -336,6 +339,11 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
                 Output::Event(Event::Log { level, text }) => log_line(role, level, &text),
                 Output::Event(_) => {}
             }
+        }
+        if node.config().maxclients > maxclients {
+            // A CONFIG SET within the ceiling: the limit can be raised for it.
+            maxclients = node.config().maxclients;
+            let _ = open_files::adjust(maxclients, |level, text| log_line(role, level, text));
         }
         let wait = node.poll_timeout().saturating_sub(now_ms());
         tokio::select! {

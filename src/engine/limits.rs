@@ -8,9 +8,10 @@
 //!
 //! [`Input::SendQueue`]: super::node::Input::SendQueue
 
-use super::config::OutputBufferLimit;
+use super::config::{Config, ConfigError, OutputBufferLimit};
 use super::event::LogLevel;
 use super::node::{ConnId, Node, PeerAddr};
+use super::resp::Reply;
 
 /// Bytes of a client's replies that live in its fixed reply buffer (`PROTO_REPLY_CHUNK_BYTES`):
 /// Redis counts only what overflows it as output buffer memory.
@@ -72,6 +73,21 @@ impl Node {
             return Some(PROTECTED_MODE_ERROR.as_bytes().to_vec());
         }
         None
+    }
+
+    /// `updateMaxclients`: a `maxclients` beyond what the driver said the process can raise
+    /// its open files limit for is refused.
+    pub(crate) fn maxclients_error(&self, next: &Config) -> Option<Reply> {
+        let ceiling = self.maxclients_ceiling?;
+        (next.maxclients > ceiling).then(|| {
+            Reply::error(
+                ConfigError::Invalid {
+                    name: "maxclients".into(),
+                    reason: format!("The operating system is not able to handle the specified number of clients, try with {ceiling}"),
+                }
+                .reply_text(),
+            )
+        })
     }
 
     /// `authRequired`: a password is set and this client has not given it.

@@ -241,6 +241,8 @@ pub struct Node {
     /// `CONFIG SET port` commands waiting for the driver, oldest first: who to answer and
     /// the settings to restore if it cannot listen there.
     pub(crate) pending_listen: VecDeque<(Option<ConnId>, Config)>,
+    /// The largest `maxclients` the driver can give descriptors to (`None`: no such limit).
+    pub(crate) maxclients_ceiling: Option<u64>,
 }
 
 /// Milliseconds between `serverCron` runs (`hz 10`).
@@ -331,6 +333,7 @@ impl Node {
             dirty: 0,
             persistence: Persistence::new(opts.now_ms / 1000),
             pending_listen: VecDeque::new(),
+            maxclients_ceiling: None,
         }
     }
 
@@ -404,6 +407,12 @@ impl Node {
     /// process gets new socket ids: nothing addressed to the old process reaches the new one.
     pub fn continue_connection_ids(&mut self, previous: &Node) {
         self.next_out_conn = self.next_out_conn.max(previous.next_out_conn);
+    }
+
+    /// Tells the node the largest `maxclients` the process can have descriptors for (the
+    /// native server's open files limit): `CONFIG SET maxclients` refuses more.
+    pub fn set_maxclients_ceiling(&mut self, ceiling: u64) {
+        self.maxclients_ceiling = Some(ceiling);
     }
 
     pub fn run_id(&self) -> &str {
@@ -1035,6 +1044,9 @@ impl Node {
                     if let Err(e) = next.set_at_runtime(&name, &value) {
                         return Some(Reply::error(e.reply_text()));
                     }
+                }
+                if let Some(refusal) = self.maxclients_error(&next) {
+                    return Some(refusal);
                 }
                 let old = std::mem::replace(&mut self.cfg, next);
                 self.config_changed(&old);

@@ -12,20 +12,33 @@ const RESERVED_FDS: u64 = 32;
 /// How much lower each attempt to raise the limit asks for after a refusal.
 const STEP_FDS: u64 = 16;
 
-/// The `maxclients` the process can honour, `Err` with Redis's words if it cannot start at
-/// all; logs as Redis does.
-pub(super) fn adjust(maxclients: u64, log: impl Fn(LogLevel, &str)) -> Result<u64, String> {
-    let wanted = maxclients + RESERVED_FDS;
+/// The largest `maxclients` the process could raise its limit for (`CONFIG SET maxclients`
+/// beyond it is refused, as `updateMaxclients` refuses what `adjustOpenFilesLimit` cannot
+/// get): the hard limit less the reserve.
+pub(super) fn maxclients_ceiling() -> u64 {
+    current()
+        .map_or(1024, |l| l.rlim_max)
+        .saturating_sub(RESERVED_FDS)
+}
+
+fn current() -> Option<libc::rlimit> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: getrlimit writes into the struct we own.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == -1 {
+    (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != -1).then_some(limit)
+}
+
+/// The `maxclients` the process can honour, `Err` with Redis's words if it cannot start at
+/// all; logs as Redis does. Called again when `CONFIG SET maxclients` raises it.
+pub(super) fn adjust(maxclients: u64, log: impl Fn(LogLevel, &str)) -> Result<u64, String> {
+    let wanted = maxclients + RESERVED_FDS;
+    let Some(limit) = current() else {
         let e = std::io::Error::last_os_error();
         log(LogLevel::Warning, &format!("Unable to obtain the current NOFILE limit ({e}), assuming 1024 and setting the max clients configuration accordingly."));
         return Ok(1024 - RESERVED_FDS);
-    }
+    };
     let old = limit.rlim_cur;
     if old >= wanted {
         return Ok(maxclients);
