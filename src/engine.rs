@@ -12,6 +12,7 @@ pub mod info;
 pub mod keyspace;
 mod limits;
 mod master;
+pub mod maxmemory;
 pub mod node;
 mod outbox;
 mod persistence;

@@ -40,7 +40,7 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::config::Config;
+use crate::engine::config::{Config, HostCaps};
 use crate::engine::event::Event;
 use crate::engine::node::{ConnId, Input, Node, NodeOptions, Output, PeerAddr};
 use crate::engine::psync::PsyncDecision;
@@ -55,6 +55,26 @@ const SEGMENT: usize = 16 * 1024;
 
 /// The port every simulated node listens on.
 pub const PORT: u16 = 6379;
+
+/// Memory each simulated node may use (`maxmemory`, and its largest value): the page runs
+/// every node in one tab, whose wasm memory is limited, so a node past it answers `-OOM` like
+/// a Redis at its `maxmemory` instead of taking the tab down. Twelve full nodes and their
+/// replicas' copies stay within what a browser tab holds (BENCHMARKS.md, "Page budgets").
+pub const SIM_MAXMEMORY: u64 = 16 * 1024 * 1024;
+
+/// A simulated node's default configuration: Redis's defaults, with `maxmemory` and
+/// `proto-max-bulk-len` at [`SIM_MAXMEMORY`] and `CONFIG SET` unable to raise them.
+pub fn sim_config() -> Config {
+    let mut c = Config {
+        caps: HostCaps {
+            memory: Some(SIM_MAXMEMORY),
+        },
+        ..Config::default()
+    };
+    c.maxmemory = SIM_MAXMEMORY;
+    c.proto_max_bulk_len = SIM_MAXMEMORY;
+    c
+}
 
 /// Whether a node's process runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -325,6 +345,17 @@ impl Sim {
     /// Adds a master named `name`; returns its index.
     pub fn add_node(&mut self, name: &str, mut config: Config) -> usize {
         config.port = PORT;
+        // Whatever config a caller built, a simulated node stays within the page's budget.
+        let cap = |v: u64| {
+            if v == 0 {
+                SIM_MAXMEMORY
+            } else {
+                v.min(SIM_MAXMEMORY)
+            }
+        };
+        config.maxmemory = cap(config.maxmemory);
+        config.proto_max_bulk_len = cap(config.proto_max_bulk_len);
+        config.caps.memory = Some(SIM_MAXMEMORY);
         let index = self.nodes.len();
         let node = Node::new(NodeOptions {
             name: name.to_string(),
@@ -1324,7 +1355,7 @@ impl Sim {
                         "a node named '{name}' was removed; names are not reused"
                     ));
                 }
-                let mut cfg = Config::default();
+                let mut cfg = sim_config();
                 for (k, v) in config {
                     cfg.set(k, v).map_err(|e| e.reply_text())?;
                 }

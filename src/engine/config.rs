@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::backlog::{BacklogModel, MIN_SIZE as BACKLOG_MIN_SIZE};
 use super::commands::glob_match;
+use super::resp::PROTO_MAX_BULK_LEN;
 
 /// Limits of one `client-output-buffer-limit` class (hard bytes, soft bytes, soft seconds; 0
 /// disables a limit).
@@ -55,6 +56,23 @@ pub struct Config {
     /// Where snapshots go (used by the native server; the simulator keeps them in memory).
     pub dir: String,
     pub dbfilename: String,
+    /// `maxmemory` in bytes (0: no limit); the policy is always `noeviction`.
+    pub maxmemory: u64,
+    /// `replica-ignore-maxmemory`: a replica applies its master's writes whatever it holds.
+    pub replica_ignore_maxmemory: bool,
+    /// `proto-max-bulk-len`: the largest bulk argument or string value.
+    pub proto_max_bulk_len: u64,
+    /// What the host running the node can hold (not a Redis option).
+    pub caps: HostCaps,
+}
+
+/// Upper bounds a host puts on options that decide how much memory a node may take: the
+/// page gives each node a share of the tab's memory, so `CONFIG SET maxmemory 0` (no limit)
+/// must be refused there, with Redis's range error and the range this host allows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostCaps {
+    /// Largest `maxmemory` and `proto-max-bulk-len`, in bytes (`None`: Redis's own ranges).
+    pub memory: Option<u64>,
 }
 
 impl Default for Config {
@@ -96,6 +114,10 @@ impl Default for Config {
             save: vec![(3600, 1), (300, 100), (60, 10000)],
             dir: ".".into(),
             dbfilename: "dump.rdb".into(),
+            maxmemory: 0,
+            replica_ignore_maxmemory: true,
+            proto_max_bulk_len: PROTO_MAX_BULK_LEN as u64,
+            caps: HostCaps::default(),
         }
     }
 }
@@ -131,6 +153,10 @@ const NAMES: &[(&str, Option<&str>)] = &[
     ("save", None),
     ("dir", None),
     ("dbfilename", None),
+    ("maxmemory", None),
+    ("maxmemory-policy", None),
+    ("replica-ignore-maxmemory", Some("slave-ignore-maxmemory")),
+    ("proto-max-bulk-len", None),
 ];
 
 /// Why a `CONFIG SET` failed; `reply_text` gives Redis's wording.
@@ -227,6 +253,19 @@ const INT_MAX: u64 = i32::MAX as u64;
 const LONG_MAX: u64 = i64::MAX as u64;
 /// Smallest `client-query-buffer-limit` (config.c: 1mb).
 const QUERY_BUFFER_LIMIT_MIN: u64 = 1024 * 1024;
+/// The minimum of `proto-max-bulk-len` in Redis 7.0 (1 MB).
+const PROTO_MAX_BULK_LEN_MIN: u64 = 1024 * 1024;
+/// `maxmemory-policy` values Redis 7.0 knows; replscope implements the last one only.
+const MAXMEMORY_POLICIES: &[&str] = &[
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "noeviction",
+];
 
 impl Config {
     /// The canonical name for `name` or one of its aliases (case-insensitive).
@@ -237,15 +276,31 @@ impl Config {
         })
     }
 
-    /// `CONFIG GET` for one or more glob patterns: (name, value) pairs without duplicates.
+    /// `CONFIG GET` for one or more patterns: (name, value) pairs without duplicates. As in
+    /// Redis 7.0, a pattern without glob characters is answered under the name as given
+    /// (an alias stays an alias, even in capitals), and a glob lists every matching name,
+    /// aliases included.
     pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
-        for (name, alias) in NAMES {
-            let hit = patterns.iter().any(|p| {
-                glob_match(p, name.as_bytes()) || alias.is_some_and(|a| glob_match(p, a.as_bytes()))
-            });
-            if hit {
-                out.push((name.to_string(), self.get(name).unwrap_or_default()));
+        let mut add = |name: String, value: String| {
+            if !out.iter().any(|(n, _)| *n == name) {
+                out.push((name, value));
+            }
+        };
+        for p in patterns {
+            if !p.iter().any(|b| matches!(b, b'*' | b'?' | b'[')) {
+                let name = String::from_utf8_lossy(p).into_owned();
+                if let Some(value) = self.get(&name) {
+                    add(name, value);
+                }
+                continue;
+            }
+            for (name, alias) in NAMES {
+                for n in std::iter::once(*name).chain(*alias) {
+                    if glob_match(p, n.as_bytes()) {
+                        add(n.to_string(), self.get(name).unwrap_or_default());
+                    }
+                }
             }
         }
         out
@@ -300,6 +355,10 @@ impl Config {
                 .join(" "),
             "dir" => self.dir.clone(),
             "dbfilename" => self.dbfilename.clone(),
+            "maxmemory" => self.maxmemory.to_string(),
+            "maxmemory-policy" => "noeviction".into(),
+            "replica-ignore-maxmemory" => yes_no(self.replica_ignore_maxmemory),
+            "proto-max-bulk-len" => self.proto_max_bulk_len.to_string(),
             _ => return None,
         })
     }
@@ -400,9 +459,50 @@ impl Config {
                 }
                 self.dbfilename = value.to_string()
             }
+            "maxmemory" => self.maxmemory = self.memory_value(value, 0).map_err(invalid)?,
+            "maxmemory-policy" => {
+                if !MAXMEMORY_POLICIES
+                    .iter()
+                    .any(|p| p.eq_ignore_ascii_case(value))
+                {
+                    return Err(invalid(format!(
+                        "argument(s) must be one of the following: {}",
+                        MAXMEMORY_POLICIES.join(", ")
+                    )));
+                }
+                if !value.eq_ignore_ascii_case("noeviction") {
+                    return Err(invalid(
+                        "replscope only implements maxmemory-policy noeviction".into(),
+                    ));
+                }
+            }
+            "replica-ignore-maxmemory" => {
+                self.replica_ignore_maxmemory = parse_bool(value).map_err(invalid)?
+            }
+            "proto-max-bulk-len" => {
+                self.proto_max_bulk_len = self
+                    .memory_value(value, PROTO_MAX_BULK_LEN_MIN)
+                    .map_err(invalid)?
+            }
             _ => return Err(ConfigError::Unknown(name.into())),
         }
         Ok(())
+    }
+
+    /// A memory option's value, at least `min` and within Redis's range (`LLONG_MAX`) and the
+    /// host's cap (where 0, Redis's "no limit", is out of range too).
+    fn memory_value(&self, value: &str, min: u64) -> Result<u64, String> {
+        let bytes = parse_memory(value).ok_or("argument must be a memory value")?;
+        let (min, max) = match self.caps.memory {
+            Some(cap) => (min.max(1), cap),
+            None => (min, i64::MAX as u64),
+        };
+        if bytes < min || bytes > max {
+            return Err(format!(
+                "argument must be between {min} and {max} inclusive"
+            ));
+        }
+        Ok(bytes)
     }
 
     /// Parses `<class> <hard> <soft> <seconds>` groups; the pubsub class is accepted and
@@ -497,9 +597,25 @@ mod tests {
                 "repl-diskless-load"
             ]
         );
+        // Read off redis-server 7.0.15: an exact name is echoed as given, a glob lists
+        // aliases too.
         assert_eq!(
-            c.get_matching(&[b"min-slaves-to-write"])[0].0,
-            "min-replicas-to-write"
+            c.get_matching(&[b"MIN-SLAVES-TO-WRITE"]),
+            [("MIN-SLAVES-TO-WRITE".to_string(), "0".to_string())]
+        );
+        let names: Vec<String> = c
+            .get_matching(&[b"min-*"])
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "min-replicas-to-write",
+                "min-slaves-to-write",
+                "min-replicas-max-lag",
+                "min-slaves-max-lag"
+            ]
         );
     }
 }

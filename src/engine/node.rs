@@ -26,6 +26,7 @@ use super::config::{Config, ConfigError};
 use super::event::{Event, LogLevel};
 use super::keyspace::{DbPool, Keyspace};
 use super::master::{MasterState, ReplicaLink};
+use super::maxmemory::{self, MemoryMeter};
 use super::outbox::Outbox;
 use super::persistence::Persistence;
 use super::replica::ReplicaSide;
@@ -243,6 +244,8 @@ pub struct Node {
     pub(crate) pending_listen: VecDeque<(Option<ConnId>, Config)>,
     /// The largest `maxclients` the driver can give descriptors to (`None`: no such limit).
     pub(crate) maxclients_ceiling: Option<u64>,
+    /// The `used_memory` estimate behind `maxmemory`.
+    pub(crate) memory: MemoryMeter,
 }
 
 /// Milliseconds between `serverCron` runs (`hz 10`).
@@ -334,6 +337,7 @@ impl Node {
             persistence: Persistence::new(opts.now_ms / 1000),
             pending_listen: VecDeque::new(),
             maxclients_ceiling: None,
+            memory: MemoryMeter::default(),
         }
     }
 
@@ -594,7 +598,11 @@ impl Node {
                 id,
                 name: None,
                 peer,
-                parser: RequestParser::new(),
+                parser: {
+                    let mut p = RequestParser::new();
+                    p.set_max_bulk_len(self.cfg.proto_max_bulk_len);
+                    p
+                },
                 db: 0,
                 multi: None,
                 authenticated,
@@ -721,6 +729,9 @@ impl Node {
         };
         if self.auth_required(conn) && spec.name != "auth" {
             return self.reject(conn, &argv, Reply::error("NOAUTH Authentication required."));
+        }
+        if self.refused_for_memory(conn, spec) {
+            return self.reject(conn, &argv, Reply::error(maxmemory::OOM));
         }
         let Some(client) = self.clients.get(&conn) else {
             return;
@@ -881,8 +892,12 @@ impl Node {
         ctx.lazyfree_lazy_expire = self.cfg.lazyfree_lazy_expire;
         // A replica never propagates its own writes (`shouldPropagate`).
         ctx.propagate = !self.replica.is_replica();
+        ctx.proto_max_bulk_len = self.cfg.proto_max_bulk_len;
         let (reply, ops) = commands::execute(&mut ctx, spec, argv);
         let db = ctx.db;
+        if spec.is_write() {
+            self.memory.wrote(argv.iter().map(Vec::len).sum());
+        }
         (reply, db, ops)
     }
 
@@ -1236,6 +1251,11 @@ impl Node {
 
     /// Applies side effects of configuration changes (backlog resize, write gating).
     fn config_changed(&mut self, old: &Config) {
+        if old.proto_max_bulk_len != self.cfg.proto_max_bulk_len {
+            for c in self.clients.values_mut() {
+                c.parser.set_max_bulk_len(self.cfg.proto_max_bulk_len);
+            }
+        }
         if old.repl_backlog_size != self.cfg.repl_backlog_size {
             if let Some(backlog) = self.master.backlog.as_mut() {
                 let report = backlog.resize(self.cfg.repl_backlog_size as usize);
@@ -1267,6 +1287,9 @@ impl Node {
                 self.cfg.lazyfree_lazy_expire,
             );
             self.stats.expired_keys += ops.len() as u64;
+            if !ops.is_empty() {
+                self.memory.freed();
+            }
             // Each expired key is its own execution unit: DELs are never wrapped together.
             for op in ops {
                 self.propagate_unit(vec![op]);

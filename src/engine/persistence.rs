@@ -217,6 +217,7 @@ impl Node {
     pub fn load_from_disk(&mut self, bytes: &[u8]) -> Result<usize, String> {
         let loaded = rdb::load(bytes).map_err(|e| e.to_string())?;
         self.keyspace = loaded.keyspace;
+        self.memory.replaced();
         let is_master = !self.replica.is_replica();
         if is_master {
             // rdbLoad on a master skips expired keys (and would propagate their DELs).

@@ -217,6 +217,11 @@ impl RequestParser {
         self.unauthenticated = unauthenticated;
     }
 
+    /// Sets `proto-max-bulk-len` for the next bulk headers.
+    pub fn set_max_bulk_len(&mut self, max: u64) {
+        self.max_bulk_len = i64::try_from(max).unwrap_or(i64::MAX);
+    }
+
     /// Appends received bytes to the query buffer.
     pub fn feed(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);

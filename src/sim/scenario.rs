@@ -129,7 +129,7 @@ impl Scenario {
     }
 
     fn node_config(&self, spec: &NodeSpec) -> Result<Config, String> {
-        let mut config = Config::default();
+        let mut config = super::sim_config();
         config
             .set("repl-backlog-model", &self.backlog_model)
             .map_err(|e| e.reply_text())?;

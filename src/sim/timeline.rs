@@ -377,6 +377,9 @@ impl Timeline {
     }
 
     fn apply(&mut self, origin: Origin, action: Action) -> Result<(), String> {
+        if let Some(why) = super::console::refuse_line(&action) {
+            return Err(why);
+        }
         let result = origin.apply(&mut self.sim, &action);
         self.absorb();
         self.inputs.push(Recorded {
