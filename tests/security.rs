@@ -457,6 +457,34 @@ fn a_failed_save_answers_err_and_info_says_so() {
     }
 }
 
+#[test]
+fn after_a_failed_background_save_writes_are_refused_until_told_otherwise() {
+    let args = ["--save", "3600", "1"];
+    let real = Server::redis(&args);
+    let ours = Server::replscope(&args);
+    for server in [&real, &ours] {
+        std::fs::remove_dir_all(&server.dir).unwrap();
+        assert_eq!(
+            server.cmd(&["BGSAVE"]),
+            Reply::Simple("Background saving started".into())
+        );
+        wait_until(Duration::from_secs(5), "the background save fails", || {
+            server.info("persistence", "rdb_last_bgsave_status") == "err"
+        });
+    }
+    let (reply, _) = same_exchange(
+        &real,
+        &ours,
+        b"SET k v\r\nPING\r\nGET k\r\nMULTI\r\nSET k v\r\nEXEC\r\n",
+    );
+    assert!(reply.starts_with("-MISCONF Redis is configured to save RDB snapshots"));
+    same_exchange(
+        &real,
+        &ours,
+        b"CONFIG SET stop-writes-on-bgsave-error no\r\nSET k v\r\nPING\r\n",
+    );
+}
+
 // ----- item 7: CONFIG SET of what a running server cannot or may not change -----------------
 
 #[test]

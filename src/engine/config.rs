@@ -51,6 +51,9 @@ pub struct Config {
     pub timeout: u64,
     /// `protected-mode`: without a password, only loopback clients are served.
     pub protected_mode: bool,
+    /// `stop-writes-on-bgsave-error`: after a failed background save (with save points
+    /// set), writes are refused with `-MISCONF` until a save succeeds.
+    pub stop_writes_on_bgsave_error: bool,
     /// `save <seconds> <changes>` points; empty disables automatic snapshots.
     pub save: Vec<(u64, u64)>,
     /// Where snapshots go (used by the native server; the simulator keeps them in memory).
@@ -111,6 +114,7 @@ impl Default for Config {
             maxclients: 10000,
             timeout: 0,
             protected_mode: true,
+            stop_writes_on_bgsave_error: true,
             save: vec![(3600, 1), (300, 100), (60, 10000)],
             dir: ".".into(),
             dbfilename: "dump.rdb".into(),
@@ -149,6 +153,7 @@ const NAMES: &[(&str, Option<&str>)] = &[
     ("maxclients", None),
     ("timeout", None),
     ("protected-mode", None),
+    ("stop-writes-on-bgsave-error", None),
     ("databases", None),
     ("save", None),
     ("dir", None),
@@ -346,6 +351,7 @@ impl Config {
             "maxclients" => self.maxclients.to_string(),
             "timeout" => self.timeout.to_string(),
             "protected-mode" => yes_no(self.protected_mode),
+            "stop-writes-on-bgsave-error" => yes_no(self.stop_writes_on_bgsave_error),
             "databases" => "16".into(),
             "save" => self
                 .save
@@ -449,6 +455,9 @@ impl Config {
             "maxclients" => self.maxclients = int(1, u64::from(u32::MAX))?,
             "timeout" => self.timeout = int(0, INT_MAX)?,
             "protected-mode" => self.protected_mode = parse_bool(value).map_err(invalid)?,
+            "stop-writes-on-bgsave-error" => {
+                self.stop_writes_on_bgsave_error = parse_bool(value).map_err(invalid)?
+            }
             "save" => self.save = parse_save_points(value).map_err(invalid)?,
             "dir" => self.dir = value.to_string(),
             "dbfilename" => {

@@ -28,7 +28,7 @@ use super::keyspace::{DbPool, Keyspace};
 use super::master::{MasterState, ReplicaLink};
 use super::maxmemory::{self, MemoryMeter};
 use super::outbox::Outbox;
-use super::persistence::Persistence;
+use super::persistence::{self, Persistence};
 use super::replica::ReplicaSide;
 use super::resp::{Reply, RequestParser};
 
@@ -743,6 +743,9 @@ impl Node {
                     .multi
                     .as_ref()
                     .is_some_and(|m| m.queued.iter().any(|a| is_write_argv(a))));
+        if (is_write || spec.name == "ping") && self.writes_denied_by_disk_error() {
+            return self.reject(conn, &argv, Reply::error(persistence::MISCONF));
+        }
         if is_write && !self.enough_good_replicas() {
             return self.reject(
                 conn,

@@ -14,6 +14,9 @@ use super::node::{ConnId, Node, Output};
 use super::rdb::{self, ReplInfo};
 use super::resp::Reply;
 
+/// What writes (and PING) get while the last background save failed (`shared.bgsaveerr`).
+pub(crate) const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
 /// Seconds before a save point tries again after a failed save (`CONFIG_BGSAVE_RETRY_DELAY`):
 /// a full disk is not hammered ten times a second.
 const SAVE_RETRY_DELAY_S: u64 = 5;
@@ -58,6 +61,14 @@ impl Persistence {
 }
 
 impl Node {
+    /// `writeCommandsDeniedByDiskError`: save points are set, the last background save
+    /// failed, and `stop-writes-on-bgsave-error` says to refuse writes until one succeeds.
+    pub(crate) fn writes_denied_by_disk_error(&self) -> bool {
+        self.cfg.stop_writes_on_bgsave_error
+            && !self.cfg.save.is_empty()
+            && !self.persistence.last_bgsave_ok
+    }
+
     /// The `# Persistence` section of INFO: the RDB fields (replscope has no AOF, no fork,
     /// and loads only at startup).
     pub(crate) fn persistence_info(&self) -> String {
