@@ -29,8 +29,6 @@ pub use options::{parse, ServerOptions, USAGE};
 
 /// Messages into the node's task.
 enum Msg {
-    /// A client connected to one of the listening sockets.
-    Accepted(listeners::Accepted),
     Input(Input),
     /// An outbound connection is ready; output for it goes through this.
     Ready(ConnId, ConnWriter),
@@ -199,8 +197,7 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
         log_line('M', level, text)
     })?;
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
-    // Held for the sockets: dropping it (on a port change) closes them.
-    let mut _listening = listeners::listen(&opts.bind, opts.config.port, &tx)
+    let mut listening = listeners::listen(&opts.bind, opts.config.port)
         .await
         .map_err(|e| {
             log_line('M', LogLevel::Warning, &e);
@@ -324,9 +321,9 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
                 }
                 Output::Listen { port } => {
                     // changeListenPort: the new sockets first, the old ones closed only then.
-                    let ok = match listeners::listen(&opts.bind, port, &tx).await {
+                    let ok = match listeners::listen(&opts.bind, port).await {
                         Ok(new) => {
-                            _listening = new;
+                            listening = new;
                             true
                         }
                         Err(e) => {
@@ -347,16 +344,16 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
         }
         let wait = node.poll_timeout().saturating_sub(now_ms());
         tokio::select! {
+            (stream, addr) = listening.accept() => {
+                let _ = stream.set_nodelay(true);
+                let conn = ConnId::In(next_in);
+                next_in += 1;
+                let outbox = spawn_connection(conn, stream, tx.clone());
+                outboxes.insert(conn, outbox);
+                let peer = PeerAddr { ip: addr.ip().to_string(), port: addr.port() };
+                node.handle(now_ms(), Input::Accepted { conn, peer });
+            }
             Some(msg) = rx.recv() => match msg {
-                Msg::Accepted(listeners::Accepted { stream, peer: addr }) => {
-                    let _ = stream.set_nodelay(true);
-                    let conn = ConnId::In(next_in);
-                    next_in += 1;
-                    let outbox = spawn_connection(conn, stream, tx.clone());
-                    outboxes.insert(conn, outbox);
-                    let peer = PeerAddr { ip: addr.ip().to_string(), port: addr.port() };
-                    node.handle(now_ms(), Input::Accepted { conn, peer });
-                }
                 Msg::Input(input) => {
                     if let Input::Closed { conn } = &input {
                         outboxes.remove(conn);

@@ -1,15 +1,15 @@
-//! The listening sockets: one per `--bind` address, each with an accept task that hands new
-//! connections to the node's task. They are replaced as a whole when `CONFIG SET port`
-//! moves the server.
+//! The listening sockets: one per `--bind` address, polled together by the node's task.
+//! They are owned here, not by tasks of their own, so that replacing them (`CONFIG SET
+//! port`) closes the old ones before the command is answered, as `changeListenPort` does.
 
 use std::net::SocketAddr;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
-use super::{log_line, Msg};
+use super::log_line;
 use crate::engine::event::LogLevel;
 
 /// Pause after a failed `accept()` (EMFILE, ENFILE, ENOBUFS): the pending connection stays
@@ -18,31 +18,15 @@ use crate::engine::event::LogLevel;
 /// logs and returns to its event loop.)
 const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
 
-/// The accept tasks of the listening sockets; dropping it closes them.
+/// The listening sockets.
 pub(super) struct Listeners {
-    tasks: Vec<JoinHandle<()>>,
-}
-
-impl Drop for Listeners {
-    fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
-    }
-}
-
-/// A new inbound connection.
-pub(super) struct Accepted {
-    pub stream: TcpStream,
-    pub peer: SocketAddr,
+    sockets: Vec<TcpListener>,
+    /// After a failed accept, when to try again.
+    retry_at: Option<Instant>,
 }
 
 /// Listens on `port` on every address of `bind`, or none: the error Redis logs otherwise.
-pub(super) async fn listen(
-    bind: &[String],
-    port: u16,
-    tx: &mpsc::UnboundedSender<Msg>,
-) -> Result<Listeners, String> {
+pub(super) async fn listen(bind: &[String], port: u16) -> Result<Listeners, String> {
     let mut sockets = Vec::with_capacity(bind.len());
     for addr in bind {
         let socket = TcpListener::bind((addr.as_str(), port))
@@ -52,28 +36,40 @@ pub(super) async fn listen(
             })?;
         sockets.push(socket);
     }
-    let tasks = sockets
-        .into_iter()
-        .map(|socket| tokio::spawn(accept_loop(socket, tx.clone())))
-        .collect();
-    Ok(Listeners { tasks })
+    Ok(Listeners {
+        sockets,
+        retry_at: None,
+    })
 }
 
-async fn accept_loop(socket: TcpListener, tx: mpsc::UnboundedSender<Msg>) {
-    loop {
-        match socket.accept().await {
-            Ok((stream, peer)) => {
-                if tx.send(Msg::Accepted(Accepted { stream, peer })).is_err() {
-                    return;
-                }
+impl Listeners {
+    /// The next connection on any of the sockets. Cancel-safe: a pause after a failure
+    /// survives a `select!` that drops this future.
+    pub(super) async fn accept(&mut self) -> (TcpStream, SocketAddr) {
+        loop {
+            if let Some(at) = self.retry_at {
+                tokio::time::sleep_until(at).await;
+                self.retry_at = None;
             }
-            Err(e) => {
-                log_line(
-                    'M',
-                    LogLevel::Warning,
-                    &format!("Accepting client connection: {e}"),
-                );
-                tokio::time::sleep(ACCEPT_RETRY_DELAY).await;
+            let accepted = std::future::poll_fn(|cx| {
+                for socket in &self.sockets {
+                    if let Poll::Ready(result) = socket.poll_accept(cx) {
+                        return Poll::Ready(result);
+                    }
+                }
+                Poll::Pending
+            })
+            .await;
+            match accepted {
+                Ok(connection) => return connection,
+                Err(e) => {
+                    log_line(
+                        'M',
+                        LogLevel::Warning,
+                        &format!("Accepting client connection: {e}"),
+                    );
+                    self.retry_at = Some(Instant::now() + ACCEPT_RETRY_DELAY);
+                }
             }
         }
     }
