@@ -257,16 +257,19 @@ fn idle_clients_are_closed_after_timeout() {
     let ours = Server::replscope(&["--timeout", "1"]);
     for server in [&real, &ours] {
         let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-        s.write_all(b"PING\r\n").unwrap();
+        // Taken before the PING is sent: however late this thread runs, the time measured
+        // is never shorter than the server's idle time.
         let start = Instant::now();
+        s.write_all(b"PING\r\n").unwrap();
         let (reply, _) = read_until_closed(&mut s, Duration::from_millis(500));
         assert_eq!(reply, "+PONG\r\n");
-        // Idle for more than a whole second of the server's clock: between 1 and 2.1 s.
-        let (_, closed) = read_until_closed(&mut s, Duration::from_secs(4));
+        // Idle for more than a whole second of the server's clock: more than 1 s, at most
+        // about 2 s (more on a loaded machine).
+        let (_, closed) = read_until_closed(&mut s, Duration::from_secs(5));
         assert!(closed, "{} kept an idle client", server.kind);
         let idle = start.elapsed();
         assert!(
-            idle > Duration::from_millis(900) && idle < Duration::from_millis(3500),
+            idle > Duration::from_secs(1) && idle < Duration::from_secs(5),
             "{} closed it after {idle:?}",
             server.kind
         );
