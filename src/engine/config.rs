@@ -590,6 +590,26 @@ mod tests {
     }
 
     #[test]
+    fn protected_configs_are_set_at_startup_only() {
+        let mut c = Config::default();
+        assert_eq!(
+            c.set_at_runtime("DIR", "/tmp").unwrap_err().reply_text(),
+            "ERR CONFIG SET failed (possibly related to argument 'DIR') - can't set protected config"
+        );
+        assert!(c.set_at_runtime("dbfilename", "x.rdb").is_err());
+        c.set("dir", "/tmp").unwrap();
+        c.set_at_runtime("timeout", "5").unwrap();
+        assert_eq!(c.get("timeout").unwrap(), "5");
+        c.set("client-output-buffer-limit", "normal 1mb 512kb 10")
+            .unwrap();
+        assert_eq!(
+            c.get("client-output-buffer-limit").unwrap(),
+            "normal 1048576 524288 10 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+        );
+        assert!(c.set("client-query-buffer-limit", "1kb").is_err());
+    }
+
+    #[test]
     fn config_get_globs() {
         let c = Config::default();
         let names: Vec<String> = c

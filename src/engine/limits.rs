@@ -176,3 +176,44 @@ fn is_outside(peer: &PeerAddr) -> bool {
 fn client_info(id: u64, peer: &PeerAddr, qbuf: usize) -> String {
     format!("id={id} addr={}:{} qbuf={qbuf}", peer.ip, peer.port)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn soft_limit_counts_only_after_its_seconds_and_hard_at_once() {
+        let limit = OutputBufferLimit {
+            hard: 100,
+            soft: 10,
+            soft_seconds: 2,
+        };
+        let mut since = None;
+        assert!(!limit.reached(10, &mut since, 50));
+        assert_eq!(since, Some(50));
+        assert!(!limit.reached(10, &mut since, 52));
+        assert!(limit.reached(10, &mut since, 53));
+        assert!(!limit.reached(9, &mut since, 54));
+        assert_eq!(since, None);
+        assert!(limit.reached(100, &mut since, 54));
+        let none = OutputBufferLimit {
+            hard: 0,
+            soft: 0,
+            soft_seconds: 0,
+        };
+        assert!(!none.reached(usize::MAX, &mut None, 0));
+    }
+
+    #[test]
+    fn protected_mode_judges_addresses_only() {
+        let peer = |ip: &str| PeerAddr {
+            ip: ip.into(),
+            port: 1,
+        };
+        assert!(!is_outside(&peer("127.0.0.1")));
+        assert!(!is_outside(&peer("::1")));
+        assert!(is_outside(&peer("127.0.0.2")));
+        assert!(is_outside(&peer("10.1.2.3")));
+        assert!(!is_outside(&peer("r1")));
+    }
+}
