@@ -375,6 +375,33 @@ fn first_line(s: &mut TcpStream) -> String {
     String::from_utf8_lossy(&line).into_owned()
 }
 
+#[test]
+fn when_accept_fails_the_server_waits_instead_of_spinning() {
+    // The limit lowered under a running server (maxclients no longer fits): accept() fails
+    // with EMFILE. Redis 7.0.15 spins here (about half a core, and a log line per failed
+    // accept: checked by hand with prlimit); replscope retries every 100 ms.
+    let ours = Server::replscope(&[]);
+    let status = std::process::Command::new("prlimit")
+        .arg(format!("--pid={}", ours.child.id()))
+        .arg("--nofile=16:16")
+        .status()
+        .expect("prlimit (util-linux)");
+    assert!(status.success());
+    let mut held: Vec<TcpStream> = (0..20)
+        .map(|_| TcpStream::connect(("127.0.0.1", ours.port)).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let before = cpu_ticks(&ours);
+    std::thread::sleep(Duration::from_secs(1));
+    let spent = cpu_ticks(&ours) - before;
+    assert!(spent < 20, "{spent} ticks in 1 s while accept() fails");
+    // As descriptors free, the connections left waiting are served.
+    let mut last = held.pop().unwrap();
+    held.truncate(5);
+    last.write_all(b"PING\r\n").unwrap();
+    assert_eq!(first_line(&mut last), "+PONG\r\n");
+}
+
 // ----- item 1: protected mode -----------------------------------------------------------------
 
 /// A connection to 127.0.0.1:`port` from 127.0.0.2: a loopback address, but not one
