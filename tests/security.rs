@@ -168,6 +168,18 @@ fn unread_replies_to_an_unauthenticated_client_are_capped() {
     assert_eq!(ours.cmd(&["AUTH", PASSWORD]), Reply::ok());
 }
 
+#[test]
+fn the_unauthenticated_reply_cap_is_where_redis_puts_it() {
+    let real = Server::redis(&["--requirepass", PASSWORD]);
+    let ours = Server::replscope(&["--requirepass", PASSWORD]);
+    // 481 NOAUTH errors (16354 bytes) fit the 16 KB reply buffer and are all delivered; one
+    // more spills into the reply list and the client is dropped with none of them.
+    let (reply, closed) = same_exchange(&real, &ours, &b"PING\r\n".repeat(481));
+    assert_eq!((reply.len(), closed), (16354, false));
+    let (reply, closed) = same_exchange(&real, &ours, &b"PING\r\n".repeat(482));
+    assert_eq!((reply.len(), closed), (0, true));
+}
+
 // ----- item 11: the protocol and AUTH ---------------------------------------------------------
 
 #[test]

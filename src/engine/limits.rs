@@ -14,7 +14,8 @@ use super::node::{ConnId, Node, PeerAddr};
 use super::resp::Reply;
 
 /// Bytes of a client's replies that live in its fixed reply buffer (`PROTO_REPLY_CHUNK_BYTES`):
-/// Redis counts only what overflows it as output buffer memory.
+/// Redis counts only what overflows it as output buffer memory, in list nodes of at least
+/// this size.
 const PROTO_REPLY_CHUNK_BYTES: usize = 16 * 1024;
 
 /// Output buffer memory a client that must still authenticate may hold before it is closed
@@ -128,7 +129,7 @@ impl Node {
         if c.replica.is_some() {
             return false;
         }
-        let used = unwritten.saturating_sub(PROTO_REPLY_CHUNK_BYTES);
+        let used = output_buffer_memory(unwritten);
         let over = (auth_required && used > UNAUTHENTICATED_OUTPUT_MAX)
             | limit.reached(used, &mut c.soft_since_s, now_s);
         if over {
@@ -163,6 +164,15 @@ impl Node {
             self.abort(conn);
         }
     }
+}
+
+/// `getClientOutputBufferMemoryUsage` for `unwritten` bytes of replies: what overflows the
+/// fixed reply buffer, counted in whole reply list nodes (so one byte over is 16 KB).
+fn output_buffer_memory(unwritten: usize) -> usize {
+    unwritten
+        .saturating_sub(PROTO_REPLY_CHUNK_BYTES)
+        .div_ceil(PROTO_REPLY_CHUNK_BYTES)
+        * PROTO_REPLY_CHUNK_BYTES
 }
 
 /// Whether protected mode turns `peer` away: an IP address other than the two loopback ones
@@ -202,6 +212,13 @@ mod tests {
             soft_seconds: 0,
         };
         assert!(!none.reached(usize::MAX, &mut None, 0));
+    }
+
+    #[test]
+    fn output_memory_counts_reply_list_nodes_past_the_reply_buffer() {
+        assert_eq!(output_buffer_memory(16 * 1024), 0);
+        assert_eq!(output_buffer_memory(16 * 1024 + 1), 16 * 1024);
+        assert_eq!(output_buffer_memory(48 * 1024 + 5), 32 * 1024 + 16 * 1024);
     }
 
     #[test]

@@ -578,6 +578,7 @@ impl Node {
     /// `freeClient`: drops a client at once; output it has not written yet is discarded.
     pub(crate) fn abort(&mut self, conn: ConnId) {
         self.forget_client(conn);
+        self.out.discard(conn);
         self.out.push(Output::Abort { conn });
     }
 
