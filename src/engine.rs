@@ -10,6 +10,7 @@ pub mod event;
 mod heartbeat;
 pub mod info;
 pub mod keyspace;
+mod limits;
 mod master;
 pub mod maxmemory;
 pub mod node;

@@ -1141,7 +1141,19 @@ impl Sim {
                         self.send_close(from, to);
                     }
                 }
-                Output::SaveRdb { bytes } => self.nodes[i].disk = Some(bytes.into()),
+                Output::SaveRdb { bytes } => {
+                    // The virtual disk never fails.
+                    self.nodes[i].disk = Some(bytes.into());
+                    let now = self.now_ms();
+                    self.nodes[i].node.handle(now, Input::SaveDone { ok: true });
+                }
+                Output::Listen { .. } => {
+                    // Simulated nodes are reached by name on the one port every node has.
+                    let now = self.now_ms();
+                    self.nodes[i]
+                        .node
+                        .handle(now, Input::Listening { ok: false });
+                }
                 Output::Event(event) => self.record(Some(i), SimEvent::Engine(event)),
             }
         }

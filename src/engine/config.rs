@@ -8,7 +8,8 @@ use super::backlog::{BacklogModel, MIN_SIZE as BACKLOG_MIN_SIZE};
 use super::commands::glob_match;
 use super::resp::PROTO_MAX_BULK_LEN;
 
-/// Limits of `client-output-buffer-limit replica` (hard bytes, soft bytes, soft seconds).
+/// Limits of one `client-output-buffer-limit` class (hard bytes, soft bytes, soft seconds; 0
+/// disables a limit).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutputBufferLimit {
     pub hard: u64,
@@ -40,6 +41,19 @@ pub struct Config {
     pub requirepass: Option<String>,
     pub lazyfree_lazy_expire: bool,
     pub client_output_buffer_limit_replica: OutputBufferLimit,
+    /// `client-output-buffer-limit normal`: none by default, as in Redis.
+    pub client_output_buffer_limit_normal: OutputBufferLimit,
+    /// `client-query-buffer-limit`: a client whose unparsed input passes it is closed.
+    pub client_query_buffer_limit: u64,
+    /// `maxclients`: connections beyond it get `-ERR max number of clients reached`.
+    pub maxclients: u64,
+    /// `timeout`: seconds a normal client may stay idle (0: forever).
+    pub timeout: u64,
+    /// `protected-mode`: without a password, only loopback clients are served.
+    pub protected_mode: bool,
+    /// `stop-writes-on-bgsave-error`: after a failed background save (with save points
+    /// set), writes are refused with `-MISCONF` until a save succeeds.
+    pub stop_writes_on_bgsave_error: bool,
     /// `save <seconds> <changes>` points; empty disables automatic snapshots.
     pub save: Vec<(u64, u64)>,
     /// Where snapshots go (used by the native server; the simulator keeps them in memory).
@@ -91,6 +105,16 @@ impl Default for Config {
                 soft: 64 * 1024 * 1024,
                 soft_seconds: 60,
             },
+            client_output_buffer_limit_normal: OutputBufferLimit {
+                hard: 0,
+                soft: 0,
+                soft_seconds: 0,
+            },
+            client_query_buffer_limit: 1024 * 1024 * 1024,
+            maxclients: 10000,
+            timeout: 0,
+            protected_mode: true,
+            stop_writes_on_bgsave_error: true,
             save: vec![(3600, 1), (300, 100), (60, 10000)],
             dir: ".".into(),
             dbfilename: "dump.rdb".into(),
@@ -125,6 +149,11 @@ const NAMES: &[(&str, Option<&str>)] = &[
     ("requirepass", None),
     ("lazyfree-lazy-expire", None),
     ("client-output-buffer-limit", None),
+    ("client-query-buffer-limit", None),
+    ("maxclients", None),
+    ("timeout", None),
+    ("protected-mode", None),
+    ("stop-writes-on-bgsave-error", None),
     ("databases", None),
     ("save", None),
     ("dir", None),
@@ -139,8 +168,21 @@ const NAMES: &[(&str, Option<&str>)] = &[
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConfigError {
     Unknown(String),
-    Invalid { name: String, reason: String },
+    Invalid {
+        name: String,
+        reason: String,
+    },
+    /// Settable at startup only (`PROTECTED_CONFIG`, or a setting replscope cannot apply
+    /// while running).
+    Protected {
+        name: String,
+        reason: String,
+    },
 }
+
+/// Options `CONFIG SET` refuses: Redis 7.0 marks `dir` and `dbfilename` `PROTECTED_CONFIG`
+/// (`enable-protected-configs` defaults to `no`, and replscope has no way to change it).
+const PROTECTED: &[&str] = &["dir", "dbfilename"];
 
 impl ConfigError {
     /// The error reply text, as config.c words it.
@@ -149,7 +191,7 @@ impl ConfigError {
             ConfigError::Unknown(name) => {
                 format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'")
             }
-            ConfigError::Invalid { name, reason } => {
+            ConfigError::Invalid { name, reason } | ConfigError::Protected { name, reason } => {
                 format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}")
             }
         }
@@ -213,6 +255,9 @@ fn yes_no(b: bool) -> String {
 }
 
 const INT_MAX: u64 = i32::MAX as u64;
+const LONG_MAX: u64 = i64::MAX as u64;
+/// Smallest `client-query-buffer-limit` (config.c: 1mb).
+const QUERY_BUFFER_LIMIT_MIN: u64 = 1024 * 1024;
 /// The minimum of `proto-max-bulk-len` in Redis 7.0 (1 MB).
 const PROTO_MAX_BULK_LEN_MIN: u64 = 1024 * 1024;
 /// `maxmemory-policy` values Redis 7.0 knows; replscope implements the last one only.
@@ -293,12 +338,20 @@ impl Config {
             "requirepass" => self.requirepass.clone().unwrap_or_default(),
             "lazyfree-lazy-expire" => yes_no(self.lazyfree_lazy_expire),
             "client-output-buffer-limit" => {
-                let l = self.client_output_buffer_limit_replica;
+                let (n, l) = (
+                    self.client_output_buffer_limit_normal,
+                    self.client_output_buffer_limit_replica,
+                );
                 format!(
-                    "normal 0 0 0 slave {} {} {} pubsub 33554432 8388608 60",
-                    l.hard, l.soft, l.soft_seconds
+                    "normal {} {} {} slave {} {} {} pubsub 33554432 8388608 60",
+                    n.hard, n.soft, n.soft_seconds, l.hard, l.soft, l.soft_seconds
                 )
             }
+            "client-query-buffer-limit" => self.client_query_buffer_limit.to_string(),
+            "maxclients" => self.maxclients.to_string(),
+            "timeout" => self.timeout.to_string(),
+            "protected-mode" => yes_no(self.protected_mode),
+            "stop-writes-on-bgsave-error" => yes_no(self.stop_writes_on_bgsave_error),
             "databases" => "16".into(),
             "save" => self
                 .save
@@ -316,7 +369,21 @@ impl Config {
         })
     }
 
-    /// Sets one option (`CONFIG SET name value`, or `--name value` on the command line).
+    /// `CONFIG SET name value`: like [`Config::set`], but protected options are refused
+    /// with Redis's error.
+    pub fn set_at_runtime(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let canonical = Self::canonical(name).ok_or_else(|| ConfigError::Unknown(name.into()))?;
+        if PROTECTED.contains(&canonical) {
+            return Err(ConfigError::Protected {
+                name: name.to_string(),
+                reason: "can't set protected config".into(),
+            });
+        }
+        self.set(name, value)
+    }
+
+    /// Sets one option (`--name value` on the command line; `CONFIG SET` goes through
+    /// [`Config::set_at_runtime`]).
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
         let canonical = Self::canonical(name).ok_or_else(|| ConfigError::Unknown(name.into()))?;
         let invalid = |reason: String| ConfigError::Invalid {
@@ -376,6 +443,21 @@ impl Config {
                 self.lazyfree_lazy_expire = parse_bool(value).map_err(invalid)?
             }
             "client-output-buffer-limit" => self.set_output_buffer_limit(value).map_err(invalid)?,
+            "client-query-buffer-limit" => {
+                self.client_query_buffer_limit = parse_memory(value)
+                    .filter(|b| (QUERY_BUFFER_LIMIT_MIN..=LONG_MAX).contains(b))
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "argument must be between {QUERY_BUFFER_LIMIT_MIN} and {LONG_MAX} inclusive"
+                        ))
+                    })?
+            }
+            "maxclients" => self.maxclients = int(1, u64::from(u32::MAX))?,
+            "timeout" => self.timeout = int(0, INT_MAX)?,
+            "protected-mode" => self.protected_mode = parse_bool(value).map_err(invalid)?,
+            "stop-writes-on-bgsave-error" => {
+                self.stop_writes_on_bgsave_error = parse_bool(value).map_err(invalid)?
+            }
             "save" => self.save = parse_save_points(value).map_err(invalid)?,
             "dir" => self.dir = value.to_string(),
             "dbfilename" => {
@@ -432,7 +514,8 @@ impl Config {
         Ok(bytes)
     }
 
-    /// Parses `<class> <hard> <soft> <seconds>` groups; only the replica class is kept.
+    /// Parses `<class> <hard> <soft> <seconds>` groups; the pubsub class is accepted and
+    /// ignored (replscope has no Pub/Sub).
     fn set_output_buffer_limit(&mut self, value: &str) -> Result<(), String> {
         let words: Vec<&str> = value.split_ascii_whitespace().collect();
         if words.is_empty() || !words.len().is_multiple_of(4) {
@@ -453,12 +536,15 @@ impl Config {
                         .into(),
                 );
             };
-            if class == "replica" || class == "slave" {
-                self.client_output_buffer_limit_replica = OutputBufferLimit {
-                    hard,
-                    soft,
-                    soft_seconds: secs,
-                };
+            let limit = OutputBufferLimit {
+                hard,
+                soft,
+                soft_seconds: secs,
+            };
+            match class.as_str() {
+                "replica" | "slave" => self.client_output_buffer_limit_replica = limit,
+                "normal" => self.client_output_buffer_limit_normal = limit,
+                _ => {}
             }
         }
         Ok(())
@@ -501,6 +587,26 @@ mod tests {
         c.set("client-output-buffer-limit", "replica 1mb 512kb 10")
             .unwrap();
         assert_eq!(c.client_output_buffer_limit_replica.hard, 1048576);
+    }
+
+    #[test]
+    fn protected_configs_are_set_at_startup_only() {
+        let mut c = Config::default();
+        assert_eq!(
+            c.set_at_runtime("DIR", "/tmp").unwrap_err().reply_text(),
+            "ERR CONFIG SET failed (possibly related to argument 'DIR') - can't set protected config"
+        );
+        assert!(c.set_at_runtime("dbfilename", "x.rdb").is_err());
+        c.set("dir", "/tmp").unwrap();
+        c.set_at_runtime("timeout", "5").unwrap();
+        assert_eq!(c.get("timeout").unwrap(), "5");
+        c.set("client-output-buffer-limit", "normal 1mb 512kb 10")
+            .unwrap();
+        assert_eq!(
+            c.get("client-output-buffer-limit").unwrap(),
+            "normal 1048576 524288 10 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+        );
+        assert!(c.set("client-query-buffer-limit", "1kb").is_err());
     }
 
     #[test]

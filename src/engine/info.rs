@@ -12,6 +12,7 @@ const DEFAULT_SECTIONS: &[&str] = &[
     "server",
     "clients",
     "memory",
+    "persistence",
     "stats",
     "replication",
     "keyspace",
@@ -33,6 +34,7 @@ pub fn render(node: &Node, section: Option<&str>) -> String {
                 "server" => server(node),
                 "clients" => clients(node),
                 "memory" => memory(node),
+                "persistence" => node.persistence_info(),
                 "stats" => stats(node),
                 "replication" => replication(node),
                 _ => keyspace(node),
@@ -59,8 +61,11 @@ fn clients(node: &Node) -> String {
         .values()
         .filter(|c| c.replica.is_none())
         .count();
-    let blocked = node.clients.values().filter(|c| c.wait.is_some()).count();
-    format!("# Clients\r\nconnected_clients:{normal}\r\nblocked_clients:{blocked}\r\n")
+    let blocked = node.clients.values().filter(|c| c.is_blocked()).count();
+    format!(
+        "# Clients\r\nconnected_clients:{normal}\r\nmaxclients:{}\r\nblocked_clients:{blocked}\r\n",
+        node.cfg.maxclients
+    )
 }
 
 /// The fields of Redis's memory section that `maxmemory` explains; `used_memory` is the
@@ -93,9 +98,10 @@ fn bytes_to_human(n: u64) -> String {
 fn stats(node: &Node) -> String {
     let s = &node.stats;
     format!(
-        "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\nexpired_keys:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
+        "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
         s.total_connections_received,
         s.total_commands_processed,
+        s.rejected_connections,
         s.expired_keys,
         s.sync_full,
         s.sync_partial_ok,
