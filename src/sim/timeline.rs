@@ -137,6 +137,9 @@ pub struct Timeline {
     /// [`Timeline::take_forked`] last asked (what readers of the history kept of it from
     /// there on belongs to a discarded future).
     forked_from: Option<u64>,
+    /// Why replaying the recorded inputs stopped short, if it did and nobody asked yet
+    /// ([`Timeline::take_replay_stopped`]).
+    replay_stopped: Option<String>,
 }
 
 impl Timeline {
@@ -160,6 +163,7 @@ impl Timeline {
             every_steps: CHECKPOINT_EVERY_STEPS,
             head_steps: 0,
             forked_from: None,
+            replay_stopped: None,
         };
         t.start.drain_trace().for_each(drop);
         t.absorb();
@@ -352,8 +356,11 @@ impl Timeline {
         self.sim.steps() < self.head_steps || self.applied < self.inputs.len()
     }
 
-    /// Applies a user action now. In the past, this forks the run first.
+    /// Applies a user action now. In the past, this forks the run first. An action with a
+    /// number out of its range ([`super::limits`]) is refused before anything happens: it
+    /// is not recorded, so a run file never carries one (its loader would refuse it).
     pub fn act(&mut self, action: Action) -> Result<(), String> {
+        super::limits::check_action(&action)?;
         if self.is_rewound() {
             self.fork();
         }
@@ -409,9 +416,48 @@ impl Timeline {
         self.head_steps = steps;
     }
 
+    /// Why replaying the recorded inputs stopped before the last one, if it did since the
+    /// last call: an input the run went past without meeting its step and time, which can
+    /// never be applied ([`Timeline::stop_at_unreachable`]).
+    pub fn take_replay_stopped(&mut self) -> Option<String> {
+        self.replay_stopped.take()
+    }
+
+    /// A recorded input is applied when the run is at its step and not past its time. A run
+    /// replayed from its own recording always meets each input there (it is deterministic);
+    /// one whose recording was edited, or made by a build that runs differently, may go past
+    /// an input's step or time without meeting it. Waiting for it would hold back every
+    /// later input and every scenario step for ever, so the replay stops there instead: as
+    /// when acting in the past, the rest of the recording is dropped (the scenario's own
+    /// steps among it are scheduled again), and [`Timeline::take_replay_stopped`] says why.
+    fn stop_at_unreachable(&mut self) {
+        let Some(r) = self.inputs.get(self.applied) else {
+            return;
+        };
+        let (steps, now_us) = (self.sim.steps(), self.sim.now_us());
+        if r.step >= steps && r.time_us >= now_us {
+            return;
+        }
+        let start_us = self.start.now_us();
+        let ms = |us: u64| us.saturating_sub(start_us) as f64 / 1000.0;
+        self.replay_stopped = Some(format!(
+            "the run's action {} of {} ({}, recorded at step {} and {} ms) is never met: the \
+             replay went past it (step {steps}, {} ms), so the recording does not fit this \
+             scenario and seed; the replay stops there, without it and the actions after it",
+            self.applied + 1,
+            self.inputs.len(),
+            r.action.describe(),
+            r.step,
+            ms(r.time_us),
+            ms(now_us),
+        ));
+        self.fork();
+    }
+
     /// Applies recorded inputs due at the current step and time (replay), then scenario
     /// actions due by `limit_us`.
     fn apply_due(&mut self, limit_us: u64) {
+        self.stop_at_unreachable();
         while let Some(r) = self.inputs.get(self.applied) {
             if r.step != self.sim.steps() || r.time_us > limit_us {
                 break;
