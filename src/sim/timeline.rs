@@ -299,8 +299,7 @@ impl Timeline {
         scratch.applied = applied;
         let mut found = std::collections::VecDeque::new();
         while scratch.sim.trace_len() < to {
-            let next = scratch.sim.next_time_us().unwrap_or(u64::MAX);
-            scratch.apply_due(next);
+            scratch.apply_due_before_step();
             let stepped = scratch.sim.step();
             for (n, entry) in scratch.sim.drain_trace() {
                 if n < to && LogKind::of(&entry.event).is_some() && filter.passes(&entry) {
@@ -610,10 +609,18 @@ impl Timeline {
         self.drop_checkpoints(|i, _| !keep[i]);
     }
 
+    /// Applies what is due before the next step: recorded inputs up to its time, or up to
+    /// now if that is later (a node timer is due in whole ms, so the next step may be a
+    /// timer a little overdue, and an input recorded now, before it, must not wait for a
+    /// step that has passed it).
+    fn apply_due_before_step(&mut self) {
+        let next = self.sim.next_time_us().unwrap_or(u64::MAX);
+        self.apply_due(next.max(self.sim.now_us()));
+    }
+
     /// One step forward (scenario actions and replayed inputs included).
     pub fn step(&mut self) -> bool {
-        let next = self.sim.next_time_us().unwrap_or(u64::MAX);
-        self.apply_due(next);
+        self.apply_due_before_step();
         let stepped = self.sim.step();
         if stepped {
             self.after_step();
