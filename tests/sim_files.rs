@@ -27,14 +27,17 @@ fn sim(args: &[&str]) -> (Option<i32>, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Read as it comes: a long message must not fill the pipe and stall the process.
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut text).ok();
+        text
+    });
     let started = Instant::now();
     loop {
-        if child.try_wait().unwrap().is_some() {
-            let out = child.wait_with_output().unwrap();
-            return (
-                out.status.code(),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            );
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status.code(), reader.join().unwrap());
         }
         if started.elapsed() > DEADLINE {
             child.kill().ok();
@@ -106,6 +109,18 @@ fn sizes_beyond_their_ranges_are_refused_at_once() {
     let (code, err) = sim(&["--scenario", "one-replica", "--until", "1000000000000"]);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("--until is 1000000000000"), "{err}");
+    // A console line the page would refuse to type is refused in a file too (it used to be
+    // dropped when its moment came, silently).
+    let line = format!("SET big {}", "x".repeat(70_000));
+    let (code, err) = sim_steps(
+        t,
+        json!([{"at_ms": 0, "do": "exec", "node": "m", "command": line}]),
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("a console line holds at most 64 KB") && err.len() < 400,
+        "{err}"
+    );
     // A built-in one still runs.
     assert_eq!(sim(&["--scenario", "big-full-sync", "--quiet"]).0, Some(0));
 }

@@ -211,7 +211,7 @@ impl LessonBlock {
                 .find(|n| !made.contains(n) && !added.contains(n));
             at.and_then(|()| super::limits::check_action(action))
                 .and_then(|()| unknown.map_or(Ok(()), |n| Err(format!("no node named '{n}'"))))
-                .map_err(|e| format!("lesson {what} ({}): {e}", action.describe()))?;
+                .map_err(|e| format!("lesson {what} ({}): {e}", action.summary()))?;
         }
         Ok(())
     }

@@ -106,8 +106,8 @@ pub fn check_action(action: &Action) -> Result<(), String> {
             Ok(())
         }
         Action::Reader { every_ms, .. } => check_time_ms("every_ms", *every_ms),
-        Action::Exec { .. }
-        | Action::Cut { .. }
+        Action::Exec { .. } => super::console::refuse_line(action).map_or(Ok(()), Err),
+        Action::Cut { .. }
         | Action::Partition { .. }
         | Action::Heal { .. }
         | Action::Kill { .. }

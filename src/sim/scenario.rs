@@ -143,7 +143,7 @@ impl Scenario {
                     "step {} (at {} ms: {}): {e}",
                     i + 1,
                     step.at_ms,
-                    step.action.describe()
+                    step.action.summary()
                 )
             })?;
             match &step.action {
@@ -303,7 +303,7 @@ fn check_recorded(inputs: &[Recorded], start_us: u64) -> Result<(), String> {
         return Err(format!(
             "action {} of the run ({}): {why}",
             i + 1,
-            r.action.describe()
+            r.action.summary()
         ));
     }
     Ok(())

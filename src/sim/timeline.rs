@@ -445,7 +445,7 @@ impl Timeline {
              scenario and seed; the replay stops there, without it and the actions after it",
             self.applied + 1,
             self.inputs.len(),
-            r.action.describe(),
+            r.action.summary(),
             r.step,
             ms(r.time_us),
             ms(now_us),
