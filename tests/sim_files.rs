@@ -67,6 +67,17 @@ fn scenario_json(steps: serde_json::Value, until_ms: u64) -> String {
     .to_string()
 }
 
+/// A lesson on `m` and `r1` whose goal holds `held_ms`, with `solution`, as JSON.
+fn lesson_json(solution: serde_json::Value, held_ms: u64) -> String {
+    json!({
+        "name": "l", "title": "l", "nodes": [{"name": "m"}, {"name": "r1", "replicaof": "m"}],
+        "lesson": {"sequence": "primer", "order": 1, "challenge": "c",
+            "goal": [{"text": "up", "state": "up", "node": "r1", "held_ms": held_ms}],
+            "solution": solution}
+    })
+    .to_string()
+}
+
 /// `replscope sim --scenario` on a scenario with `steps`: (exit code, stderr).
 fn sim_steps(test: &str, steps: serde_json::Value) -> (Option<i32>, String) {
     let path = file(test, "s.json", scenario_json(steps, 3000).as_bytes());
@@ -177,13 +188,10 @@ fn step_times_that_would_overflow_are_refused() {
         "{err}"
     );
     let lesson = |solution_ms: u64, held_ms: u64| {
-        json!({
-            "name": "l", "title": "l", "nodes": [{"name": "m"}, {"name": "r1", "replicaof": "m"}],
-            "lesson": {"sequence": "primer", "order": 1, "challenge": "c",
-                "goal": [{"text": "up", "state": "up", "node": "r1", "held_ms": held_ms}],
-                "solution": [{"at_ms": solution_ms, "do": "kill", "node": "r1"}]}
-        })
-        .to_string()
+        lesson_json(
+            json!([{"at_ms": solution_ms, "do": "kill", "node": "r1"}]),
+            held_ms,
+        )
     };
     assert!(Scenario::parse(&lesson(1000, 1000)).is_ok());
     let e = Scenario::parse(&lesson(18_446_744_073_709_552, 1000)).unwrap_err();
@@ -271,6 +279,13 @@ fn steps_naming_unknown_nodes_duplicates_or_bad_configs_are_errors() {
             && err.contains("argument must be between 1 and 2147483647"),
         "{err}"
     );
+    // A lesson's solution too.
+    let e = Scenario::parse(&lesson_json(
+        json!([{"at_ms": 1, "do": "kill", "node": "ghost"}]),
+        1000,
+    ))
+    .unwrap_err();
+    assert_eq!(e, "lesson solution (kill ghost): no node named 'ghost'");
     // Added, then used, then removed and used again (logged as skipped, as before): fine.
     let fine = json!([{"at_ms": 1, "do": "add_node", "name": "r2"},
                       {"at_ms": 2, "do": "exec", "node": "r2", "command": "REPLICAOF m 6379"},

@@ -168,9 +168,7 @@ impl LessonBlock {
                 .collect(),
         }
     }
-}
 
-impl LessonBlock {
     /// Checks the lesson's numbers and actions as a scenario's are checked: every check's
     /// durations, every demonstration, solution and wrong solution within its ranges, and
     /// naming only nodes the scenario makes (`made`) or the lesson's own actions add.
