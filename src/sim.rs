@@ -1253,9 +1253,11 @@ impl Sim {
         result
     }
 
-    /// Why `action` cannot be applied to this run now, if it cannot: a number out of its
-    /// range, a node that is not there, a new node that may not join.
-    fn refusal(&self, action: &Action) -> Option<String> {
+    /// Why `action` could not apply to this run as it stands, if so: a number out of its
+    /// range ([`limits`]), a node never made, a new node that may not join. An action on a
+    /// node removed earlier is not refused here: a scenario may name one (the step is then
+    /// logged as skipped), so a run records it like any other.
+    pub fn refusal(&self, action: &Action) -> Option<String> {
         if let Err(why) = limits::check_action(action) {
             return Some(why);
         }
@@ -1266,12 +1268,19 @@ impl Sim {
         action
             .nodes()
             .into_iter()
-            .find_map(|n| self.lookup(n).err())
+            .find(|name| !self.nodes.iter().any(|n| *n.name == **name))
+            .map(|name| format!("no node named '{name}'"))
     }
 
     fn apply_action(&mut self, action: &Action) -> Result<(), String> {
         let idx = |sim: &Sim, name: &str| sim.lookup(name);
-        if let Some(reason) = self.refusal(action) {
+        let refused = self.refusal(action).or_else(|| {
+            action
+                .nodes()
+                .into_iter()
+                .find_map(|n| self.lookup(n).err())
+        });
+        if let Some(reason) = refused {
             let skipped = SimEvent::Skipped {
                 action: action.clone(),
                 reason: reason.clone(),

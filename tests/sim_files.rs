@@ -329,14 +329,33 @@ fn the_page_cannot_act_beyond_the_limits() {
     for i in 0..14 {
         t.act(add(&format!("n{i}"))).unwrap();
     }
+    let recorded = t.inputs().len();
     let e = t.act(add("n14")).unwrap_err();
     assert_eq!(e, "the run has 16 nodes, the most it runs at once");
     assert_eq!(t.sim().nodes().len(), 16);
-    // Logged as skipped, with why, like a step on a removed node.
-    assert!(matches!(
-        &t.trace().last().unwrap().event,
-        SimEvent::Skipped { reason, .. } if *reason == e
-    ));
+    let e = t.act(add("n3")).unwrap_err();
+    assert_eq!(e, "a node named 'n3' exists");
+    let e = t
+        .act(Action::Cut {
+            a: "m".into(),
+            b: "nobody".into(),
+        })
+        .unwrap_err();
+    assert_eq!(e, "no node named 'nobody'");
+    // None is recorded: a run file or lesson skeleton made of this run loads again.
+    assert_eq!(t.inputs().len(), recorded);
+    let skeleton = Scenario {
+        steps: t
+            .inputs()
+            .iter()
+            .map(|r| scenario::ScenarioStep {
+                at_ms: (r.time_us - t.start_us()) / 1000,
+                action: r.action.clone(),
+            })
+            .collect(),
+        ..s.clone()
+    };
+    assert!(skeleton.build(None).is_ok());
 }
 
 /// Item 8: a recorded action whose step the replay goes past (an edited file) used to hold

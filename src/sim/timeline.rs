@@ -355,11 +355,15 @@ impl Timeline {
         self.sim.steps() < self.head_steps || self.applied < self.inputs.len()
     }
 
-    /// Applies a user action now. In the past, this forks the run first. An action with a
-    /// number out of its range ([`super::limits`]) is refused before anything happens: it
-    /// is not recorded, so a run file never carries one (its loader would refuse it).
+    /// Applies a user action now. In the past, this forks the run first. An action the run
+    /// could never apply ([`Sim::refusal`]: a number out of its range, a node never made, a
+    /// new node that may not join) is refused before anything happens: it is not recorded,
+    /// so neither a run file nor a lesson skeleton made of this run carries one (their
+    /// loader would refuse it).
     pub fn act(&mut self, action: Action) -> Result<(), String> {
-        super::limits::check_action(&action)?;
+        if let Some(why) = self.sim.refusal(&action) {
+            return Err(why);
+        }
         if self.is_rewound() {
             self.fork();
         }
