@@ -20,6 +20,7 @@ pub mod history;
 pub mod lesson;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod lesson_cli;
+pub mod limits;
 pub mod log;
 mod net;
 pub mod redis_cli;
@@ -1246,8 +1247,9 @@ impl Sim {
         result
     }
 
-    /// Applies a user action now, and records it. An action naming a node that is not there
-    /// (removed, or never added) does nothing and is recorded as skipped, with why.
+    /// Applies a user action now, and records it. An action the run refuses (a node that is
+    /// not there, removed or never added; a number out of its range, see [`limits`]; a new
+    /// node that may not join) does nothing and is recorded as skipped, with why.
     pub fn act(&mut self, action: &Action) -> Result<(), String> {
         self.act_as(timeline::Origin::User, action)
     }
@@ -1264,13 +1266,34 @@ impl Sim {
         result
     }
 
-    fn apply_action(&mut self, action: &Action) -> Result<(), String> {
-        let idx = |sim: &Sim, name: &str| sim.lookup(name);
-        if let Some(reason) = action
+    /// Why `action` could not apply to this run as it stands, if so: a number out of its
+    /// range ([`limits`]), a node never made, a new node that may not join. An action on a
+    /// node removed earlier is not refused here: a scenario may name one (the step is then
+    /// logged as skipped), so a run records it like any other.
+    pub fn refusal(&self, action: &Action) -> Option<String> {
+        if let Err(why) = limits::check_action(action) {
+            return Some(why);
+        }
+        if let Action::AddNode { name, .. } = action {
+            let nodes = self.nodes.iter().map(|n| (&*n.name, n.removed));
+            return limits::refuse_new_node(name, nodes);
+        }
+        action
             .nodes()
             .into_iter()
-            .find_map(|n| self.lookup(n).err())
-        {
+            .find(|name| !self.nodes.iter().any(|n| *n.name == **name))
+            .map(|name| format!("no node named '{name}'"))
+    }
+
+    fn apply_action(&mut self, action: &Action) -> Result<(), String> {
+        let idx = |sim: &Sim, name: &str| sim.lookup(name);
+        let refused = self.refusal(action).or_else(|| {
+            action
+                .nodes()
+                .into_iter()
+                .find_map(|n| self.lookup(n).err())
+        });
+        if let Some(reason) = refused {
             let skipped = SimEvent::Skipped {
                 action: action.clone(),
                 reason: reason.clone(),
@@ -1347,15 +1370,6 @@ impl Sim {
                 self.resume(n);
             }
             Action::AddNode { name, config } => {
-                if self.index_of(name).is_some() {
-                    return Err(format!("a node named '{name}' exists"));
-                }
-                if self.was_removed(name) {
-                    // Its old replicas still dial that name: a new node would confuse them.
-                    return Err(format!(
-                        "a node named '{name}' was removed; names are not reused"
-                    ));
-                }
                 let mut cfg = sim_config();
                 for (k, v) in config {
                     cfg.set(k, v).map_err(|e| e.reply_text())?;

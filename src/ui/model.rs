@@ -327,6 +327,9 @@ impl Model {
     /// simulation steps so that a frame never blocks the page; a heavy moment then plays a
     /// little slower instead of freezing.
     pub fn tick(&mut self, real_ms: f64, max_steps: u64) {
+        // Whatever moved the run since the last frame (playing, a seek, a step) may have
+        // stopped a replay.
+        self.note_replay_stop();
         // A prediction on screen holds time right before its event until it is answered.
         if self
             .lesson
@@ -381,6 +384,15 @@ impl Model {
         };
         self.pace_why = why;
         self.lesson_after_tick();
+    }
+
+    /// A replayed run whose recording does not fit stops replaying where it went wrong
+    /// ([`crate::sim::timeline::Timeline::take_replay_stopped`]): the page says so (once, on
+    /// the next frame) rather than play on as if the file had been replayed whole.
+    fn note_replay_stop(&mut self) {
+        if let Some(why) = self.timeline.take_replay_stopped() {
+            self.notice = Some(why);
+        }
     }
 
     /// The speed asked for, as the speed slider's label says it.
