@@ -167,6 +167,9 @@ pub(crate) struct Client {
     pub announced_ip: Option<String>,
     pub capa_eof: bool,
     pub capa_psync2: bool,
+    /// `REPLCONF rdb-only 1` (`CLIENT_REPL_RDBONLY`): a full sync sends this replica the RDB
+    /// only, never the stream, and closes the connection once the RDB is written.
+    pub rdb_only: bool,
     /// Bytes handed to the connection so far, and how many of them its socket had not taken
     /// at the driver's last [`Input::SendQueue`] report.
     pub sent: u64,
@@ -561,6 +564,7 @@ impl Node {
                 announced_ip: None,
                 capa_eof: false,
                 capa_psync2: false,
+                rdb_only: false,
                 sent: 0,
                 queued: 0,
             },

@@ -515,7 +515,7 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, RdbError> {
     let mut aux: Vec<(String, String)> = Vec::new();
     let mut functions = Vec::new();
     let mut dbid = 0usize;
-    let mut expire: Option<u64> = None;
+    let mut expire: Option<i64> = None;
 
     loop {
         let op_at = r.pos;
@@ -523,11 +523,10 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, RdbError> {
         match op {
             OPCODE_EXPIRETIME => {
                 let secs = i32::from_le_bytes(r.array::<4>()?);
-                expire = Some(i64::from(secs).saturating_mul(1000).max(0) as u64);
+                expire = expire_time(i64::from(secs) * 1000);
             }
             OPCODE_EXPIRETIME_MS => {
-                let ms = i64::from_le_bytes(r.array::<8>()?);
-                expire = Some(ms.max(0) as u64);
+                expire = expire_time(i64::from_le_bytes(r.array::<8>()?));
             }
             OPCODE_FREQ => {
                 r.u8()?;
@@ -636,6 +635,13 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, RdbError> {
         repl,
         functions,
     })
+}
+
+/// An `EXPIRETIME(_MS)` opcode's time as `rdbLoadRioWithLoadingCtx` keeps it: -1 is Redis's
+/// own "no expire" value (`expiretime != -1` gates `setExpire`), any other time is kept as
+/// it is, negative ones included (see [`Entry::is_expired`] for what those do).
+fn expire_time(ms: i64) -> Option<i64> {
+    (ms != -1).then_some(ms)
 }
 
 /// The replication info as `rdbLoadRio` fills `rsi`: `repl-id` counts only with exactly 40

@@ -88,6 +88,9 @@ pub(crate) struct MasterClient {
     pub raw: Vec<u8>,
     pub raw_pos: usize,
     pub last_interaction_s: u64,
+    /// A protocol error was found in the stream (`CLIENT_PROTOCOL_ERROR`): nothing more is
+    /// applied, and the link closes after the next reply written to the master.
+    pub protocol_error: bool,
 }
 
 /// Replica-side state of the node.
@@ -409,6 +412,10 @@ impl Node {
         };
         link.transfer_lastio_s = now_s;
         if let Some(client) = link.client.as_mut() {
+            if client.protocol_error {
+                // `processInputBuffer` stops at CLIENT_CLOSE_AFTER_REPLY: read, not applied.
+                return;
+            }
             client.last_interaction_s = now_s;
             client.read_reploff += bytes.len() as i64;
             client.parser.feed(bytes);
@@ -850,6 +857,7 @@ impl Node {
                 raw: Vec::new(),
                 raw_pos: 0,
                 last_interaction_s: now_s,
+                protocol_error: false,
             });
         }
         self.replica.down_since_s = 0;
@@ -857,7 +865,13 @@ impl Node {
     }
 
     fn feed_master_client(&mut self, bytes: &[u8]) {
-        if let Some(client) = self.replica.link.as_mut().and_then(|l| l.client.as_mut()) {
+        if let Some(client) = self
+            .replica
+            .link
+            .as_mut()
+            .and_then(|l| l.client.as_mut())
+            .filter(|c| !c.protocol_error)
+        {
             client.read_reploff += bytes.len() as i64;
             client.parser.feed(bytes);
             client.raw.extend_from_slice(bytes);
@@ -877,14 +891,17 @@ impl Node {
                 Ok(Some(req)) => req,
                 Ok(None) => return,
                 Err(err) => {
-                    self.log(
-                        LogLevel::Warning,
-                        format!("Protocol error from MASTER: {}", err.0),
-                    );
-                    self.replica_link_lost("Connection with master lost.");
+                    self.master_protocol_error(&err.0);
                     return;
                 }
             };
+            if req.inline && !is_bare_newline(&client.raw[client.raw_pos..]) {
+                // `processInlineBuffer`: a master may send a lone newline to keep the link
+                // alive, never an inline command.
+                self.log(LogLevel::Warning, "WARNING: Receiving inline protocol from master, master stream corruption? Closing the master connection and discarding the cached master.");
+                self.master_protocol_error("Master using the inline protocol. Desync?");
+                return;
+            }
             // Exactly the bytes the master sent for this command (inline or not): Redis
             // forwards `querybuf` slices (`commandProcessed` →
             // `replicationFeedStreamFromMasterStream`), never a re-encoding.
@@ -915,6 +932,27 @@ impl Node {
                 }
             }
         }
+    }
+
+    /// `setProtocolError` on the master client. Redis logs it (as a warning: it is our
+    /// master), applies nothing more, and frees the client once a reply to it is written —
+    /// our next `REPLCONF ACK`, within a second (see [`Node::replica_cron`]). A client freed
+    /// for a protocol error is not cached (`freeClient`), so the next sync asks `PSYNC ? -1`.
+    fn master_protocol_error(&mut self, errstr: &str) {
+        let Some(link) = self.replica.link.as_mut() else {
+            return;
+        };
+        let (addr, port) = (link.host.clone(), link.port);
+        let Some(client) = link.client.as_mut() else {
+            return;
+        };
+        client.protocol_error = true;
+        let sample = query_buffer_sample(&client.raw[client.raw_pos..]);
+        let db = client.db;
+        self.log(
+            LogLevel::Warning,
+            format!("Protocol error ({errstr}) from client: addr={addr}:{port} flags=M db={db}. {sample}"),
+        );
     }
 
     /// `replicationFeedStreamFromMasterStream`: the identical bytes go to our backlog and our
@@ -985,20 +1023,19 @@ impl Node {
                         _ => None,
                     }
                 }
-                Handler::Node => {
-                    match spec.name {
-                        "replconf"
-                            if argv.len() >= 2 && argv[1].eq_ignore_ascii_case(b"getack") =>
-                        {
-                            self.send_ack()
-                        }
-                        "ping" | "replconf" => {}
-                        _ => {
-                            // Other node commands from a master (e.g. CONFIG) are not replicated in practice.
+                Handler::Node => match spec.name {
+                    // `replconfCommand` as for any client: GETACK answers with an ACK, a
+                    // malformed one (`REPLCONF GETACK` alone) is a syntax error.
+                    "replconf" => {
+                        let conn = self.replica.link_conn().unwrap_or(ConnId::Out(0));
+                        match self.replconf_command(conn, &argv) {
+                            Some(Reply::Error(e)) => Some(e),
+                            _ => None,
                         }
                     }
-                    None
-                }
+                    // Other node commands from a master (e.g. CONFIG) are not replicated in practice.
+                    _ => None,
+                },
             },
         };
         self.stats.total_commands_processed += 1;
@@ -1010,6 +1047,7 @@ impl Node {
         });
         if let Some(e) = error {
             let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
+            let e = logged_error(&e);
             self.log(LogLevel::Warning, format!("== CRITICAL == This replica is sending an error to its master: '{e}' after processing the command '{name}'"));
         }
         if let Some(client) = self.replica.link.as_mut().and_then(|l| l.client.as_mut()) {
@@ -1101,6 +1139,78 @@ impl Node {
         }
         if self.replica.is_connected() {
             self.send_ack();
+            self.free_master_after_protocol_error();
         }
     }
+
+    /// The master client flagged by [`Node::master_protocol_error`] goes once its ACK is
+    /// written, without being cached: "Connection with master lost.", then a new sync.
+    fn free_master_after_protocol_error(&mut self) {
+        let link = self.replica.link.as_mut();
+        if link
+            .as_ref()
+            .and_then(|l| l.client.as_ref())
+            .is_some_and(|c| c.protocol_error)
+        {
+            if let Some(link) = link {
+                link.client = None;
+            }
+            self.replica.cached = None;
+            self.replica_link_lost("Connection with master lost.");
+        }
+    }
+}
+
+/// Error replies Redis sends from its shared objects (`createSharedObjects`), whose text
+/// starts with `-ERR`: the rest of the plain `ERR` errors are formatted without the code.
+const SHARED_ERR_REPLIES: [&str; 4] = [
+    "ERR syntax error",
+    "ERR no such key",
+    "ERR source and destination objects are the same",
+    "ERR index out of range",
+];
+
+/// An error reply as `afterErrorReply` logs it: the string the command passed, so with its
+/// `-` when it named its own code (or is a shared object), without `ERR ` when Redis added
+/// that code itself (`addReplyError(c, "value is not an integer…")`).
+fn logged_error(e: &str) -> String {
+    match e.strip_prefix("ERR ") {
+        Some(text) if !SHARED_ERR_REPLIES.contains(&e) => text.to_string(),
+        _ => format!("-{e}"),
+    }
+}
+
+/// An inline "command" that is only a line end (`querylen == 0`): the keepalive a master
+/// may send, as opposed to an inline command. `rest` starts at the line.
+fn is_bare_newline(rest: &[u8]) -> bool {
+    rest.starts_with(b"\n") || rest.starts_with(b"\r\n")
+}
+
+/// How many bytes of the query buffer a protocol error log line shows (`PROTO_DUMP_LEN`).
+const PROTO_DUMP_LEN: usize = 128;
+
+/// The sample of the unread query buffer `setProtocolError` logs: all of it if short, else
+/// its first and last 64 bytes; unprintable bytes shown as dots.
+fn query_buffer_sample(rest: &[u8]) -> String {
+    let printable = |b: &[u8]| -> String {
+        b.iter()
+            .map(|&c| {
+                if (b' '..=b'~').contains(&c) {
+                    c as char
+                } else {
+                    '.'
+                }
+            })
+            .collect()
+    };
+    if rest.len() < PROTO_DUMP_LEN {
+        return format!("Query buffer during protocol error: '{}'", printable(rest));
+    }
+    let half = PROTO_DUMP_LEN / 2;
+    format!(
+        "Query buffer during protocol error: '{}' (... more {} bytes ...) '{}'",
+        printable(&rest[..half]),
+        rest.len() - PROTO_DUMP_LEN,
+        printable(&rest[rest.len() - half..])
+    )
 }
