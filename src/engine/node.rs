@@ -219,6 +219,9 @@ pub struct Node {
     pub(crate) lastsave_s: u64,
 }
 
+/// Seconds a client idles before its query buffer is trimmed (`clientsCronResizeQueryBuffer`).
+const QUERYBUF_IDLE_S: u64 = 2;
+
 /// Milliseconds between `serverCron` runs (`hz 10`).
 pub(crate) const CRON_PERIOD_MS: u64 = 100;
 
@@ -1153,9 +1156,21 @@ impl Node {
         }
         if self.cron_loops.is_multiple_of(1000 / CRON_PERIOD_MS) {
             self.replication_cron();
+            self.resize_query_buffers();
         }
         self.check_save_points();
         self.cron_loops += 1;
+    }
+
+    /// `clientsCronResizeQueryBuffer` (each client once a second, as `clientsCron` does): a
+    /// client idle for more than 2 s keeps its unread bytes, not its query buffer's spare room.
+    fn resize_query_buffers(&mut self) {
+        let now_s = self.now_s();
+        for c in self.clients.values_mut() {
+            if now_s.saturating_sub(c.last_interaction_s) > QUERYBUF_IDLE_S {
+                c.parser.trim();
+            }
+        }
     }
 
     /// `beforeSleep`: GETACK requests, WAIT unblocking, incremental backlog trimming.

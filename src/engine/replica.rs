@@ -5,8 +5,9 @@
 use super::commands::{self, ExpireView, Handler};
 use super::event::{Event, LinkState, LogLevel};
 use super::node::{ConnId, Node};
-use super::rdb;
-use super::resp::{encode_command, parse_i64, Reply, RequestParser};
+use super::rdb::{Loaded, RdbError};
+use super::resp::{encode_command, parse_i64, Reply, RequestParser, PROTO_RESIZE_THRESHOLD};
+use super::transfer::{Delimiter, Progress, Transfer, EOF_MARK_LEN, TRANSFER_BYTES_MAX};
 
 /// What a replica remembers of the master it followed (`server.cached_master`): enough to
 /// ask for `PSYNC <replid> <reploff+1>` after a drop or a master change.
@@ -17,15 +18,6 @@ pub(crate) struct CachedMaster {
     /// The db the master client had selected: `replicationResurrectCachedMaster` keeps the
     /// client, so a `+CONTINUE` stream without a new SELECT still applies to this db.
     pub db: usize,
-}
-
-/// How the RDB payload is delimited.
-#[derive(Clone, Debug)]
-enum Payload {
-    /// `$<size>\r\n`: exactly `size` bytes.
-    Size(usize),
-    /// `$EOF:<mark>\r\n`: until the 40-byte mark.
-    Mark(Vec<u8>),
 }
 
 /// The link to our master.
@@ -39,8 +31,8 @@ pub(crate) struct MasterLink {
     inbuf: Vec<u8>,
     /// Replies still expected for the pipelined handshake (AUTH, port, ip, capa).
     awaiting: Vec<LinkState>,
-    payload: Option<Payload>,
-    rdb: Vec<u8>,
+    /// The RDB payload being received, once its header is in.
+    transfer: Option<Transfer>,
     /// From `+FULLRESYNC <replid> <offset>`.
     master_replid: String,
     initial_offset: i64,
@@ -60,8 +52,7 @@ impl MasterLink {
             conn: None,
             inbuf: Vec::new(),
             awaiting: Vec::new(),
-            payload: None,
-            rdb: Vec::new(),
+            transfer: None,
             master_replid: String::new(),
             initial_offset: -1,
             transfer_lastio_s: now_s,
@@ -107,7 +98,7 @@ impl ReplicaSide {
     pub(crate) fn buffer_bytes(&self) -> usize {
         self.link.as_ref().map_or(0, |l| {
             l.inbuf.capacity()
-                + l.rdb.capacity()
+                + l.transfer.as_ref().map_or(0, Transfer::buffer_bytes)
                 + l.client.as_ref().map_or(0, |c| c.parser.buffer_bytes())
         })
     }
@@ -158,12 +149,10 @@ impl ReplicaSide {
         let Some(link) = self.link.as_ref() else {
             return (-1, 0);
         };
-        let total = match link.payload {
-            None => -1,
-            Some(Payload::Size(n)) => n as i64,
-            Some(Payload::Mark(_)) => 0,
-        };
-        (total, link.rdb.len() as i64)
+        match link.transfer.as_ref() {
+            None => (-1, 0),
+            Some(t) => (t.total(), t.read() as i64),
+        }
     }
 }
 
@@ -297,8 +286,7 @@ impl Node {
         link.state = LinkState::Connect;
         link.inbuf.clear();
         link.awaiting.clear();
-        link.payload = None;
-        link.rdb.clear();
+        link.transfer = None;
         if let Some(conn) = conn {
             self.out.push(super::node::Output::Close { conn });
         }
@@ -687,13 +675,13 @@ impl Node {
         true
     }
 
-    /// `readSyncBulkPayload`: header line, then the payload, then load.
+    /// `readSyncBulkPayload`: header line, then the payload, loaded as it comes.
     fn transfer_step(&mut self) -> bool {
         let has_payload = self
             .replica
             .link
             .as_ref()
-            .is_some_and(|l| l.payload.is_some());
+            .is_some_and(|l| l.transfer.is_some());
         if !has_payload {
             let Some(line) = self.take_line() else {
                 return false;
@@ -714,10 +702,12 @@ impl Node {
                 self.replica_link_lost("Bad protocol from MASTER");
                 return false;
             };
-            let payload = match header.strip_prefix("EOF:") {
-                Some(mark) if mark.len() >= 40 => {
+            let delimiter = match header.strip_prefix("EOF:") {
+                Some(mark) if mark.len() >= EOF_MARK_LEN => {
                     self.log(LogLevel::Notice, "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
-                    Payload::Mark(mark.as_bytes()[..40].to_vec())
+                    let mut eofmark = [0u8; EOF_MARK_LEN];
+                    eofmark.copy_from_slice(&mark.as_bytes()[..EOF_MARK_LEN]);
+                    Delimiter::Mark(eofmark)
                 }
                 _ => {
                     let size = header.parse::<usize>().unwrap_or(0);
@@ -727,50 +717,55 @@ impl Node {
                             "MASTER <-> REPLICA sync: receiving {size} bytes from master to disk"
                         ),
                     );
-                    Payload::Size(size)
+                    Delimiter::Size(size)
                 }
             };
             if let Some(link) = self.replica.link.as_mut() {
-                link.payload = Some(payload);
+                link.transfer = Some(Transfer::new(delimiter, TRANSFER_BYTES_MAX));
             }
             return true;
         }
         let Some(link) = self.replica.link.as_mut() else {
             return false;
         };
-        let done = match link.payload.as_ref() {
-            Some(Payload::Size(size)) => {
-                let want = size - link.rdb.len();
-                let take = want.min(link.inbuf.len());
-                link.rdb.extend(link.inbuf.drain(..take));
-                link.rdb.len() == *size
-            }
-            Some(Payload::Mark(mark)) => {
-                let mark = mark.clone();
-                link.rdb.append(&mut link.inbuf);
-                if link.rdb.ends_with(&mark) {
-                    let len = link.rdb.len() - 40;
-                    link.rdb.truncate(len);
-                    true
-                } else {
-                    false
-                }
-            }
-            None => false,
-        };
-        if !done {
+        let bytes = std::mem::take(&mut link.inbuf);
+        let Some(transfer) = link.transfer.as_mut() else {
             return false;
+        };
+        let eof_mode = transfer.is_diskless();
+        match transfer.feed(&bytes) {
+            Progress::Reading => false,
+            Progress::TooBig => {
+                // As Redis when the temporary file cannot take more (a full disk).
+                self.log(LogLevel::Warning, "Write error or short write writing to the DB dump file needed for MASTER <-> REPLICA synchronization: No space left on device");
+                self.emit(Event::RdbLoadFailed {
+                    reason: format!(
+                        "the payload is over the replica's {TRANSFER_BYTES_MAX}-byte transfer budget"
+                    ),
+                });
+                self.replica_link_lost("Full sync failed: the payload is too big; retrying");
+                false
+            }
+            Progress::Done {
+                loaded,
+                bytes,
+                rest,
+            } => {
+                link.transfer = None;
+                self.load_transferred_rdb(loaded, bytes, eof_mode, rest);
+                false
+            }
         }
-        let eof_mode = matches!(link.payload, Some(Payload::Mark(_)));
-        let rdb = std::mem::take(&mut link.rdb);
-        let leftover = std::mem::take(&mut link.inbuf);
-        link.payload = None;
-        self.load_transferred_rdb(&rdb, eof_mode, leftover);
-        false
     }
 
     /// The end of `readSyncBulkPayload`: swap in the new dataset and become CONNECTED.
-    fn load_transferred_rdb(&mut self, rdb: &[u8], eof_mode: bool, leftover: Vec<u8>) {
+    fn load_transferred_rdb(
+        &mut self,
+        loaded: Result<Loaded, RdbError>,
+        bytes: usize,
+        eof_mode: bool,
+        leftover: Vec<u8>,
+    ) {
         // replicationAttachToNewMaster → replicationDiscardCachedMaster, once the whole
         // payload is in and before loading it.
         if self.replica.cached.take().is_some() {
@@ -779,8 +774,8 @@ impl Node {
                 "Discarding previously cached master state.",
             );
         }
-        // Parse first: a corrupt payload leaves the old dataset in place.
-        let loaded = match rdb::load(rdb) {
+        // Loaded aside: a corrupt payload leaves the old dataset in place.
+        let loaded = match loaded {
             Ok(loaded) => loaded,
             Err(err) => {
                 let reason = err.to_string();
@@ -812,7 +807,7 @@ impl Node {
             .as_ref()
             .map_or(0, |r| r.repl_stream_db.max(0) as usize);
         self.emit(Event::RdbLoaded {
-            bytes: rdb.len(),
+            bytes,
             keys,
             offset,
         });
@@ -917,6 +912,10 @@ impl Node {
             if client.raw_pos == client.raw.len() {
                 client.raw.clear();
                 client.raw_pos = 0;
+                // After a big command, its bytes' buffer goes (as the query buffer's does).
+                if client.raw.capacity() > PROTO_RESIZE_THRESHOLD {
+                    client.raw = Vec::new();
+                }
             } else if client.raw_pos > 64 * 1024 {
                 client.raw.drain(..client.raw_pos);
                 client.raw_pos = 0;
@@ -927,6 +926,9 @@ impl Node {
                 let mut bytes = std::mem::take(&mut client.unforwarded);
                 self.feed_stream_from_master(&bytes);
                 bytes.clear();
+                if bytes.capacity() > PROTO_RESIZE_THRESHOLD {
+                    bytes = Vec::new();
+                }
                 if let Some(client) = self.replica.link.as_mut().and_then(|l| l.client.as_mut()) {
                     client.unforwarded = bytes;
                 }
