@@ -392,6 +392,22 @@ impl Node {
         }
     }
 
+    /// `cancelReplicationHandshake(1)` after a failed transfer: the link is closed and, not
+    /// waiting for `replicationCron`, dialled again.
+    fn cancel_transfer_and_reconnect(&mut self) {
+        self.drop_master_link();
+        let (host, port) = self
+            .replica
+            .master_addr()
+            .map(|(h, p)| (h.to_string(), p))
+            .unwrap_or_default();
+        self.log(
+            LogLevel::Notice,
+            format!("Reconnecting to MASTER {host}:{port} after failure"),
+        );
+        self.connect_with_master();
+    }
+
     /// Bytes from our master, in whatever state the link is.
     pub(crate) fn replica_data(&mut self, _conn: ConnId, bytes: &[u8]) {
         let now_s = self.now_s();
@@ -743,7 +759,7 @@ impl Node {
                         "the payload is over the replica's {TRANSFER_BYTES_MAX}-byte transfer budget"
                     ),
                 });
-                self.replica_link_lost("Full sync failed: the payload is too big; retrying");
+                self.cancel_transfer_and_reconnect();
                 false
             }
             Progress::Done {
@@ -781,7 +797,7 @@ impl Node {
                 let reason = err.to_string();
                 self.log(LogLevel::Warning, format!("Failed trying to load the MASTER synchronization DB from disk, check server logs. ({reason})"));
                 self.emit(Event::RdbLoadFailed { reason });
-                self.replica_link_lost("Full sync failed; keeping the old data and retrying");
+                self.cancel_transfer_and_reconnect();
                 return;
             }
         };

@@ -89,9 +89,10 @@ impl Transfer {
         matches!(self.delimiter, Delimiter::Mark(_))
     }
 
-    /// Bytes of memory held besides the dataset loaded so far.
+    /// Bytes of memory the transfer holds: its held-back tail and, while it loads, about
+    /// the payload loaded so far (the dataset being built, at its encoded size).
     pub(crate) fn buffer_bytes(&self) -> usize {
-        self.tail.capacity() + self.loader.as_ref().map_or(0, rdb::Loader::pending_bytes)
+        self.tail.capacity() + self.loader.as_ref().map_or(0, |_| self.loaded)
     }
 
     /// Bytes read from the master while the payload lasts.

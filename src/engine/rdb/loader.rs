@@ -92,7 +92,8 @@ impl Loader {
     }
 
     /// Bytes held for the item not complete yet.
-    pub fn pending_bytes(&self) -> usize {
+    #[cfg(test)]
+    fn pending_bytes(&self) -> usize {
         self.pending.len()
     }
 
