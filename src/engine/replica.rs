@@ -276,7 +276,8 @@ impl Node {
         let link = self.replica.link.as_mut()?;
         let before = link.state;
         let conn = link.conn.take();
-        if let Some(client) = link.client.take() {
+        // `freeClient` caches the master client, unless it is freed for a protocol error.
+        if let Some(client) = link.client.take().filter(|c| !c.protocol_error) {
             self.replica.cached = Some(CachedMaster {
                 replid: client.replid,
                 reploff: client.reploff,
@@ -1164,16 +1165,13 @@ impl Node {
     /// The master client flagged by [`Node::master_protocol_error`] goes once its ACK is
     /// written, without being cached: "Connection with master lost.", then a new sync.
     fn free_master_after_protocol_error(&mut self) {
-        let link = self.replica.link.as_mut();
-        if link
+        let flagged = self
+            .replica
+            .link
             .as_ref()
             .and_then(|l| l.client.as_ref())
-            .is_some_and(|c| c.protocol_error)
-        {
-            if let Some(link) = link {
-                link.client = None;
-            }
-            self.replica.cached = None;
+            .is_some_and(|c| c.protocol_error);
+        if flagged {
             self.replica_link_lost("Connection with master lost.");
         }
     }
