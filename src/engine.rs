@@ -20,3 +20,4 @@ pub mod psync;
 pub mod rdb;
 mod replica;
 pub mod resp;
+mod transfer;

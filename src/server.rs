@@ -96,6 +96,23 @@ impl ConnWriter {
     }
 }
 
+/// Makes memory the server frees go back to the system at once, as Redis's jemalloc returns
+/// it within its decay time. mimalloc (the allocator, see `lib.rs`) purges freed pages only
+/// `purge_delay` ms later and only when the thread allocates again: a server gone quiet
+/// after dropping a client's 200 MB query buffer, or a failed transfer, would keep it
+/// resident for good (issue #14).
+fn purge_freed_memory_at_once() {
+    /// `mi_option_purge_delay`: its position in mimalloc.h's `mi_option_t`, which mimalloc
+    /// keeps stable (retired options stay as `deprecated` placeholders).
+    const MI_OPTION_PURGE_DELAY: std::os::raw::c_int = 15;
+    extern "C" {
+        fn mi_option_set(option: std::os::raw::c_int, value: std::os::raw::c_long);
+    }
+    // SAFETY: a plain setter of mimalloc (linked in as the global allocator), callable at
+    // any time from any thread; 0 is a documented value ("immediate purging").
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
+}
+
 /// Runs the server with command-line `args` (after `server`); the process exit code.
 pub fn main(args: &[String]) -> ExitCode {
     // As redis-server: usage on stderr and exit code 1 for help, the version for -v.
@@ -114,6 +131,7 @@ pub fn main(args: &[String]) -> ExitCode {
         }
         _ => {}
     }
+    purge_freed_memory_at_once();
     let opts = match options::parse(args) {
         Ok(opts) => opts,
         Err(message) => {

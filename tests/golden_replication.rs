@@ -747,19 +747,21 @@ fn a_chained_replica_forwards_exactly_the_bytes_it_applied() {
             port: 50005,
         },
     });
-    let mut hello = cmd(&["REPLCONF", "capa", "eof", "capa", "psync2"]);
-    hello.extend(cmd(&["PSYNC", FAKE_ID, "1001"]));
+    // As a replica does: the PSYNC once the REPLCONF is answered (a PSYNC behind a reply
+    // not written yet is refused).
     d.input(Input::Data {
         conn: sub,
-        bytes: hello,
+        bytes: cmd(&["REPLCONF", "capa", "eof", "capa", "psync2"]),
     });
-    assert_eq!(
-        d.take(sub),
-        format!("+OK\r\n+CONTINUE {FAKE_ID}\r\n").into_bytes()
-    );
-    // An inline command from the master: applied, counted and forwarded as sent.
+    assert_eq!(d.take(sub), b"+OK\r\n");
+    d.input(Input::Data {
+        conn: sub,
+        bytes: cmd(&["PSYNC", FAKE_ID, "1001"]),
+    });
+    assert_eq!(d.take(sub), format!("+CONTINUE {FAKE_ID}\r\n").into_bytes());
+    // A keepalive newline from the master: counted and forwarded as sent.
     let conn = d.master_conn.unwrap();
-    let mut stream = b"PING\r\n".to_vec();
+    let mut stream = b"\r\n".to_vec();
     stream.extend(cmd(&["SET", "k", "v"]));
     d.input(Input::Data {
         conn,
@@ -795,11 +797,17 @@ fn master_sending_rdb(diskless: bool, conn: ConnId) -> (Driver, usize) {
             port: 50000,
         },
     });
-    d.slow.insert(conn, 0);
     let mut hello = cmd(&["REPLCONF", "listening-port", "7001"]);
     hello.extend(cmd(&["REPLCONF", "capa", "eof", "capa", "psync2"]));
-    hello.extend(cmd(&["PSYNC", "?", "-1"]));
     d.input(Input::Data { conn, bytes: hello });
+    assert_eq!(d.take(conn), b"+OK\r\n+OK\r\n");
+    // The socket stalls from the PSYNC on (with the replies still in it, the PSYNC would
+    // be refused: pending output).
+    d.slow.insert(conn, 0);
+    d.input(Input::Data {
+        conn,
+        bytes: cmd(&["PSYNC", "?", "-1"]),
+    });
     d.advance(10);
     let queued = d.slow[&conn];
     assert!(queued > 100_000, "{queued} bytes sent");

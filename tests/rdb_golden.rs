@@ -139,7 +139,7 @@ fn check_keys(name: &str, loaded: &Loaded, expected: &[Expected], sizes: &BTreeM
             .get(&e.key)
             .unwrap_or_else(|| panic!("{what}: missing"));
         assert_eq!(entry.value.type_name(), e.ty, "{what}: type");
-        let want_expire = (e.pexpiretime >= 0).then_some(e.pexpiretime as u64);
+        let want_expire = (e.pexpiretime >= 0).then_some(e.pexpiretime);
         assert_eq!(entry.expire_at_ms, want_expire, "{what}: expiry");
         // Whether Redis defines the order of the elements it replied with.
         let ordered = !matches!(e.encoding.as_str(), "hashtable");

@@ -48,7 +48,7 @@ fn s(v: &str) -> Vec<u8> {
     v.as_bytes().to_vec()
 }
 
-fn put(ks: &mut Keyspace, db: usize, key: &[u8], value: Value, expire_at_ms: Option<u64>) {
+fn put(ks: &mut Keyspace, db: usize, key: &[u8], value: Value, expire_at_ms: Option<i64>) {
     ks.db_mut(db).insert(
         key.to_vec(),
         Entry {
@@ -414,11 +414,7 @@ fn check_against_server(client: &mut Client, ks: &Keyspace) {
                 "{what}"
             );
             let pexp = client.int(&[b"PEXPIRETIME", k]);
-            assert_eq!(
-                entry.expire_at_ms.map_or(-1, |t| t as i64),
-                pexp,
-                "{what}: expiry"
-            );
+            assert_eq!(entry.expire_at_ms.unwrap_or(-1), pexp, "{what}: expiry");
             if let Some(enc) = expected_encoding(&entry.value) {
                 assert_eq!(
                     client.bulk(&[b"OBJECT", b"ENCODING", k]),

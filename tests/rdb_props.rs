@@ -95,7 +95,7 @@ fn keyspace() -> impl Strategy<Value = Keyspace> {
             0usize..16,
             bytes(),
             value(),
-            proptest::option::of(0u64..5_000_000_000_000),
+            proptest::option::of(0i64..5_000_000_000_000),
         ),
         0..12,
     )

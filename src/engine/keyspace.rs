@@ -118,16 +118,30 @@ impl Value {
 }
 
 /// A key's value and its absolute expiry time (unix milliseconds), if any.
+///
+/// Signed, as in Redis's `expires` dict: a replica stores whatever time its master sends
+/// (`PEXPIREAT k -5`, or an RDB's `EXPIRETIME_MS`), and a time before 1970 behaves apart
+/// from a past one (see [`Entry::is_expired`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     pub value: Value,
-    pub expire_at_ms: Option<u64>,
+    pub expire_at_ms: Option<i64>,
 }
 
 impl Entry {
-    /// True if the key's expiry time has passed at `now_ms` (Redis: `now > when`).
+    /// True if a lookup sees the key as expired at `now_ms` (`keyIsExpired`: `now > when`).
+    /// A negative time reads as no expiry there ("if (when < 0) return 0"), though the key
+    /// keeps it: TTL answers 0 and INFO counts it among `expires`.
     pub fn is_expired(&self, now_ms: u64) -> bool {
-        self.expire_at_ms.is_some_and(|at| now_ms > at)
+        self.expire_at_ms
+            .is_some_and(|at| at >= 0 && now_ms as i64 > at)
+    }
+
+    /// True if the expiry time, negative ones included, is before `now_ms`: what a master's
+    /// active expiry (`activeExpireTryExpire`: `now > t`) and a master's RDB load
+    /// (`expiretime < now`) go by.
+    pub fn is_due(&self, now_ms: u64) -> bool {
+        self.expire_at_ms.is_some_and(|at| (now_ms as i64) > at)
     }
 }
 

@@ -48,6 +48,10 @@ pub(crate) struct RdbChild {
     pub killed: bool,
 }
 
+/// `NET_HOST_STR_LEN`: a replica's announced address must be shorter (a host name, not
+/// only an IP, since Redis 7).
+const NET_HOST_STR_LEN: usize = 256;
+
 /// The signal `killRDBChild` sends (Linux numbering, as Redis logs it).
 const SIGUSR1: u32 = 10;
 
@@ -255,6 +259,9 @@ impl Node {
                 continue;
             };
             match link.state {
+                // `canFeedReplicaReplBuffer`: neither a replica still waiting for its BGSAVE
+                // nor one that asked for the RDB only.
+                _ if c.rdb_only => {}
                 ReplicaState::WaitBgsaveStart => {}
                 ReplicaState::Online if !link.start_stream_on_ack => {
                     self.send(conn, bytes);
@@ -364,6 +371,15 @@ impl Node {
             self.reply(
                 conn,
                 &Reply::error("NOMASTERLINK Can't SYNC while not connected with my master"),
+            );
+            return;
+        }
+        // The RDB and the stream must be the first bytes this connection receives after
+        // the +FULLRESYNC: replies still unwritten (a pipelined PING) would be mixed in.
+        if self.out.has_bytes_for(conn) || client.queued > 0 {
+            self.reply(
+                conn,
+                &Reply::error("ERR SYNC and PSYNC are invalid with pending output"),
             );
             return;
         }
@@ -508,13 +524,16 @@ impl Node {
     /// CASE 1 of syncCommand: a disk BGSAVE is running; share it if another replica is
     /// already recording the differences since the fork.
     fn attach_to_running_disk_bgsave(&mut self, conn: ConnId) {
+        let rdb_only = self.clients.get(&conn).is_some_and(|c| c.rdb_only);
         let donor = self.master.replicas.iter().copied().find(|r| {
             *r != conn
-                && self
-                    .clients
-                    .get(r)
-                    .and_then(|c| c.replica.as_ref())
-                    .is_some_and(|l| l.state == ReplicaState::WaitBgsaveEnd)
+                && self.clients.get(r).is_some_and(|c| {
+                    // A replica that wants the stream cannot share with one recording none.
+                    (!c.rdb_only || rdb_only)
+                        && c.replica
+                            .as_ref()
+                            .is_some_and(|l| l.state == ReplicaState::WaitBgsaveEnd)
+                })
         });
         match donor
             .and_then(|d| self.clients.get(&d))
@@ -522,10 +541,14 @@ impl Node {
         {
             Some(donor_link) => {
                 let offset = donor_link.psync_initial_offset;
-                let pin = self.master.backlog.as_mut().map(|b| b.pin(offset + 1));
-                if let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) {
-                    link.pending = donor_link.pending.clone();
-                    link.pin = pin;
+                // `copyReplicaOutputBuffer`, unless this replica wants the RDB only.
+                if !rdb_only {
+                    let pin = self.master.backlog.as_mut().map(|b| b.pin(offset + 1));
+                    if let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut())
+                    {
+                        link.pending = donor_link.pending.clone();
+                        link.pin = pin;
+                    }
                 }
                 self.setup_full_resync(conn, offset);
                 self.log(LogLevel::Notice, "Waiting for end of BGSAVE for SYNC");
@@ -713,8 +736,9 @@ impl Node {
             .filter(|r| self.clients.get(r).is_some_and(|c| c.rdb_unsent() == 0))
             .collect();
         for conn in written {
-            self.put_online(conn, false);
-            self.start_command_stream(conn);
+            if self.put_online(conn, false) {
+                self.start_command_stream(conn);
+            }
         }
     }
 
@@ -744,6 +768,7 @@ impl Node {
                         LogLevel::Notice,
                         format!("Streamed RDB transfer with replica {name} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming"),
                     );
+                    // An rdb-only replica is closed there; the others wait for their ACK.
                     self.put_online(conn, true);
                 }
                 RdbTarget::Disk => {
@@ -769,8 +794,21 @@ impl Node {
         // Replicas that arrived during a socket BGSAVE wait for the next one (replicationCron).
     }
 
-    /// `replicaPutOnline`.
-    fn put_online(&mut self, conn: ConnId, start_on_ack: bool) {
+    /// `replicaPutOnline`. False for a replica that asked for the RDB only: it is done, and
+    /// the caller frees it (`freeClient`) instead of starting its stream.
+    fn put_online(&mut self, conn: ConnId, start_on_ack: bool) -> bool {
+        if self.clients.get(&conn).is_some_and(|c| c.rdb_only) {
+            let name = self.replica_name(conn);
+            self.log(
+                LogLevel::Notice,
+                format!(
+                    "RDB transfer completed, rdb only replica ({name}) should be disconnected asap"
+                ),
+            );
+            // Everything it was sent is written by now (see `rdb_unsent`): close after it.
+            self.close(conn);
+            return false;
+        }
         let now_s = self.now_s();
         if let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) {
             link.state = ReplicaState::Online;
@@ -787,6 +825,7 @@ impl Node {
             format!("Synchronization with replica {name} succeeded"),
         );
         self.refresh_good_replicas();
+        true
     }
 
     /// `replicaStartCommandStream`: the writes buffered since the fork follow the RDB.
@@ -896,7 +935,7 @@ impl Node {
                     }
                 }
                 b"ip-address" => {
-                    if value.len() >= 46 {
+                    if value.len() >= NET_HOST_STR_LEN {
                         return Some(Reply::error(format!(
                             "ERR REPLCONF ip-address provided by replica instance is too long: {} bytes",
                             value.len()
@@ -918,6 +957,24 @@ impl Node {
                 b"ack" => {
                     self.replica_ack(conn, value);
                     return None;
+                }
+                b"rdb-only" => {
+                    let rdb_only = match parse_i64(value) {
+                        None => {
+                            return Some(Reply::error(
+                                "ERR value is not an integer or out of range",
+                            ))
+                        }
+                        Some(v @ 0..=1) => v == 1,
+                        Some(_) => {
+                            return Some(Reply::error(
+                                "ERR value is out of range, value must between 0 and 1",
+                            ))
+                        }
+                    };
+                    if let Some(c) = self.clients.get_mut(&conn) {
+                        c.rdb_only = rdb_only;
+                    }
                 }
                 b"getack" => {
                     if self.replica.is_connected() {

@@ -179,6 +179,9 @@ pub(crate) struct Client {
     pub announced_ip: Option<String>,
     pub capa_eof: bool,
     pub capa_psync2: bool,
+    /// `REPLCONF rdb-only 1` (`CLIENT_REPL_RDBONLY`): a full sync sends this replica the RDB
+    /// only, never the stream, and closes the connection once the RDB is written.
+    pub rdb_only: bool,
     /// Bytes handed to the connection so far, and how many of them its socket had not taken
     /// at the driver's last [`Input::SendQueue`] report.
     pub sent: u64,
@@ -247,6 +250,9 @@ pub struct Node {
     /// The `used_memory` estimate behind `maxmemory`.
     pub(crate) memory: MemoryMeter,
 }
+
+/// Seconds a client idles before its query buffer is trimmed (`clientsCronResizeQueryBuffer`).
+const QUERYBUF_IDLE_S: u64 = 2;
 
 /// Milliseconds between `serverCron` runs (`hz 10`).
 pub(crate) const CRON_PERIOD_MS: u64 = 100;
@@ -615,6 +621,7 @@ impl Node {
                 announced_ip: None,
                 capa_eof: false,
                 capa_psync2: false,
+                rdb_only: false,
                 sent: 0,
                 queued: 0,
                 soft_since_s: None,
@@ -1301,10 +1308,22 @@ impl Node {
         }
         if self.cron_loops.is_multiple_of(1000 / CRON_PERIOD_MS) {
             self.replication_cron();
+            self.resize_query_buffers();
         }
         self.close_idle_clients();
         self.check_save_points();
         self.cron_loops += 1;
+    }
+
+    /// `clientsCronResizeQueryBuffer` (each client once a second, as `clientsCron` does): a
+    /// client idle for more than 2 s keeps its unread bytes, not its query buffer's spare room.
+    fn resize_query_buffers(&mut self) {
+        let now_s = self.now_s();
+        for c in self.clients.values_mut() {
+            if now_s.saturating_sub(c.last_interaction_s) > QUERYBUF_IDLE_S {
+                c.parser.trim();
+            }
+        }
     }
 
     /// `beforeSleep`: GETACK requests, WAIT unblocking, incremental backlog trimming.

@@ -31,6 +31,14 @@ impl Outbox {
             .sum()
     }
 
+    /// Whether bytes for `conn` wait here for the driver: replies not written yet, as Redis's
+    /// `clientHasPendingReplies` sees them within one event-loop iteration.
+    pub(crate) fn has_bytes_for(&self, conn: ConnId) -> bool {
+        self.queue.iter().any(
+            |o| matches!(o, Output::Send { conn: c, bytes } if *c == conn && !bytes.is_empty()),
+        )
+    }
+
     /// Queues bytes for `conn`, joining its last send when nothing ordered came after it.
     pub(crate) fn send(&mut self, conn: ConnId, bytes: Cow<'_, [u8]>) {
         match self.joinable_send(conn) {

@@ -236,7 +236,7 @@ impl Node {
             for i in 0..self.keyspace.dbs.len() {
                 self.keyspace
                     .db_mut(i)
-                    .retain(|_, entry| !entry.is_expired(now));
+                    .retain(|_, entry| !entry.is_due(now));
             }
         }
         let keys = self.keyspace.key_count();

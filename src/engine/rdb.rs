@@ -19,15 +19,16 @@
 
 pub mod intset;
 pub mod listpack;
+mod loader;
 pub mod lzf;
 pub mod ziplist;
+
+pub use loader::Loader;
 
 use std::collections::VecDeque;
 use std::fmt;
 
-use crate::engine::keyspace::{
-    Db, Entry, HashValue, Keyspace, SetValue, Value, ZSetValue, DB_COUNT,
-};
+use crate::engine::keyspace::{Entry, HashValue, Keyspace, SetValue, Value, ZSetValue};
 use listpack::Elem;
 
 /// The RDB format version Redis 7.0 writes (and the newest it reads).
@@ -489,153 +490,18 @@ pub fn format_g17(d: f64) -> String {
 /// Parses any RDB Redis 7.0 can load (versions 1–10) into a keyspace, its AUX fields and its
 /// replication info. Verifies the CRC64 (a stored 0 means "not computed", as in Redis).
 /// Streams and module values are rejected; function libraries are kept in `functions`.
+/// Bytes after the checksum are ignored, as `rdbLoad` ignores the rest of a file.
 pub fn load(bytes: &[u8]) -> Result<Loaded, RdbError> {
-    let mut r = Reader { buf: bytes, pos: 0 };
-    let magic = r.take(9)?;
-    if &magic[..5] != b"REDIS" {
-        return Err(r.err_at(0, "Wrong signature trying to load DB from file"));
-    }
-    let version = magic[5..].iter().try_fold(0u32, |acc, &c| {
-        c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
-    });
-    let version = match version {
-        Some(v) if (1..=u32::from(RDB_VERSION)).contains(&v) => v,
-        _ => {
-            return Err(r.err_at(
-                5,
-                format!(
-                    "Can't handle RDB format version {}",
-                    String::from_utf8_lossy(&magic[5..])
-                ),
-            ))
-        }
-    };
+    let mut loader = Loader::new();
+    loader.feed(bytes)?;
+    loader.finish()
+}
 
-    let mut keyspace = Keyspace::default();
-    let mut aux: Vec<(String, String)> = Vec::new();
-    let mut functions = Vec::new();
-    let mut dbid = 0usize;
-    let mut expire: Option<u64> = None;
-
-    loop {
-        let op_at = r.pos;
-        let op = r.u8()?;
-        match op {
-            OPCODE_EXPIRETIME => {
-                let secs = i32::from_le_bytes(r.array::<4>()?);
-                expire = Some(i64::from(secs).saturating_mul(1000).max(0) as u64);
-            }
-            OPCODE_EXPIRETIME_MS => {
-                let ms = i64::from_le_bytes(r.array::<8>()?);
-                expire = Some(ms.max(0) as u64);
-            }
-            OPCODE_FREQ => {
-                r.u8()?;
-            }
-            OPCODE_IDLE => {
-                r.len()?;
-            }
-            OPCODE_EOF => break,
-            OPCODE_SELECTDB => {
-                let id = r.len()?;
-                if id >= DB_COUNT as u64 {
-                    return Err(r.err_at(
-                        op_at,
-                        format!(
-                            "FATAL: Data file was created with a Redis server configured to handle more than {DB_COUNT} databases (SELECTDB {id})"
-                        ),
-                    ));
-                }
-                dbid = id as usize;
-            }
-            OPCODE_RESIZEDB => {
-                r.len()?;
-                r.len()?;
-            }
-            OPCODE_AUX => {
-                let k = r.string()?;
-                let v = r.string()?;
-                aux.push((
-                    String::from_utf8_lossy(&k).into_owned(),
-                    String::from_utf8_lossy(&v).into_owned(),
-                ));
-            }
-            OPCODE_MODULE_AUX => {
-                let id = r.len()?;
-                return Err(r.err_at(
-                    op_at,
-                    format!(
-                        "The RDB file contains AUX module data I can't load: no matching module '{}' (replscope supports no modules)",
-                        module_name(id)
-                    ),
-                ));
-            }
-            OPCODE_FUNCTION2 => functions.push(r.string()?),
-            OPCODE_FUNCTION => {
-                // 7.0-rc1/rc2 format, translated to the new payload as rdbFunctionLoad does.
-                let name = r.string()?;
-                let engine = r.string()?;
-                if r.len()? != 0 {
-                    r.string()?;
-                }
-                let code = r.string()?;
-                let mut payload = format!(
-                    "#!{} name={}\n",
-                    String::from_utf8_lossy(&engine),
-                    String::from_utf8_lossy(&name)
-                )
-                .into_bytes();
-                payload.extend_from_slice(&code);
-                functions.push(payload);
-            }
-            ty => {
-                let key_at = r.pos;
-                let key = r.string()?;
-                let value = r.object(ty, op_at)?;
-                if let Some(value) = value {
-                    let db: &mut Db = keyspace.db_mut(dbid);
-                    if db.contains_key(&key) {
-                        return Err(r.err_at(
-                            key_at,
-                            format!(
-                                "Duplicated key found in RDB file: '{}' in DB {dbid}",
-                                String::from_utf8_lossy(&key)
-                            ),
-                        ));
-                    }
-                    db.insert(
-                        key,
-                        Entry {
-                            value,
-                            expire_at_ms: expire,
-                        },
-                    );
-                }
-                // Empty keys are skipped silently, as Redis 7.0 does (see #8453).
-                expire = None;
-            }
-        }
-    }
-
-    if version >= 5 {
-        let sum_at = r.pos;
-        let stored = u64::from_le_bytes(r.array::<8>()?);
-        let expected = crc64(&bytes[..sum_at]);
-        if stored != 0 && stored != expected {
-            return Err(r.err_at(
-                sum_at,
-                format!("RDB CRC error: Wrong RDB checksum expected: ({expected:x}) but got ({stored:x})"),
-            ));
-        }
-    }
-
-    let repl = repl_info(&aux);
-    Ok(Loaded {
-        keyspace,
-        aux,
-        repl,
-        functions,
-    })
+/// An `EXPIRETIME(_MS)` opcode's time as `rdbLoadRioWithLoadingCtx` keeps it: -1 is Redis's
+/// own "no expire" value (`expiretime != -1` gates `setExpire`), any other time is kept as
+/// it is, negative ones included (see [`Entry::is_expired`] for what those do).
+fn expire_time(ms: i64) -> Option<i64> {
+    (ms != -1).then_some(ms)
 }
 
 /// The replication info as `rdbLoadRio` fills `rsi`: `repl-id` counts only with exactly 40
@@ -691,7 +557,7 @@ fn module_name(id: u64) -> String {
 /// read through; past any other type, or where the bytes end, the outline stops). Never
 /// fails: truncated or foreign bytes end the outline with a note.
 pub fn outline(bytes: &[u8]) -> Vec<String> {
-    let mut r = Reader { buf: bytes, pos: 0 };
+    let mut r = Reader::new(bytes);
     let mut out = Vec::new();
     match r.take(9) {
         Ok(magic) if magic.starts_with(b"REDIS") => out.push(format!(
@@ -752,12 +618,26 @@ pub fn outline(bytes: &[u8]) -> Vec<String> {
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// Where `buf` starts in the file (errors give file offsets).
+    base: usize,
+    /// Set when a read needed bytes past the end of `buf`: with a file, the error it is;
+    /// with a transfer in progress, the bytes may still come (see [`Loader`]).
+    truncated: bool,
 }
 
 impl<'a> Reader<'a> {
+    fn new(buf: &'a [u8]) -> Reader<'a> {
+        Reader {
+            buf,
+            pos: 0,
+            base: 0,
+            truncated: false,
+        }
+    }
+
     fn err_at(&self, offset: usize, reason: impl Into<String>) -> RdbError {
         RdbError {
-            offset,
+            offset: self.base + offset,
             reason: reason.into(),
         }
     }
@@ -769,6 +649,7 @@ impl<'a> Reader<'a> {
     fn take(&mut self, n: u64) -> Result<&'a [u8], RdbError> {
         let remaining = (self.buf.len() - self.pos) as u64;
         if n > remaining {
+            self.truncated = true;
             return Err(self.eof());
         }
         let start = self.pos;
@@ -1116,7 +997,7 @@ mod tests {
             let mut out = Vec::new();
             write_len(&mut out, len);
             assert_eq!(out, want, "{len}");
-            let mut r = Reader { buf: &out, pos: 0 };
+            let mut r = Reader::new(&out);
             assert_eq!(r.len().unwrap(), len);
             assert_eq!(r.pos, out.len());
         }
@@ -1142,14 +1023,14 @@ mod tests {
             let mut out = Vec::new();
             write_string(&mut out, s);
             assert_eq!(out, want, "{:?}", String::from_utf8_lossy(s));
-            let mut r = Reader { buf: &out, pos: 0 };
+            let mut r = Reader::new(&out);
             assert_eq!(r.string().unwrap(), s);
         }
         let long = vec![b'a'; 100];
         let mut out = Vec::new();
         write_string(&mut out, &long);
         assert_eq!(out[0], 0xC3);
-        let mut r = Reader { buf: &out, pos: 0 };
+        let mut r = Reader::new(&out);
         assert_eq!(r.string().unwrap(), long);
     }
 

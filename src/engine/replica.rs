@@ -5,8 +5,9 @@
 use super::commands::{self, ExpireView, Handler};
 use super::event::{Event, LinkState, LogLevel};
 use super::node::{ConnId, Node};
-use super::rdb;
-use super::resp::{encode_command, parse_i64, Reply, RequestParser};
+use super::rdb::{Loaded, RdbError};
+use super::resp::{encode_command, parse_i64, Reply, RequestParser, PROTO_RESIZE_THRESHOLD};
+use super::transfer::{Delimiter, Progress, Transfer, EOF_MARK_LEN, TRANSFER_BYTES_MAX};
 
 /// What a replica remembers of the master it followed (`server.cached_master`): enough to
 /// ask for `PSYNC <replid> <reploff+1>` after a drop or a master change.
@@ -17,15 +18,6 @@ pub(crate) struct CachedMaster {
     /// The db the master client had selected: `replicationResurrectCachedMaster` keeps the
     /// client, so a `+CONTINUE` stream without a new SELECT still applies to this db.
     pub db: usize,
-}
-
-/// How the RDB payload is delimited.
-#[derive(Clone, Debug)]
-enum Payload {
-    /// `$<size>\r\n`: exactly `size` bytes.
-    Size(usize),
-    /// `$EOF:<mark>\r\n`: until the 40-byte mark.
-    Mark(Vec<u8>),
 }
 
 /// The link to our master.
@@ -39,8 +31,8 @@ pub(crate) struct MasterLink {
     inbuf: Vec<u8>,
     /// Replies still expected for the pipelined handshake (AUTH, port, ip, capa).
     awaiting: Vec<LinkState>,
-    payload: Option<Payload>,
-    rdb: Vec<u8>,
+    /// The RDB payload being received, once its header is in.
+    transfer: Option<Transfer>,
     /// From `+FULLRESYNC <replid> <offset>`.
     master_replid: String,
     initial_offset: i64,
@@ -60,8 +52,7 @@ impl MasterLink {
             conn: None,
             inbuf: Vec::new(),
             awaiting: Vec::new(),
-            payload: None,
-            rdb: Vec::new(),
+            transfer: None,
             master_replid: String::new(),
             initial_offset: -1,
             transfer_lastio_s: now_s,
@@ -88,6 +79,9 @@ pub(crate) struct MasterClient {
     pub raw: Vec<u8>,
     pub raw_pos: usize,
     pub last_interaction_s: u64,
+    /// A protocol error was found in the stream (`CLIENT_PROTOCOL_ERROR`): nothing more is
+    /// applied, and the link closes after the next reply written to the master.
+    pub protocol_error: bool,
 }
 
 /// Replica-side state of the node.
@@ -104,7 +98,7 @@ impl ReplicaSide {
     pub(crate) fn buffer_bytes(&self) -> usize {
         self.link.as_ref().map_or(0, |l| {
             l.inbuf.capacity()
-                + l.rdb.capacity()
+                + l.transfer.as_ref().map_or(0, Transfer::buffer_bytes)
                 + l.client.as_ref().map_or(0, |c| c.parser.buffer_bytes())
         })
     }
@@ -155,12 +149,10 @@ impl ReplicaSide {
         let Some(link) = self.link.as_ref() else {
             return (-1, 0);
         };
-        let total = match link.payload {
-            None => -1,
-            Some(Payload::Size(n)) => n as i64,
-            Some(Payload::Mark(_)) => 0,
-        };
-        (total, link.rdb.len() as i64)
+        match link.transfer.as_ref() {
+            None => (-1, 0),
+            Some(t) => (t.total(), t.read() as i64),
+        }
     }
 }
 
@@ -284,7 +276,8 @@ impl Node {
         let link = self.replica.link.as_mut()?;
         let before = link.state;
         let conn = link.conn.take();
-        if let Some(client) = link.client.take() {
+        // `freeClient` caches the master client, unless it is freed for a protocol error.
+        if let Some(client) = link.client.take().filter(|c| !c.protocol_error) {
             self.replica.cached = Some(CachedMaster {
                 replid: client.replid,
                 reploff: client.reploff,
@@ -294,8 +287,7 @@ impl Node {
         link.state = LinkState::Connect;
         link.inbuf.clear();
         link.awaiting.clear();
-        link.payload = None;
-        link.rdb.clear();
+        link.transfer = None;
         if let Some(conn) = conn {
             self.out.push(super::node::Output::Close { conn });
         }
@@ -401,6 +393,22 @@ impl Node {
         }
     }
 
+    /// `cancelReplicationHandshake(1)` after a failed transfer: the link is closed and, not
+    /// waiting for `replicationCron`, dialled again.
+    fn cancel_transfer_and_reconnect(&mut self) {
+        self.drop_master_link();
+        let (host, port) = self
+            .replica
+            .master_addr()
+            .map(|(h, p)| (h.to_string(), p))
+            .unwrap_or_default();
+        self.log(
+            LogLevel::Notice,
+            format!("Reconnecting to MASTER {host}:{port} after failure"),
+        );
+        self.connect_with_master();
+    }
+
     /// Bytes from our master, in whatever state the link is.
     pub(crate) fn replica_data(&mut self, _conn: ConnId, bytes: &[u8]) {
         let now_s = self.now_s();
@@ -409,6 +417,10 @@ impl Node {
         };
         link.transfer_lastio_s = now_s;
         if let Some(client) = link.client.as_mut() {
+            if client.protocol_error {
+                // `processInputBuffer` stops at CLIENT_CLOSE_AFTER_REPLY: read, not applied.
+                return;
+            }
             client.last_interaction_s = now_s;
             client.read_reploff += bytes.len() as i64;
             client.parser.feed(bytes);
@@ -680,13 +692,13 @@ impl Node {
         true
     }
 
-    /// `readSyncBulkPayload`: header line, then the payload, then load.
+    /// `readSyncBulkPayload`: header line, then the payload, loaded as it comes.
     fn transfer_step(&mut self) -> bool {
         let has_payload = self
             .replica
             .link
             .as_ref()
-            .is_some_and(|l| l.payload.is_some());
+            .is_some_and(|l| l.transfer.is_some());
         if !has_payload {
             let Some(line) = self.take_line() else {
                 return false;
@@ -707,10 +719,12 @@ impl Node {
                 self.replica_link_lost("Bad protocol from MASTER");
                 return false;
             };
-            let payload = match header.strip_prefix("EOF:") {
-                Some(mark) if mark.len() >= 40 => {
+            let delimiter = match header.strip_prefix("EOF:") {
+                Some(mark) if mark.len() >= EOF_MARK_LEN => {
                     self.log(LogLevel::Notice, "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
-                    Payload::Mark(mark.as_bytes()[..40].to_vec())
+                    let mut eofmark = [0u8; EOF_MARK_LEN];
+                    eofmark.copy_from_slice(&mark.as_bytes()[..EOF_MARK_LEN]);
+                    Delimiter::Mark(eofmark)
                 }
                 _ => {
                     let size = header.parse::<usize>().unwrap_or(0);
@@ -720,50 +734,55 @@ impl Node {
                             "MASTER <-> REPLICA sync: receiving {size} bytes from master to disk"
                         ),
                     );
-                    Payload::Size(size)
+                    Delimiter::Size(size)
                 }
             };
             if let Some(link) = self.replica.link.as_mut() {
-                link.payload = Some(payload);
+                link.transfer = Some(Transfer::new(delimiter, TRANSFER_BYTES_MAX));
             }
             return true;
         }
         let Some(link) = self.replica.link.as_mut() else {
             return false;
         };
-        let done = match link.payload.as_ref() {
-            Some(Payload::Size(size)) => {
-                let want = size - link.rdb.len();
-                let take = want.min(link.inbuf.len());
-                link.rdb.extend(link.inbuf.drain(..take));
-                link.rdb.len() == *size
-            }
-            Some(Payload::Mark(mark)) => {
-                let mark = mark.clone();
-                link.rdb.append(&mut link.inbuf);
-                if link.rdb.ends_with(&mark) {
-                    let len = link.rdb.len() - 40;
-                    link.rdb.truncate(len);
-                    true
-                } else {
-                    false
-                }
-            }
-            None => false,
-        };
-        if !done {
+        let bytes = std::mem::take(&mut link.inbuf);
+        let Some(transfer) = link.transfer.as_mut() else {
             return false;
+        };
+        let eof_mode = transfer.is_diskless();
+        match transfer.feed(&bytes) {
+            Progress::Reading => false,
+            Progress::TooBig => {
+                // As Redis when the temporary file cannot take more (a full disk).
+                self.log(LogLevel::Warning, "Write error or short write writing to the DB dump file needed for MASTER <-> REPLICA synchronization: No space left on device");
+                self.emit(Event::RdbLoadFailed {
+                    reason: format!(
+                        "the payload is over the replica's {TRANSFER_BYTES_MAX}-byte transfer budget"
+                    ),
+                });
+                self.cancel_transfer_and_reconnect();
+                false
+            }
+            Progress::Done {
+                loaded,
+                bytes,
+                rest,
+            } => {
+                link.transfer = None;
+                self.load_transferred_rdb(loaded, bytes, eof_mode, rest);
+                false
+            }
         }
-        let eof_mode = matches!(link.payload, Some(Payload::Mark(_)));
-        let rdb = std::mem::take(&mut link.rdb);
-        let leftover = std::mem::take(&mut link.inbuf);
-        link.payload = None;
-        self.load_transferred_rdb(&rdb, eof_mode, leftover);
-        false
     }
 
     /// The end of `readSyncBulkPayload`: swap in the new dataset and become CONNECTED.
-    fn load_transferred_rdb(&mut self, rdb: &[u8], eof_mode: bool, leftover: Vec<u8>) {
+    fn load_transferred_rdb(
+        &mut self,
+        loaded: Result<Loaded, RdbError>,
+        bytes: usize,
+        eof_mode: bool,
+        leftover: Vec<u8>,
+    ) {
         // replicationAttachToNewMaster → replicationDiscardCachedMaster, once the whole
         // payload is in and before loading it.
         if self.replica.cached.take().is_some() {
@@ -772,14 +791,14 @@ impl Node {
                 "Discarding previously cached master state.",
             );
         }
-        // Parse first: a corrupt payload leaves the old dataset in place.
-        let loaded = match rdb::load(rdb) {
+        // Loaded aside: a corrupt payload leaves the old dataset in place.
+        let loaded = match loaded {
             Ok(loaded) => loaded,
             Err(err) => {
                 let reason = err.to_string();
                 self.log(LogLevel::Warning, format!("Failed trying to load the MASTER synchronization DB from disk, check server logs. ({reason})"));
                 self.emit(Event::RdbLoadFailed { reason });
-                self.replica_link_lost("Full sync failed; keeping the old data and retrying");
+                self.cancel_transfer_and_reconnect();
                 return;
             }
         };
@@ -806,7 +825,7 @@ impl Node {
             .as_ref()
             .map_or(0, |r| r.repl_stream_db.max(0) as usize);
         self.emit(Event::RdbLoaded {
-            bytes: rdb.len(),
+            bytes,
             keys,
             offset,
         });
@@ -851,6 +870,7 @@ impl Node {
                 raw: Vec::new(),
                 raw_pos: 0,
                 last_interaction_s: now_s,
+                protocol_error: false,
             });
         }
         self.replica.down_since_s = 0;
@@ -858,7 +878,13 @@ impl Node {
     }
 
     fn feed_master_client(&mut self, bytes: &[u8]) {
-        if let Some(client) = self.replica.link.as_mut().and_then(|l| l.client.as_mut()) {
+        if let Some(client) = self
+            .replica
+            .link
+            .as_mut()
+            .and_then(|l| l.client.as_mut())
+            .filter(|c| !c.protocol_error)
+        {
             client.read_reploff += bytes.len() as i64;
             client.parser.feed(bytes);
             client.raw.extend_from_slice(bytes);
@@ -878,14 +904,17 @@ impl Node {
                 Ok(Some(req)) => req,
                 Ok(None) => return,
                 Err(err) => {
-                    self.log(
-                        LogLevel::Warning,
-                        format!("Protocol error from MASTER: {}", err.0),
-                    );
-                    self.replica_link_lost("Connection with master lost.");
+                    self.master_protocol_error(&err.0);
                     return;
                 }
             };
+            if req.inline && !is_bare_newline(&client.raw[client.raw_pos..]) {
+                // `processInlineBuffer`: a master may send a lone newline to keep the link
+                // alive, never an inline command.
+                self.log(LogLevel::Warning, "WARNING: Receiving inline protocol from master, master stream corruption? Closing the master connection and discarding the cached master.");
+                self.master_protocol_error("Master using the inline protocol. Desync?");
+                return;
+            }
             // Exactly the bytes the master sent for this command (inline or not): Redis
             // forwards `querybuf` slices (`commandProcessed` →
             // `replicationFeedStreamFromMasterStream`), never a re-encoding.
@@ -901,6 +930,10 @@ impl Node {
             if client.raw_pos == client.raw.len() {
                 client.raw.clear();
                 client.raw_pos = 0;
+                // After a big command, its bytes' buffer goes (as the query buffer's does).
+                if client.raw.capacity() > PROTO_RESIZE_THRESHOLD {
+                    client.raw = Vec::new();
+                }
             } else if client.raw_pos > 64 * 1024 {
                 client.raw.drain(..client.raw_pos);
                 client.raw_pos = 0;
@@ -911,11 +944,35 @@ impl Node {
                 let mut bytes = std::mem::take(&mut client.unforwarded);
                 self.feed_stream_from_master(&bytes);
                 bytes.clear();
+                if bytes.capacity() > PROTO_RESIZE_THRESHOLD {
+                    bytes = Vec::new();
+                }
                 if let Some(client) = self.replica.link.as_mut().and_then(|l| l.client.as_mut()) {
                     client.unforwarded = bytes;
                 }
             }
         }
+    }
+
+    /// `setProtocolError` on the master client. Redis logs it (as a warning: it is our
+    /// master), applies nothing more, and frees the client once a reply to it is written —
+    /// our next `REPLCONF ACK`, within a second (see [`Node::replica_cron`]). A client freed
+    /// for a protocol error is not cached (`freeClient`), so the next sync asks `PSYNC ? -1`.
+    fn master_protocol_error(&mut self, errstr: &str) {
+        let Some(link) = self.replica.link.as_mut() else {
+            return;
+        };
+        let (addr, port) = (link.host.clone(), link.port);
+        let Some(client) = link.client.as_mut() else {
+            return;
+        };
+        client.protocol_error = true;
+        let sample = query_buffer_sample(&client.raw[client.raw_pos..]);
+        let db = client.db;
+        self.log(
+            LogLevel::Warning,
+            format!("Protocol error ({errstr}) from client: addr={addr}:{port} flags=M db={db}. {sample}"),
+        );
     }
 
     /// `replicationFeedStreamFromMasterStream`: the identical bytes go to our backlog and our
@@ -986,20 +1043,19 @@ impl Node {
                         _ => None,
                     }
                 }
-                Handler::Node => {
-                    match spec.name {
-                        "replconf"
-                            if argv.len() >= 2 && argv[1].eq_ignore_ascii_case(b"getack") =>
-                        {
-                            self.send_ack()
-                        }
-                        "ping" | "replconf" => {}
-                        _ => {
-                            // Other node commands from a master (e.g. CONFIG) are not replicated in practice.
+                Handler::Node => match spec.name {
+                    // `replconfCommand` as for any client: GETACK answers with an ACK, a
+                    // malformed one (`REPLCONF GETACK` alone) is a syntax error.
+                    "replconf" => {
+                        let conn = self.replica.link_conn().unwrap_or(ConnId::Out(0));
+                        match self.replconf_command(conn, &argv) {
+                            Some(Reply::Error(e)) => Some(e),
+                            _ => None,
                         }
                     }
-                    None
-                }
+                    // Other node commands from a master (e.g. CONFIG) are not replicated in practice.
+                    _ => None,
+                },
             },
         };
         self.stats.total_commands_processed += 1;
@@ -1011,6 +1067,7 @@ impl Node {
         });
         if let Some(e) = error {
             let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
+            let e = logged_error(&e);
             self.log(LogLevel::Warning, format!("== CRITICAL == This replica is sending an error to its master: '{e}' after processing the command '{name}'"));
         }
         if let Some(client) = self.replica.link.as_mut().and_then(|l| l.client.as_mut()) {
@@ -1102,6 +1159,75 @@ impl Node {
         }
         if self.replica.is_connected() {
             self.send_ack();
+            self.free_master_after_protocol_error();
         }
     }
+
+    /// The master client flagged by [`Node::master_protocol_error`] goes once its ACK is
+    /// written, without being cached: "Connection with master lost.", then a new sync.
+    fn free_master_after_protocol_error(&mut self) {
+        let flagged = self
+            .replica
+            .link
+            .as_ref()
+            .and_then(|l| l.client.as_ref())
+            .is_some_and(|c| c.protocol_error);
+        if flagged {
+            self.replica_link_lost("Connection with master lost.");
+        }
+    }
+}
+
+/// Error replies Redis sends from its shared objects (`createSharedObjects`), whose text
+/// starts with `-ERR`: the rest of the plain `ERR` errors are formatted without the code.
+const SHARED_ERR_REPLIES: [&str; 4] = [
+    "ERR syntax error",
+    "ERR no such key",
+    "ERR source and destination objects are the same",
+    "ERR index out of range",
+];
+
+/// An error reply as `afterErrorReply` logs it: the string the command passed, so with its
+/// `-` when it named its own code (or is a shared object), without `ERR ` when Redis added
+/// that code itself (`addReplyError(c, "value is not an integer…")`).
+fn logged_error(e: &str) -> String {
+    match e.strip_prefix("ERR ") {
+        Some(text) if !SHARED_ERR_REPLIES.contains(&e) => text.to_string(),
+        _ => format!("-{e}"),
+    }
+}
+
+/// An inline "command" that is only a line end (`querylen == 0`): the keepalive a master
+/// may send, as opposed to an inline command. `rest` starts at the line.
+fn is_bare_newline(rest: &[u8]) -> bool {
+    rest.starts_with(b"\n") || rest.starts_with(b"\r\n")
+}
+
+/// How many bytes of the query buffer a protocol error log line shows (`PROTO_DUMP_LEN`).
+const PROTO_DUMP_LEN: usize = 128;
+
+/// The sample of the unread query buffer `setProtocolError` logs: all of it if short, else
+/// its first and last 64 bytes; unprintable bytes shown as dots.
+fn query_buffer_sample(rest: &[u8]) -> String {
+    let printable = |b: &[u8]| -> String {
+        b.iter()
+            .map(|&c| {
+                if (b' '..=b'~').contains(&c) {
+                    c as char
+                } else {
+                    '.'
+                }
+            })
+            .collect()
+    };
+    if rest.len() < PROTO_DUMP_LEN {
+        return format!("Query buffer during protocol error: '{}'", printable(rest));
+    }
+    let half = PROTO_DUMP_LEN / 2;
+    format!(
+        "Query buffer during protocol error: '{}' (... more {} bytes ...) '{}'",
+        printable(&rest[..half]),
+        rest.len() - PROTO_DUMP_LEN,
+        printable(&rest[rest.len() - half..])
+    )
 }

@@ -191,6 +191,13 @@ pub struct RequestParser {
     spare_list: Vec<Vec<u8>>,
 }
 
+/// `PROTO_RESIZE_THRESHOLD`: a query buffer whose capacity is past this is not kept once
+/// everything in it is consumed (a big argument came and went), nor while it idles.
+pub const PROTO_RESIZE_THRESHOLD: usize = 32 * 1024;
+/// Spare capacity a query buffer may keep, as `clientsCronResizeQueryBuffer` leaves a buffer
+/// wasting less than 4 KB alone.
+const QUERYBUF_SPARE_MAX: usize = 4 * 1024;
+
 /// How many argument buffers a parser keeps for reuse, and the largest it keeps: enough for
 /// a pipeline of ordinary commands, without holding on to a huge value's memory.
 const SPARE_ARGS: usize = 64;
@@ -257,10 +264,23 @@ impl RequestParser {
         }
     }
 
+    /// Gives back the memory the query buffer does not use (`clientsCronResizeQueryBuffer`
+    /// for an idle client): what is not consumed yet stays, the spare capacity goes.
+    pub fn trim(&mut self) {
+        self.compact();
+        if self.buf.capacity() - self.buf.len() > QUERYBUF_SPARE_MAX {
+            self.buf.shrink_to_fit();
+        }
+    }
+
     /// Parses the next complete request, `Ok(None)` if more bytes are needed.
     pub fn next_request(&mut self) -> Result<Option<Request>, ProtocolError> {
         if self.start == self.buf.len() {
             self.compact();
+            // A big argument was consumed: its buffer goes rather than stay with the client.
+            if self.buf.capacity() > PROTO_RESIZE_THRESHOLD {
+                self.buf = Vec::new();
+            }
             return Ok(None);
         }
         let inline = self.multibulk_len == 0 && self.buf[self.start] != b'*';

@@ -1198,10 +1198,10 @@ fn state_holds(kind: &str, c: &Check, sim: &Sim) -> Result<(), String> {
             match node.keyspace().dbs[0].get(key.as_bytes()) {
                 None => Err(format!("{key} is not in {name}'s keyspace")),
                 Some(e) => match e.expire_at_ms {
-                    Some(at) if sim.now_ms() > at => Ok(()),
+                    Some(_) if e.is_expired(sim.now_ms()) => Ok(()),
                     Some(at) => Err(format!(
                         "{key} expires in {:.1} s",
-                        (at - sim.now_ms()) as f64 / 1e3
+                        (at - sim.now_ms() as i64) as f64 / 1e3
                     )),
                     None => Err(format!("{key} has no expiry on {name}")),
                 },

@@ -55,7 +55,7 @@ pub fn active_expire_cycle(
             let sample = n.min(KEYS_PER_LOOP);
             let expired: Vec<Vec<u8>> = (0..sample)
                 .map(|i| volatile[(start + i) % n])
-                .filter(|k| db.get(*k).is_some_and(|e| e.is_expired(now_ms)))
+                .filter(|k| db.get(*k).is_some_and(|e| e.is_due(now_ms)))
                 .cloned()
                 .collect();
             for key in &expired {

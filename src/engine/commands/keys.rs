@@ -262,7 +262,7 @@ fn expire_generic(
     let key = &argv[1];
     let current = match ctx.lookup_write(key) {
         None => return Reply::Integer(0),
-        Some(e) => e.expire_at_ms.map(|t| i64::try_from(t).unwrap_or(i64::MAX)),
+        Some(e) => e.expire_at_ms,
     };
     if flags.nx && current.is_some() {
         return Reply::Integer(0);
@@ -289,10 +289,9 @@ fn expire_generic(
         ctx.rewrite(&[cmd, key]);
         return Reply::Integer(1);
     }
-    // A replica stores past times as they are; we clamp negatives to 0 (already expired).
-    let at = u64::try_from(when).unwrap_or(0);
+    // A replica stores past times as they are, negative ones included (`setExpire`).
     if let Some(e) = ctx.dbm().get_mut(key.as_slice()) {
-        e.expire_at_ms = Some(at);
+        e.expire_at_ms = Some(when);
     }
     ctx.dirty(1);
     if name != "pexpireat" {
@@ -330,7 +329,10 @@ fn ttl_generic(ctx: &mut ExecCtx, key: &[u8], ms: bool) -> Reply {
     match entry.expire_at_ms {
         None => Reply::Integer(-1),
         Some(at) => {
-            let ttl = i64::try_from(at.saturating_sub(now)).unwrap_or(i64::MAX);
+            // `ttlGenericCommand`: a time already past (or before 1970) answers 0.
+            let ttl = at
+                .saturating_sub(i64::try_from(now).unwrap_or(i64::MAX))
+                .max(0);
             Reply::Integer(if ms {
                 ttl
             } else {

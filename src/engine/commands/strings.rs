@@ -123,7 +123,7 @@ fn expire_ms(
     seconds: bool,
     relative: bool,
     cmd: &str,
-) -> Result<u64, Reply> {
+) -> Result<i64, Reply> {
     let mut ms = i64_arg(arg)?;
     if ms <= 0 || (seconds && ms > i64::MAX / 1000) {
         return Err(invalid_expire(cmd));
@@ -138,7 +138,7 @@ fn expire_ms(
     if ms <= 0 {
         return Err(invalid_expire(cmd));
     }
-    u64::try_from(ms).map_err(|_| invalid_expire(cmd))
+    Ok(ms)
 }
 
 /// `setGenericCommand`. A command with an expire propagates as `SET key value PXAT <ms>`

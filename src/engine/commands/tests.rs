@@ -320,7 +320,7 @@ fn active_expire_deletes_within_a_second() {
             format!("k{i}").into_bytes(),
             Entry {
                 value: Value::String(b"v".to_vec()),
-                expire_at_ms: Some(NOW + if i % 2 == 0 { 10 } else { 1_000_000 }),
+                expire_at_ms: Some(NOW as i64 + if i % 2 == 0 { 10 } else { 1_000_000 }),
             },
         );
     }
