@@ -508,9 +508,11 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, ProtocolError> 
     let Some(cr) = buf.windows(2).position(|w| w == b"\r\n") else {
         return Ok(None);
     };
-    let Some(&kind) = buf.first() else {
-        return Ok(None);
-    };
+    // An empty line is no reply (a master's keep-alive newline is `\n` alone, never CRLF).
+    if cr == 0 {
+        return Err(ProtocolError("empty line where a reply was expected".into()));
+    }
+    let kind = buf[0];
     let body = &buf[1..cr];
     let text = || String::from_utf8_lossy(body).into_owned();
     let int = || {
@@ -528,7 +530,10 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, ProtocolError> 
             -1 => (Reply::Nil, after),
             n if n < 0 => return Err(ProtocolError(format!("bad bulk length {n}"))),
             n => {
-                let n = n as usize;
+                // (A length past the address space, on wasm32, can never be complete.)
+                let Some(n) = usize::try_from(n).ok().filter(|n| *n <= usize::MAX - after - 2) else {
+                    return Ok(None);
+                };
                 if buf.len() < after + n + 2 {
                     return Ok(None);
                 }
@@ -566,6 +571,18 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, ProtocolError> 
 
 #[cfg(test)]
 mod tests {
+    /// Found by `./x fuzz` (resp_reply): bytes starting with CRLF made the reply parser
+    /// slice backwards and panic; the page's packet inspector reads any segment with it.
+    #[test]
+    fn a_reply_starting_with_an_empty_line_is_an_error() {
+        use super::parse_reply;
+        let crash = b"\r\n23\r$4:\nabc\r\n$-1\r\n*2\r\n$1\r\na\r\n*-1\r\n*0\r\n";
+        assert!(parse_reply(crash).is_err());
+        assert!(parse_reply(b"\r\n").is_err());
+        // A bulk longer than memory can hold is incomplete, never a panic or a wrap.
+        assert_eq!(parse_reply(b"$9223372036854775807\r\nab").unwrap(), None);
+    }
+
     #[test]
     fn parse_i64_follows_string2ll() {
         use super::parse_i64;
