@@ -266,6 +266,9 @@ pub struct Sim {
     /// How many entries were drained (or skipped) before `trace[0]`: `trace[i]` is entry
     /// number `trace_base + i` of the run.
     trace_base: u64,
+    /// [`trace::entry_bytes`] of every entry kept so far, drained ones included
+    /// ([`Sim::trace_bytes`]).
+    trace_bytes: u64,
     /// Entries numbered below this are counted but not kept: a replay of a part of the run
     /// whose trace is known already (a seek back) runs without building it again.
     record_from: u64,
@@ -319,6 +322,7 @@ impl Sim {
             next_msg: 1,
             trace: Vec::new(),
             trace_base: 0,
+            trace_bytes: 0,
             record_from: 0,
             network_name: Name::from(""),
             seed,
@@ -549,6 +553,13 @@ impl Sim {
         self.trace_base + self.trace.len() as u64
     }
 
+    /// The bytes of every entry this simulation has kept in its trace so far, drained ones
+    /// included, as the history counts them ([`trace::entry_bytes`]): a reader of the
+    /// history can tell how much it has yet to read.
+    pub fn trace_bytes(&self) -> u64 {
+        self.trace_bytes
+    }
+
     /// Hands over the entries recorded since the last drain, each with its number, keeping
     /// the buffer's memory for the next ones.
     pub fn drain_trace(&mut self) -> impl Iterator<Item = (u64, TraceEntry)> + '_ {
@@ -622,12 +633,14 @@ impl Sim {
             return;
         }
         let node = node.map_or_else(|| self.network_name.clone(), |i| self.nodes[i].name.clone());
-        self.trace.push(TraceEntry {
+        let entry = TraceEntry {
             time_us: self.now_us,
             node,
             event,
             peer,
-        });
+        };
+        self.trace_bytes += trace::entry_bytes(&entry) as u64;
+        self.trace.push(entry);
     }
 
     /// Keeps the story of each PSYNC: the decision, then on the same master for the same

@@ -20,8 +20,14 @@ use super::timeline::Timeline;
 use super::{chaos, trace, SimEvent};
 use crate::engine::event::Event;
 
-/// Steps run between two looks at the trace: their entries fit in the history's window.
+/// Most steps run between two looks at the trace.
 const SLICE_STEPS: u64 = 20_000;
+
+/// Most bytes of trace ([`trace::entry_bytes`]) a slice of steps leaves unread: the history
+/// keeps at least three quarters of its window when it shifts, so what is unread stays in
+/// it even after one more step records a value as big as a workload may write
+/// ([`super::limits::WORKLOAD_BYTES_PER_S_MAX`]) and a segment of commands.
+const SLICE_BYTES: u64 = (super::history::TRACE_BUDGET_BYTES / 8) as u64;
 
 /// A PSYNC outcome, for the summary.
 #[derive(Serialize)]
@@ -206,7 +212,10 @@ fn report(
     let mut psync = Vec::new();
     let mut next = timeline.history().window_start();
     loop {
-        let done = timeline.run_until_us_bounded(start_us + until_ms * 1000, SLICE_STEPS);
+        let read_bytes = timeline.sim().trace_bytes();
+        let done = timeline.run_until_us_or(start_us + until_ms * 1000, SLICE_STEPS, |sim| {
+            sim.trace_bytes() - read_bytes > SLICE_BYTES
+        });
         if timeline.history().window_start() > next {
             return Err("internal error: trace entries left the history unread".into());
         }
