@@ -144,7 +144,7 @@ fn from_url() -> Model {
         .and_then(|t| t.parse::<f64>().ok())
         .filter(|ms| ms.is_finite() && *ms >= 0.0)
     {
-        let at = model.start_us + (ms * 1000.0).round() as u64;
+        let at = model.start_us.saturating_add((ms * 1000.0).round() as u64);
         model.timeline.seek_time_us(at);
         model.playing = false;
     }
@@ -266,7 +266,7 @@ fn open_lesson(model: &Shared, cat: &SharedCatalogue, link: &LessonLink) -> Resu
         m.slow_motion = false;
     }
     if let Some((_, Some(ms))) = &link.run {
-        let at = m.start_us + (ms * 1000.0).round() as u64;
+        let at = m.start_us.saturating_add((ms * 1000.0).round() as u64);
         m.timeline.seek_time_us(at);
         m.playing = false;
     }
