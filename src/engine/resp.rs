@@ -510,7 +510,9 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, ProtocolError> 
     };
     // An empty line is no reply (a master's keep-alive newline is `\n` alone, never CRLF).
     if cr == 0 {
-        return Err(ProtocolError("empty line where a reply was expected".into()));
+        return Err(ProtocolError(
+            "empty line where a reply was expected".into(),
+        ));
     }
     let kind = buf[0];
     let body = &buf[1..cr];
@@ -531,7 +533,10 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, ProtocolError> 
             n if n < 0 => return Err(ProtocolError(format!("bad bulk length {n}"))),
             n => {
                 // (A length past the address space, on wasm32, can never be complete.)
-                let Some(n) = usize::try_from(n).ok().filter(|n| *n <= usize::MAX - after - 2) else {
+                let Some(n) = usize::try_from(n)
+                    .ok()
+                    .filter(|n| *n <= usize::MAX - after - 2)
+                else {
                     return Ok(None);
                 };
                 if buf.len() < after + n + 2 {
