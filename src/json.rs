@@ -10,7 +10,6 @@
 //! cannot hold them exactly) with an error rather than alter them.
 
 use serde::de::DeserializeOwned;
-#[cfg(target_arch = "wasm32")]
 use serde::Serialize;
 
 /// Parses `json` as a `T`; the error says what is wrong with the text.
@@ -26,8 +25,13 @@ pub fn from_str<T: DeserializeOwned>(json: &str) -> Result<T, String> {
     serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
 }
 
+/// `value` as compact JSON text.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<String, String> {
+    serde_json::to_string(value).map_err(|e| e.to_string())
+}
+
 /// `value` as compact JSON text, as serde_json writes it: objects for maps, `null` for `None`.
-/// Only the page prints JSON this way (natively, the CLI uses serde_json directly).
 #[cfg(target_arch = "wasm32")]
 pub fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<String, String> {
     let value = value

@@ -6,6 +6,8 @@
 //! each connection has a reader task feeding [`Input`]s into a channel and a writer task for
 //! what its socket could not take at once (`ConnWriter`).
 
+mod listeners;
+mod open_files;
 mod options;
 
 use std::collections::HashMap;
@@ -17,13 +19,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::engine::event::{Event, LogLevel};
 use crate::engine::node::{ConnId, Input, Node, NodeOptions, Output, PeerAddr};
 
-pub use options::{parse, ServerOptions};
+pub use options::{parse, ServerOptions, USAGE};
 
 /// Messages into the node's task.
 enum Msg {
@@ -53,9 +55,19 @@ struct ConnWriter {
     writer: mpsc::UnboundedSender<Write>,
     /// The level the node last heard of.
     reported: usize,
+    /// The connection's reader task: stopped when the node closes the connection, so that
+    /// a client it gave up on cannot go on filling the node's channel (what it sends after
+    /// is never read, as after Redis's `close()`).
+    reader: tokio::task::AbortHandle,
 }
 
 impl ConnWriter {
+    /// Closes the connection: what waits is written, then the socket is closed.
+    fn close(self) {
+        self.reader.abort();
+        let _ = self.writer.send(Write::Close);
+    }
+
     /// Writes `bytes`, directly when nothing waits before them.
     fn send(&mut self, bytes: Vec<u8>) {
         let mut written = 0;
@@ -106,6 +118,22 @@ fn collect_freed_memory() {
 
 /// Runs the server with command-line `args` (after `server`); the process exit code.
 pub fn main(args: &[String]) -> ExitCode {
+    // As redis-server: usage on stderr and exit code 1 for help, the version for -v.
+    match args.first().map(String::as_str) {
+        Some("-h" | "--help") => {
+            eprint!("{USAGE}");
+            return ExitCode::from(1);
+        }
+        Some("-v" | "--version") => {
+            println!(
+                "replscope server v={} (Redis {} replication engine)",
+                env!("CARGO_PKG_VERSION"),
+                crate::engine::info::REDIS_VERSION
+            );
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
     let opts = match options::parse(args) {
         Ok(opts) => opts,
         Err(message) => {
@@ -184,22 +212,30 @@ fn timestamp(ms: u64) -> String {
     )
 }
 
-async fn run(opts: ServerOptions) -> Result<(), String> {
-    let listener = TcpListener::bind((opts.bind.as_str(), opts.config.port))
+async fn run(mut opts: ServerOptions) -> Result<(), String> {
+    opts.config.maxclients = open_files::adjust(opts.config.maxclients, |level, text| {
+        log_line('M', level, text)
+    })?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let mut listening = listeners::listen(&opts.bind, opts.config.port)
         .await
         .map_err(|e| {
+            log_line('M', LogLevel::Warning, &e);
             format!(
-                "Failed listening on port {} (tcp), aborting: {e}",
+                "Failed listening on port {} (tcp), aborting.",
                 opts.config.port
             )
         })?;
     let seed = now_ms() ^ u64::from(std::process::id()).rotate_left(32);
     let mut node = Node::new(NodeOptions {
-        name: format!("{}:{}", opts.bind, opts.config.port),
+        name: format!("{}:{}", opts.bind[0], opts.config.port),
         config: opts.config.clone(),
         seed,
         now_ms: now_ms(),
     });
+    node.set_maxclients_ceiling(open_files::maxclients_ceiling());
+    // The maxclients the open files limit was last raised for.
+    let mut maxclients = opts.config.maxclients;
     if let Some((host, port)) = opts.replicaof.clone() {
         node.configure_replicaof(host, port);
     }
@@ -230,7 +266,6 @@ async fn run(opts: ServerOptions) -> Result<(), String> {
     );
     log_line('M', LogLevel::Notice, "Ready to accept connections tcp");
 
-    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let mut outboxes: HashMap<ConnId, ConnWriter> = HashMap::new();
     let mut next_in = 1u64;
     let mut collected_ms = 0u64;
@@ -252,7 +287,7 @@ async fn run(opts: ServerOptions) -> Result<(), String> {
                 }
                 Output::Close { conn } | Output::Abort { conn } => {
                     if let Some(outbox) = outboxes.remove(&conn) {
-                        let _ = outbox.writer.send(Write::Close);
+                        outbox.close();
                     }
                 }
                 Output::Connect { conn, host, port } => {
@@ -290,22 +325,47 @@ async fn run(opts: ServerOptions) -> Result<(), String> {
                     });
                 }
                 Output::SaveRdb { bytes } => {
-                    if let Err(e) = write_rdb(&opts.config.dir, &opts.config.dbfilename, &bytes) {
+                    let written = write_rdb(&opts.config.dir, &opts.config.dbfilename, &bytes);
+                    if let Err(e) = &written {
                         log_line(
                             role,
                             LogLevel::Warning,
                             &format!("Failed saving the DB: {e}"),
                         );
                     }
+                    node.handle(
+                        now_ms(),
+                        Input::SaveDone {
+                            ok: written.is_ok(),
+                        },
+                    );
+                }
+                Output::Listen { port } => {
+                    // changeListenPort: the new sockets first, the old ones closed only then.
+                    let ok = match listeners::listen(&opts.bind, port).await {
+                        Ok(new) => {
+                            listening = new;
+                            true
+                        }
+                        Err(e) => {
+                            log_line(role, LogLevel::Warning, &e);
+                            false
+                        }
+                    };
+                    node.handle(now_ms(), Input::Listening { ok });
                 }
                 Output::Event(Event::Log { level, text }) => log_line(role, level, &text),
                 Output::Event(_) => {}
             }
         }
+        if node.config().maxclients > maxclients {
+            // A CONFIG SET within the ceiling: the limit can be raised for it.
+            maxclients = node.config().maxclients;
+            let _ = open_files::adjust(maxclients, |level, text| log_line(role, level, text));
+        }
         let wait = node.poll_timeout().saturating_sub(now_ms());
         tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, addr)) = accepted else { continue };
+            (stream, addr) = listening.accept() => {
                 let _ = stream.set_nodelay(true);
                 let conn = ConnId::In(next_in);
                 next_in += 1;
@@ -356,7 +416,7 @@ fn spawn_connection(conn: ConnId, stream: TcpStream, tx: mpsc::UnboundedSender<M
     let waiting = Arc::new(AtomicUsize::new(0));
     let (wtx, wrx) = mpsc::unbounded_channel::<Write>();
     let writer_tx = tx.clone();
-    tokio::spawn(async move {
+    let reader = tokio::spawn(async move {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             match reader.read(&mut buf).await {
@@ -390,6 +450,7 @@ fn spawn_connection(conn: ConnId, stream: TcpStream, tx: mpsc::UnboundedSender<M
         waiting,
         writer: wtx,
         reported: 0,
+        reader: reader.abort_handle(),
     }
 }
 

@@ -20,9 +20,11 @@ pub mod history;
 pub mod lesson;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod lesson_cli;
+pub mod limits;
 pub mod log;
 mod net;
 pub mod redis_cli;
+pub mod run_link;
 pub mod scenario;
 pub mod snapshot;
 pub mod timeline;
@@ -40,7 +42,7 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::config::Config;
+use crate::engine::config::{Config, HostCaps};
 use crate::engine::event::Event;
 use crate::engine::node::{ConnId, Input, Node, NodeOptions, Output, PeerAddr};
 use crate::engine::psync::PsyncDecision;
@@ -55,6 +57,26 @@ const SEGMENT: usize = 16 * 1024;
 
 /// The port every simulated node listens on.
 pub const PORT: u16 = 6379;
+
+/// Memory each simulated node may use (`maxmemory`, and its largest value): the page runs
+/// every node in one tab, whose wasm memory is limited, so a node past it answers `-OOM` like
+/// a Redis at its `maxmemory` instead of taking the tab down. Twelve full nodes and their
+/// replicas' copies stay within what a browser tab holds (BENCHMARKS.md, "Page budgets").
+pub const SIM_MAXMEMORY: u64 = 16 * 1024 * 1024;
+
+/// A simulated node's default configuration: Redis's defaults, with `maxmemory` and
+/// `proto-max-bulk-len` at [`SIM_MAXMEMORY`] and `CONFIG SET` unable to raise them.
+pub fn sim_config() -> Config {
+    let mut c = Config {
+        caps: HostCaps {
+            memory: Some(SIM_MAXMEMORY),
+        },
+        ..Config::default()
+    };
+    c.maxmemory = SIM_MAXMEMORY;
+    c.proto_max_bulk_len = SIM_MAXMEMORY;
+    c
+}
 
 /// Whether a node's process runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -325,6 +347,17 @@ impl Sim {
     /// Adds a master named `name`; returns its index.
     pub fn add_node(&mut self, name: &str, mut config: Config) -> usize {
         config.port = PORT;
+        // Whatever config a caller built, a simulated node stays within the page's budget.
+        let cap = |v: u64| {
+            if v == 0 {
+                SIM_MAXMEMORY
+            } else {
+                v.min(SIM_MAXMEMORY)
+            }
+        };
+        config.maxmemory = cap(config.maxmemory);
+        config.proto_max_bulk_len = cap(config.proto_max_bulk_len);
+        config.caps.memory = Some(SIM_MAXMEMORY);
         let index = self.nodes.len();
         let node = Node::new(NodeOptions {
             name: name.to_string(),
@@ -1109,7 +1142,19 @@ impl Sim {
                         self.send_close(from, to);
                     }
                 }
-                Output::SaveRdb { bytes } => self.nodes[i].disk = Some(bytes.into()),
+                Output::SaveRdb { bytes } => {
+                    // The virtual disk never fails.
+                    self.nodes[i].disk = Some(bytes.into());
+                    let now = self.now_ms();
+                    self.nodes[i].node.handle(now, Input::SaveDone { ok: true });
+                }
+                Output::Listen { .. } => {
+                    // Simulated nodes are reached by name on the one port every node has.
+                    let now = self.now_ms();
+                    self.nodes[i]
+                        .node
+                        .handle(now, Input::Listening { ok: false });
+                }
                 Output::Event(event) => self.record(Some(i), SimEvent::Engine(event)),
             }
         }
@@ -1202,8 +1247,9 @@ impl Sim {
         result
     }
 
-    /// Applies a user action now, and records it. An action naming a node that is not there
-    /// (removed, or never added) does nothing and is recorded as skipped, with why.
+    /// Applies a user action now, and records it. An action the run refuses (a node that is
+    /// not there, removed or never added; a number out of its range, see [`limits`]; a new
+    /// node that may not join) does nothing and is recorded as skipped, with why.
     pub fn act(&mut self, action: &Action) -> Result<(), String> {
         self.act_as(timeline::Origin::User, action)
     }
@@ -1220,13 +1266,34 @@ impl Sim {
         result
     }
 
-    fn apply_action(&mut self, action: &Action) -> Result<(), String> {
-        let idx = |sim: &Sim, name: &str| sim.lookup(name);
-        if let Some(reason) = action
+    /// Why `action` could not apply to this run as it stands, if so: a number out of its
+    /// range ([`limits`]), a node never made, a new node that may not join. An action on a
+    /// node removed earlier is not refused here: a scenario may name one (the step is then
+    /// logged as skipped), so a run records it like any other.
+    pub fn refusal(&self, action: &Action) -> Option<String> {
+        if let Err(why) = limits::check_action(action) {
+            return Some(why);
+        }
+        if let Action::AddNode { name, .. } = action {
+            let nodes = self.nodes.iter().map(|n| (&*n.name, n.removed));
+            return limits::refuse_new_node(name, nodes);
+        }
+        action
             .nodes()
             .into_iter()
-            .find_map(|n| self.lookup(n).err())
-        {
+            .find(|name| !self.nodes.iter().any(|n| *n.name == **name))
+            .map(|name| format!("no node named '{name}'"))
+    }
+
+    fn apply_action(&mut self, action: &Action) -> Result<(), String> {
+        let idx = |sim: &Sim, name: &str| sim.lookup(name);
+        let refused = self.refusal(action).or_else(|| {
+            action
+                .nodes()
+                .into_iter()
+                .find_map(|n| self.lookup(n).err())
+        });
+        if let Some(reason) = refused {
             let skipped = SimEvent::Skipped {
                 action: action.clone(),
                 reason: reason.clone(),
@@ -1303,16 +1370,7 @@ impl Sim {
                 self.resume(n);
             }
             Action::AddNode { name, config } => {
-                if self.index_of(name).is_some() {
-                    return Err(format!("a node named '{name}' exists"));
-                }
-                if self.was_removed(name) {
-                    // Its old replicas still dial that name: a new node would confuse them.
-                    return Err(format!(
-                        "a node named '{name}' was removed; names are not reused"
-                    ));
-                }
-                let mut cfg = Config::default();
+                let mut cfg = sim_config();
                 for (k, v) in config {
                     cfg.set(k, v).map_err(|e| e.reply_text())?;
                 }

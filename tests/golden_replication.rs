@@ -248,7 +248,9 @@ impl Driver {
                 Output::Event(replscope::engine::event::Event::Log { text, .. }) => {
                     self.logs.push((self.now, text))
                 }
-                Output::SaveRdb { .. } | Output::Event(_) => {}
+                Output::SaveRdb { .. } => self.node.handle(self.now, Input::SaveDone { ok: true }),
+                Output::Listen { .. } => self.node.handle(self.now, Input::Listening { ok: false }),
+                Output::Event(_) => {}
             }
         }
     }

@@ -780,3 +780,98 @@ fn a_replica_sharing_a_running_bgsave_gets_its_fork_offset() {
     assert_eq!(c.offset(2), c.offset(0));
     assert_eq!(c.exec(2, "GET during-the-fork"), bulk("1"));
 }
+
+/// The page's memory budget: a simulated node answers `-OOM` past 16 MB, like a Redis at its
+/// `maxmemory`, its replica stays in sync, deleting makes room again, and no `CONFIG SET`
+/// lifts the limit.
+#[test]
+fn a_full_simulated_master_answers_oom_and_its_replica_keeps_up() {
+    let mut c = Cluster::new(1, Config::default());
+    c.attach_all();
+    let value = "x".repeat(60_000);
+    let mut accepted = 0;
+    let oom = loop {
+        match c.exec(0, &format!("SET k{accepted} {value}")) {
+            Reply::Simple(_) => accepted += 1,
+            other => break other,
+        }
+        assert!(accepted < 1000, "60 MB written to a 16 MB node");
+    };
+    assert_eq!(
+        oom,
+        Reply::Error("OOM command not allowed when used memory > 'maxmemory'.".into())
+    );
+    // 16 MB of 60 KB values, within the estimate's slack.
+    assert!((240..=300).contains(&accepted), "{accepted} values taken");
+    c.sim.run_for(2_000);
+    assert_eq!(
+        c.offset(1),
+        c.offset(0),
+        "the replica applied every accepted write"
+    );
+    assert_eq!(c.exec(1, "DBSIZE"), Reply::Integer(accepted));
+    // Deleting more than the estimate's slack (256 KB) makes room.
+    assert_eq!(
+        c.exec(0, "DEL k0 k1 k2 k3 k4 k5 k6 k7 k8 k9"),
+        Reply::Integer(10)
+    );
+    assert_eq!(c.exec(0, &format!("SET again {value}")), Reply::ok());
+    for line in ["CONFIG SET maxmemory 0", "CONFIG SET maxmemory 1gb"] {
+        assert_eq!(
+            c.exec(0, line),
+            Reply::Error(
+                "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be between 1 and 16777216 inclusive".into()
+            ),
+            "{line}"
+        );
+    }
+    assert_eq!(c.exec(0, "CONFIG SET maxmemory 1mb"), Reply::ok());
+    assert_eq!(
+        c.exec(0, "SET more 1"),
+        Reply::Error("OOM command not allowed when used memory > 'maxmemory'.".into())
+    );
+}
+
+/// A console line longer than the page keeps is refused before it joins the run (every line
+/// typed is kept for time travel).
+#[test]
+fn a_console_line_past_the_limit_is_refused_and_not_recorded() {
+    use replscope::sim::console::CONSOLE_LINE_MAX;
+    let scenario = replscope::sim::scenario::builtin_named("one-replica").unwrap();
+    let mut t = scenario.build(None).unwrap();
+    let before = t.inputs().len();
+    let line = format!("SET big {}", "x".repeat(CONSOLE_LINE_MAX));
+    let err = t
+        .act(replscope::sim::Action::Exec {
+            node: "m".into(),
+            command: line,
+        })
+        .unwrap_err();
+    assert!(err.contains("at most 64 KB"), "{err}");
+    assert_eq!(t.inputs().len(), before, "the refused line was recorded");
+    let fits = format!("SET big {}", "x".repeat(CONSOLE_LINE_MAX - 8));
+    t.act(replscope::sim::Action::Exec {
+        node: "m".into(),
+        command: fits,
+    })
+    .unwrap();
+    assert_eq!(t.inputs().len(), before + 1);
+    // The run's lines have a budget in all: 16 MB is about 256 such lines.
+    let mut taken = 1;
+    let err = loop {
+        let recorded = t.inputs().len();
+        match t.act(replscope::sim::Action::Exec {
+            node: "m".into(),
+            command: format!("SET big{taken} {}", "x".repeat(CONSOLE_LINE_MAX - 16)),
+        }) {
+            Ok(()) => taken += 1,
+            Err(e) => {
+                assert_eq!(t.inputs().len(), recorded, "the refused line was recorded");
+                break e;
+            }
+        }
+        assert!(taken < 300, "more than 16 MB of lines kept");
+    };
+    assert!(err.contains("already keeps 16 MB"), "{err}");
+    assert_eq!(taken, 256);
+}

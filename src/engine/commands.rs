@@ -280,6 +280,8 @@ pub struct ExecCtx<'a> {
     /// False where nothing will be propagated (a replica applying its master's stream
     /// forwards the bytes it received instead): the command's own argv is not copied.
     pub propagate: bool,
+    /// `proto-max-bulk-len`: the longest string a command may build (`checkStringLength`).
+    pub proto_max_bulk_len: u64,
     prop: PropState,
 }
 
@@ -301,6 +303,7 @@ impl<'a> ExecCtx<'a> {
             lazyfree_lazy_expire: false,
             lazyfree_lazy_user_del: false,
             propagate: true,
+            proto_max_bulk_len: crate::engine::resp::PROTO_MAX_BULK_LEN as u64,
             prop: PropState::default(),
         }
     }

@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use super::backlog::{BacklogModel, MIN_SIZE as BACKLOG_MIN_SIZE};
 use super::commands::glob_match;
+use super::resp::PROTO_MAX_BULK_LEN;
 
-/// Limits of `client-output-buffer-limit replica` (hard bytes, soft bytes, soft seconds).
+/// Limits of one `client-output-buffer-limit` class (hard bytes, soft bytes, soft seconds; 0
+/// disables a limit).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutputBufferLimit {
     pub hard: u64,
@@ -39,11 +41,41 @@ pub struct Config {
     pub requirepass: Option<String>,
     pub lazyfree_lazy_expire: bool,
     pub client_output_buffer_limit_replica: OutputBufferLimit,
+    /// `client-output-buffer-limit normal`: none by default, as in Redis.
+    pub client_output_buffer_limit_normal: OutputBufferLimit,
+    /// `client-query-buffer-limit`: a client whose unparsed input passes it is closed.
+    pub client_query_buffer_limit: u64,
+    /// `maxclients`: connections beyond it get `-ERR max number of clients reached`.
+    pub maxclients: u64,
+    /// `timeout`: seconds a normal client may stay idle (0: forever).
+    pub timeout: u64,
+    /// `protected-mode`: without a password, only loopback clients are served.
+    pub protected_mode: bool,
+    /// `stop-writes-on-bgsave-error`: after a failed background save (with save points
+    /// set), writes are refused with `-MISCONF` until a save succeeds.
+    pub stop_writes_on_bgsave_error: bool,
     /// `save <seconds> <changes>` points; empty disables automatic snapshots.
     pub save: Vec<(u64, u64)>,
     /// Where snapshots go (used by the native server; the simulator keeps them in memory).
     pub dir: String,
     pub dbfilename: String,
+    /// `maxmemory` in bytes (0: no limit); the policy is always `noeviction`.
+    pub maxmemory: u64,
+    /// `replica-ignore-maxmemory`: a replica applies its master's writes whatever it holds.
+    pub replica_ignore_maxmemory: bool,
+    /// `proto-max-bulk-len`: the largest bulk argument or string value.
+    pub proto_max_bulk_len: u64,
+    /// What the host running the node can hold (not a Redis option).
+    pub caps: HostCaps,
+}
+
+/// Upper bounds a host puts on options that decide how much memory a node may take: the
+/// page gives each node a share of the tab's memory, so `CONFIG SET maxmemory 0` (no limit)
+/// must be refused there, with Redis's range error and the range this host allows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostCaps {
+    /// Largest `maxmemory` and `proto-max-bulk-len`, in bytes (`None`: Redis's own ranges).
+    pub memory: Option<u64>,
 }
 
 impl Default for Config {
@@ -73,9 +105,23 @@ impl Default for Config {
                 soft: 64 * 1024 * 1024,
                 soft_seconds: 60,
             },
+            client_output_buffer_limit_normal: OutputBufferLimit {
+                hard: 0,
+                soft: 0,
+                soft_seconds: 0,
+            },
+            client_query_buffer_limit: 1024 * 1024 * 1024,
+            maxclients: 10000,
+            timeout: 0,
+            protected_mode: true,
+            stop_writes_on_bgsave_error: true,
             save: vec![(3600, 1), (300, 100), (60, 10000)],
             dir: ".".into(),
             dbfilename: "dump.rdb".into(),
+            maxmemory: 0,
+            replica_ignore_maxmemory: true,
+            proto_max_bulk_len: PROTO_MAX_BULK_LEN as u64,
+            caps: HostCaps::default(),
         }
     }
 }
@@ -103,18 +149,40 @@ const NAMES: &[(&str, Option<&str>)] = &[
     ("requirepass", None),
     ("lazyfree-lazy-expire", None),
     ("client-output-buffer-limit", None),
+    ("client-query-buffer-limit", None),
+    ("maxclients", None),
+    ("timeout", None),
+    ("protected-mode", None),
+    ("stop-writes-on-bgsave-error", None),
     ("databases", None),
     ("save", None),
     ("dir", None),
     ("dbfilename", None),
+    ("maxmemory", None),
+    ("maxmemory-policy", None),
+    ("replica-ignore-maxmemory", Some("slave-ignore-maxmemory")),
+    ("proto-max-bulk-len", None),
 ];
 
 /// Why a `CONFIG SET` failed; `reply_text` gives Redis's wording.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConfigError {
     Unknown(String),
-    Invalid { name: String, reason: String },
+    Invalid {
+        name: String,
+        reason: String,
+    },
+    /// Settable at startup only (`PROTECTED_CONFIG`, or a setting replscope cannot apply
+    /// while running).
+    Protected {
+        name: String,
+        reason: String,
+    },
 }
+
+/// Options `CONFIG SET` refuses: Redis 7.0 marks `dir` and `dbfilename` `PROTECTED_CONFIG`
+/// (`enable-protected-configs` defaults to `no`, and replscope has no way to change it).
+const PROTECTED: &[&str] = &["dir", "dbfilename"];
 
 impl ConfigError {
     /// The error reply text, as config.c words it.
@@ -123,7 +191,7 @@ impl ConfigError {
             ConfigError::Unknown(name) => {
                 format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'")
             }
-            ConfigError::Invalid { name, reason } => {
+            ConfigError::Invalid { name, reason } | ConfigError::Protected { name, reason } => {
                 format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}")
             }
         }
@@ -187,6 +255,22 @@ fn yes_no(b: bool) -> String {
 }
 
 const INT_MAX: u64 = i32::MAX as u64;
+const LONG_MAX: u64 = i64::MAX as u64;
+/// Smallest `client-query-buffer-limit` (config.c: 1mb).
+const QUERY_BUFFER_LIMIT_MIN: u64 = 1024 * 1024;
+/// The minimum of `proto-max-bulk-len` in Redis 7.0 (1 MB).
+const PROTO_MAX_BULK_LEN_MIN: u64 = 1024 * 1024;
+/// `maxmemory-policy` values Redis 7.0 knows; replscope implements the last one only.
+const MAXMEMORY_POLICIES: &[&str] = &[
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "noeviction",
+];
 
 impl Config {
     /// The canonical name for `name` or one of its aliases (case-insensitive).
@@ -197,15 +281,31 @@ impl Config {
         })
     }
 
-    /// `CONFIG GET` for one or more glob patterns: (name, value) pairs without duplicates.
+    /// `CONFIG GET` for one or more patterns: (name, value) pairs without duplicates. As in
+    /// Redis 7.0, a pattern without glob characters is answered under the name as given
+    /// (an alias stays an alias, even in capitals), and a glob lists every matching name,
+    /// aliases included.
     pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
-        for (name, alias) in NAMES {
-            let hit = patterns.iter().any(|p| {
-                glob_match(p, name.as_bytes()) || alias.is_some_and(|a| glob_match(p, a.as_bytes()))
-            });
-            if hit {
-                out.push((name.to_string(), self.get(name).unwrap_or_default()));
+        let mut add = |name: String, value: String| {
+            if !out.iter().any(|(n, _)| *n == name) {
+                out.push((name, value));
+            }
+        };
+        for p in patterns {
+            if !p.iter().any(|b| matches!(b, b'*' | b'?' | b'[')) {
+                let name = String::from_utf8_lossy(p).into_owned();
+                if let Some(value) = self.get(&name) {
+                    add(name, value);
+                }
+                continue;
+            }
+            for (name, alias) in NAMES {
+                for n in std::iter::once(*name).chain(*alias) {
+                    if glob_match(p, n.as_bytes()) {
+                        add(n.to_string(), self.get(name).unwrap_or_default());
+                    }
+                }
             }
         }
         out
@@ -238,12 +338,20 @@ impl Config {
             "requirepass" => self.requirepass.clone().unwrap_or_default(),
             "lazyfree-lazy-expire" => yes_no(self.lazyfree_lazy_expire),
             "client-output-buffer-limit" => {
-                let l = self.client_output_buffer_limit_replica;
+                let (n, l) = (
+                    self.client_output_buffer_limit_normal,
+                    self.client_output_buffer_limit_replica,
+                );
                 format!(
-                    "normal 0 0 0 slave {} {} {} pubsub 33554432 8388608 60",
-                    l.hard, l.soft, l.soft_seconds
+                    "normal {} {} {} slave {} {} {} pubsub 33554432 8388608 60",
+                    n.hard, n.soft, n.soft_seconds, l.hard, l.soft, l.soft_seconds
                 )
             }
+            "client-query-buffer-limit" => self.client_query_buffer_limit.to_string(),
+            "maxclients" => self.maxclients.to_string(),
+            "timeout" => self.timeout.to_string(),
+            "protected-mode" => yes_no(self.protected_mode),
+            "stop-writes-on-bgsave-error" => yes_no(self.stop_writes_on_bgsave_error),
             "databases" => "16".into(),
             "save" => self
                 .save
@@ -253,11 +361,29 @@ impl Config {
                 .join(" "),
             "dir" => self.dir.clone(),
             "dbfilename" => self.dbfilename.clone(),
+            "maxmemory" => self.maxmemory.to_string(),
+            "maxmemory-policy" => "noeviction".into(),
+            "replica-ignore-maxmemory" => yes_no(self.replica_ignore_maxmemory),
+            "proto-max-bulk-len" => self.proto_max_bulk_len.to_string(),
             _ => return None,
         })
     }
 
-    /// Sets one option (`CONFIG SET name value`, or `--name value` on the command line).
+    /// `CONFIG SET name value`: like [`Config::set`], but protected options are refused
+    /// with Redis's error.
+    pub fn set_at_runtime(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let canonical = Self::canonical(name).ok_or_else(|| ConfigError::Unknown(name.into()))?;
+        if PROTECTED.contains(&canonical) {
+            return Err(ConfigError::Protected {
+                name: name.to_string(),
+                reason: "can't set protected config".into(),
+            });
+        }
+        self.set(name, value)
+    }
+
+    /// Sets one option (`--name value` on the command line; `CONFIG SET` goes through
+    /// [`Config::set_at_runtime`]).
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
         let canonical = Self::canonical(name).ok_or_else(|| ConfigError::Unknown(name.into()))?;
         let invalid = |reason: String| ConfigError::Invalid {
@@ -317,6 +443,21 @@ impl Config {
                 self.lazyfree_lazy_expire = parse_bool(value).map_err(invalid)?
             }
             "client-output-buffer-limit" => self.set_output_buffer_limit(value).map_err(invalid)?,
+            "client-query-buffer-limit" => {
+                self.client_query_buffer_limit = parse_memory(value)
+                    .filter(|b| (QUERY_BUFFER_LIMIT_MIN..=LONG_MAX).contains(b))
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "argument must be between {QUERY_BUFFER_LIMIT_MIN} and {LONG_MAX} inclusive"
+                        ))
+                    })?
+            }
+            "maxclients" => self.maxclients = int(1, u64::from(u32::MAX))?,
+            "timeout" => self.timeout = int(0, INT_MAX)?,
+            "protected-mode" => self.protected_mode = parse_bool(value).map_err(invalid)?,
+            "stop-writes-on-bgsave-error" => {
+                self.stop_writes_on_bgsave_error = parse_bool(value).map_err(invalid)?
+            }
             "save" => self.save = parse_save_points(value).map_err(invalid)?,
             "dir" => self.dir = value.to_string(),
             "dbfilename" => {
@@ -327,12 +468,54 @@ impl Config {
                 }
                 self.dbfilename = value.to_string()
             }
+            "maxmemory" => self.maxmemory = self.memory_value(value, 0).map_err(invalid)?,
+            "maxmemory-policy" => {
+                if !MAXMEMORY_POLICIES
+                    .iter()
+                    .any(|p| p.eq_ignore_ascii_case(value))
+                {
+                    return Err(invalid(format!(
+                        "argument(s) must be one of the following: {}",
+                        MAXMEMORY_POLICIES.join(", ")
+                    )));
+                }
+                if !value.eq_ignore_ascii_case("noeviction") {
+                    return Err(invalid(
+                        "replscope only implements maxmemory-policy noeviction".into(),
+                    ));
+                }
+            }
+            "replica-ignore-maxmemory" => {
+                self.replica_ignore_maxmemory = parse_bool(value).map_err(invalid)?
+            }
+            "proto-max-bulk-len" => {
+                self.proto_max_bulk_len = self
+                    .memory_value(value, PROTO_MAX_BULK_LEN_MIN)
+                    .map_err(invalid)?
+            }
             _ => return Err(ConfigError::Unknown(name.into())),
         }
         Ok(())
     }
 
-    /// Parses `<class> <hard> <soft> <seconds>` groups; only the replica class is kept.
+    /// A memory option's value, at least `min` and within Redis's range (`LLONG_MAX`) and the
+    /// host's cap (where 0, Redis's "no limit", is out of range too).
+    fn memory_value(&self, value: &str, min: u64) -> Result<u64, String> {
+        let bytes = parse_memory(value).ok_or("argument must be a memory value")?;
+        let (min, max) = match self.caps.memory {
+            Some(cap) => (min.max(1), cap),
+            None => (min, i64::MAX as u64),
+        };
+        if bytes < min || bytes > max {
+            return Err(format!(
+                "argument must be between {min} and {max} inclusive"
+            ));
+        }
+        Ok(bytes)
+    }
+
+    /// Parses `<class> <hard> <soft> <seconds>` groups; the pubsub class is accepted and
+    /// ignored (replscope has no Pub/Sub).
     fn set_output_buffer_limit(&mut self, value: &str) -> Result<(), String> {
         let words: Vec<&str> = value.split_ascii_whitespace().collect();
         if words.is_empty() || !words.len().is_multiple_of(4) {
@@ -353,12 +536,15 @@ impl Config {
                         .into(),
                 );
             };
-            if class == "replica" || class == "slave" {
-                self.client_output_buffer_limit_replica = OutputBufferLimit {
-                    hard,
-                    soft,
-                    soft_seconds: secs,
-                };
+            let limit = OutputBufferLimit {
+                hard,
+                soft,
+                soft_seconds: secs,
+            };
+            match class.as_str() {
+                "replica" | "slave" => self.client_output_buffer_limit_replica = limit,
+                "normal" => self.client_output_buffer_limit_normal = limit,
+                _ => {}
             }
         }
         Ok(())
@@ -404,6 +590,26 @@ mod tests {
     }
 
     #[test]
+    fn protected_configs_are_set_at_startup_only() {
+        let mut c = Config::default();
+        assert_eq!(
+            c.set_at_runtime("DIR", "/tmp").unwrap_err().reply_text(),
+            "ERR CONFIG SET failed (possibly related to argument 'DIR') - can't set protected config"
+        );
+        assert!(c.set_at_runtime("dbfilename", "x.rdb").is_err());
+        c.set("dir", "/tmp").unwrap();
+        c.set_at_runtime("timeout", "5").unwrap();
+        assert_eq!(c.get("timeout").unwrap(), "5");
+        c.set("client-output-buffer-limit", "normal 1mb 512kb 10")
+            .unwrap();
+        assert_eq!(
+            c.get("client-output-buffer-limit").unwrap(),
+            "normal 1048576 524288 10 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+        );
+        assert!(c.set("client-query-buffer-limit", "1kb").is_err());
+    }
+
+    #[test]
     fn config_get_globs() {
         let c = Config::default();
         let names: Vec<String> = c
@@ -420,9 +626,25 @@ mod tests {
                 "repl-diskless-load"
             ]
         );
+        // Read off redis-server 7.0.15: an exact name is echoed as given, a glob lists
+        // aliases too.
         assert_eq!(
-            c.get_matching(&[b"min-slaves-to-write"])[0].0,
-            "min-replicas-to-write"
+            c.get_matching(&[b"MIN-SLAVES-TO-WRITE"]),
+            [("MIN-SLAVES-TO-WRITE".to_string(), "0".to_string())]
+        );
+        let names: Vec<String> = c
+            .get_matching(&[b"min-*"])
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "min-replicas-to-write",
+                "min-slaves-to-write",
+                "min-replicas-max-lag",
+                "min-slaves-max-lag"
+            ]
         );
     }
 }

@@ -8,7 +8,15 @@ use super::node::Node;
 /// The Redis version replscope speaks (INFO, the RDB's `redis-ver` AUX field).
 pub const REDIS_VERSION: &str = "7.0.15";
 
-const DEFAULT_SECTIONS: &[&str] = &["server", "clients", "stats", "replication", "keyspace"];
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "keyspace",
+];
 
 /// Renders INFO for `section` (`None`: the default sections; `all`/`everything`: all).
 pub fn render(node: &Node, section: Option<&str>) -> String {
@@ -25,6 +33,8 @@ pub fn render(node: &Node, section: Option<&str>) -> String {
             parts.push(match *name {
                 "server" => server(node),
                 "clients" => clients(node),
+                "memory" => memory(node),
+                "persistence" => node.persistence_info(),
                 "stats" => stats(node),
                 "replication" => replication(node),
                 _ => keyspace(node),
@@ -51,16 +61,47 @@ fn clients(node: &Node) -> String {
         .values()
         .filter(|c| c.replica.is_none())
         .count();
-    let blocked = node.clients.values().filter(|c| c.wait.is_some()).count();
-    format!("# Clients\r\nconnected_clients:{normal}\r\nblocked_clients:{blocked}\r\n")
+    let blocked = node.clients.values().filter(|c| c.is_blocked()).count();
+    format!(
+        "# Clients\r\nconnected_clients:{normal}\r\nmaxclients:{}\r\nblocked_clients:{blocked}\r\n",
+        node.cfg.maxclients
+    )
+}
+
+/// The fields of Redis's memory section that `maxmemory` explains; `used_memory` is the
+/// estimate the OOM check compares (see [`crate::engine::maxmemory`]).
+fn memory(node: &Node) -> String {
+    let used = node.used_memory() as u64;
+    let max = node.cfg.maxmemory;
+    format!(
+        "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nmaxmemory:{max}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:noeviction\r\n",
+        bytes_to_human(used),
+        bytes_to_human(max)
+    )
+}
+
+/// `bytesToHuman`: bytes below 1024, else two decimals of the largest unit that fits.
+fn bytes_to_human(n: u64) -> String {
+    const UNITS: [&str; 5] = ["K", "M", "G", "T", "P"];
+    if n < 1024 {
+        return format!("{n}B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.2}{}", UNITS[unit])
 }
 
 fn stats(node: &Node) -> String {
     let s = &node.stats;
     format!(
-        "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\nexpired_keys:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
+        "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
         s.total_connections_received,
         s.total_commands_processed,
+        s.rejected_connections,
         s.expired_keys,
         s.sync_full,
         s.sync_partial_ok,
@@ -183,4 +224,17 @@ fn keyspace(node: &Node) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bytes_to_human;
+
+    #[test]
+    fn human_sizes_like_redis() {
+        // Values read off redis-server 7.0's INFO memory.
+        assert_eq!(bytes_to_human(963_904), "941.31K");
+        assert_eq!(bytes_to_human(0), "0B");
+        assert_eq!(bytes_to_human(16 * 1024 * 1024), "16.00M");
+    }
 }

@@ -309,6 +309,7 @@ impl Node {
         let rdb_unsent = c.rdb_unsent();
         let size = c.output_buffer();
         let Some(link) = c.replica.as_mut() else {
+            self.output_over_limit(conn, queued);
             return;
         };
         // Drivers report changes only, and nothing follows a diskless RDB on its connection

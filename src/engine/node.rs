@@ -22,11 +22,13 @@ use serde::{Deserialize, Serialize};
 use super::argv::Argv;
 use super::backlog::{Backlog, Page, PagePool};
 use super::commands::{self, flags, ExecCtx, ExpireView, Handler, Propagated};
-use super::config::Config;
+use super::config::{Config, ConfigError};
 use super::event::{Event, LogLevel};
 use super::keyspace::{DbPool, Keyspace};
 use super::master::{MasterState, RdbFilter, ReplicaLink};
+use super::maxmemory::{self, MemoryMeter};
 use super::outbox::Outbox;
+use super::persistence::{self, Persistence};
 use super::replica::ReplicaSide;
 use super::resp::{Reply, RequestParser};
 
@@ -65,6 +67,12 @@ pub enum Input {
     /// the queue empties. Bytes never reported as queued count as taken at once, so drivers
     /// whose sockets always drain may never send it.
     SendQueue { conn: ConnId, queued: usize },
+    /// The driver stored the oldest [`Output::SaveRdb`] not yet answered (`ok`), or could
+    /// not. Every `SaveRdb` gets one, in order: SAVE answers only then.
+    SaveDone { ok: bool },
+    /// The driver now listens on the port of the oldest [`Output::Listen`] not yet answered
+    /// (`ok`), or could not (and still listens where it did).
+    Listening { ok: bool },
 }
 
 /// What the node asks of the driver.
@@ -91,6 +99,10 @@ pub enum Output {
     /// Store this RDB file as the node's `dir/dbfilename` (SAVE, BGSAVE, a save point).
     SaveRdb {
         bytes: Vec<u8>,
+    },
+    /// Listen on `port` instead (`CONFIG SET port`); answer with [`Input::Listening`].
+    Listen {
+        port: u16,
     },
     Event(Event),
 }
@@ -176,6 +188,17 @@ pub(crate) struct Client {
     /// at the driver's last [`Input::SendQueue`] report.
     pub sent: u64,
     pub queued: usize,
+    /// When its output first stayed over the normal class's soft limit.
+    pub soft_since_s: Option<u64>,
+    /// SAVE or `CONFIG SET port` waits for the driver to say how the file or the listener went.
+    pub awaiting_driver: bool,
+}
+
+impl Client {
+    /// Blocked (WAIT, SAVE): its further commands wait, and it is never idle-closed.
+    pub(crate) fn is_blocked(&self) -> bool {
+        self.wait.is_some() || self.awaiting_driver
+    }
 }
 
 /// Counters shown by INFO stats.
@@ -183,6 +206,8 @@ pub(crate) struct Client {
 pub struct Stats {
     pub total_connections_received: u64,
     pub total_commands_processed: u64,
+    /// Connections turned away by `maxclients` or protected mode.
+    pub rejected_connections: u64,
     pub sync_full: u64,
     pub sync_partial_ok: u64,
     pub sync_partial_err: u64,
@@ -217,8 +242,15 @@ pub struct Node {
     pub(crate) repl_cron_loops: u64,
     /// Changes since the last save (`server.dirty`), for the save points.
     pub(crate) dirty: u64,
-    /// Unix seconds of the last successful save (`LASTSAVE`).
-    pub(crate) lastsave_s: u64,
+    /// Snapshots being written and how the last ones went.
+    pub(crate) persistence: Persistence,
+    /// `CONFIG SET port` commands waiting for the driver, oldest first: who to answer and
+    /// the settings to restore if it cannot listen there.
+    pub(crate) pending_listen: VecDeque<(Option<ConnId>, Config)>,
+    /// The largest `maxclients` the driver can give descriptors to (`None`: no such limit).
+    pub(crate) maxclients_ceiling: Option<u64>,
+    /// The `used_memory` estimate behind `maxmemory`.
+    pub(crate) memory: MemoryMeter,
 }
 
 /// Seconds a client idles before its query buffer is trimmed (`clientsCronResizeQueryBuffer`).
@@ -310,7 +342,10 @@ impl Node {
             cron_loops: 0,
             repl_cron_loops: 0,
             dirty: 0,
-            lastsave_s: opts.now_ms / 1000,
+            persistence: Persistence::new(opts.now_ms / 1000),
+            pending_listen: VecDeque::new(),
+            maxclients_ceiling: None,
+            memory: MemoryMeter::default(),
         }
     }
 
@@ -331,6 +366,8 @@ impl Node {
             }
             Input::Closed { conn } => self.connection_closed(conn),
             Input::SendQueue { conn, queued } => self.send_queue_level(conn, queued),
+            Input::SaveDone { ok } => self.save_done(ok),
+            Input::Listening { ok } => self.listening(ok),
         }
         self.before_sleep();
     }
@@ -382,6 +419,12 @@ impl Node {
     /// process gets new socket ids: nothing addressed to the old process reaches the new one.
     pub fn continue_connection_ids(&mut self, previous: &Node) {
         self.next_out_conn = self.next_out_conn.max(previous.next_out_conn);
+    }
+
+    /// Tells the node the largest `maxclients` the process can have descriptors for (the
+    /// native server's open files limit): `CONFIG SET maxclients` refuses more.
+    pub fn set_maxclients_ceiling(&mut self, ceiling: u64) {
+        self.maxclients_ceiling = Some(ceiling);
     }
 
     pub fn run_id(&self) -> &str {
@@ -543,10 +586,17 @@ impl Node {
     /// `freeClient`: drops a client at once; output it has not written yet is discarded.
     pub(crate) fn abort(&mut self, conn: ConnId) {
         self.forget_client(conn);
+        self.out.discard(conn);
         self.out.push(Output::Abort { conn });
     }
 
     fn accept(&mut self, conn: ConnId, peer: PeerAddr) {
+        if let Some(refusal) = self.refusal(&peer) {
+            self.stats.rejected_connections += 1;
+            self.send(conn, refusal);
+            self.out.push(Output::Close { conn });
+            return;
+        }
         let id = self.next_client_id;
         self.next_client_id += 1;
         self.stats.total_connections_received += 1;
@@ -557,7 +607,11 @@ impl Node {
                 id,
                 name: None,
                 peer,
-                parser: RequestParser::new(),
+                parser: {
+                    let mut p = RequestParser::new();
+                    p.set_max_bulk_len(self.cfg.proto_max_bulk_len);
+                    p
+                },
                 db: 0,
                 multi: None,
                 authenticated,
@@ -573,6 +627,8 @@ impl Node {
                 rdb_filter: RdbFilter::default(),
                 sent: 0,
                 queued: 0,
+                soft_since_s: None,
+                awaiting_driver: false,
             },
         );
     }
@@ -606,14 +662,25 @@ impl Node {
         };
         client.last_interaction_s = now_s;
         client.parser.feed(bytes);
+        let sent_before = client.sent;
+        if self.query_buffer_over_limit(conn) {
+            return;
+        }
         loop {
+            let auth_required = self.auth_required(conn);
             let Some(client) = self.clients.get_mut(&conn) else {
                 return;
             };
-            // A client blocked in WAIT does not run further commands until unblocked.
-            if client.wait.is_some() {
+            // Replies of this batch not yet handed to the driver, and what the socket holds.
+            let unwritten = client.queued + (client.sent - sent_before) as usize;
+            // A blocked client (WAIT, SAVE) does not run further commands until unblocked.
+            if client.is_blocked() || self.output_over_limit(conn, unwritten) {
                 return;
             }
+            let Some(client) = self.clients.get_mut(&conn) else {
+                return;
+            };
+            client.parser.set_unauthenticated(auth_required);
             match client.parser.next_request() {
                 Ok(Some(req)) => {
                     if req.argv.is_empty() {
@@ -671,12 +738,15 @@ impl Node {
             }
             sub
         };
+        if self.auth_required(conn) && spec.name != "auth" {
+            return self.reject(conn, &argv, Reply::error("NOAUTH Authentication required."));
+        }
+        if self.refused_for_memory(conn, spec) {
+            return self.reject(conn, &argv, Reply::error(maxmemory::OOM));
+        }
         let Some(client) = self.clients.get(&conn) else {
             return;
         };
-        if !client.authenticated && spec.name != "auth" {
-            return self.reject(conn, &argv, Reply::error("NOAUTH Authentication required."));
-        }
         let in_multi = client.multi.is_some();
         let is_write = spec.is_write()
             || (spec.name == "exec"
@@ -684,6 +754,9 @@ impl Node {
                     .multi
                     .as_ref()
                     .is_some_and(|m| m.queued.iter().any(|a| is_write_argv(a))));
+        if (is_write || spec.name == "ping") && self.writes_denied_by_disk_error() {
+            return self.reject(conn, &argv, Reply::error(persistence::MISCONF));
+        }
         if is_write && !self.enough_good_replicas() {
             return self.reject(
                 conn,
@@ -745,11 +818,27 @@ impl Node {
         });
     }
 
-    /// `rejectCommand`: the error reply, and inside MULTI the transaction is doomed.
+    /// `rejectCommand`: the error reply, and inside MULTI the transaction is doomed. A
+    /// refused EXEC discards the transaction and says why (`execCommandAbort`), even
+    /// outside MULTI.
     fn reject(&mut self, conn: ConnId, argv: &[Vec<u8>], reply: Reply) {
-        if let Some(multi) = self.clients.get_mut(&conn).and_then(|c| c.multi.as_mut()) {
-            multi.dirty_exec = true;
-        }
+        let Some(client) = self.clients.get_mut(&conn) else {
+            return;
+        };
+        let reply = match reply {
+            Reply::Error(why) if argv[0].eq_ignore_ascii_case(b"exec") => {
+                client.multi = None;
+                // Errors Redis formats (arity, unknown subcommand) come without their code.
+                let why = why.strip_prefix("ERR ").unwrap_or(&why);
+                Reply::Error(format!("EXECABORT Transaction discarded because of: {why}"))
+            }
+            reply => {
+                if let Some(multi) = client.multi.as_mut() {
+                    multi.dirty_exec = true;
+                }
+                reply
+            }
+        };
         self.emit_command(conn, argv, false, &reply);
         self.reply(conn, &reply);
     }
@@ -817,8 +906,12 @@ impl Node {
         ctx.lazyfree_lazy_expire = self.cfg.lazyfree_lazy_expire;
         // A replica never propagates its own writes (`shouldPropagate`).
         ctx.propagate = !self.replica.is_replica();
+        ctx.proto_max_bulk_len = self.cfg.proto_max_bulk_len;
         let (reply, ops) = commands::execute(&mut ctx, spec, argv);
         let db = ctx.db;
+        if spec.is_write() {
+            self.memory.wrote(argv.iter().map(Vec::len).sum());
+        }
         (reply, db, ops)
     }
 
@@ -868,9 +961,9 @@ impl Node {
                 ])
             }
             "command" => self.command_command(argv),
-            "config" => self.config_command(argv),
+            "config" => self.config_command(conn, argv)?,
             "client" => self.client_command(conn, argv),
-            "save" | "bgsave" | "lastsave" => self.save_command(name, argv),
+            "save" | "bgsave" | "lastsave" => self.save_command(conn, name, argv)?,
             "replicaof" | "slaveof" => self.replicaof_command(conn, argv),
             "wait" => self.wait_command(conn, argv)?,
             "replconf" => self.replconf_command(conn, argv)?,
@@ -889,7 +982,8 @@ impl Node {
             );
         };
         let given = argv.last().map(|p| p.as_slice()).unwrap_or_default();
-        let user_ok = argv.len() == 2 || argv[1].eq_ignore_ascii_case(b"default");
+        // User names are case-sensitive (ACLGetUserByName): only `default` exists.
+        let user_ok = argv.len() == 2 || argv[1] == b"default";
         if argv.len() > 3 {
             return Reply::error("ERR syntax error");
         }
@@ -954,12 +1048,13 @@ impl Node {
         }
     }
 
-    fn config_command(&mut self, argv: &[Vec<u8>]) -> Reply {
+    /// `CONFIG`. `None`: a `CONFIG SET port` waits for the driver to listen on the new port.
+    fn config_command(&mut self, conn: ConnId, argv: &[Vec<u8>]) -> Option<Reply> {
         let sub = argv
             .get(1)
             .map(|a| a.to_ascii_lowercase())
             .unwrap_or_default();
-        match sub.as_slice() {
+        Some(match sub.as_slice() {
             b"get" if argv.len() >= 3 => {
                 let patterns: Vec<&[u8]> = argv[2..].iter().map(|p| p.as_slice()).collect();
                 Reply::Array(
@@ -975,12 +1070,18 @@ impl Node {
                 for pair in argv[2..].chunks(2) {
                     let name = String::from_utf8_lossy(&pair[0]);
                     let value = String::from_utf8_lossy(&pair[1]);
-                    if let Err(e) = next.set(&name, &value) {
-                        return Reply::error(e.reply_text());
+                    if let Err(e) = next.set_at_runtime(&name, &value) {
+                        return Some(Reply::error(e.reply_text()));
                     }
+                }
+                if let Some(refusal) = self.maxclients_error(&next) {
+                    return Some(refusal);
                 }
                 let old = std::mem::replace(&mut self.cfg, next);
                 self.config_changed(&old);
+                if old.port != self.cfg.port {
+                    return self.listen(conn, old);
+                }
                 Reply::ok()
             }
             b"resetstat" if argv.len() == 2 => {
@@ -1008,6 +1109,49 @@ impl Node {
                 .collect(),
             ),
             _ => commands::unknown_subcommand(argv),
+        })
+    }
+
+    /// `CONFIG SET port` (`updatePort`): the driver is asked to listen on the new port, and
+    /// the client waits for [`Input::Listening`]; inside EXEC, where nothing can wait, the
+    /// answer is `+OK` and a failure only restores the old settings.
+    fn listen(&mut self, conn: ConnId, old: Config) -> Option<Reply> {
+        let port = self.cfg.port;
+        let requester = (!self.in_exec).then_some(conn);
+        if let Some(c) = requester.and_then(|conn| self.clients.get_mut(&conn)) {
+            c.awaiting_driver = true;
+        }
+        self.pending_listen.push_back((requester, old));
+        self.out.push(Output::Listen { port });
+        requester.is_none().then(Reply::ok)
+    }
+
+    /// The driver listens on the port asked for by the oldest `CONFIG SET port` (`ok`), or
+    /// could not: then the settings that command changed are restored.
+    fn listening(&mut self, ok: bool) {
+        let Some((requester, old)) = self.pending_listen.pop_front() else {
+            return;
+        };
+        let reply = if ok {
+            Reply::ok()
+        } else {
+            let new = std::mem::replace(&mut self.cfg, old);
+            self.config_changed(&new);
+            Reply::error(
+                ConfigError::Invalid {
+                    name: "port".into(),
+                    reason: "Unable to listen on this port. Check server logs.".into(),
+                }
+                .reply_text(),
+            )
+        };
+        let Some(conn) = requester else {
+            return;
+        };
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.awaiting_driver = false;
+            self.reply(conn, &reply);
+            self.resume_client(conn);
         }
     }
 
@@ -1121,6 +1265,11 @@ impl Node {
 
     /// Applies side effects of configuration changes (backlog resize, write gating).
     fn config_changed(&mut self, old: &Config) {
+        if old.proto_max_bulk_len != self.cfg.proto_max_bulk_len {
+            for c in self.clients.values_mut() {
+                c.parser.set_max_bulk_len(self.cfg.proto_max_bulk_len);
+            }
+        }
         if old.repl_backlog_size != self.cfg.repl_backlog_size {
             if let Some(backlog) = self.master.backlog.as_mut() {
                 let report = backlog.resize(self.cfg.repl_backlog_size as usize);
@@ -1152,6 +1301,9 @@ impl Node {
                 self.cfg.lazyfree_lazy_expire,
             );
             self.stats.expired_keys += ops.len() as u64;
+            if !ops.is_empty() {
+                self.memory.freed();
+            }
             // Each expired key is its own execution unit: DELs are never wrapped together.
             for op in ops {
                 self.propagate_unit(vec![op]);
@@ -1161,6 +1313,7 @@ impl Node {
             self.replication_cron();
             self.resize_query_buffers();
         }
+        self.close_idle_clients();
         self.check_save_points();
         self.cron_loops += 1;
     }

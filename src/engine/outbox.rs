@@ -82,10 +82,28 @@ impl Outbox {
         self.queue.push_back(output);
     }
 
+    /// Drops the bytes queued for `conn` that the driver has not taken (`freeClient` never
+    /// writes them). Their places stay, emptied, so that later output keeps its number.
+    pub(crate) fn discard(&mut self, conn: ConnId) {
+        for output in &mut self.queue {
+            if let Output::Send { conn: c, bytes } = output {
+                if *c == conn {
+                    *bytes = Vec::new();
+                }
+            }
+        }
+    }
+
+    /// The next output; sends emptied by [`Outbox::discard`] are skipped.
     pub(crate) fn pop(&mut self) -> Option<Output> {
-        let output = self.queue.pop_front()?;
-        self.taken += 1;
-        Some(output)
+        loop {
+            let output = self.queue.pop_front()?;
+            self.taken += 1;
+            match &output {
+                Output::Send { bytes, .. } if bytes.is_empty() => continue,
+                _ => return Some(output),
+            }
+        }
     }
 }
 
@@ -118,6 +136,22 @@ mod tests {
                     bytes: b"x".to_vec()
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn discarded_bytes_never_leave_and_later_ones_still_join() {
+        let mut o = Outbox::default();
+        o.send(ConnId::In(1), b"a"[..].into());
+        o.send(ConnId::In(2), b"x"[..].into());
+        o.discard(ConnId::In(1));
+        o.send(ConnId::In(2), b"y"[..].into());
+        assert_eq!(
+            sends(&mut o),
+            vec![Output::Send {
+                conn: ConnId::In(2),
+                bytes: b"xy".to_vec()
+            }]
         );
     }
 

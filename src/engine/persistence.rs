@@ -2,15 +2,91 @@
 //! and loading an RDB at startup (`loadDataFromDisk`), which restores the replication
 //! identity so that a restarted node can continue partially. The node never touches a file:
 //! it emits [`Output::SaveRdb`] and the driver (the native server, the simulator's virtual
-//! disk) stores the bytes.
+//! disk) stores the bytes and answers [`Input::SaveDone`]: only then does SAVE answer (`+OK`
+//! or Redis's bare `-ERR`), and a failed save shows as `rdb_last_bgsave_status:err`.
+//!
+//! [`Input::SaveDone`]: super::node::Input::SaveDone
+
+use std::collections::VecDeque;
 
 use super::event::LogLevel;
 use super::keyspace::Keyspace;
-use super::node::{Node, Output};
+use super::node::{ConnId, Node, Output};
 use super::rdb::{self, ReplInfo};
 use super::resp::Reply;
 
+/// What writes (and PING) get while the last background save failed (`shared.bgsaveerr`).
+pub(crate) const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/// Seconds before a save point tries again after a failed save (`CONFIG_BGSAVE_RETRY_DELAY`):
+/// a full disk is not hammered ten times a second.
+const SAVE_RETRY_DELAY_S: u64 = 5;
+
+/// The node's snapshots: those the driver is writing, and how the last ones went.
+#[derive(Clone, Debug)]
+pub(crate) struct Persistence {
+    /// Saves handed to the driver, oldest first: who waits for each and `dirty` when it
+    /// started (`dirty_before_bgsave`).
+    in_flight: VecDeque<SaveJob>,
+    /// Unix seconds of the last successful save (`LASTSAVE`).
+    pub(crate) lastsave_s: u64,
+    /// Unix seconds of the last save attempt (`lastbgsave_try`).
+    last_try_s: u64,
+    /// `lastbgsave_status`: whether the last background save (or any successful save) went
+    /// well.
+    last_bgsave_ok: bool,
+    /// `rdb_saves`: snapshots started.
+    saves: u64,
+    /// Whether a background save has finished yet (`rdb_last_bgsave_time_sec` is -1 before).
+    bgsave_done: bool,
+}
+
+#[derive(Clone, Debug)]
+struct SaveJob {
+    /// The SAVE client that waits for the outcome; `None` for a background save.
+    requester: Option<ConnId>,
+    dirty_before: u64,
+}
+
+impl Persistence {
+    pub(crate) fn new(now_s: u64) -> Self {
+        Persistence {
+            in_flight: VecDeque::new(),
+            lastsave_s: now_s,
+            last_try_s: 0,
+            last_bgsave_ok: true,
+            saves: 0,
+            bgsave_done: false,
+        }
+    }
+}
+
 impl Node {
+    /// `writeCommandsDeniedByDiskError`: save points are set, the last background save
+    /// failed, and `stop-writes-on-bgsave-error` says to refuse writes until one succeeds.
+    pub(crate) fn writes_denied_by_disk_error(&self) -> bool {
+        self.cfg.stop_writes_on_bgsave_error
+            && !self.cfg.save.is_empty()
+            && !self.persistence.last_bgsave_ok
+    }
+
+    /// The `# Persistence` section of INFO: the RDB fields (replscope has no AOF, no fork,
+    /// and loads only at startup).
+    pub(crate) fn persistence_info(&self) -> String {
+        let p = &self.persistence;
+        let bgsave_in_progress = p.in_flight.iter().any(|j| j.requester.is_none());
+        format!(
+            "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\naof_enabled:0\r\n",
+            self.dirty,
+            u8::from(bgsave_in_progress),
+            p.lastsave_s,
+            if p.last_bgsave_ok { "ok" } else { "err" },
+            if p.bgsave_done { 0 } else { -1 },
+            if bgsave_in_progress { 0 } else { -1 },
+            p.saves,
+        )
+    }
+
     /// `rdbPopulateSaveInfo`: the replication info a snapshot carries, if any.
     pub(crate) fn save_info(&self) -> Option<ReplInfo> {
         let db = if self.replica.is_replica() {
@@ -49,46 +125,110 @@ impl Node {
         )
     }
 
-    /// Writes a snapshot (SAVE, BGSAVE, a save point): the driver stores it.
-    fn persist(&mut self, reason: &str) {
+    /// Hands a snapshot to the driver (SAVE, BGSAVE, a save point); `requester` is the SAVE
+    /// client to answer when the driver says how it went.
+    fn persist(&mut self, requester: Option<ConnId>) {
         let bytes = self.snapshot();
-        self.dirty = 0;
-        self.lastsave_s = self.now_s();
+        let now_s = self.now_s();
+        let p = &mut self.persistence;
+        p.saves += 1;
+        p.last_try_s = now_s;
+        p.in_flight.push_back(SaveJob {
+            requester,
+            dirty_before: self.dirty,
+        });
         self.out.push(Output::SaveRdb { bytes });
-        self.log(LogLevel::Notice, format!("{reason}: DB saved on disk"));
     }
 
-    /// `SAVE`, `BGSAVE [SCHEDULE]` and `LASTSAVE`.
-    pub(crate) fn save_command(&mut self, name: &str, argv: &[Vec<u8>]) -> Reply {
-        match name {
-            "save" => {
-                self.persist("SAVE");
+    /// The driver wrote the oldest snapshot in flight (`ok`) or failed to.
+    pub(crate) fn save_done(&mut self, ok: bool) {
+        let Some(job) = self.persistence.in_flight.pop_front() else {
+            return;
+        };
+        let now_s = self.now_s();
+        if ok {
+            self.dirty = self.dirty.saturating_sub(job.dirty_before);
+            self.persistence.lastsave_s = now_s;
+            self.persistence.last_bgsave_ok = true;
+            self.log(LogLevel::Notice, "DB saved on disk");
+        }
+        match job.requester {
+            Some(conn) => {
+                // A failed SAVE answers Redis's shared bare error and leaves the status alone.
+                let reply = if ok { Reply::ok() } else { Reply::error("ERR") };
+                if let Some(c) = self.clients.get_mut(&conn) {
+                    c.awaiting_driver = false;
+                    self.reply(conn, &reply);
+                    self.resume_client(conn);
+                }
+            }
+            None => {
+                self.persistence.bgsave_done = true;
+                if ok {
+                    self.log(
+                        LogLevel::Notice,
+                        "Background saving terminated with success",
+                    );
+                } else {
+                    self.persistence.last_bgsave_ok = false;
+                    self.log(LogLevel::Warning, "Background saving error");
+                }
+            }
+        }
+    }
+
+    /// `SAVE`, `BGSAVE [SCHEDULE]` and `LASTSAVE`. `None`: SAVE answers when the driver has
+    /// written the file (inside EXEC, where nothing can wait, it answers at once).
+    pub(crate) fn save_command(
+        &mut self,
+        conn: ConnId,
+        name: &str,
+        argv: &[Vec<u8>],
+    ) -> Option<Reply> {
+        Some(match name {
+            "save" if self.in_exec => {
+                self.persist(None);
                 Reply::ok()
+            }
+            "save" => {
+                self.persist(Some(conn));
+                if let Some(c) = self.clients.get_mut(&conn) {
+                    c.awaiting_driver = true;
+                }
+                return None;
             }
             "bgsave" => {
                 if argv.len() > 1 && !(argv.len() == 2 && argv[1].eq_ignore_ascii_case(b"schedule"))
                 {
-                    return Reply::error("ERR syntax error");
+                    return Some(Reply::error("ERR syntax error"));
                 }
-                self.persist("Background saving");
+                if !self.persistence.in_flight.is_empty() {
+                    return Some(Reply::error("ERR Background save already in progress"));
+                }
+                self.persist(None);
                 Reply::Simple("Background saving started".into())
             }
-            _ => Reply::Integer(self.lastsave_s as i64),
-        }
+            _ => Reply::Integer(self.persistence.lastsave_s as i64),
+        })
     }
 
     /// serverCron's save points: `save <seconds> <changes>` pairs.
     pub(crate) fn check_save_points(&mut self) {
         let now_s = self.now_s();
+        let p = &self.persistence;
+        let may_try = p.last_bgsave_ok || now_s.saturating_sub(p.last_try_s) > SAVE_RETRY_DELAY_S;
+        if !p.in_flight.is_empty() || !may_try {
+            return;
+        }
         let due = self.cfg.save.iter().find(|(secs, changes)| {
-            self.dirty >= *changes && now_s.saturating_sub(self.lastsave_s) >= *secs
+            self.dirty >= *changes && now_s.saturating_sub(p.lastsave_s) >= *secs
         });
         if let Some((secs, changes)) = due.copied() {
             self.log(
                 LogLevel::Notice,
                 format!("{changes} changes in {secs} seconds. Saving..."),
             );
-            self.persist("Background saving");
+            self.persist(None);
         }
     }
 
@@ -99,6 +239,7 @@ impl Node {
     pub fn load_from_disk(&mut self, bytes: &[u8]) -> Result<usize, String> {
         let loaded = rdb::load(bytes).map_err(|e| e.to_string())?;
         self.keyspace = loaded.keyspace;
+        self.memory.replaced();
         let is_master = !self.replica.is_replica();
         if is_master {
             // rdbLoad on a master skips expired keys (and would propagate their DELs).

@@ -814,6 +814,7 @@ impl Node {
             "MASTER <-> REPLICA sync: Loading DB in memory",
         );
         self.keyspace = loaded.keyspace;
+        self.memory.replaced();
         let keys = self.keyspace.key_count();
         let (master_replid, offset) = match self.replica.link.as_ref() {
             Some(l) => (l.master_replid.clone(), l.initial_offset),

@@ -11,8 +11,13 @@ use serde::{Deserialize, Serialize};
 pub const PROTO_INLINE_MAX_SIZE: usize = 64 * 1024;
 /// Default `proto-max-bulk-len`: the largest bulk argument a client may declare.
 pub const PROTO_MAX_BULK_LEN: i64 = 512 * 1024 * 1024;
-/// Largest multibulk count Redis accepts (`1024*1024*1024`).
-const PROTO_MAX_MULTIBULK_LEN: i64 = 1024 * 1024 * 1024;
+/// Largest multibulk count Redis 7 accepts (`INT_MAX`): the count allocates nothing up front,
+/// what a client can make the server hold is bounded by `client-query-buffer-limit`.
+const PROTO_MAX_MULTIBULK_LEN: i64 = i32::MAX as i64;
+/// Largest multibulk count and bulk length a client that must still authenticate may declare
+/// (Redis 7.0's fix for CVE-2021-32675: `AUTH user pass` fits, a 512 MB claim does not).
+pub const PROTO_UNAUTH_MAX_MULTIBULK_LEN: i64 = 10;
+pub const PROTO_UNAUTH_MAX_BULK_LEN: i64 = 16 * 1024;
 
 /// A RESP2 reply, as a server sends it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,6 +183,8 @@ pub struct RequestParser {
     bulk_len: Option<usize>,
     argv: Vec<Vec<u8>>,
     max_bulk_len: i64,
+    /// The client has yet to authenticate: the CVE-2021-32675 limits apply.
+    unauthenticated: bool,
     /// Argument buffers of finished commands, reused for the next ones (see
     /// [`RequestParser::recycle`]), and an emptied argument list.
     spare: Vec<Vec<u8>>,
@@ -208,6 +215,18 @@ impl RequestParser {
             max_bulk_len: PROTO_MAX_BULK_LEN,
             ..Default::default()
         }
+    }
+
+    /// Whether the client must still authenticate (Redis's `authRequired`), checked before
+    /// each header is parsed: an unauthenticated client may not declare more than
+    /// [`PROTO_UNAUTH_MAX_MULTIBULK_LEN`] arguments of [`PROTO_UNAUTH_MAX_BULK_LEN`] bytes.
+    pub fn set_unauthenticated(&mut self, unauthenticated: bool) {
+        self.unauthenticated = unauthenticated;
+    }
+
+    /// Sets `proto-max-bulk-len` for the next bulk headers.
+    pub fn set_max_bulk_len(&mut self, max: u64) {
+        self.max_bulk_len = i64::try_from(max).unwrap_or(i64::MAX);
     }
 
     /// Appends received bytes to the query buffer.
@@ -325,6 +344,9 @@ impl RequestParser {
             let count = parse_i64(&self.buf[self.start + 1..cr])
                 .filter(|&n| n <= PROTO_MAX_MULTIBULK_LEN)
                 .ok_or_else(|| ProtocolError("invalid multibulk length".into()))?;
+            if count > PROTO_UNAUTH_MAX_MULTIBULK_LEN && self.unauthenticated {
+                return Err(ProtocolError("unauthenticated multibulk length".into()));
+            }
             self.pos = cr + 2;
             if count <= 0 {
                 return Ok(Some(Vec::new()));
@@ -352,6 +374,9 @@ impl RequestParser {
                     let len = parse_i64(&self.buf[self.pos + 1..cr])
                         .filter(|&n| (0..=self.max_bulk_len).contains(&n))
                         .ok_or_else(|| ProtocolError("invalid bulk length".into()))?;
+                    if len > PROTO_UNAUTH_MAX_BULK_LEN && self.unauthenticated {
+                        return Err(ProtocolError("unauthenticated bulk length".into()));
+                    }
                     self.pos = cr + 2;
                     self.bulk_len = Some(len as usize);
                     len as usize
@@ -646,6 +671,35 @@ mod tests {
         assert_eq!(
             err(&vec![b'a'; PROTO_INLINE_MAX_SIZE + 1]),
             Reply::error("ERR Protocol error: too big inline request")
+        );
+    }
+
+    #[test]
+    fn unauthenticated_clients_declare_little_and_others_up_to_int_max() {
+        let mut p = RequestParser::new();
+        p.set_unauthenticated(true);
+        p.feed(b"*10\r\n$16384\r\n");
+        assert_eq!(p.next_request(), Ok(None));
+        let err = |b: &[u8]| {
+            let mut p = RequestParser::new();
+            p.set_unauthenticated(true);
+            p.feed(b);
+            p.next_request().unwrap_err().reply()
+        };
+        assert_eq!(
+            err(b"*11\r\n"),
+            Reply::error("ERR Protocol error: unauthenticated multibulk length")
+        );
+        assert_eq!(
+            err(b"*1\r\n$16385\r\n"),
+            Reply::error("ERR Protocol error: unauthenticated bulk length")
+        );
+        let mut p = RequestParser::new();
+        p.feed(b"*2147483647\r\n");
+        assert_eq!(p.next_request(), Ok(None));
+        assert_eq!(
+            parse_all(b"*2147483648\r\n").unwrap_err().0,
+            "invalid multibulk length"
         );
     }
 

@@ -8,15 +8,34 @@ use crate::engine::config::Config;
 /// Parsed options.
 #[derive(Clone, Debug)]
 pub struct ServerOptions {
-    pub bind: String,
+    /// The addresses to listen on (`--bind 127.0.0.1 ::1`), at least one.
+    pub bind: Vec<String>,
     pub config: Config,
     pub replicaof: Option<(String, u16)>,
 }
 
+/// At most this many `--bind` addresses (`CONFIG_BINDADDR_MAX`).
+const BIND_ADDRESSES_MAX: usize = 16;
+
+/// What `replscope server --help` prints, in the shape of redis-server's usage.
+pub const USAGE: &str = "Usage: replscope server [options]
+       replscope server -v or --version
+       replscope server -h or --help
+
+Options are redis-server's, written --name value (the replication options, --port, --bind,
+--requirepass, --masterauth, --dir, --dbfilename, --save, --maxclients, --timeout,
+--protected-mode, --client-output-buffer-limit, --client-query-buffer-limit, ...).
+
+Examples:
+       replscope server --port 7777
+       replscope server --port 7777 --replicaof 127.0.0.1 8888
+       replscope server --bind 127.0.0.1 ::1 --requirepass secret
+";
+
 /// Parses `--name value...` pairs.
 pub fn parse(args: &[String]) -> Result<ServerOptions, String> {
     let mut opts = ServerOptions {
-        bind: "127.0.0.1".into(),
+        bind: vec!["127.0.0.1".into()],
         // The native server behaves like Redis 7.0 by default: the block-list backlog.
         config: Config {
             repl_backlog_model: BacklogModel::Blocks,
@@ -39,10 +58,15 @@ pub fn parse(args: &[String]) -> Result<ServerOptions, String> {
         i += 1 + values.len();
         let bad = |why: &str| format!(">>> '{} {}'\n{why}", name, join(&values));
         match name.to_ascii_lowercase().as_str() {
-            "bind" => match values.as_slice() {
-                [addr] => opts.bind = addr.to_string(),
-                _ => return Err(bad("wrong number of arguments")),
-            },
+            "bind" => {
+                if values.is_empty() {
+                    return Err(bad("wrong number of arguments"));
+                }
+                if values.len() > BIND_ADDRESSES_MAX {
+                    return Err(bad("Too many bind addresses specified."));
+                }
+                opts.bind = values.iter().map(|a| a.to_string()).collect();
+            }
             "replicaof" | "slaveof" => match values.as_slice() {
                 [host, port] => {
                     let port = port
@@ -102,7 +126,9 @@ mod tests {
         assert_eq!(o.replicaof, Some(("127.0.0.1".into(), 6379)));
         assert_eq!(o.config.repl_backlog_size, 32768);
         assert!(!o.config.repl_diskless_sync);
-        assert_eq!(o.bind, "127.0.0.1");
+        assert_eq!(o.bind, ["127.0.0.1"]);
+        let o = parse(&args("--bind 127.0.0.1 ::1 --port 1")).unwrap();
+        assert_eq!(o.bind, ["127.0.0.1", "::1"]);
     }
 
     #[test]

@@ -243,7 +243,21 @@ impl TryFrom<Fields> for Action {
     }
 }
 
+/// Most characters of an action's description in an error message: a pasted 60 KB console
+/// line is named by its start.
+const SUMMARY_CHARS: usize = 80;
+
 impl Action {
+    /// [`Action::describe`] cut to [`SUMMARY_CHARS`] characters (ending in `…` when cut),
+    /// to name the action in an error message.
+    pub fn summary(&self) -> String {
+        let full = self.describe();
+        match full.char_indices().nth(SUMMARY_CHARS) {
+            Some((cut, _)) => format!("{}…", &full[..cut]),
+            None => full,
+        }
+    }
+
     /// The existing nodes the action acts on (not the name a new node is to get).
     pub fn nodes(&self) -> Vec<&str> {
         match self {

@@ -14,7 +14,6 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::{Action, NodeState, Sim, PORT};
-use crate::engine::config::Config;
 use crate::engine::event::Event;
 
 /// What a successful run looked like.
@@ -46,7 +45,7 @@ fn run_inner(seed: u64) -> Result<Report, String> {
         .map(|i| if i == 0 { "m".into() } else { format!("r{i}") })
         .collect();
     for name in &names {
-        let mut c = Config::default();
+        let mut c = crate::sim::sim_config();
         c.save.clear();
         let backlog = ["16kb", "64kb", "1mb"][pick(&mut rng, 3) as usize];
         c.set("repl-backlog-size", backlog)

@@ -386,6 +386,23 @@ struct Seen<'a> {
 }
 
 impl Check {
+    /// Its durations within [`super::limits::MAX_TIME_MS`]: the checker counts them in µs.
+    pub fn check_limits(&self) -> Result<(), String> {
+        let durations = [
+            ("after_ms", self.after_ms),
+            ("within_ms", self.within_ms),
+            ("window_ms", self.window_ms),
+            ("held_ms", self.held_ms),
+        ];
+        for (what, ms) in durations {
+            if let Some(ms) = ms {
+                super::limits::check_time_ms(what, ms)
+                    .map_err(|e| format!("check '{}': {e}", self.text))?;
+            }
+        }
+        Ok(())
+    }
+
     fn is_counting(&self) -> bool {
         self.state.is_none() && self.metric.is_none()
     }

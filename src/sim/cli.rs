@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
+use super::limits;
 use super::scenario::{self, RunFile, Scenario};
 use super::timeline::Timeline;
 use super::{chaos, trace, SimEvent};
@@ -87,7 +88,13 @@ pub fn main(args: &[String]) -> ExitCode {
                 Err(_) => return usage(),
             },
             ("--until", Some(v)) => match v.parse() {
-                Ok(n) => until = Some(n),
+                Ok(n) => match limits::check_time_ms("--until", n) {
+                    Ok(()) => until = Some(n),
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return ExitCode::from(1);
+                    }
+                },
                 Err(_) => return usage(),
             },
             ("--random", _) => {
@@ -118,13 +125,14 @@ pub fn main(args: &[String]) -> ExitCode {
         };
     }
     if let Some(path) = replay_arg {
-        let run = std::fs::read_to_string(&path)
-            .map_err(|e| format!("{path}: {e}"))
-            .and_then(|json| RunFile::parse(&json));
-        return match run.and_then(|r| {
-            let timeline = r.timeline()?;
-            report(&r.scenario, timeline, until, quiet)
-        }) {
+        let replayed = read_text(&path).and_then(|json| {
+            let replay = |json: &str| {
+                let r = RunFile::parse(json)?;
+                report(&r.scenario, r.timeline()?, until, quiet)
+            };
+            replay(&json).map_err(|e| format!("{path}: {e}"))
+        });
+        return match replayed {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("{e}");
@@ -137,16 +145,16 @@ pub fn main(args: &[String]) -> ExitCode {
     };
     let scenario = match scenario::builtin_named(&arg) {
         Some(s) => s,
-        None => match std::fs::read_to_string(&arg) {
-            Ok(json) => match Scenario::parse(&json) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("{arg}: {e}");
-                    return ExitCode::from(1);
-                }
-            },
-            Err(_) => {
-                eprintln!("no built-in scenario or file named '{arg}' (try --list)");
+        None if !std::path::Path::new(&arg).exists() => {
+            eprintln!("no built-in scenario or file named '{arg}' (try --list)");
+            return ExitCode::from(1);
+        }
+        None => match read_text(&arg)
+            .and_then(|json| Scenario::parse(&json).map_err(|e| format!("{arg}: {e}")))
+        {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{e}");
                 return ExitCode::from(1);
             }
         },
@@ -158,6 +166,18 @@ pub fn main(args: &[String]) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The text of the file at `path`, or why not: a file that is not UTF-8 is refused as such
+/// (scenario, lesson and run files are JSON text), not passed off as missing.
+pub(super) fn read_text(path: &str) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "{path} is not UTF-8 (invalid byte at offset {}): scenario, lesson and run files are JSON text",
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 fn run(
@@ -204,6 +224,9 @@ fn report(
                     explanation: decision.explanation(),
                 });
             }
+        }
+        if let Some(why) = timeline.take_replay_stopped() {
+            return Err(why.to_string());
         }
         next = timeline.sim().trace_len();
         if done {

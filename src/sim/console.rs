@@ -24,6 +24,39 @@ pub const CONSOLE_REPLY_ELEMENTS: usize = 1000;
 /// Bytes of a bulk reply kept (same reason).
 pub const CONSOLE_REPLY_BYTES: usize = 64 * 1024;
 
+/// The longest line a console takes, in bytes: far more than anyone types, a 256th of a
+/// node's memory in the page. Every line typed is kept in the run (time travel replays it), so
+/// a pasted 20 MB value would stay in the tab's memory for good: it is refused before it is
+/// recorded.
+pub const CONSOLE_LINE_MAX: usize = 64 * 1024;
+
+/// The bytes of console lines one run keeps in all (a thousand long pastes, or a hundred
+/// thousand ordinary commands): past it, the page asks to start again rather than grow.
+pub const RUN_TYPED_MAX: usize = 16 * 1024 * 1024;
+
+/// The bytes `action` adds to a run's typed lines.
+pub fn typed_len(action: &super::action::Action) -> usize {
+    match action {
+        super::action::Action::Exec { command, .. } => command.len(),
+        _ => 0,
+    }
+}
+
+/// Why `action` cannot be typed into a console, if it is a line longer than
+/// [`CONSOLE_LINE_MAX`].
+pub fn refuse_line(action: &super::action::Action) -> Option<String> {
+    match action {
+        super::action::Action::Exec { command, .. } if command.len() > CONSOLE_LINE_MAX => {
+            Some(format!(
+                "a console line holds at most {} KB; this one has {} KB (the run keeps every line typed)",
+                CONSOLE_LINE_MAX / 1024,
+                command.len().div_ceil(1024)
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// A command typed in a console, and what became of it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Typed {

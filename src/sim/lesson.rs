@@ -168,6 +168,51 @@ impl LessonBlock {
                 .collect(),
         }
     }
+
+    /// Checks the lesson's numbers and actions as a scenario's are checked: every check's
+    /// durations, every demonstration, solution and wrong solution within its ranges, and
+    /// naming only nodes the scenario makes (`made`) or the lesson's own actions add.
+    pub(super) fn check(&self, made: &[&str]) -> Result<(), String> {
+        let checks = self
+            .goal
+            .iter()
+            .chain(self.moments.values())
+            .chain(self.intro.iter().filter_map(|n| n.wait.as_ref()))
+            .chain(self.predict.iter().map(|p| &p.before))
+            .chain(self.misconceptions.iter().map(|m| &m.when));
+        for c in checks {
+            c.check_limits()?;
+        }
+        let steps = self.solution.iter().map(|s| ("solution", s)).chain(
+            self.wrong
+                .iter()
+                .flat_map(|w| w.steps.iter().map(|s| ("wrong solution", s))),
+        );
+        let timed: Vec<(&str, Option<u64>, &Action)> = self
+            .intro
+            .iter()
+            .flat_map(|n| n.demo.iter().map(|a| ("demonstration", None, a)))
+            .chain(steps.map(|(what, s)| (what, Some(s.at_ms), &s.action)))
+            .collect();
+        let added: Vec<&str> = timed
+            .iter()
+            .filter_map(|(_, _, a)| match a {
+                Action::AddNode { name, .. } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
+        for (what, at_ms, action) in timed {
+            let at = at_ms.map_or(Ok(()), |ms| super::limits::check_time_ms("at_ms", ms));
+            let unknown = action
+                .nodes()
+                .into_iter()
+                .find(|n| !made.contains(n) && !added.contains(n));
+            at.and_then(|()| super::limits::check_action(action))
+                .and_then(|()| unknown.map_or(Ok(()), |n| Err(format!("no node named '{n}'"))))
+                .map_err(|e| format!("lesson {what} ({}): {e}", action.summary()))?;
+        }
+        Ok(())
+    }
 }
 
 /// Which watch of [`LessonBlock::goal`] is the prediction's (the narration's waits come

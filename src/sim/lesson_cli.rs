@@ -12,6 +12,7 @@
 
 use std::process::ExitCode;
 
+use super::cli::read_text;
 use super::lesson::{self, builtin_files, builtin_json};
 use super::scenario::{RunFile, Scenario};
 use super::timeline::Timeline;
@@ -64,8 +65,10 @@ fn list() {
 fn lesson_text(name: &str) -> Result<String, String> {
     match builtin_json(name) {
         Some(json) => Ok(json.to_string()),
-        None => std::fs::read_to_string(name)
-            .map_err(|_| format!("no built-in lesson or file named '{name}' (try `lesson list`)")),
+        None if !std::path::Path::new(name).exists() => Err(format!(
+            "no built-in lesson or file named '{name}' (try `lesson list`)"
+        )),
+        None => read_text(name),
     }
 }
 
@@ -91,8 +94,7 @@ fn solve(name: &str, seed: Option<u64>) -> Result<bool, String> {
 }
 
 fn check(name: &str, run_path: &str) -> Result<bool, String> {
-    let json = std::fs::read_to_string(run_path).map_err(|e| format!("{run_path}: {e}"))?;
-    let run = RunFile::parse(&json)?;
+    let run = RunFile::parse(&read_text(run_path)?)?;
     let s = load(name, Some(run.seed))?;
     if run.scenario.name != s.name {
         return Err(format!(
@@ -105,6 +107,9 @@ fn check(name: &str, run_path: &str) -> Result<bool, String> {
     let last = run.actions.last().map_or(0, |r| (r.time_us - start) / 1000);
     let at_ms = run.at_ms.unwrap_or(last + SETTLE_MS);
     t.run_until_us(start + at_ms * 1000);
+    if let Some(why) = t.take_replay_stopped() {
+        return Err(format!("{run_path}: {why}"));
+    }
     Ok(print_checklist(&s, &t))
 }
 

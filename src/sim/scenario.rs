@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::checker::MAX_CHECKS;
 use super::lesson::{LessonBlock, FORMAT};
+use super::limits::{self, MAX_NODES};
 use super::timeline::{Origin, Recorded, Timeline};
 use super::{Action, Sim, PORT};
 use crate::engine::config::Config;
@@ -74,11 +75,9 @@ fn default_until() -> u64 {
     30_000
 }
 
-/// Largest scenario accepted (nodes), so a pasted file cannot freeze the page.
-const MAX_NODES: usize = 16;
-
 impl Scenario {
-    /// Parses and checks a scenario: names unique, references resolvable, options valid.
+    /// Parses and checks a scenario: names unique, references resolvable, options valid,
+    /// every number within its range ([`limits`]).
     pub fn parse(json: &str) -> Result<Scenario, String> {
         let s: Scenario =
             crate::json::from_str(json).map_err(|e| format!("invalid scenario: {e}"))?;
@@ -104,17 +103,11 @@ impl Scenario {
         if self.nodes.is_empty() || self.nodes.len() > MAX_NODES {
             return Err(format!("a scenario needs 1 to {MAX_NODES} nodes"));
         }
+        limits::check_time_ms("until_ms", self.until_ms)?;
+        limits::check_latency_ms("latency_ms", self.latency_ms)?;
         let names: Vec<&str> = self.nodes.iter().map(|n| n.name.as_str()).collect();
         for (i, n) in self.nodes.iter().enumerate() {
-            if n.name.is_empty()
-                || n.name.len() > 16
-                || !n
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
-            {
-                return Err(format!("bad node name '{}'", n.name));
-            }
+            limits::check_node_name(&n.name)?;
             if names[..i].contains(&n.name.as_str()) {
                 return Err(format!("node '{}' is defined twice", n.name));
             }
@@ -125,11 +118,49 @@ impl Scenario {
             }
             self.node_config(n)?;
         }
+        let made = self.check_steps()?;
+        if let Some(l) = &self.lesson {
+            l.check(&made)?;
+        }
         Ok(())
     }
 
+    /// Checks each step where the run meets it (by time, in file order at equal times, as
+    /// the timeline applies them), following the nodes `add_node` and `remove` make and
+    /// unmake; returns the name of every node the scenario makes.
+    fn check_steps(&self) -> Result<Vec<&str>, String> {
+        // (name, removed): a removed node keeps its name.
+        let mut nodes: Vec<(&str, bool)> = self
+            .nodes
+            .iter()
+            .map(|n| (n.name.as_str(), false))
+            .collect();
+        let mut order: Vec<(usize, &ScenarioStep)> = self.steps.iter().enumerate().collect();
+        order.sort_by_key(|(_, s)| s.at_ms);
+        for (i, step) in order {
+            check_step(step, &nodes).map_err(|e| {
+                format!(
+                    "step {} (at {} ms: {}): {e}",
+                    i + 1,
+                    step.at_ms,
+                    step.action.summary()
+                )
+            })?;
+            match &step.action {
+                Action::AddNode { name, .. } => nodes.push((name, false)),
+                Action::Remove { node } => {
+                    if let Some(n) = nodes.iter_mut().find(|(n, _)| n == node) {
+                        n.1 = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(nodes.into_iter().map(|(n, _)| n).collect())
+    }
+
     fn node_config(&self, spec: &NodeSpec) -> Result<Config, String> {
-        let mut config = Config::default();
+        let mut config = super::sim_config();
         config
             .set("repl-backlog-model", &self.backlog_model)
             .map_err(|e| e.reply_text())?;
@@ -143,8 +174,11 @@ impl Scenario {
         Ok(config)
     }
 
-    /// Builds the simulation and its timeline (`seed` overrides the scenario's).
+    /// Builds the simulation and its timeline (`seed` overrides the scenario's). The
+    /// scenario is checked first, as [`Scenario::parse`] does: one made or changed in code
+    /// gets the same ranges (a step's time in µs must not overflow).
     pub fn build(&self, seed: Option<u64>) -> Result<Timeline, String> {
+        self.validate()?;
         let mut sim = Sim::new(seed.unwrap_or(self.seed), self.latency_ms);
         for spec in &self.nodes {
             let config = self.node_config(spec)?;
@@ -183,12 +217,16 @@ pub struct RunFile {
 }
 
 impl RunFile {
-    /// Parses and checks a run file.
+    /// Parses and checks a run file (its actions are checked when it is replayed, against
+    /// the scenario it is replayed on: [`Scenario::replay`]).
     pub fn parse(json: &str) -> Result<RunFile, String> {
         super::lesson::check_format(json)?;
         let run: RunFile =
             crate::json::from_str(json).map_err(|e| format!("invalid run file: {e}"))?;
         run.scenario.validate()?;
+        if let Some(ms) = run.at_ms {
+            limits::check_time_ms("at_ms", ms)?;
+        }
         Ok(run)
     }
 
@@ -204,6 +242,7 @@ impl Scenario {
     pub fn replay(&self, seed: u64, inputs: Vec<Recorded>) -> Result<Timeline, String> {
         let built = self.build(Some(seed))?;
         let start = built.sim().now_us();
+        check_recorded(&inputs, start)?;
         let done = inputs
             .iter()
             .filter(|r| r.origin == Origin::Scenario)
@@ -216,6 +255,58 @@ impl Scenario {
             .collect();
         Ok(Timeline::replaying(built.sim().clone(), scheduled, inputs))
     }
+}
+
+/// A step valid where the run meets it, among `nodes` (name, removed) made by then: its
+/// time and numbers within their ranges, the nodes it names made (a removed one is fine:
+/// the run logs the step as skipped, as it does a user's), a new node free to join.
+fn check_step(step: &ScenarioStep, nodes: &[(&str, bool)]) -> Result<(), String> {
+    limits::check_time_ms("at_ms", step.at_ms)?;
+    limits::check_action(&step.action)?;
+    let made = |name: &str| nodes.iter().any(|(n, _)| *n == name);
+    if let Some(unknown) = step.action.nodes().into_iter().find(|n| !made(n)) {
+        return Err(format!("no node named '{unknown}'"));
+    }
+    if let Action::AddNode { name, .. } = &step.action {
+        if let Some(why) = limits::refuse_new_node(name, nodes.iter().copied()) {
+            return Err(why);
+        }
+    }
+    Ok(())
+}
+
+/// Checks the actions a run recorded, before replaying them from `start_us`: each within
+/// its ranges, at a time of the run, in the order they happened (step and time never go
+/// back). Whether each is met at its step is only known by replaying: the timeline stops
+/// replaying at one it goes past ([`Timeline::take_replay_stopped`]).
+fn check_recorded(inputs: &[Recorded], start_us: u64) -> Result<(), String> {
+    let end_us = start_us + limits::MAX_TIME_MS * 1000;
+    let mut prev = (0, start_us);
+    for (i, r) in inputs.iter().enumerate() {
+        let why = if let Err(e) = limits::check_action(&r.action) {
+            e
+        } else if !(start_us..=end_us).contains(&r.time_us) {
+            format!(
+                "time_us {} is not within the run (its start, {start_us}, to {} ms later)",
+                r.time_us,
+                limits::MAX_TIME_MS
+            )
+        } else if r.step < prev.0 || r.time_us < prev.1 {
+            format!(
+                "recorded at step {} and time_us {}, before the action ahead of it (step {}, time_us {})",
+                r.step, r.time_us, prev.0, prev.1
+            )
+        } else {
+            prev = (r.step, r.time_us);
+            continue;
+        };
+        return Err(format!(
+            "action {} of the run ({}): {why}",
+            i + 1,
+            r.action.summary()
+        ));
+    }
+    Ok(())
 }
 
 /// The built-in scenarios, in teaching order.

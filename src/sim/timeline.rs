@@ -16,6 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::checkpoint::Checkpoint;
+use super::console::{refuse_line, typed_len, RUN_TYPED_MAX};
 use super::history::{History, Recomputed};
 use super::log::{LogFilter, LogKind};
 use super::{Action, Sim, TraceEntry};
@@ -120,6 +121,8 @@ pub struct Timeline {
     inputs: Vec<Recorded>,
     /// How many of `inputs` the current `sim` has applied.
     applied: usize,
+    /// Bytes of the console lines among `inputs` (bounded by [`RUN_TYPED_MAX`]).
+    typed_bytes: usize,
     /// Actions not applied yet, by time: the scenario's, and those a lesson plays (its
     /// demonstrations, a solution shown).
     scheduled: Vec<(u64, Origin, Action)>,
@@ -137,6 +140,9 @@ pub struct Timeline {
     /// [`Timeline::take_forked`] last asked (what readers of the history kept of it from
     /// there on belongs to a discarded future).
     forked_from: Option<u64>,
+    /// Why replaying the recorded inputs stopped short, if it did and nobody asked yet
+    /// ([`Timeline::take_replay_stopped`]).
+    replay_stopped: Option<String>,
 }
 
 impl Timeline {
@@ -153,6 +159,7 @@ impl Timeline {
             history: History::default(),
             inputs: Vec::new(),
             applied: 0,
+            typed_bytes: 0,
             scheduled,
             checkpoints: Vec::new(),
             held: Holdings::default(),
@@ -160,6 +167,7 @@ impl Timeline {
             every_steps: CHECKPOINT_EVERY_STEPS,
             head_steps: 0,
             forked_from: None,
+            replay_stopped: None,
         };
         t.start.drain_trace().for_each(drop);
         t.absorb();
@@ -171,6 +179,7 @@ impl Timeline {
     pub fn replaying(sim: Sim, scheduled: Vec<(u64, Action)>, inputs: Vec<Recorded>) -> Timeline {
         let mut t = Timeline::new(sim, scheduled);
         t.head_steps = inputs.last().map_or(0, |r| r.step);
+        t.typed_bytes = inputs.iter().map(|r| typed_len(&r.action)).sum();
         t.inputs = inputs;
         t
     }
@@ -295,8 +304,7 @@ impl Timeline {
         scratch.applied = applied;
         let mut found = std::collections::VecDeque::new();
         while scratch.sim.trace_len() < to {
-            let next = scratch.sim.next_time_us().unwrap_or(u64::MAX);
-            scratch.apply_due(next);
+            scratch.apply_due_before_step();
             let stepped = scratch.sim.step();
             for (n, entry) in scratch.sim.drain_trace() {
                 if n < to && LogKind::of(&entry.event).is_some() && filter.passes(&entry) {
@@ -352,8 +360,15 @@ impl Timeline {
         self.sim.steps() < self.head_steps || self.applied < self.inputs.len()
     }
 
-    /// Applies a user action now. In the past, this forks the run first.
+    /// Applies a user action now. In the past, this forks the run first. An action the run
+    /// could never apply ([`Sim::refusal`]: a number out of its range, a node never made, a
+    /// new node that may not join) is refused before anything happens: it is not recorded,
+    /// so neither a run file nor a lesson skeleton made of this run carries one (their
+    /// loader would refuse it).
     pub fn act(&mut self, action: Action) -> Result<(), String> {
+        if let Some(why) = self.sim.refusal(&action) {
+            return Err(why);
+        }
         if self.is_rewound() {
             self.fork();
         }
@@ -377,6 +392,17 @@ impl Timeline {
     }
 
     fn apply(&mut self, origin: Origin, action: Action) -> Result<(), String> {
+        if let Some(why) = refuse_line(&action) {
+            return Err(why);
+        }
+        let typed = typed_len(&action);
+        if typed > 0 && self.typed_bytes + typed > RUN_TYPED_MAX {
+            return Err(format!(
+                "this run already keeps {} MB of lines typed in consoles, all one run holds: save it (Export ▸ Run) or start again",
+                RUN_TYPED_MAX >> 20
+            ));
+        }
+        self.typed_bytes += typed;
         let result = origin.apply(&mut self.sim, &action);
         self.absorb();
         self.inputs.push(Recorded {
@@ -392,6 +418,7 @@ impl Timeline {
     /// Drops the future: user actions after now vanish, scenario ones are rescheduled.
     fn fork(&mut self) {
         for r in self.inputs.drain(self.applied..) {
+            self.typed_bytes = self.typed_bytes.saturating_sub(typed_len(&r.action));
             if r.origin == Origin::Scenario {
                 self.scheduled.push((r.time_us, r.origin, r.action));
             }
@@ -406,9 +433,48 @@ impl Timeline {
         self.head_steps = steps;
     }
 
+    /// Why replaying the recorded inputs stopped before the last one, if it did since the
+    /// last call: an input the run went past without meeting its step and time, which can
+    /// never be applied ([`Timeline::stop_at_unreachable`]).
+    pub fn take_replay_stopped(&mut self) -> Option<String> {
+        self.replay_stopped.take()
+    }
+
+    /// A recorded input is applied when the run is at its step and not past its time. A run
+    /// replayed from its own recording always meets each input there (it is deterministic);
+    /// one whose recording was edited, or made by a build that runs differently, may go past
+    /// an input's step or time without meeting it. Waiting for it would hold back every
+    /// later input and every scenario step for ever, so the replay stops there instead: as
+    /// when acting in the past, the rest of the recording is dropped (the scenario's own
+    /// steps among it are scheduled again), and [`Timeline::take_replay_stopped`] says why.
+    fn stop_at_unreachable(&mut self) {
+        let Some(r) = self.inputs.get(self.applied) else {
+            return;
+        };
+        let (steps, now_us) = (self.sim.steps(), self.sim.now_us());
+        if r.step >= steps && r.time_us >= now_us {
+            return;
+        }
+        let start_us = self.start.now_us();
+        let ms = |us: u64| us.saturating_sub(start_us) as f64 / 1000.0;
+        self.replay_stopped = Some(format!(
+            "the run's action {} of {} ({}, recorded at step {} and {} ms) is never met: the \
+             replay went past it (step {steps}, {} ms), so the recording does not fit this \
+             scenario and seed; the replay stops there, without it and the actions after it",
+            self.applied + 1,
+            self.inputs.len(),
+            r.action.summary(),
+            r.step,
+            ms(r.time_us),
+            ms(now_us),
+        ));
+        self.fork();
+    }
+
     /// Applies recorded inputs due at the current step and time (replay), then scenario
     /// actions due by `limit_us`.
     fn apply_due(&mut self, limit_us: u64) {
+        self.stop_at_unreachable();
         while let Some(r) = self.inputs.get(self.applied) {
             if r.step != self.sim.steps() || r.time_us > limit_us {
                 break;
@@ -561,10 +627,18 @@ impl Timeline {
         self.drop_checkpoints(|i, _| !keep[i]);
     }
 
+    /// Applies what is due before the next step: recorded inputs up to its time, or up to
+    /// now if that is later (a node timer is due in whole ms, so the next step may be a
+    /// timer a little overdue, and an input recorded now, before it, must not wait for a
+    /// step that has passed it).
+    fn apply_due_before_step(&mut self) {
+        let next = self.sim.next_time_us().unwrap_or(u64::MAX);
+        self.apply_due(next.max(self.sim.now_us()));
+    }
+
     /// One step forward (scenario actions and replayed inputs included).
     pub fn step(&mut self) -> bool {
-        let next = self.sim.next_time_us().unwrap_or(u64::MAX);
-        self.apply_due(next);
+        self.apply_due_before_step();
         let stepped = self.sim.step();
         if stepped {
             self.after_step();

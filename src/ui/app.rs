@@ -101,7 +101,7 @@ fn from_url() -> Model {
             model.scenario.title
         ));
     }
-    // A shared link carries the actions of its run after `#run=`.
+    // A shared link carries the actions of its run after `#runz=`.
     let hash = web_sys::window()
         .and_then(|w| w.location().hash().ok())
         .unwrap_or_default();
@@ -114,22 +114,16 @@ fn from_url() -> Model {
             "this link was made by a newer replscope (format {v}); this page reads format {} and will not replay it differently: open it with a newer replscope",
             crate::sim::lesson::FORMAT
         ));
-    } else if let Some(encoded) = hash.strip_prefix("#run=") {
-        let decoded = js_sys::decode_uri_component(encoded)
-            .ok()
-            .and_then(|s| s.as_string())
-            .unwrap_or_default();
-        let replayed = crate::json::from_str::<Vec<crate::sim::timeline::Recorded>>(&decoded)
-            .map_err(|e| format!("the shared link's actions are unreadable: {e}"))
-            .and_then(|actions| {
-                Model::replay(crate::sim::scenario::RunFile {
-                    format: None,
-                    at_ms: None,
-                    scenario: model.scenario.clone(),
-                    seed: model.seed,
-                    actions,
-                })
-            });
+    } else if let Some(actions) = link_actions(&hash) {
+        let replayed = actions.and_then(|actions| {
+            Model::replay(crate::sim::scenario::RunFile {
+                format: None,
+                at_ms: None,
+                scenario: model.scenario.clone(),
+                seed: model.seed,
+                actions,
+            })
+        });
         match replayed {
             Ok(m) => model = m,
             Err(e) => model.notice = Some(e),
@@ -155,6 +149,23 @@ fn from_url() -> Model {
         model.playing = false;
     }
     model
+}
+
+/// The actions a Share link carries after `#runz=` (or, in links made before it, `#run=`
+/// with percent-encoded JSON); `None` when it carries none.
+fn link_actions(hash: &str) -> Option<Result<Vec<crate::sim::timeline::Recorded>, String>> {
+    if let Some(packed) = hash.strip_prefix("#runz=") {
+        return Some(crate::sim::run_link::unpack(packed));
+    }
+    let encoded = hash.strip_prefix("#run=")?;
+    let decoded = js_sys::decode_uri_component(encoded)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_default();
+    Some(
+        crate::json::from_str(&decoded)
+            .map_err(|e| format!("the shared link's actions are unreadable: {e}")),
+    )
 }
 
 /// A lesson asked for in the URL: `?lesson=<id>&step=<n>&hints=<k>&lock=<kinds>&mode=exam`
@@ -184,14 +195,10 @@ fn lesson_link() -> Option<LessonLink> {
         .get("v")
         .and_then(|v| v.parse::<u32>().ok())
         .is_some_and(|v| v > crate::sim::lesson::FORMAT);
-    let run = hash
-        .strip_prefix("#run=")
+    let run = link_actions(&hash)
         .filter(|_| !newer)
-        .and_then(|encoded| {
-            let decoded: String = js_sys::decode_uri_component(encoded).ok()?.as_string()?;
-            let actions = crate::json::from_str(&decoded).ok()?;
-            Some((actions, params.get("t").and_then(|t| t.parse().ok())))
-        });
+        .and_then(|actions| actions.ok())
+        .map(|actions| (actions, params.get("t").and_then(|t| t.parse().ok())));
     Some(LessonLink {
         name,
         step: num("step").unwrap_or(0),
@@ -793,8 +800,10 @@ pub fn App() -> Html {
         Callback::from(move |_: MouseEvent| {
             let url = share_url(&model.borrow());
             copied.set(None);
-            let done = copied.clone();
-            copy_to_clipboard(&url, move |ok| done.set(Some(ok)));
+            if url.len() <= crate::sim::run_link::URL_MAX {
+                let done = copied.clone();
+                copy_to_clipboard(&url, move |ok| done.set(Some(ok)));
+            }
             share.set(Some(url));
         })
     };
@@ -1084,7 +1093,16 @@ pub fn App() -> Html {
                     <span class="share-anchor">
                         <button data-testid="share" title="A link that opens this scenario, seed and your actions at this moment"
                                 onclick={on_share}>{ "Share" }</button>
-                        if let Some(url) = (*share).clone() {
+                        if let Some(url) = (*share).clone().filter(|u| u.len() > crate::sim::run_link::URL_MAX) {
+                            <div class="share" data-testid="share-bar">
+                                <span class="share-long" data-testid="share-too-long" role="status">{ format!(
+                                    "This run's link would be {:.1} MB, more than a browser opens ({} MB): Export ▸ Run (file) saves it, and Open a file… reopens it",
+                                    url.len() as f64 / (1024.0 * 1024.0),
+                                    crate::sim::run_link::URL_MAX >> 20
+                                ) }</span>
+                                <button onclick={{ let s = share.clone(); move |_| s.set(None) }}>{ "Close" }</button>
+                            </div>
+                        } else if let Some(url) = (*share).clone() {
                             <div class="share" data-testid="share-bar">
                                 <input readonly=true value={url} data-testid="share-url" aria-label="Link to this run"
                                        onfocus={|e: FocusEvent| e.target_unchecked_into::<web_sys::HtmlInputElement>().select()} />
@@ -1306,7 +1324,8 @@ fn link_menu_view(
     }
 }
 
-/// A URL that reopens this run: scenario and seed in the query, every action after `#run=`.
+/// A URL that reopens this run: scenario and seed in the query, every action after `#runz=`
+/// (see [`crate::sim::run_link`]).
 pub(super) fn share_url(m: &Model) -> String {
     let base = web_sys::window()
         .map(|w| {
@@ -1318,8 +1337,7 @@ pub(super) fn share_url(m: &Model) -> String {
             )
         })
         .unwrap_or_default();
-    let actions = crate::json::to_string(m.timeline.inputs()).unwrap_or_default();
-    let encoded: String = js_sys::encode_uri_component(&actions).into();
+    let packed = crate::sim::run_link::pack(m.timeline.inputs()).unwrap_or_default();
     // A lesson: its name, step, the hints unlocked, locks and exam mode, as a teacher's
     // deep link has them.
     let what = match &m.lesson {
@@ -1338,7 +1356,7 @@ pub(super) fn share_url(m: &Model) -> String {
         None => format!("scenario={}", m.scenario.name),
     };
     format!(
-        "{base}?{what}&v={}&seed={}&speed={}&slow={}&t={}#run={encoded}",
+        "{base}?{what}&v={}&seed={}&speed={}&slow={}&t={}#runz={packed}",
         crate::sim::lesson::FORMAT,
         m.seed,
         m.speed,

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::engine::event::{Event, LinkState};
+use crate::sim::console::CONSOLE_LINE_MAX;
 use crate::sim::history::Recomputed;
 use crate::sim::log::LogFilter;
 use crate::sim::scenario::{self, RunFile, Scenario};
@@ -19,6 +20,23 @@ pub struct ConsoleLine {
 
 /// Lines a console shows at most (its latest).
 const CONSOLE_LINES: usize = 500;
+
+/// Lines of a console's ↑/↓ history kept (the oldest go first).
+const HISTORY_KEEP: usize = 500;
+
+/// Refused lines kept, over all consoles (the oldest go first).
+const NOTES_KEEP: usize = 200;
+
+/// How much of a refused line its note repeats.
+const NOTE_LINE_CHARS: usize = 80;
+
+/// `line` cut to [`NOTE_LINE_CHARS`] characters, with "…" when cut.
+fn shortened(line: &str) -> String {
+    match line.char_indices().nth(NOTE_LINE_CHARS) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line.to_string(),
+    }
+}
 
 /// A line typed that never reached the simulation (redis-cli refused it): shown from the
 /// moment it was typed on, placed after the commands typed before it.
@@ -309,6 +327,9 @@ impl Model {
     /// simulation steps so that a frame never blocks the page; a heavy moment then plays a
     /// little slower instead of freezing.
     pub fn tick(&mut self, real_ms: f64, max_steps: u64) {
+        // Whatever moved the run since the last frame (playing, a seek, a step) may have
+        // stopped a replay.
+        self.note_replay_stop();
         // A prediction on screen holds time right before its event until it is answered.
         if self
             .lesson
@@ -363,6 +384,15 @@ impl Model {
         };
         self.pace_why = why;
         self.lesson_after_tick();
+    }
+
+    /// A replayed run whose recording does not fit stops replaying where it went wrong
+    /// ([`crate::sim::timeline::Timeline::take_replay_stopped`]): the page says so (once, on
+    /// the next frame) rather than play on as if the file had been replayed whole.
+    fn note_replay_stop(&mut self) {
+        if let Some(why) = self.timeline.take_replay_stopped() {
+            self.notice = Some(why);
+        }
     }
 
     /// The speed asked for, as the speed slider's label says it.
@@ -502,44 +532,63 @@ impl Model {
         if line.is_empty() {
             return;
         }
-        let history = self.typed.entry(node.to_string()).or_default();
-        if history.last().map(String::as_str) != Some(line) {
-            history.push(line.to_string());
-        }
-        if crate::engine::resp::split_args(line.as_bytes()).is_none() {
-            // Not a fork: nothing reaches the simulation.
-            let sim = self.timeline.sim();
-            let after = sim
-                .index_of(node)
-                .and_then(|i| sim.console_log(i))
-                .map_or(0, |log| log.typed_count());
-            self.notes.push(LocalNote {
-                node: node.to_string(),
-                at: sim.trace_len(),
-                after,
-                line: line.to_string(),
-                text: "Invalid argument(s)".into(),
-            });
-            return;
-        }
-        self.act(Action::Exec {
+        let action = Action::Exec {
             node: node.to_string(),
             command: line.to_string(),
+        };
+        // Lines the console refuses never reach the simulation (not a fork): redis-cli's
+        // own error for bad quoting, the page's limit for a line too long to keep.
+        let refused = crate::sim::console::refuse_line(&action).or_else(|| {
+            crate::engine::resp::split_args(line.as_bytes())
+                .is_none()
+                .then(|| "Invalid argument(s)".to_string())
+        });
+        if line.len() <= CONSOLE_LINE_MAX {
+            let history = self.typed.entry(node.to_string()).or_default();
+            if history.last().map(String::as_str) != Some(line) {
+                history.push(line.to_string());
+                if history.len() > HISTORY_KEEP {
+                    history.remove(0);
+                }
+            }
+        }
+        let Some(text) = refused else {
+            return self.act(action);
+        };
+        let sim = self.timeline.sim();
+        let after = sim
+            .index_of(node)
+            .and_then(|i| sim.console_log(i))
+            .map_or(0, |log| log.typed_count());
+        if self.notes.len() == NOTES_KEEP {
+            self.notes.remove(0);
+        }
+        self.notes.push(LocalNote {
+            node: node.to_string(),
+            at: sim.trace_len(),
+            after,
+            line: shortened(line),
+            text,
         });
     }
 
-    /// Applies a user action (a fault, a console command, …).
+    /// Applies a user action (a fault, a console command, …); a refusal shows as the notice.
     pub fn act(&mut self, action: Action) {
-        if let Some(why) = self.lesson.as_ref().and_then(|l| l.refuses(&action)) {
+        if let Err(why) = self.try_act(action) {
             self.notice = Some(why);
-            return;
+        }
+    }
+
+    /// Applies a user action, or says why it was refused (the lesson forbids it, the run
+    /// cannot hold it, the simulation has no such node…).
+    fn try_act(&mut self, action: Action) -> Result<(), String> {
+        if let Some(why) = self.lesson.as_ref().and_then(|l| l.refuses(&action)) {
+            return Err(why);
         }
         if self.timeline.is_rewound() {
             self.fork();
         }
-        if let Err(e) = self.timeline.act(action) {
-            self.notice = Some(e);
-        }
+        self.timeline.act(action)
     }
 
     /// Acting in the past starts a new future here: what the model keeps of the discarded
@@ -619,10 +668,14 @@ impl Model {
             Some(argv) if argv.is_empty() => return Err("empty command".into()),
             Some(_) => {}
         }
-        self.act(Action::Exec {
+        let sent = self.try_act(Action::Exec {
             node: node.to_string(),
             command: command.to_string(),
         });
+        if let Err(why) = &sent {
+            self.notice = Some(why.clone());
+        }
+        sent?;
         let limit = self.timeline.sim().now_us() + 60_000_000;
         // Ours is the console's last command: run until it has its reply.
         fn ours(m: &Model, index: usize) -> Option<&crate::sim::console::Typed> {

@@ -18,7 +18,7 @@ test('a shared link replays the run with its actions', async () => {
   await page.getByTestId('console-output-m').locator('.line', { hasText: 'OK' }).last().waitFor();
   await page.getByTestId('share').click();
   const url = await page.getByTestId('share-url').inputValue();
-  assert.match(url, /\?scenario=one-replica&v=1&seed=4&speed=5&slow=[01]&t=[0-9.]+#run=/);
+  assert.match(url, /\?scenario=one-replica&v=1&seed=4&speed=5&slow=[01]&t=[0-9.]+#runz=[A-Za-z0-9_-]+$/);
 
   const other = await watchedPage(browser);
   await other.goto(url);
@@ -46,7 +46,7 @@ test('a shared link opens at the shared moment, paused; the link is copied and f
   await page.getByTestId('share-state').filter({ hasText: 'Link copied' }).waitFor();
   const url = await page.getByTestId('share-url').inputValue();
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), url);
-  assert.match(url, new RegExp(`&t=${at}(\\.\\d+)?#run=`));
+  assert.match(url, new RegExp(`&t=${at}(\\.\\d+)?#runz=`));
   await screenshot(page, 'share-copied');
 
   // Opened: the same moment, paused, the same picture.
@@ -67,6 +67,65 @@ test('a shared link opens at the shared moment, paused; the link is copied and f
   await third.getByTestId('status').filter({ hasText: "there is no scenario named 'nope'" }).waitFor();
   assert.deepEqual(page.problems, []);
   assert.deepEqual(other.problems, []);
+});
+
+test('a long session travels as a compact link; older links still open; too long a run is saved as a file', async () => {
+  const page = await watchedPage(browser);
+  await page.goto(`${site.url}?scenario=one-replica&seed=4&speed=5`);
+  await page.locator('[data-testid="link-m-r1"].link-connected').waitFor({ timeout: 30_000 });
+  // 5000 commands typed (through the API, as fast as a script types).
+  const n = 5000;
+  const ok = await page.evaluate((n) => {
+    for (let i = 0; i < n; i++) {
+      if (window.replscope.act({ do: 'exec', node: 'm', command: `SET key:${i % 500} value-${i}` }) !== true) return i;
+    }
+    return n;
+  }, n);
+  assert.equal(ok, n);
+  await page.getByTestId('share').click();
+  const url = await page.getByTestId('share-url').inputValue();
+  const hash = url.split('#runz=')[1];
+  const perAction = hash.length / n;
+  console.log(`share link: ${url.length} bytes for ${n} actions, ${perAction.toFixed(1)} bytes per action`);
+  assert.ok(perAction < 20, `${perAction} bytes per action`);
+  const other = await watchedPage(browser);
+  await other.goto(url);
+  await other.getByTestId('console-output-m').locator('.line', { hasText: `m:6379> SET key:499 value-${n - 1}` })
+    .waitFor({ timeout: 60_000 });
+  assert.deepEqual(await other.evaluate(() => window.replscope.exec('m', 'GET key:499')), [`"value-${n - 1}"`]);
+
+  // A link made before the packed format (`#run=` and percent-encoded JSON) replays too.
+  const actions = await page.evaluate(() => JSON.parse(window.replscope.exportTrace()).actions.slice(0, 40));
+  const legacy = `${site.url}?scenario=one-replica&v=1&seed=4&speed=5#run=${encodeURIComponent(JSON.stringify(actions))}`;
+  const third = await watchedPage(browser);
+  await third.goto(legacy);
+  const last = actions.filter((a) => a.action.do === 'exec').at(-1).action.command;
+  await third.getByTestId('console-output-m').locator('.line', { hasText: `m:6379> ${last}` }).waitFor({ timeout: 30_000 });
+
+  // A run whose link would pass 2 MB: the Share bar says how to keep it instead.
+  const fourth = await watchedPage(browser);
+  await fourth.goto(`${site.url}?scenario=one-replica&seed=4&speed=5`);
+  await fourth.getByTestId('node-m').waitFor();
+  const typed = await fourth.evaluate(() => {
+    // Letters drawn at random (xorshift32): text LZ4, without entropy coding, cannot shrink.
+    const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    let x = 7;
+    const next = () => { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; return abc[x & 63]; };
+    const noise = (len) => Array.from({ length: len }, next).join('');
+    // 30 lines of 60 KB: about 2.4 MB of link.
+    for (let i = 0; i < 30; i++) {
+      const r = window.replscope.act({ do: 'exec', node: 'm', command: `SET noise${i} ${noise(60_000)}` });
+      if (r !== true) return r;
+    }
+    return true;
+  });
+  assert.equal(typed, true);
+  await fourth.getByTestId('share').click();
+  const said = await fourth.getByTestId('share-too-long').textContent();
+  assert.match(said, /^This run's link would be [23]\.\d MB, more than a browser opens \(2 MB\): Export ▸ Run \(file\) saves it, and Open a file… reopens it$/);
+  assert.equal(await fourth.getByTestId('share-url').count(), 0);
+  await screenshot(fourth, 'share-too-long');
+  for (const p of [page, other, third, fourth]) assert.deepEqual(p.problems, []);
 });
 
 test('malformed input through the JS API is refused with a message', async () => {

@@ -14,12 +14,22 @@ use replscope::engine::resp::{encode_command, parse_reply, Reply};
 
 pub const REDIS_SERVER: &str = "/usr/bin/redis-server";
 
-/// A free TCP port on 127.0.0.1 (bound, then released).
+/// A free TCP port on 127.0.0.1 (bound, then released), never one this process handed out
+/// before: the kernel may offer a port just released again, and two servers started by
+/// tests running in parallel must not race for it.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        if !handed_out.contains(&port) {
+            handed_out.push(port);
+            return port;
+        }
+    }
 }
 
 /// A running server process (real Redis or replscope) on `port`.
@@ -53,13 +63,18 @@ fn temp_dir(tag: &str, port: u16) -> PathBuf {
 impl Server {
     /// A real redis-server 7.0 with `args` (e.g. `["--repl-diskless-sync", "no"]`).
     pub fn redis(args: &[&str]) -> Server {
+        Server::redis_with_open_files(args, None)
+    }
+
+    /// A real redis-server 7.0 whose open files limit (`ulimit -n`) is `open_files`, if given.
+    pub fn redis_with_open_files(args: &[&str], open_files: Option<u64>) -> Server {
         assert!(
             std::path::Path::new(REDIS_SERVER).exists(),
             "{REDIS_SERVER} is missing: install Debian's redis-server (./x test does)"
         );
         let port = free_port();
         let dir = temp_dir("redis", port);
-        let child = Command::new(REDIS_SERVER)
+        let child = command(REDIS_SERVER, open_files)
             .args([
                 "--port",
                 &port.to_string(),
@@ -92,10 +107,16 @@ impl Server {
 
     /// A `replscope server` with `args`, snapshots in its own temp dir.
     pub fn replscope(args: &[&str]) -> Server {
+        Server::replscope_with_open_files(args, None)
+    }
+
+    /// A `replscope server` whose open files limit (`ulimit -n`) is `open_files`, if given
+    /// (a restart does not keep it).
+    pub fn replscope_with_open_files(args: &[&str], open_files: Option<u64>) -> Server {
         let port = free_port();
         let dir = temp_dir("replscope", port);
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        let child = spawn_replscope(port, &dir, &args);
+        let child = spawn_replscope(port, &dir, &args, open_files);
         let server = Server {
             port,
             child,
@@ -112,7 +133,7 @@ impl Server {
     pub fn restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = spawn_replscope(self.port, &self.dir, &self.args);
+        self.child = spawn_replscope(self.port, &self.dir, &self.args, None);
         self.wait_ready();
     }
 
@@ -125,7 +146,7 @@ impl Server {
         );
     }
 
-    /// Runs one command; panics if the server does not answer within 5 s.
+    /// Runs one command; panics if the server does not answer within [`ANSWER_WITHIN`].
     pub fn cmd(&self, argv: &[&str]) -> Reply {
         try_cmd(self.port, argv)
             .unwrap_or_else(|| panic!("{} on {} did not answer {argv:?}", self.kind, self.port))
@@ -184,13 +205,33 @@ impl Server {
     }
 }
 
-fn spawn_replscope(port: u16, dir: &std::path::Path, args: &[String]) -> Child {
+/// `program`, started through `sh -c 'ulimit -n N; exec …'` when `open_files` is given, so
+/// that the child's pid is still the program's.
+fn command(program: &str, open_files: Option<u64>) -> Command {
+    match open_files {
+        None => Command::new(program),
+        Some(n) => {
+            let mut c = Command::new("sh");
+            c.arg("-c")
+                .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                .arg(program);
+            c
+        }
+    }
+}
+
+fn spawn_replscope(
+    port: u16,
+    dir: &std::path::Path,
+    args: &[String],
+    open_files: Option<u64>,
+) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(dir.join("log"))
         .expect("log file");
-    Command::new(env!("CARGO_BIN_EXE_replscope"))
+    command(env!("CARGO_BIN_EXE_replscope"), open_files)
         .args(["server", "--port", &port.to_string()])
         .arg("--dir")
         .arg(dir)
@@ -208,10 +249,14 @@ fn signal(child: &Child, sig: &str) {
         .status();
 }
 
-/// One command on a fresh connection; `None` on any failure or after 5 s.
+/// How long a command may wait for its answer: a debug-built server writing a 40 MB RDB on a
+/// loaded 2-core machine stalls for several seconds (seen in CI: more than 5 s).
+pub const ANSWER_WITHIN: Duration = Duration::from_secs(20);
+
+/// One command on a fresh connection; `None` on any failure or after [`ANSWER_WITHIN`].
 pub fn try_cmd(port: u16, argv: &[&str]) -> Option<Reply> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream.set_read_timeout(Some(ANSWER_WITHIN)).ok()?;
     let mut out = Vec::new();
     encode_command(argv, &mut out);
     stream.write_all(&out).ok()?;

@@ -1,9 +1,7 @@
 //! String commands (t_string.c, Redis 7.0).
 
 use super::longdouble::LongDouble;
-use super::util::{
-    eq_ic, err, i64_arg, int, invalid_expire, syntax, wrongtype, OVERFLOW, PROTO_MAX_BULK_LEN,
-};
+use super::util::{eq_ic, err, i64_arg, int, invalid_expire, syntax, wrongtype, OVERFLOW};
 use super::ExecCtx;
 use crate::engine::keyspace::{Entry, Value};
 use crate::engine::resp::{parse_i64, Reply};
@@ -416,6 +414,7 @@ pub fn incrbyfloat(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
 pub fn append(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     let key = &argv[1];
     let add = &argv[2];
+    let max_len = ctx.proto_max_bulk_len;
     let total = match ctx.lookup_write(key) {
         None => {
             store_string(ctx, key, add.clone());
@@ -426,7 +425,7 @@ pub fn append(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
             ..
         }) => {
             let total = s.len().saturating_add(add.len());
-            if total > PROTO_MAX_BULK_LEN {
+            if total as u64 > max_len {
                 return err("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
             }
             s.extend_from_slice(add);

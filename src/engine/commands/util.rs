@@ -16,8 +16,6 @@ pub const NOT_FLOAT: &str = "ERR value is not a valid float";
 pub const NOT_POSITIVE: &str = "ERR value is out of range, must be positive";
 /// `incrDecrCommand` / `hincrbyCommand`.
 pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
-/// Default `proto-max-bulk-len` (`checkStringLength`).
-pub const PROTO_MAX_BULK_LEN: usize = 512 * 1024 * 1024;
 
 pub fn err(text: &str) -> Reply {
     Reply::Error(text.to_string())
