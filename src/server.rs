@@ -96,21 +96,24 @@ impl ConnWriter {
     }
 }
 
-/// Makes memory the server frees go back to the system at once, as Redis's jemalloc returns
-/// it within its decay time. mimalloc (the allocator, see `lib.rs`) purges freed pages only
-/// `purge_delay` ms later and only when the thread allocates again: a server gone quiet
-/// after dropping a client's 200 MB query buffer, or a failed transfer, would keep it
-/// resident for good (issue #14).
-fn purge_freed_memory_at_once() {
-    /// `mi_option_purge_delay`: its position in mimalloc.h's `mi_option_t`, which mimalloc
-    /// keeps stable (retired options stay as `deprecated` placeholders).
-    const MI_OPTION_PURGE_DELAY: std::os::raw::c_int = 15;
+/// How often the server has the allocator give freed memory back (see
+/// [`collect_freed_memory`]): a collection visits every page of the heap.
+const COLLECT_PERIOD_MS: u64 = 1000;
+
+/// Gives memory the server freed back to the system, as Redis's jemalloc returns it within
+/// its decay time. mimalloc (the allocator, see `lib.rs`) purges freed pages some ms after
+/// they are freed, but only when the thread calls into it again: a server gone quiet after
+/// dropping a client's 200 MB query buffer, or a failed transfer, would keep it resident for
+/// good (issue #14). Called once a second ([`COLLECT_PERIOD_MS`]) from a timer tick: the
+/// purges whose delay has passed happen then, off the allocation path (purging at every
+/// free instead made writes of big values 2.5 times slower).
+fn collect_freed_memory() {
     extern "C" {
-        fn mi_option_set(option: std::os::raw::c_int, value: std::os::raw::c_long);
+        fn mi_collect(force: bool);
     }
-    // SAFETY: a plain setter of mimalloc (linked in as the global allocator), callable at
-    // any time from any thread; 0 is a documented value ("immediate purging").
-    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
+    // SAFETY: mimalloc (linked in as the global allocator) collects the calling thread's
+    // freed memory; callable at any time, it frees nothing still allocated.
+    unsafe { mi_collect(false) }
 }
 
 /// Runs the server with command-line `args` (after `server`); the process exit code.
@@ -131,7 +134,6 @@ pub fn main(args: &[String]) -> ExitCode {
         }
         _ => {}
     }
-    purge_freed_memory_at_once();
     let opts = match options::parse(args) {
         Ok(opts) => opts,
         Err(message) => {
@@ -266,6 +268,7 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
 
     let mut outboxes: HashMap<ConnId, ConnWriter> = HashMap::new();
     let mut next_in = 1u64;
+    let mut collected_ms = 0u64;
     loop {
         let role = if node.master_addr().is_some() {
             'S'
@@ -385,7 +388,14 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
                     }
                 }
             },
-            _ = tokio::time::sleep(Duration::from_millis(wait)) => node.handle_timeout(now_ms()),
+            _ = tokio::time::sleep(Duration::from_millis(wait)) => {
+                let now = now_ms();
+                node.handle_timeout(now);
+                if now.saturating_sub(collected_ms) >= COLLECT_PERIOD_MS {
+                    collect_freed_memory();
+                    collected_ms = now;
+                }
+            }
         }
     }
 }

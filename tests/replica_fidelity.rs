@@ -269,6 +269,9 @@ fn a_master_answers_replconf_and_psync_like_redis() {
         b"REPLCONF GETACK\r\n".to_vec(),
         b"REPLCONF rdb-only 1\r\nREPLCONF rdb-only 0\r\nREPLCONF rdb-only 2\r\n".to_vec(),
         b"REPLCONF rdb-only x\r\nREPLCONF rdb-only -1\r\nREPLCONF rdb-only\r\n".to_vec(),
+        b"REPLCONF rdb-filter-only functions\r\nREPLCONF rdb-filter-only \"\"\r\n".to_vec(),
+        b"REPLCONF rdb-filter-only foo\r\nREPLCONF rdb-filter-only \"functions foo\"\r\n".to_vec(),
+        b"*3\r\n$8\r\nREPLCONF\r\n$15\r\nrdb-filter-only\r\n$4\r\n\"a b\r\n".to_vec(),
     ];
     for case in &cases {
         let expected = raw_exchange(real.port, case);
@@ -283,16 +286,18 @@ fn a_master_answers_replconf_and_psync_like_redis() {
     }
 }
 
-/// `REPLCONF rdb-only 1` then `SYNC`, as `redis-cli --rdb` does: returns everything the
-/// master sent after the newlines it keeps the link alive with, until it closed the
-/// connection (panics if it does not within 10 s).
-fn fetch_rdb_only(server: &Server) -> Vec<u8> {
+/// `REPLCONF rdb-only 1` (after the `REPLCONF`s in `first`, one at a time) then `SYNC`, as
+/// `redis-cli --rdb` does: returns everything the master sent after the newlines it keeps
+/// the link alive with, until it closed the connection (panics if not within 10 s).
+fn fetch_rdb_only(server: &Server, first: &[&str]) -> Vec<u8> {
     let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(b"REPLCONF rdb-only 1\r\n").unwrap();
-    let mut ok = [0u8; 5];
-    s.read_exact(&mut ok).unwrap();
-    assert_eq!(&ok, b"+OK\r\n", "{}", server.kind);
+    for line in first.iter().chain(&["REPLCONF rdb-only 1"]) {
+        s.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+        let mut ok = [0u8; 5];
+        s.read_exact(&mut ok).unwrap();
+        assert_eq!(&ok, b"+OK\r\n", "{}: {line}", server.kind);
+    }
     s.write_all(b"SYNC\r\n").unwrap();
     let mut got = Vec::new();
     s.read_to_end(&mut got)
@@ -301,8 +306,8 @@ fn fetch_rdb_only(server: &Server) -> Vec<u8> {
     got.split_off(start)
 }
 
-/// The bytes after the RDB payload that starts `bytes` (`$<size>` or `$EOF:<mark>`).
-fn after_payload(bytes: &[u8]) -> &[u8] {
+/// The RDB payload that starts `bytes` (`$<size>` or `$EOF:<mark>`), and what follows it.
+fn split_payload(bytes: &[u8]) -> (&[u8], &[u8]) {
     let nl = bytes
         .iter()
         .position(|&b| b == b'\n')
@@ -315,9 +320,9 @@ fn after_payload(bytes: &[u8]) -> &[u8] {
                 .windows(40)
                 .position(|w| w == mark.as_bytes())
                 .expect("the EOF mark");
-            &body[end + 40..]
+            (&body[..end], &body[end + 40..])
         }
-        None => &body[header.parse::<usize>().unwrap()..],
+        None => body.split_at(header.parse::<usize>().unwrap()),
     }
 }
 
@@ -333,10 +338,10 @@ fn an_rdb_only_replica_gets_the_rdb_and_nothing_else_then_is_disconnected() {
         for server in [Server::redis(&args), Server::replscope(&args)] {
             let kind = server.kind;
             assert_eq!(server.cmd(&["SET", "k", "v"]), Reply::ok());
-            let got = fetch_rdb_only(&server);
+            let got = fetch_rdb_only(&server, &[]);
             assert!(got.starts_with(b"$"), "{kind} diskless={diskless}: {got:?}");
             assert_eq!(
-                after_payload(&got),
+                split_payload(&got).1,
                 b"",
                 "{kind} diskless={diskless}: no stream after the RDB"
             );
@@ -352,5 +357,41 @@ fn an_rdb_only_replica_gets_the_rdb_and_nothing_else_then_is_disconnected() {
                 "{kind}"
             );
         }
+    }
+}
+
+#[test]
+fn a_replica_filtering_the_data_out_gets_an_rdb_without_keys() {
+    // `redis-cli --functions-rdb`: the filter, the EOF capability, RDB only, then SYNC; on
+    // a disk-sync master too, since a filtered RDB always goes through the socket.
+    let args = ["--repl-diskless-sync", "no"];
+    for server in [Server::redis(&args), Server::replscope(&args)] {
+        let kind = server.kind;
+        // Without the EOF capability, refused.
+        let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut reply = Vec::new();
+        for line in ["REPLCONF rdb-filter-only \"\"\r\n", "SYNC\r\n"] {
+            s.write_all(line.as_bytes()).unwrap();
+            let mut buf = [0u8; 128];
+            let n = s.read(&mut buf).unwrap();
+            reply.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(
+            String::from_utf8_lossy(&reply),
+            "+OK\r\n-ERR Filtered replica requires EOF capability\r\n",
+            "{kind}"
+        );
+        assert_eq!(server.cmd(&["SET", "k", "v"]), Reply::ok());
+        let got = fetch_rdb_only(
+            &server,
+            &["REPLCONF rdb-filter-only functions", "REPLCONF capa eof"],
+        );
+        assert!(got.starts_with(b"$EOF:"), "{kind}: {got:?}");
+        let (rdb, rest) = split_payload(&got);
+        assert_eq!(rest, b"", "{kind}");
+        let loaded = replscope::engine::rdb::load(rdb).unwrap();
+        assert_eq!(loaded.keyspace.key_count(), 0, "{kind}");
+        assert!(loaded.repl.is_some(), "{kind}: the AUX fields stay");
     }
 }

@@ -103,6 +103,8 @@ impl Node {
         let mut waiting = 0u64;
         let mut max_idle = 0u64;
         let mut all_eof = true;
+        // The first waiting replica's filter; replicas asking for another wait their turn.
+        let mut filter = None;
         for conn in &self.master.replicas {
             let Some(c) = self.clients.get(conn) else {
                 continue;
@@ -110,6 +112,7 @@ impl Node {
             if c.replica
                 .as_ref()
                 .is_some_and(|l| l.state == ReplicaState::WaitBgsaveStart)
+                && *filter.get_or_insert(c.rdb_filter) == c.rdb_filter
             {
                 waiting += 1;
                 max_idle = max_idle.max(now_s.saturating_sub(c.last_interaction_s));
@@ -122,7 +125,7 @@ impl Node {
                 || (max_replicas > 0 && waiting >= max_replicas)
                 || max_idle >= self.cfg.repl_diskless_sync_delay)
         {
-            self.start_bgsave_for_replication(all_eof);
+            self.start_bgsave_for_replication(all_eof, filter.unwrap_or_default());
         }
     }
 }

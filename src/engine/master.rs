@@ -9,7 +9,7 @@ use super::commands::Propagated;
 use super::event::{Event, LogLevel, RdbTarget, ReplicaState};
 use super::node::{Client, ConnId, Node, WaitBlock};
 use super::psync::{self, PsyncInputs};
-use super::resp::{encode_command, parse_i64, Reply};
+use super::resp::{encode_command, parse_i64, split_args, Reply};
 
 /// The node's replication identity and stream (valid for masters and replicas alike: a
 /// replica's offset follows its master's stream).
@@ -46,6 +46,26 @@ pub(crate) struct RdbChild {
     pub done_ms: u64,
     /// Killed (SIGUSR1) because every replica it fed went away; it ends at `done_ms`.
     pub killed: bool,
+}
+
+/// What a replica asked its full sync's RDB to leave out (`slave_req`, set by `REPLCONF
+/// rdb-filter-only`, as `redis-cli --functions-rdb` does). Replicas share a BGSAVE only with
+/// the same filter, and a filtered RDB always goes through a socket (never over the
+/// snapshot file).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RdbFilter {
+    /// `SLAVE_REQ_RDB_EXCLUDE_DATA`: no keys.
+    pub exclude_data: bool,
+    /// `SLAVE_REQ_RDB_EXCLUDE_FUNCTIONS`: no function libraries (replscope's masters hold
+    /// none, so this changes nothing in the RDB; it still tells BGSAVEs apart).
+    pub exclude_functions: bool,
+}
+
+impl RdbFilter {
+    /// `slave_req & SLAVE_REQ_RDB_MASK`.
+    fn filters(self) -> bool {
+        self.exclude_data || self.exclude_functions
+    }
 }
 
 /// `NET_HOST_STR_LEN`: a replica's announced address must be shorter (a host name, not
@@ -383,6 +403,14 @@ impl Node {
             );
             return;
         }
+        // A filtered RDB is only ever made for sockets, so it needs the EOF format.
+        if client.rdb_filter.filters() && !client.capa_eof {
+            self.reply(
+                conn,
+                &Reply::error("ERR Filtered replica requires EOF capability"),
+            );
+            return;
+        }
         let name = self.replica_name(conn);
         self.log(
             LogLevel::Notice,
@@ -470,12 +498,17 @@ impl Node {
                 "Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC",
             ),
             None => {
-                let capa_eof = self.clients.get(&conn).is_some_and(|c| c.capa_eof);
+                let (capa_eof, filter) = self
+                    .clients
+                    .get(&conn)
+                    .map_or((false, RdbFilter::default()), |c| {
+                        (c.capa_eof, c.rdb_filter)
+                    });
                 if self.cfg.repl_diskless_sync && capa_eof && self.cfg.repl_diskless_sync_delay > 0
                 {
                     self.log(LogLevel::Notice, "Delay next BGSAVE for diskless SYNC");
                 } else {
-                    self.start_bgsave_for_replication(capa_eof);
+                    self.start_bgsave_for_replication(capa_eof, filter);
                 }
             }
         }
@@ -524,12 +557,19 @@ impl Node {
     /// CASE 1 of syncCommand: a disk BGSAVE is running; share it if another replica is
     /// already recording the differences since the fork.
     fn attach_to_running_disk_bgsave(&mut self, conn: ConnId) {
-        let rdb_only = self.clients.get(&conn).is_some_and(|c| c.rdb_only);
+        let (rdb_only, filter) = self
+            .clients
+            .get(&conn)
+            .map_or((false, RdbFilter::default()), |c| {
+                (c.rdb_only, c.rdb_filter)
+            });
         let donor = self.master.replicas.iter().copied().find(|r| {
             *r != conn
                 && self.clients.get(r).is_some_and(|c| {
-                    // A replica that wants the stream cannot share with one recording none.
+                    // A replica that wants the stream cannot share with one recording none,
+                    // nor an RDB made with another filter.
                     (!c.rdb_only || rdb_only)
+                        && c.rdb_filter == filter
                         && c.replica
                             .as_ref()
                             .is_some_and(|l| l.state == ReplicaState::WaitBgsaveEnd)
@@ -589,8 +629,9 @@ impl Node {
     }
 
     /// `startBgsaveForReplication`: snapshot now, for every replica waiting to start.
-    pub(crate) fn start_bgsave_for_replication(&mut self, all_capa_eof: bool) {
-        let socket = self.cfg.repl_diskless_sync && all_capa_eof;
+    /// Only the replicas waiting with `filter` take part; the others wait for the next one.
+    pub(crate) fn start_bgsave_for_replication(&mut self, all_capa_eof: bool, filter: RdbFilter) {
+        let socket = (self.cfg.repl_diskless_sync || filter.filters()) && all_capa_eof;
         let target = if socket {
             RdbTarget::Socket
         } else {
@@ -604,8 +645,16 @@ impl Node {
             ),
         );
         let offset = self.master.repl_offset;
-        let rdb = self.snapshot();
-        let waiting: Vec<ConnId> = self.replicas_in(ReplicaState::WaitBgsaveStart);
+        let rdb = if filter.exclude_data {
+            self.snapshot_without_data()
+        } else {
+            self.snapshot()
+        };
+        let waiting: Vec<ConnId> = self
+            .replicas_in(ReplicaState::WaitBgsaveStart)
+            .into_iter()
+            .filter(|r| self.clients.get(r).is_some_and(|c| c.rdb_filter == filter))
+            .collect();
         for &conn in &waiting {
             let pin = self.master.backlog.as_mut().map(|b| b.pin(offset + 1));
             if let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) {
@@ -618,7 +667,11 @@ impl Node {
             replicas: waiting.clone(),
             offset,
             rdb_bytes: rdb.len(),
-            keys: self.keyspace.key_count(),
+            keys: if filter.exclude_data {
+                0
+            } else {
+                self.keyspace.key_count()
+            },
         });
         if socket {
             // Diskless: the child writes the payload straight to the sockets.
@@ -957,6 +1010,33 @@ impl Node {
                 b"ack" => {
                     self.replica_ack(conn, value);
                     return None;
+                }
+                b"rdb-filter-only" => {
+                    // Set before the filters are checked, as Redis does.
+                    let mut filter = RdbFilter {
+                        exclude_data: true,
+                        exclude_functions: true,
+                    };
+                    let Some(names) = split_args(value) else {
+                        return Some(Reply::error("ERR Missing rdb-filter-only values"));
+                    };
+                    let mut unsupported = None;
+                    for name in &names {
+                        if name.eq_ignore_ascii_case(b"functions") {
+                            filter.exclude_functions = false;
+                        } else {
+                            unsupported = Some(String::from_utf8_lossy(name).into_owned());
+                            break;
+                        }
+                    }
+                    if let Some(c) = self.clients.get_mut(&conn) {
+                        c.rdb_filter = filter;
+                    }
+                    if let Some(name) = unsupported {
+                        return Some(Reply::error(format!(
+                            "ERR Unsupported rdb-filter-only option: {name}"
+                        )));
+                    }
                 }
                 b"rdb-only" => {
                     let rdb_only = match parse_i64(value) {

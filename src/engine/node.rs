@@ -25,7 +25,7 @@ use super::commands::{self, flags, ExecCtx, ExpireView, Handler, Propagated};
 use super::config::{Config, ConfigError};
 use super::event::{Event, LogLevel};
 use super::keyspace::{DbPool, Keyspace};
-use super::master::{MasterState, ReplicaLink};
+use super::master::{MasterState, RdbFilter, ReplicaLink};
 use super::maxmemory::{self, MemoryMeter};
 use super::outbox::Outbox;
 use super::persistence::{self, Persistence};
@@ -182,6 +182,8 @@ pub(crate) struct Client {
     /// `REPLCONF rdb-only 1` (`CLIENT_REPL_RDBONLY`): a full sync sends this replica the RDB
     /// only, never the stream, and closes the connection once the RDB is written.
     pub rdb_only: bool,
+    /// `REPLCONF rdb-filter-only` (`slave_req`): what its full sync's RDB leaves out.
+    pub rdb_filter: RdbFilter,
     /// Bytes handed to the connection so far, and how many of them its socket had not taken
     /// at the driver's last [`Input::SendQueue`] report.
     pub sent: u64,
@@ -622,6 +624,7 @@ impl Node {
                 capa_eof: false,
                 capa_psync2: false,
                 rdb_only: false,
+                rdb_filter: RdbFilter::default(),
                 sent: 0,
                 queued: 0,
                 soft_since_s: None,

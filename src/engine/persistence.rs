@@ -10,6 +10,7 @@
 use std::collections::VecDeque;
 
 use super::event::LogLevel;
+use super::keyspace::Keyspace;
 use super::node::{ConnId, Node, Output};
 use super::rdb::{self, ReplInfo};
 use super::resp::Reply;
@@ -103,8 +104,18 @@ impl Node {
 
     /// The dataset as an RDB file, as `rdbSave` writes it now.
     pub fn snapshot(&self) -> Vec<u8> {
+        self.snapshot_of(&self.keyspace)
+    }
+
+    /// The RDB of a replica that filtered the data out (`SLAVE_REQ_RDB_EXCLUDE_DATA`): the
+    /// AUX fields alone.
+    pub(crate) fn snapshot_without_data(&self) -> Vec<u8> {
+        self.snapshot_of(&Keyspace::default())
+    }
+
+    fn snapshot_of(&self, keyspace: &Keyspace) -> Vec<u8> {
         rdb::save(
-            &self.keyspace,
+            keyspace,
             &rdb::SaveOptions {
                 redis_ver: super::info::REDIS_VERSION,
                 ctime_secs: self.now_s(),
