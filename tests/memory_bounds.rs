@@ -17,25 +17,14 @@ const MB: usize = 1024 * 1024;
 /// What an idle server may hold (a debug build idles at about 12 MB).
 const IDLE_RSS_KB_MAX: u64 = 48 * 1024;
 
-fn rss_kb(server: &Server) -> u64 {
-    std::fs::read_to_string(format!("/proc/{}/status", server.child.id()))
-        .unwrap()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("VmRSS:")
-                .map(|v| v.trim().trim_end_matches(" kB").parse().unwrap())
-        })
-        .unwrap()
-}
-
 /// Waits (5 s at most) for the RSS to come down to `kb`.
 fn wait_rss_below(server: &Server, kb: u64, what: &str) {
     let start = Instant::now();
-    while rss_kb(server) >= kb {
+    while server.rss_kb() >= kb {
         assert!(
             start.elapsed() < Duration::from_secs(5),
             "{what}: RSS still {} kB (bound {kb} kB)",
-            rss_kb(server)
+            server.rss_kb()
         );
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -93,7 +82,7 @@ fn endless_payload(start: &'static [u8], mb: usize) -> (u64, u64) {
         let mut peak = 0;
         let conn = stream_payload(&listener, start, mb, |i| {
             if i % 10 == 0 {
-                peak = peak.max(rss_kb(&server));
+                peak = peak.max(server.rss_kb());
             }
         });
         wait_until(
@@ -121,7 +110,7 @@ fn endless_payload(start: &'static [u8], mb: usize) -> (u64, u64) {
         );
         if server.kind == "replscope" {
             wait_rss_below(&server, IDLE_RSS_KB_MAX, "after the master left");
-            ours = (peak, rss_kb(&server));
+            ours = (peak, server.rss_kb());
         }
     }
     ours
@@ -158,7 +147,7 @@ fn query_buffers_go_with_their_client_and_after_a_big_argument() {
     }
     // Everything sent has been read once the server answers another client.
     assert_eq!(ours.cmd(&["PING"]), Reply::Simple("PONG".into()));
-    assert!(rss_kb(&ours) > 100 * 1024, "the claim is being read");
+    assert!(ours.rss_kb() > 100 * 1024, "the claim is being read");
     drop(s);
     wait_rss_below(&ours, IDLE_RSS_KB_MAX, "after the client closed");
 

@@ -10,10 +10,10 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use replscope::engine::resp::{Reply, RequestParser};
-use support::{wait_until, Server};
+use support::{raw_exchange, wait_until, Server};
 
 /// A master that answers the handshake, replies `+FULLRESYNC` with `rdb` as a sized
 /// payload, then sends `after` 300 ms later and listens on. It records the PSYNC arguments
@@ -224,34 +224,6 @@ fn negative_expiry_times_in_an_rdb_load_as_redis_loads_them() {
     }
     assert_eq!(seen[1], seen[0], "replscope (left) and Redis (right)");
     assert!(seen[0].contains(&"GET minus-five = Bulk([118])".to_string()));
-}
-
-/// Sends raw bytes on a fresh connection; returns what arrived until the server closed it
-/// or went quiet for 300 ms after answering (3 s at most), and whether it closed.
-fn raw_exchange(port: u16, bytes: &[u8]) -> (Vec<u8>, bool) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    s.write_all(bytes).unwrap();
-    let mut got = Vec::new();
-    let (start, mut last) = (Instant::now(), Instant::now());
-    let mut buf = [0u8; 4096];
-    while start.elapsed() < Duration::from_secs(3) {
-        match s.read(&mut buf) {
-            Ok(0) => return (got, true),
-            Ok(n) => {
-                got.extend_from_slice(&buf[..n]);
-                last = Instant::now();
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                if !got.is_empty() && last.elapsed() > Duration::from_millis(300) {
-                    break;
-                }
-            }
-            Err(_) => return (got, true),
-        }
-    }
-    (got, false)
 }
 
 #[test]

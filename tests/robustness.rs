@@ -9,42 +9,7 @@ use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use replscope::engine::resp::{Reply, RequestParser};
-use support::{wait_until, Server};
-
-/// Sends raw bytes on a fresh connection; returns everything received until the server
-/// closes the connection (or 3 s pass) and whether it closed.
-fn raw_exchange(port: u16, bytes: &[u8]) -> (Vec<u8>, bool) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    s.write_all(bytes).unwrap();
-    let mut got = Vec::new();
-    let start = Instant::now();
-    let mut last_data = Instant::now();
-    let mut buf = [0u8; 4096];
-    while start.elapsed() < Duration::from_secs(3) {
-        match s.read(&mut buf) {
-            Ok(0) => return (got, true),
-            Ok(n) => {
-                got.extend_from_slice(&buf[..n]);
-                last_data = Instant::now();
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                // Replies came and nothing else for a while: the connection stays open.
-                if !got.is_empty() && last_data.elapsed() > Duration::from_millis(300) {
-                    return (got, false);
-                }
-            }
-            Err(_) => return (got, true),
-        }
-    }
-    (got, false)
-}
+use support::{raw_exchange, wait_until, Server};
 
 #[test]
 fn client_garbage_gets_the_same_errors_as_redis() {
@@ -96,14 +61,7 @@ fn an_unfinished_huge_bulk_does_not_take_the_server_down() {
     // Other clients are served meanwhile, and the declared half-gigabyte is never allocated
     // up front (the parser only keeps what arrived).
     assert_eq!(ours.cmd(&["SET", "k", "v"]), Reply::ok());
-    let rss_kb = std::fs::read_to_string(format!("/proc/{}/status", ours.child.id()))
-        .unwrap()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("VmRSS:")
-                .map(|v| v.trim().trim_end_matches(" kB").parse::<u64>().unwrap())
-        })
-        .unwrap();
+    let rss_kb = ours.rss_kb();
     assert!(rss_kb < 100 * 1024, "RSS {rss_kb} kB");
 }
 

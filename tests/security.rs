@@ -68,17 +68,6 @@ fn same_exchange(real: &Server, ours: &Server, case: &[u8]) -> (String, bool) {
     got
 }
 
-fn rss_kb(server: &Server) -> u64 {
-    std::fs::read_to_string(format!("/proc/{}/status", server.child.id()))
-        .unwrap()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("VmRSS:")
-                .map(|v| v.trim().trim_end_matches(" kB").parse::<u64>().unwrap())
-        })
-        .unwrap()
-}
-
 /// CPU time (user + system) the process used so far, in clock ticks.
 fn cpu_ticks(server: &Server) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{}/stat", server.child.id())).unwrap();
@@ -143,7 +132,7 @@ fn unauthenticated_bulk_claims_cannot_grow_the_server() {
             "{reply:?}"
         );
     }
-    let rss = rss_kb(&ours);
+    let rss = ours.rss_kb();
     assert!(rss < 64 * 1024, "RSS {rss} kB after three 100 MB claims");
 }
 
@@ -163,7 +152,7 @@ fn unread_replies_to_an_unauthenticated_client_are_capped() {
             server.kind
         );
     }
-    let rss = rss_kb(&ours);
+    let rss = ours.rss_kb();
     assert!(rss < 64 * 1024, "RSS {rss} kB after 12 MB of unread PINGs");
     assert_eq!(ours.cmd(&["AUTH", PASSWORD]), Reply::ok());
 }
@@ -259,7 +248,7 @@ fn output_a_normal_client_leaves_unread_is_limited() {
         ours.cmd(&["CONFIG", "GET", "client-output-buffer-limit"]),
         real.cmd(&["CONFIG", "GET", "client-output-buffer-limit"])
     );
-    let rss = rss_kb(&ours);
+    let rss = ours.rss_kb();
     assert!(rss < 64 * 1024, "RSS {rss} kB");
 }
 

@@ -152,6 +152,18 @@ impl Server {
             .unwrap_or_else(|| panic!("{} on {} did not answer {argv:?}", self.kind, self.port))
     }
 
+    /// The process's resident memory (`VmRSS`), in kB.
+    pub fn rss_kb(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("/proc status")
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("VmRSS:")
+                    .map(|v| v.trim().trim_end_matches(" kB").parse().expect("kB"))
+            })
+            .expect("VmRSS")
+    }
+
     /// A field of `INFO <section>`.
     pub fn info(&self, section: &str, field: &str) -> String {
         let Reply::Bulk(text) = self.cmd(&["INFO", section]) else {
@@ -445,4 +457,39 @@ pub fn dump(server: &Server) -> Vec<String> {
         }
     }
     out
+}
+
+/// Sends raw bytes on a fresh connection; returns everything received until the server
+/// closes the connection (or 3 s pass) and whether it closed.
+pub fn raw_exchange(port: u16, bytes: &[u8]) -> (Vec<u8>, bool) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    s.write_all(bytes).unwrap();
+    let mut got = Vec::new();
+    let start = Instant::now();
+    let mut last_data = Instant::now();
+    let mut buf = [0u8; 4096];
+    while start.elapsed() < Duration::from_secs(3) {
+        match s.read(&mut buf) {
+            Ok(0) => return (got, true),
+            Ok(n) => {
+                got.extend_from_slice(&buf[..n]);
+                last_data = Instant::now();
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                // Replies came and nothing else for a while: the connection stays open.
+                if !got.is_empty() && last_data.elapsed() > Duration::from_millis(300) {
+                    return (got, false);
+                }
+            }
+            Err(_) => return (got, true),
+        }
+    }
+    (got, false)
 }
