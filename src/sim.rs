@@ -454,7 +454,8 @@ impl Sim {
                 if let Some(disk) = &n.disk {
                     shared(disk.as_ptr() as usize, disk.len());
                 }
-                std::mem::size_of::<SimNode>()
+                // (`Node::memory` counts the node itself, which lives inside the SimNode.)
+                std::mem::size_of::<SimNode>() - std::mem::size_of::<Node>()
                     + n.node.memory(shared)
                     + n.held_inputs.iter().map(pending).sum::<usize>()
             })
