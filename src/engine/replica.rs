@@ -377,7 +377,7 @@ impl Node {
             if was_connected {
                 self.replica.down_since_s = self.now_s();
             }
-            self.dial_master_again("");
+            self.dial_master("Reconnecting", "");
         } else {
             // A failed connect or handshake waits for the next replicationCron (state CONNECT).
             self.reset_master_link();
@@ -388,12 +388,12 @@ impl Node {
     /// waiting for `replicationCron`, dialled again.
     fn cancel_transfer_and_reconnect(&mut self) {
         self.drop_master_link();
-        self.dial_master_again(" after failure");
+        self.dial_master("Reconnecting", " after failure");
     }
 
-    /// Logs "Reconnecting to MASTER host:port" (with `why` appended, as Redis words each
-    /// case) and dials the master at once.
-    fn dial_master_again(&mut self, why: &str) {
+    /// Logs "<how> to MASTER host:port<why>" (`Connecting`, or `Reconnecting` with what
+    /// Redis appends in each case) and dials the master at once.
+    fn dial_master(&mut self, how: &str, why: &str) {
         let (host, port) = self
             .replica
             .master_addr()
@@ -401,7 +401,7 @@ impl Node {
             .unwrap_or_default();
         self.log(
             LogLevel::Notice,
-            format!("Reconnecting to MASTER {host}:{port}{why}"),
+            format!("{how} to MASTER {host}:{port}{why}"),
         );
         self.connect_with_master();
     }
@@ -1143,16 +1143,7 @@ impl Node {
             }
         }
         if self.replica.state() == LinkState::Connect {
-            let (host, port) = self
-                .replica
-                .master_addr()
-                .map(|(h, p)| (h.to_string(), p))
-                .unwrap_or_default();
-            self.log(
-                LogLevel::Notice,
-                format!("Connecting to MASTER {host}:{port}"),
-            );
-            self.connect_with_master();
+            self.dial_master("Connecting", "");
         }
         if self.replica.is_connected() {
             self.send_ack();
