@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod event;
 mod heartbeat;
+mod inert;
 pub mod info;
 pub mod keyspace;
 mod limits;

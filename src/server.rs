@@ -264,6 +264,22 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
             opts.config.port
         ),
     );
+    // Redis's logo carries "Port: N" and "PID: N"; tools that start redis-server (its own
+    // test harness among them) wait for that PID line when `always-show-logo` is set.
+    if opts.config.inert_value("always-show-logo") == "yes" {
+        println!(
+            "\n    replscope {} standalone\n    Port: {}\n    PID: {}\n",
+            env!("CARGO_PKG_VERSION"),
+            opts.config.port,
+            std::process::id()
+        );
+    } else {
+        log_line(
+            'M',
+            LogLevel::Notice,
+            &format!("Running mode=standalone, port={}.", opts.config.port),
+        );
+    }
     log_line('M', LogLevel::Notice, "Ready to accept connections tcp");
 
     let mut outboxes: HashMap<ConnId, ConnWriter> = HashMap::new();

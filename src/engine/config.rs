@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::backlog::{BacklogModel, MIN_SIZE as BACKLOG_MIN_SIZE};
 use super::commands::glob_match;
+use super::inert;
 use super::resp::PROTO_MAX_BULK_LEN;
 
 /// Limits of one `client-output-buffer-limit` class (hard bytes, soft bytes, soft seconds; 0
@@ -67,6 +68,10 @@ pub struct Config {
     pub proto_max_bulk_len: u64,
     /// What the host running the node can hold (not a Redis option).
     pub caps: HostCaps,
+    /// Values given to options replscope accepts without acting on them ([`inert`]); those
+    /// never set read as Redis's defaults.
+    #[serde(default)]
+    pub inert: std::collections::BTreeMap<String, String>,
 }
 
 /// Upper bounds a host puts on options that decide how much memory a node may take: the
@@ -122,6 +127,7 @@ impl Default for Config {
             replica_ignore_maxmemory: true,
             proto_max_bulk_len: PROTO_MAX_BULK_LEN as u64,
             caps: HostCaps::default(),
+            inert: Default::default(),
         }
     }
 }
@@ -183,6 +189,9 @@ pub enum ConfigError {
 /// Options `CONFIG SET` refuses: Redis 7.0 marks `dir` and `dbfilename` `PROTECTED_CONFIG`
 /// (`enable-protected-configs` defaults to `no`, and replscope has no way to change it).
 const PROTECTED: &[&str] = &["dir", "dbfilename"];
+
+/// Options Redis marks `IMMUTABLE_CONFIG` among the engine's own.
+const IMMUTABLE: &[&str] = &["databases"];
 
 impl ConfigError {
     /// The error reply text, as config.c words it.
@@ -300,8 +309,8 @@ impl Config {
                 }
                 continue;
             }
-            for (name, alias) in NAMES {
-                for n in std::iter::once(*name).chain(*alias) {
+            for (name, alias) in NAMES.iter().copied().chain(inert::names()) {
+                for n in std::iter::once(name).chain(alias) {
                     if glob_match(p, n.as_bytes()) {
                         add(n.to_string(), self.get(name).unwrap_or_default());
                     }
@@ -313,7 +322,11 @@ impl Config {
 
     /// The value of one option as `CONFIG GET` prints it.
     pub fn get(&self, name: &str) -> Option<String> {
-        Some(match Self::canonical(name)? {
+        let Some(canonical) = Self::canonical(name) else {
+            let canonical = inert::canonical(name)?;
+            return Some(self.inert_value(canonical).to_string());
+        };
+        Some(match canonical {
             "port" => self.port.to_string(),
             "repl-backlog-size" => self.repl_backlog_size.to_string(),
             "repl-backlog-ttl" => self.repl_backlog_ttl.to_string(),
@@ -372,8 +385,19 @@ impl Config {
     /// `CONFIG SET name value`: like [`Config::set`], but protected options are refused
     /// with Redis's error.
     pub fn set_at_runtime(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
-        let canonical = Self::canonical(name).ok_or_else(|| ConfigError::Unknown(name.into()))?;
-        if PROTECTED.contains(&canonical) {
+        if let Some(canonical) = inert::canonical(name)
+            .filter(|c| inert::is_immutable(c))
+            .or_else(|| Self::canonical(name).filter(|c| IMMUTABLE.contains(c)))
+        {
+            return Err(ConfigError::Protected {
+                name: canonical.to_string(),
+                reason: "can't set immutable config".into(),
+            });
+        }
+        let canonical = Self::canonical(name)
+            .or_else(|| inert::canonical(name))
+            .ok_or_else(|| ConfigError::Unknown(name.into()))?;
+        if PROTECTED.contains(&canonical) && self.inert_value("enable-protected-configs") != "yes" {
             return Err(ConfigError::Protected {
                 name: name.to_string(),
                 reason: "can't set protected config".into(),
@@ -385,7 +409,17 @@ impl Config {
     /// Sets one option (`--name value` on the command line; `CONFIG SET` goes through
     /// [`Config::set_at_runtime`]).
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
-        let canonical = Self::canonical(name).ok_or_else(|| ConfigError::Unknown(name.into()))?;
+        let Some(canonical) = Self::canonical(name) else {
+            let canonical =
+                inert::canonical(name).ok_or_else(|| ConfigError::Unknown(name.into()))?;
+            let value =
+                inert::validate(canonical, value).map_err(|reason| ConfigError::Invalid {
+                    name: canonical.to_string(),
+                    reason,
+                })?;
+            self.inert.insert(canonical.to_string(), value);
+            return Ok(());
+        };
         let invalid = |reason: String| ConfigError::Invalid {
             name: canonical.to_string(),
             reason,
@@ -468,6 +502,13 @@ impl Config {
                 }
                 self.dbfilename = value.to_string()
             }
+            // Every node has Redis's default 16 databases; a configuration file that says so
+            // is accepted, and a different number refused rather than silently ignored.
+            "databases" => {
+                if int(1, INT_MAX)? != 16 {
+                    return Err(invalid("replscope nodes have 16 databases".into()));
+                }
+            }
             "maxmemory" => self.maxmemory = self.memory_value(value, 0).map_err(invalid)?,
             "maxmemory-policy" => {
                 if !MAXMEMORY_POLICIES
@@ -496,6 +537,13 @@ impl Config {
             _ => return Err(ConfigError::Unknown(name.into())),
         }
         Ok(())
+    }
+
+    /// The value of an inert option (its default when never set).
+    pub fn inert_value(&self, canonical: &str) -> &str {
+        self.inert
+            .get(canonical)
+            .map_or_else(|| inert::default_of(canonical), String::as_str)
     }
 
     /// A memory option's value, at least `min` and within Redis's range (`LLONG_MAX`) and the

@@ -32,7 +32,9 @@ Examples:
        replscope server --bind 127.0.0.1 ::1 --requirepass secret
 ";
 
-/// Parses `--name value...` pairs.
+/// Parses redis-server's arguments: an optional configuration file (`-` reads standard
+/// input) followed by `--name value...` pairs, which Redis appends to the file's text, so
+/// they win over it.
 pub fn parse(args: &[String]) -> Result<ServerOptions, String> {
     let mut opts = ServerOptions {
         bind: vec!["127.0.0.1".into()],
@@ -43,50 +45,179 @@ pub fn parse(args: &[String]) -> Result<ServerOptions, String> {
         },
         replicaof: None,
     };
+    // (line number in the file, or 0 for the command line; the directive's words)
+    let mut directives: Vec<(usize, Vec<String>)> = Vec::new();
+    let flags = match args.first() {
+        Some(path) if !path.starts_with('-') || path == "-" => {
+            let text = read_config_file(path)?;
+            for (n, line) in text.lines().enumerate() {
+                let words = split_args(line).ok_or_else(|| {
+                    format!(
+                        "Reading the configuration file, at line {}\n>>> '{}'\nUnbalanced quotes in configuration line",
+                        n + 1,
+                        line.trim()
+                    )
+                })?;
+                if words.first().is_some_and(|w| !w.starts_with('#')) {
+                    directives.push((n + 1, words));
+                }
+            }
+            &args[1..]
+        }
+        _ => args,
+    };
     let mut i = 0;
-    while i < args.len() {
-        let Some(name) = args[i].strip_prefix("--") else {
+    while i < flags.len() {
+        let Some(name) = flags[i].strip_prefix("--") else {
             return Err(format!(
                 ">>> '{}'\nBad directive or wrong number of arguments (options start with --)",
-                args[i]
+                flags[i]
             ));
         };
-        let values: Vec<&String> = args[i + 1..]
-            .iter()
-            .take_while(|a| !a.starts_with("--"))
+        let values = flags[i + 1..].iter().take_while(|a| !a.starts_with("--"));
+        let words: Vec<String> = std::iter::once(name.to_string())
+            .chain(values.cloned())
             .collect();
-        i += 1 + values.len();
-        let bad = |why: &str| format!(">>> '{} {}'\n{why}", name, join(&values));
-        match name.to_ascii_lowercase().as_str() {
-            "bind" => {
-                if values.is_empty() {
-                    return Err(bad("wrong number of arguments"));
-                }
-                if values.len() > BIND_ADDRESSES_MAX {
-                    return Err(bad("Too many bind addresses specified."));
-                }
-                opts.bind = values.iter().map(|a| a.to_string()).collect();
-            }
-            "replicaof" | "slaveof" => match values.as_slice() {
-                [host, port] => {
-                    let port = port
-                        .parse::<u16>()
-                        .map_err(|_| bad("Invalid master port"))?;
-                    opts.replicaof = Some((host.to_string(), port));
-                }
-                _ => return Err(bad("wrong number of arguments")),
-            },
-            _ => {
-                if values.is_empty() {
-                    return Err(bad("wrong number of arguments"));
-                }
-                opts.config
-                    .set(name, &join(&values))
-                    .map_err(|e| bad(&config_error(&e.reply_text())))?;
-            }
+        i += words.len();
+        directives.push((0, words));
+    }
+    // Several `save` lines add up, as in a Redis configuration file.
+    let mut save_points: Option<Vec<String>> = None;
+    for (line, words) in directives {
+        let (name, values) = (&words[0], &words[1..]);
+        let at = |why: String| match line {
+            0 => why,
+            n => format!("Reading the configuration file, at line {n}\n{why}"),
+        };
+        if name.eq_ignore_ascii_case("save") && values.iter().any(|v| !v.is_empty()) {
+            let points = save_points.get_or_insert_with(Vec::new);
+            points.extend(values.iter().cloned());
+            let all: Vec<&String> = points.iter().collect();
+            apply(&mut opts, name, &all).map_err(at)?;
+        } else {
+            apply(&mut opts, name, &values.iter().collect::<Vec<_>>()).map_err(at)?;
         }
     }
     Ok(opts)
+}
+
+/// The configuration file's text (`-`: standard input), or redis-server's fatal message.
+fn read_config_file(path: &str) -> Result<String, String> {
+    let bytes = if path == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map(|_| buf)
+    } else {
+        std::fs::read(path)
+    };
+    bytes
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map_err(|e| format!("Fatal error, can't open config file '{path}': {e}"))
+}
+
+/// Applies one directive.
+fn apply(opts: &mut ServerOptions, name: &str, values: &[&String]) -> Result<(), String> {
+    let bad = |why: &str| format!(">>> '{} {}'\n{why}", name, join(values));
+    match name.to_ascii_lowercase().as_str() {
+        "bind" => {
+            if values.is_empty() {
+                return Err(bad("wrong number of arguments"));
+            }
+            if values.len() > BIND_ADDRESSES_MAX {
+                return Err(bad("Too many bind addresses specified."));
+            }
+            opts.bind = values.iter().map(|a| a.to_string()).collect();
+        }
+        "replicaof" | "slaveof" => match values {
+            [host, port] => {
+                let port = port
+                    .parse::<u16>()
+                    .map_err(|_| bad("Invalid master port"))?;
+                opts.replicaof = Some((host.to_string(), port));
+            }
+            _ => return Err(bad("wrong number of arguments")),
+        },
+        _ => {
+            if values.is_empty() {
+                return Err(bad("wrong number of arguments"));
+            }
+            opts.config
+                .set(name, &join(values))
+                .map_err(|e| bad(&config_error(&e.reply_text())))?;
+        }
+    }
+    Ok(())
+}
+
+/// Splits a configuration line into words as Redis's `sdssplitargs` does: blanks separate
+/// words, `"..."` takes `\n`, `\t`, `\xHH`-style escapes, `'...'` takes `\'`, and a closing
+/// quote must end the word. `None` for unbalanced quotes.
+pub fn split_args(line: &str) -> Option<Vec<String>> {
+    let b = line.as_bytes();
+    let mut words = Vec::new();
+    let mut i = 0;
+    loop {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i == b.len() {
+            return Some(words);
+        }
+        let mut word = Vec::new();
+        match b[i] {
+            q @ (b'"' | b'\'') => {
+                i += 1;
+                loop {
+                    let c = *b.get(i)?;
+                    if c == q {
+                        i += 1;
+                        if b.get(i).is_some_and(|c| !c.is_ascii_whitespace()) {
+                            return None;
+                        }
+                        break;
+                    }
+                    if c == b'\\' && q == b'"' {
+                        let hex = |c: u8| (c as char).to_digit(16);
+                        match (b.get(i + 1), b.get(i + 2), b.get(i + 3)) {
+                            (Some(b'x'), Some(&h), Some(&l))
+                                if hex(h).is_some() && hex(l).is_some() =>
+                            {
+                                word.push((hex(h)? * 16 + hex(l)?) as u8);
+                                i += 4;
+                                continue;
+                            }
+                            (Some(&e), ..) => {
+                                word.push(match e {
+                                    b'n' => b'\n',
+                                    b'r' => b'\r',
+                                    b't' => b'\t',
+                                    b'b' => 8,
+                                    b'a' => 7,
+                                    other => other,
+                                });
+                                i += 2;
+                                continue;
+                            }
+                            _ => return None,
+                        }
+                    }
+                    if c == b'\\' && q == b'\'' && b.get(i + 1) == Some(&b'\'') {
+                        word.push(b'\'');
+                        i += 2;
+                        continue;
+                    }
+                    word.push(c);
+                    i += 1;
+                }
+            }
+            _ => {
+                while i < b.len() && !b[i].is_ascii_whitespace() {
+                    word.push(b[i]);
+                    i += 1;
+                }
+            }
+        }
+        words.push(String::from_utf8_lossy(&word).into_owned());
+    }
 }
 
 fn join(values: &[&String]) -> String {
@@ -132,6 +263,51 @@ mod tests {
     }
 
     #[test]
+    fn config_lines_split_as_sdssplitargs_splits_them() {
+        assert_eq!(split_args("  save \"\"  ").unwrap(), ["save", ""]);
+        assert_eq!(split_args("logfile ''").unwrap(), ["logfile", ""]);
+        assert_eq!(
+            split_args(r#"requirepass "a\x41\n b" 'it\'s'"#).unwrap(),
+            ["requirepass", "aA\n b", "it's"]
+        );
+        assert_eq!(split_args("# comment").unwrap(), ["#", "comment"]);
+        assert!(split_args("dir \"open").is_none());
+        assert!(split_args("dir \"a\"b").is_none());
+    }
+
+    #[test]
+    fn a_config_file_then_flags_that_win_over_it() {
+        let dir = std::env::temp_dir().join(format!("replscope-conf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("redis.conf");
+        std::fs::write(
+            &path,
+            "# test\nport 7000\nsave 900 1\nsave 60 100\nlogfile ''\nloglevel verbose\n\
+             repl-backlog-size 1mb\n",
+        )
+        .unwrap();
+        let o = parse(&[
+            path.to_string_lossy().into_owned(),
+            "--port".into(),
+            "7001".into(),
+        ])
+        .unwrap();
+        assert_eq!(o.config.port, 7001);
+        assert_eq!(o.config.save, [(900, 1), (60, 100)]);
+        assert_eq!(o.config.get("loglevel").unwrap(), "verbose");
+        assert_eq!(o.config.get("logfile").unwrap(), "");
+        std::fs::write(&path, "port 7000\nport abc\n").unwrap();
+        let e = parse(&[path.to_string_lossy().into_owned()]).unwrap_err();
+        assert!(
+            e.starts_with("Reading the configuration file, at line 2\n>>> 'port abc'"),
+            "{e}"
+        );
+        let e = parse(&[dir.join("none.conf").to_string_lossy().into_owned()]).unwrap_err();
+        assert!(e.starts_with("Fatal error, can't open config file"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn bad_options_are_refused_with_a_reason() {
         let e = parse(&args("--no-such-thing 1")).unwrap_err();
         assert!(e.contains("Bad directive"), "{e}");
@@ -142,7 +318,7 @@ mod tests {
             e.contains("argument couldn't be parsed into an integer"),
             "{e}"
         );
-        let e = parse(&args("port 1")).unwrap_err();
+        let e = parse(&args("-p 1")).unwrap_err();
         assert!(e.contains("options start with --"), "{e}");
         let e = parse(&args("--replicaof host notaport")).unwrap_err();
         assert!(e.contains("Invalid master port"), "{e}");
