@@ -4,6 +4,7 @@
 
 pub mod argv;
 pub mod backlog;
+mod clients;
 pub mod commands;
 pub mod config;
 pub mod event;
@@ -20,5 +21,6 @@ mod persistence;
 pub mod psync;
 pub mod rdb;
 mod replica;
+mod replica_expire;
 pub mod resp;
 mod transfer;

@@ -282,6 +282,9 @@ pub struct ExecCtx<'a> {
     pub propagate: bool,
     /// `proto-max-bulk-len`: the longest string a command may build (`checkStringLength`).
     pub proto_max_bulk_len: u64,
+    /// Keys (db, name) given an expire by this context's commands (`setExpire`): a
+    /// writable replica remembers those its own clients set, to expire them itself.
+    pub expires_set: Vec<(usize, Vec<u8>)>,
     prop: PropState,
 }
 
@@ -304,6 +307,7 @@ impl<'a> ExecCtx<'a> {
             lazyfree_lazy_user_del: false,
             propagate: true,
             proto_max_bulk_len: crate::engine::resp::PROTO_MAX_BULK_LEN as u64,
+            expires_set: Vec::new(),
             prop: PropState::default(),
         }
     }
@@ -312,6 +316,17 @@ impl<'a> ExecCtx<'a> {
     fn dbm(&mut self) -> &mut Db {
         let idx = self.db.min(self.keyspace.dbs.len().saturating_sub(1));
         self.keyspace.db_mut(idx)
+    }
+
+    /// `setExpire`: gives the existing `key` of the selected db an expire time.
+    fn set_expire(&mut self, key: &[u8], when_ms: i64) {
+        if let Some(e) = self.dbm().get_mut(key) {
+            e.expire_at_ms = Some(when_ms);
+            if self.view == ExpireView::Replica {
+                let db = self.db;
+                self.expires_set.push((db, key.to_vec()));
+            }
+        }
     }
 
     /// Read-only view of the selected database.

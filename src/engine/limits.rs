@@ -106,7 +106,7 @@ impl Node {
         if (qbuf as u64) <= self.cfg.client_query_buffer_limit {
             return false;
         }
-        let who = client_info(c.id, &c.peer, qbuf);
+        let who = self.client_info(conn);
         self.log(
             LogLevel::Warning,
             format!("Closing client that reached max query buffer length: {who}"),
@@ -133,7 +133,7 @@ impl Node {
         let over = (auth_required && used > UNAUTHENTICATED_OUTPUT_MAX)
             | limit.reached(used, &mut c.soft_since_s, now_s);
         if over {
-            let who = client_info(c.id, &c.peer, c.parser.pending());
+            let who = self.client_info(conn);
             self.log(
                 LogLevel::Warning,
                 format!(
@@ -180,11 +180,6 @@ fn output_buffer_memory(unwritten: usize) -> usize {
 /// virtual network has no loopback interface and no outside to protect from.
 fn is_outside(peer: &PeerAddr) -> bool {
     peer.ip.parse::<std::net::IpAddr>().is_ok() && peer.ip != "127.0.0.1" && peer.ip != "::1"
-}
-
-/// The start of `catClientInfoString`, enough to find the client in a log.
-fn client_info(id: u64, peer: &PeerAddr, qbuf: usize) -> String {
-    format!("id={id} addr={}:{} qbuf={qbuf}", peer.ip, peer.port)
 }
 
 #[cfg(test)]

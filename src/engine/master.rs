@@ -322,29 +322,25 @@ impl Node {
     }
 
     /// `checkClientOutputBufferLimits` for a replica: past the hard limit, or past the soft
-    /// limit for `soft_seconds`, it is disconnected and will have to resync.
+    /// limit for `soft_seconds`, it is disconnected and will have to resync. A hard limit
+    /// below `repl-backlog-size` is raised to it: a partial resync the backlog allows would
+    /// otherwise be accepted and then cut, again and again.
     fn check_output_limit(&mut self, conn: ConnId, size: usize) {
-        let limit = self.cfg.client_output_buffer_limit_replica;
+        let mut limit = self.cfg.client_output_buffer_limit_replica;
+        if limit.hard > 0 && limit.hard < self.cfg.repl_backlog_size {
+            limit.hard = self.cfg.repl_backlog_size;
+        }
         let now_s = self.now_s();
         let Some(link) = self.clients.get_mut(&conn).and_then(|c| c.replica.as_mut()) else {
             return;
         };
-        let soft_over = limit.soft > 0 && size as u64 > limit.soft;
-        if !soft_over {
-            link.soft_since_s = None;
-        } else if link.soft_since_s.is_none() {
-            link.soft_since_s = Some(now_s);
-        }
-        let soft_expired = link
-            .soft_since_s
-            .is_some_and(|since| now_s.saturating_sub(since) >= limit.soft_seconds);
-        if (limit.hard > 0 && size as u64 > limit.hard) || soft_expired {
+        if limit.reached(size, &mut link.soft_since_s, now_s) {
             self.emit(Event::OutputBufferLimit { conn, bytes: size });
-            let name = self.replica_name(conn);
+            let who = self.client_info(conn);
             self.log(
                 LogLevel::Warning,
                 format!(
-                    "Client {name} scheduled to be closed ASAP for overcoming of output buffer limits."
+                    "Client {who} scheduled to be closed ASAP for overcoming of output buffer limits."
                 ),
             );
             self.abort(conn);
@@ -364,17 +360,9 @@ impl Node {
 
     /// "ip:port" of a replica as Redis logs it (`replicationGetSlaveName`).
     pub(crate) fn replica_name(&self, conn: ConnId) -> String {
-        match self.clients.get(&conn) {
-            Some(c) => {
-                let ip = c.announced_ip.clone().unwrap_or_else(|| c.peer.ip.clone());
-                if c.listening_port > 0 {
-                    format!("{}:{}", ip, c.listening_port)
-                } else {
-                    format!("{}:<unknown-replica-port>", ip)
-                }
-            }
-            None => "<unknown>".into(),
-        }
+        self.clients
+            .get(&conn)
+            .map_or_else(|| "<unknown>".into(), slave_name)
     }
 
     // ----- SYNC / PSYNC -----------------------------------------------------------------------
@@ -422,6 +410,10 @@ impl Node {
                 self.reply(
                     conn,
                     &Reply::error("ERR value is not an integer or out of range"),
+                );
+                self.log(
+                    LogLevel::Warning,
+                    format!("Replica {name} asks for synchronization but with a wrong offset"),
                 );
                 return;
             };
@@ -910,16 +902,9 @@ impl Node {
         ) {
             backlog.unpin(pin);
         }
-        let ip = client
-            .announced_ip
-            .clone()
-            .unwrap_or(client.peer.ip.clone());
         self.log(
             LogLevel::Warning,
-            format!(
-                "Connection with replica {}:{} lost.",
-                ip, client.listening_port
-            ),
+            format!("Connection with replica {} lost.", slave_name(&client)),
         );
         if self.master.replicas.is_empty() {
             self.master.no_replicas_since_s = self.now_s();
@@ -1233,5 +1218,16 @@ impl Node {
                 self.resume_client(conn);
             }
         }
+    }
+}
+
+/// `replicationGetSlaveName`: the announced (or peer) ip and the listening port, which a
+/// replica that never sent `REPLCONF listening-port` does not have.
+fn slave_name(c: &Client) -> String {
+    let ip = c.announced_ip.as_deref().unwrap_or(&c.peer.ip);
+    if c.listening_port > 0 {
+        format!("{ip}:{}", c.listening_port)
+    } else {
+        format!("{ip}:<unknown-replica-port>")
     }
 }

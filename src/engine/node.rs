@@ -30,6 +30,7 @@ use super::maxmemory::{self, MemoryMeter};
 use super::outbox::Outbox;
 use super::persistence::{self, Persistence};
 use super::replica::ReplicaSide;
+use super::replica_expire::ReplicaKeysWithExpire;
 use super::resp::{Reply, RequestParser};
 
 /// A connection, named by who opened it: inbound ones get their number from the driver,
@@ -167,6 +168,10 @@ pub(crate) struct Client {
     pub db: usize,
     pub multi: Option<MultiState>,
     pub authenticated: bool,
+    /// Unix seconds it connected (`ctime`).
+    pub created_s: u64,
+    /// The last command it sent that exists (`lastcmd`): name and subcommand.
+    pub last_cmd: Option<(&'static str, Option<&'static str>)>,
     /// Unix seconds of the last byte received (`lastinteraction`).
     pub last_interaction_s: u64,
     /// Master offset after this client's last propagated write (for WAIT).
@@ -251,6 +256,8 @@ pub struct Node {
     pub(crate) maxclients_ceiling: Option<u64>,
     /// The `used_memory` estimate behind `maxmemory`.
     pub(crate) memory: MemoryMeter,
+    /// Keys a writable replica's clients gave an expire (deleted by the replica itself).
+    pub(crate) replica_expires: ReplicaKeysWithExpire,
 }
 
 /// Seconds a client idles before its query buffer is trimmed (`clientsCronResizeQueryBuffer`).
@@ -283,6 +290,7 @@ impl Node {
             + self.master.encode_buf.capacity()
             + self.replica.buffer_bytes()
             + self.out.queued_bytes()
+            + self.replica_expires.memory()
     }
 
     /// Prepares a copy kept aside (a checkpoint): its backlog gets its own copy of the
@@ -346,6 +354,7 @@ impl Node {
             pending_listen: VecDeque::new(),
             maxclients_ceiling: None,
             memory: MemoryMeter::default(),
+            replica_expires: ReplicaKeysWithExpire::default(),
         }
     }
 
@@ -538,13 +547,49 @@ impl Node {
         self.out.send(conn, bytes);
     }
 
-    /// Encodes `reply` straight into `conn`'s queued output.
+    /// Encodes `reply` straight into `conn`'s queued output. A replica's link carries no
+    /// replies: one that made us reply (it sent PING, GET… after SYNC) is disconnected, as
+    /// Redis's `_addReplyToBufferOrList` does.
     pub(crate) fn reply(&mut self, conn: ConnId, reply: &Reply) {
+        if self.clients.get(&conn).is_some_and(|c| c.replica.is_some()) {
+            return self.replica_replied(conn, reply);
+        }
         let out = self.out.buffer(conn);
         let before = out.len();
         reply.encode_into(out);
         let len = out.len() - before;
         self.count_sent(conn, len);
+    }
+
+    /// `logInvalidUseAndFreeClientAsync`, then `afterErrorReply`'s warning for an error.
+    fn replica_replied(&mut self, conn: ConnId, reply: &Reply) {
+        let name = self
+            .clients
+            .get(&conn)
+            .and_then(|c| super::clients::full_name(c.last_cmd))
+            .unwrap_or_else(|| "<unknown>".into());
+        let info = self.client_info(conn);
+        self.log(
+            LogLevel::Warning,
+            format!("Replica generated a reply to command '{name}', disconnecting it: {info}"),
+        );
+        if let Reply::Error(e) = reply {
+            let e = e.strip_prefix("ERR ").unwrap_or(e);
+            self.log(
+                LogLevel::Warning,
+                format!("== CRITICAL == This master is sending an error to its replica: '{e}' after processing the command '{name}'"),
+            );
+        }
+        // Redis writes `+FULLRESYNC`/`+CONTINUE` to the socket at once, so the replica has
+        // them before the close; here they may still be queued: close after them.
+        self.close(conn);
+    }
+
+    /// Records the command a client sent last (`c->lastcmd`).
+    fn set_last_cmd(&mut self, conn: ConnId, cmd: Option<(&'static str, Option<&'static str>)>) {
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.last_cmd = cmd;
+        }
     }
 
     /// Bytes handed to `conn` so far (`Client::sent`).
@@ -568,6 +613,14 @@ impl Node {
 
     pub(crate) fn random_hex(&mut self, len: usize) -> String {
         random_hex(&mut self.rng, len)
+    }
+
+    /// The next client id (`server.next_client_id`), shared by clients, replicas and the
+    /// master client.
+    pub(crate) fn new_client_id(&mut self) -> u64 {
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        id
     }
 
     pub(crate) fn new_out_conn(&mut self) -> ConnId {
@@ -597,8 +650,7 @@ impl Node {
             self.out.push(Output::Close { conn });
             return;
         }
-        let id = self.next_client_id;
-        self.next_client_id += 1;
+        let id = self.new_client_id();
         self.stats.total_connections_received += 1;
         let authenticated = self.cfg.requirepass.is_none();
         self.clients.insert(
@@ -615,6 +667,8 @@ impl Node {
                 db: 0,
                 multi: None,
                 authenticated,
+                created_s: self.now_ms / 1000,
+                last_cmd: None,
                 last_interaction_s: self.now_ms / 1000,
                 woff: 0,
                 wait: None,
@@ -717,6 +771,7 @@ impl Node {
             return;
         }
         let Some(spec) = commands::lookup(&argv[0]) else {
+            self.set_last_cmd(conn, None);
             return self.reject(conn, &argv, commands::unknown_command(&argv));
         };
         if !spec.arity_ok(argv.len()) {
@@ -727,6 +782,7 @@ impl Node {
             spec
         } else {
             let Some(sub) = commands::lookup_subcommand(spec, &argv[1]) else {
+                self.set_last_cmd(conn, None);
                 return self.reject(conn, &argv, commands::unknown_subcommand(&argv));
             };
             if !sub.arity_ok(argv.len()) {
@@ -738,6 +794,8 @@ impl Node {
             }
             sub
         };
+        let sub_name = (!spec.subcommands.is_empty()).then_some(checked.name);
+        self.set_last_cmd(conn, Some((spec.name, sub_name)));
         if self.auth_required(conn) && spec.name != "auth" {
             return self.reject(conn, &argv, Reply::error("NOAUTH Authentication required."));
         }
@@ -780,6 +838,26 @@ impl Node {
                 Reply::error(
                     "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
                 ),
+            );
+        }
+        // A replica may not touch the keyspace on its replication link: the main aim is that
+        // it cannot bypass a client pause, which replicas are exempt from.
+        let is_read = checked.flags & flags::READONLY != 0
+            || (spec.name == "exec"
+                && self
+                    .clients
+                    .get(&conn)
+                    .and_then(|c| c.multi.as_ref())
+                    .is_some_and(|m| {
+                        m.queued.iter().any(|a| {
+                            commands::lookup(&a[0]).is_some_and(|s| s.flags & flags::READONLY != 0)
+                        })
+                    }));
+        if (is_read || is_write) && self.clients.get(&conn).is_some_and(|c| c.replica.is_some()) {
+            return self.reject(
+                conn,
+                &argv,
+                Reply::error("ERR Replica can't interact with the keyspace"),
             );
         }
         if in_multi && !["exec", "discard", "multi", "watch", "quit", "reset"].contains(&spec.name)
@@ -909,6 +987,15 @@ impl Node {
         ctx.proto_max_bulk_len = self.cfg.proto_max_bulk_len;
         let (reply, ops) = commands::execute(&mut ctx, spec, argv);
         let db = ctx.db;
+        let expires_set = std::mem::take(&mut ctx.expires_set);
+        if self.replica.is_replica() && !self.cfg.replica_read_only {
+            for (db, key) in expires_set {
+                self.replica_expires.remember(db, key);
+            }
+        }
+        if spec.name == "flushall" {
+            self.replica_expires.clear();
+        }
         if spec.is_write() {
             self.memory.wrote(argv.iter().map(Vec::len).sum());
         }
@@ -1157,112 +1244,6 @@ impl Node {
 
     /// `CLIENT ID|GETNAME|SETNAME|KILL`. KILL understands the filter form (`TYPE`, `ID`,
     /// `ADDR`, `SKIPME`) and the old `CLIENT KILL ip:port` form, as `clientCommand` does.
-    fn client_command(&mut self, conn: ConnId, argv: &[Vec<u8>]) -> Reply {
-        let sub = argv[1].to_ascii_lowercase();
-        match sub.as_slice() {
-            b"id" => Reply::Integer(self.clients.get(&conn).map_or(0, |c| c.id as i64)),
-            b"getname" => match self.clients.get(&conn).and_then(|c| c.name.clone()) {
-                Some(name) => Reply::Bulk(name),
-                None => Reply::Nil,
-            },
-            b"setname" => {
-                if argv[2].iter().any(|&b| b <= b' ' || b > b'~') {
-                    return Reply::error(
-                        "ERR Client names cannot contain spaces, newlines or special characters.",
-                    );
-                }
-                if let Some(c) = self.clients.get_mut(&conn) {
-                    c.name = (!argv[2].is_empty()).then(|| argv[2].clone());
-                }
-                Reply::ok()
-            }
-            _ => self.client_kill(conn, argv),
-        }
-    }
-
-    fn client_kill(&mut self, me: ConnId, argv: &[Vec<u8>]) -> Reply {
-        if argv.len() == 3 {
-            // Old form: CLIENT KILL ip:port.
-            let addr = String::from_utf8_lossy(&argv[2]).into_owned();
-            let victim = self
-                .clients
-                .iter()
-                .find(|(_, c)| format!("{}:{}", c.peer.ip, c.peer.port) == addr)
-                .map(|(id, _)| *id);
-            return match victim {
-                Some(victim) => {
-                    self.kill_client(victim);
-                    Reply::ok()
-                }
-                None => Reply::error("ERR No such client"),
-            };
-        }
-        if !(argv.len() - 2).is_multiple_of(2) {
-            return Reply::error("ERR syntax error");
-        }
-        let (mut kind, mut id, mut addr, mut skipme) = (None, None, None, true);
-        for pair in argv[2..].chunks(2) {
-            let value = String::from_utf8_lossy(&pair[1]).to_ascii_lowercase();
-            match pair[0].to_ascii_lowercase().as_slice() {
-                b"type" => match value.as_str() {
-                    "normal" | "master" | "replica" | "slave" | "pubsub" => kind = Some(value),
-                    _ => {
-                        return Reply::error(format!(
-                            "ERR Unknown client type '{}'",
-                            String::from_utf8_lossy(&pair[1])
-                        ))
-                    }
-                },
-                b"id" => match value.parse::<u64>() {
-                    Ok(n) if n > 0 => id = Some(n),
-                    _ => return Reply::error("ERR client-id should be greater than 0"),
-                },
-                b"addr" => addr = Some(String::from_utf8_lossy(&pair[1]).into_owned()),
-                b"skipme" => match value.as_str() {
-                    "yes" => skipme = true,
-                    "no" => skipme = false,
-                    _ => return Reply::error("ERR syntax error"),
-                },
-                _ => return Reply::error("ERR syntax error"),
-            }
-        }
-        let mut killed = 0;
-        if kind.as_deref() == Some("master") && id.is_none() && addr.is_none() {
-            if self.replica.is_connected() {
-                self.replica_link_lost("Connection with master lost.");
-                killed += 1;
-            }
-            return Reply::Integer(killed);
-        }
-        let victims: Vec<ConnId> = self
-            .clients
-            .iter()
-            .filter(|(c, _)| !(skipme && **c == me))
-            .filter(|(_, c)| match kind.as_deref() {
-                None => true,
-                Some("replica") | Some("slave") => c.replica.is_some(),
-                Some("normal") => c.replica.is_none(),
-                _ => false,
-            })
-            .filter(|(_, c)| id.is_none_or(|id| c.id == id))
-            .filter(|(_, c)| {
-                addr.as_ref()
-                    .is_none_or(|a| *a == format!("{}:{}", c.peer.ip, c.peer.port))
-            })
-            .map(|(id, _)| *id)
-            .collect();
-        for victim in victims {
-            self.kill_client(victim);
-            killed += 1;
-        }
-        Reply::Integer(killed)
-    }
-
-    /// Closes a client (or an attached replica) on request.
-    fn kill_client(&mut self, conn: ConnId) {
-        self.abort(conn);
-    }
-
     /// Applies side effects of configuration changes (backlog resize, write gating).
     fn config_changed(&mut self, old: &Config) {
         if old.proto_max_bulk_len != self.cfg.proto_max_bulk_len {
@@ -1308,6 +1289,11 @@ impl Node {
             for op in ops {
                 self.propagate_unit(vec![op]);
             }
+        } else {
+            let deleted = self
+                .replica_expires
+                .expire_cycle(&mut self.keyspace, self.now_ms);
+            self.stats.expired_keys += deleted;
         }
         if self.cron_loops.is_multiple_of(1000 / CRON_PERIOD_MS) {
             self.replication_cron();

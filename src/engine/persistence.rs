@@ -268,8 +268,13 @@ impl Node {
         } else {
             self.master.replid = info.repl_id.clone();
             self.master.repl_offset = info.repl_offset;
-            self.replica
-                .set_cached(info.repl_id, info.repl_offset, info.repl_stream_db);
+            let client_id = self.new_client_id();
+            self.replica.set_cached(
+                info.repl_id,
+                info.repl_offset,
+                info.repl_stream_db,
+                client_id,
+            );
         }
         Ok(keys)
     }

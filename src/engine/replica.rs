@@ -18,6 +18,8 @@ pub(crate) struct CachedMaster {
     /// The db the master client had selected: `replicationResurrectCachedMaster` keeps the
     /// client, so a `+CONTINUE` stream without a new SELECT still applies to this db.
     pub db: usize,
+    /// The master client's id (`CLIENT LIST`): a resurrected master keeps it.
+    pub client_id: u64,
 }
 
 /// The link to our master.
@@ -64,6 +66,10 @@ impl MasterLink {
 /// The connected master, as the `server.master` client.
 #[derive(Clone, Debug)]
 pub(crate) struct MasterClient {
+    /// Its client id (`CLIENT LIST`, `CLIENT KILL ID`).
+    pub id: u64,
+    /// Unix seconds it was created (`age=`).
+    pub created_s: u64,
     pub replid: String,
     /// Offset of the last byte of the last fully applied command (`reploff`).
     pub reploff: i64,
@@ -135,11 +141,12 @@ impl ReplicaSide {
 
     /// Caches a master from an RDB's replication info (`replicationCacheMasterUsingMyself`
     /// after `loadDataFromDisk`).
-    pub fn set_cached(&mut self, replid: String, reploff: i64, db: i32) {
+    pub fn set_cached(&mut self, replid: String, reploff: i64, db: i32, client_id: u64) {
         self.cached = Some(CachedMaster {
             replid,
             reploff,
             db: db.max(0) as usize,
+            client_id,
         });
     }
 
@@ -217,10 +224,12 @@ impl Node {
             self.replica.cached = None;
             self.log(LogLevel::Notice, "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
             // replicationCreateMasterClient(NULL, -1): no db selected, so db 0.
+            let client_id = self.new_client_id();
             self.replica.cached = Some(CachedMaster {
                 replid: self.master.replid.clone(),
                 reploff: self.master.repl_offset,
                 db: 0,
+                client_id,
             });
         }
         self.replica.link = Some(MasterLink::new(host.clone(), port, self.now_s()));
@@ -282,6 +291,7 @@ impl Node {
                 replid: client.replid,
                 reploff: client.reploff,
                 db: client.db,
+                client_id: client.id,
             });
         }
         link.state = LinkState::Connect;
@@ -621,11 +631,15 @@ impl Node {
                 "Successful partial resynchronization with master.",
             );
             let new_id = rest.trim();
-            let mut cached = self.replica.cached.take().unwrap_or(CachedMaster {
-                replid: self.master.replid.clone(),
-                reploff: self.master.repl_offset,
-                db: 0,
-            });
+            let mut cached = match self.replica.cached.take() {
+                Some(cached) => cached,
+                None => CachedMaster {
+                    replid: self.master.replid.clone(),
+                    reploff: self.master.repl_offset,
+                    db: 0,
+                    client_id: self.new_client_id(),
+                },
+            };
             if new_id.len() == 40 && new_id != cached.replid {
                 self.log(
                     LogLevel::Warning,
@@ -811,6 +825,7 @@ impl Node {
             "MASTER <-> REPLICA sync: Loading DB in memory",
         );
         self.keyspace = loaded.keyspace;
+        self.replica_expires.clear();
         self.memory.replaced();
         let keys = self.keyspace.key_count();
         let (master_replid, offset) = match self.replica.link.as_ref() {
@@ -833,7 +848,8 @@ impl Node {
         self.master.second_replid_offset = -1;
         self.emit_replid_changed("full sync from the master");
         self.create_backlog();
-        self.install_master_client(master_replid, offset, stream_db);
+        let client_id = self.new_client_id();
+        self.install_master_client(master_replid, offset, stream_db, client_id);
         self.log(
             LogLevel::Notice,
             "MASTER <-> REPLICA sync: Finished with success",
@@ -850,13 +866,15 @@ impl Node {
     /// `replicationResurrectCachedMaster` after `+CONTINUE`: the same client comes back, with
     /// the db it had selected.
     fn resurrect_cached_master(&mut self, cached: CachedMaster) {
-        self.install_master_client(cached.replid, cached.reploff, cached.db);
+        self.install_master_client(cached.replid, cached.reploff, cached.db, cached.client_id);
     }
 
-    fn install_master_client(&mut self, replid: String, reploff: i64, db: usize) {
+    fn install_master_client(&mut self, replid: String, reploff: i64, db: usize, id: u64) {
         let now_s = self.now_s();
         if let Some(link) = self.replica.link.as_mut() {
             link.client = Some(MasterClient {
+                id,
+                created_s: now_s,
                 replid,
                 reploff,
                 read_reploff: reploff,

@@ -290,9 +290,7 @@ fn expire_generic(
         return Reply::Integer(1);
     }
     // A replica stores past times as they are, negative ones included (`setExpire`).
-    if let Some(e) = ctx.dbm().get_mut(key.as_slice()) {
-        e.expire_at_ms = Some(when);
-    }
+    ctx.set_expire(key, when);
     ctx.dirty(1);
     if name != "pexpireat" {
         let mut out: Vec<Vec<u8>> = argv.to_vec();

@@ -177,9 +177,7 @@ fn set_generic(
     set_key_at(ctx, found, key, val, f.keepttl);
     ctx.dirty(1);
     if let Some(ms) = when {
-        if let Some(e) = ctx.dbm().get_mut(key) {
-            e.expire_at_ms = Some(ms);
-        }
+        ctx.set_expire(key, ms);
         let ms = ms.to_string();
         ctx.rewrite(&[b"SET".as_slice(), key, val, b"PXAT", ms.as_bytes()]);
     } else if f.get {

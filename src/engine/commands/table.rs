@@ -27,8 +27,10 @@ static CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
 ];
 
 /// `client` subcommands replscope implements (client-*.json); handled by the node.
-static CLIENT_SUBCOMMANDS: [CommandSpec; 4] = [
+static CLIENT_SUBCOMMANDS: [CommandSpec; 6] = [
     cmd("id", 2, NOSCRIPT | LOADING | STALE, Node),
+    cmd("info", 2, NOSCRIPT | LOADING | STALE, Node),
+    cmd("list", -2, ADMIN | NOSCRIPT | LOADING | STALE, Node),
     cmd("kill", -3, ADMIN | NOSCRIPT | LOADING | STALE, Node),
     cmd("getname", 2, NOSCRIPT | LOADING | STALE, Node),
     cmd("setname", 3, NOSCRIPT | LOADING | STALE, Node),
