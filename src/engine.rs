@@ -5,8 +5,10 @@
 pub mod argv;
 pub mod backlog;
 mod clients;
+mod command_stats;
 pub mod commands;
 pub mod config;
+pub mod config_rewrite;
 pub mod event;
 mod heartbeat;
 mod inert;
@@ -23,4 +25,5 @@ pub mod rdb;
 mod replica;
 mod replica_expire;
 pub mod resp;
+pub mod shutdown;
 mod transfer;

@@ -6,6 +6,7 @@
 //! each connection has a reader task feeding [`Input`]s into a channel and a writer task for
 //! what its socket could not take at once (`ConnWriter`).
 
+mod config_file;
 mod listeners;
 mod open_files;
 mod options;
@@ -20,10 +21,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
+use tokio::signal::unix::{signal as unix_signal, SignalKind};
 use tokio::sync::mpsc;
 
 use crate::engine::event::{Event, LogLevel};
 use crate::engine::node::{ConnId, Input, Node, NodeOptions, Output, PeerAddr};
+use crate::engine::shutdown::ShutdownSignal;
 
 pub use options::{parse, ServerOptions, USAGE};
 
@@ -48,6 +51,9 @@ enum Write {
 /// which writes it as the socket drains. The node is told how much waits
 /// ([`Input::SendQueue`]): it applies `client-output-buffer-limit` to that, and a replica's
 /// RDB must have been written out before the replica goes online.
+/// How long an exiting server waits for its sockets to take what was queued for them.
+const EXIT_FLUSH_WITHIN: Duration = Duration::from_millis(500);
+
 struct ConnWriter {
     socket: Arc<OwnedWriteHalf>,
     /// Bytes handed to the writer task and not written yet (the writer counts them down).
@@ -62,6 +68,11 @@ struct ConnWriter {
 }
 
 impl ConnWriter {
+    /// Bytes handed to the writer are not all written yet.
+    fn has_waiting(&self) -> bool {
+        self.waiting.load(Ordering::Relaxed) > 0
+    }
+
     /// Closes the connection: what waits is written, then the socket is closed.
     fn close(self) {
         self.reader.abort();
@@ -234,6 +245,8 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
         now_ms: now_ms(),
     });
     node.set_maxclients_ceiling(open_files::maxclients_ceiling());
+    node.set_process_id(std::process::id());
+    node.set_config_file(opts.config_file.is_some());
     // The maxclients the open files limit was last raised for.
     let mut maxclients = opts.config.maxclients;
     if let Some((host, port)) = opts.replicaof.clone() {
@@ -282,6 +295,13 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
     }
     log_line('M', LogLevel::Notice, "Ready to accept connections tcp");
 
+    // SIGTERM and SIGINT shut the node down as Redis does (a final save if save points are
+    // set); a second SIGINT exits at once.
+    let mut sigterm =
+        unix_signal(SignalKind::terminate()).map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
+    let mut sigint =
+        unix_signal(SignalKind::interrupt()).map_err(|e| format!("cannot handle SIGINT: {e}"))?;
+    let mut interrupted = false;
     let mut outboxes: HashMap<ConnId, ConnWriter> = HashMap::new();
     let mut next_in = 1u64;
     let mut collected_ms = 0u64;
@@ -370,6 +390,23 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
                     };
                     node.handle(now_ms(), Input::Listening { ok });
                 }
+                Output::RewriteConfig { lines } => {
+                    let error = match &opts.config_file {
+                        Some(path) => config_file::rewrite(path, &lines).err(),
+                        None => Some("no configuration file".into()),
+                    };
+                    node.handle(now_ms(), Input::RewriteDone { error });
+                }
+                Output::Exit => {
+                    // `flushSlavesOutputBuffers`: a best effort, then the listeners close.
+                    let start = std::time::Instant::now();
+                    while outboxes.values().any(ConnWriter::has_waiting)
+                        && start.elapsed() < EXIT_FLUSH_WITHIN
+                    {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    return Ok(());
+                }
                 Output::Event(Event::Log { level, text }) => log_line(role, level, &text),
                 Output::Event(_) => {}
             }
@@ -404,6 +441,14 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
                     }
                 }
             },
+            _ = sigterm.recv() => node.handle(now_ms(), Input::Signal(ShutdownSignal::Term)),
+            _ = sigint.recv() => {
+                if interrupted {
+                    return Err("You insist... exiting now.".into());
+                }
+                interrupted = true;
+                node.handle(now_ms(), Input::Signal(ShutdownSignal::Int));
+            }
             _ = tokio::time::sleep(Duration::from_millis(wait)) => {
                 let now = now_ms();
                 node.handle_timeout(now);

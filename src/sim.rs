@@ -363,12 +363,13 @@ impl Sim {
         config.proto_max_bulk_len = cap(config.proto_max_bulk_len);
         config.caps.memory = Some(SIM_MAXMEMORY);
         let index = self.nodes.len();
-        let node = Node::new(NodeOptions {
+        let mut node = Node::new(NodeOptions {
             name: name.to_string(),
             config: config.clone(),
             seed: self.node_seed(index, 0),
             now_ms: self.now_ms(),
         });
+        node.set_process_id(sim_process_id(index, 0));
         self.nodes.push(SimNode {
             name: name.into(),
             config,
@@ -1170,6 +1171,17 @@ impl Sim {
                         .handle(now, Input::Listening { ok: false });
                 }
                 Output::Event(event) => self.record(Some(i), SimEvent::Engine(event)),
+                // Simulated nodes have no configuration file: CONFIG REWRITE never asks.
+                Output::RewriteConfig { .. } => {
+                    let now = self.now_ms();
+                    let error = Some("no configuration file".into());
+                    self.nodes[i].node.handle(now, Input::RewriteDone { error });
+                }
+                // SHUTDOWN: the process ends as if killed, its final snapshot already on disk.
+                Output::Exit => {
+                    self.kill(i, false);
+                    return;
+                }
             }
         }
         self.timers[i] = self.nodes[i].node.poll_timeout();
@@ -1655,6 +1667,7 @@ impl Sim {
             seed: self.node_seed(n, boot),
             now_ms: self.now_ms(),
         });
+        node.set_process_id(sim_process_id(n, boot));
         // New sockets for a new process: no id of the old one is reused.
         node.continue_connection_ids(&self.nodes[n].node);
         if let Some((host, port)) = self.nodes[n].replicaof.clone() {
@@ -1825,4 +1838,10 @@ fn conn_number(conn: ConnId) -> u64 {
     match conn {
         ConnId::In(n) | ConnId::Out(n) => n,
     }
+}
+
+/// INFO's `process_id` of a simulated node: distinct per node and per restart, and the same
+/// in every run.
+fn sim_process_id(index: usize, boot: u64) -> u32 {
+    (index as u32 + 1) * 1000 + boot as u32
 }

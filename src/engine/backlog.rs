@@ -426,6 +426,17 @@ impl Backlog {
         }
     }
 
+    /// `server.repl_buffer_mem` (INFO's `mem_total_replication_buffers`): each block's
+    /// usable size plus its header (`sizeof(replBufBlock)`, 40 bytes); a ring's capacity.
+    pub fn replication_buffer_memory(&self) -> usize {
+        /// `sizeof(replBufBlock)` on 64-bit builds.
+        const BLOCK_HEADER: usize = 40;
+        match &self.inner {
+            Inner::Ring(r) => r.size(),
+            Inner::Blocks(b) => b.layout().iter().map(|v| v.size + BLOCK_HEADER).sum(),
+        }
+    }
+
     /// For the UI: the ring's head and laps, or the block list.
     pub fn layout(&self) -> Layout {
         match &self.inner {

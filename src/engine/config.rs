@@ -282,6 +282,16 @@ const MAXMEMORY_POLICIES: &[&str] = &[
 ];
 
 impl Config {
+    /// Every option the engine itself acts on, by canonical name, in listing order.
+    pub fn option_names() -> impl Iterator<Item = &'static str> {
+        NAMES.iter().map(|(n, _)| *n)
+    }
+
+    /// The canonical name of any option the node accepts, inert ones included.
+    pub fn canonical_any(name: &str) -> Option<&'static str> {
+        Self::canonical(name).or_else(|| inert::canonical(name))
+    }
+
     /// The canonical name for `name` or one of its aliases (case-insensitive).
     pub fn canonical(name: &str) -> Option<&'static str> {
         NAMES.iter().find_map(|(n, alias)| {

@@ -20,7 +20,10 @@ const DEFAULT_SECTIONS: &[&str] = &[
 
 /// Renders INFO for `section` (`None`: the default sections; `all`/`everything`: all).
 pub fn render(node: &Node, section: Option<&str>) -> String {
-    let wanted: Vec<String> = match section.map(str::to_ascii_lowercase) {
+    let section = section.map(str::to_ascii_lowercase);
+    // `all` and `everything` add the sections `default` leaves out.
+    let extra = matches!(section.as_deref(), Some("all" | "everything"));
+    let wanted: Vec<String> = match section {
         None => DEFAULT_SECTIONS.iter().map(|s| s.to_string()).collect(),
         Some(s) if s == "all" || s == "everything" || s == "default" => {
             DEFAULT_SECTIONS.iter().map(|s| s.to_string()).collect()
@@ -41,13 +44,17 @@ pub fn render(node: &Node, section: Option<&str>) -> String {
             });
         }
     }
+    if extra || wanted.iter().any(|w| w == "commandstats") {
+        parts.push(node.command_stats.render());
+    }
     parts.join("\r\n")
 }
 
 fn server(node: &Node) -> String {
     let uptime = (node.now_ms - node.started_ms) / 1000;
     format!(
-        "# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_mode:standalone\r\nos:replscope (sans-IO engine)\r\nrun_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:10\r\n",
+        "# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_mode:standalone\r\nos:replscope (sans-IO engine)\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:10\r\n",
+        node.process_id,
         node.run_id(),
         node.cfg.port,
         uptime,
@@ -74,9 +81,10 @@ fn memory(node: &Node) -> String {
     let used = node.used_memory() as u64;
     let max = node.cfg.maxmemory;
     format!(
-        "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nmaxmemory:{max}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:noeviction\r\n",
+        "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nmaxmemory:{max}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:noeviction\r\nmem_total_replication_buffers:{}\r\n",
         bytes_to_human(used),
-        bytes_to_human(max)
+        bytes_to_human(max),
+        node.backlog().map_or(0, |b| b.replication_buffer_memory()),
     )
 }
 

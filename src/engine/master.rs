@@ -946,6 +946,20 @@ impl Node {
         }
     }
 
+    /// `killRDBChild` at shutdown: the snapshot for replicas is abandoned.
+    pub(crate) fn kill_replication_child(&mut self) {
+        let now_ms = self.now_ms;
+        if let Some(child) = self.master.child.as_mut() {
+            child.killed = true;
+            child.done_ms = now_ms;
+        }
+    }
+
+    /// `sendGetackToReplicas`, sent before the node next sleeps.
+    pub(crate) fn send_getack_to_replicas(&mut self) {
+        self.master.get_ack_from_replicas = true;
+    }
+
     /// `disconnectSlaves`: drop every replica (they will reconnect and PSYNC).
     pub(crate) fn disconnect_replicas(&mut self) {
         for conn in self.master.replicas.clone() {

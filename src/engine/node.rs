@@ -21,8 +21,10 @@ use serde::{Deserialize, Serialize};
 
 use super::argv::Argv;
 use super::backlog::{Backlog, Page, PagePool};
+use super::command_stats::{self, CommandStats};
 use super::commands::{self, flags, ExecCtx, ExpireView, Handler, Propagated};
 use super::config::{Config, ConfigError};
+use super::config_rewrite::ConfigLine;
 use super::event::{Event, LogLevel};
 use super::keyspace::{DbPool, Keyspace};
 use super::master::{MasterState, RdbFilter, ReplicaLink};
@@ -32,6 +34,7 @@ use super::persistence::{self, Persistence};
 use super::replica::ReplicaSide;
 use super::replica_expire::ReplicaKeysWithExpire;
 use super::resp::{Reply, RequestParser};
+use super::shutdown::{ShutdownSignal, ShutdownState};
 
 /// A connection, named by who opened it: inbound ones get their number from the driver,
 /// outbound ones (to our master) from the node.
@@ -74,6 +77,11 @@ pub enum Input {
     /// The driver now listens on the port of the oldest [`Output::Listen`] not yet answered
     /// (`ok`), or could not (and still listens where it did).
     Listening { ok: bool },
+    /// The oldest [`Output::RewriteConfig`] not yet answered was written (`None`) or not
+    /// (the reason, as `strerror` words it).
+    RewriteDone { error: Option<String> },
+    /// The process received SIGTERM or SIGINT: the node shuts down as Redis does.
+    Signal(ShutdownSignal),
 }
 
 /// What the node asks of the driver.
@@ -105,6 +113,14 @@ pub enum Output {
     Listen {
         port: u16,
     },
+    /// Merge these lines into the configuration file (`CONFIG REWRITE`); answer with
+    /// [`Input::RewriteDone`].
+    RewriteConfig {
+        lines: Vec<ConfigLine>,
+    },
+    /// The node shut down (SHUTDOWN, or a signal): deliver what was queued before, if it
+    /// can, and end the process.
+    Exit,
     Event(Event),
 }
 
@@ -256,6 +272,16 @@ pub struct Node {
     pub(crate) maxclients_ceiling: Option<u64>,
     /// The `used_memory` estimate behind `maxmemory`.
     pub(crate) memory: MemoryMeter,
+    /// Started from a configuration file (`CONFIG REWRITE` has somewhere to write).
+    pub(crate) config_file: bool,
+    /// CONFIG REWRITE clients waiting for the driver, oldest first.
+    pub(crate) rewriting: VecDeque<ConnId>,
+    /// A shutdown in progress (SHUTDOWN, SIGTERM).
+    pub(crate) shutdown: ShutdownState,
+    /// INFO's commandstats.
+    pub(crate) command_stats: CommandStats,
+    /// INFO's `process_id`: the driver's process (the simulator numbers its nodes).
+    pub(crate) process_id: u32,
     /// Keys a writable replica's clients gave an expire (deleted by the replica itself).
     pub(crate) replica_expires: ReplicaKeysWithExpire,
 }
@@ -355,6 +381,11 @@ impl Node {
             maxclients_ceiling: None,
             memory: MemoryMeter::default(),
             replica_expires: ReplicaKeysWithExpire::default(),
+            process_id: 0,
+            command_stats: CommandStats::default(),
+            shutdown: ShutdownState::default(),
+            config_file: false,
+            rewriting: VecDeque::new(),
         }
     }
 
@@ -376,6 +407,8 @@ impl Node {
             Input::Closed { conn } => self.connection_closed(conn),
             Input::SendQueue { conn, queued } => self.send_queue_level(conn, queued),
             Input::SaveDone { ok } => self.save_done(ok),
+            Input::Signal(signal) => self.shutdown_signal(signal),
+            Input::RewriteDone { error } => self.config_rewritten(error),
             Input::Listening { ok } => self.listening(ok),
         }
         self.before_sleep();
@@ -432,6 +465,16 @@ impl Node {
 
     /// Tells the node the largest `maxclients` the process can have descriptors for (the
     /// native server's open files limit): `CONFIG SET maxclients` refuses more.
+    /// Says the node was started from a configuration file (`CONFIG REWRITE` works).
+    pub fn set_config_file(&mut self, present: bool) {
+        self.config_file = present;
+    }
+
+    /// Sets INFO's `process_id`.
+    pub fn set_process_id(&mut self, pid: u32) {
+        self.process_id = pid;
+    }
+
     pub fn set_maxclients_ceiling(&mut self, ceiling: u64) {
         self.maxclients_ceiling = Some(ceiling);
     }
@@ -917,6 +960,9 @@ impl Node {
                 reply
             }
         };
+        if let Some(name) = command_stats::name_of(argv) {
+            self.command_stats.rejected(name);
+        }
         self.emit_command(conn, argv, false, &reply);
         self.reply(conn, &reply);
     }
@@ -932,6 +978,9 @@ impl Node {
             },
         };
         self.stats.total_commands_processed += 1;
+        if let Some(name) = command_stats::name_of(&argv) {
+            self.command_stats.called(name, reply.is_error());
+        }
         self.emit_command(conn, &argv, false, &reply);
         if !ops.is_empty() {
             self.dirty += ops.len() as u64;
@@ -1051,6 +1100,7 @@ impl Node {
             "config" => self.config_command(conn, argv)?,
             "client" => self.client_command(conn, argv),
             "save" | "bgsave" | "lastsave" => self.save_command(conn, name, argv)?,
+            "shutdown" => self.shutdown_command(conn, argv)?,
             "replicaof" | "slaveof" => self.replicaof_command(conn, argv),
             "wait" => self.wait_command(conn, argv)?,
             "replconf" => self.replconf_command(conn, argv)?,
@@ -1109,6 +1159,9 @@ impl Node {
                 },
                 None => commands::unknown_command(&argv),
             };
+            if let Some(name) = command_stats::name_of(&argv) {
+                self.command_stats.called(name, reply.is_error());
+            }
             replies.push(reply);
         }
         self.in_exec = false;
@@ -1173,10 +1226,11 @@ impl Node {
             }
             b"resetstat" if argv.len() == 2 => {
                 self.stats = Stats::default();
+                self.command_stats.reset();
                 Reply::ok()
             }
             b"set" => commands::wrong_arity("config|set"),
-            b"rewrite" => Reply::error("ERR The server is running without a config file"),
+            b"rewrite" => return self.config_rewrite(conn),
             b"help" => Reply::Array(
                 [
                     "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -1301,6 +1355,7 @@ impl Node {
         }
         self.close_idle_clients();
         self.check_save_points();
+        self.shutdown_cron();
         self.cron_loops += 1;
     }
 

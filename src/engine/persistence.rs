@@ -43,9 +43,19 @@ pub(crate) struct Persistence {
 
 #[derive(Clone, Debug)]
 struct SaveJob {
-    /// The SAVE client that waits for the outcome; `None` for a background save.
-    requester: Option<ConnId>,
+    requester: SaveFor,
     dirty_before: u64,
+}
+
+/// Who waits for a snapshot's outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SaveFor {
+    /// A SAVE client.
+    Client(ConnId),
+    /// Nobody: BGSAVE, a save point.
+    Background,
+    /// The shutdown in progress (its final snapshot).
+    Shutdown,
 }
 
 impl Persistence {
@@ -74,7 +84,10 @@ impl Node {
     /// and loads only at startup).
     pub(crate) fn persistence_info(&self) -> String {
         let p = &self.persistence;
-        let bgsave_in_progress = p.in_flight.iter().any(|j| j.requester.is_none());
+        let bgsave_in_progress = p
+            .in_flight
+            .iter()
+            .any(|j| j.requester == SaveFor::Background);
         format!(
             "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\naof_enabled:0\r\n",
             self.dirty,
@@ -127,7 +140,7 @@ impl Node {
 
     /// Hands a snapshot to the driver (SAVE, BGSAVE, a save point); `requester` is the SAVE
     /// client to answer when the driver says how it went.
-    fn persist(&mut self, requester: Option<ConnId>) {
+    fn persist(&mut self, requester: SaveFor) {
         let bytes = self.snapshot();
         let now_s = self.now_s();
         let p = &mut self.persistence;
@@ -140,6 +153,11 @@ impl Node {
         self.out.push(Output::SaveRdb { bytes });
     }
 
+    /// The final snapshot of a shutdown (`rdbSave` in `finishShutdown`).
+    pub(crate) fn persist_for_shutdown(&mut self) {
+        self.persist(SaveFor::Shutdown);
+    }
+
     /// The driver wrote the oldest snapshot in flight (`ok`) or failed to.
     pub(crate) fn save_done(&mut self, ok: bool) {
         let Some(job) = self.persistence.in_flight.pop_front() else {
@@ -150,10 +168,13 @@ impl Node {
             self.dirty = self.dirty.saturating_sub(job.dirty_before);
             self.persistence.lastsave_s = now_s;
             self.persistence.last_bgsave_ok = true;
-            self.log(LogLevel::Notice, "DB saved on disk");
+            if job.requester != SaveFor::Shutdown {
+                self.log(LogLevel::Notice, "DB saved on disk");
+            }
         }
         match job.requester {
-            Some(conn) => {
+            SaveFor::Shutdown => self.shutdown_saved(ok),
+            SaveFor::Client(conn) => {
                 // A failed SAVE answers Redis's shared bare error and leaves the status alone.
                 let reply = if ok { Reply::ok() } else { Reply::error("ERR") };
                 if let Some(c) = self.clients.get_mut(&conn) {
@@ -162,7 +183,7 @@ impl Node {
                     self.resume_client(conn);
                 }
             }
-            None => {
+            SaveFor::Background => {
                 self.persistence.bgsave_done = true;
                 if ok {
                     self.log(
@@ -187,11 +208,11 @@ impl Node {
     ) -> Option<Reply> {
         Some(match name {
             "save" if self.in_exec => {
-                self.persist(None);
+                self.persist(SaveFor::Background);
                 Reply::ok()
             }
             "save" => {
-                self.persist(Some(conn));
+                self.persist(SaveFor::Client(conn));
                 if let Some(c) = self.clients.get_mut(&conn) {
                     c.awaiting_driver = true;
                 }
@@ -205,7 +226,7 @@ impl Node {
                 if !self.persistence.in_flight.is_empty() {
                     return Some(Reply::error("ERR Background save already in progress"));
                 }
-                self.persist(None);
+                self.persist(SaveFor::Background);
                 Reply::Simple("Background saving started".into())
             }
             _ => Reply::Integer(self.persistence.lastsave_s as i64),
@@ -228,7 +249,7 @@ impl Node {
                 LogLevel::Notice,
                 format!("{changes} changes in {secs} seconds. Saving..."),
             );
-            self.persist(None);
+            self.persist(SaveFor::Background);
         }
     }
 

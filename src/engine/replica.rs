@@ -1017,6 +1017,14 @@ impl Node {
                 return;
             }
         }
+        if multi || exec || discard {
+            if let Some(name) = super::command_stats::name_of(&argv) {
+                self.command_stats.called(name, false);
+            }
+        }
+        let Some(client) = self.replica.link.as_mut().and_then(|l| l.client.as_mut()) else {
+            return;
+        };
         if multi {
             client.in_multi = Some(Vec::new());
         } else if discard {
@@ -1074,6 +1082,9 @@ impl Node {
             },
         };
         self.stats.total_commands_processed += 1;
+        if let Some(name) = super::command_stats::name_of(&argv) {
+            self.command_stats.called(name, error.is_some());
+        }
         self.emit(Event::Command {
             conn: self.replica.link_conn().unwrap_or(ConnId::Out(0)),
             argv: super::argv::Argv::new(&argv),

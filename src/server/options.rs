@@ -12,6 +12,8 @@ pub struct ServerOptions {
     pub bind: Vec<String>,
     pub config: Config,
     pub replicaof: Option<(String, u16)>,
+    /// The configuration file it was started with (`CONFIG REWRITE` writes it back).
+    pub config_file: Option<std::path::PathBuf>,
 }
 
 /// At most this many `--bind` addresses (`CONFIG_BINDADDR_MAX`).
@@ -44,12 +46,16 @@ pub fn parse(args: &[String]) -> Result<ServerOptions, String> {
             ..Config::default()
         },
         replicaof: None,
+        config_file: None,
     };
     // (line number in the file, or 0 for the command line; the directive's words)
     let mut directives: Vec<(usize, Vec<String>)> = Vec::new();
     let flags = match args.first() {
         Some(path) if !path.starts_with('-') || path == "-" => {
             let text = read_config_file(path)?;
+            if path != "-" {
+                opts.config_file = Some(path.into());
+            }
             for (n, line) in text.lines().enumerate() {
                 let words = split_words(line).ok_or_else(|| {
                     format!(

@@ -128,6 +128,61 @@ impl Server {
         server
     }
 
+    /// A server of `kind` ("redis" or "replscope") started as `<program> <dir>/redis.conf`:
+    /// the file sets the port, bind address, directory and log, then `extra` lines.
+    pub fn from_config(kind: &'static str, extra: &str) -> Server {
+        let port = free_port();
+        let dir = temp_dir(&format!("{kind}-conf"), port);
+        let conf = dir.join("redis.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "port {port}\nbind 127.0.0.1\ndir {}\nlogfile {}\nappendonly no\n{extra}\n",
+                dir.display(),
+                if kind == "redis" {
+                    dir.join("log").display().to_string()
+                } else {
+                    "\"\"".into()
+                }
+            ),
+        )
+        .expect("config file");
+        let server = Server {
+            port,
+            child: spawn_from_config(kind, &dir),
+            dir,
+            kind,
+            args: Vec::new(),
+        };
+        server.wait_ready();
+        server
+    }
+
+    /// The configuration file of a server made by [`Server::from_config`].
+    pub fn config_file(&self) -> String {
+        std::fs::read_to_string(self.dir.join("redis.conf")).unwrap_or_default()
+    }
+
+    /// Waits up to `limit` for the process to exit by itself; its exit code.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Starts a [`Server::from_config`] server again from its file (once it has exited).
+    pub fn start_again_from_config(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn_from_config(self.kind, &self.dir);
+        self.wait_ready();
+    }
+
     /// Kills a replscope server (SIGKILL: no shutdown save) and starts it again with the
     /// same port, options and directory.
     pub fn restart(&mut self) {
@@ -252,6 +307,37 @@ fn spawn_replscope(
         .stderr(Stdio::null())
         .spawn()
         .expect("start replscope server")
+}
+
+/// `<program> <dir>/redis.conf`, appending its output to `<dir>/log` (replscope logs to
+/// stdout; redis-server to the `logfile` the file names).
+fn spawn_from_config(kind: &str, dir: &std::path::Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("log"))
+        .expect("log file");
+    let mut cmd = if kind == "redis" {
+        Command::new(REDIS_SERVER)
+    } else {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_replscope"));
+        c.arg("server");
+        c
+    };
+    cmd.arg(dir.join("redis.conf"))
+        .stdout(if kind == "redis" {
+            Stdio::null()
+        } else {
+            log.into()
+        })
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start a server from its config file")
+}
+
+/// Sends a signal (`-TERM`, `-STOP`…) to a server process.
+pub fn signal_server(server: &Server, sig: &str) {
+    signal(&server.child, sig);
 }
 
 fn signal(child: &Child, sig: &str) {

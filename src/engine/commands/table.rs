@@ -36,7 +36,7 @@ static CLIENT_SUBCOMMANDS: [CommandSpec; 6] = [
     cmd("setname", 3, NOSCRIPT | LOADING | STALE, Node),
 ];
 
-static TABLE: [CommandSpec; 85] = [
+static TABLE: [CommandSpec; 86] = [
     // Strings (string family json files).
     cmd("get", 2, READONLY | FAST, Data(st::get)),
     cmd("set", -3, WRITE | DENYOOM, Data(st::set)),
@@ -154,6 +154,12 @@ static TABLE: [CommandSpec; 85] = [
         Node,
     ),
     cmd("bgsave", -1, NO_ASYNC_LOADING | ADMIN | NOSCRIPT, Node),
+    cmd(
+        "shutdown",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | SENTINEL | ALLOW_BUSY,
+        Node,
+    ),
     cmd("lastsave", 1, NOSCRIPT | LOADING | STALE | FAST, Node),
     CommandSpec {
         name: "client",

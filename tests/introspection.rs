@@ -1,0 +1,147 @@
+//! What an operator (and Redis's own test suite) asks a server about its connections and
+//! counters — `CLIENT LIST`, `CLIENT KILL` on a replication link from either end, `INFO
+//! commandstats` — side by side with a real redis-server 7.0.
+
+mod support;
+
+use std::time::Duration;
+
+use replscope::engine::resp::Reply;
+use support::{wait_until, Server};
+
+fn text(reply: Reply) -> String {
+    match reply {
+        Reply::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
+        other => panic!("not a bulk: {other:?}"),
+    }
+}
+
+/// The value of `field=` in a `CLIENT LIST` line.
+fn field<'a>(line: &'a str, name: &str) -> &'a str {
+    line.split(' ')
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} in {line}"))
+}
+
+fn pairs() -> [[Server; 2]; 2] {
+    [
+        [Server::redis(&[]), Server::redis(&[])],
+        [Server::replscope(&[]), Server::replscope(&[])],
+    ]
+}
+
+/// Both ends of a link are clients: the replica's master client (`flags=M`) and the
+/// master's replica client (`flags=S`), each killable by address, id or type; the replica
+/// then reconnects with a partial resync.
+#[test]
+fn client_list_and_kill_see_both_ends_of_a_link() {
+    for [master, replica] in pairs() {
+        let kind = master.kind;
+        replica.replicate(&master);
+        let masters = text(replica.cmd(&["CLIENT", "LIST", "TYPE", "master"]));
+        let line = masters.lines().next().expect("a master client");
+        assert_eq!(masters.lines().count(), 1, "{kind}: {masters}");
+        assert_eq!(field(line, "flags"), "M", "{kind}");
+        assert_eq!(
+            field(line, "addr"),
+            format!("127.0.0.1:{}", master.port),
+            "{kind}"
+        );
+        let replicas = text(master.cmd(&["CLIENT", "LIST", "TYPE", "replica"]));
+        assert_eq!(field(replicas.trim_end(), "flags"), "S", "{kind}");
+        let all = text(master.cmd(&["CLIENT", "LIST"]));
+        assert!(
+            all.ends_with('\n') && all.lines().count() == 2,
+            "{kind}: {all}"
+        );
+        assert!(
+            all.lines().last().unwrap().contains(" cmd=client|list "),
+            "{kind}: {all}"
+        );
+
+        // The old form, by the master's address, from the replica.
+        let addr = format!("127.0.0.1:{}", master.port);
+        assert_eq!(
+            replica.cmd(&["CLIENT", "KILL", &addr]),
+            Reply::ok(),
+            "{kind}"
+        );
+        wait_until(Duration::from_secs(10), "a partial resync", || {
+            master.stat("sync_partial_ok") == 1
+                && replica.info("replication", "master_link_status") == "up"
+        });
+        // By id, the new master client.
+        let masters = text(replica.cmd(&["CLIENT", "LIST", "TYPE", "master"]));
+        let id = field(masters.trim_end(), "id").to_string();
+        assert_eq!(
+            replica.cmd(&["CLIENT", "KILL", "ID", &id]),
+            Reply::Integer(1),
+            "{kind}"
+        );
+        wait_until(Duration::from_secs(10), "a second partial resync", || {
+            master.stat("sync_partial_ok") == 2
+                && replica.info("replication", "master_link_status") == "up"
+        });
+        // From the master, by type.
+        assert_eq!(
+            master.cmd(&["CLIENT", "KILL", "TYPE", "replica"]),
+            Reply::Integer(1),
+            "{kind}"
+        );
+        wait_until(Duration::from_secs(10), "a third partial resync", || {
+            master.stat("sync_partial_ok") == 3
+        });
+        assert_eq!(master.stat("sync_full"), 1, "{kind}");
+        assert_eq!(
+            master.cmd(&["CLIENT", "KILL", "127.0.0.1:1"]),
+            Reply::error("ERR No such client"),
+            "{kind}"
+        );
+        assert_eq!(
+            master.cmd(&["CLIENT", "LIST", "TYPE", "nope"]),
+            Reply::error("ERR Unknown client type 'nope'"),
+            "{kind}"
+        );
+        assert_eq!(
+            master.cmd(&["CLIENT", "LIST", "ID", "x"]),
+            Reply::error("ERR Invalid client ID"),
+            "{kind}"
+        );
+    }
+}
+
+/// `INFO commandstats` counts the commands a replica applies from its master, per command
+/// name as propagated (GETSET arrives as SET), until `CONFIG RESETSTAT`.
+#[test]
+fn commandstats_count_what_a_replica_applies() {
+    for [master, replica] in pairs() {
+        let kind = master.kind;
+        replica.replicate(&master);
+        assert_eq!(replica.cmd(&["CONFIG", "RESETSTAT"]), Reply::ok());
+        master.cmd(&["SET", "k", "1"]);
+        master.cmd(&["GETSET", "k", "2"]);
+        master.cmd(&["SET", "k", "3", "GET"]);
+        wait_until(
+            Duration::from_secs(5),
+            "the writes reach the replica",
+            || replica.cmd(&["GET", "k"]) == Reply::bulk("3"),
+        );
+        let stats = text(replica.cmd(&["INFO", "commandstats"]));
+        assert!(stats.starts_with("# Commandstats\r\n"), "{kind}: {stats}");
+        let set = stats
+            .lines()
+            .find(|l| l.starts_with("cmdstat_set:"))
+            .unwrap_or_else(|| panic!("{kind}: {stats}"));
+        assert!(set.starts_with("cmdstat_set:calls=3,"), "{kind}: {set}");
+        assert!(!stats.contains("cmdstat_getset:"), "{kind}: {stats}");
+        master.cmd(&["CONFIG", "GET", "port"]);
+        let stats = text(master.cmd(&["INFO", "commandstats"]));
+        assert!(
+            stats.contains("cmdstat_config|get:calls=1,"),
+            "{kind}: {stats}"
+        );
+        assert_eq!(replica.cmd(&["CONFIG", "RESETSTAT"]), Reply::ok());
+        let stats = text(replica.cmd(&["INFO", "commandstats"]));
+        assert!(!stats.contains("cmdstat_set:"), "{kind}: {stats}");
+    }
+}

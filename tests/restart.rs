@@ -1,0 +1,123 @@
+//! Stopping and restarting a server the way Redis's own tests (psync2, psync2-master-restart)
+//! do, side by side with a real redis-server 7.0: `CONFIG REWRITE` into the file the server
+//! was started from, `SHUTDOWN` or SIGTERM with a final save, and a restart from that RDB
+//! whose replication ID and offset let the node continue with a partial resync.
+
+mod support;
+
+use std::time::Duration;
+
+use replscope::engine::resp::Reply;
+use support::{signal_server, try_cmd, wait_until, Server};
+
+const KINDS: [&str; 2] = ["redis", "replscope"];
+
+/// A replica rewrites its config (with `replicaof`), shuts down saving its RDB, and once
+/// started again from the file continues from its master with `+CONTINUE`.
+#[test]
+fn a_replica_restarted_from_its_rdb_continues_partially() {
+    for kind in KINDS {
+        let master = Server::from_config(kind, "save \"\"");
+        let mut replica = Server::from_config(kind, "save 3600 1");
+        replica.replicate(&master);
+        for i in 0..100 {
+            master.cmd(&["SET", &format!("k{i}"), "v"]);
+        }
+        wait_until(Duration::from_secs(10), "the replica catches up", || {
+            replica.offset() == master.offset()
+        });
+        assert_eq!(replica.cmd(&["CONFIG", "REWRITE"]), Reply::ok(), "{kind}");
+        let conf = replica.config_file();
+        assert!(
+            conf.contains(&format!("\nreplicaof 127.0.0.1 {}\n", master.port)),
+            "{kind}: {conf}"
+        );
+        assert!(conf.contains("\nsave 3600 1\n"), "{kind}: {conf}");
+        // SHUTDOWN answers nothing: the connection closes and the process exits 0.
+        assert_eq!(try_cmd(replica.port, &["SHUTDOWN"]), None, "{kind}");
+        assert_eq!(
+            replica.wait_exit(Duration::from_secs(10)),
+            Some(0),
+            "{kind}"
+        );
+        let log = replica.log();
+        for line in [
+            "User requested shutdown...",
+            "Saving the final RDB snapshot before exiting.",
+            "DB saved on disk",
+            "is now ready to exit, bye bye...",
+        ] {
+            assert!(log.contains(line), "{kind}: no '{line}' in\n{log}");
+        }
+        for i in 100..150 {
+            master.cmd(&["SET", &format!("k{i}"), "v"]);
+        }
+        replica.start_again_from_config();
+        replica.wait_link_up();
+        wait_until(
+            Duration::from_secs(10),
+            "the replica catches up again",
+            || replica.offset() == master.offset(),
+        );
+        assert_eq!(master.stat("sync_full"), 1, "{kind}");
+        assert_eq!(master.stat("sync_partial_ok"), 1, "{kind}");
+        assert_eq!(replica.cmd(&["DBSIZE"]), Reply::Integer(150), "{kind}");
+    }
+}
+
+/// A master stopped by SIGTERM saves (save points are set), and restarted it keeps its old
+/// replication ID as `master_replid2`: its replicas continue partially.
+#[test]
+fn a_master_restarted_after_sigterm_keeps_its_replicas_partial() {
+    for kind in KINDS {
+        let mut master = Server::from_config(kind, "save 3600 1");
+        let replica = Server::from_config(kind, "save \"\"");
+        replica.replicate(&master);
+        master.cmd(&["SET", "a", "1"]);
+        wait_until(Duration::from_secs(10), "the replica catches up", || {
+            replica.offset() == master.offset()
+        });
+        let replid = master.info("replication", "master_replid");
+        let offset = master.offset();
+        signal_server(&master, "-TERM");
+        assert_eq!(master.wait_exit(Duration::from_secs(15)), Some(0), "{kind}");
+        assert!(
+            master
+                .log()
+                .contains("Received SIGTERM scheduling shutdown..."),
+            "{kind}"
+        );
+        assert_eq!(replica.cmd(&["CONFIG", "RESETSTAT"]), Reply::ok());
+        master.start_again_from_config();
+        replica.wait_link_up();
+        assert_eq!(
+            master.info("replication", "master_replid2"),
+            replid,
+            "{kind}"
+        );
+        assert_eq!(
+            master.info("replication", "second_repl_offset"),
+            (offset + 1).to_string(),
+            "{kind}"
+        );
+        assert_eq!(master.stat("sync_partial_ok"), 1, "{kind}");
+        assert_eq!(master.stat("sync_full"), 0, "{kind}");
+        assert_eq!(replica.cmd(&["GET", "a"]), Reply::bulk("1"), "{kind}");
+    }
+}
+
+/// SHUTDOWN's errors and ABORT, as Redis words them.
+#[test]
+fn shutdown_arguments() {
+    for kind in KINDS {
+        let server = Server::from_config(kind, "");
+        for (argv, want) in [
+            (vec!["SHUTDOWN", "BOGUS"], "ERR syntax error"),
+            (vec!["SHUTDOWN", "SAVE", "NOSAVE"], "ERR syntax error"),
+            (vec!["SHUTDOWN", "ABORT", "NOW"], "ERR syntax error"),
+            (vec!["SHUTDOWN", "ABORT"], "ERR No shutdown in progress."),
+        ] {
+            assert_eq!(server.cmd(&argv), Reply::error(want), "{kind} {argv:?}");
+        }
+    }
+}
