@@ -10,6 +10,7 @@ mod config_file;
 mod listeners;
 mod open_files;
 mod options;
+mod socket;
 
 use std::collections::HashMap;
 use std::io::ErrorKind;
@@ -18,15 +19,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tokio::io::AsyncRead;
 use tokio::io::AsyncReadExt;
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UnixListener, UnixStream};
 use tokio::signal::unix::{signal as unix_signal, SignalKind};
 use tokio::sync::mpsc;
 
 use crate::engine::event::{Event, LogLevel};
 use crate::engine::node::{ConnId, Input, Node, NodeOptions, Output, PeerAddr};
 use crate::engine::shutdown::ShutdownSignal;
+use socket::SendHalf;
 
 pub use options::{parse, ServerOptions, USAGE};
 
@@ -46,16 +48,16 @@ enum Write {
     Close,
 }
 
+/// How long an exiting server waits for its sockets to take what was queued for them.
+const EXIT_FLUSH_WITHIN: Duration = Duration::from_millis(500);
+
 /// The sending side of a connection. Like Redis's `writeToClient`, the node's task writes
 /// what the socket takes at once; the rest waits, in order, for the connection's writer task,
 /// which writes it as the socket drains. The node is told how much waits
 /// ([`Input::SendQueue`]): it applies `client-output-buffer-limit` to that, and a replica's
 /// RDB must have been written out before the replica goes online.
-/// How long an exiting server waits for its sockets to take what was queued for them.
-const EXIT_FLUSH_WITHIN: Duration = Duration::from_millis(500);
-
 struct ConnWriter {
-    socket: Arc<OwnedWriteHalf>,
+    socket: Arc<SendHalf>,
     /// Bytes handed to the writer task and not written yet (the writer counts them down).
     waiting: Arc<AtomicUsize>,
     writer: mpsc::UnboundedSender<Write>,
@@ -302,6 +304,7 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
     let mut sigint =
         unix_signal(SignalKind::interrupt()).map_err(|e| format!("cannot handle SIGINT: {e}"))?;
     let mut interrupted = false;
+    let unix = listen_unix(&opts.config)?;
     let mut outboxes: HashMap<ConnId, ConnWriter> = HashMap::new();
     let mut next_in = 1u64;
     let mut collected_ms = 0u64;
@@ -405,6 +408,10 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
                     {
                         tokio::time::sleep(Duration::from_millis(5)).await;
                     }
+                    if unix.is_some() {
+                        log_line(role, LogLevel::Notice, "Removing the unix socket file.");
+                        let _ = std::fs::remove_file(node.config().inert_value("unixsocket"));
+                    }
                     return Ok(());
                 }
                 Output::Event(Event::Log { level, text }) => log_line(role, level, &text),
@@ -426,6 +433,15 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
                 outboxes.insert(conn, outbox);
                 let peer = PeerAddr { ip: addr.ip().to_string(), port: addr.port() };
                 node.handle(now_ms(), Input::Accepted { conn, peer });
+            }
+            Ok((stream, _)) = accept_unix(&unix) => {
+                let conn = ConnId::In(next_in);
+                next_in += 1;
+                let outbox = spawn_unix_connection(conn, stream, tx.clone());
+                outboxes.insert(conn, outbox);
+                // Redis names a Unix socket client by the socket's path and port 0.
+                let ip = opts.config.inert_value("unixsocket").to_string();
+                node.handle(now_ms(), Input::Accepted { conn, peer: PeerAddr { ip, port: 0 } });
             }
             Some(msg) = rx.recv() => match msg {
                 Msg::Input(input) => {
@@ -461,6 +477,39 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
     }
 }
 
+/// The `unixsocket` listener, if one is configured: an old socket file is removed first, and
+/// `unixsocketperm` (octal, 0 = leave the umask's) applied.
+fn listen_unix(config: &crate::engine::config::Config) -> Result<Option<UnixListener>, String> {
+    let path = config.inert_value("unixsocket");
+    if path.is_empty() {
+        return Ok(None);
+    }
+    let _ = std::fs::remove_file(path);
+    let listener =
+        UnixListener::bind(path).map_err(|e| format!("Failed opening Unix socket: {e}"))?;
+    let perm = u32::from_str_radix(config.inert_value("unixsocketperm"), 8).unwrap_or(0);
+    if perm != 0 {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(perm));
+    }
+    log_line(
+        'M',
+        LogLevel::Notice,
+        &format!("The server is now ready to accept connections at {path}"),
+    );
+    Ok(Some(listener))
+}
+
+/// The next client on the Unix socket; never, without one.
+async fn accept_unix(
+    unix: &Option<UnixListener>,
+) -> std::io::Result<(UnixStream, tokio::net::unix::SocketAddr)> {
+    match unix {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Writes a snapshot the way `rdbSave` does: to a temp file in `dir`, then renamed over
 /// `dbfilename`, so a crash never leaves a half-written dump.
 fn write_rdb(dir: &str, dbfilename: &str, bytes: &[u8]) -> std::io::Result<()> {
@@ -472,7 +521,26 @@ fn write_rdb(dir: &str, dbfilename: &str, bytes: &[u8]) -> std::io::Result<()> {
 
 /// Spawns the reader and writer tasks of one connection; returns its sending side.
 fn spawn_connection(conn: ConnId, stream: TcpStream, tx: mpsc::UnboundedSender<Msg>) -> ConnWriter {
-    let (mut reader, writer) = stream.into_split();
+    let (reader, writer) = stream.into_split();
+    spawn_halves(conn, reader, SendHalf::Tcp(writer), tx)
+}
+
+/// [`spawn_connection`] for a client on the Unix socket.
+fn spawn_unix_connection(
+    conn: ConnId,
+    stream: UnixStream,
+    tx: mpsc::UnboundedSender<Msg>,
+) -> ConnWriter {
+    let (reader, writer) = stream.into_split();
+    spawn_halves(conn, reader, SendHalf::Unix(writer), tx)
+}
+
+fn spawn_halves(
+    conn: ConnId,
+    mut reader: impl AsyncRead + Unpin + Send + 'static,
+    writer: SendHalf,
+    tx: mpsc::UnboundedSender<Msg>,
+) -> ConnWriter {
     let socket = Arc::new(writer);
     let waiting = Arc::new(AtomicUsize::new(0));
     let (wtx, wrx) = mpsc::unbounded_channel::<Write>();
@@ -520,7 +588,7 @@ fn spawn_connection(conn: ConnId, stream: TcpStream, tx: mpsc::UnboundedSender<M
 /// goes and the side is shut down (`OwnedWriteHalf` does that when dropped).
 async fn write_waiting(
     conn: ConnId,
-    socket: Arc<OwnedWriteHalf>,
+    socket: Arc<SendHalf>,
     waiting: Arc<AtomicUsize>,
     mut rx: mpsc::UnboundedReceiver<Write>,
     tx: mpsc::UnboundedSender<Msg>,

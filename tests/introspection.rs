@@ -145,3 +145,44 @@ fn commandstats_count_what_a_replica_applies() {
         assert!(!stats.contains("cmdstat_set:"), "{kind}: {stats}");
     }
 }
+
+/// A client on the `unixsocket` is served like any other (protected mode lets it in) and
+/// is listed with the socket's path as its address.
+#[test]
+fn clients_on_the_unix_socket() {
+    use std::io::{Read, Write};
+    for kind in ["redis", "replscope"] {
+        let path =
+            std::env::temp_dir().join(format!("replscope-{kind}-{}.sock", std::process::id()));
+        let path_str = path.to_string_lossy().into_owned();
+        let args = ["--unixsocket", path_str.as_str(), "--unixsocketperm", "700"];
+        let server = if kind == "redis" {
+            Server::redis(&args)
+        } else {
+            Server::replscope(&args)
+        };
+        let mut s = std::os::unix::net::UnixStream::connect(&path).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"PING\r\nCLIENT INFO\r\n").unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !got.ends_with(b"\n\r\n") {
+            let n = s.read(&mut buf).expect("read");
+            assert!(n > 0, "{kind}: closed");
+            got.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&got);
+        assert!(text.starts_with("+PONG\r\n"), "{kind}: {text}");
+        assert!(
+            text.contains(&format!(" addr={path_str}:0 ")),
+            "{kind}: {text}"
+        );
+        assert_eq!(
+            server.cmd(&["CONFIG", "GET", "unixsocketperm"]),
+            Reply::Array(vec![Reply::bulk("unixsocketperm"), Reply::bulk("700")]),
+            "{kind}"
+        );
+        drop(server);
+        let _ = std::fs::remove_file(&path);
+    }
+}

@@ -14,6 +14,8 @@ enum Kind {
     Enum(&'static [&'static str]),
     /// Any string.
     Str,
+    /// An octal number up to this (`OCTAL_CONFIG`: file permissions).
+    Octal(u32),
 }
 
 const INT_MAX: i64 = i32::MAX as i64;
@@ -93,7 +95,7 @@ const INERT: &[(&str, Option<&str>, &str, Kind)] = &[
         Kind::Int(1024, INT_MAX),
     ),
     ("unixsocket", None, "", Kind::Str),
-    ("unixsocketperm", None, "0", Kind::Int(0, 0o777)),
+    ("unixsocketperm", None, "0", Kind::Octal(0o777)),
     ("set-proc-title", None, "yes", Kind::Bool),
     ("crash-log-enabled", None, "yes", Kind::Bool),
     ("crash-memcheck-enabled", None, "yes", Kind::Bool),
@@ -218,6 +220,11 @@ pub fn validate(canonical: &str, value: &str) -> Result<String, String> {
             }
         }
         Kind::Str => Ok(value.to_string()),
+        Kind::Octal(max) => match u32::from_str_radix(value, 8) {
+            Ok(n) if n <= max => Ok(format!("{n:o}")),
+            Ok(_) => Err(format!("argument must be between 0 and {max:o} inclusive")),
+            Err(_) => Err("argument couldn't be parsed into an integer".into()),
+        },
     }
 }
 
@@ -240,5 +247,7 @@ mod tests {
         );
         assert_eq!(canonical("LUA-time-limit"), Some("busy-reply-threshold"));
         assert_eq!(default_of("shutdown-timeout"), "10");
+        assert_eq!(validate("unixsocketperm", "700").unwrap(), "700");
+        assert!(validate("unixsocketperm", "800").is_err());
     }
 }
