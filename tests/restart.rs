@@ -121,3 +121,61 @@ fn shutdown_arguments() {
         }
     }
 }
+
+/// A master restarted from an RDB holding keys that expired meanwhile skips them and feeds
+/// their DELs into the backlog it created from the RDB's offset: its replica continues
+/// partially and gets the DELs. The offset grows by the same bytes as on a real Redis.
+#[test]
+fn a_restarted_master_feeds_the_dels_of_keys_expired_while_it_was_down() {
+    let mut growth = Vec::new();
+    for kind in KINDS {
+        let mut master = Server::from_config(kind, "save 3600 1");
+        let replica = Server::from_config(kind, "save \"\"");
+        replica.replicate(&master);
+        for i in 0..100 {
+            master.cmd(&["SET", &format!("key:{i:03}"), "v", "PX", "1500"]);
+        }
+        master.cmd(&["SET", "kept", "v"]);
+        wait_until(Duration::from_secs(10), "the replica catches up", || {
+            replica.offset() == master.offset()
+        });
+        let offset = master.offset();
+        // Acknowledged: a shutdown with a lagging replica would send it a GETACK first.
+        wait_until(Duration::from_secs(5), "the replica's ACK", || {
+            master
+                .info("replication", "slave0")
+                .contains(&format!(",offset={offset},"))
+        });
+        signal_server(&master, "-TERM");
+        assert_eq!(master.wait_exit(Duration::from_secs(15)), Some(0), "{kind}");
+        std::thread::sleep(Duration::from_millis(1600));
+        master.start_again_from_config();
+        replica.wait_link_up();
+        assert_eq!(
+            master.info("persistence", "rdb_last_load_keys_expired"),
+            "100",
+            "{kind}"
+        );
+        assert_eq!(
+            master.info("persistence", "rdb_last_load_keys_loaded"),
+            "1",
+            "{kind}"
+        );
+        let histlen: i64 = master
+            .info("replication", "repl_backlog_histlen")
+            .parse()
+            .unwrap();
+        assert_eq!(master.offset(), offset + histlen, "{kind}");
+        assert_eq!(master.stat("sync_partial_ok"), 1, "{kind}");
+        wait_until(
+            Duration::from_secs(10),
+            "the DELs reach the replica",
+            || replica.cmd(&["DBSIZE"]) == Reply::Integer(1),
+        );
+        growth.push(histlen);
+    }
+    assert_eq!(
+        growth[0], growth[1],
+        "backlog bytes fed at load, redis vs replscope"
+    );
+}

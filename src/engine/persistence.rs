@@ -39,6 +39,9 @@ pub(crate) struct Persistence {
     saves: u64,
     /// Whether a background save has finished yet (`rdb_last_bgsave_time_sec` is -1 before).
     bgsave_done: bool,
+    /// Keys the last load from disk skipped as expired, and kept.
+    pub(crate) last_load_keys_expired: u64,
+    pub(crate) last_load_keys_loaded: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -67,6 +70,8 @@ impl Persistence {
             last_bgsave_ok: true,
             saves: 0,
             bgsave_done: false,
+            last_load_keys_expired: 0,
+            last_load_keys_loaded: 0,
         }
     }
 }
@@ -89,7 +94,7 @@ impl Node {
             .iter()
             .any(|j| j.requester == SaveFor::Background);
         format!(
-            "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\naof_enabled:0\r\n",
+            "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:0\r\n",
             self.dirty,
             u8::from(bgsave_in_progress),
             p.lastsave_s,
@@ -97,6 +102,8 @@ impl Node {
             if p.bgsave_done { 0 } else { -1 },
             if bgsave_in_progress { 0 } else { -1 },
             p.saves,
+            p.last_load_keys_expired,
+            p.last_load_keys_loaded,
         )
     }
 
@@ -262,28 +269,52 @@ impl Node {
         self.keyspace = loaded.keyspace;
         self.memory.replaced();
         let is_master = !self.replica.is_replica();
+        let repl = loaded
+            .repl
+            .filter(|r| r.repl_offset != -1 && r.repl_stream_db != -1);
+        let mut expired = 0;
         if is_master {
-            // rdbLoad on a master skips expired keys (and would propagate their DELs).
+            if let Some(info) = &repl {
+                // The backlog exists before the keys load (`RDBFLAGS_FEED_REPL`), so the
+                // DELs of keys found expired go into it, after the restored offset.
+                self.master.replid2 = info.repl_id.clone();
+                self.master.second_replid_offset = info.repl_offset + 1;
+                self.master.repl_offset += info.repl_offset;
+                self.create_backlog();
+            }
+            // rdbLoad on a master skips keys already expired, in file order.
             let now = self.now_ms;
-            for i in 0..self.keyspace.dbs.len() {
-                self.keyspace
-                    .db_mut(i)
-                    .retain(|_, entry| !entry.is_due(now));
+            let del: &[u8] = if self.cfg.lazyfree_lazy_expire {
+                b"UNLINK"
+            } else {
+                b"DEL"
+            };
+            for db in 0..self.keyspace.dbs.len() {
+                let due: Vec<Vec<u8>> = self.keyspace.dbs[db]
+                    .iter()
+                    .filter(|(_, e)| e.is_due(now))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                if due.is_empty() {
+                    continue;
+                }
+                expired += due.len() as u64;
+                self.keyspace.db_mut(db).retain(|_, e| !e.is_due(now));
+                if repl.is_some() {
+                    for key in due {
+                        self.feed_command(Some(db), &[del.to_vec(), key]);
+                    }
+                }
             }
         }
         let keys = self.keyspace.key_count();
+        self.persistence.last_load_keys_expired = expired;
+        self.persistence.last_load_keys_loaded = keys as u64;
         self.log(LogLevel::Notice, "DB loaded from disk");
-        let Some(info) = loaded
-            .repl
-            .filter(|r| r.repl_offset != -1 && r.repl_stream_db != -1)
-        else {
+        let Some(info) = repl else {
             return Ok(keys);
         };
         if is_master {
-            self.master.replid2 = info.repl_id;
-            self.master.second_replid_offset = info.repl_offset + 1;
-            self.master.repl_offset += info.repl_offset;
-            self.create_backlog();
             self.master.no_replicas_since_s = self.now_s();
             self.emit_replid_changed("restarted from an RDB with replication info");
         } else {
