@@ -982,3 +982,51 @@ fn a_step_on_a_removed_node_is_logged_as_skipped() {
         SimEvent::Skipped { reason, .. } if reason == "node 'r2' was removed"
     ));
 }
+
+/// SHUTDOWN typed in a replica's console saves its RDB and stops its process, as Redis does;
+/// restarted from that RDB it continues partially.
+#[test]
+fn shutdown_in_a_console_stops_the_node_and_its_rdb_lets_it_continue() {
+    let s = scenario::builtin_named("one-replica").unwrap();
+    let mut t = s.build(None).unwrap();
+    let start = t.sim().now_us();
+    t.run_until_us(start + 9_500_000);
+    t.act(Action::Exec {
+        node: "r1".into(),
+        command: "SHUTDOWN SAVE".into(),
+    })
+    .unwrap();
+    t.run_until_us(start + 10_000_000);
+    let r1 = &t.sim().nodes()[1];
+    assert_eq!(r1.state, replscope::sim::NodeState::Down);
+    assert!(r1.disk.is_some(), "the final snapshot is on its disk");
+    let logs: Vec<String> = events(&t)
+        .into_iter()
+        .filter_map(|(n, e)| match e {
+            Event::Log { text, .. } if n == "r1" => Some(text),
+            _ => None,
+        })
+        .collect();
+    for line in [
+        "User requested shutdown...",
+        "Saving the final RDB snapshot before exiting.",
+        "DB saved on disk",
+        "Redis is now ready to exit, bye bye...",
+    ] {
+        assert!(logs.iter().any(|l| l == line), "no '{line}' in {logs:?}");
+    }
+    t.act(Action::Exec {
+        node: "m".into(),
+        command: "SET while-down 1".into(),
+    })
+    .unwrap();
+    t.run_until_us(start + 11_000_000);
+    t.act(Action::Restart {
+        node: "r1".into(),
+        rdb: true,
+    })
+    .unwrap();
+    t.run_until_us(start + 14_000_000);
+    assert_eq!(rules(&t).last(), Some(&PsyncRule::Continue));
+    assert!(converged(&t));
+}
