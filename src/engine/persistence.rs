@@ -89,10 +89,9 @@ impl Node {
     /// and loads only at startup).
     pub(crate) fn persistence_info(&self) -> String {
         let p = &self.persistence;
-        let bgsave_in_progress = p
-            .in_flight
-            .iter()
-            .any(|j| j.requester == SaveFor::Background);
+        // `child_type == CHILD_TYPE_RDB`: a BGSAVE, or the snapshot of a full sync.
+        let bgsave_in_progress = self.master.child.is_some()
+            || p.in_flight.iter().any(|j| j.requester == SaveFor::Background);
         format!(
             "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:0\r\n",
             self.dirty,
@@ -230,7 +229,7 @@ impl Node {
                 {
                     return Some(Reply::error("ERR syntax error"));
                 }
-                if !self.persistence.in_flight.is_empty() {
+                if !self.persistence.in_flight.is_empty() || self.master.child.is_some() {
                     return Some(Reply::error("ERR Background save already in progress"));
                 }
                 self.persist(SaveFor::Background);
