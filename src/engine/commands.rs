@@ -35,10 +35,12 @@ mod hashes;
 mod keys;
 mod lists;
 mod longdouble;
+mod set_algebra;
 mod sets;
 mod strings;
 mod table;
 mod util;
+mod zset_algebra;
 mod zsets;
 
 use rand_chacha::ChaCha8Rng;

@@ -3,6 +3,7 @@
 
 use super::flags::*;
 use super::{hashes as h, keys as k, lists as l, sets as s, strings as st, zsets as z};
+use super::{set_algebra as sa, zset_algebra as za};
 use super::{CommandSpec, Handler, Handler::Data, Handler::Node};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, handler: Handler) -> CommandSpec {
@@ -36,7 +37,7 @@ static CLIENT_SUBCOMMANDS: [CommandSpec; 6] = [
     cmd("setname", 3, NOSCRIPT | LOADING | STALE, Node),
 ];
 
-static TABLE: [CommandSpec; 86] = [
+static TABLE: [CommandSpec; 102] = [
     // Strings (string family json files).
     cmd("get", 2, READONLY | FAST, Data(st::get)),
     cmd("set", -3, WRITE | DENYOOM, Data(st::set)),
@@ -95,6 +96,8 @@ static TABLE: [CommandSpec; 86] = [
     cmd("lindex", 3, READONLY, Data(l::lindex)),
     cmd("lset", 4, WRITE | DENYOOM, Data(l::lset)),
     cmd("lrem", 4, WRITE, Data(l::lrem)),
+    cmd("lmove", 5, WRITE | DENYOOM, Data(l::lmove)),
+    cmd("rpoplpush", 3, WRITE | DENYOOM, Data(l::rpoplpush)),
     // Hashes.
     cmd("hset", -4, WRITE | DENYOOM | FAST, Data(h::hset)),
     cmd("hget", 3, READONLY | FAST, Data(h::hget)),
@@ -111,6 +114,13 @@ static TABLE: [CommandSpec; 86] = [
     cmd("sismember", 3, READONLY | FAST, Data(s::sismember)),
     cmd("scard", 2, READONLY | FAST, Data(s::scard)),
     cmd("spop", -2, WRITE | FAST, Data(s::spop)),
+    cmd("sunion", -2, READONLY, Data(sa::sunion)),
+    cmd("sunionstore", -3, WRITE | DENYOOM, Data(sa::sunionstore)),
+    cmd("sinter", -2, READONLY, Data(sa::sinter)),
+    cmd("sinterstore", -3, WRITE | DENYOOM, Data(sa::sinterstore)),
+    cmd("sintercard", -3, READONLY, Data(sa::sintercard)),
+    cmd("sdiff", -2, READONLY, Data(sa::sdiff)),
+    cmd("sdiffstore", -3, WRITE | DENYOOM, Data(sa::sdiffstore)),
     // Sorted sets.
     cmd("zadd", -4, WRITE | DENYOOM | FAST, Data(z::zadd)),
     cmd("zrem", -3, WRITE | FAST, Data(z::zrem)),
@@ -118,6 +128,13 @@ static TABLE: [CommandSpec; 86] = [
     cmd("zcard", 2, READONLY | FAST, Data(z::zcard)),
     cmd("zrange", -4, READONLY, Data(z::zrange)),
     cmd("zincrby", 4, WRITE | DENYOOM | FAST, Data(z::zincrby)),
+    cmd("zunion", -3, READONLY, Data(za::zunion)),
+    cmd("zunionstore", -4, WRITE | DENYOOM, Data(za::zunionstore)),
+    cmd("zinter", -3, READONLY, Data(za::zinter)),
+    cmd("zinterstore", -4, WRITE | DENYOOM, Data(za::zinterstore)),
+    cmd("zintercard", -3, READONLY, Data(za::zintercard)),
+    cmd("zdiff", -3, READONLY, Data(za::zdiff)),
+    cmd("zdiffstore", -4, WRITE | DENYOOM, Data(za::zdiffstore)),
     // Handled by the node.
     cmd(
         "multi",
