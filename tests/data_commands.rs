@@ -272,3 +272,142 @@ fn lmove_and_rpoplpush_match_redis() {
         "LMOVE src",
     ]);
 }
+
+#[test]
+fn hyperloglogs_are_byte_identical_to_redis() {
+    let many: Vec<String> = (0..4000).map(|i| format!("e{i}")).collect();
+    let some: Vec<String> = (0..300).map(|i| format!("x{i}")).collect();
+    let big = format!("PFADD big {}", many.join(" "));
+    let mid = format!("PFADD mid {}", some.join(" "));
+    let script = [
+        "PFADD h a b c d e f g h i j k l m n o p q",
+        "GET h",
+        "PFCOUNT h",
+        "GET h",
+        "PFCOUNT h",
+        "PFADD h a b",
+        "PFADD h r",
+        "PFADD empty",
+        "PFADD empty",
+        "GET empty",
+        "PFCOUNT empty",
+        mid.as_str(),
+        "GET mid",
+        "PFCOUNT mid",
+        big.as_str(),
+        "GET big",
+        "PFCOUNT big",
+        "GET big",
+        "PFADD big e1 e2 e3",
+        "PFCOUNT h mid",
+        "PFCOUNT h mid big nokey",
+        "PFCOUNT nokey",
+        "PFMERGE m h mid",
+        "GET m",
+        "PFCOUNT m",
+        "PFMERGE m",
+        "GET m",
+        "PFMERGE m2 h big",
+        "GET m2",
+        "PFCOUNT m2",
+        "PFMERGE h big",
+        "GET h",
+        "PFMERGE fresh",
+        "GET fresh",
+        "PFMERGE fresh nokey",
+        // Not HLLs.
+        "SET s notanhll",
+        "PFADD s a",
+        "PFCOUNT s",
+        "PFCOUNT s h",
+        "PFMERGE h s",
+        "PFMERGE s h",
+        "SET short HYLL",
+        "PFCOUNT short",
+        "SADD set a",
+        "PFADD set a",
+        "PFCOUNT set",
+        "PFCOUNT h set",
+        "PFMERGE set h",
+        // Corrupted ones: a sparse HLL with a stray byte, a dense one a byte too long.
+        "PFADD c1",
+        "APPEND c1 x",
+        "PFCOUNT c1",
+        "PFADD c1 a b c",
+        "PFCOUNT c1 h",
+        "PFMERGE m c1",
+        "PFADD c2 z",
+        "PFCOUNT c2",
+        "APPEND c2 x",
+        "PFCOUNT c2",
+        "APPEND big x",
+        "PFCOUNT big",
+        "PFADD",
+    ];
+    side_by_side(&script);
+}
+
+/// A replica's own PFCOUNT writes the cardinality into its copy, as Redis's replicas do.
+#[test]
+fn pfcount_on_a_replica_updates_its_copy_like_redis() {
+    let master = Server::redis(&[]);
+    let ours = Server::replscope(&[]);
+    let real = Server::redis(&[]);
+    ours.replicate(&master);
+    real.replicate(&master);
+    let add = [
+        "PFADD", "key", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o",
+        "p", "q",
+    ];
+    assert_eq!(master.cmd(&add), replscope::engine::resp::Reply::Integer(1));
+    wait_offsets_equal(&[&master, &ours, &real]);
+    let before = master.cmd(&["GET", "key"]);
+    assert_eq!(ours.cmd(&["GET", "key"]), before);
+    for replica in [&real, &ours] {
+        assert_eq!(
+            replica.cmd(&["PFCOUNT", "key"]),
+            replscope::engine::resp::Reply::Integer(17)
+        );
+    }
+    let after = real.cmd(&["GET", "key"]);
+    assert_ne!(after, before, "the cache was written");
+    assert_eq!(ours.cmd(&["GET", "key"]), after);
+    assert_eq!(
+        master.cmd(&["GET", "key"]),
+        before,
+        "the master's copy is untouched"
+    );
+}
+
+/// Random PFADD batches (sparse edits of every kind, promotions to dense at different
+/// points) and PFMERGEs, every HLL read back with GET and compared byte for byte.
+#[test]
+fn random_hyperloglog_edits_are_byte_identical_to_redis() {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: u64| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) % n
+    };
+    let mut script: Vec<String> = Vec::new();
+    for _ in 0..120 {
+        let key = format!("k{}", next(8));
+        match next(10) {
+            0 => {
+                let other = format!("k{}", next(8));
+                script.push(format!("PFMERGE {key} {other}"));
+            }
+            1 => script.push(format!("PFCOUNT {key}")),
+            _ => {
+                let most = if next(4) == 0 { 400 } else { 20 };
+                let n = 1 + next(most);
+                let elems: Vec<String> = (0..n).map(|_| format!("{}", next(1 << 20))).collect();
+                script.push(format!("PFADD {key} {}", elems.join(" ")));
+            }
+        }
+        script.push(format!("GET {key}"));
+    }
+    let script: Vec<&str> = script.iter().map(String::as_str).collect();
+    side_by_side(&script);
+}

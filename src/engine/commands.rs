@@ -32,6 +32,7 @@
 
 mod expire;
 mod hashes;
+mod hyperloglog;
 mod keys;
 mod lists;
 mod longdouble;
@@ -72,6 +73,8 @@ pub mod flags {
     /// given, so a direct call never wraps its propagated DELs in MULTI/EXEC (server.c,
     /// `propagatePendingCommands`).
     pub const TOUCHES_ARBITRARY_KEYS: u32 = 1 << 14;
+    /// `CMD_MAY_REPLICATE` (PFCOUNT): read-only, yet may change the dataset and propagate.
+    pub const MAY_REPLICATE: u32 = 1 << 15;
 }
 
 /// A data command's implementation.

@@ -3,7 +3,7 @@
 
 use super::flags::*;
 use super::{hashes as h, keys as k, lists as l, sets as s, strings as st, zsets as z};
-use super::{set_algebra as sa, zset_algebra as za};
+use super::{hyperloglog as hll, set_algebra as sa, zset_algebra as za};
 use super::{CommandSpec, Handler, Handler::Data, Handler::Node};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, handler: Handler) -> CommandSpec {
@@ -37,7 +37,7 @@ static CLIENT_SUBCOMMANDS: [CommandSpec; 6] = [
     cmd("setname", 3, NOSCRIPT | LOADING | STALE, Node),
 ];
 
-static TABLE: [CommandSpec; 102] = [
+static TABLE: [CommandSpec; 105] = [
     // Strings (string family json files).
     cmd("get", 2, READONLY | FAST, Data(st::get)),
     cmd("set", -3, WRITE | DENYOOM, Data(st::set)),
@@ -135,6 +135,10 @@ static TABLE: [CommandSpec; 102] = [
     cmd("zintercard", -3, READONLY, Data(za::zintercard)),
     cmd("zdiff", -3, READONLY, Data(za::zdiff)),
     cmd("zdiffstore", -4, WRITE | DENYOOM, Data(za::zdiffstore)),
+    // HyperLogLog.
+    cmd("pfadd", -2, WRITE | DENYOOM | FAST, Data(hll::pfadd)),
+    cmd("pfcount", -2, READONLY | MAY_REPLICATE, Data(hll::pfcount)),
+    cmd("pfmerge", -2, WRITE | DENYOOM, Data(hll::pfmerge)),
     // Handled by the node.
     cmd(
         "multi",
