@@ -411,3 +411,49 @@ fn random_hyperloglog_edits_are_byte_identical_to_redis() {
     let script: Vec<&str> = script.iter().map(String::as_str).collect();
     side_by_side(&script);
 }
+
+/// XINFO on a keyspace without streams and an empty SLOWLOG (replscope never logs a
+/// command), with Redis's help texts and argument errors. Each SLOWLOG read follows a
+/// RESET so that a slow moment of the real server cannot show up. CONFIG HELP shares the
+/// help format.
+#[test]
+fn xinfo_and_slowlog_answer_like_redis() {
+    side_by_side(&[
+        "XINFO HELP",
+        "xinfo help",
+        "XINFO HELP extra",
+        "XINFO",
+        "XINFO FOO",
+        "XINFO FOO bar",
+        "XINFO STREAM nokey",
+        "XINFO STREAM nokey FULL",
+        "XINFO GROUPS nokey",
+        "XINFO GROUPS",
+        "XINFO CONSUMERS nokey g",
+        "XINFO CONSUMERS nokey",
+        "SET str v",
+        "XINFO STREAM str",
+        "XINFO CONSUMERS str g",
+        "SET gone v PXAT 1",
+        "XINFO GROUPS gone",
+        "SLOWLOG HELP",
+        "slowlog help",
+        "SLOWLOG HELP extra",
+        "SLOWLOG RESET",
+        "SLOWLOG GET",
+        "SLOWLOG RESET",
+        "SLOWLOG GET 5",
+        "SLOWLOG RESET",
+        "SLOWLOG GET -1",
+        "SLOWLOG RESET",
+        "SLOWLOG LEN",
+        "SLOWLOG GET -2",
+        "SLOWLOG GET x",
+        "SLOWLOG GET 1 2",
+        "SLOWLOG LEN x",
+        "SLOWLOG RESET x",
+        "SLOWLOG FOO",
+        "SLOWLOG",
+        "CONFIG HELP",
+    ]);
+}

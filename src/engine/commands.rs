@@ -38,6 +38,8 @@ mod lists;
 mod longdouble;
 mod set_algebra;
 mod sets;
+mod slowlog;
+mod streams;
 mod strings;
 mod table;
 mod util;
@@ -173,6 +175,35 @@ pub fn unknown_subcommand(argv: &[Vec<u8>]) -> Reply {
     text.extend_from_slice(&container);
     text.extend_from_slice(b" HELP.");
     Reply::Error(error_text(&text))
+}
+
+/// `addReplySubcommandSyntaxError`: `-ERR unknown subcommand or wrong number of arguments
+/// for '<sub>'. Try <COMMAND> HELP.` (the subcommand as typed, cut at 128 bytes).
+pub fn subcommand_syntax_error(argv: &[Vec<u8>]) -> Reply {
+    let container = argv
+        .first()
+        .map(|a| c_str(a, usize::MAX).to_ascii_uppercase())
+        .unwrap_or_default();
+    let sub = argv.get(1).map(|a| c_str(a, 128)).unwrap_or_default();
+    let mut text = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
+    text.extend_from_slice(sub);
+    text.extend_from_slice(b"'. Try ");
+    text.extend_from_slice(&container);
+    text.extend_from_slice(b" HELP.");
+    Reply::Error(error_text(&text))
+}
+
+/// `addReplyHelp`: an array of status lines — `<COMMAND> <subcommand> [<arg> [value] [opt]
+/// ...]. Subcommands are:`, the command's own `lines`, then the HELP entry every command
+/// ends with. `command` is `argv[0]` as typed (printed uppercase).
+pub fn help_reply(command: &[u8], lines: &[&str]) -> Reply {
+    let name = String::from_utf8_lossy(c_str(command, usize::MAX)).to_ascii_uppercase();
+    let header = format!("{name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+    let mut out = vec![Reply::Simple(header)];
+    out.extend(lines.iter().map(|l| Reply::Simple(l.to_string())));
+    out.push(Reply::Simple("HELP".into()));
+    out.push(Reply::Simple("    Prints this help.".into()));
+    Reply::Array(out)
 }
 
 /// `-ERR wrong number of arguments for '<name>' command` (`name` is the full name, e.g.

@@ -4,6 +4,7 @@
 use super::flags::*;
 use super::{hashes as h, keys as k, lists as l, sets as s, strings as st, zsets as z};
 use super::{hyperloglog as hll, set_algebra as sa, zset_algebra as za};
+use super::{slowlog::slowlog, streams::xinfo};
 use super::{CommandSpec, Handler, Handler::Data, Handler::Node};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, handler: Handler) -> CommandSpec {
@@ -27,6 +28,22 @@ static CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
     cmd("help", 2, LOADING | STALE, Node),
 ];
 
+/// `slowlog` subcommands (slowlog-*.json).
+static SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
+    cmd("get", -2, ADMIN | LOADING | STALE, Data(slowlog)),
+    cmd("len", 2, ADMIN | LOADING | STALE, Data(slowlog)),
+    cmd("reset", 2, ADMIN | LOADING | STALE, Data(slowlog)),
+    cmd("help", 2, LOADING | STALE, Data(slowlog)),
+];
+
+/// `xinfo` subcommands (xinfo-*.json).
+static XINFO_SUBCOMMANDS: [CommandSpec; 4] = [
+    cmd("consumers", 4, READONLY, Data(xinfo)),
+    cmd("groups", 3, READONLY, Data(xinfo)),
+    cmd("stream", -3, READONLY, Data(xinfo)),
+    cmd("help", 2, LOADING | STALE, Data(xinfo)),
+];
+
 /// `client` subcommands replscope implements (client-*.json); handled by the node.
 static CLIENT_SUBCOMMANDS: [CommandSpec; 6] = [
     cmd("id", 2, NOSCRIPT | LOADING | STALE, Node),
@@ -37,7 +54,7 @@ static CLIENT_SUBCOMMANDS: [CommandSpec; 6] = [
     cmd("setname", 3, NOSCRIPT | LOADING | STALE, Node),
 ];
 
-static TABLE: [CommandSpec; 105] = [
+static TABLE: [CommandSpec; 107] = [
     // Strings (string family json files).
     cmd("get", 2, READONLY | FAST, Data(st::get)),
     cmd("set", -3, WRITE | DENYOOM, Data(st::set)),
@@ -139,6 +156,21 @@ static TABLE: [CommandSpec; 105] = [
     cmd("pfadd", -2, WRITE | DENYOOM | FAST, Data(hll::pfadd)),
     cmd("pfcount", -2, READONLY | MAY_REPLICATE, Data(hll::pfcount)),
     cmd("pfmerge", -2, WRITE | DENYOOM, Data(hll::pfmerge)),
+    // Streams (only XINFO: there is no stream type).
+    CommandSpec {
+        name: "xinfo",
+        arity: -2,
+        flags: 0,
+        handler: Data(xinfo),
+        subcommands: &XINFO_SUBCOMMANDS,
+    },
+    CommandSpec {
+        name: "slowlog",
+        arity: -2,
+        flags: 0,
+        handler: Data(slowlog),
+        subcommands: &SLOWLOG_SUBCOMMANDS,
+    },
     // Handled by the node.
     cmd(
         "multi",
