@@ -25,8 +25,11 @@
 //! # Modelling choices (documented deviations)
 //! - Iteration order: KEYS walks keys in the db's insertion order (a deletion moves the last
 //!   key into the hole); SCAN uses a fixed-hash cursor (see
-//!   `keys::scan`); HGETALL answers in insertion order (listpack order); SMEMBERS/SPOP answer
-//!   all-integer sets (≤ 512) in numeric order (intset) and other sets in insertion order.
+//!   `keys::scan`); HGETALL answers in insertion order (listpack order); SMEMBERS/SPOP and
+//!   SUNION/SINTER/SDIFF answer all-integer sets (≤ 512) in numeric order (intset) and other
+//!   sets in insertion order.
+//! - No streams and no command timing: XINFO finds no stream, SLOWLOG stays empty, and
+//!   `hll-sparse-max-bytes` is fixed at its default (3000).
 //! - Randomness (RANDOMKEY, SPOP, active expiry) comes only from `ExecCtx::rng`.
 //! - Error replies are `String`s: non-UTF-8 bytes echoed in errors are replaced.
 
