@@ -25,20 +25,28 @@
 //! # Modelling choices (documented deviations)
 //! - Iteration order: KEYS walks keys in the db's insertion order (a deletion moves the last
 //!   key into the hole); SCAN uses a fixed-hash cursor (see
-//!   `keys::scan`); HGETALL answers in insertion order (listpack order); SMEMBERS/SPOP answer
-//!   all-integer sets (≤ 512) in numeric order (intset) and other sets in insertion order.
+//!   `keys::scan`); HGETALL answers in insertion order (listpack order); SMEMBERS/SPOP and
+//!   SUNION/SINTER/SDIFF answer all-integer sets (≤ 512) in numeric order (intset) and other
+//!   sets in insertion order.
+//! - No streams and no command timing: XINFO finds no stream, SLOWLOG stays empty, and
+//!   `hll-sparse-max-bytes` is fixed at its default (3000).
 //! - Randomness (RANDOMKEY, SPOP, active expiry) comes only from `ExecCtx::rng`.
 //! - Error replies are `String`s: non-UTF-8 bytes echoed in errors are replaced.
 
 mod expire;
 mod hashes;
+mod hyperloglog;
 mod keys;
 mod lists;
 mod longdouble;
+mod set_algebra;
 mod sets;
+mod slowlog;
+mod streams;
 mod strings;
 mod table;
 mod util;
+mod zset_algebra;
 mod zsets;
 
 use rand_chacha::ChaCha8Rng;
@@ -70,6 +78,8 @@ pub mod flags {
     /// given, so a direct call never wraps its propagated DELs in MULTI/EXEC (server.c,
     /// `propagatePendingCommands`).
     pub const TOUCHES_ARBITRARY_KEYS: u32 = 1 << 14;
+    /// `CMD_MAY_REPLICATE` (PFCOUNT): read-only, yet may change the dataset and propagate.
+    pub const MAY_REPLICATE: u32 = 1 << 15;
 }
 
 /// A data command's implementation.
@@ -168,6 +178,35 @@ pub fn unknown_subcommand(argv: &[Vec<u8>]) -> Reply {
     text.extend_from_slice(&container);
     text.extend_from_slice(b" HELP.");
     Reply::Error(error_text(&text))
+}
+
+/// `addReplySubcommandSyntaxError`: `-ERR unknown subcommand or wrong number of arguments
+/// for '<sub>'. Try <COMMAND> HELP.` (the subcommand as typed, cut at 128 bytes).
+pub fn subcommand_syntax_error(argv: &[Vec<u8>]) -> Reply {
+    let container = argv
+        .first()
+        .map(|a| c_str(a, usize::MAX).to_ascii_uppercase())
+        .unwrap_or_default();
+    let sub = argv.get(1).map(|a| c_str(a, 128)).unwrap_or_default();
+    let mut text = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
+    text.extend_from_slice(sub);
+    text.extend_from_slice(b"'. Try ");
+    text.extend_from_slice(&container);
+    text.extend_from_slice(b" HELP.");
+    Reply::Error(error_text(&text))
+}
+
+/// `addReplyHelp`: an array of status lines — `<COMMAND> <subcommand> [<arg> [value] [opt]
+/// ...]. Subcommands are:`, the command's own `lines`, then the HELP entry every command
+/// ends with. `command` is `argv[0]` as typed (printed uppercase).
+pub fn help_reply(command: &[u8], lines: &[&str]) -> Reply {
+    let name = String::from_utf8_lossy(c_str(command, usize::MAX)).to_ascii_uppercase();
+    let header = format!("{name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+    let mut out = vec![Reply::Simple(header)];
+    out.extend(lines.iter().map(|l| Reply::Simple(l.to_string())));
+    out.push(Reply::Simple("HELP".into()));
+    out.push(Reply::Simple("    Prints this help.".into()));
+    Reply::Array(out)
 }
 
 /// `-ERR wrong number of arguments for '<name>' command` (`name` is the full name, e.g.

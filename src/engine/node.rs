@@ -1231,9 +1231,9 @@ impl Node {
             }
             b"set" => commands::wrong_arity("config|set"),
             b"rewrite" => return self.config_rewrite(conn),
-            b"help" => Reply::Array(
-                [
-                    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            b"help" => commands::help_reply(
+                &argv[0],
+                &[
                     "GET <pattern>",
                     "    Return parameters matching the glob-like <pattern> and their values.",
                     "SET <directive> <value>",
@@ -1242,12 +1242,7 @@ impl Node {
                     "    Reset statistics reported by the INFO command.",
                     "REWRITE",
                     "    Rewrite the configuration file.",
-                    "HELP",
-                    "    Print this help.",
-                ]
-                .iter()
-                .map(|l| Reply::Simple(l.to_string()))
-                .collect(),
+                ],
             ),
             _ => commands::unknown_subcommand(argv),
         })

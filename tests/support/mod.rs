@@ -579,3 +579,107 @@ pub fn raw_exchange(port: u16, bytes: &[u8]) -> (Vec<u8>, bool) {
     }
     (got, false)
 }
+
+/// A fake replica on a master: `PSYNC ? -1`, the RDB read and dropped (the master must send
+/// a disk RDB: start it with `--repl-diskless-sync no`), then everything the master streams.
+pub struct RawReplica {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+/// The last command [`RawReplica::stream_until_end`] waits for.
+const END_MARKER: &[u8] = b"$7\r\n__end__\r\n$1\r\n1\r\n";
+
+impl RawReplica {
+    pub fn attach(port: u16) -> RawReplica {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream
+            .set_read_timeout(Some(ANSWER_WITHIN))
+            .expect("timeout");
+        let mut out = Vec::new();
+        encode_command(&["PSYNC", "?", "-1"], &mut out);
+        stream.write_all(&out).expect("write PSYNC");
+        let mut r = RawReplica {
+            stream,
+            buf: Vec::new(),
+        };
+        let full = r.line();
+        assert!(full.starts_with(b"+FULLRESYNC"), "{full:?}");
+        let size = r.line();
+        assert_eq!(size.first(), Some(&b'$'), "{size:?}");
+        let n: usize = String::from_utf8_lossy(&size[1..])
+            .parse()
+            .expect("RDB size");
+        r.fill(n);
+        r.buf.drain(..n);
+        r
+    }
+
+    /// The next non-empty line (the master sends `\n` keepalives before the RDB).
+    fn line(&mut self) -> Vec<u8> {
+        loop {
+            if let Some(end) = self.buf.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=end).collect();
+                let line = line
+                    .strip_suffix(b"\r\n")
+                    .unwrap_or(&line[..line.len() - 1]);
+                if !line.is_empty() {
+                    return line.to_vec();
+                }
+                continue;
+            }
+            self.read_more();
+        }
+    }
+
+    fn fill(&mut self, n: usize) {
+        while self.buf.len() < n {
+            self.read_more();
+        }
+    }
+
+    fn read_more(&mut self) {
+        let mut chunk = [0u8; 65536];
+        let n = self.stream.read(&mut chunk).expect("replication stream");
+        assert!(n > 0, "master closed the replication link");
+        self.buf.extend_from_slice(&chunk[..n]);
+    }
+
+    /// Sends `SET __end__ 1` to the master on `port` and returns the stream received up to
+    /// and including it, PINGs removed.
+    pub fn stream_until_end(&mut self, port: u16) -> Vec<u8> {
+        assert_eq!(try_cmd(port, &["SET", "__end__", "1"]), Some(Reply::ok()));
+        while !self.buf.ends_with(END_MARKER) {
+            self.read_more();
+        }
+        let text = std::mem::take(&mut self.buf);
+        let ping = b"*1\r\n$4\r\nping\r\n";
+        let mut out = Vec::with_capacity(text.len());
+        let mut i = 0;
+        while i < text.len() {
+            if text[i..].starts_with(ping) {
+                i += ping.len();
+            } else {
+                out.push(text[i]);
+                i += 1;
+            }
+        }
+        out
+    }
+}
+
+/// The replication stream as readable lines (`SET k v`, one command a line).
+pub fn stream_lines(stream: &[u8]) -> Vec<String> {
+    let mut parser = replscope::engine::resp::RequestParser::new();
+    parser.feed(stream);
+    let mut out = Vec::new();
+    while let Ok(Some(req)) = parser.next_request() {
+        let words: Vec<String> = req
+            .argv
+            .iter()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        out.push(words.join(" "));
+    }
+    out
+}

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use super::util::{err, i64_arg, index_range, int, positive_arg, wrongtype};
+use super::util::{eq_ic, err, i64_arg, index_range, int, positive_arg, syntax, wrongtype};
 use super::ExecCtx;
 use crate::engine::keyspace::{Entry, Value};
 use crate::engine::resp::Reply;
@@ -270,4 +270,98 @@ pub fn lrem(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         ctx.dirty(removed as u64);
     }
     int(removed)
+}
+
+/// `getListPositionFromObjectOrReply`: LEFT is the head, RIGHT the tail.
+fn list_end(arg: &[u8]) -> Result<bool, Reply> {
+    if eq_ic(arg, "right") {
+        Ok(false)
+    } else if eq_ic(arg, "left") {
+        Ok(true)
+    } else {
+        Err(syntax())
+    }
+}
+
+/// `lmoveGenericCommand`: pops from `argv[1]`'s `from` end and pushes onto `argv[2]`'s `to`
+/// end (creating it), replying with the element; nil when the source is missing. Both keys
+/// are write lookups and must be lists (the destination is checked before anything moves).
+/// The source is deleted when emptied; the same key on both sides rotates the list. The
+/// command propagates as sent.
+fn lmove_generic(ctx: &mut ExecCtx, argv: &[Vec<u8>], from_head: bool, to_head: bool) -> Reply {
+    let (src, dst) = (&argv[1], &argv[2]);
+    match ctx.lookup_write(src) {
+        None => return Reply::Nil,
+        Some(Entry {
+            value: Value::List(list),
+            ..
+        }) if list.is_empty() => return Reply::Nil,
+        Some(Entry {
+            value: Value::List(_),
+            ..
+        }) => {}
+        Some(_) => return wrongtype(),
+    }
+    match ctx.lookup_write(dst) {
+        None
+        | Some(Entry {
+            value: Value::List(_),
+            ..
+        }) => {}
+        Some(_) => return wrongtype(),
+    }
+    let value = match ctx.dbm().get_mut(src.as_slice()) {
+        Some(Entry {
+            value: Value::List(list),
+            ..
+        }) => {
+            if from_head {
+                list.pop_front()
+            } else {
+                list.pop_back()
+            }
+        }
+        _ => None,
+    };
+    let Some(value) = value else {
+        return Reply::Nil;
+    };
+    match ctx.dbm().get_mut(dst.as_slice()) {
+        Some(Entry {
+            value: Value::List(list),
+            ..
+        }) => push_all(list, std::slice::from_ref(&value), to_head),
+        _ => {
+            ctx.dbm().insert(
+                dst.clone(),
+                Entry {
+                    value: Value::List(VecDeque::from([value.clone()])),
+                    expire_at_ms: None,
+                },
+            );
+        }
+    }
+    let emptied = matches!(
+        ctx.dbr().get(src.as_slice()),
+        Some(Entry { value: Value::List(list), .. }) if list.is_empty()
+    );
+    if emptied {
+        ctx.dbm().swap_remove(src.as_slice());
+    }
+    ctx.dirty(1);
+    Reply::Bulk(value)
+}
+
+/// LMOVE source destination LEFT|RIGHT LEFT|RIGHT: the ends are parsed before any lookup.
+pub fn lmove(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let (from_head, to_head) = match (list_end(&argv[3]), list_end(&argv[4])) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(e), _) | (_, Err(e)) => return e,
+    };
+    lmove_generic(ctx, argv, from_head, to_head)
+}
+
+/// RPOPLPUSH source destination: LMOVE source destination RIGHT LEFT.
+pub fn rpoplpush(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    lmove_generic(ctx, argv, false, true)
 }

@@ -16,7 +16,7 @@ use crate::engine::resp::{parse_i64, Reply};
 const MAX_INTSET_ENTRIES: usize = 512;
 
 /// Members in the order Redis would iterate them (see module docs).
-fn ordered(set: &SetValue) -> Vec<Vec<u8>> {
+pub(super) fn ordered(set: &SetValue) -> Vec<Vec<u8>> {
     if set.len() <= MAX_INTSET_ENTRIES {
         let ints: Option<Vec<i64>> = set.iter().map(|m| parse_i64(m)).collect();
         if let Some(mut ints) = ints {

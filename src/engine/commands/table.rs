@@ -3,6 +3,8 @@
 
 use super::flags::*;
 use super::{hashes as h, keys as k, lists as l, sets as s, strings as st, zsets as z};
+use super::{hyperloglog as hll, set_algebra as sa, zset_algebra as za};
+use super::{slowlog::slowlog, streams::xinfo};
 use super::{CommandSpec, Handler, Handler::Data, Handler::Node};
 
 const fn cmd(name: &'static str, arity: i32, flags: u32, handler: Handler) -> CommandSpec {
@@ -26,6 +28,22 @@ static CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
     cmd("help", 2, LOADING | STALE, Node),
 ];
 
+/// `slowlog` subcommands (slowlog-*.json).
+static SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
+    cmd("get", -2, ADMIN | LOADING | STALE, Data(slowlog)),
+    cmd("len", 2, ADMIN | LOADING | STALE, Data(slowlog)),
+    cmd("reset", 2, ADMIN | LOADING | STALE, Data(slowlog)),
+    cmd("help", 2, LOADING | STALE, Data(slowlog)),
+];
+
+/// `xinfo` subcommands (xinfo-*.json).
+static XINFO_SUBCOMMANDS: [CommandSpec; 4] = [
+    cmd("consumers", 4, READONLY, Data(xinfo)),
+    cmd("groups", 3, READONLY, Data(xinfo)),
+    cmd("stream", -3, READONLY, Data(xinfo)),
+    cmd("help", 2, LOADING | STALE, Data(xinfo)),
+];
+
 /// `client` subcommands replscope implements (client-*.json); handled by the node.
 static CLIENT_SUBCOMMANDS: [CommandSpec; 6] = [
     cmd("id", 2, NOSCRIPT | LOADING | STALE, Node),
@@ -36,7 +54,7 @@ static CLIENT_SUBCOMMANDS: [CommandSpec; 6] = [
     cmd("setname", 3, NOSCRIPT | LOADING | STALE, Node),
 ];
 
-static TABLE: [CommandSpec; 86] = [
+static TABLE: [CommandSpec; 107] = [
     // Strings (string family json files).
     cmd("get", 2, READONLY | FAST, Data(st::get)),
     cmd("set", -3, WRITE | DENYOOM, Data(st::set)),
@@ -95,6 +113,8 @@ static TABLE: [CommandSpec; 86] = [
     cmd("lindex", 3, READONLY, Data(l::lindex)),
     cmd("lset", 4, WRITE | DENYOOM, Data(l::lset)),
     cmd("lrem", 4, WRITE, Data(l::lrem)),
+    cmd("lmove", 5, WRITE | DENYOOM, Data(l::lmove)),
+    cmd("rpoplpush", 3, WRITE | DENYOOM, Data(l::rpoplpush)),
     // Hashes.
     cmd("hset", -4, WRITE | DENYOOM | FAST, Data(h::hset)),
     cmd("hget", 3, READONLY | FAST, Data(h::hget)),
@@ -111,6 +131,13 @@ static TABLE: [CommandSpec; 86] = [
     cmd("sismember", 3, READONLY | FAST, Data(s::sismember)),
     cmd("scard", 2, READONLY | FAST, Data(s::scard)),
     cmd("spop", -2, WRITE | FAST, Data(s::spop)),
+    cmd("sunion", -2, READONLY, Data(sa::sunion)),
+    cmd("sunionstore", -3, WRITE | DENYOOM, Data(sa::sunionstore)),
+    cmd("sinter", -2, READONLY, Data(sa::sinter)),
+    cmd("sinterstore", -3, WRITE | DENYOOM, Data(sa::sinterstore)),
+    cmd("sintercard", -3, READONLY, Data(sa::sintercard)),
+    cmd("sdiff", -2, READONLY, Data(sa::sdiff)),
+    cmd("sdiffstore", -3, WRITE | DENYOOM, Data(sa::sdiffstore)),
     // Sorted sets.
     cmd("zadd", -4, WRITE | DENYOOM | FAST, Data(z::zadd)),
     cmd("zrem", -3, WRITE | FAST, Data(z::zrem)),
@@ -118,6 +145,32 @@ static TABLE: [CommandSpec; 86] = [
     cmd("zcard", 2, READONLY | FAST, Data(z::zcard)),
     cmd("zrange", -4, READONLY, Data(z::zrange)),
     cmd("zincrby", 4, WRITE | DENYOOM | FAST, Data(z::zincrby)),
+    cmd("zunion", -3, READONLY, Data(za::zunion)),
+    cmd("zunionstore", -4, WRITE | DENYOOM, Data(za::zunionstore)),
+    cmd("zinter", -3, READONLY, Data(za::zinter)),
+    cmd("zinterstore", -4, WRITE | DENYOOM, Data(za::zinterstore)),
+    cmd("zintercard", -3, READONLY, Data(za::zintercard)),
+    cmd("zdiff", -3, READONLY, Data(za::zdiff)),
+    cmd("zdiffstore", -4, WRITE | DENYOOM, Data(za::zdiffstore)),
+    // HyperLogLog.
+    cmd("pfadd", -2, WRITE | DENYOOM | FAST, Data(hll::pfadd)),
+    cmd("pfcount", -2, READONLY | MAY_REPLICATE, Data(hll::pfcount)),
+    cmd("pfmerge", -2, WRITE | DENYOOM, Data(hll::pfmerge)),
+    // Streams (only XINFO: there is no stream type).
+    CommandSpec {
+        name: "xinfo",
+        arity: -2,
+        flags: 0,
+        handler: Data(xinfo),
+        subcommands: &XINFO_SUBCOMMANDS,
+    },
+    CommandSpec {
+        name: "slowlog",
+        arity: -2,
+        flags: 0,
+        handler: Data(slowlog),
+        subcommands: &SLOWLOG_SUBCOMMANDS,
+    },
     // Handled by the node.
     cmd(
         "multi",

@@ -181,6 +181,61 @@ fn replica_views() {
     assert_eq!(n.reply("DBSIZE"), Reply::Integer(1));
 }
 
+/// Replication-3's "PFCOUNT updates cache on readonly replica" and "PFCOUNT doesn't use
+/// expired key on readonly replica", at the engine level.
+#[test]
+fn pfcount_writes_its_cache_once_and_ignores_expired_keys_on_replicas() {
+    let mut n = Node::new(ExpireView::Master);
+    n.reply("PFADD h a b c d e f g h i j k l m n o p q");
+    assert_eq!(
+        n.run("PFCOUNT h"),
+        (Reply::Integer(17), vec![argv_s("PFCOUNT h")])
+    );
+    assert_eq!(n.run("PFCOUNT h"), (Reply::Integer(17), vec![]), "cached");
+    assert_eq!(n.run("PFCOUNT h nokey"), (Reply::Integer(17), vec![]));
+    assert_eq!(n.ops("PFADD h a"), Vec::<String>::new());
+    assert_eq!(n.ops("PFADD h zz"), ["PFADD h zz"]);
+    n.view = ExpireView::MasterClient;
+    n.reply("PEXPIRE h 10");
+    n.now += 11;
+    n.view = ExpireView::Replica;
+    assert_eq!(n.run("PFCOUNT h"), (Reply::Integer(0), vec![]));
+    assert_eq!(n.reply("DBSIZE"), Reply::Integer(1), "not deleted");
+}
+
+/// Stores read their sources with read lookups and their destination with a write lookup:
+/// on a master an expired destination is deleted (and propagated) before the store.
+#[test]
+fn stores_expire_their_keys_like_redis() {
+    let mut n = Node::new(ExpireView::Master);
+    n.reply("SADD a 1 2");
+    n.reply("SET dst v PX 10");
+    n.reply("SET src v PX 10");
+    n.now += 11;
+    assert_eq!(
+        n.ops("SUNIONSTORE dst src a"),
+        [
+            "MULTI",
+            "DEL src",
+            "DEL dst",
+            "SUNIONSTORE dst src a",
+            "EXEC"
+        ]
+    );
+    assert_eq!(
+        n.reply("SMEMBERS dst"),
+        Reply::Array(vec![bulk("1"), bulk("2")])
+    );
+    n.reply("RPUSH l x");
+    n.reply("SET l2 v PX 10");
+    n.now += 11;
+    assert_eq!(
+        n.ops("LMOVE l l2 LEFT RIGHT"),
+        ["MULTI", "DEL l2", "LMOVE l l2 LEFT RIGHT", "EXEC"]
+    );
+    assert_eq!(n.reply("EXISTS l"), Reply::Integer(0));
+}
+
 #[test]
 fn expire_in_the_past_on_master_is_a_del() {
     let mut n = Node::new(ExpireView::Master);

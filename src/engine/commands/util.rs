@@ -95,7 +95,7 @@ pub fn is_c_space(b: u8) -> bool {
 }
 
 /// Parses a complete C float literal (decimal, `inf`, `infinity`, `nan`, optional sign).
-/// Returns the value and whether `strtod` would set `ERANGE` (overflow to ±inf or
+/// Returns the value and whether it is an `ERANGE` result Redis refuses (overflow to ±inf or
 /// underflow to 0 of a non-zero literal). Hex floats are not supported (documented).
 fn parse_c_float(s: &str) -> Option<(f64, bool)> {
     let body = s.strip_prefix(['+', '-']).unwrap_or(s);
@@ -143,7 +143,8 @@ fn parse_c_float(s: &str) -> Option<(f64, bool)> {
         return None;
     }
     let v: f64 = s.parse().ok()?;
-    let erange = v.is_infinite() || (v == 0.0 && nonzero) || (v.is_subnormal());
+    // glibc also sets ERANGE for a subnormal result, but Redis only refuses ±HUGE_VAL and 0.
+    let erange = v.is_infinite() || (v == 0.0 && nonzero);
     Some((v, erange))
 }
 
@@ -358,6 +359,8 @@ mod tests {
         assert_eq!(string2d(b" 1"), None);
         assert_eq!(string2d(b"nan"), None);
         assert_eq!(string2d(b"1e400"), None);
+        assert_eq!(string2d(b"1e-400"), None);
+        assert_eq!(string2d(b"1e-310"), Some(1e-310));
         assert_eq!(string2d(b"-inf"), Some(f64::NEG_INFINITY));
         assert_eq!(string2d(b"abc"), None);
         assert_eq!(string2d(b"5."), Some(5.0));

@@ -8,7 +8,7 @@ use super::ExecCtx;
 use crate::engine::keyspace::{Entry, Value, ZSetValue};
 use crate::engine::resp::Reply;
 
-fn score_reply(score: f64) -> Reply {
+pub(super) fn score_reply(score: f64) -> Reply {
     Reply::bulk(fmt_g17(score))
 }
 
@@ -135,7 +135,7 @@ struct AddOutcome {
 
 /// The score as a listpack gives it back: `-0` is read back as integer 0 (the reply of
 /// the command itself still shows the computed value, as Redis's does).
-fn stored(score: f64) -> f64 {
+pub(super) fn stored(score: f64) -> f64 {
     if score == 0.0 {
         0.0
     } else {
