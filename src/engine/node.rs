@@ -885,7 +885,7 @@ impl Node {
         }
         // A replica may not touch the keyspace on its replication link: the main aim is that
         // it cannot bypass a client pause, which replicas are exempt from.
-        let is_read = checked.flags & flags::READONLY != 0
+        let touches_keys = checked.flags & (flags::READONLY | flags::MAY_REPLICATE) != 0
             || (spec.name == "exec"
                 && self
                     .clients
@@ -896,7 +896,7 @@ impl Node {
                             commands::lookup(&a[0]).is_some_and(|s| s.flags & flags::READONLY != 0)
                         })
                     }));
-        if (is_read || is_write) && self.clients.get(&conn).is_some_and(|c| c.replica.is_some()) {
+        if (touches_keys || is_write) && self.clients.get(&conn).is_some_and(|c| c.replica.is_some()) {
             return self.reject(
                 conn,
                 &argv,
