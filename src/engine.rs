@@ -6,6 +6,8 @@ pub mod argv;
 pub mod backlog;
 pub mod commands;
 pub mod config;
+mod debug;
+pub mod digest;
 pub mod event;
 mod heartbeat;
 mod inert;

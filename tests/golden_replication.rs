@@ -250,6 +250,7 @@ impl Driver {
                 }
                 Output::SaveRdb { .. } => self.node.handle(self.now, Input::SaveDone { ok: true }),
                 Output::Listen { .. } => self.node.handle(self.now, Input::Listening { ok: false }),
+                Output::Pause { .. } => {}
                 Output::Event(_) => {}
             }
         }

@@ -59,12 +59,6 @@ const INERT: &[(&str, Option<&str>, &str, Kind)] = &[
         Kind::Enum(&["no", "yes", "local"]),
     ),
     (
-        "enable-debug-command",
-        None,
-        "no",
-        Kind::Enum(&["no", "yes", "local"]),
-    ),
-    (
         "enable-module-command",
         None,
         "no",
@@ -145,7 +139,6 @@ const IMMUTABLE: &[&str] = &[
     "unixsocket",
     "unixsocketperm",
     "enable-protected-configs",
-    "enable-debug-command",
     "enable-module-command",
     "io-threads",
     "supervised",

@@ -104,6 +104,13 @@ pub enum Output {
     Listen {
         port: u16,
     },
+    /// Stop serving for `micros` microseconds (`DEBUG SLEEP`): Redis sleeps in its only
+    /// thread, so no client and no replica is read from or written to meanwhile. Hand the
+    /// node nothing (no input, no timeout) until then, and take the outputs after this one
+    /// (the sleeping command's reply among them) only then.
+    Pause {
+        micros: u64,
+    },
     Event(Event),
 }
 
@@ -251,6 +258,8 @@ pub struct Node {
     pub(crate) maxclients_ceiling: Option<u64>,
     /// The `used_memory` estimate behind `maxmemory`.
     pub(crate) memory: MemoryMeter,
+    /// `active_expire_enabled` (`DEBUG SET-ACTIVE-EXPIRE`): whether serverCron expires keys.
+    pub(crate) active_expire: bool,
 }
 
 /// Seconds a client idles before its query buffer is trimmed (`clientsCronResizeQueryBuffer`).
@@ -346,6 +355,7 @@ impl Node {
             pending_listen: VecDeque::new(),
             maxclients_ceiling: None,
             memory: MemoryMeter::default(),
+            active_expire: true,
         }
     }
 
@@ -738,6 +748,9 @@ impl Node {
             }
             sub
         };
+        if spec.name == "debug" && !self.debug_allowed(conn) {
+            return self.reject(conn, &argv, super::debug::refusal());
+        }
         if self.auth_required(conn) && spec.name != "auth" {
             return self.reject(conn, &argv, Reply::error("NOAUTH Authentication required."));
         }
@@ -967,6 +980,7 @@ impl Node {
             "replicaof" | "slaveof" => self.replicaof_command(conn, argv),
             "wait" => self.wait_command(conn, argv)?,
             "replconf" => self.replconf_command(conn, argv)?,
+            "debug" => self.debug_command(conn, argv, ops)?,
             "psync" | "sync" => {
                 self.sync_command(conn, argv);
                 return None;
@@ -1293,7 +1307,7 @@ impl Node {
     /// `serverCron`: active expiry on masters, WAIT bookkeeping, and once a second the
     /// replication cron.
     fn server_cron(&mut self) {
-        if !self.replica.is_replica() {
+        if !self.replica.is_replica() && self.active_expire {
             let ops = commands::active_expire_cycle(
                 &mut self.keyspace,
                 self.now_ms,

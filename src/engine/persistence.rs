@@ -46,6 +46,16 @@ struct SaveJob {
     /// The SAVE client that waits for the outcome; `None` for a background save.
     requester: Option<ConnId>,
     dirty_before: u64,
+    /// `DEBUG RELOAD`: the file, loaded back once it is written.
+    reload: Option<Reload>,
+}
+
+/// What a `DEBUG RELOAD` loads once its save is written.
+#[derive(Clone, Debug)]
+struct Reload {
+    rdb: Vec<u8>,
+    /// Whether the dataset is emptied first (no `NOFLUSH`).
+    flush: bool,
 }
 
 impl Persistence {
@@ -128,7 +138,15 @@ impl Node {
     /// Hands a snapshot to the driver (SAVE, BGSAVE, a save point); `requester` is the SAVE
     /// client to answer when the driver says how it went.
     fn persist(&mut self, requester: Option<ConnId>) {
+        self.persist_job(requester, None);
+    }
+
+    fn persist_job(&mut self, requester: Option<ConnId>, reload: Option<bool>) {
         let bytes = self.snapshot();
+        let reload = reload.map(|flush| Reload {
+            rdb: bytes.clone(),
+            flush,
+        });
         let now_s = self.now_s();
         let p = &mut self.persistence;
         p.saves += 1;
@@ -136,6 +154,7 @@ impl Node {
         p.in_flight.push_back(SaveJob {
             requester,
             dirty_before: self.dirty,
+            reload,
         });
         self.out.push(Output::SaveRdb { bytes });
     }
@@ -152,10 +171,18 @@ impl Node {
             self.persistence.last_bgsave_ok = true;
             self.log(LogLevel::Notice, "DB saved on disk");
         }
+        let reloaded = match job.reload {
+            Some(reload) if ok => Some(self.reload(&reload)),
+            _ => None,
+        };
         match job.requester {
             Some(conn) => {
                 // A failed SAVE answers Redis's shared bare error and leaves the status alone.
-                let reply = if ok { Reply::ok() } else { Reply::error("ERR") };
+                let reply = match reloaded {
+                    Some(Err(())) => Reply::error("ERR Error trying to load the RDB dump"),
+                    _ if ok => Reply::ok(),
+                    _ => Reply::error("ERR"),
+                };
                 if let Some(c) = self.clients.get_mut(&conn) {
                     c.awaiting_driver = false;
                     self.reply(conn, &reply);
@@ -210,6 +237,70 @@ impl Node {
             }
             _ => Reply::Integer(self.persistence.lastsave_s as i64),
         })
+    }
+
+    /// `DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]`: saves the RDB (as SAVE does, so the
+    /// native server writes the file) and replaces the dataset with what loading that file
+    /// gives (`rdbLoad` without replication info: a master drops the keys already expired).
+    /// The reply waits for the file, as SAVE's does. replscope never reads the file back,
+    /// so `NOSAVE` is refused; `NOFLUSH` loads over the dataset (a conflict there is fatal in
+    /// Redis, and loading a node's own save conflicts on every key), as with `MERGE`.
+    pub(crate) fn debug_reload(&mut self, conn: ConnId, options: &[Vec<u8>]) -> Option<Reply> {
+        let mut flush = true;
+        for opt in options {
+            match opt.to_ascii_lowercase().as_slice() {
+                b"merge" => {}
+                b"noflush" => flush = false,
+                b"nosave" => {
+                    return Some(Reply::error(
+                        "ERR replscope loads back only what it saves: DEBUG RELOAD NOSAVE is not supported",
+                    ))
+                }
+                _ => {
+                    return Some(Reply::error(
+                        "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+                    ))
+                }
+            }
+        }
+        if self.in_exec {
+            // Nothing waits inside EXEC: the file is handed over and loaded back at once.
+            let rdb = self.snapshot();
+            self.persist(None);
+            return Some(match self.reload(&Reload { rdb, flush }) {
+                Ok(()) => Reply::ok(),
+                Err(()) => Reply::error("ERR Error trying to load the RDB dump"),
+            });
+        }
+        self.persist_job(Some(conn), Some(flush));
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.awaiting_driver = true;
+        }
+        None
+    }
+
+    /// The load half of `DEBUG RELOAD`.
+    fn reload(&mut self, reload: &Reload) -> Result<(), ()> {
+        let loaded = rdb::load(&reload.rdb).map_err(|_| ())?;
+        let mut keyspace = loaded.keyspace;
+        if !self.replica.is_replica() {
+            let now = self.now_ms;
+            for i in 0..keyspace.dbs.len() {
+                keyspace.db_mut(i).retain(|_, entry| !entry.is_due(now));
+            }
+        }
+        if reload.flush {
+            self.keyspace = keyspace;
+        } else {
+            for (i, db) in keyspace.dbs.iter().enumerate() {
+                for (key, entry) in db.iter() {
+                    self.keyspace.db_mut(i).insert(key.clone(), entry.clone());
+                }
+            }
+        }
+        self.memory.replaced();
+        self.log(LogLevel::Warning, "DB reloaded by DEBUG RELOAD");
+        Ok(())
     }
 
     /// serverCron's save points: `save <seconds> <changes>` pairs.

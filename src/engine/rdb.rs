@@ -487,6 +487,21 @@ pub fn format_g17(d: f64) -> String {
 // Loading
 // ---------------------------------------------------------------------------------------------
 
+/// A skiplist zset small enough for a listpack is converted on load (`zsetConvert`), and
+/// a listpack stores a `-0` score as integer 0.
+fn listpack_scores(zset: ZSetValue) -> ZSetValue {
+    let small = zset.len() <= ZSET_MAX_LISTPACK_ENTRIES
+        && zset.iter().all(|(m, _)| m.len() <= ZSET_MAX_LISTPACK_VALUE);
+    if !small || !zset.iter().any(|(_, s)| s == 0.0 && s.is_sign_negative()) {
+        return zset;
+    }
+    let mut out = ZSetValue::default();
+    for (m, s) in zset.iter() {
+        out.insert(m.to_vec(), if s == 0.0 { 0.0 } else { s });
+    }
+    out
+}
+
 /// Parses any RDB Redis 7.0 can load (versions 1–10) into a keyspace, its AUX fields and its
 /// replication info. Verifies the CRC64 (a stored 0 means "not computed", as in Redis).
 /// Streams and module values are rejected; function libraries are kept in `functions`.
@@ -776,7 +791,7 @@ impl<'a> Reader<'a> {
                         return Err(self.err_at(m_at, "Duplicate zset fields detected"));
                     }
                 }
-                Value::ZSet(zset)
+                Value::ZSet(listpack_scores(zset))
             }
             TYPE_HASH => {
                 let n = self.len()?;

@@ -34,7 +34,7 @@ static CLIENT_SUBCOMMANDS: [CommandSpec; 4] = [
     cmd("setname", 3, NOSCRIPT | LOADING | STALE, Node),
 ];
 
-static TABLE: [CommandSpec; 85] = [
+static TABLE: [CommandSpec; 86] = [
     // Strings (string family json files).
     cmd("get", 2, READONLY | FAST, Data(st::get)),
     cmd("set", -3, WRITE | DENYOOM, Data(st::set)),
@@ -153,6 +153,7 @@ static TABLE: [CommandSpec; 85] = [
     ),
     cmd("bgsave", -1, NO_ASYNC_LOADING | ADMIN | NOSCRIPT, Node),
     cmd("lastsave", 1, NOSCRIPT | LOADING | STALE | FAST, Node),
+    cmd("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, Node),
     CommandSpec {
         name: "client",
         arity: -2,

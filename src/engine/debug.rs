@@ -1,0 +1,291 @@
+//! The `DEBUG` command (debug.c `debugCommand`): the subcommands Redis's own replication
+//! tests lean on. `DIGEST` and `DIGEST-VALUE` fingerprint the data exactly as Redis does
+//! ([`digest`]); `SLEEP` stops the whole node ([`Output::Pause`]); `POPULATE` fills a db
+//! with `key:N` = `value:N` without propagating; `SET-ACTIVE-EXPIRE` turns serverCron's
+//! expiry off and on; `RELOAD` saves the RDB and loads it back; `REPLICATE` feeds the stream
+//! a command nobody ran; `CHANGE-REPL-ID` and `LOG` as in Redis. Other subcommands (crashes,
+//! allocator and encoding introspection) answer Redis's unknown-subcommand error.
+//!
+//! Redis refuses DEBUG unless `enable-debug-command` allows the client (`yes`, or `local`
+//! for a loopback one), before even checking authentication. The simulator's nodes allow it
+//! (`sim_config`): the page's user is their operator, as a developer is of a local server.
+
+use super::commands::Propagated;
+use super::digest;
+use super::event::LogLevel;
+use super::keyspace::{Entry, Value};
+use super::maxmemory::OOM;
+use super::node::{ConnId, Node, Output};
+use super::resp::Reply;
+
+/// The lines of `DEBUG HELP` for the subcommands replscope implements, in Redis's words.
+const HELP: &[&str] = &[
+    "CHANGE-REPL-ID",
+    "    Change the replication IDs of the instance.",
+    "    Dangerous: should be used only for testing the replication subsystem.",
+    "DIGEST",
+    "    Output a hex signature representing the current DB content.",
+    "DIGEST-VALUE <key> [<key> ...]",
+    "    Output a hex signature of the values of all the specified keys.",
+    "LOG <message>",
+    "    Write <message> to the server log.",
+    "REPLICATE <string>",
+    "    Replicates the provided string to replicas, allowing data divergence.",
+    "POPULATE <count> [<prefix>] [<size>]",
+    "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+    "    it is used instead of the 'key' prefix. These are not propagated to",
+    "    replicas. Cluster slots are not respected so keys not belonging to the",
+    "    current node can be created in cluster mode.",
+    "RELOAD [option ...]",
+    "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
+    "    * MERGE: conflicting keys will be loaded from RDB.",
+    "    * NOFLUSH: the existing database will not be removed before load, but",
+    "      conflicting keys will generate an exception and kill the server.",
+    "    * NOSAVE: the database will be loaded from an existing RDB file.",
+    "SET-ACTIVE-EXPIRE <0|1>",
+    "    Setting it to 0 disables expiring keys in background when they are not",
+    "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+    "    default.",
+    "SLEEP <seconds>",
+    "    Stop the server for <seconds>. Decimals allowed.",
+];
+
+/// Longest key name POPULATE makes: it formats `<prefix>:<n>` into a 128-byte buffer.
+const POPULATE_KEY_MAX: usize = 127;
+
+/// Memory one POPULATE key costs besides its name and value, for the `maxmemory` check
+/// (the per-item overhead the keyspace estimate uses).
+const POPULATE_KEY_OVERHEAD: usize = 64;
+
+/// What `processCommand` answers a client `enable-debug-command` does not allow.
+pub(crate) fn refusal() -> Reply {
+    Reply::error(
+        "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+    )
+}
+
+/// `getPositiveLongFromObjectOrReply` with POPULATE's message.
+fn positive(arg: &[u8]) -> Result<u64, Reply> {
+    std::str::from_utf8(arg)
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .and_then(|n| u64::try_from(n).ok())
+        .ok_or_else(|| Reply::error("ERR value is out of range, must be positive"))
+}
+
+/// C's `strtod` on a whole argument as `DEBUG SLEEP` uses it: the longest numeric prefix,
+/// 0 when there is none.
+fn strtod(arg: &[u8]) -> f64 {
+    let text = String::from_utf8_lossy(arg);
+    let text = text.trim_start();
+    (1..=text.len())
+        .rev()
+        .filter(|&end| text.is_char_boundary(end))
+        .find_map(|end| {
+            let prefix = &text[..end];
+            // Rust also reads "infinity"/"nan" words as strtod does, but not hex floats.
+            prefix.parse::<f64>().ok()
+        })
+        .unwrap_or(0.0)
+}
+
+/// C's `atoi`: optional sign and leading digits, 0 when there are none.
+fn atoi(arg: &[u8]) -> i64 {
+    let text = String::from_utf8_lossy(arg);
+    let text = text.trim_start();
+    let (neg, digits) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let n = digits
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .fold(0i64, |n, d| {
+            n.wrapping_mul(10).wrapping_add(i64::from(d - b'0'))
+        });
+    if neg {
+        -n
+    } else {
+        n
+    }
+}
+
+/// A C string: the bytes before the first NUL.
+fn c_str(bytes: &[u8]) -> &[u8] {
+    &bytes[..bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len())]
+}
+
+impl Node {
+    /// `allowProtectedAction(server.enable_debug_cmd, c)`.
+    pub(crate) fn debug_allowed(&self, conn: ConnId) -> bool {
+        self.clients
+            .get(&conn)
+            .is_some_and(|c| self.cfg.enable_debug_command.allows(&c.peer.ip))
+    }
+
+    /// `DEBUG <subcommand> …`. `None`: the reply comes later (RELOAD waits for its save).
+    pub(crate) fn debug_command(
+        &mut self,
+        conn: ConnId,
+        argv: &[Vec<u8>],
+        ops: &mut Vec<Propagated>,
+    ) -> Option<Reply> {
+        let sub = argv[1].to_ascii_lowercase();
+        let argc = argv.len();
+        Some(match sub.as_slice() {
+            b"help" if argc == 2 => {
+                let mut lines = vec![Reply::Simple(
+                    "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:".into(),
+                )];
+                lines.extend(HELP.iter().map(|l| Reply::Simple(l.to_string())));
+                lines.push(Reply::Simple("HELP".into()));
+                lines.push(Reply::Simple("    Prints this help.".into()));
+                Reply::Array(lines)
+            }
+            b"log" if argc == 3 => {
+                let text = format!("DEBUG LOG: {}", String::from_utf8_lossy(c_str(&argv[2])));
+                self.log(LogLevel::Warning, text);
+                Reply::ok()
+            }
+            b"reload" => return self.debug_reload(conn, &argv[2..]),
+            b"populate" if (3..=5).contains(&argc) => self.populate(conn, argv, ops),
+            b"digest" if argc == 2 => Reply::Simple(digest::hex(&digest::dataset(&self.keyspace))),
+            b"digest-value" => {
+                let db = self.clients.get(&conn).map_or(0, |c| c.db);
+                Reply::Array(
+                    argv[2..]
+                        .iter()
+                        .map(|key| {
+                            // No lookup: a logically expired key is digested too.
+                            let entry = self.keyspace.dbs[db].get(key);
+                            Reply::Simple(digest::hex(&digest::value(entry)))
+                        })
+                        .collect(),
+                )
+            }
+            b"sleep" if argc == 3 => {
+                // `long long utime = dtime*1000000`; a negative time makes nanosleep fail
+                // at once.
+                let micros = (strtod(&argv[2]) * 1_000_000.0) as i64;
+                if micros > 0 {
+                    self.out.push(Output::Pause {
+                        micros: micros as u64,
+                    });
+                }
+                Reply::ok()
+            }
+            b"set-active-expire" if argc == 3 => {
+                self.active_expire = atoi(&argv[2]) != 0;
+                Reply::ok()
+            }
+            b"replicate" if argc >= 3 => {
+                // replicationFeedSlaves in the stream's current db: no SELECT.
+                self.feed_command(None, &argv[2..]);
+                Reply::ok()
+            }
+            b"change-repl-id" if argc == 2 => {
+                self.log(
+                    LogLevel::Warning,
+                    "Changing replication IDs after receiving DEBUG change-repl-id",
+                );
+                self.change_replication_id(true, "DEBUG change-repl-id");
+                Reply::ok()
+            }
+            _ => subcommand_syntax_error(argv),
+        })
+    }
+
+    /// `DEBUG POPULATE count [prefix] [size]`: string keys `<prefix>:<n>` (`key` by default)
+    /// holding `value:<n>`, cut or padded with zero bytes to `size`, in the client's db;
+    /// existing keys are kept. Nothing is propagated and nothing counts as a change, as in
+    /// Redis (`dbAdd` alone). A node with `maxmemory` refuses a population that would pass
+    /// it (Redis would allocate on): the page's nodes must not take the tab down.
+    fn populate(&mut self, conn: ConnId, argv: &[Vec<u8>], ops: &mut Vec<Propagated>) -> Reply {
+        let count = match positive(&argv[2]) {
+            Ok(n) => n,
+            Err(e) => return e,
+        };
+        let size = match argv.get(4).map(|a| positive(a)).transpose() {
+            Ok(size) => size.unwrap_or(0) as usize,
+            Err(e) => return e,
+        };
+        let prefix = argv.get(3).map_or(&b"key"[..], |p| c_str(p));
+        if self.cfg.maxmemory > 0 {
+            let per_key = prefix.len().min(POPULATE_KEY_MAX) + 20 + size.max(26);
+            let adds = (count as usize).saturating_mul(per_key + POPULATE_KEY_OVERHEAD);
+            if self.used_memory().saturating_add(adds) as u64 > self.cfg.maxmemory {
+                return Reply::error(OOM);
+            }
+        }
+        let db = self.clients.get(&conn).map_or(0, |c| c.db);
+        let is_master = !self.replica.is_replica();
+        let lazy = self.cfg.lazyfree_lazy_expire;
+        let now = self.now_ms;
+        let mut expired = Vec::new();
+        let keys = self.keyspace.db_mut(db);
+        keys.reserve(count as usize);
+        for j in 0..count {
+            let mut key = prefix.to_vec();
+            key.extend_from_slice(format!(":{j}").as_bytes());
+            key.truncate(POPULATE_KEY_MAX);
+            // lookupKeyWrite: a live key stays; an expired one is deleted first (and the
+            // deletion propagated, on a master).
+            match keys.get(&key) {
+                Some(e) if e.is_expired(now) => {
+                    keys.swap_remove(&key);
+                    expired.push(key.clone());
+                }
+                Some(_) => continue,
+                None => {}
+            }
+            let mut value = format!("value:{j}").into_bytes();
+            if size > 0 {
+                value.resize(size, 0);
+            }
+            keys.insert(
+                key,
+                Entry {
+                    value: Value::String(value),
+                    expire_at_ms: None,
+                },
+            );
+        }
+        self.memory.replaced();
+        if is_master {
+            let del: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
+            ops.extend(expired.into_iter().map(|key| Propagated {
+                db,
+                argv: vec![del.to_vec(), key],
+            }));
+        }
+        Reply::ok()
+    }
+}
+
+/// `addReplySubcommandSyntaxError`.
+fn subcommand_syntax_error(argv: &[Vec<u8>]) -> Reply {
+    let sub = c_str(&argv[1]);
+    let sub = String::from_utf8_lossy(&sub[..sub.len().min(128)]);
+    Reply::error(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {} HELP.",
+        String::from_utf8_lossy(&argv[0]).to_ascii_uppercase()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c_number_parsers_read_prefixes() {
+        assert_eq!(strtod(b"1.5"), 1.5);
+        assert_eq!(strtod(b"0.25s"), 0.25);
+        assert_eq!(strtod(b"abc"), 0.0);
+        assert_eq!(strtod(b" 2"), 2.0);
+        assert_eq!(atoi(b"1"), 1);
+        assert_eq!(atoi(b"0"), 0);
+        assert_eq!(atoi(b"-3x"), -3);
+        assert_eq!(atoi(b"yes"), 0);
+    }
+}
