@@ -12,6 +12,7 @@ pub mod event;
 mod heartbeat;
 mod inert;
 pub mod info;
+mod key_delay;
 pub mod keyspace;
 mod limits;
 mod master;

@@ -385,6 +385,13 @@ impl Node {
     /// Runs whatever timers are due at `now_ms`.
     pub fn handle_timeout(&mut self, now_ms: u64) {
         self.advance_clock(now_ms);
+        if let Some(until) = self.slow_load_until_ms() {
+            // A blocking load runs no timer (processEventsWhileBlocked: file events only).
+            if until > self.now_ms {
+                return;
+            }
+            self.finish_slow_load();
+        }
         if self.next_cron_ms <= self.now_ms {
             // Like an ae time event: a late cron runs once and is rescheduled from its
             // planned time, or from now when it fell behind (after a pause).
@@ -395,14 +402,21 @@ impl Node {
             }
         }
         self.master_timers();
+        self.persistence_timers();
         self.expire_waits();
         self.before_sleep();
     }
 
     /// The next instant at which `handle_timeout` has work to do.
     pub fn poll_timeout(&self) -> u64 {
+        if let Some(until) = self.slow_load_until_ms() {
+            return until;
+        }
         let mut t = self.next_cron_ms;
         if let Some(due) = self.master_due_ms() {
+            t = t.min(due);
+        }
+        if let Some(due) = self.persistence_due_ms() {
             t = t.min(due);
         }
         for c in self.clients.values() {
@@ -793,6 +807,13 @@ impl Node {
                 Reply::error(
                     "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
                 ),
+            );
+        }
+        if self.slow_load_until_ms().is_some() && checked.flags & flags::LOADING == 0 {
+            return self.reject(
+                conn,
+                &argv,
+                Reply::error("LOADING Redis is loading the dataset in memory"),
             );
         }
         if in_multi && !["exec", "discard", "multi", "watch", "quit", "reset"].contains(&spec.name)

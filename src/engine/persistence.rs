@@ -10,6 +10,7 @@
 use std::collections::VecDeque;
 
 use super::event::LogLevel;
+use super::key_delay;
 use super::keyspace::Keyspace;
 use super::node::{ConnId, Node, Output};
 use super::rdb::{self, ReplInfo};
@@ -39,6 +40,9 @@ pub(crate) struct Persistence {
     saves: u64,
     /// Whether a background save has finished yet (`rdb_last_bgsave_time_sec` is -1 before).
     bgsave_done: bool,
+    /// A background save slowed down by `rdb-key-save-delay`: when its child is done, and
+    /// the file it then hands to the driver.
+    slowed: Option<(u64, Vec<u8>)>,
 }
 
 #[derive(Clone, Debug)]
@@ -67,6 +71,7 @@ impl Persistence {
             last_bgsave_ok: true,
             saves: 0,
             bgsave_done: false,
+            slowed: None,
         }
     }
 }
@@ -84,9 +89,10 @@ impl Node {
     /// and loads only at startup).
     pub(crate) fn persistence_info(&self) -> String {
         let p = &self.persistence;
-        let bgsave_in_progress = p.in_flight.iter().any(|j| j.requester.is_none());
+        let bgsave_in_progress = self.rdb_child_running();
         format!(
-            "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\naof_enabled:0\r\n",
+            "# Persistence\r\nloading:{}\r\nasync_loading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\naof_enabled:0\r\n",
+            u8::from(self.slow_load_until_ms().is_some()),
             self.dirty,
             u8::from(bgsave_in_progress),
             p.lastsave_s,
@@ -124,7 +130,12 @@ impl Node {
     }
 
     fn snapshot_of(&self, keyspace: &Keyspace) -> Vec<u8> {
-        rdb::save(
+        self.snapshot_keyed(keyspace).0
+    }
+
+    /// A snapshot of `keyspace` with where each key ends in it (see [`rdb::save_keyed`]).
+    pub(crate) fn snapshot_keyed(&self, keyspace: &Keyspace) -> (Vec<u8>, Vec<usize>) {
+        rdb::save_keyed(
             keyspace,
             &rdb::SaveOptions {
                 redis_ver: super::info::REDIS_VERSION,
@@ -141,8 +152,12 @@ impl Node {
         self.persist_job(requester, None);
     }
 
+    /// A save: the file goes to the driver now, or once the child's `rdb-key-save-delay`
+    /// pauses are over. A foreground save (SAVE, DEBUG RELOAD) stops the node that long, as
+    /// Redis's `rdbSave` in the main thread does.
     fn persist_job(&mut self, requester: Option<ConnId>, reload: Option<bool>) {
-        let bytes = self.snapshot();
+        let (bytes, key_ends) = self.snapshot_keyed(&self.keyspace);
+        let delay_us = key_delay::total_us(self.cfg.rdb_key_save_delay, key_ends.len());
         let reload = reload.map(|flush| Reload {
             rdb: bytes.clone(),
             flush,
@@ -156,7 +171,40 @@ impl Node {
             dirty_before: self.dirty,
             reload,
         });
-        self.out.push(Output::SaveRdb { bytes });
+        if delay_us == 0 {
+            self.out.push(Output::SaveRdb { bytes });
+        } else if requester.is_some() {
+            self.out.push(Output::Pause { micros: delay_us });
+            self.out.push(Output::SaveRdb { bytes });
+        } else {
+            self.persistence.slowed = Some((self.now_ms + delay_us.div_ceil(1000), bytes));
+        }
+    }
+
+    /// When a slowed-down background save is done.
+    pub(crate) fn persistence_due_ms(&self) -> Option<u64> {
+        self.persistence.slowed.as_ref().map(|(due, _)| *due)
+    }
+
+    /// A slowed-down background save that is done hands its file to the driver.
+    pub(crate) fn persistence_timers(&mut self) {
+        if self
+            .persistence_due_ms()
+            .is_some_and(|due| due <= self.now_ms)
+        {
+            if let Some((_, bytes)) = self.persistence.slowed.take() {
+                self.out.push(Output::SaveRdb { bytes });
+            }
+        }
+    }
+
+    /// `child_type == CHILD_TYPE_RDB`: a background save or a full sync's snapshot runs.
+    fn rdb_child_running(&self) -> bool {
+        self.persistence
+            .in_flight
+            .iter()
+            .any(|j| j.requester.is_none())
+            || self.master.child.is_some()
     }
 
     /// The driver wrote the oldest snapshot in flight (`ok`) or failed to.
@@ -217,6 +265,9 @@ impl Node {
                 self.persist(None);
                 Reply::ok()
             }
+            "save" if self.rdb_child_running() => {
+                Reply::error("ERR Background save already in progress")
+            }
             "save" => {
                 self.persist(Some(conn));
                 if let Some(c) = self.clients.get_mut(&conn) {
@@ -229,7 +280,7 @@ impl Node {
                 {
                     return Some(Reply::error("ERR syntax error"));
                 }
-                if !self.persistence.in_flight.is_empty() {
+                if !self.persistence.in_flight.is_empty() || self.rdb_child_running() {
                     return Some(Reply::error("ERR Background save already in progress"));
                 }
                 self.persist(None);

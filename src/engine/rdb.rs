@@ -159,7 +159,14 @@ pub fn crc64(bytes: &[u8]) -> u64 {
 ///
 /// Empty collections (which Redis never holds) are left out, as Redis would skip them on load.
 pub fn save(keyspace: &Keyspace, opts: &SaveOptions) -> Vec<u8> {
+    save_keyed(keyspace, opts).0
+}
+
+/// [`save`], with where each key ends in the file (the offset after its value), in the order
+/// written: what a child pausing after every key (`rdb-key-save-delay`) has written by then.
+pub fn save_keyed(keyspace: &Keyspace, opts: &SaveOptions) -> (Vec<u8>, Vec<usize>) {
     let mut out = Vec::new();
+    let mut key_ends = Vec::new();
     out.extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
 
     // rdbSaveInfoAuxFields. redis-bits is 64: we present ourselves as a 64-bit server even
@@ -202,13 +209,14 @@ pub fn save(keyspace: &Keyspace, opts: &SaveOptions) -> Vec<u8> {
             out.push(ty);
             write_string(&mut out, key);
             out.extend_from_slice(&payload);
+            key_ends.push(out.len());
         }
     }
 
     out.push(OPCODE_EOF);
     let crc = crc64(&out);
     out.extend_from_slice(&crc.to_le_bytes());
-    out
+    (out, key_ends)
 }
 
 /// One value as `rdbSaveObjectType` + `rdbSaveObject` write it: the type byte followed by the
