@@ -599,3 +599,39 @@ fn key_load_delay_keeps_the_replica_loading_for_keys_times_delay() {
     assert_eq!(sim.exec(cr, "DBSIZE"), Some(Reply::Integer(3001)));
     assert_eq!(sim.exec(cr, "GET after"), Some(Reply::bulk("rdb")));
 }
+
+#[test]
+fn a_slowed_disk_child_nobody_needs_is_killed_unless_save_points_want_it() {
+    for (save, killed) in [("", true), ("900 1", false)] {
+        let mut sim = Sim::new(5, 1);
+        let m = sim.add_node("m", sim_config());
+        let r = sim.add_node("r1", sim_config());
+        let (cm, cr) = (sim.connect_client(m), sim.connect_client(r));
+        assert_eq!(sim.exec(cm, "DEBUG POPULATE 10"), Some(Reply::ok()));
+        for (name, value) in [
+            ("rdb-key-save-delay", "1000000"),
+            ("repl-diskless-sync", "no"),
+            ("save", save),
+        ] {
+            assert_eq!(
+                sim.exec(cm, &format!("CONFIG SET {name} \"{value}\"")),
+                Some(Reply::ok())
+            );
+        }
+        assert_eq!(sim.exec(cr, "REPLICAOF m 6379"), Some(Reply::ok()));
+        sim.run_for(1_000);
+        assert!(info_has(
+            &mut sim,
+            cm,
+            "persistence",
+            "rdb_bgsave_in_progress:1"
+        ));
+        assert_eq!(sim.exec(cr, "REPLICAOF NO ONE"), Some(Reply::ok()));
+        sim.run_for(300);
+        assert_eq!(
+            info_has(&mut sim, cm, "persistence", "rdb_bgsave_in_progress:0"),
+            killed,
+            "save '{save}'"
+        );
+    }
+}

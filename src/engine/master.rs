@@ -755,11 +755,16 @@ impl Node {
         }
         if let Some(child) = self.master.child.take() {
             if child.killed {
-                // `checkChildrenDone` → `backgroundSaveDoneHandlerSocket`, then the replicas
-                // that wait for a BGSAVE get a new one at once (`replicationStartPendingFork`).
+                // `checkChildrenDone` → `backgroundSaveDoneHandlerSocket` (or `…Disk`), then
+                // the replicas that wait for a BGSAVE get a new one at once
+                // (`replicationStartPendingFork`).
+                let what = match child.target {
+                    RdbTarget::Socket => "transfer",
+                    RdbTarget::Disk => "saving",
+                };
                 self.log(
                     LogLevel::Warning,
-                    format!("Background transfer terminated by signal {SIGUSR1}"),
+                    format!("Background {what} terminated by signal {SIGUSR1}"),
                 );
                 self.start_pending_fork();
                 return;
@@ -988,22 +993,33 @@ impl Node {
 
     /// `rdbPipeReadHandler`: a diskless child whose every replica dropped is killed (the
     /// parent finds no connection left to write the next chunk to), so that replicas that
-    /// come back get a new BGSAVE instead of waiting for a transfer nobody receives. Its end
-    /// is noticed by the next serverCron (`checkChildrenDone`).
+    /// come back get a new BGSAVE instead of waiting for a transfer nobody receives. A disk
+    /// child is killed too when no save point needs its file (`freeClient`: "the current
+    /// child process need not continue to dump RDB"). Its end is noticed by the next
+    /// serverCron (`checkChildrenDone`).
     fn kill_child_without_replicas(&mut self) {
-        let orphaned = self
+        let Some(target) = self
             .master
             .child
             .as_ref()
-            .is_some_and(|c| c.target == RdbTarget::Socket && !c.killed)
-            && self.replicas_in(ReplicaState::WaitBgsaveEnd).is_empty();
-        if !orphaned {
+            .filter(|c| !c.killed)
+            .map(|c| c.target)
+        else {
+            return;
+        };
+        let useless = match target {
+            RdbTarget::Socket => true,
+            RdbTarget::Disk => self.cfg.save.is_empty(),
+        };
+        if !useless || !self.replicas_in(ReplicaState::WaitBgsaveEnd).is_empty() {
             return;
         }
-        self.log(
-            LogLevel::Warning,
-            "Diskless rdb transfer, last replica dropped, killing fork child.",
-        );
+        if target == RdbTarget::Socket {
+            self.log(
+                LogLevel::Warning,
+                "Diskless rdb transfer, last replica dropped, killing fork child.",
+            );
+        }
         // Reaped by a later serverCron: the next one, or the one after if the drop happened
         // inside the cron now running (its successor is not scheduled yet).
         let next_cron_ms = if self.next_cron_ms <= self.now_ms {

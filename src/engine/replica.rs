@@ -45,6 +45,12 @@ pub(crate) struct MasterLink {
     loading: Option<SlowLoad>,
 }
 
+/// The most stream bytes a slow load keeps waiting. Redis reads nothing while it loads: the
+/// stream waits in the master's output buffer, which `client-output-buffer-limit replica`
+/// caps (256 MB hard by default). The engine is handed the bytes anyway; past this much, the
+/// load ends at once rather than holding more.
+const SLOW_LOAD_STREAM_MAX: usize = 256 * 1024 * 1024;
+
 /// A full sync's RDB being loaded key by key under `key-load-delay`. Redis's `rdbLoad` blocks
 /// the replica meanwhile: clients get `-LOADING`, no timer runs, and what the master sends
 /// after the RDB waits in the socket.
@@ -434,9 +440,16 @@ impl Node {
         };
         link.transfer_lastio_s = now_s;
         if let Some(load) = link.loading.as_mut() {
-            load.rest.extend_from_slice(bytes);
-            return;
+            if load.rest.len() + bytes.len() <= SLOW_LOAD_STREAM_MAX {
+                load.rest.extend_from_slice(bytes);
+                return;
+            }
+            // Too much of the stream waits: the load ends now and the stream goes on.
+            self.finish_slow_load();
         }
+        let Some(link) = self.replica.link.as_mut() else {
+            return;
+        };
         if let Some(client) = link.client.as_mut() {
             if client.protocol_error {
                 // `processInputBuffer` stops at CLIENT_CLOSE_AFTER_REPLY: read, not applied.
