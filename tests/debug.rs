@@ -635,3 +635,59 @@ fn a_slowed_disk_child_nobody_needs_is_killed_unless_save_points_want_it() {
         );
     }
 }
+
+/// `DEBUG OBJECT`'s reply without what differs between processes (address, LRU clock).
+fn object_fields(reply: &Reply) -> String {
+    simple(reply)
+        .split(' ')
+        .filter(|f| !f.starts_with("at:") && !f.starts_with("lru") && *f != "Value")
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn debug_object_shows_the_encodings_redis_picks() {
+    let servers = pair();
+    let setup: Vec<Vec<String>> = vec![
+        argv(&["SET", "small-int", "42"]),
+        argv(&["SET", "big-int", "123456789012"]),
+        argv(&["SET", "short", "hello"]),
+        argv(&["SET", "long", &"abc".repeat(100)]),
+        argv(&["RPUSH", "list", "a", "b", "1"]),
+        argv(&["SADD", "ints", "1", "2", "3"]),
+        argv(&["SADD", "words", "a", "b"]),
+        argv(&["HSET", "hash", "f", "v"]),
+        argv(&["ZADD", "zset", "1", "a"]),
+        argv(&["SET", "gone", "v", "PX", "1"]),
+    ];
+    for s in &servers {
+        s.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+        for r in pipeline(s.port, &setup) {
+            assert!(!r.is_error(), "{}: {r:?}", s.kind);
+        }
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    for key in [
+        "small-int",
+        "big-int",
+        "short",
+        "long",
+        "list",
+        "ints",
+        "words",
+        "hash",
+        "zset",
+        "gone",
+    ] {
+        let fields: Vec<String> = servers
+            .iter()
+            .map(|s| object_fields(&s.cmd(&["DEBUG", "OBJECT", key])))
+            .collect();
+        assert_eq!(fields[0], fields[1], "{key}");
+    }
+    let missing: Vec<Reply> = servers
+        .iter()
+        .map(|s| s.cmd(&["DEBUG", "OBJECT", "nope"]))
+        .collect();
+    assert_eq!(missing[0], missing[1]);
+}

@@ -16,6 +16,7 @@ use super::event::LogLevel;
 use super::keyspace::{Entry, Value};
 use super::maxmemory::OOM;
 use super::node::{ConnId, Node, Output};
+use super::rdb;
 use super::resp::Reply;
 
 /// The lines of `DEBUG HELP` for the subcommands replscope implements, in Redis's words.
@@ -29,6 +30,8 @@ const HELP: &[&str] = &[
     "    Output a hex signature of the values of all the specified keys.",
     "LOG <message>",
     "    Write <message> to the server log.",
+    "OBJECT <key>",
+    "    Show low level info about `key` and associated value.",
     "REPLICATE <string>",
     "    Replicates the provided string to replicas, allowing data divergence.",
     "POPULATE <count> [<prefix>] [<size>]",
@@ -149,6 +152,7 @@ impl Node {
                 Reply::ok()
             }
             b"reload" => return self.debug_reload(conn, &argv[2..]),
+            b"object" if argc == 3 => self.debug_object(conn, &argv[2]),
             b"populate" if (3..=5).contains(&argc) => self.populate(conn, argv, ops),
             b"digest" if argc == 2 => Reply::Simple(digest::hex(&digest::dataset(&self.keyspace))),
             b"digest-value" => {
@@ -260,6 +264,51 @@ impl Node {
             }));
         }
         Reply::ok()
+    }
+}
+
+impl Node {
+    /// `DEBUG OBJECT key`: how the value is held. Found without a lookup, so a logically
+    /// expired key is shown too. The address is a stand-in (replscope's values do not live
+    /// in Redis objects), the LRU clock is the node's, and no access time is kept: idle 0.
+    fn debug_object(&self, conn: ConnId, key: &[u8]) -> Reply {
+        /// `OBJ_SHARED_REFCOUNT`: the refcount of Redis's shared integers 0..9999.
+        const SHARED_REFCOUNT: i64 = i32::MAX as i64;
+        /// `OBJ_SHARED_INTEGERS`.
+        const SHARED_INTEGERS: i64 = 10_000;
+        /// `LRU_CLOCK_MAX`.
+        const LRU_CLOCK_MASK: u64 = (1 << 24) - 1;
+        /// `list-max-listpack-size` at its default.
+        const LISTPACK_MAX: i64 = -2;
+        let db = self.clients.get(&conn).map_or(0, |c| c.db);
+        let Some((index, _, entry)) = self.keyspace.dbs[db].get_full(key) else {
+            return Reply::error("ERR no such key");
+        };
+        let value = &entry.value;
+        let shared = matches!(value, Value::String(s)
+            if rdb::object_encoding(value) == "int"
+                && std::str::from_utf8(s).ok().and_then(|s| s.parse::<i64>().ok())
+                    .is_some_and(|n| (0..SHARED_INTEGERS).contains(&n)));
+        let refcount = if shared { SHARED_REFCOUNT } else { 1 };
+        let extra = match value {
+            Value::List(list) => {
+                let nodes = rdb::quicklist_node_sizes(list);
+                let avg = list.len() as f64 / nodes.len().max(1) as f64;
+                format!(
+                    " ql_nodes:{} ql_avg_node:{avg:.2} ql_listpack_max:{LISTPACK_MAX} ql_compressed:0 ql_uncompressed_size:{}",
+                    nodes.len(),
+                    nodes.iter().sum::<usize>()
+                )
+            }
+            _ => String::new(),
+        };
+        Reply::Simple(format!(
+            "Value at:0x7f{:010x} refcount:{refcount} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:0{extra}",
+            (db << 32) + index * 16,
+            rdb::object_encoding(value),
+            rdb::encode_value(value).len() - 1,
+            self.now_s() & LRU_CLOCK_MASK,
+        ))
     }
 }
 
