@@ -76,19 +76,25 @@ fn positive(arg: &[u8]) -> Result<u64, Reply> {
         .ok_or_else(|| Reply::error("ERR value is out of range, must be positive"))
 }
 
+/// The longest numeric prefix [`strtod`] considers: a longer number is not a sleep anyone
+/// types, and each shorter prefix is parsed in turn.
+const STRTOD_PREFIX_MAX: usize = 512;
+
 /// C's `strtod` on a whole argument as `DEBUG SLEEP` uses it: the longest numeric prefix,
 /// 0 when there is none.
 fn strtod(arg: &[u8]) -> f64 {
-    let text = String::from_utf8_lossy(arg);
-    let text = text.trim_start();
+    let start = arg.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    let candidate: Vec<u8> = arg[start..]
+        .iter()
+        .take(STRTOD_PREFIX_MAX)
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        .copied()
+        .collect();
+    let text = String::from_utf8_lossy(&candidate);
+    // Rust reads "inf", "infinity" and "nan" as strtod does (not hex floats).
     (1..=text.len())
         .rev()
-        .filter(|&end| text.is_char_boundary(end))
-        .find_map(|end| {
-            let prefix = &text[..end];
-            // Rust also reads "infinity"/"nan" words as strtod does, but not hex floats.
-            prefix.parse::<f64>().ok()
-        })
+        .find_map(|end| text[..end].parse::<f64>().ok())
         .unwrap_or(0.0)
 }
 
@@ -325,6 +331,87 @@ fn subcommand_syntax_error(argv: &[Vec<u8>]) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::config::{Config, ProtectedAction};
+    use crate::engine::node::{Input, NodeOptions, PeerAddr};
+
+    /// A node allowing DEBUG as `allow` says, with a client from `ip` that sent `line`: the
+    /// outputs, in order (events left out).
+    fn outputs(allow: ProtectedAction, ip: &str, line: &[u8]) -> Vec<Output> {
+        let mut node = Node::new(NodeOptions {
+            name: "n".into(),
+            config: Config {
+                enable_debug_command: allow,
+                // Clients from outside, without a password.
+                protected_mode: false,
+                ..Config::default()
+            },
+            seed: 1,
+            now_ms: 1_000,
+        });
+        let conn = ConnId::In(1);
+        let peer = PeerAddr {
+            ip: ip.into(),
+            port: 5000,
+        };
+        node.handle(1_000, Input::Accepted { conn, peer });
+        node.handle(
+            1_000,
+            Input::Data {
+                conn,
+                bytes: line.to_vec(),
+            },
+        );
+        std::iter::from_fn(|| node.poll_output())
+            .filter(|o| !matches!(o, Output::Event(_)))
+            .collect()
+    }
+
+    fn sent(text: &str) -> Output {
+        Output::Send {
+            conn: ConnId::In(1),
+            bytes: text.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn sleep_pauses_the_node_before_its_reply() {
+        let out = outputs(ProtectedAction::Yes, "10.0.0.1", b"DEBUG SLEEP 0.25\r\n");
+        assert_eq!(out, [Output::Pause { micros: 250_000 }, sent("+OK\r\n")]);
+        // Inside MULTI, the whole EXEC's reply waits.
+        let out = outputs(
+            ProtectedAction::Yes,
+            "127.0.0.1",
+            b"MULTI\r\nDEBUG SLEEP 1\r\nPING\r\nEXEC\r\n",
+        );
+        assert_eq!(
+            out,
+            [
+                sent("+OK\r\n+QUEUED\r\n+QUEUED\r\n"),
+                Output::Pause { micros: 1_000_000 },
+                sent("*2\r\n+OK\r\n+PONG\r\n"),
+            ]
+        );
+    }
+
+    #[test]
+    fn enable_debug_command_decides_who_may_run_it() {
+        let refused = sent(&format!(
+            "-{}\r\n",
+            match refusal() {
+                Reply::Error(e) => e,
+                _ => unreachable!(),
+            }
+        ));
+        let ok = sent("+OK\r\n");
+        let line = b"DEBUG SET-ACTIVE-EXPIRE 1\r\n";
+        assert_eq!(
+            outputs(ProtectedAction::No, "127.0.0.1", line),
+            [refused.clone()]
+        );
+        assert_eq!(outputs(ProtectedAction::Local, "::1", line), [ok.clone()]);
+        assert_eq!(outputs(ProtectedAction::Local, "10.0.0.1", line), [refused]);
+        assert_eq!(outputs(ProtectedAction::Yes, "10.0.0.1", line), [ok]);
+    }
 
     #[test]
     fn c_number_parsers_read_prefixes() {
