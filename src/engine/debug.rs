@@ -406,9 +406,12 @@ mod tests {
         let line = b"DEBUG SET-ACTIVE-EXPIRE 1\r\n";
         assert_eq!(
             outputs(ProtectedAction::No, "127.0.0.1", line),
-            [refused.clone()]
+            std::slice::from_ref(&refused)
         );
-        assert_eq!(outputs(ProtectedAction::Local, "::1", line), [ok.clone()]);
+        assert_eq!(
+            outputs(ProtectedAction::Local, "::1", line),
+            std::slice::from_ref(&ok)
+        );
         assert_eq!(outputs(ProtectedAction::Local, "10.0.0.1", line), [refused]);
         assert_eq!(outputs(ProtectedAction::Yes, "10.0.0.1", line), [ok]);
     }
