@@ -414,6 +414,11 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
                     }
                     return Ok(());
                 }
+                Output::Pause { micros } => {
+                    // DEBUG SLEEP: this thread runs every connection's tasks too, so nothing
+                    // is read or written meanwhile, as in Redis's single-threaded sleep.
+                    std::thread::sleep(Duration::from_micros(micros));
+                }
                 Output::Event(Event::Log { level, text }) => log_line(role, level, &text),
                 Output::Event(_) => {}
             }

@@ -75,6 +75,9 @@ pub fn sim_config() -> Config {
     };
     c.maxmemory = SIM_MAXMEMORY;
     c.proto_max_bulk_len = SIM_MAXMEMORY;
+    // DEBUG (DIGEST, SLEEP, POPULATE …) is allowed: the page's user operates these nodes
+    // as a developer does a local redis-server started with `enable-debug-command yes`.
+    c.enable_debug_command = crate::engine::config::ProtectedAction::Yes;
     c
 }
 
@@ -100,8 +103,11 @@ pub struct SimNode {
     pub disk: Option<std::sync::Arc<[u8]>>,
     /// How many times it started (seeds differ per boot, as run ids do).
     boots: u64,
-    /// Inputs that arrived while paused, delivered on resume.
+    /// Inputs that arrived while paused or asleep, delivered on resume or waking.
     held_inputs: Vec<Pending>,
+    /// `DEBUG SLEEP`: until when (µs) the process does nothing. Its output after the sleep
+    /// (the command's reply first) stays in the node until then.
+    asleep_until_us: Option<u64>,
     /// The master it followed when it died, used as its `replicaof` on restart.
     replicaof: Option<(String, u16)>,
     /// Removed for good ([`Action::Remove`]): down, and gone from names, snapshots and the
@@ -378,6 +384,7 @@ impl Sim {
             disk: None,
             boots: 1,
             held_inputs: Vec::new(),
+            asleep_until_us: None,
             replicaof: None,
             removed: false,
         });
@@ -835,7 +842,12 @@ impl Sim {
             }
         };
         for (i, n) in self.nodes.iter().enumerate() {
-            if n.state == NodeState::Up {
+            if n.state != NodeState::Up {
+                continue;
+            }
+            if let Some(wake) = n.asleep_until_us {
+                consider(wake, Step::Wake(i));
+            } else {
                 debug_assert_eq!(self.timers[i], n.node.poll_timeout(), "timer of node {i}");
                 consider(self.timers[i] * 1000, Step::Timer(i));
             }
@@ -870,6 +882,7 @@ impl Sim {
                 self.nodes[i].node.handle_timeout(now);
                 self.drain(i);
             }
+            Step::Wake(i) => self.wake(i),
             Step::Workload => self.workload_tick(),
             Step::Reader(i) => self.reader_tick(i),
         }
@@ -895,6 +908,12 @@ impl Sim {
         };
         if let Some(n) = target {
             match self.nodes[n].state {
+                _ if self.nodes[n].asleep_until_us.is_some()
+                    && self.nodes[n].state != NodeState::Down =>
+                {
+                    self.nodes[n].held_inputs.push(pending);
+                    return;
+                }
                 NodeState::Paused => {
                     self.nodes[n].held_inputs.push(pending);
                     return;
@@ -1128,9 +1147,12 @@ impl Sim {
         }
     }
 
-    /// Routes everything node `i` produced.
+    /// Routes everything node `i` produced, up to a `DEBUG SLEEP` (the rest waits for it).
     fn drain(&mut self, i: usize) {
-        while let Some(output) = self.nodes[i].node.poll_output() {
+        while self.nodes[i].asleep_until_us.is_none() {
+            let Some(output) = self.nodes[i].node.poll_output() else {
+                break;
+            };
             match output {
                 Output::Send { conn, bytes } => {
                     let from = Endpoint::Node(i, conn);
@@ -1170,6 +1192,9 @@ impl Sim {
                         .node
                         .handle(now, Input::Listening { ok: false });
                 }
+                Output::Pause { micros } => {
+                    self.nodes[i].asleep_until_us = Some(self.now_us.saturating_add(micros));
+                }
                 Output::Event(event) => self.record(Some(i), SimEvent::Engine(event)),
                 // Simulated nodes have no configuration file: CONFIG REWRITE never asks.
                 Output::RewriteConfig { .. } => {
@@ -1185,6 +1210,18 @@ impl Sim {
             }
         }
         self.timers[i] = self.nodes[i].node.poll_timeout();
+    }
+
+    /// The end of a `DEBUG SLEEP`: what the node produced after the sleep goes out, then
+    /// what arrived meanwhile is handled (Redis writes replies before it polls again).
+    fn wake(&mut self, i: usize) {
+        self.nodes[i].asleep_until_us = None;
+        self.drain(i);
+        if self.nodes[i].asleep_until_us.is_none() {
+            for pending in std::mem::take(&mut self.nodes[i].held_inputs) {
+                self.apply(pending);
+            }
+        }
     }
 
     /// Node `i` connects to `host:port`: refused at once by an unknown address (a removed
@@ -1590,6 +1627,7 @@ impl Sim {
             .master_addr()
             .map(|(h, p)| (h.to_string(), p));
         self.nodes[n].state = NodeState::Down;
+        self.nodes[n].asleep_until_us = None;
         // Whatever was on its way to or from the dead process is gone with it.
         for pending in std::mem::take(&mut self.nodes[n].held_inputs) {
             if let Pending::Deliver { msg, .. } = pending {
@@ -1691,6 +1729,10 @@ impl Sim {
             return;
         }
         self.nodes[n].state = NodeState::Up;
+        if self.nodes[n].asleep_until_us.is_some() {
+            // Stopped within a DEBUG SLEEP: the sleep ends first (see `Sim::wake`).
+            return;
+        }
         // What waited in its sockets is handled now, before any overdue timer: Redis's event
         // loop processes the file events a poll returns, then the time events.
         for pending in std::mem::take(&mut self.nodes[n].held_inputs) {
@@ -1830,6 +1872,8 @@ impl Sim {
 enum Step {
     Queue,
     Timer(usize),
+    /// A node's `DEBUG SLEEP` ends.
+    Wake(usize),
     Workload,
     Reader(usize),
 }

@@ -250,7 +250,10 @@ impl Driver {
                 }
                 Output::SaveRdb { .. } => self.node.handle(self.now, Input::SaveDone { ok: true }),
                 Output::Listen { .. } => self.node.handle(self.now, Input::Listening { ok: false }),
-                Output::Exit | Output::RewriteConfig { .. } | Output::Event(_) => {}
+                Output::Exit
+                | Output::RewriteConfig { .. }
+                | Output::Pause { .. }
+                | Output::Event(_) => {}
             }
         }
     }

@@ -68,10 +68,52 @@ pub struct Config {
     pub proto_max_bulk_len: u64,
     /// What the host running the node can hold (not a Redis option).
     pub caps: HostCaps,
+    /// `enable-debug-command`: who may run DEBUG (set at startup only).
+    #[serde(default)]
+    pub enable_debug_command: ProtectedAction,
+    /// `rdb-key-save-delay`: microseconds an RDB child sleeps after each key it writes
+    /// (`debugDelay`: a negative `-n` sleeps 1 µs once in `n` keys). Tests use it to keep a
+    /// BGSAVE or a full sync in progress.
+    #[serde(default)]
+    pub rdb_key_save_delay: i64,
+    /// `key-load-delay`: the same per key a replica loads from its master's RDB.
+    #[serde(default)]
+    pub key_load_delay: i64,
     /// Values given to options replscope accepts without acting on them ([`inert`]); those
     /// never set read as Redis's defaults.
     #[serde(default)]
     pub inert: std::collections::BTreeMap<String, String>,
+}
+
+/// Who may run a protected command (`enable-debug-command`, config.c's
+/// `protected_action_enum`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProtectedAction {
+    /// Nobody: Redis's default.
+    #[default]
+    No,
+    Yes,
+    /// Clients on a loopback address (`islocalClient`).
+    Local,
+}
+
+impl ProtectedAction {
+    fn name(self) -> &'static str {
+        match self {
+            ProtectedAction::No => "no",
+            ProtectedAction::Yes => "yes",
+            ProtectedAction::Local => "local",
+        }
+    }
+
+    /// `allowProtectedAction` for a client connected from `ip`.
+    pub fn allows(self, ip: &str) -> bool {
+        match self {
+            ProtectedAction::No => false,
+            ProtectedAction::Yes => true,
+            ProtectedAction::Local => ip == "127.0.0.1" || ip == "::1",
+        }
+    }
 }
 
 /// Upper bounds a host puts on options that decide how much memory a node may take: the
@@ -127,6 +169,9 @@ impl Default for Config {
             replica_ignore_maxmemory: true,
             proto_max_bulk_len: PROTO_MAX_BULK_LEN as u64,
             caps: HostCaps::default(),
+            enable_debug_command: ProtectedAction::No,
+            rdb_key_save_delay: 0,
+            key_load_delay: 0,
             inert: Default::default(),
         }
     }
@@ -168,6 +213,9 @@ const NAMES: &[(&str, Option<&str>)] = &[
     ("maxmemory-policy", None),
     ("replica-ignore-maxmemory", Some("slave-ignore-maxmemory")),
     ("proto-max-bulk-len", None),
+    ("enable-debug-command", None),
+    ("rdb-key-save-delay", None),
+    ("key-load-delay", None),
 ];
 
 /// Why a `CONFIG SET` failed; `reply_text` gives Redis's wording.
@@ -191,7 +239,11 @@ pub enum ConfigError {
 const PROTECTED: &[&str] = &["dir", "dbfilename"];
 
 /// Options Redis marks `IMMUTABLE_CONFIG` among the engine's own.
-const IMMUTABLE: &[&str] = &["databases"];
+const IMMUTABLE: &[&str] = &["databases", "enable-debug-command"];
+
+/// Options Redis marks `HIDDEN_CONFIG`: `CONFIG GET` answers them by exact name only,
+/// never for a glob.
+const HIDDEN: &[&str] = &["rdb-key-save-delay", "key-load-delay"];
 
 impl ConfigError {
     /// The error reply text, as config.c words it.
@@ -259,6 +311,20 @@ fn parse_int(value: &str, min: u64, max: u64) -> Result<u64, String> {
     Ok(n as u64)
 }
 
+/// An `int` option of Redis's full range (`INT_MIN`..`INT_MAX`).
+fn signed_int(value: &str) -> Result<i64, String> {
+    let n: i128 = value
+        .parse()
+        .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+    let (min, max) = (i32::MIN, i32::MAX);
+    if n < i128::from(min) || n > i128::from(max) {
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
+    }
+    Ok(n as i64)
+}
+
 fn yes_no(b: bool) -> String {
     if b { "yes" } else { "no" }.into()
 }
@@ -319,7 +385,8 @@ impl Config {
                 }
                 continue;
             }
-            for (name, alias) in NAMES.iter().copied().chain(inert::names()) {
+            let listed = NAMES.iter().copied().filter(|(n, _)| !HIDDEN.contains(n));
+            for (name, alias) in listed.chain(inert::names()) {
                 for n in std::iter::once(name).chain(alias) {
                     if glob_match(p, n.as_bytes()) {
                         add(n.to_string(), self.get(name).unwrap_or_default());
@@ -388,6 +455,9 @@ impl Config {
             "maxmemory-policy" => "noeviction".into(),
             "replica-ignore-maxmemory" => yes_no(self.replica_ignore_maxmemory),
             "proto-max-bulk-len" => self.proto_max_bulk_len.to_string(),
+            "enable-debug-command" => self.enable_debug_command.name().into(),
+            "rdb-key-save-delay" => self.rdb_key_save_delay.to_string(),
+            "key-load-delay" => self.key_load_delay.to_string(),
             _ => return None,
         })
     }
@@ -544,6 +614,20 @@ impl Config {
                     .memory_value(value, PROTO_MAX_BULK_LEN_MIN)
                     .map_err(invalid)?
             }
+            "enable-debug-command" => {
+                self.enable_debug_command = match value.to_ascii_lowercase().as_str() {
+                    "no" => ProtectedAction::No,
+                    "yes" => ProtectedAction::Yes,
+                    "local" => ProtectedAction::Local,
+                    _ => {
+                        return Err(invalid(
+                            "argument(s) must be one of the following: no, yes, local".into(),
+                        ))
+                    }
+                }
+            }
+            "rdb-key-save-delay" => self.rdb_key_save_delay = signed_int(value).map_err(invalid)?,
+            "key-load-delay" => self.key_load_delay = signed_int(value).map_err(invalid)?,
             _ => return Err(ConfigError::Unknown(name.into())),
         }
         Ok(())

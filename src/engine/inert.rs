@@ -61,12 +61,6 @@ const INERT: &[(&str, Option<&str>, &str, Kind)] = &[
         Kind::Enum(&["no", "yes", "local"]),
     ),
     (
-        "enable-debug-command",
-        None,
-        "no",
-        Kind::Enum(&["no", "yes", "local"]),
-    ),
-    (
         "enable-module-command",
         None,
         "no",
@@ -147,7 +141,6 @@ const IMMUTABLE: &[&str] = &[
     "unixsocket",
     "unixsocketperm",
     "enable-protected-configs",
-    "enable-debug-command",
     "enable-module-command",
     "io-threads",
     "supervised",

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use super::backlog::{AppendReport, Backlog, PinId};
 use super::commands::Propagated;
 use super::event::{Event, LogLevel, RdbTarget, ReplicaState};
+use super::key_delay::{self, PacedPayload};
 use super::node::{Client, ConnId, Node, WaitBlock};
 use super::psync::{self, PsyncInputs};
 use super::resp::{encode_command, parse_i64, split_args, Reply};
@@ -46,6 +47,9 @@ pub(crate) struct RdbChild {
     pub done_ms: u64,
     /// Killed (SIGUSR1) because every replica it fed went away; it ends at `done_ms`.
     pub killed: bool,
+    /// A diskless child slowed down by `rdb-key-save-delay`: its payload, handed to the
+    /// replicas' sockets as it is written (without the delay it is all written at once).
+    pub paced: Option<PacedPayload>,
 }
 
 /// What a replica asked its full sync's RDB to leave out (`slave_req`, set by `REPLCONF
@@ -348,11 +352,16 @@ impl Node {
     }
 
     /// Sends an RDB payload, remembering where it sits in the connection's output.
-    fn send_rdb(&mut self, conn: ConnId, payload: Vec<u8>) {
+    /// Sends (part of) a full sync's RDB payload: `first` starts it, later parts extend it.
+    fn send_rdb(&mut self, conn: ConnId, payload: Vec<u8>, first: bool) {
         if let Some(c) = self.clients.get_mut(&conn) {
             let sent = c.sent;
             if let Some(link) = c.replica.as_mut() {
-                link.rdb_span = Some((sent, sent + payload.len() as u64));
+                let end = sent + payload.len() as u64;
+                link.rdb_span = match link.rdb_span {
+                    Some((start, _)) if !first => Some((start, end)),
+                    _ => Some((sent, end)),
+                };
             }
         }
         self.send(conn, payload);
@@ -637,11 +646,12 @@ impl Node {
             ),
         );
         let offset = self.master.repl_offset;
-        let rdb = if filter.exclude_data {
-            self.snapshot_without_data()
+        let (rdb, key_ends) = if filter.exclude_data {
+            (self.snapshot_without_data(), Vec::new())
         } else {
-            self.snapshot()
+            self.snapshot_keyed(&self.keyspace)
         };
+        let per_key = self.cfg.rdb_key_save_delay;
         let waiting: Vec<ConnId> = self
             .replicas_in(ReplicaState::WaitBgsaveStart)
             .into_iter()
@@ -665,25 +675,60 @@ impl Node {
                 self.keyspace.key_count()
             },
         });
+        let mut paced = None;
         if socket {
             // Diskless: the child writes the payload straight to the sockets.
             let mark = self.random_hex(40);
-            for &conn in &waiting {
-                let mut payload = format!("$EOF:{mark}\r\n").into_bytes();
-                payload.extend_from_slice(&rdb);
-                payload.extend_from_slice(mark.as_bytes());
-                let bytes = payload.len();
-                self.send_rdb(conn, payload);
-                self.emit(Event::RdbSent { conn, bytes });
+            let mut payload = format!("$EOF:{mark}\r\n").into_bytes();
+            let prefix = payload.len();
+            payload.extend_from_slice(&rdb);
+            payload.extend_from_slice(mark.as_bytes());
+            let bytes = payload.len();
+            if per_key == 0 {
+                for &conn in &waiting {
+                    self.send_rdb(conn, payload.clone(), true);
+                    self.emit(Event::RdbSent { conn, bytes });
+                }
+            } else {
+                for &conn in &waiting {
+                    self.emit(Event::RdbSent { conn, bytes });
+                }
+                paced = Some(PacedPayload::new(
+                    payload,
+                    prefix,
+                    &key_ends,
+                    self.now_ms,
+                    per_key,
+                ));
             }
         }
-        let done_ms = self.now_ms + 1 + (rdb.len() / RDB_SAVE_BYTES_PER_MS) as u64;
+        // The child pauses after each key (`rdb-key-save-delay`).
+        let delay_ms = key_delay::total_us(per_key, key_ends.len()).div_ceil(1000);
+        let done_ms = self.now_ms + 1 + (rdb.len() / RDB_SAVE_BYTES_PER_MS) as u64 + delay_ms;
         self.master.child = Some(RdbChild {
             killed: false,
             target,
             rdb,
             done_ms,
+            paced,
         });
+        self.write_paced_payload();
+    }
+
+    /// What a slowed-down diskless child has written by now goes to the replicas it feeds.
+    fn write_paced_payload(&mut self) {
+        let now = self.now_ms;
+        let Some(paced) = self.master.child.as_mut().and_then(|c| c.paced.as_mut()) else {
+            return;
+        };
+        let Some(range) = paced.due(now) else {
+            return;
+        };
+        let first = range.start == 0;
+        let piece = paced.payload[range].to_vec();
+        for conn in self.replicas_in(ReplicaState::WaitBgsaveEnd) {
+            self.send_rdb(conn, piece.clone(), first);
+        }
     }
 
     /// Timers of the master side: replicas whose RDB is all written go online, and the RDB
@@ -691,6 +736,7 @@ impl Node {
     /// been reported on by the driver yet, so it cannot count as written in this same call.
     pub(crate) fn master_timers(&mut self) {
         self.finish_bulk_transfers();
+        self.write_paced_payload();
         let child_done = self
             .master
             .child_done_ms()
@@ -701,11 +747,16 @@ impl Node {
         }
         if let Some(child) = self.master.child.take() {
             if child.killed {
-                // `checkChildrenDone` → `backgroundSaveDoneHandlerSocket`, then the replicas
-                // that wait for a BGSAVE get a new one at once (`replicationStartPendingFork`).
+                // `checkChildrenDone` → `backgroundSaveDoneHandlerSocket` (or `…Disk`), then
+                // the replicas that wait for a BGSAVE get a new one at once
+                // (`replicationStartPendingFork`).
+                let what = match child.target {
+                    RdbTarget::Socket => "transfer",
+                    RdbTarget::Disk => "saving",
+                };
                 self.log(
                     LogLevel::Warning,
-                    format!("Background transfer terminated by signal {SIGUSR1}"),
+                    format!("Background {what} terminated by signal {SIGUSR1}"),
                 );
                 self.start_pending_fork();
                 return;
@@ -743,6 +794,16 @@ impl Node {
             .master
             .child_done_ms()
             .filter(|_| self.child_payload_written());
+        let paced = self
+            .master
+            .child
+            .as_ref()
+            .and_then(|c| c.paced.as_ref())
+            .and_then(PacedPayload::next_ms);
+        let child = match (child, paced) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         match (bulk_written, child) {
             (true, Some(done)) => Some(done.min(self.now_ms)),
             (true, None) => Some(self.now_ms),
@@ -831,7 +892,7 @@ impl Node {
                     let mut payload = format!("${}\r\n", child.rdb.len()).into_bytes();
                     payload.extend_from_slice(&child.rdb);
                     let bytes = payload.len();
-                    self.send_rdb(conn, payload);
+                    self.send_rdb(conn, payload, true);
                     self.emit(Event::RdbSent { conn, bytes });
                 }
             }
@@ -917,22 +978,33 @@ impl Node {
 
     /// `rdbPipeReadHandler`: a diskless child whose every replica dropped is killed (the
     /// parent finds no connection left to write the next chunk to), so that replicas that
-    /// come back get a new BGSAVE instead of waiting for a transfer nobody receives. Its end
-    /// is noticed by the next serverCron (`checkChildrenDone`).
+    /// come back get a new BGSAVE instead of waiting for a transfer nobody receives. A disk
+    /// child is killed too when no save point needs its file (`freeClient`: "the current
+    /// child process need not continue to dump RDB"). Its end is noticed by the next
+    /// serverCron (`checkChildrenDone`).
     fn kill_child_without_replicas(&mut self) {
-        let orphaned = self
+        let Some(target) = self
             .master
             .child
             .as_ref()
-            .is_some_and(|c| c.target == RdbTarget::Socket && !c.killed)
-            && self.replicas_in(ReplicaState::WaitBgsaveEnd).is_empty();
-        if !orphaned {
+            .filter(|c| !c.killed)
+            .map(|c| c.target)
+        else {
+            return;
+        };
+        let useless = match target {
+            RdbTarget::Socket => true,
+            RdbTarget::Disk => self.cfg.save.is_empty(),
+        };
+        if !useless || !self.replicas_in(ReplicaState::WaitBgsaveEnd).is_empty() {
             return;
         }
-        self.log(
-            LogLevel::Warning,
-            "Diskless rdb transfer, last replica dropped, killing fork child.",
-        );
+        if target == RdbTarget::Socket {
+            self.log(
+                LogLevel::Warning,
+                "Diskless rdb transfer, last replica dropped, killing fork child.",
+            );
+        }
         // Reaped by a later serverCron: the next one, or the one after if the drop happened
         // inside the cron now running (its successor is not scheduled yet).
         let next_cron_ms = if self.next_cron_ms <= self.now_ms {
@@ -943,6 +1015,7 @@ impl Node {
         if let Some(child) = self.master.child.as_mut() {
             child.killed = true;
             child.done_ms = next_cron_ms;
+            child.paced = None;
         }
     }
 

@@ -121,6 +121,13 @@ pub enum Output {
     /// The node shut down (SHUTDOWN, or a signal): deliver what was queued before, if it
     /// can, and end the process.
     Exit,
+    /// Stop serving for `micros` microseconds (`DEBUG SLEEP`): Redis sleeps in its only
+    /// thread, so no client and no replica is read from or written to meanwhile. Hand the
+    /// node nothing (no input, no timeout) until then, and take the outputs after this one
+    /// (the sleeping command's reply among them) only then.
+    Pause {
+        micros: u64,
+    },
     Event(Event),
 }
 
@@ -284,6 +291,8 @@ pub struct Node {
     pub(crate) process_id: u32,
     /// Keys a writable replica's clients gave an expire (deleted by the replica itself).
     pub(crate) replica_expires: ReplicaKeysWithExpire,
+    /// `active_expire_enabled` (`DEBUG SET-ACTIVE-EXPIRE`): whether serverCron expires keys.
+    pub(crate) active_expire: bool,
 }
 
 /// Seconds a client idles before its query buffer is trimmed (`clientsCronResizeQueryBuffer`).
@@ -386,6 +395,7 @@ impl Node {
             shutdown: ShutdownState::default(),
             config_file: false,
             rewriting: VecDeque::new(),
+            active_expire: true,
         }
     }
 
@@ -417,6 +427,13 @@ impl Node {
     /// Runs whatever timers are due at `now_ms`.
     pub fn handle_timeout(&mut self, now_ms: u64) {
         self.advance_clock(now_ms);
+        if let Some(until) = self.slow_load_until_ms() {
+            // A blocking load runs no timer (processEventsWhileBlocked: file events only).
+            if until > self.now_ms {
+                return;
+            }
+            self.finish_slow_load();
+        }
         if self.next_cron_ms <= self.now_ms {
             // Like an ae time event: a late cron runs once and is rescheduled from its
             // planned time, or from now when it fell behind (after a pause).
@@ -427,14 +444,21 @@ impl Node {
             }
         }
         self.master_timers();
+        self.persistence_timers();
         self.expire_waits();
         self.before_sleep();
     }
 
     /// The next instant at which `handle_timeout` has work to do.
     pub fn poll_timeout(&self) -> u64 {
+        if let Some(until) = self.slow_load_until_ms() {
+            return until;
+        }
         let mut t = self.next_cron_ms;
         if let Some(due) = self.master_due_ms() {
+            t = t.min(due);
+        }
+        if let Some(due) = self.persistence_due_ms() {
             t = t.min(due);
         }
         for c in self.clients.values() {
@@ -839,6 +863,9 @@ impl Node {
         };
         let sub_name = (!spec.subcommands.is_empty()).then_some(checked.name);
         self.set_last_cmd(conn, Some((spec.name, sub_name)));
+        if spec.name == "debug" && !self.debug_allowed(conn) {
+            return self.reject(conn, &argv, super::debug::refusal());
+        }
         if self.auth_required(conn) && spec.name != "auth" {
             return self.reject(conn, &argv, Reply::error("NOAUTH Authentication required."));
         }
@@ -883,6 +910,13 @@ impl Node {
                 ),
             );
         }
+        if self.slow_load_until_ms().is_some() && checked.flags & flags::LOADING == 0 {
+            return self.reject(
+                conn,
+                &argv,
+                Reply::error("LOADING Redis is loading the dataset in memory"),
+            );
+        }
         // A replica may not touch the keyspace on its replication link: the main aim is that
         // it cannot bypass a client pause, which replicas are exempt from.
         let touches_keys = checked.flags & (flags::READONLY | flags::MAY_REPLICATE) != 0
@@ -896,7 +930,9 @@ impl Node {
                             commands::lookup(&a[0]).is_some_and(|s| s.flags & flags::READONLY != 0)
                         })
                     }));
-        if (touches_keys || is_write) && self.clients.get(&conn).is_some_and(|c| c.replica.is_some()) {
+        if (touches_keys || is_write)
+            && self.clients.get(&conn).is_some_and(|c| c.replica.is_some())
+        {
             return self.reject(
                 conn,
                 &argv,
@@ -1104,6 +1140,7 @@ impl Node {
             "replicaof" | "slaveof" => self.replicaof_command(conn, argv),
             "wait" => self.wait_command(conn, argv)?,
             "replconf" => self.replconf_command(conn, argv)?,
+            "debug" => self.debug_command(conn, argv, ops)?,
             "psync" | "sync" => {
                 self.sync_command(conn, argv);
                 return None;
@@ -1323,7 +1360,7 @@ impl Node {
     /// `serverCron`: active expiry on masters, WAIT bookkeeping, and once a second the
     /// replication cron.
     fn server_cron(&mut self) {
-        if !self.replica.is_replica() {
+        if !self.replica.is_replica() && self.active_expire {
             let ops = commands::active_expire_cycle(
                 &mut self.keyspace,
                 self.now_ms,

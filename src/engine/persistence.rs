@@ -10,6 +10,7 @@
 use std::collections::VecDeque;
 
 use super::event::LogLevel;
+use super::key_delay;
 use super::keyspace::Keyspace;
 use super::node::{ConnId, Node, Output};
 use super::rdb::{self, ReplInfo};
@@ -42,12 +43,25 @@ pub(crate) struct Persistence {
     /// Keys the last load from disk skipped as expired, and kept.
     pub(crate) last_load_keys_expired: u64,
     pub(crate) last_load_keys_loaded: u64,
+    /// A background save slowed down by `rdb-key-save-delay`: when its child is done, and
+    /// the file it then hands to the driver.
+    slowed: Option<(u64, Vec<u8>)>,
 }
 
 #[derive(Clone, Debug)]
 struct SaveJob {
     requester: SaveFor,
     dirty_before: u64,
+    /// `DEBUG RELOAD`: the file, loaded back once it is written.
+    reload: Option<Reload>,
+}
+
+/// What a `DEBUG RELOAD` loads once its save is written.
+#[derive(Clone, Debug)]
+struct Reload {
+    rdb: Vec<u8>,
+    /// Whether the dataset is emptied first (no `NOFLUSH`).
+    flush: bool,
 }
 
 /// Who waits for a snapshot's outcome.
@@ -72,6 +86,7 @@ impl Persistence {
             bgsave_done: false,
             last_load_keys_expired: 0,
             last_load_keys_loaded: 0,
+            slowed: None,
         }
     }
 }
@@ -89,11 +104,10 @@ impl Node {
     /// and loads only at startup).
     pub(crate) fn persistence_info(&self) -> String {
         let p = &self.persistence;
-        // `child_type == CHILD_TYPE_RDB`: a BGSAVE, or the snapshot of a full sync.
-        let bgsave_in_progress = self.master.child.is_some()
-            || p.in_flight.iter().any(|j| j.requester == SaveFor::Background);
+        let bgsave_in_progress = self.rdb_child_running();
         format!(
-            "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:0\r\n",
+            "# Persistence\r\nloading:{}\r\nasync_loading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:0\r\n",
+            u8::from(self.slow_load_until_ms().is_some()),
             self.dirty,
             u8::from(bgsave_in_progress),
             p.lastsave_s,
@@ -133,7 +147,12 @@ impl Node {
     }
 
     fn snapshot_of(&self, keyspace: &Keyspace) -> Vec<u8> {
-        rdb::save(
+        self.snapshot_keyed(keyspace).0
+    }
+
+    /// A snapshot of `keyspace` with where each key ends in it (see [`rdb::save_keyed`]).
+    pub(crate) fn snapshot_keyed(&self, keyspace: &Keyspace) -> (Vec<u8>, Vec<usize>) {
+        rdb::save_keyed(
             keyspace,
             &rdb::SaveOptions {
                 redis_ver: super::info::REDIS_VERSION,
@@ -147,7 +166,19 @@ impl Node {
     /// Hands a snapshot to the driver (SAVE, BGSAVE, a save point); `requester` is the SAVE
     /// client to answer when the driver says how it went.
     fn persist(&mut self, requester: SaveFor) {
-        let bytes = self.snapshot();
+        self.persist_job(requester, None);
+    }
+
+    /// A save: the file goes to the driver now, or once the child's `rdb-key-save-delay`
+    /// pauses are over. A foreground save (SAVE, DEBUG RELOAD) stops the node that long, as
+    /// Redis's `rdbSave` in the main thread does.
+    fn persist_job(&mut self, requester: SaveFor, reload: Option<bool>) {
+        let (bytes, key_ends) = self.snapshot_keyed(&self.keyspace);
+        let delay_us = key_delay::total_us(self.cfg.rdb_key_save_delay, key_ends.len());
+        let reload = reload.map(|flush| Reload {
+            rdb: bytes.clone(),
+            flush,
+        });
         let now_s = self.now_s();
         let p = &mut self.persistence;
         p.saves += 1;
@@ -155,8 +186,42 @@ impl Node {
         p.in_flight.push_back(SaveJob {
             requester,
             dirty_before: self.dirty,
+            reload,
         });
-        self.out.push(Output::SaveRdb { bytes });
+        if delay_us == 0 {
+            self.out.push(Output::SaveRdb { bytes });
+        } else if requester != SaveFor::Background {
+            self.out.push(Output::Pause { micros: delay_us });
+            self.out.push(Output::SaveRdb { bytes });
+        } else {
+            self.persistence.slowed = Some((self.now_ms + delay_us.div_ceil(1000), bytes));
+        }
+    }
+
+    /// When a slowed-down background save is done.
+    pub(crate) fn persistence_due_ms(&self) -> Option<u64> {
+        self.persistence.slowed.as_ref().map(|(due, _)| *due)
+    }
+
+    /// A slowed-down background save that is done hands its file to the driver.
+    pub(crate) fn persistence_timers(&mut self) {
+        if self
+            .persistence_due_ms()
+            .is_some_and(|due| due <= self.now_ms)
+        {
+            if let Some((_, bytes)) = self.persistence.slowed.take() {
+                self.out.push(Output::SaveRdb { bytes });
+            }
+        }
+    }
+
+    /// `child_type == CHILD_TYPE_RDB`: a background save or a full sync's snapshot runs.
+    fn rdb_child_running(&self) -> bool {
+        self.persistence
+            .in_flight
+            .iter()
+            .any(|j| j.requester == SaveFor::Background)
+            || self.master.child.is_some()
     }
 
     /// The final snapshot of a shutdown (`rdbSave` in `finishShutdown`).
@@ -178,11 +243,19 @@ impl Node {
                 self.log(LogLevel::Notice, "DB saved on disk");
             }
         }
+        let reloaded = match job.reload {
+            Some(reload) if ok => Some(self.reload(&reload)),
+            _ => None,
+        };
         match job.requester {
             SaveFor::Shutdown => self.shutdown_saved(ok),
             SaveFor::Client(conn) => {
                 // A failed SAVE answers Redis's shared bare error and leaves the status alone.
-                let reply = if ok { Reply::ok() } else { Reply::error("ERR") };
+                let reply = match reloaded {
+                    Some(Err(())) => Reply::error("ERR Error trying to load the RDB dump"),
+                    _ if ok => Reply::ok(),
+                    _ => Reply::error("ERR"),
+                };
                 if let Some(c) = self.clients.get_mut(&conn) {
                     c.awaiting_driver = false;
                     self.reply(conn, &reply);
@@ -217,6 +290,9 @@ impl Node {
                 self.persist(SaveFor::Background);
                 Reply::ok()
             }
+            "save" if self.rdb_child_running() => {
+                Reply::error("ERR Background save already in progress")
+            }
             "save" => {
                 self.persist(SaveFor::Client(conn));
                 if let Some(c) = self.clients.get_mut(&conn) {
@@ -229,7 +305,7 @@ impl Node {
                 {
                     return Some(Reply::error("ERR syntax error"));
                 }
-                if !self.persistence.in_flight.is_empty() || self.master.child.is_some() {
+                if !self.persistence.in_flight.is_empty() || self.rdb_child_running() {
                     return Some(Reply::error("ERR Background save already in progress"));
                 }
                 self.persist(SaveFor::Background);
@@ -237,6 +313,70 @@ impl Node {
             }
             _ => Reply::Integer(self.persistence.lastsave_s as i64),
         })
+    }
+
+    /// `DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]`: saves the RDB (as SAVE does, so the
+    /// native server writes the file) and replaces the dataset with what loading that file
+    /// gives (`rdbLoad` without replication info: a master drops the keys already expired).
+    /// The reply waits for the file, as SAVE's does. replscope never reads the file back,
+    /// so `NOSAVE` is refused; `NOFLUSH` loads over the dataset (a conflict there is fatal in
+    /// Redis, and loading a node's own save conflicts on every key), as with `MERGE`.
+    pub(crate) fn debug_reload(&mut self, conn: ConnId, options: &[Vec<u8>]) -> Option<Reply> {
+        let mut flush = true;
+        for opt in options {
+            match opt.to_ascii_lowercase().as_slice() {
+                b"merge" => {}
+                b"noflush" => flush = false,
+                b"nosave" => {
+                    return Some(Reply::error(
+                        "ERR replscope loads back only what it saves: DEBUG RELOAD NOSAVE is not supported",
+                    ))
+                }
+                _ => {
+                    return Some(Reply::error(
+                        "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+                    ))
+                }
+            }
+        }
+        if self.in_exec {
+            // Nothing waits inside EXEC: the file is handed over and loaded back at once.
+            let rdb = self.snapshot();
+            self.persist(SaveFor::Background);
+            return Some(match self.reload(&Reload { rdb, flush }) {
+                Ok(()) => Reply::ok(),
+                Err(()) => Reply::error("ERR Error trying to load the RDB dump"),
+            });
+        }
+        self.persist_job(SaveFor::Client(conn), Some(flush));
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.awaiting_driver = true;
+        }
+        None
+    }
+
+    /// The load half of `DEBUG RELOAD`.
+    fn reload(&mut self, reload: &Reload) -> Result<(), ()> {
+        let loaded = rdb::load(&reload.rdb).map_err(|_| ())?;
+        let mut keyspace = loaded.keyspace;
+        if !self.replica.is_replica() {
+            let now = self.now_ms;
+            for i in 0..keyspace.dbs.len() {
+                keyspace.db_mut(i).retain(|_, entry| !entry.is_due(now));
+            }
+        }
+        if reload.flush {
+            self.keyspace = keyspace;
+        } else {
+            for (i, db) in keyspace.dbs.iter().enumerate() {
+                for (key, entry) in db.iter() {
+                    self.keyspace.db_mut(i).insert(key.clone(), entry.clone());
+                }
+            }
+        }
+        self.memory.replaced();
+        self.log(LogLevel::Warning, "DB reloaded by DEBUG RELOAD");
+        Ok(())
     }
 
     /// serverCron's save points: `save <seconds> <changes>` pairs.

@@ -159,7 +159,14 @@ pub fn crc64(bytes: &[u8]) -> u64 {
 ///
 /// Empty collections (which Redis never holds) are left out, as Redis would skip them on load.
 pub fn save(keyspace: &Keyspace, opts: &SaveOptions) -> Vec<u8> {
+    save_keyed(keyspace, opts).0
+}
+
+/// [`save`], with where each key ends in the file (the offset after its value), in the order
+/// written: what a child pausing after every key (`rdb-key-save-delay`) has written by then.
+pub fn save_keyed(keyspace: &Keyspace, opts: &SaveOptions) -> (Vec<u8>, Vec<usize>) {
     let mut out = Vec::new();
+    let mut key_ends = Vec::new();
     out.extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
 
     // rdbSaveInfoAuxFields. redis-bits is 64: we present ourselves as a 64-bit server even
@@ -202,13 +209,14 @@ pub fn save(keyspace: &Keyspace, opts: &SaveOptions) -> Vec<u8> {
             out.push(ty);
             write_string(&mut out, key);
             out.extend_from_slice(&payload);
+            key_ends.push(out.len());
         }
     }
 
     out.push(OPCODE_EOF);
     let crc = crc64(&out);
     out.extend_from_slice(&crc.to_le_bytes());
-    out
+    (out, key_ends)
 }
 
 /// One value as `rdbSaveObjectType` + `rdbSaveObject` write it: the type byte followed by the
@@ -219,6 +227,29 @@ pub fn encode_value(value: &Value) -> Vec<u8> {
     out.push(ty);
     out.extend_from_slice(&payload);
     out
+}
+
+/// `OBJECT ENCODING`'s name for how Redis 7.0 holds `value`: the encoding its RDB type
+/// shows, and for a string `int` (a strict integer), `embstr` (up to 44 bytes) or `raw`.
+pub fn object_encoding(value: &Value) -> &'static str {
+    /// `OBJ_ENCODING_EMBSTR_SIZE_LIMIT`.
+    const EMBSTR_MAX: usize = 44;
+    if let Value::String(s) = value {
+        return if listpack::parse_strict_i64(s).is_some() {
+            "int"
+        } else if s.len() <= EMBSTR_MAX {
+            "embstr"
+        } else {
+            "raw"
+        };
+    }
+    match encode_value_parts(value).0 {
+        TYPE_LIST_QUICKLIST_2 => "quicklist",
+        TYPE_SET_INTSET => "intset",
+        TYPE_HASH_LISTPACK | TYPE_ZSET_LISTPACK => "listpack",
+        TYPE_ZSET_2 => "skiplist",
+        _ => "hashtable",
+    }
 }
 
 /// A string as `rdbSaveRawString` writes it (keys, members, AUX values): see `write_string`.
@@ -320,22 +351,24 @@ fn encode_value_parts(value: &Value) -> (u8, Vec<u8>) {
     (ty, out)
 }
 
+/// A quicklist node: a listpack, or one big element on its own (`PLAIN`).
+enum QuicklistNode {
+    Packed(listpack::Writer),
+    Plain(Vec<u8>),
+}
+
 /// A quicklist as RPUSHes build it (`quicklistPushTail` with `list-max-listpack-size -2`):
 /// append to the tail node while its listpack stays within 8 KB, else start a new node.
-fn encode_quicklist(out: &mut Vec<u8>, list: &VecDeque<Vec<u8>>) {
-    enum Node {
-        Packed(listpack::Writer),
-        Plain(Vec<u8>),
-    }
-    let mut nodes: Vec<Node> = Vec::new();
+fn quicklist_nodes(list: &VecDeque<Vec<u8>>) -> Vec<QuicklistNode> {
+    let mut nodes: Vec<QuicklistNode> = Vec::new();
     for ele in list {
         let sz = ele.len();
         if sz >= PACKED_THRESHOLD {
-            nodes.push(Node::Plain(ele.clone()));
+            nodes.push(QuicklistNode::Plain(ele.clone()));
             continue;
         }
         match nodes.last_mut() {
-            Some(Node::Packed(lp))
+            Some(QuicklistNode::Packed(lp))
                 if lp.bytes() + sz + SIZE_ESTIMATE_OVERHEAD <= LIST_NODE_MAX_BYTES =>
             {
                 lp.push(ele)
@@ -343,18 +376,34 @@ fn encode_quicklist(out: &mut Vec<u8>, list: &VecDeque<Vec<u8>>) {
             _ => {
                 let mut lp = listpack::Writer::new();
                 lp.push(ele);
-                nodes.push(Node::Packed(lp));
+                nodes.push(QuicklistNode::Packed(lp));
             }
         }
     }
+    nodes
+}
+
+/// The byte size of each node of the quicklist holding `list` (`quicklistNode.sz`).
+pub fn quicklist_node_sizes(list: &VecDeque<Vec<u8>>) -> Vec<usize> {
+    quicklist_nodes(list)
+        .into_iter()
+        .map(|node| match node {
+            QuicklistNode::Packed(lp) => lp.finish().len(),
+            QuicklistNode::Plain(bytes) => bytes.len(),
+        })
+        .collect()
+}
+
+fn encode_quicklist(out: &mut Vec<u8>, list: &VecDeque<Vec<u8>>) {
+    let nodes = quicklist_nodes(list);
     write_len(out, nodes.len() as u64);
     for node in nodes {
         match node {
-            Node::Packed(lp) => {
+            QuicklistNode::Packed(lp) => {
                 write_len(out, QUICKLIST_NODE_PACKED);
                 write_string(out, &lp.finish());
             }
-            Node::Plain(bytes) => {
+            QuicklistNode::Plain(bytes) => {
                 write_len(out, QUICKLIST_NODE_PLAIN);
                 write_string(out, &bytes);
             }
@@ -486,6 +535,21 @@ pub fn format_g17(d: f64) -> String {
 // ---------------------------------------------------------------------------------------------
 // Loading
 // ---------------------------------------------------------------------------------------------
+
+/// A skiplist zset small enough for a listpack is converted on load (`zsetConvert`), and
+/// a listpack stores a `-0` score as integer 0.
+fn listpack_scores(zset: ZSetValue) -> ZSetValue {
+    let small = zset.len() <= ZSET_MAX_LISTPACK_ENTRIES
+        && zset.iter().all(|(m, _)| m.len() <= ZSET_MAX_LISTPACK_VALUE);
+    if !small || !zset.iter().any(|(_, s)| s == 0.0 && s.is_sign_negative()) {
+        return zset;
+    }
+    let mut out = ZSetValue::default();
+    for (m, s) in zset.iter() {
+        out.insert(m.to_vec(), if s == 0.0 { 0.0 } else { s });
+    }
+    out
+}
 
 /// Parses any RDB Redis 7.0 can load (versions 1–10) into a keyspace, its AUX fields and its
 /// replication info. Verifies the CRC64 (a stored 0 means "not computed", as in Redis).
@@ -776,7 +840,7 @@ impl<'a> Reader<'a> {
                         return Err(self.err_at(m_at, "Duplicate zset fields detected"));
                     }
                 }
-                Value::ZSet(zset)
+                Value::ZSet(listpack_scores(zset))
             }
             TYPE_HASH => {
                 let n = self.len()?;

@@ -4,6 +4,7 @@
 
 use super::commands::{self, ExpireView, Handler};
 use super::event::{Event, LinkState, LogLevel};
+use super::key_delay;
 use super::node::{ConnId, Node};
 use super::rdb::{Loaded, RdbError};
 use super::resp::{encode_command, parse_i64, Reply, RequestParser, PROTO_RESIZE_THRESHOLD};
@@ -42,6 +43,28 @@ pub(crate) struct MasterLink {
     pub transfer_lastio_s: u64,
     /// The master client once CONNECTED.
     pub client: Option<MasterClient>,
+    /// The received RDB while `key-load-delay` makes its load last.
+    loading: Option<SlowLoad>,
+}
+
+/// The most stream bytes a slow load keeps waiting. Redis reads nothing while it loads: the
+/// stream waits in the master's output buffer, which `client-output-buffer-limit replica`
+/// caps (256 MB hard by default). The engine is handed the bytes anyway; past this much, the
+/// load ends at once rather than holding more.
+const SLOW_LOAD_STREAM_MAX: usize = 256 * 1024 * 1024;
+
+/// A full sync's RDB being loaded key by key under `key-load-delay`. Redis's `rdbLoad` blocks
+/// the replica meanwhile: clients get `-LOADING`, no timer runs, and what the master sends
+/// after the RDB waits in the socket.
+#[derive(Clone, Debug)]
+struct SlowLoad {
+    /// Unix ms at which the last key is in.
+    until_ms: u64,
+    loaded: Loaded,
+    bytes: usize,
+    eof_mode: bool,
+    /// The stream that came after the RDB.
+    rest: Vec<u8>,
 }
 
 impl MasterLink {
@@ -59,6 +82,7 @@ impl MasterLink {
             initial_offset: -1,
             transfer_lastio_s: now_s,
             client: None,
+            loading: None,
         }
     }
 }
@@ -378,6 +402,8 @@ impl Node {
     /// The link broke (or we gave up on it): cache the master and reconnect right away, as
     /// `replicationHandleMasterDisconnection` does.
     pub(crate) fn replica_link_lost(&mut self, why: &str) {
+        // A blocking load finishes before the loss is noticed.
+        self.finish_slow_load();
         let was_connected = self.replica.is_connected();
         let was_transfer = self.replica.state() == LinkState::Transfer;
         self.log(LogLevel::Notice, why.to_string());
@@ -423,6 +449,17 @@ impl Node {
             return;
         };
         link.transfer_lastio_s = now_s;
+        if let Some(load) = link.loading.as_mut() {
+            if load.rest.len() + bytes.len() <= SLOW_LOAD_STREAM_MAX {
+                load.rest.extend_from_slice(bytes);
+                return;
+            }
+            // Too much of the stream waits: the load ends now and the stream goes on.
+            self.finish_slow_load();
+        }
+        let Some(link) = self.replica.link.as_mut() else {
+            return;
+        };
         if let Some(client) = link.client.as_mut() {
             if client.protocol_error {
                 // `processInputBuffer` stops at CLIENT_CLOSE_AFTER_REPLY: read, not applied.
@@ -824,6 +861,49 @@ impl Node {
             LogLevel::Notice,
             "MASTER <-> REPLICA sync: Loading DB in memory",
         );
+        let keys = loaded.keyspace.key_count();
+        let delay_us = key_delay::total_us(self.cfg.key_load_delay, keys);
+        if delay_us > 0 {
+            // emptyData: the old dataset is gone while the new one loads.
+            self.keyspace = Default::default();
+            self.memory.replaced();
+            let until_ms = self.now_ms + delay_us.div_ceil(1000);
+            if let Some(link) = self.replica.link.as_mut() {
+                link.loading = Some(SlowLoad {
+                    until_ms,
+                    loaded,
+                    bytes,
+                    eof_mode,
+                    rest: leftover,
+                });
+            }
+            return;
+        }
+        self.loaded_transferred_rdb(loaded, bytes, eof_mode, leftover);
+    }
+
+    /// When a slow load (`key-load-delay`) ends.
+    pub(crate) fn slow_load_until_ms(&self) -> Option<u64> {
+        let link = self.replica.link.as_ref()?;
+        link.loading.as_ref().map(|l| l.until_ms)
+    }
+
+    /// Ends a slow load: the dataset is in, the link goes on as after any full sync.
+    pub(crate) fn finish_slow_load(&mut self) {
+        let Some(load) = self.replica.link.as_mut().and_then(|l| l.loading.take()) else {
+            return;
+        };
+        self.loaded_transferred_rdb(load.loaded, load.bytes, load.eof_mode, load.rest);
+    }
+
+    /// `rdbLoad` returned: the new dataset is in, the master client is created, CONNECTED.
+    fn loaded_transferred_rdb(
+        &mut self,
+        loaded: Loaded,
+        bytes: usize,
+        eof_mode: bool,
+        leftover: Vec<u8>,
+    ) {
         self.keyspace = loaded.keyspace;
         self.replica_expires.clear();
         self.memory.replaced();

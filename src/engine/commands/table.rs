@@ -54,7 +54,7 @@ static CLIENT_SUBCOMMANDS: [CommandSpec; 6] = [
     cmd("setname", 3, NOSCRIPT | LOADING | STALE, Node),
 ];
 
-static TABLE: [CommandSpec; 107] = [
+static TABLE: [CommandSpec; 108] = [
     // Strings (string family json files).
     cmd("get", 2, READONLY | FAST, Data(st::get)),
     cmd("set", -3, WRITE | DENYOOM, Data(st::set)),
@@ -214,6 +214,7 @@ static TABLE: [CommandSpec; 107] = [
         Node,
     ),
     cmd("lastsave", 1, NOSCRIPT | LOADING | STALE | FAST, Node),
+    cmd("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, Node),
     CommandSpec {
         name: "client",
         arity: -2,

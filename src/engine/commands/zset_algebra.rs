@@ -9,7 +9,7 @@
 
 use super::set_algebra::set_key;
 use super::util::{eq_ic, err, i64_arg, int, string2d, syntax, wrongtype};
-use super::zsets::{score_reply, stored};
+use super::zsets::score_reply;
 use super::ExecCtx;
 use crate::engine::keyspace::{Entry, FixedState, Value, ZSetValue};
 use crate::engine::resp::{parse_i64, Reply};
@@ -231,7 +231,7 @@ fn as_stored(result: ZSetValue) -> ZSetValue {
     }
     let mut out = ZSetValue::default();
     for (m, s) in result.iter() {
-        out.insert(m.to_vec(), stored(s));
+        out.insert(m.to_vec(), if s == 0.0 { 0.0 } else { s });
     }
     out
 }

@@ -6,6 +6,7 @@ use super::util::{
 };
 use super::ExecCtx;
 use crate::engine::keyspace::{Entry, Value, ZSetValue};
+use crate::engine::rdb::{ZSET_MAX_LISTPACK_ENTRIES, ZSET_MAX_LISTPACK_VALUE};
 use crate::engine::resp::Reply;
 
 pub(super) fn score_reply(score: f64) -> Reply {
@@ -133,14 +134,26 @@ struct AddOutcome {
     score: f64,
 }
 
-/// The score as a listpack gives it back: `-0` is read back as integer 0 (the reply of
-/// the command itself still shows the computed value, as Redis's does).
-pub(super) fn stored(score: f64) -> f64 {
-    if score == 0.0 {
+/// The score as the zset's encoding keeps it: a listpack gives `-0` back as integer 0 (the
+/// reply of the command itself still shows the computed value, as Redis's does); a skiplist
+/// keeps the double. `new_member`: the score goes with a member not in the zset yet.
+fn stored(z: &ZSetValue, member: &[u8], new_member: bool, score: f64) -> f64 {
+    if score == 0.0 && !is_skiplist_for(z, member, new_member) {
         0.0
     } else {
         score
     }
+}
+
+/// Whether Redis holds `z` as a skiplist once `member` is written (`zsetAdd` converts a
+/// listpack before inserting a member past `zset-max-listpack-entries` or longer than
+/// `zset-max-listpack-value`). A zset is taken to be a skiplist while its shape needs one
+/// (Redis keeps the skiplist of one that shrank back: not modelled).
+fn is_skiplist_for(z: &ZSetValue, member: &[u8], new_member: bool) -> bool {
+    let len = z.len() + usize::from(new_member);
+    len > ZSET_MAX_LISTPACK_ENTRIES
+        || member.len() > ZSET_MAX_LISTPACK_VALUE
+        || z.iter().any(|(m, _)| m.len() > ZSET_MAX_LISTPACK_VALUE)
 }
 
 /// `zsetAdd`: `None` when the result would be NaN.
@@ -171,7 +184,8 @@ fn zset_add(z: &mut ZSetValue, score: f64, member: &[u8], f: ZaddFlags) -> Optio
             }
             let updated = score != cur;
             if updated {
-                z.insert(member.to_vec(), stored(score));
+                let score = stored(z, member, false, score);
+                z.insert(member.to_vec(), score);
             }
             Some(AddOutcome {
                 added: false,
@@ -181,7 +195,8 @@ fn zset_add(z: &mut ZSetValue, score: f64, member: &[u8], f: ZaddFlags) -> Optio
             })
         }
         None if !f.xx => {
-            z.insert(member.to_vec(), stored(score));
+            let kept = stored(z, member, true, score);
+            z.insert(member.to_vec(), kept);
             Some(AddOutcome {
                 added: true,
                 updated: false,
