@@ -272,6 +272,7 @@ fn our_header_is_byte_identical_to_redis() {
             redis_ver: "7.0.15",
             ctime_secs: aux(&loaded, "ctime").parse().unwrap(),
             used_mem: aux(&loaded, "used-mem").parse().unwrap(),
+            rdbcompression: true,
             repl: loaded.repl.clone(),
         };
         let ours = rdb::save(&Keyspace::default(), &opts);
@@ -293,6 +294,7 @@ fn saving_the_loaded_data_reloads_identically() {
             redis_ver: "7.0.15",
             ctime_secs: 1_700_000_000,
             used_mem: 1_000_000,
+            rdbcompression: true,
             repl: Some(ReplInfo {
                 repl_stream_db: 3,
                 repl_id: "a".repeat(40),

@@ -479,6 +479,7 @@ fn real_redis_loads_what_we_save() {
         redis_ver: "7.0.15",
         ctime_secs: 1_700_000_000,
         used_mem: 1_000_000,
+        rdbcompression: true,
         repl: Some(ReplInfo {
             repl_stream_db: 0,
             repl_id: "f".repeat(40),

@@ -14,6 +14,7 @@ fn opts(repl: Option<ReplInfo>) -> SaveOptions {
         redis_ver: "7.0.15",
         ctime_secs: 1_700_000_000,
         used_mem: 1_234_567,
+        rdbcompression: true,
         repl,
     }
 }

@@ -18,6 +18,29 @@ pub struct OutputBufferLimit {
     pub soft_seconds: u64,
 }
 
+/// `repl-diskless-load` (`REPL_DISKLESS_LOAD_*`): a replica writes a full sync's RDB to disk
+/// and loads the file (`disabled`), or parses it straight from the socket: only into an empty
+/// dataset (`on-empty-db`), or into a temporary one swapped in at the end (`swapdb`), which
+/// keeps the old data for a failed sync and, when the master's replication ID is the
+/// replica's own, keeps serving it meanwhile (async loading).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DisklessLoad {
+    #[default]
+    Disabled,
+    OnEmptyDb,
+    Swapdb,
+}
+
+impl DisklessLoad {
+    pub fn name(self) -> &'static str {
+        match self {
+            DisklessLoad::Disabled => "disabled",
+            DisklessLoad::OnEmptyDb => "on-empty-db",
+            DisklessLoad::Swapdb => "swapdb",
+        }
+    }
+}
+
 /// All settings the engine reads. Field names follow the Redis option names.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Config {
@@ -31,6 +54,12 @@ pub struct Config {
     pub repl_diskless_sync: bool,
     pub repl_diskless_sync_delay: u64,
     pub repl_diskless_sync_max_replicas: u64,
+    /// `rdbcompression`: snapshots LZF-compress long strings.
+    #[serde(default = "yes")]
+    pub rdbcompression: bool,
+    /// `repl-diskless-load`: how a replica loads a full sync's RDB.
+    #[serde(default)]
+    pub repl_diskless_load: DisklessLoad,
     pub min_replicas_to_write: u64,
     pub min_replicas_max_lag: u64,
     pub replica_read_only: bool,
@@ -137,6 +166,8 @@ impl Default for Config {
             repl_diskless_sync: true,
             repl_diskless_sync_delay: 5,
             repl_diskless_sync_max_replicas: 0,
+            repl_diskless_load: DisklessLoad::Disabled,
+            rdbcompression: true,
             min_replicas_to_write: 0,
             min_replicas_max_lag: 10,
             replica_read_only: true,
@@ -189,6 +220,7 @@ const NAMES: &[(&str, Option<&str>)] = &[
     ("repl-diskless-sync-delay", None),
     ("repl-diskless-sync-max-replicas", None),
     ("repl-diskless-load", None),
+    ("rdbcompression", None),
     ("min-replicas-to-write", Some("min-slaves-to-write")),
     ("min-replicas-max-lag", Some("min-slaves-max-lag")),
     ("replica-read-only", Some("slave-read-only")),
@@ -325,6 +357,11 @@ fn signed_int(value: &str) -> Result<i64, String> {
     Ok(n as i64)
 }
 
+/// serde's default for options that default to `yes`.
+fn yes() -> bool {
+    true
+}
+
 fn yes_no(b: bool) -> String {
     if b { "yes" } else { "no" }.into()
 }
@@ -416,7 +453,8 @@ impl Config {
             "repl-diskless-sync" => yes_no(self.repl_diskless_sync),
             "repl-diskless-sync-delay" => self.repl_diskless_sync_delay.to_string(),
             "repl-diskless-sync-max-replicas" => self.repl_diskless_sync_max_replicas.to_string(),
-            "repl-diskless-load" => "disabled".into(),
+            "repl-diskless-load" => self.repl_diskless_load.name().into(),
+            "rdbcompression" => yes_no(self.rdbcompression),
             "min-replicas-to-write" => self.min_replicas_to_write.to_string(),
             "min-replicas-max-lag" => self.min_replicas_max_lag.to_string(),
             "replica-read-only" => yes_no(self.replica_read_only),
@@ -533,11 +571,18 @@ impl Config {
             "repl-diskless-sync-max-replicas" => {
                 self.repl_diskless_sync_max_replicas = int(0, INT_MAX)?
             }
+            "rdbcompression" => self.rdbcompression = parse_bool(value).map_err(invalid)?,
             "repl-diskless-load" => {
-                if !value.eq_ignore_ascii_case("disabled") {
-                    return Err(invalid(
-                        "replscope only implements repl-diskless-load disabled".into(),
-                    ));
+                self.repl_diskless_load = match value.to_ascii_lowercase().as_str() {
+                    "disabled" => DisklessLoad::Disabled,
+                    "on-empty-db" => DisklessLoad::OnEmptyDb,
+                    "swapdb" => DisklessLoad::Swapdb,
+                    _ => {
+                        return Err(invalid(
+                            "argument(s) must be one of the following: disabled, on-empty-db, swapdb"
+                                .into(),
+                        ))
+                    }
                 }
             }
             "min-replicas-to-write" => self.min_replicas_to_write = int(0, INT_MAX)?,

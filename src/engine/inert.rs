@@ -41,7 +41,6 @@ const INERT: &[(&str, Option<&str>, &str, Kind)] = &[
         "0",
         Kind::Int(0, i64::MAX),
     ),
-    ("rdbcompression", None, "yes", Kind::Bool),
     ("rdbchecksum", None, "yes", Kind::Bool),
     ("appendonly", None, "no", Kind::Bool),
     ("appendfilename", None, "appendonly.aof", Kind::Str),

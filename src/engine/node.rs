@@ -759,7 +759,7 @@ impl Node {
             if self.replica.state() == super::event::LinkState::Connecting {
                 // The connect itself failed (syncWithMaster called on a socket in error).
                 self.replica_connect_failed("Connection refused");
-            } else {
+            } else if !self.diskless_load_interrupted("Connection reset by peer") {
                 self.replica_link_lost("Connection with master lost.");
             }
         } else {
@@ -910,7 +910,10 @@ impl Node {
                 ),
             );
         }
-        if self.slow_load_until_ms().is_some() && checked.flags & flags::LOADING == 0 {
+        let (loading, async_loading) = self.loading_state();
+        if (loading && checked.flags & flags::LOADING == 0)
+            || (async_loading && checked.flags & flags::NO_ASYNC_LOADING != 0)
+        {
             return self.reject(
                 conn,
                 &argv,

@@ -105,9 +105,11 @@ impl Node {
     pub(crate) fn persistence_info(&self) -> String {
         let p = &self.persistence;
         let bgsave_in_progress = self.rdb_child_running();
+        let (loading, async_loading) = self.loading_state();
         format!(
-            "# Persistence\r\nloading:{}\r\nasync_loading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:0\r\n",
-            u8::from(self.slow_load_until_ms().is_some()),
+            "# Persistence\r\nloading:{}\r\nasync_loading:{}\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:0\r\n",
+            u8::from(loading),
+            u8::from(async_loading),
             self.dirty,
             u8::from(bgsave_in_progress),
             p.lastsave_s,
@@ -158,6 +160,7 @@ impl Node {
                 redis_ver: super::info::REDIS_VERSION,
                 ctime_secs: self.now_s(),
                 used_mem: 0,
+                rdbcompression: self.cfg.rdbcompression,
                 repl: self.save_info(),
             },
         )

@@ -111,6 +111,8 @@ pub struct SaveOptions {
     /// `repl-stream-db`, `repl-id`, `repl-offset`; Redis writes them only when
     /// `rdbPopulateSaveInfo` returns info (a master with a backlog, or a replica with a master).
     pub repl: Option<ReplInfo>,
+    /// `rdbcompression`: strings over 20 bytes are LZF-compressed when that pays.
+    pub rdbcompression: bool,
 }
 
 /// The result of `load`.
@@ -205,9 +207,9 @@ pub fn save_keyed(keyspace: &Keyspace, opts: &SaveOptions) -> (Vec<u8>, Vec<usiz
                 out.extend_from_slice(&at.to_le_bytes());
             }
             // rdbSaveKeyValuePair: type, key, value.
-            let (ty, payload) = encode_value_parts(&entry.value);
+            let (ty, payload) = encode_value_parts(&entry.value, opts.rdbcompression);
             out.push(ty);
-            write_string(&mut out, key);
+            write_string(&mut out, key, opts.rdbcompression);
             out.extend_from_slice(&payload);
             key_ends.push(out.len());
         }
@@ -222,7 +224,7 @@ pub fn save_keyed(keyspace: &Keyspace, opts: &SaveOptions) -> (Vec<u8>, Vec<usiz
 /// One value as `rdbSaveObjectType` + `rdbSaveObject` write it: the type byte followed by the
 /// payload. This is also the body of a `DUMP` payload.
 pub fn encode_value(value: &Value) -> Vec<u8> {
-    let (ty, payload) = encode_value_parts(value);
+    let (ty, payload) = encode_value_parts(value, true);
     let mut out = Vec::with_capacity(payload.len() + 1);
     out.push(ty);
     out.extend_from_slice(&payload);
@@ -243,7 +245,7 @@ pub fn object_encoding(value: &Value) -> &'static str {
             "raw"
         };
     }
-    match encode_value_parts(value).0 {
+    match encode_value_parts(value, true).0 {
         TYPE_LIST_QUICKLIST_2 => "quicklist",
         TYPE_SET_INTSET => "intset",
         TYPE_HASH_LISTPACK | TYPE_ZSET_LISTPACK => "listpack",
@@ -255,7 +257,7 @@ pub fn object_encoding(value: &Value) -> &'static str {
 /// A string as `rdbSaveRawString` writes it (keys, members, AUX values): see `write_string`.
 pub fn encode_string(s: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    write_string(&mut out, s);
+    write_string(&mut out, s, true);
     out
 }
 
@@ -269,15 +271,15 @@ fn is_empty(value: &Value) -> bool {
     }
 }
 
-fn encode_value_parts(value: &Value) -> (u8, Vec<u8>) {
+fn encode_value_parts(value: &Value, lzf: bool) -> (u8, Vec<u8>) {
     let mut out = Vec::new();
     let ty = match value {
         Value::String(s) => {
-            write_string(&mut out, s);
+            write_string(&mut out, s, lzf);
             TYPE_STRING
         }
         Value::List(list) => {
-            encode_quicklist(&mut out, list);
+            encode_quicklist(&mut out, list, lzf);
             TYPE_LIST_QUICKLIST_2
         }
         Value::Hash(hash) => {
@@ -291,13 +293,13 @@ fn encode_value_parts(value: &Value) -> (u8, Vec<u8>) {
                     lp.push(f);
                     lp.push(v);
                 }
-                write_string(&mut out, &lp.finish());
+                write_string(&mut out, &lp.finish(), lzf);
                 TYPE_HASH_LISTPACK
             } else {
                 write_len(&mut out, hash.len() as u64);
                 for (f, v) in hash {
-                    write_string(&mut out, f);
-                    write_string(&mut out, v);
+                    write_string(&mut out, f, lzf);
+                    write_string(&mut out, v, lzf);
                 }
                 TYPE_HASH
             }
@@ -310,13 +312,13 @@ fn encode_value_parts(value: &Value) -> (u8, Vec<u8>) {
             };
             match ints {
                 Some(ints) => {
-                    write_string(&mut out, &intset::encode(&ints));
+                    write_string(&mut out, &intset::encode(&ints), lzf);
                     TYPE_SET_INTSET
                 }
                 None => {
                     write_len(&mut out, set.len() as u64);
                     for m in set {
-                        write_string(&mut out, m);
+                        write_string(&mut out, m, lzf);
                     }
                     TYPE_SET
                 }
@@ -335,13 +337,13 @@ fn encode_value_parts(value: &Value) -> (u8, Vec<u8>) {
                         None => lp.push(d2string(score).as_bytes()),
                     }
                 }
-                write_string(&mut out, &lp.finish());
+                write_string(&mut out, &lp.finish(), lzf);
                 TYPE_ZSET_LISTPACK
             } else {
                 // From the greatest to the smallest, as the skiplist is walked from its tail.
                 write_len(&mut out, zset.len() as u64);
                 for (m, score) in zset.iter().rev() {
-                    write_string(&mut out, m);
+                    write_string(&mut out, m, lzf);
                     out.extend_from_slice(&score.to_le_bytes());
                 }
                 TYPE_ZSET_2
@@ -394,18 +396,18 @@ pub fn quicklist_node_sizes(list: &VecDeque<Vec<u8>>) -> Vec<usize> {
         .collect()
 }
 
-fn encode_quicklist(out: &mut Vec<u8>, list: &VecDeque<Vec<u8>>) {
+fn encode_quicklist(out: &mut Vec<u8>, list: &VecDeque<Vec<u8>>, lzf: bool) {
     let nodes = quicklist_nodes(list);
     write_len(out, nodes.len() as u64);
     for node in nodes {
         match node {
             QuicklistNode::Packed(lp) => {
                 write_len(out, QUICKLIST_NODE_PACKED);
-                write_string(out, &lp.finish());
+                write_string(out, &lp.finish(), lzf);
             }
             QuicklistNode::Plain(bytes) => {
                 write_len(out, QUICKLIST_NODE_PLAIN);
-                write_string(out, &bytes);
+                write_string(out, &bytes, lzf);
             }
         }
     }
@@ -413,8 +415,8 @@ fn encode_quicklist(out: &mut Vec<u8>, list: &VecDeque<Vec<u8>>) {
 
 fn write_aux(out: &mut Vec<u8>, key: &str, value: &str) {
     out.push(OPCODE_AUX);
-    write_string(out, key.as_bytes());
-    write_string(out, value.as_bytes());
+    write_string(out, key.as_bytes(), true);
+    write_string(out, value.as_bytes(), true);
 }
 
 /// `rdbSaveLen`: 6-bit, 14-bit, 32-bit or 64-bit big-endian length.
@@ -436,7 +438,7 @@ fn write_len(out: &mut Vec<u8>, len: u64) {
 /// `rdbSaveRawString` with `rdbcompression yes`: integers of up to 11 characters that fit 32
 /// bits as INT8/16/32; strings over 20 bytes LZF-compressed when that saves at least 4 bytes;
 /// otherwise length + bytes.
-fn write_string(out: &mut Vec<u8>, s: &[u8]) {
+fn write_string(out: &mut Vec<u8>, s: &[u8], lzf: bool) {
     if s.len() <= 11 {
         if let Some(v) = listpack::parse_strict_i64(s) {
             if let Ok(v) = i8::try_from(v) {
@@ -453,7 +455,7 @@ fn write_string(out: &mut Vec<u8>, s: &[u8]) {
             }
         }
     }
-    if s.len() > 20 {
+    if lzf && s.len() > 20 {
         if let Some(compressed) = lzf::compress(s, s.len() - 4) {
             out.push(0xC3);
             write_len(out, compressed.len() as u64);
@@ -1085,14 +1087,14 @@ mod tests {
         ];
         for (s, want) in cases {
             let mut out = Vec::new();
-            write_string(&mut out, s);
+            write_string(&mut out, s, true);
             assert_eq!(out, want, "{:?}", String::from_utf8_lossy(s));
             let mut r = Reader::new(&out);
             assert_eq!(r.string().unwrap(), s);
         }
         let long = vec![b'a'; 100];
         let mut out = Vec::new();
-        write_string(&mut out, &long);
+        write_string(&mut out, &long, true);
         assert_eq!(out[0], 0xC3);
         let mut r = Reader::new(&out);
         assert_eq!(r.string().unwrap(), long);

@@ -3,6 +3,7 @@
 //! partial resynchronization, ACKs, and promotion with `REPLICAOF NO ONE`.
 
 use super::commands::{self, ExpireView, Handler};
+use super::config::DisklessLoad;
 use super::event::{Event, LinkState, LogLevel};
 use super::key_delay;
 use super::node::{ConnId, Node};
@@ -45,6 +46,19 @@ pub(crate) struct MasterLink {
     pub client: Option<MasterClient>,
     /// The received RDB while `key-load-delay` makes its load last.
     loading: Option<SlowLoad>,
+    /// The payload is parsed from the socket as it comes (`repl-diskless-load`).
+    diskless: Option<DisklessLoading>,
+}
+
+/// A diskless load in progress: the replica is loading from the time the payload's header
+/// arrives (`startLoading`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DisklessLoading {
+    /// `swapdb`: loaded into a temporary dataset; the old one stays until the swap.
+    swapdb: bool,
+    /// swapdb with the master's replication ID equal to ours: the old dataset is served
+    /// meanwhile (`async_loading`).
+    pub(crate) async_loading: bool,
 }
 
 /// The most stream bytes a slow load keeps waiting. Redis reads nothing while it loads: the
@@ -83,6 +97,7 @@ impl MasterLink {
             transfer_lastio_s: now_s,
             client: None,
             loading: None,
+            diskless: None,
         }
     }
 }
@@ -767,9 +782,20 @@ impl Node {
                 self.replica_link_lost("Bad protocol from MASTER");
                 return false;
             };
+            let diskless = match self.cfg.repl_diskless_load {
+                DisklessLoad::Disabled => false,
+                DisklessLoad::OnEmptyDb => self.keyspace.key_count() == 0,
+                DisklessLoad::Swapdb => true,
+            };
+            let to = if diskless { "parser" } else { "disk" };
             let delimiter = match header.strip_prefix("EOF:") {
                 Some(mark) if mark.len() >= EOF_MARK_LEN => {
-                    self.log(LogLevel::Notice, "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
+                    self.log(
+                        LogLevel::Notice,
+                        format!(
+                            "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to {to}"
+                        ),
+                    );
                     let mut eofmark = [0u8; EOF_MARK_LEN];
                     eofmark.copy_from_slice(&mark.as_bytes()[..EOF_MARK_LEN]);
                     Delimiter::Mark(eofmark)
@@ -779,7 +805,7 @@ impl Node {
                     self.log(
                         LogLevel::Notice,
                         format!(
-                            "MASTER <-> REPLICA sync: receiving {size} bytes from master to disk"
+                            "MASTER <-> REPLICA sync: receiving {size} bytes from master to {to}"
                         ),
                     );
                     Delimiter::Size(size)
@@ -787,6 +813,9 @@ impl Node {
             };
             if let Some(link) = self.replica.link.as_mut() {
                 link.transfer = Some(Transfer::new(delimiter, TRANSFER_BYTES_MAX));
+            }
+            if diskless {
+                self.start_diskless_load();
             }
             return true;
         }
@@ -831,6 +860,14 @@ impl Node {
         eof_mode: bool,
         leftover: Vec<u8>,
     ) {
+        if self
+            .replica
+            .link
+            .as_ref()
+            .is_some_and(|l| l.diskless.is_some())
+        {
+            return self.diskless_payload_done(loaded, bytes, eof_mode, leftover);
+        }
         // replicationAttachToNewMaster → replicationDiscardCachedMaster, once the whole
         // payload is in and before loading it.
         if self.replica.cached.take().is_some() {
@@ -882,6 +919,143 @@ impl Node {
         self.loaded_transferred_rdb(loaded, bytes, eof_mode, leftover);
     }
 
+    /// `replicationAttachToNewMaster`: the cached master is discarded, our replicas must
+    /// resync with us, and our backlog is history.
+    fn attach_to_new_master(&mut self) {
+        if self.replica.cached.take().is_some() {
+            self.log(
+                LogLevel::Notice,
+                "Discarding previously cached master state.",
+            );
+        }
+        self.disconnect_replicas();
+        self.free_backlog();
+    }
+
+    /// The diskless branch of `readSyncBulkPayload` once the header is in: swapdb loads into
+    /// a temporary dataset; otherwise the old data goes now. The replica is loading from here
+    /// to the payload's end.
+    fn start_diskless_load(&mut self) {
+        let swapdb = self.cfg.repl_diskless_load == DisklessLoad::Swapdb;
+        if !swapdb {
+            self.attach_to_new_master();
+            self.log(
+                LogLevel::Notice,
+                "MASTER <-> REPLICA sync: Flushing old data",
+            );
+            self.keyspace = Default::default();
+            self.replica_expires.clear();
+            self.memory.replaced();
+        }
+        self.log(
+            LogLevel::Notice,
+            "MASTER <-> REPLICA sync: Loading DB in memory",
+        );
+        let our_replid = self.master.replid.clone();
+        if let Some(link) = self.replica.link.as_mut() {
+            link.diskless = Some(DisklessLoading {
+                swapdb,
+                async_loading: swapdb && link.master_replid == our_replid,
+            });
+        }
+    }
+
+    /// The diskless payload ended: the load is over (or, under `key-load-delay`, goes on
+    /// until its last key), or it failed.
+    fn diskless_payload_done(
+        &mut self,
+        loaded: Result<Loaded, RdbError>,
+        bytes: usize,
+        eof_mode: bool,
+        leftover: Vec<u8>,
+    ) {
+        let loaded = match loaded {
+            Ok(loaded) => loaded,
+            Err(err) => {
+                let reason = err.to_string();
+                self.log(
+                    LogLevel::Warning,
+                    format!("Internal error in RDB reading offset {bytes}, function at rdb.c:3240 -> {reason}. Failure loading rdb format"),
+                );
+                self.emit(Event::RdbLoadFailed { reason });
+                return self.diskless_load_failed("Invalid argument");
+            }
+        };
+        let keys = loaded.keyspace.key_count();
+        let delay_us = key_delay::total_us(self.cfg.key_load_delay, keys);
+        if delay_us > 0 {
+            let until_ms = self.now_ms + delay_us.div_ceil(1000);
+            if let Some(link) = self.replica.link.as_mut() {
+                link.loading = Some(SlowLoad {
+                    until_ms,
+                    loaded,
+                    bytes,
+                    eof_mode,
+                    rest: leftover,
+                });
+            }
+            return;
+        }
+        self.loaded_transferred_rdb(loaded, bytes, eof_mode, leftover);
+    }
+
+    /// A diskless load that could not finish (`loadingFailed`): swapdb keeps the old data,
+    /// otherwise what was loaded is dropped; the link is dialled again.
+    fn diskless_load_failed(&mut self, why: &str) {
+        let Some(state) = self.replica.link.as_mut().and_then(|l| l.diskless.take()) else {
+            return;
+        };
+        self.log(
+            LogLevel::Warning,
+            format!("Failed trying to load the MASTER synchronization DB from socket: {why}"),
+        );
+        if state.swapdb {
+            self.log(
+                LogLevel::Notice,
+                "MASTER <-> REPLICA sync: Discarding temporary DB in background",
+            );
+        } else {
+            self.keyspace = Default::default();
+            self.memory.replaced();
+        }
+        self.cancel_transfer_and_reconnect();
+    }
+
+    /// The connection broke in the middle of a diskless load: the parser sees the end of the
+    /// socket, as Redis's `rioConnRead` does. True if that was the case.
+    pub(crate) fn diskless_load_interrupted(&mut self, why: &str) -> bool {
+        let Some(link) = self.replica.link.as_ref() else {
+            return false;
+        };
+        if link.diskless.is_none() || link.transfer.is_none() {
+            return false;
+        }
+        let read = link.transfer.as_ref().map_or(0, |t| t.read());
+        self.log(
+            LogLevel::Warning,
+            format!("Internal error in RDB reading offset {read}, function at rdb.c:3240 -> Unexpected EOF reading RDB file. Failure loading rdb format from socket, assuming connection error, resuming operation."),
+        );
+        self.diskless_load_failed(why);
+        true
+    }
+
+    /// `server.loading` / `server.async_loading`: (loading, async) for INFO and `-LOADING`.
+    pub(crate) fn loading_state(&self) -> (bool, bool) {
+        if self.slow_load_until_ms().is_some() {
+            let async_loading = self
+                .replica
+                .link
+                .as_ref()
+                .and_then(|l| l.diskless)
+                .is_some_and(|d| d.async_loading);
+            return (!async_loading, async_loading);
+        }
+        match self.replica.link.as_ref().and_then(|l| l.diskless) {
+            Some(d) => (!d.async_loading, d.async_loading),
+            None => (false, false),
+        }
+    }
+
     /// When a slow load (`key-load-delay`) ends.
     pub(crate) fn slow_load_until_ms(&self) -> Option<u64> {
         let link = self.replica.link.as_ref()?;
@@ -904,6 +1078,20 @@ impl Node {
         eof_mode: bool,
         leftover: Vec<u8>,
     ) {
+        let diskless = self.replica.link.as_mut().and_then(|l| l.diskless.take());
+        if diskless.is_some_and(|d| d.swapdb) {
+            // The temporary dataset becomes the dataset: the history of our own replicas
+            // and of the cached master ends here.
+            self.attach_to_new_master();
+            self.log(
+                LogLevel::Notice,
+                "MASTER <-> REPLICA sync: Swapping active DB with loaded DB",
+            );
+            self.log(
+                LogLevel::Notice,
+                "MASTER <-> REPLICA sync: Discarding old DB in background",
+            );
+        }
         self.keyspace = loaded.keyspace;
         self.replica_expires.clear();
         self.memory.replaced();
@@ -1230,6 +1418,11 @@ impl Node {
                 what: "connecting to the master".into(),
             });
             self.drop_master_link();
+        } else if state == LinkState::Transfer
+            && idle > timeout
+            && self.diskless_load_interrupted("Connection timed out")
+        {
+            // A diskless load reads the socket with repl-timeout as its receive timeout.
         } else if state == LinkState::Transfer && idle > timeout {
             self.log(LogLevel::Warning, "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.");
             self.emit(Event::Timeout {

@@ -121,6 +121,7 @@ mod tests {
             redis_ver: "7.0.15",
             ctime_secs: 0,
             used_mem: 0,
+            rdbcompression: true,
             repl: None,
         };
         let bytes = rdb::save(&ks, &opts);

@@ -356,6 +356,7 @@ mod tests {
                 redis_ver: "7.0.15",
                 ctime_secs: 1,
                 used_mem: 1,
+                rdbcompression: true,
                 repl: None,
             },
         )
