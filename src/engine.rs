@@ -4,6 +4,7 @@
 
 pub mod argv;
 pub mod backlog;
+mod blocked;
 pub mod commands;
 pub mod config;
 pub mod event;
