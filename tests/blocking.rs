@@ -37,6 +37,117 @@ fn a_blocked_client_is_served_by_a_push_from_another() {
     assert_eq!(sim.exec(c[1], "LRANGE k 0 -1"), Some(arr(&["b"])));
 }
 
+#[test]
+fn a_blocked_client_times_out_in_virtual_time() {
+    let (mut sim, c) = master(2);
+    let start = sim.now_ms();
+    sim.send_line(c[0], "BRPOP k 1.5").unwrap();
+    // Nothing before its 1.5 s are up; a null array once the clock is past them.
+    sim.run_until(start + 1_400);
+    assert!(sim.take_replies(c[0]).is_empty());
+    assert_eq!(info(&mut sim, c[1], "blocked_clients"), "1");
+    sim.run_until(start + 1_600);
+    assert_eq!(sim.take_replies(c[0]), vec![Reply::NilArray]);
+    assert_eq!(info(&mut sim, c[1], "blocked_clients"), "0");
+    // A push after the timeout finds nobody waiting.
+    assert_eq!(sim.exec(c[1], "RPUSH k a"), Some(Reply::Integer(1)));
+    sim.run_for(100);
+    assert!(sim.take_replies(c[0]).is_empty());
+}
+
+#[test]
+fn a_replica_applies_what_a_served_client_popped() {
+    let mut sim = Sim::new(7, 1);
+    let m = sim.add_node("m", Config::default());
+    let r = sim.add_node("r", Config::default());
+    let (blocked, writer) = (sim.connect_client(m), sim.connect_client(m));
+    let reader = sim.connect_client(r);
+    assert_eq!(sim.exec(reader, "REPLICAOF m 6379"), Some(Reply::ok()));
+    sim.run_for(7_000);
+    sim.send_line(blocked, "BRPOP list 0").unwrap();
+    sim.run_for(100);
+    assert_eq!(sim.exec(writer, "RPUSH list a b"), Some(Reply::Integer(2)));
+    sim.run_for(100);
+    assert_eq!(sim.take_replies(blocked), vec![arr(&["list", "b"])]);
+    sim.send_line(blocked, "BZMPOP 0 1 zset MAX COUNT 2")
+        .unwrap();
+    sim.run_for(100);
+    assert_eq!(
+        sim.exec(writer, "ZADD zset 1 x 2 y 3 z"),
+        Some(Reply::Integer(3))
+    );
+    sim.run_for(100);
+    assert_eq!(sim.take_replies(blocked).len(), 1);
+    assert_eq!(sim.exec(reader, "LRANGE list 0 -1"), Some(arr(&["a"])));
+    assert_eq!(sim.exec(reader, "ZRANGE zset 0 -1"), Some(arr(&["x"])));
+}
+
+#[test]
+fn a_console_shows_a_blocked_command_waiting_and_types_on_beside_it() {
+    use replscope::sim::console::BLOCKED_WAITING;
+    use replscope::sim::Action;
+    let (mut sim, _) = master(0);
+    let exec = |sim: &mut Sim, command: &str| {
+        sim.act(&Action::Exec {
+            node: "m".into(),
+            command: command.into(),
+        })
+        .unwrap();
+    };
+    let console = |sim: &Sim| -> Vec<(String, Option<Reply>, bool)> {
+        sim.console_log(0)
+            .unwrap()
+            .entries()
+            .map(|t| {
+                (
+                    t.command.clone(),
+                    t.reply.clone(),
+                    t.is_waiting() && t.blocks(),
+                )
+            })
+            .collect()
+    };
+    exec(&mut sim, "BLPOP jobs 0");
+    exec(&mut sim, "BLPOP other 2");
+    sim.run_for(1_000);
+    // Both wait, each on its own connection: the second was typed beside the first.
+    assert_eq!(
+        console(&sim),
+        vec![
+            ("BLPOP jobs 0".into(), None, true),
+            ("BLPOP other 2".into(), None, true),
+        ]
+    );
+    assert!(!BLOCKED_WAITING.is_empty());
+    exec(&mut sim, "RPUSH jobs j1");
+    sim.run_for(100);
+    // The push, typed while both wait, serves the first; the second times out in
+    // virtual time.
+    assert_eq!(console(&sim)[0].1, Some(arr(&["jobs", "j1"])));
+    assert_eq!(console(&sim)[2].1, Some(Reply::Integer(1)));
+    assert_eq!(console(&sim)[1].1, None);
+    sim.run_for(1_500);
+    assert_eq!(console(&sim)[1].1, Some(Reply::NilArray));
+    // The connections left blocked were closed once answered: one console client is left.
+    exec(&mut sim, "INFO clients");
+    sim.run_for(100);
+    let Some(Some(Reply::Bulk(text))) = console(&sim).last().map(|t| t.1.clone()) else {
+        panic!("INFO answered")
+    };
+    assert!(String::from_utf8_lossy(&text).contains("connected_clients:1\r\n"));
+}
+
+/// A field of `INFO clients`.
+fn info(sim: &mut Sim, client: ClientId, field: &str) -> String {
+    let Some(Reply::Bulk(text)) = sim.exec(client, "INFO clients") else {
+        panic!("INFO answered");
+    };
+    String::from_utf8_lossy(&text)
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_string))
+        .unwrap_or_default()
+}
+
 // ----- side by side with a real redis-server --------------------------------------------------
 
 use std::io::{Read, Write};
@@ -244,7 +355,7 @@ fn session(server: &Server, conns: usize, steps: &[Step]) -> Transcript {
             c[s.conn].send(&line);
         }
         std::thread::sleep(Duration::from_millis(s.settle_ms));
-        for (n, conn) in c.iter_mut().enumerate() {
+        for (n, conn) in c.iter_mut().enumerate().filter(|(_, c)| !c.closed) {
             for mut r in conn.drain() {
                 // Of INFO, the count of blocked clients (other fields vary from run to run).
                 if let (Reply::Bulk(text), true) = (&r, s.line.starts_with("INFO")) {
@@ -257,7 +368,7 @@ fn session(server: &Server, conns: usize, steps: &[Step]) -> Transcript {
                 }
                 replies.push(format!("{i} {:?} -> c{n} {r:?}", s.line));
             }
-            if std::mem::take(&mut conn.closed) {
+            if conn.closed {
                 replies.push(format!("{i} {:?} -> c{n} closed", s.line));
             }
         }
@@ -446,4 +557,57 @@ fn blocked_clients_are_served_in_order_and_propagated_like_redis() {
             step(0, "RPUSH u 1"),
         ],
     );
+}
+
+#[test]
+fn turning_into_a_replica_unblocks_and_closes_blocked_clients_like_redis() {
+    side_by_side(
+        4,
+        &[
+            step(1, "BLPOP k 0"),
+            step(1, "PING"),
+            step(2, "SET x 1"),
+            step(2, "WAIT 1 0"),
+            step(3, "BZPOPMIN z 10"),
+            step(0, "INFO clients"),
+            step(0, "REPLICAOF 127.0.0.1 1"),
+            step(0, "INFO clients"),
+            // A blocking command is a write: a read-only replica refuses it.
+            step(0, "BLPOP k 0"),
+            step(0, "BZMPOP 0 1 z MIN"),
+            step(0, "REPLICAOF NO ONE"),
+            step(0, "BLPOP k 0.1"),
+            wait(300),
+        ],
+    );
+}
+
+/// On a writable replica, a client blocked on a key is served by the write from the master
+/// that creates it, and the replica's copy then differs from the master's (as in Redis).
+fn writable_replica_serves_from_the_stream(master: &Server, replica: &Server) -> Vec<Reply> {
+    replica.replicate(master);
+    let mut blocked = Conn::open(replica.port);
+    blocked.send("BLPOP k 0");
+    std::thread::sleep(Duration::from_millis(100));
+    let mut seen = blocked.drain();
+    master.cmd(&["RPUSH", "k", "a", "b"]);
+    support::wait_offsets_equal(&[master, replica]);
+    std::thread::sleep(Duration::from_millis(100));
+    seen.extend(blocked.drain());
+    seen.push(replica.cmd(&["LRANGE", "k", "0", "-1"]));
+    seen.push(master.cmd(&["LRANGE", "k", "0", "-1"]));
+    seen
+}
+
+#[test]
+fn a_writable_replica_serves_its_blocked_clients_from_the_masters_stream_like_redis() {
+    let writable = ["--replica-read-only", "no"];
+    let real =
+        writable_replica_serves_from_the_stream(&Server::redis(&[]), &Server::redis(&writable));
+    let ours = writable_replica_serves_from_the_stream(
+        &Server::replscope(&[]),
+        &Server::replscope(&writable),
+    );
+    assert_eq!(real, vec![arr(&["k", "a"]), arr(&["b"]), arr(&["a", "b"])]);
+    assert_eq!(ours, real);
 }

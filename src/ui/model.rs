@@ -643,6 +643,14 @@ impl Model {
                     .into_iter()
                     .map(|text| ConsoleLine { input: false, text }),
             );
+            // A blocked command (BLPOP, WAIT…) says it waits; lines typed meanwhile go on a
+            // new connection, as in a second redis-cli.
+            if typed.is_waiting() && typed.blocks() {
+                lines.push(ConsoleLine {
+                    input: false,
+                    text: crate::sim::console::BLOCKED_WAITING.into(),
+                });
+            }
             number += 1;
         }
         note_lines(&mut lines, u64::MAX);

@@ -607,6 +607,30 @@ mod tests {
     }
 
     #[test]
+    fn blocking_timeouts_round_up_to_milliseconds_like_redis() {
+        let ms = |s: &str| LongDouble::parse(s.as_bytes()).unwrap().ceil_thousandfold();
+        assert_eq!(ms("0"), 0);
+        assert_eq!(ms("1.5"), 1500);
+        assert_eq!(ms("0.0001"), 1);
+        assert_eq!(ms("1e-400"), 1);
+        assert_eq!(ms("0.1"), 100);
+        // `ceill(-0.1)` is -0: a tiny negative timeout blocks for ever, as in Redis.
+        assert_eq!(ms("-0.0001"), 0);
+        assert_eq!(ms("-1"), -1000);
+        assert_eq!(ms("9223372036854775"), 9_223_372_036_854_775_000);
+        // Past a long long, and the infinities, Redis reads the x87 "integer indefinite".
+        for huge in [
+            "9223372036854775807",
+            "92233720368547758",
+            "1e30",
+            "inf",
+            "-inf",
+        ] {
+            assert_eq!(ms(huge), i64::MIN, "{huge}");
+        }
+    }
+
+    #[test]
     fn big_division() {
         let a = Big::from_u64(1_000_000_007);
         let (q, r) = a.divmod(&Big::from_u64(10));
