@@ -14,7 +14,9 @@
 //! - An unblocked client's pipelined commands run before the node sleeps
 //!   (`processUnblockedClients`), after the command that unblocked it.
 //! - A timed-out client gets a null array once the clock is past its deadline
-//!   (`checkBlockedClientTimeout`).
+//!   (`checkBlockedClientTimeout`). The node asks to be woken one millisecond after the
+//!   deadline ([`Node::poll_timeout`]); Redis checks in `beforeSleep`, so it answers at its
+//!   next event-loop turn, up to one `serverCron` period (100 ms) later.
 
 use std::collections::{BTreeMap, VecDeque};
 
