@@ -301,25 +301,45 @@ impl Tap {
 }
 
 /// One step of a session: connection `conn` sends `line` (a line starting with `#` only
-/// waits), then the replies every connection got within `settle_ms` are noted.
+/// waits); when `answered`, its reply is awaited; then the replies every connection got
+/// within `settle_ms` more are noted.
 struct Step {
     conn: usize,
     line: &'static str,
+    answered: bool,
     settle_ms: u64,
 }
 
+/// How long the clients served by a step take to get their replies after the step's own:
+/// both leave in the same event-loop turn.
+const SETTLE_MS: u64 = 30;
+
+/// A command answered at once.
 const fn step(conn: usize, line: &'static str) -> Step {
     Step {
         conn,
         line,
-        settle_ms: 60,
+        answered: true,
+        settle_ms: SETTLE_MS,
     }
 }
 
+/// A command that blocks, or waits behind one that does.
+const fn blocked(conn: usize, line: &'static str) -> Step {
+    Step {
+        conn,
+        line,
+        answered: false,
+        settle_ms: SETTLE_MS,
+    }
+}
+
+/// Lets `ms` pass.
 const fn wait(ms: u64) -> Step {
     Step {
         conn: 0,
         line: "#",
+        answered: false,
         settle_ms: ms,
     }
 }
@@ -344,6 +364,7 @@ fn session(server: &Server, conns: usize, steps: &[Step]) -> Transcript {
         ids.push(conn.reply());
     }
     let mut replies = Vec::new();
+    let mut early: Vec<Vec<Reply>> = vec![Vec::new(); conns];
     for (i, s) in steps.iter().enumerate() {
         if s.line != "#" {
             let mut line = s.line.to_string();
@@ -354,9 +375,23 @@ fn session(server: &Server, conns: usize, steps: &[Step]) -> Transcript {
             }
             c[s.conn].send(&line);
         }
+        let start = Instant::now();
+        while s.answered && early[s.conn].is_empty() && !c[s.conn].closed {
+            early[s.conn].extend(c[s.conn].drain());
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{:?} unanswered",
+                s.line
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
         std::thread::sleep(Duration::from_millis(s.settle_ms));
         for (n, conn) in c.iter_mut().enumerate().filter(|(_, c)| !c.closed) {
-            for mut r in conn.drain() {
+            let got: Vec<Reply> = std::mem::take(&mut early[n])
+                .into_iter()
+                .chain(conn.drain())
+                .collect();
+            for mut r in got {
                 // Of INFO, the count of blocked clients (other fields vary from run to run).
                 if let (Reply::Bulk(text), true) = (&r, s.line.starts_with("INFO")) {
                     let text = String::from_utf8_lossy(text);
@@ -484,70 +519,70 @@ fn blocked_clients_are_served_in_order_and_propagated_like_redis() {
         4,
         &[
             // FIFO on one key; a client blocked on two keys is served from the first ready.
-            step(1, "BLPOP a 0"),
-            step(2, "BLPOP b a 0"),
-            step(3, "BRPOP a 0"),
+            blocked(1, "BLPOP a 0"),
+            blocked(2, "BLPOP b a 0"),
+            blocked(3, "BRPOP a 0"),
             step(0, "RPUSH a 1 2"),
             step(0, "RPUSH b 3"),
             step(0, "LPUSH a 4"),
             step(0, "LLEN b"),
             // Keys made ready inside a transaction are served in the order they were created.
-            step(1, "BLPOP x y 0"),
+            blocked(1, "BLPOP x y 0"),
             step(0, "MULTI"),
             step(0, "RPUSH y 1"),
             step(0, "RPUSH x 2"),
             step(0, "EXEC"),
             step(0, "LRANGE x 0 -1"),
             // A key created and deleted in one transaction serves nobody.
-            step(1, "BLPOP gone 0"),
+            blocked(1, "BLPOP gone 0"),
             step(0, "MULTI"),
             step(0, "RPUSH gone 1"),
             step(0, "DEL gone"),
             step(0, "EXEC"),
             step(0, "RPUSH gone 2 3"),
             // BLMPOP takes up to its count; the rest goes to the next client.
-            step(1, "BLMPOP 0 1 m RIGHT COUNT 2"),
-            step(2, "BLMPOP 0 1 m LEFT COUNT 2"),
+            blocked(1, "BLMPOP 0 1 m RIGHT COUNT 2"),
+            blocked(2, "BLMPOP 0 1 m LEFT COUNT 2"),
             step(0, "RPUSH m 1 2 3"),
             // BLMOVE and BRPOPLPUSH served; a push on a key another client waits on serves
             // it too, as its own unit.
-            step(1, "BLMOVE src mid RIGHT LEFT 0"),
-            step(2, "BRPOPLPUSH mid dst 0"),
-            step(3, "BLPOP dst 0"),
+            blocked(1, "BLMOVE src mid RIGHT LEFT 0"),
+            blocked(2, "BRPOPLPUSH mid dst 0"),
+            blocked(3, "BLPOP dst 0"),
             step(0, "RPUSH src v"),
             step(0, "EXISTS src mid dst"),
             // A BLMOVE whose destination holds another type gets WRONGTYPE; the next
             // client is served.
             step(0, "SET str x"),
-            step(1, "BLMOVE q str LEFT LEFT 0"),
-            step(2, "BLPOP q 0"),
+            blocked(1, "BLMOVE q str LEFT LEFT 0"),
+            blocked(2, "BLPOP q 0"),
             step(0, "RPUSH q 1"),
             // Sorted sets.
-            step(1, "BZPOPMIN z 0"),
-            step(2, "BZMPOP 0 2 w z MAX COUNT 5"),
-            step(3, "BZPOPMAX z 0"),
+            blocked(1, "BZPOPMIN z 0"),
+            blocked(2, "BZMPOP 0 2 w z MAX COUNT 5"),
+            blocked(3, "BZPOPMAX z 0"),
             step(0, "ZADD z 1 a 2 b 3 c 4 d"),
             step(0, "ZRANGE z 0 -1 WITHSCORES"),
             // A client blocked for a list is not served by a sorted set, and the other way.
-            step(1, "BLPOP t 0"),
-            step(2, "BZPOPMIN t 0"),
+            blocked(1, "BLPOP t 0"),
+            blocked(2, "BZPOPMIN t 0"),
             step(0, "ZADD t 1 m"),
             step(0, "DEL t"),
             step(0, "RPUSH t 1"),
             // The commands a blocked client pipelined run once it is served.
-            step(1, "BLPOP p 0"),
-            step(1, "INCR n"),
-            step(1, "GET n"),
+            blocked(1, "BLPOP p 0"),
+            blocked(1, "INCR n"),
+            blocked(1, "GET n"),
             step(0, "INFO clients"),
             step(0, "RPUSH p 1"),
             // Timeouts answer a null array, BLMOVE's too.
-            step(1, "BLPOP none 0.2"),
-            step(2, "BLMOVE none d LEFT LEFT 0.2"),
-            step(3, "BZMPOP 0.2 1 none MIN"),
+            blocked(1, "BLPOP none 0.2"),
+            blocked(2, "BLMOVE none d LEFT LEFT 0.2"),
+            blocked(3, "BZMPOP 0.2 1 none MIN"),
             wait(500),
             // CLIENT UNBLOCK: as a timeout, or with an error.
-            step(1, "BLPOP u 0"),
-            step(2, "BZPOPMIN u 0"),
+            blocked(1, "BLPOP u 0"),
+            blocked(2, "BZPOPMIN u 0"),
             step(0, "CLIENT UNBLOCK {id1}"),
             step(0, "CLIENT UNBLOCK {id2} ERROR"),
             step(0, "CLIENT UNBLOCK {id2}"),
@@ -555,6 +590,12 @@ fn blocked_clients_are_served_in_order_and_propagated_like_redis() {
             step(0, "CLIENT UNBLOCK x"),
             step(0, "CLIENT UNBLOCK 1 2 3"),
             step(0, "RPUSH u 1"),
+            // Keys are per db, and a pop is propagated in the db it happened in.
+            step(1, "SELECT 3"),
+            blocked(1, "BLPOP d 0"),
+            step(0, "RPUSH d 0"),
+            step(0, "SELECT 3"),
+            step(0, "RPUSH d 3"),
         ],
     );
 }
@@ -564,11 +605,11 @@ fn turning_into_a_replica_unblocks_and_closes_blocked_clients_like_redis() {
     side_by_side(
         4,
         &[
-            step(1, "BLPOP k 0"),
-            step(1, "PING"),
+            blocked(1, "BLPOP k 0"),
+            blocked(1, "PING"),
             step(2, "SET x 1"),
-            step(2, "WAIT 1 0"),
-            step(3, "BZPOPMIN z 10"),
+            blocked(2, "WAIT 1 0"),
+            blocked(3, "BZPOPMIN z 10"),
             step(0, "INFO clients"),
             step(0, "REPLICAOF 127.0.0.1 1"),
             step(0, "INFO clients"),
@@ -576,7 +617,7 @@ fn turning_into_a_replica_unblocks_and_closes_blocked_clients_like_redis() {
             step(0, "BLPOP k 0"),
             step(0, "BZMPOP 0 1 z MIN"),
             step(0, "REPLICAOF NO ONE"),
-            step(0, "BLPOP k 0.1"),
+            blocked(0, "BLPOP k 0.1"),
             wait(300),
         ],
     );
