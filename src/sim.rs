@@ -754,6 +754,15 @@ impl Sim {
         }
     }
 
+    /// True if `node` holds its console's current connection blocked on keys (BLPOP…).
+    pub fn console_blocked_on_keys(&self, node: usize) -> bool {
+        let Some(end) = self.consoles.get(&node).and_then(|c| self.clients.get(c)) else {
+            return false;
+        };
+        end.conn
+            .is_some_and(|conn| self.nodes[end.node].node.blocked_on_keys(conn))
+    }
+
     /// Closes `client`, a console connection that was left blocked for a new one, once it
     /// has no command waiting any more: its reply came, it is of no further use.
     fn close_spare_console(&mut self, node: usize, client: ClientId) {

@@ -119,6 +119,10 @@ fn a_console_shows_a_blocked_command_waiting_and_types_on_beside_it() {
         ]
     );
     assert!(!BLOCKED_WAITING.is_empty());
+    assert!(
+        sim.console_blocked_on_keys(0),
+        "the node holds the console's last line"
+    );
     exec(&mut sim, "RPUSH jobs j1");
     sim.run_for(100);
     // The push, typed while both wait, serves the first; the second times out in
@@ -126,6 +130,7 @@ fn a_console_shows_a_blocked_command_waiting_and_types_on_beside_it() {
     assert_eq!(console(&sim)[0].1, Some(arr(&["jobs", "j1"])));
     assert_eq!(console(&sim)[2].1, Some(Reply::Integer(1)));
     assert_eq!(console(&sim)[1].1, None);
+    assert!(!sim.console_blocked_on_keys(0));
     sim.run_for(1_500);
     assert_eq!(console(&sim)[1].1, Some(Reply::NilArray));
     // The connections left blocked were closed once answered: one console client is left.

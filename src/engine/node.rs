@@ -438,6 +438,13 @@ impl Node {
         self.maxclients_ceiling = Some(ceiling);
     }
 
+    /// True if the client on `conn` is blocked on keys (BLPOP, BZPOPMIN…).
+    pub fn blocked_on_keys(&self, conn: ConnId) -> bool {
+        self.clients
+            .get(&conn)
+            .is_some_and(|c| c.key_block.is_some())
+    }
+
     pub fn run_id(&self) -> &str {
         &self.run_id
     }

@@ -1,8 +1,10 @@
 // A blocking command typed in a console (issue #15): BLPOP on an empty list shows that it
 // waits, the page stays live, a line typed meanwhile goes on a second connection (as in a
 // second redis-cli) and serves it, and a BLPOP with a timeout answers (nil) once that much
-// virtual time has passed. Screenshot: target/screenshots/blocking-waiting.png.
+// virtual time has passed; window.replscope.exec answers a blocked command's waiting at
+// once. Screenshot: target/screenshots/blocking-waiting.png.
 import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
 import { serveDir, launch, watchedPage, screenshot } from './harness.mjs';
 
 let site, browser;
@@ -37,4 +39,10 @@ test('a blocked console command waits visibly and is served from a line typed be
   await waiting.waitFor({ timeout: 10_000 });
   await output.locator('.line:not(.input)', { hasText: '(nil)' }).waitFor({ timeout: 20_000 });
   await waiting.waitFor({ state: 'detached', timeout: 10_000 });
+
+  // Through the page's API: a blocked command answers that it waits (at once, not after
+  // simulating a minute), and a push through the API serves it.
+  assert.deepEqual(await page.evaluate(() => window.replscope.exec('m', 'BLPOP api 0')), [WAITING]);
+  assert.deepEqual(await page.evaluate(() => window.replscope.exec('m', 'RPUSH api a')), ['(integer) 1']);
+  await output.locator('.line:not(.input)', { hasText: '2) "a"' }).waitFor({ timeout: 10_000 });
 });
