@@ -657,3 +657,26 @@ fn a_writable_replica_serves_its_blocked_clients_from_the_masters_stream_like_re
     assert_eq!(real, vec![arr(&["k", "a"]), arr(&["b"]), arr(&["a", "b"])]);
     assert_eq!(ours, real);
 }
+
+#[test]
+fn keys_created_by_other_commands_wake_blocked_clients_like_redis() {
+    side_by_side(
+        3,
+        &[
+            // LMOVE and RPOPLPUSH creating their destination.
+            blocked(1, "BLPOP moved 0"),
+            step(0, "RPUSH from a b"),
+            step(0, "LMOVE from moved LEFT RIGHT"),
+            blocked(1, "BRPOP moved2 0"),
+            step(0, "RPOPLPUSH from moved2"),
+            // A store creating a sorted set; overwriting an existing key wakes nobody.
+            blocked(2, "BZPOPMIN stored 0"),
+            step(0, "ZADD z1 1 a 2 b"),
+            step(0, "ZUNIONSTORE stored 1 z1"),
+            step(0, "RENAME z1 renamed"),
+            blocked(2, "BZPOPMAX renamed2 0"),
+            step(0, "RENAME renamed renamed2"),
+            step(0, "EXISTS renamed2"),
+        ],
+    );
+}
