@@ -4,6 +4,7 @@
 
 pub mod argv;
 pub mod backlog;
+mod blocked;
 mod clients;
 mod command_stats;
 pub mod commands;

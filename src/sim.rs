@@ -739,14 +739,56 @@ impl Sim {
         self.console_logs.get(&node)
     }
 
-    /// The console client of `node` (reconnected if its connection was lost).
+    /// The console client of `node`: reconnected if its connection was lost, and a new
+    /// connection while the current one is blocked (BLPOP, WAIT…), as one opens a second
+    /// redis-cli; the blocked one is closed once answered (see [`Sim::close_spare_console`]).
     pub fn console(&mut self, node: usize) -> ClientId {
+        let blocked = |sim: &Sim, c: ClientId| {
+            sim.console_logs
+                .get(&node)
+                .is_some_and(|log| log.blocked(c))
+        };
         match self.consoles.get(&node) {
-            Some(&c) if self.clients.get(&c).is_some_and(|e| e.conn.is_some()) => c,
+            Some(&c)
+                if self.clients.get(&c).is_some_and(|e| e.conn.is_some()) && !blocked(self, c) =>
+            {
+                c
+            }
             _ => {
                 let c = self.connect_client(node);
                 self.consoles.insert(node, c);
                 c
+            }
+        }
+    }
+
+    /// True if `node` holds its console's current connection blocked on keys (BLPOP…).
+    pub fn console_blocked_on_keys(&self, node: usize) -> bool {
+        let Some(end) = self.consoles.get(&node).and_then(|c| self.clients.get(c)) else {
+            return false;
+        };
+        end.conn
+            .is_some_and(|conn| self.nodes[end.node].node.blocked_on_keys(conn))
+    }
+
+    /// Closes `client`, a console connection that was left blocked for a new one, once it
+    /// has no command waiting any more: its reply came, it is of no further use.
+    fn close_spare_console(&mut self, node: usize, client: ClientId) {
+        let current = self.consoles.get(&node) == Some(&client);
+        let waits = self
+            .console_logs
+            .get(&node)
+            .is_some_and(|log| log.waits(client));
+        if current || waits {
+            return;
+        }
+        let Some(end) = self.clients.get_mut(&client) else {
+            return;
+        };
+        if end.conn.take().is_some() {
+            let from = Endpoint::Client(client);
+            if let Some(to) = self.net.peer(from) {
+                self.send_close(from, to);
             }
         }
     }
@@ -976,6 +1018,7 @@ impl Sim {
                         for (node, typed) in answered {
                             self.check_console_read(node, &typed);
                             self.check_reply(node, &typed);
+                            self.close_spare_console(node, id);
                         }
                         self.check_reader_reply(id);
                     }

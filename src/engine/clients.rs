@@ -74,6 +74,7 @@ impl Node {
             }
             b"info" => Reply::Bulk(format!("{}\n", self.client_info(conn)).into_bytes()),
             b"list" => self.client_list(argv),
+            b"unblock" => self.client_unblock(argv),
             _ => self.client_kill(conn, argv),
         }
     }

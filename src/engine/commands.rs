@@ -33,6 +33,7 @@
 //! - Randomness (RANDOMKEY, SPOP, active expiry) comes only from `ExecCtx::rng`.
 //! - Error replies are `String`s: non-UTF-8 bytes echoed in errors are replaced.
 
+mod blocking;
 mod expire;
 mod hashes;
 mod hyperloglog;
@@ -51,12 +52,15 @@ mod zsets;
 
 use rand_chacha::ChaCha8Rng;
 
-use super::keyspace::{Db, Entry, Keyspace};
+use super::keyspace::{Db, Entry, Keyspace, Value};
 use super::resp::Reply;
 
+pub use blocking::{BlockRequest, BlockedOp, Served};
 pub use expire::active_expire_cycle;
+pub use lists::End;
 pub use table::{all, lookup, lookup_subcommand};
 pub use util::glob_match;
+pub use zsets::ZEnd;
 
 /// Command flags as in Redis's command table (`server.h`, `CMD_*`), the subset that matters.
 pub mod flags {
@@ -80,6 +84,8 @@ pub mod flags {
     pub const TOUCHES_ARBITRARY_KEYS: u32 = 1 << 14;
     /// `CMD_MAY_REPLICATE` (PFCOUNT): read-only, yet may change the dataset and propagate.
     pub const MAY_REPLICATE: u32 = 1 << 15;
+    /// `CMD_BLOCKING`: may block the client (BLPOP, BZPOPMIN…).
+    pub const BLOCKING: u32 = 1 << 16;
 }
 
 /// A data command's implementation.
@@ -324,6 +330,18 @@ pub struct ExecCtx<'a> {
     /// Keys (db, name) given an expire by this context's commands (`setExpire`): a
     /// writable replica remembers those its own clients set, to expire them itself.
     pub expires_set: Vec<(usize, Vec<u8>)>,
+    /// `CLIENT_DENY_BLOCKING`: a blocking command with nothing to do answers the timeout's
+    /// null at once instead of asking to block. True unless the caller can park a client
+    /// (the node, for a client outside EXEC).
+    pub deny_blocking: bool,
+    /// Set when a blocking command asks to block (see [`ExecCtx::take_block`]).
+    block: Option<BlockRequest>,
+    /// Whether clients are blocked on keys: only then does creating a list or a sorted set
+    /// note the key as ready (`signalKeyAsReady`'s quick return).
+    pub signal_ready: bool,
+    /// Keys (db, key) created as a list or a sorted set, each once, in order (`dbAdd` →
+    /// `signalKeyAsReady`). Bounded by the keys one command can write.
+    ready: Vec<(usize, Vec<u8>)>,
     prop: PropState,
 }
 
@@ -347,6 +365,10 @@ impl<'a> ExecCtx<'a> {
             propagate: true,
             proto_max_bulk_len: crate::engine::resp::PROTO_MAX_BULK_LEN as u64,
             expires_set: Vec::new(),
+            deny_blocking: true,
+            block: None,
+            signal_ready: false,
+            ready: Vec::new(),
             prop: PropState::default(),
         }
     }
@@ -447,6 +469,28 @@ impl<'a> ExecCtx<'a> {
         self.prop.rewritten = Some(argv.iter().map(|a| a.as_ref().to_vec()).collect());
     }
 
+    /// `dbAdd`: adds `key` (missing, or just deleted) to the selected db; a list or a
+    /// sorted set is noted as ready for the clients blocked on it (`signalKeyAsReady`).
+    fn db_add(&mut self, key: Vec<u8>, entry: Entry) {
+        if self.signal_ready && matches!(entry.value, Value::List(_) | Value::ZSet(_)) {
+            let ready = (self.db, key.clone());
+            if !self.ready.contains(&ready) {
+                self.ready.push(ready);
+            }
+        }
+        self.dbm().insert(key, entry);
+    }
+
+    /// What the last command asked to block on, if it did (and may: see `deny_blocking`).
+    pub fn take_block(&mut self) -> Option<BlockRequest> {
+        self.block.take()
+    }
+
+    /// The keys created as lists or sorted sets so far (see `signal_ready`), taken.
+    pub fn take_ready(&mut self) -> Vec<(usize, Vec<u8>)> {
+        std::mem::take(&mut self.ready)
+    }
+
     /// `alsoPropagate` in the current db.
     fn also_propagate<A: AsRef<[u8]>>(&mut self, argv: &[A]) {
         let db = self.db;
@@ -486,6 +530,31 @@ pub fn execute(
         ops.push(Propagated { db: ctx.db, argv });
     }
     (reply, ops)
+}
+
+/// Serves a client blocked with `op` from `key` (in `ctx.db`), which holds a non-empty value
+/// of the type `op` waits for: what it did, and the ops Redis propagates for it, in order
+/// (a lazily expired destination's deletion, then the pop or move). See `blocking::serve`.
+pub fn serve_blocked(ctx: &mut ExecCtx, key: &[u8], op: &BlockedOp) -> (Served, Vec<Propagated>) {
+    ctx.prop = PropState::default();
+    let served = blocking::serve(ctx, key, op);
+    let prop = std::mem::take(&mut ctx.prop);
+    (served, prop.also)
+}
+
+/// The kind of value at `key` in `ctx.db`, looked up as `handleClientsBlockedOnKeys` does
+/// (`lookupKeyReadWithFlags`: a logically expired key is missing, and on a master it is
+/// deleted): `Some(true)` for a list, `Some(false)` for a sorted set, `None` otherwise.
+/// Returns the deletion ops of a lazy expiry.
+pub fn blocking_kind(ctx: &mut ExecCtx, key: &[u8]) -> (Option<bool>, Vec<Propagated>) {
+    ctx.prop = PropState::default();
+    let kind = match ctx.lookup_read(key).map(|e| &e.value) {
+        Some(Value::List(_)) => Some(true),
+        Some(Value::ZSet(_)) => Some(false),
+        _ => None,
+    };
+    let prop = std::mem::take(&mut ctx.prop);
+    (kind, prop.also)
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::argv::Argv;
 use super::backlog::{Backlog, Page, PagePool};
+use super::blocked::{Blocked, KeyBlock};
 use super::command_stats::{self, CommandStats};
 use super::commands::{self, flags, ExecCtx, ExpireView, Handler, Propagated};
 use super::config::{Config, ConfigError};
@@ -200,6 +201,8 @@ pub(crate) struct Client {
     /// Master offset after this client's last propagated write (for WAIT).
     pub woff: i64,
     pub wait: Option<WaitBlock>,
+    /// Blocked on keys (BLPOP, BZPOPMIN…).
+    pub key_block: Option<KeyBlock>,
     /// Set once the client ran SYNC/PSYNC, with everything replication needs to know.
     pub replica: Option<ReplicaLink>,
     /// REPLCONF data sent before SYNC.
@@ -223,9 +226,10 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    /// Blocked (WAIT, SAVE): its further commands wait, and it is never idle-closed.
+    /// Blocked (WAIT, BLPOP and co., SAVE): its further commands wait, and it is never
+    /// idle-closed.
     pub(crate) fn is_blocked(&self) -> bool {
-        self.wait.is_some() || self.awaiting_driver
+        self.wait.is_some() || self.key_block.is_some() || self.awaiting_driver
     }
 }
 
@@ -293,6 +297,8 @@ pub struct Node {
     pub(crate) replica_expires: ReplicaKeysWithExpire,
     /// `active_expire_enabled` (`DEBUG SET-ACTIVE-EXPIRE`): whether serverCron expires keys.
     pub(crate) active_expire: bool,
+    /// Clients blocked on keys, and keys ready to serve them.
+    pub(crate) blocked: Blocked,
 }
 
 /// Seconds a client idles before its query buffer is trimmed (`clientsCronResizeQueryBuffer`).
@@ -396,6 +402,7 @@ impl Node {
             config_file: false,
             rewriting: VecDeque::new(),
             active_expire: true,
+            blocked: Blocked::default(),
         }
     }
 
@@ -446,6 +453,7 @@ impl Node {
         self.master_timers();
         self.persistence_timers();
         self.expire_waits();
+        self.expire_key_blocks();
         self.before_sleep();
     }
 
@@ -465,6 +473,9 @@ impl Node {
             if let Some(deadline) = c.wait.as_ref().and_then(|w| w.deadline_ms) {
                 t = t.min(deadline);
             }
+        }
+        if let Some(due) = self.key_block_due_ms() {
+            t = t.min(due);
         }
         t
     }
@@ -501,6 +512,13 @@ impl Node {
 
     pub fn set_maxclients_ceiling(&mut self, ceiling: u64) {
         self.maxclients_ceiling = Some(ceiling);
+    }
+
+    /// True if the client on `conn` is blocked on keys (BLPOP, BZPOPMIN…).
+    pub fn blocked_on_keys(&self, conn: ConnId) -> bool {
+        self.clients
+            .get(&conn)
+            .is_some_and(|c| c.key_block.is_some())
     }
 
     pub fn run_id(&self) -> &str {
@@ -739,6 +757,7 @@ impl Node {
                 last_interaction_s: self.now_ms / 1000,
                 woff: 0,
                 wait: None,
+                key_block: None,
                 replica: None,
                 listening_port: 0,
                 announced_ip: None,
@@ -770,6 +789,9 @@ impl Node {
     /// `freeClient` for a normal client or an attached replica.
     fn forget_client(&mut self, conn: ConnId) {
         if let Some(client) = self.clients.remove(&conn) {
+            if let Some(block) = &client.key_block {
+                self.forget_key_block(conn, block);
+            }
             if client.replica.is_some() {
                 self.replica_detached(conn, client);
             }
@@ -1030,9 +1052,14 @@ impl Node {
             }
         }
         if let Some(client) = self.clients.get_mut(&conn) {
+            // A client that just blocked on keys is answered when served or timed out.
+            let blocked = client.key_block.is_some();
             client.parser.recycle(argv);
-            self.reply(conn, &reply);
+            if !blocked {
+                self.reply(conn, &reply);
+            }
         }
+        self.handle_clients_blocked_on_keys();
     }
 
     /// Runs a data command against the keyspace with the client's db and expiry view.
@@ -1049,9 +1076,13 @@ impl Node {
         } else {
             ExpireView::Master
         };
-        let (reply, db, mut produced) = self.exec_data(db, view, spec, argv);
+        let may_block = !self.in_exec;
+        let (reply, db, mut produced, block) = self.exec_data(db, view, spec, argv, may_block);
         if let Some(c) = self.clients.get_mut(&conn) {
             c.db = db;
+        }
+        if let Some(req) = block {
+            self.block_on_keys(conn, spec, db, req);
         }
         // A replica (even a writable one) never propagates its own writes (shouldPropagate).
         if !self.replica.is_replica() {
@@ -1060,22 +1091,39 @@ impl Node {
         reply
     }
 
-    /// Executes a data command; returns the reply, the db selected afterwards and the ops.
+    /// A context for running data commands in `db` with this node's settings.
+    pub(crate) fn data_ctx(&mut self, db: usize, view: ExpireView) -> ExecCtx<'_> {
+        let mut ctx = ExecCtx::new(&mut self.keyspace, db, self.now_ms, view, &mut self.rng);
+        ctx.lazyfree_lazy_expire = self.cfg.lazyfree_lazy_expire;
+        // A replica never propagates its own writes (`shouldPropagate`).
+        ctx.propagate = !self.replica.is_replica();
+        ctx.proto_max_bulk_len = self.cfg.proto_max_bulk_len;
+        ctx.signal_ready = self.blocked.any();
+        ctx
+    }
+
+    /// Executes a data command; returns the reply, the db selected afterwards, the ops,
+    /// and what it asks to block on (only when `may_block`: a client outside EXEC).
     pub(crate) fn exec_data(
         &mut self,
         db: usize,
         view: ExpireView,
         spec: &'static commands::CommandSpec,
         argv: &[Vec<u8>],
-    ) -> (Reply, usize, Vec<Propagated>) {
-        let mut ctx = ExecCtx::new(&mut self.keyspace, db, self.now_ms, view, &mut self.rng);
-        ctx.lazyfree_lazy_expire = self.cfg.lazyfree_lazy_expire;
-        // A replica never propagates its own writes (`shouldPropagate`).
-        ctx.propagate = !self.replica.is_replica();
-        ctx.proto_max_bulk_len = self.cfg.proto_max_bulk_len;
+        may_block: bool,
+    ) -> (
+        Reply,
+        usize,
+        Vec<Propagated>,
+        Option<commands::BlockRequest>,
+    ) {
+        let mut ctx = self.data_ctx(db, view);
+        ctx.deny_blocking = !may_block;
         let (reply, ops) = commands::execute(&mut ctx, spec, argv);
         let db = ctx.db;
         let expires_set = std::mem::take(&mut ctx.expires_set);
+        let block = ctx.take_block();
+        let created = ctx.take_ready();
         if self.replica.is_replica() && !self.cfg.replica_read_only {
             for (db, key) in expires_set {
                 self.replica_expires.remember(db, key);
@@ -1084,10 +1132,11 @@ impl Node {
         if spec.name == "flushall" {
             self.replica_expires.clear();
         }
+        self.signal_ready(created);
         if spec.is_write() {
             self.memory.wrote(argv.iter().map(Vec::len).sum());
         }
-        (reply, db, ops)
+        (reply, db, ops, block)
     }
 
     /// Commands the node itself implements. `None` means the reply was already handled.
@@ -1405,9 +1454,12 @@ impl Node {
         }
     }
 
-    /// `beforeSleep`: GETACK requests, WAIT unblocking, incremental backlog trimming.
+    /// `beforeSleep`: the commands of just unblocked clients, GETACK requests, WAIT
+    /// unblocking, incremental backlog trimming, clients blocked on keys made ready.
     fn before_sleep(&mut self) {
+        self.process_unblocked_clients();
         self.master_before_sleep();
+        self.handle_clients_blocked_on_keys();
     }
 
     /// Replies to WAIT clients whose timeout passed.

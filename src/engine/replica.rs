@@ -245,20 +245,8 @@ impl Node {
     pub fn set_master(&mut self, host: String, port: u16) {
         let was_master = !self.replica.is_replica();
         self.drop_master_link();
-        // Clients blocked in WAIT get an error: we are no longer a master.
-        let blocked: Vec<ConnId> = self
-            .clients
-            .iter()
-            .filter(|(_, c)| c.wait.is_some())
-            .map(|(id, _)| *id)
-            .collect();
-        for conn in blocked {
-            if let Some(c) = self.clients.get_mut(&conn) {
-                c.wait = None;
-            }
-            self.reply(conn, &Reply::error("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"));
-            self.resume_client(conn);
-        }
+        // Clients blocked in master, now replica.
+        self.disconnect_all_blocked_clients();
         if was_master {
             self.replica.cached = None;
             self.log(LogLevel::Notice, "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
@@ -1305,6 +1293,8 @@ impl Node {
         } else {
             self.run_master_command(argv);
         }
+        // A write from our master may feed clients blocked on a writable replica.
+        self.handle_clients_blocked_on_keys();
     }
 
     fn run_master_command(&mut self, argv: Vec<Vec<u8>>) {
@@ -1325,7 +1315,8 @@ impl Node {
                         .as_ref()
                         .and_then(|l| l.client.as_ref())
                         .map_or(0, |c| c.db);
-                    let (reply, db, _) = self.exec_data(db, ExpireView::MasterClient, spec, &argv);
+                    let (reply, db, _, _) =
+                        self.exec_data(db, ExpireView::MasterClient, spec, &argv, false);
                     if let Some(c) = self.replica.link.as_mut().and_then(|l| l.client.as_mut()) {
                         c.db = db;
                     }

@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::{redis_cli, ClientId};
+use crate::engine::commands::flags;
 use crate::engine::resp::{split_args, Reply};
 
 /// Commands kept per console: a scripted scenario may type thousands. Older ones leave,
@@ -56,6 +57,10 @@ pub fn refuse_line(action: &super::action::Action) -> Option<String> {
         _ => None,
     }
 }
+
+/// What a console shows under a command that blocks its connection (BLPOP, WAIT…) until
+/// its reply comes.
+pub const BLOCKED_WAITING: &str = "(waiting… blocked until served or timed out)";
 
 /// A command typed in a console, and what became of it.
 #[derive(Clone, Debug, PartialEq)]
@@ -104,6 +109,15 @@ impl Typed {
         self.reply.is_none() && self.lost.is_none()
     }
 
+    /// True for a command that may block its connection until another client acts or
+    /// its timeout passes (BLPOP and the other `blocking` commands, WAIT).
+    pub fn blocks(&self) -> bool {
+        let argv = split_args(self.command.as_bytes()).unwrap_or_default();
+        argv.first()
+            .and_then(|name| crate::engine::commands::lookup(name))
+            .is_some_and(|spec| spec.has(flags::BLOCKING) || spec.name == "wait")
+    }
+
     fn waits_on(&self, client: ClientId) -> bool {
         self.client == client && self.is_waiting()
     }
@@ -138,6 +152,16 @@ impl ConsoleLog {
     /// True if a command sent on `client` waits for its reply.
     pub fn waits(&self, client: ClientId) -> bool {
         self.entries.iter().any(|t| t.waits_on(client))
+    }
+
+    /// True if the oldest command still waiting on `client` is one that blocks (see
+    /// [`Typed::blocks`]): the console then types on a new connection, as one opens a
+    /// second redis-cli next to one stuck in BLPOP.
+    pub fn blocked(&self, client: ClientId) -> bool {
+        self.entries
+            .iter()
+            .find(|t| t.waits_on(client))
+            .is_some_and(|t| t.blocks())
     }
 
     /// `client` received `reply`: it answers its oldest command still waiting (see

@@ -643,6 +643,14 @@ impl Model {
                     .into_iter()
                     .map(|text| ConsoleLine { input: false, text }),
             );
+            // A blocked command (BLPOP, WAIT…) says it waits; lines typed meanwhile go on a
+            // new connection, as in a second redis-cli.
+            if typed.is_waiting() && typed.blocks() {
+                lines.push(ConsoleLine {
+                    input: false,
+                    text: crate::sim::console::BLOCKED_WAITING.into(),
+                });
+            }
             number += 1;
         }
         note_lines(&mut lines, u64::MAX);
@@ -660,7 +668,10 @@ impl Model {
 
     /// Types `command` on `node`'s console and runs the timeline until its reply is in (at
     /// most 60 s of virtual time): the reply, as redis-cli would print it. Replies to earlier
-    /// commands still on their way go to the console as usual.
+    /// commands still on their way go to the console as usual. A command that blocks on keys
+    /// (BLPOP…) answers [`BLOCKED_WAITING`](crate::sim::console::BLOCKED_WAITING) as soon as
+    /// the node holds it: nothing but another command can serve it, so running on would only
+    /// burn time (its timeout still runs with the timeline).
     pub fn exec_and_wait(&mut self, node: &str, command: &str) -> Result<Vec<String>, String> {
         let index = self.timeline.sim().lookup(node)?;
         match crate::engine::resp::split_args(command.as_bytes()) {
@@ -682,6 +693,7 @@ impl Model {
             m.timeline.sim().console_log(index)?.last()
         }
         while ours(self, index).is_some_and(|t| t.is_waiting())
+            && !self.timeline.sim().console_blocked_on_keys(index)
             && self.timeline.sim().now_us() < limit
         {
             if !self.timeline.step() {
@@ -689,6 +701,9 @@ impl Model {
             }
         }
         let typed = ours(self, index).ok_or("the command was not sent")?;
+        if typed.is_waiting() && self.timeline.sim().console_blocked_on_keys(index) {
+            return Ok(vec![crate::sim::console::BLOCKED_WAITING.into()]);
+        }
         if typed.is_waiting() {
             return Err("no reply within 60 s of virtual time".into());
         }

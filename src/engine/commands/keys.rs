@@ -178,7 +178,7 @@ pub fn rename(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     let Some(entry) = ctx.dbm().swap_remove(src.as_slice()) else {
         return err("ERR no such key");
     };
-    ctx.dbm().insert(dst.clone(), entry);
+    ctx.db_add(dst.clone(), entry);
     ctx.dirty(1);
     Reply::ok()
 }

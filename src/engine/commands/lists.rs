@@ -23,7 +23,7 @@ fn push(ctx: &mut ExecCtx, argv: &[Vec<u8>], head: bool) -> Reply {
             let mut list = VecDeque::new();
             push_all(&mut list, &argv[2..], head);
             let len = list.len();
-            ctx.dbm().insert(
+            ctx.db_add(
                 key.clone(),
                 Entry {
                     value: Value::List(list),
@@ -272,96 +272,277 @@ pub fn lrem(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     int(removed)
 }
 
-/// `getListPositionFromObjectOrReply`: LEFT is the head, RIGHT the tail.
-fn list_end(arg: &[u8]) -> Result<bool, Reply> {
-    if eq_ic(arg, "right") {
-        Ok(false)
-    } else if eq_ic(arg, "left") {
-        Ok(true)
-    } else {
-        Err(syntax())
-    }
-}
-
-/// `lmoveGenericCommand`: pops from `argv[1]`'s `from` end and pushes onto `argv[2]`'s `to`
-/// end (creating it), replying with the element; nil when the source is missing. Both keys
-/// are write lookups and must be lists (the destination is checked before anything moves).
-/// The source is deleted when emptied; the same key on both sides rotates the list. The
-/// command propagates as sent.
-fn lmove_generic(ctx: &mut ExecCtx, argv: &[Vec<u8>], from_head: bool, to_head: bool) -> Reply {
-    let (src, dst) = (&argv[1], &argv[2]);
-    match ctx.lookup_write(src) {
-        None => return Reply::Nil,
-        Some(Entry {
-            value: Value::List(list),
-            ..
-        }) if list.is_empty() => return Reply::Nil,
-        Some(Entry {
-            value: Value::List(_),
-            ..
-        }) => {}
-        Some(_) => return wrongtype(),
-    }
-    match ctx.lookup_write(dst) {
-        None
-        | Some(Entry {
-            value: Value::List(_),
-            ..
-        }) => {}
-        Some(_) => return wrongtype(),
-    }
-    let value = match ctx.dbm().get_mut(src.as_slice()) {
-        Some(Entry {
-            value: Value::List(list),
-            ..
-        }) => {
-            if from_head {
-                list.pop_front()
-            } else {
-                list.pop_back()
-            }
-        }
-        _ => None,
-    };
-    let Some(value) = value else {
-        return Reply::Nil;
-    };
-    match ctx.dbm().get_mut(dst.as_slice()) {
-        Some(Entry {
-            value: Value::List(list),
-            ..
-        }) => push_all(list, std::slice::from_ref(&value), to_head),
-        _ => {
-            ctx.dbm().insert(
-                dst.clone(),
-                Entry {
-                    value: Value::List(VecDeque::from([value.clone()])),
-                    expire_at_ms: None,
-                },
-            );
-        }
-    }
-    let emptied = matches!(
-        ctx.dbr().get(src.as_slice()),
-        Some(Entry { value: Value::List(list), .. }) if list.is_empty()
-    );
-    if emptied {
-        ctx.dbm().swap_remove(src.as_slice());
-    }
-    ctx.dirty(1);
-    Reply::Bulk(value)
-}
-
 /// LMOVE source destination LEFT|RIGHT LEFT|RIGHT: the ends are parsed before any lookup.
 pub fn lmove(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
-    let (from_head, to_head) = match (list_end(&argv[3]), list_end(&argv[4])) {
-        (Ok(f), Ok(t)) => (f, t),
-        (Err(e), _) | (_, Err(e)) => return e,
-    };
-    lmove_generic(ctx, argv, from_head, to_head)
+    let ends = End::parse(&argv[3]).and_then(|f| End::parse(&argv[4]).map(|t| (f, t)));
+    match ends {
+        Ok((from, to)) => lmove_generic(ctx, argv, from, to),
+        Err(e) => e,
+    }
 }
 
 /// RPOPLPUSH source destination: LMOVE source destination RIGHT LEFT.
 pub fn rpoplpush(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
-    lmove_generic(ctx, argv, false, true)
+    lmove_generic(ctx, argv, End::Right, End::Left)
+}
+
+/// `lmoveGenericCommand`: nil when the source is missing, else [`move_element`]; the
+/// command propagates as sent.
+fn lmove_generic(ctx: &mut ExecCtx, argv: &[Vec<u8>], from: End, to: End) -> Reply {
+    match nonempty_list(ctx, &argv[1]) {
+        Err(e) => e,
+        Ok(None) => Reply::Nil,
+        Ok(Some(_)) => match move_element(ctx, &argv[1], &argv[2], from, to) {
+            Ok((value, _)) => Reply::Bulk(value),
+            Err(e) => e,
+        },
+    }
+}
+
+/// An end of a list (`LIST_HEAD` / `LIST_TAIL`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    Left,
+    Right,
+}
+
+impl End {
+    /// `getListPositionFromObjectOrReply`: `LEFT` or `RIGHT`, in any case.
+    pub fn parse(arg: &[u8]) -> Result<End, Reply> {
+        if eq_ic(arg, "left") {
+            Ok(End::Left)
+        } else if eq_ic(arg, "right") {
+            Ok(End::Right)
+        } else {
+            Err(syntax())
+        }
+    }
+
+    /// `shared.left` / `shared.right`: lowercase, as a served BLMOVE propagates them.
+    pub fn word(self) -> &'static str {
+        match self {
+            End::Left => "left",
+            End::Right => "right",
+        }
+    }
+
+    /// `shared.lpop` / `shared.rpop`: the pop Redis propagates for this end.
+    pub fn pop_command(self) -> &'static str {
+        match self {
+            End::Left => "LPOP",
+            End::Right => "RPOP",
+        }
+    }
+
+    fn pop(self, list: &mut VecDeque<Vec<u8>>) -> Option<Vec<u8>> {
+        match self {
+            End::Left => list.pop_front(),
+            End::Right => list.pop_back(),
+        }
+    }
+
+    fn push(self, list: &mut VecDeque<Vec<u8>>, item: Vec<u8>) {
+        match self {
+            End::Left => list.push_front(item),
+            End::Right => list.push_back(item),
+        }
+    }
+}
+
+/// `lookupKeyWrite` + `checkType` for a pop: the length of the list at `key` if it holds a
+/// non-empty one, `Err` for another type.
+pub(super) fn nonempty_list(ctx: &mut ExecCtx, key: &[u8]) -> Result<Option<usize>, Reply> {
+    match ctx.lookup_write(key) {
+        None => Ok(None),
+        Some(Entry {
+            value: Value::List(list),
+            ..
+        }) => Ok((!list.is_empty()).then_some(list.len())),
+        Some(_) => Err(wrongtype()),
+    }
+}
+
+/// Pops `n` elements from `end` of the list at `key` (known to hold one), deleting the key
+/// when it empties (`listElementsRemoved`). Returns them in popping order and whether the
+/// key was deleted.
+fn pop_elements(ctx: &mut ExecCtx, key: &[u8], end: End, n: usize) -> (Vec<Reply>, bool) {
+    let Some(Entry {
+        value: Value::List(list),
+        ..
+    }) = ctx.dbm().get_mut(key)
+    else {
+        return (Vec::new(), false);
+    };
+    let items: Vec<Reply> = (0..n)
+        .map_while(|_| end.pop(list))
+        .map(Reply::Bulk)
+        .collect();
+    let deleted = list.is_empty();
+    if deleted {
+        ctx.dbm().swap_remove(key);
+    }
+    ctx.dirty(items.len() as u64);
+    (items, deleted)
+}
+
+/// `listPopRangeAndReplyWithKey`: pops up to `count` elements from `end` of the non-empty
+/// list at `key`, answering `[key, [elements]]`; also returns how many were popped and
+/// whether the key was deleted.
+pub(super) fn pop_range_with_key(
+    ctx: &mut ExecCtx,
+    key: &[u8],
+    end: End,
+    count: u64,
+) -> (Reply, usize, bool) {
+    let n = usize::try_from(count).unwrap_or(usize::MAX);
+    let (items, deleted) = pop_elements(ctx, key, end, n);
+    let popped = items.len();
+    let reply = Reply::Array(vec![Reply::bulk(key), Reply::Array(items)]);
+    (reply, popped, deleted)
+}
+
+/// Pops one element from `end` of the non-empty list at `key` (BLPOP's single pop); also
+/// returns whether the key was deleted.
+pub(super) fn pop_one(ctx: &mut ExecCtx, key: &[u8], end: End) -> (Option<Vec<u8>>, bool) {
+    let (mut items, deleted) = pop_elements(ctx, key, end, 1);
+    match items.pop() {
+        Some(Reply::Bulk(v)) => (Some(v), deleted),
+        _ => (None, deleted),
+    }
+}
+
+/// The `LMPOP`/`BLMPOP` arguments after the command (and BLMPOP's timeout).
+pub(super) struct MpopArgs<W> {
+    /// Index of the first key in argv, and how many keys there are.
+    pub first_key: usize,
+    pub numkeys: usize,
+    pub where_: W,
+    /// `COUNT`, 1 when not given.
+    pub count: u64,
+}
+
+/// `lmpopGenericCommand`/`zmpopGenericCommand`'s parsing: `numkeys` at `numkeys_idx`, the
+/// keys, the end (`parse_where`), then an optional `COUNT`, each error in Redis's order.
+pub(super) fn parse_mpop<W>(
+    argv: &[Vec<u8>],
+    numkeys_idx: usize,
+    parse_where: impl Fn(&[u8]) -> Option<W>,
+) -> Result<MpopArgs<W>, Reply> {
+    let numkeys = crate::engine::resp::parse_i64(&argv[numkeys_idx])
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| err("ERR numkeys should be greater than 0"))?;
+    let first_key = numkeys_idx + 1;
+    let where_idx = usize::try_from(numkeys)
+        .ok()
+        .and_then(|n| first_key.checked_add(n))
+        .filter(|i| *i < argv.len())
+        .ok_or_else(syntax)?;
+    let where_ = parse_where(&argv[where_idx]).ok_or_else(syntax)?;
+    let mut count = None;
+    let mut j = where_idx + 1;
+    while j < argv.len() {
+        let more = j + 1 < argv.len();
+        if count.is_none() && eq_ic(&argv[j], "count") && more {
+            j += 1;
+            let n = crate::engine::resp::parse_i64(&argv[j])
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| err("ERR count should be greater than 0"))?;
+            count = Some(n as u64);
+        } else {
+            return Err(syntax());
+        }
+        j += 1;
+    }
+    Ok(MpopArgs {
+        first_key,
+        numkeys: where_idx - first_key,
+        where_,
+        count: count.unwrap_or(1),
+    })
+}
+
+/// `LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]` (`mpopGenericCommand`): pops from
+/// the first non-empty list, answering `[key, [elements]]`, or a null array. Propagated as
+/// `LPOP|RPOP key n` with `n` the number popped.
+pub fn lmpop(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let args = match parse_mpop(argv, 1, |a| End::parse(a).ok()) {
+        Ok(a) => a,
+        Err(e) => return e,
+    };
+    for key in &argv[args.first_key..args.first_key + args.numkeys] {
+        match nonempty_list(ctx, key) {
+            Err(e) => return e,
+            Ok(None) => continue,
+            Ok(Some(_)) => {
+                let (reply, popped, _) = pop_range_with_key(ctx, key, args.where_, args.count);
+                ctx.rewrite(&[
+                    args.where_.pop_command().as_bytes(),
+                    key,
+                    popped.to_string().as_bytes(),
+                ]);
+                return reply;
+            }
+        }
+    }
+    Reply::NilArray
+}
+
+/// The move at the heart of LMOVE, BLMOVE and a served BLMOVE (`lmoveGenericCommand`,
+/// `serveClientBlockedOnList`): `src` holds a non-empty list; `dst` is looked up (and
+/// type-checked) first, then an element is popped from `from` of `src` and pushed on `to`
+/// of `dst` (created if missing), and `src` is deleted if that emptied it. Returns the
+/// element and whether `src` was deleted.
+pub(super) fn move_element(
+    ctx: &mut ExecCtx,
+    src: &[u8],
+    dst: &[u8],
+    from: End,
+    to: End,
+) -> Result<(Vec<u8>, bool), Reply> {
+    let dst_exists = match ctx.lookup_write(dst) {
+        None => false,
+        Some(Entry {
+            value: Value::List(_),
+            ..
+        }) => true,
+        Some(_) => return Err(wrongtype()),
+    };
+    let value = match ctx.dbm().get_mut(src) {
+        Some(Entry {
+            value: Value::List(list),
+            ..
+        }) => from.pop(list),
+        _ => None,
+    };
+    let Some(value) = value else {
+        return Err(Reply::Nil);
+    };
+    if dst_exists {
+        if let Some(Entry {
+            value: Value::List(list),
+            ..
+        }) = ctx.dbm().get_mut(dst)
+        {
+            to.push(list, value.clone());
+        }
+    } else {
+        let mut list = VecDeque::new();
+        to.push(&mut list, value.clone());
+        ctx.db_add(
+            dst.to_vec(),
+            Entry {
+                value: Value::List(list),
+                expire_at_ms: None,
+            },
+        );
+    }
+    let deleted = matches!(
+        ctx.dbr().get(src),
+        Some(Entry { value: Value::List(list), .. }) if list.is_empty()
+    );
+    if deleted {
+        ctx.dbm().swap_remove(src);
+    }
+    ctx.dirty(1);
+    Ok((value, deleted))
 }

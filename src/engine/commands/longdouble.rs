@@ -255,6 +255,47 @@ impl LongDouble {
             t.to_string()
         }
     }
+
+    /// `(long long) ceill(x * 1000.0)` as Redis computes a blocking command's timeout in
+    /// milliseconds (timeout.c, `getTimeoutFromObjectOrReply`): the product rounded to a
+    /// long double, its ceiling, and `i64::MIN` — the x87 "integer indefinite" — when that
+    /// does not fit in a `long long` (infinities and anything past ±2^63).
+    pub fn ceil_thousandfold(&self) -> i64 {
+        let (mant, exp) = match self.kind {
+            Kind::Zero => return 0,
+            Kind::Inf | Kind::NaN => return i64::MIN,
+            Kind::Finite { mant, exp } => {
+                let mut n = Big::from_u64(mant);
+                n.mul_small(1000);
+                match round(n, exp, false) {
+                    Kind::Finite { mant, exp } => (mant, exp),
+                    Kind::Zero => return 0,
+                    Kind::Inf | Kind::NaN => return i64::MIN,
+                }
+            }
+        };
+        // |x| = mant * 2^exp: its integer part and whether a fraction is left.
+        // `mant` keeps its top bit set, so from 2^0 on the value is at least 2^63.
+        let (int, fraction) = if exp >= 0 {
+            return i64::MIN;
+        } else if exp <= -64 {
+            (0, true)
+        } else {
+            let shift = (-exp) as u32;
+            (mant >> shift, mant & ((1u64 << shift) - 1) != 0)
+        };
+        // The ceiling rounds a positive value up and a negative one towards zero.
+        let magnitude = if self.neg || !fraction {
+            int
+        } else {
+            int.saturating_add(1)
+        };
+        match i64::try_from(magnitude) {
+            Ok(m) if self.neg => -m,
+            Ok(m) => m,
+            Err(_) => i64::MIN,
+        }
+    }
 }
 
 /// Rounds `n * 2^e2` (plus a sticky bit below it) to a 64-bit mantissa.
@@ -563,6 +604,30 @@ mod tests {
         }
         assert!(!LongDouble::parse(b"inf").unwrap().is_finite());
         assert!(LongDouble::parse(b"-0").is_some());
+    }
+
+    #[test]
+    fn blocking_timeouts_round_up_to_milliseconds_like_redis() {
+        let ms = |s: &str| LongDouble::parse(s.as_bytes()).unwrap().ceil_thousandfold();
+        assert_eq!(ms("0"), 0);
+        assert_eq!(ms("1.5"), 1500);
+        assert_eq!(ms("0.0001"), 1);
+        assert_eq!(ms("1e-400"), 1);
+        assert_eq!(ms("0.1"), 100);
+        // `ceill(-0.1)` is -0: a tiny negative timeout blocks for ever, as in Redis.
+        assert_eq!(ms("-0.0001"), 0);
+        assert_eq!(ms("-1"), -1000);
+        assert_eq!(ms("9223372036854775"), 9_223_372_036_854_775_000);
+        // Past a long long, and the infinities, Redis reads the x87 "integer indefinite".
+        for huge in [
+            "9223372036854775807",
+            "92233720368547758",
+            "1e30",
+            "inf",
+            "-inf",
+        ] {
+            assert_eq!(ms(huge), i64::MIN, "{huge}");
+        }
     }
 
     #[test]

@@ -110,7 +110,8 @@ fn store(ctx: &mut ExecCtx, dst: &[u8], result: SetValue) -> Reply {
 }
 
 /// `setKey(c, db, key, val, 0)`: a write lookup (lazily expiring the old value), then the
-/// new value without a TTL, whatever the old value's type.
+/// new value without a TTL, whatever the old value's type. A new key is added with
+/// `dbAdd`, which wakes clients blocked on it (ZUNIONSTORE…); an overwrite does not.
 pub(super) fn set_key(ctx: &mut ExecCtx, key: &[u8], value: Value) {
     let entry = Entry {
         value,
@@ -118,9 +119,7 @@ pub(super) fn set_key(ctx: &mut ExecCtx, key: &[u8], value: Value) {
     };
     match ctx.lookup_write(key) {
         Some(old) => *old = entry,
-        None => {
-            ctx.dbm().insert(key.to_vec(), entry);
-        }
+        None => ctx.db_add(key.to_vec(), entry),
     }
 }
 

@@ -2,7 +2,9 @@
 //! `src/commands/*.json` (tag 7.0.15).
 
 use super::flags::*;
-use super::{hashes as h, keys as k, lists as l, sets as s, strings as st, zsets as z};
+use super::{
+    blocking as b, hashes as h, keys as k, lists as l, sets as s, strings as st, zsets as z,
+};
 use super::{hyperloglog as hll, set_algebra as sa, zset_algebra as za};
 use super::{slowlog::slowlog, streams::xinfo};
 use super::{CommandSpec, Handler, Handler::Data, Handler::Node};
@@ -45,16 +47,22 @@ static XINFO_SUBCOMMANDS: [CommandSpec; 4] = [
 ];
 
 /// `client` subcommands replscope implements (client-*.json); handled by the node.
-static CLIENT_SUBCOMMANDS: [CommandSpec; 6] = [
+static CLIENT_SUBCOMMANDS: [CommandSpec; 7] = [
     cmd("id", 2, NOSCRIPT | LOADING | STALE, Node),
     cmd("info", 2, NOSCRIPT | LOADING | STALE, Node),
     cmd("list", -2, ADMIN | NOSCRIPT | LOADING | STALE, Node),
     cmd("kill", -3, ADMIN | NOSCRIPT | LOADING | STALE, Node),
+    cmd(
+        "unblock",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE | SENTINEL,
+        Node,
+    ),
     cmd("getname", 2, NOSCRIPT | LOADING | STALE, Node),
     cmd("setname", 3, NOSCRIPT | LOADING | STALE, Node),
 ];
 
-static TABLE: [CommandSpec; 108] = [
+static TABLE: [CommandSpec; 120] = [
     // Strings (string family json files).
     cmd("get", 2, READONLY | FAST, Data(st::get)),
     cmd("set", -3, WRITE | DENYOOM, Data(st::set)),
@@ -115,6 +123,22 @@ static TABLE: [CommandSpec; 108] = [
     cmd("lrem", 4, WRITE, Data(l::lrem)),
     cmd("lmove", 5, WRITE | DENYOOM, Data(l::lmove)),
     cmd("rpoplpush", 3, WRITE | DENYOOM, Data(l::rpoplpush)),
+    cmd("lmpop", -4, WRITE, Data(l::lmpop)),
+    cmd("blpop", -3, WRITE | NOSCRIPT | BLOCKING, Data(b::blpop)),
+    cmd("brpop", -3, WRITE | NOSCRIPT | BLOCKING, Data(b::brpop)),
+    cmd("blmpop", -5, WRITE | BLOCKING, Data(b::blmpop)),
+    cmd(
+        "brpoplpush",
+        4,
+        WRITE | DENYOOM | NOSCRIPT | BLOCKING,
+        Data(b::brpoplpush),
+    ),
+    cmd(
+        "blmove",
+        6,
+        WRITE | DENYOOM | NOSCRIPT | BLOCKING,
+        Data(b::blmove),
+    ),
     // Hashes.
     cmd("hset", -4, WRITE | DENYOOM | FAST, Data(h::hset)),
     cmd("hget", 3, READONLY | FAST, Data(h::hget)),
@@ -171,6 +195,22 @@ static TABLE: [CommandSpec; 108] = [
         handler: Data(slowlog),
         subcommands: &SLOWLOG_SUBCOMMANDS,
     },
+    cmd("zpopmin", -2, WRITE | FAST, Data(z::zpopmin)),
+    cmd("zpopmax", -2, WRITE | FAST, Data(z::zpopmax)),
+    cmd("zmpop", -4, WRITE, Data(z::zmpop)),
+    cmd(
+        "bzpopmin",
+        -3,
+        WRITE | NOSCRIPT | FAST | BLOCKING,
+        Data(b::bzpopmin),
+    ),
+    cmd(
+        "bzpopmax",
+        -3,
+        WRITE | NOSCRIPT | FAST | BLOCKING,
+        Data(b::bzpopmax),
+    ),
+    cmd("bzmpop", -5, WRITE | BLOCKING, Data(b::bzmpop)),
     // Handled by the node.
     cmd(
         "multi",

@@ -479,6 +479,192 @@ fn empty_aggregates_disappear_and_wrongtype_applies() {
     assert_eq!(n.reply("GET str"), bulk("v"));
 }
 
+/// A master context where blocking is allowed and keys are signalled as ready.
+fn blocking_ctx<'a>(ks: &'a mut Keyspace, rng: &'a mut ChaCha8Rng) -> ExecCtx<'a> {
+    let mut ctx = ExecCtx::new(ks, 0, NOW, ExpireView::Master, rng);
+    ctx.deny_blocking = false;
+    ctx.signal_ready = true;
+    ctx
+}
+
+#[test]
+fn blocking_commands_answer_the_timeout_null_where_they_may_not_block() {
+    let mut n = Node::new(ExpireView::Master);
+    assert_eq!(n.reply("BLPOP a b 0"), Reply::NilArray);
+    assert_eq!(n.reply("BLMPOP 1 1 a LEFT"), Reply::NilArray);
+    assert_eq!(n.reply("BZPOPMIN a 0"), Reply::NilArray);
+    assert_eq!(n.reply("BZMPOP 0 1 a MIN"), Reply::NilArray);
+    // BLMOVE and BRPOPLPUSH answer a null bulk, as LMOVE would.
+    assert_eq!(n.reply("BLMOVE a b LEFT RIGHT 0"), Reply::Nil);
+    assert_eq!(n.reply("BRPOPLPUSH a b 0"), Reply::Nil);
+    assert!(n.ops("BLPOP a 0").is_empty());
+}
+
+#[test]
+fn blocking_commands_acting_at_once_propagate_their_non_blocking_form() {
+    let mut n = Node::new(ExpireView::Master);
+    n.run("RPUSH l a b c d e f");
+    assert_eq!(n.ops("BLPOP x l 0"), vec!["LPOP l"]);
+    assert_eq!(n.ops("BRPOP l 1"), vec!["RPOP l"]);
+    assert_eq!(n.ops("BLMPOP 0 1 l RIGHT COUNT 9"), vec!["RPOP l 4"]);
+    n.run("RPUSH l a b");
+    assert_eq!(n.ops("LMPOP 1 l LEFT"), vec!["LPOP l 1"]);
+    assert_eq!(
+        n.ops("BLMOVE l d Right left 0"),
+        vec!["LMOVE l d Right left"]
+    );
+    assert_eq!(n.ops("BRPOPLPUSH d e 0"), vec!["RPOPLPUSH d e"]);
+    n.run("ZADD z 1 a 2 b 3 c");
+    assert_eq!(n.ops("BZPOPMIN z 0"), vec!["ZPOPMIN z"]);
+    assert_eq!(n.ops("BZMPOP 0 1 z MAX COUNT 5"), vec!["ZPOPMAX z 2"]);
+    n.run("ZADD z 1 a 2 b 3 c");
+    assert_eq!(n.ops("ZMPOP 1 z MIN COUNT 2"), vec!["ZPOPMIN z 2"]);
+    assert_eq!(n.ops("ZPOPMAX z 7"), vec!["ZPOPMAX z 7"]);
+    assert!(n.ops("ZPOPMAX z").is_empty(), "nothing left to pop");
+}
+
+#[test]
+fn a_blocking_command_with_nothing_to_do_asks_to_block() {
+    let mut ks = Keyspace::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut ctx = blocking_ctx(&mut ks, &mut rng);
+    let spec = lookup(b"blpop").unwrap();
+    let (_, ops) = execute(&mut ctx, spec, &argv("BLPOP a b a 1.5"));
+    assert!(ops.is_empty());
+    assert_eq!(
+        ctx.take_block(),
+        Some(BlockRequest {
+            keys: vec![b"a".to_vec(), b"b".to_vec()],
+            op: BlockedOp::ListPop {
+                from: End::Left,
+                count: None
+            },
+            deadline_ms: Some(NOW + 1500),
+        })
+    );
+    let spec = lookup(b"blmove").unwrap();
+    execute(&mut ctx, spec, &argv("BLMOVE s d RIGHT LEFT 0"));
+    let block = ctx.take_block().unwrap();
+    assert_eq!(block.deadline_ms, None, "0 blocks until served");
+    assert_eq!(block.keys, vec![b"s".to_vec()]);
+}
+
+#[test]
+fn created_lists_and_sorted_sets_are_signalled_ready_once_in_order() {
+    let mut ks = Keyspace::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut ctx = blocking_ctx(&mut ks, &mut rng);
+    for line in [
+        "RPUSH b 1",
+        "SET s 1",
+        "ZADD a 1 m",
+        "RPUSH b 2",
+        "RENAME b c",
+        "SADD t x",
+    ] {
+        let args = argv(line);
+        execute(&mut ctx, lookup(&args[0]).unwrap(), &args);
+    }
+    let ready: Vec<String> = ctx
+        .take_ready()
+        .into_iter()
+        .map(|(db, k)| format!("{db}:{}", String::from_utf8_lossy(&k)))
+        .collect();
+    assert_eq!(ready, vec!["0:b", "0:a", "0:c"]);
+}
+
+#[test]
+fn serving_a_blocked_client_propagates_like_redis() {
+    let mut ks = Keyspace::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut ctx = blocking_ctx(&mut ks, &mut rng);
+    let run = |ctx: &mut ExecCtx, line: &str| {
+        let args = argv(line);
+        execute(ctx, lookup(&args[0]).unwrap(), &args)
+    };
+    let show = |ops: Vec<Propagated>| -> Vec<String> {
+        ops.iter()
+            .map(|op| {
+                op.argv
+                    .iter()
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    };
+    run(&mut ctx, "RPUSH l a b c");
+    let pop = BlockedOp::ListPop {
+        from: End::Right,
+        count: Some(5),
+    };
+    let (served, ops) = serve_blocked(&mut ctx, b"l", &pop);
+    assert_eq!(show(ops), vec!["RPOP l 3"]);
+    assert!(served.deleted);
+    assert_eq!(
+        served.reply,
+        Reply::Array(vec![
+            bulk("l"),
+            Reply::Array(vec![bulk("c"), bulk("b"), bulk("a")])
+        ])
+    );
+    // A served BLMOVE propagates LMOVE with lowercase ends, after the deletion of its
+    // lazily expired destination.
+    run(&mut ctx, "RPUSH src x y");
+    run(&mut ctx, "RPUSH dst old");
+    run(&mut ctx, "PEXPIRE dst 100");
+    ctx.now_ms += 200;
+    let mv = BlockedOp::ListMove {
+        dst: b"dst".to_vec(),
+        from: End::Left,
+        to: End::Right,
+        rpoplpush: false,
+    };
+    let (served, ops) = serve_blocked(&mut ctx, b"src", &mv);
+    assert_eq!(show(ops), vec!["DEL dst", "LMOVE src dst left right"]);
+    assert_eq!((served.reply, served.deleted), (bulk("x"), false));
+    let mv = BlockedOp::ListMove {
+        dst: b"dst".to_vec(),
+        from: End::Right,
+        to: End::Left,
+        rpoplpush: true,
+    };
+    let (_, ops) = serve_blocked(&mut ctx, b"src", &mv);
+    assert_eq!(show(ops), vec!["RPOPLPUSH src dst"]);
+    // The destination's push is a key made ready for others.
+    assert!(ctx.take_ready().contains(&(0, b"dst".to_vec())));
+    // A destination of another type: WRONGTYPE, nothing moves, nothing propagates.
+    run(&mut ctx, "RPUSH src z");
+    run(&mut ctx, "SET str v");
+    let mv = BlockedOp::ListMove {
+        dst: b"str".to_vec(),
+        from: End::Left,
+        to: End::Left,
+        rpoplpush: false,
+    };
+    let (served, ops) = serve_blocked(&mut ctx, b"src", &mv);
+    assert!(matches!(served.reply, Reply::Error(e) if e.starts_with("WRONGTYPE")));
+    assert!(ops.is_empty());
+    run(&mut ctx, "ZADD z 1 a 2 b");
+    let zpop = BlockedOp::ZPop {
+        end: ZEnd::Max,
+        count: None,
+    };
+    let (served, ops) = serve_blocked(&mut ctx, b"z", &zpop);
+    assert_eq!(show(ops), vec!["ZPOPMAX z"]);
+    assert_eq!(
+        served.reply,
+        Reply::Array(vec![bulk("z"), bulk("b"), bulk("2")])
+    );
+    let zpop = BlockedOp::ZPop {
+        end: ZEnd::Min,
+        count: Some(3),
+    };
+    let (served, ops) = serve_blocked(&mut ctx, b"z", &zpop);
+    assert_eq!(show(ops), vec!["ZPOPMIN z 1"]);
+    assert!(served.deleted);
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 mod props {
     use super::*;

@@ -2,7 +2,8 @@
 //! (`addReplyDouble`, RESP2).
 
 use super::util::{
-    eq_ic, err, fmt_g17, i64_arg, index_range, int, string2d, strtod, syntax, wrongtype, NOT_FLOAT,
+    eq_ic, err, fmt_g17, i64_arg, index_range, int, positive_arg, string2d, strtod, syntax,
+    wrongtype, NOT_FLOAT,
 };
 use super::ExecCtx;
 use crate::engine::keyspace::{Entry, Value, ZSetValue};
@@ -81,7 +82,7 @@ fn zadd_generic(ctx: &mut ExecCtx, argv: &[Vec<u8>], mut f: ZaddFlags) -> Reply 
     let mut nan = false;
     if exists || !f.xx {
         if !exists {
-            ctx.dbm().insert(
+            ctx.db_add(
                 key.clone(),
                 Entry {
                     value: Value::ZSet(ZSetValue::default()),
@@ -576,4 +577,167 @@ fn apply_limit<'z>(
         usize::try_from(limit).unwrap_or(usize::MAX)
     };
     it.skip(skip).take(take).collect()
+}
+
+/// Which end of a sorted set a pop takes from (`ZSET_MIN` / `ZSET_MAX`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ZEnd {
+    Min,
+    Max,
+}
+
+impl ZEnd {
+    /// `MIN` or `MAX`, in any case (ZMPOP, BZMPOP).
+    pub(super) fn parse(arg: &[u8]) -> Option<ZEnd> {
+        if eq_ic(arg, "min") {
+            Some(ZEnd::Min)
+        } else if eq_ic(arg, "max") {
+            Some(ZEnd::Max)
+        } else {
+            None
+        }
+    }
+
+    /// `shared.zpopmin` / `shared.zpopmax`: what Redis propagates for this end.
+    pub(super) fn pop_command(self) -> &'static str {
+        match self {
+            ZEnd::Min => "ZPOPMIN",
+            ZEnd::Max => "ZPOPMAX",
+        }
+    }
+}
+
+/// How `genericZpopCommand` shapes its reply (RESP2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ZpopShape {
+    /// ZPOPMIN/ZPOPMAX: `[member, score, …]`; an empty array when there is nothing.
+    Flat,
+    /// BZPOPMIN/BZPOPMAX: `[key, member, score]`.
+    FlatWithKey,
+    /// ZMPOP/BZMPOP: `[key, [[member, score], …]]`; a null array when there is nothing.
+    Nested,
+}
+
+/// `genericZpopCommand` on `keys`: the first existing key is popped (a key of another type is
+/// WRONGTYPE) — `count` elements, or one when `None` — from `end`. Returns the reply, the
+/// key popped and how many elements it held before, and whether it was deleted.
+pub(super) fn zpop_generic(
+    ctx: &mut ExecCtx,
+    keys: &[Vec<u8>],
+    end: ZEnd,
+    count: Option<u64>,
+    shape: ZpopShape,
+) -> (Reply, Option<(Vec<u8>, usize)>, bool) {
+    let mut found = None;
+    for key in keys {
+        match ctx.lookup_write(key) {
+            None => continue,
+            Some(Entry {
+                value: Value::ZSet(z),
+                ..
+            }) => {
+                found = Some((key, z.len()));
+                break;
+            }
+            Some(_) => return (wrongtype(), None, false),
+        }
+    }
+    let Some((key, len)) = found else {
+        let reply = match shape {
+            ZpopShape::Nested => Reply::NilArray,
+            _ => Reply::Array(Vec::new()),
+        };
+        return (reply, None, false);
+    };
+    if count == Some(0) {
+        return (Reply::Array(Vec::new()), None, false);
+    }
+    let n = count.map_or(1, |c| usize::try_from(c).unwrap_or(usize::MAX));
+    let mut popped = Vec::new();
+    let mut deleted = false;
+    if let Some(Entry {
+        value: Value::ZSet(z),
+        ..
+    }) = ctx.dbm().get_mut(key.as_slice())
+    {
+        for _ in 0..n.min(len) {
+            let next = match end {
+                ZEnd::Min => z.iter().next(),
+                ZEnd::Max => z.iter().next_back(),
+            };
+            let Some((member, score)) = next.map(|(m, s)| (m.to_vec(), s)) else {
+                break;
+            };
+            z.remove(&member);
+            popped.push((member, score));
+        }
+        deleted = z.is_empty();
+    }
+    if deleted {
+        ctx.dbm().swap_remove(key.as_slice());
+    }
+    ctx.dirty(popped.len() as u64);
+    let reply = match shape {
+        ZpopShape::Flat | ZpopShape::FlatWithKey => {
+            let mut out = Vec::with_capacity(popped.len() * 2 + 1);
+            if shape == ZpopShape::FlatWithKey {
+                out.push(Reply::bulk(key));
+            }
+            for (member, score) in popped {
+                out.push(Reply::Bulk(member));
+                out.push(score_reply(score));
+            }
+            Reply::Array(out)
+        }
+        ZpopShape::Nested => Reply::Array(vec![
+            Reply::bulk(key),
+            Reply::Array(
+                popped
+                    .into_iter()
+                    .map(|(m, s)| Reply::Array(vec![Reply::Bulk(m), score_reply(s)]))
+                    .collect(),
+            ),
+        ]),
+    };
+    (reply, Some((key.clone(), len)), deleted)
+}
+
+/// `ZPOPMIN|ZPOPMAX key [count]` (`zpopMinMaxCommand`): more than one count is a syntax
+/// error; propagated as sent when something was popped.
+fn zpop_min_max(ctx: &mut ExecCtx, argv: &[Vec<u8>], end: ZEnd) -> Reply {
+    if argv.len() > 3 {
+        return syntax();
+    }
+    let count = match argv.get(2).map(|a| positive_arg(a)) {
+        None => None,
+        Some(Ok(n)) => Some(n as u64),
+        Some(Err(e)) => return e,
+    };
+    zpop_generic(ctx, &argv[1..2], end, count, ZpopShape::Flat).0
+}
+
+pub fn zpopmin(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    zpop_min_max(ctx, argv, ZEnd::Min)
+}
+
+pub fn zpopmax(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    zpop_min_max(ctx, argv, ZEnd::Max)
+}
+
+/// `ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]`: pops from the first existing key,
+/// answering `[key, [[member, score], …]]` or a null array. Propagated as
+/// `ZPOPMIN|ZPOPMAX key n`, `n` being the count asked for, capped at the set's size.
+pub fn zmpop(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let args = match super::lists::parse_mpop(argv, 1, ZEnd::parse) {
+        Ok(a) => a,
+        Err(e) => return e,
+    };
+    let keys = &argv[args.first_key..args.first_key + args.numkeys];
+    let (reply, popped, _) =
+        zpop_generic(ctx, keys, args.where_, Some(args.count), ZpopShape::Nested);
+    if let Some((key, len)) = popped {
+        let n = args.count.min(len as u64).to_string();
+        ctx.rewrite(&[args.where_.pop_command().as_bytes(), &key, n.as_bytes()]);
+    }
+    reply
 }
