@@ -12,6 +12,16 @@ use support::{signal_server, try_cmd, wait_until, Server};
 
 const KINDS: [&str; 2] = ["redis", "replscope"];
 
+/// Waits until the master's replica acknowledged `offset`: a shutdown with a lagging replica
+/// would send it a GETACK first, moving the offset.
+fn wait_acked(master: &Server, offset: i64) {
+    wait_until(Duration::from_secs(5), "the replica's ACK", || {
+        master
+            .info("replication", "slave0")
+            .contains(&format!(",offset={offset},"))
+    });
+}
+
 /// A replica rewrites its config (with `replicaof`), shuts down saving its RDB, and once
 /// started again from the file continues from its master with `+CONTINUE`.
 #[test]
@@ -79,6 +89,7 @@ fn a_master_restarted_after_sigterm_keeps_its_replicas_partial() {
         });
         let replid = master.info("replication", "master_replid");
         let offset = master.offset();
+        wait_acked(&master, offset);
         signal_server(&master, "-TERM");
         assert_eq!(master.wait_exit(Duration::from_secs(15)), Some(0), "{kind}");
         assert!(
@@ -140,12 +151,7 @@ fn a_restarted_master_feeds_the_dels_of_keys_expired_while_it_was_down() {
             replica.offset() == master.offset()
         });
         let offset = master.offset();
-        // Acknowledged: a shutdown with a lagging replica would send it a GETACK first.
-        wait_until(Duration::from_secs(5), "the replica's ACK", || {
-            master
-                .info("replication", "slave0")
-                .contains(&format!(",offset={offset},"))
-        });
+        wait_acked(&master, offset);
         signal_server(&master, "-TERM");
         assert_eq!(master.wait_exit(Duration::from_secs(15)), Some(0), "{kind}");
         std::thread::sleep(Duration::from_millis(1600));
