@@ -185,3 +185,57 @@ fn a_restarted_master_feeds_the_dels_of_keys_expired_while_it_was_down() {
         "backlog bytes fed at load, redis vs replscope"
     );
 }
+
+/// While SHUTDOWN waits for a lagging replica, writes wait too (`CLIENT_PAUSE_WRITE`);
+/// SHUTDOWN ABORT answers the waiting SHUTDOWN with an error and runs the held write.
+#[test]
+fn a_shutdown_waiting_for_replicas_pauses_writes_until_aborted() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    fn send(port: u16, line: &str) -> TcpStream {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(600)))
+            .unwrap();
+        s.write_all(line.as_bytes()).unwrap();
+        s
+    }
+    fn read(s: &mut TcpStream) -> String {
+        let mut buf = [0u8; 256];
+        match s.read(&mut buf) {
+            Ok(n) => String::from_utf8_lossy(&buf[..n]).into_owned(),
+            Err(_) => String::new(),
+        }
+    }
+    for kind in KINDS {
+        let master = Server::from_config(kind, "save \"\"\nshutdown-timeout 30");
+        let replica = Server::from_config(kind, "save \"\"");
+        replica.replicate(&master);
+        replica.pause();
+        master.cmd(&["SET", "a", "1"]);
+        let mut shutdown = send(master.port, "SHUTDOWN\r\n");
+        wait_until(Duration::from_secs(5), "the shutdown waits", || {
+            master
+                .log()
+                .contains("Waiting for replicas before shutting down.")
+        });
+        let mut write = send(master.port, "SET b 2\r\n");
+        assert_eq!(read(&mut write), "", "{kind}: the write waits");
+        assert_eq!(
+            master.cmd(&["GET", "a"]),
+            Reply::bulk("1"),
+            "{kind}: reads go on"
+        );
+        assert_eq!(master.cmd(&["SHUTDOWN", "ABORT"]), Reply::ok(), "{kind}");
+        assert_eq!(
+            read(&mut shutdown),
+            "-ERR Errors trying to SHUTDOWN. Check logs.\r\n",
+            "{kind}"
+        );
+        assert_eq!(read(&mut write), "+OK\r\n", "{kind}");
+        assert!(
+            master.log().contains("Shutdown manually aborted."),
+            "{kind}"
+        );
+        replica.resume();
+    }
+}

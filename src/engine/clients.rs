@@ -296,6 +296,12 @@ impl Node {
         let killed = victims.len();
         for victim in victims {
             match victim {
+                // The caller gets its answer first (`close_this_client`).
+                Target::Client(conn) if conn == me => {
+                    if let Some(c) = self.clients.get_mut(&conn) {
+                        c.close_after_reply = true;
+                    }
+                }
                 Target::Client(conn) => self.abort(conn),
                 Target::Master => self.replica_link_lost("Connection with master lost."),
             }

@@ -26,10 +26,11 @@ pub(crate) struct CommandStats {
 /// The counted name of `argv`, if it names a known command (and subcommand).
 pub(crate) fn name_of(argv: &[Vec<u8>]) -> Option<CommandName> {
     let spec = commands::lookup(argv.first()?)?;
-    if spec.subcommands.is_empty() {
+    // A container without its subcommand counts as itself (a bare `CONFIG`).
+    let Some(sub) = argv.get(1).filter(|_| !spec.subcommands.is_empty()) else {
         return Some((spec.name, None));
-    }
-    let sub = commands::lookup_subcommand(spec, argv.get(1)?)?;
+    };
+    let sub = commands::lookup_subcommand(spec, sub)?;
     Some((spec.name, Some(sub.name)))
 }
 

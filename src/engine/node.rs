@@ -221,6 +221,10 @@ pub(crate) struct Client {
     pub queued: usize,
     /// When its output first stayed over the normal class's soft limit.
     pub soft_since_s: Option<u64>,
+    /// A write held while writes are paused (`BLOCKED_POSTPONE`), run when they resume.
+    pub postponed: Option<Vec<Vec<u8>>>,
+    /// `CLIENT_CLOSE_AFTER_REPLY`: it killed itself (`CLIENT KILL`); closed once answered.
+    pub close_after_reply: bool,
     /// SAVE or `CONFIG SET port` waits for the driver to say how the file or the listener went.
     pub awaiting_driver: bool,
 }
@@ -229,7 +233,10 @@ impl Client {
     /// Blocked (WAIT, BLPOP and co., SAVE): its further commands wait, and it is never
     /// idle-closed.
     pub(crate) fn is_blocked(&self) -> bool {
-        self.wait.is_some() || self.key_block.is_some() || self.awaiting_driver
+        self.wait.is_some()
+            || self.key_block.is_some()
+            || self.awaiting_driver
+            || self.postponed.is_some()
     }
 }
 
@@ -769,6 +776,8 @@ impl Node {
                 queued: 0,
                 soft_since_s: None,
                 awaiting_driver: false,
+                close_after_reply: false,
+                postponed: None,
             },
         );
     }
@@ -855,6 +864,7 @@ impl Node {
     /// `processCommand`: the checks in Redis's order, then MULTI queuing or execution.
     pub(crate) fn process_command(&mut self, conn: ConnId, argv: Vec<Vec<u8>>) {
         if argv[0].eq_ignore_ascii_case(b"quit") {
+            self.set_last_cmd(conn, Some(("quit", None)));
             self.reply(conn, &Reply::ok());
             self.close(conn);
             return;
@@ -863,28 +873,27 @@ impl Node {
             self.set_last_cmd(conn, None);
             return self.reject(conn, &argv, commands::unknown_command(&argv));
         };
-        if !spec.arity_ok(argv.len()) {
-            return self.reject(conn, &argv, commands::wrong_arity(spec.name));
-        }
-        // Container commands (CONFIG, CLIENT): the subcommand decides arity and flags.
-        let checked = if spec.subcommands.is_empty() {
-            spec
-        } else {
-            let Some(sub) = commands::lookup_subcommand(spec, &argv[1]) else {
-                self.set_last_cmd(conn, None);
-                return self.reject(conn, &argv, commands::unknown_subcommand(&argv));
-            };
-            if !sub.arity_ok(argv.len()) {
-                return self.reject(
-                    conn,
-                    &argv,
-                    commands::wrong_arity(&format!("{}|{}", spec.name, sub.name)),
-                );
-            }
-            sub
+        // `lookupCommand`: a container with a subcommand resolves to the subcommand (or to
+        // nothing), which is the command `lastcmd` names from then on, arity errors included.
+        let checked = match argv.get(1).filter(|_| !spec.subcommands.is_empty()) {
+            None => spec,
+            Some(sub) => match commands::lookup_subcommand(spec, sub) {
+                Some(sub) => sub,
+                None => {
+                    self.set_last_cmd(conn, None);
+                    return self.reject(conn, &argv, commands::unknown_subcommand(&argv));
+                }
+            },
         };
-        let sub_name = (!spec.subcommands.is_empty()).then_some(checked.name);
+        let sub_name = (!std::ptr::eq(checked, spec)).then_some(checked.name);
         self.set_last_cmd(conn, Some((spec.name, sub_name)));
+        if !checked.arity_ok(argv.len()) {
+            let name = match sub_name {
+                Some(sub) => format!("{}|{sub}", spec.name),
+                None => spec.name.to_string(),
+            };
+            return self.reject(conn, &argv, commands::wrong_arity(&name));
+        }
         if spec.name == "debug" && !self.debug_allowed(conn) {
             return self.reject(conn, &argv, super::debug::refusal());
         }
@@ -963,6 +972,17 @@ impl Node {
                 &argv,
                 Reply::error("ERR Replica can't interact with the keyspace"),
             );
+        }
+        // A shutdown waiting for its replicas pauses writes (`CLIENT_PAUSE_WRITE`): the
+        // command waits, and runs if the shutdown is aborted.
+        if self.writes_paused()
+            && (is_write || checked.flags & flags::MAY_REPLICATE != 0)
+            && self.clients.get(&conn).is_some_and(|c| c.replica.is_none())
+        {
+            if let Some(c) = self.clients.get_mut(&conn) {
+                c.postponed = Some(argv);
+            }
+            return;
         }
         if in_multi && !["exec", "discard", "multi", "watch", "quit", "reset"].contains(&spec.name)
         {
@@ -1055,8 +1075,12 @@ impl Node {
             // A client that just blocked on keys is answered when served or timed out.
             let blocked = client.key_block.is_some();
             client.parser.recycle(argv);
+            let close = std::mem::take(&mut client.close_after_reply);
             if !blocked {
                 self.reply(conn, &reply);
+            }
+            if close {
+                self.close(conn);
             }
         }
         self.handle_clients_blocked_on_keys();

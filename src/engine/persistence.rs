@@ -422,8 +422,10 @@ impl Node {
                 self.master.replid2 = info.repl_id.clone();
                 self.master.second_replid_offset = info.repl_offset + 1;
                 self.master.repl_offset += info.repl_offset;
-                self.create_backlog();
             }
+            // Always, as `loadDataFromDisk` does: the DELs go to a backlog, which is dropped
+            // again below when the file had no replication info (the offset still moved).
+            self.create_backlog();
             // rdbLoad on a master skips keys already expired, in file order.
             let now = self.now_ms;
             let del: &[u8] = if self.cfg.lazyfree_lazy_expire {
@@ -442,11 +444,12 @@ impl Node {
                 }
                 expired += due.len() as u64;
                 self.keyspace.db_mut(db).retain(|_, e| !e.is_due(now));
-                if repl.is_some() {
-                    for key in due {
-                        self.feed_command(Some(db), &[del.to_vec(), key]);
-                    }
+                for key in due {
+                    self.feed_command(Some(db), &[del.to_vec(), key]);
                 }
+            }
+            if repl.is_none() {
+                self.free_backlog();
             }
         }
         let keys = self.keyspace.key_count();

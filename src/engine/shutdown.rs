@@ -71,6 +71,9 @@ impl Node {
         if let Some(c) = self.clients.get_mut(&conn) {
             c.awaiting_driver = true;
         }
+        // Only clients still connected wait: the list never outgrows the client table.
+        let clients = &self.clients;
+        self.shutdown.waiting.retain(|c| clients.contains_key(c));
         self.shutdown.waiting.push(conn);
         self.prepare_for_shutdown(flags);
         None
@@ -223,7 +226,13 @@ impl Node {
         self.out.push(Output::Exit);
     }
 
-    /// `cancelShutdown`: waiting clients get the error and run again.
+    /// Writes wait while a shutdown waits for its replicas (`PAUSE_DURING_SHUTDOWN`).
+    pub(crate) fn writes_paused(&self) -> bool {
+        self.shutdown.deadline_ms.is_some()
+    }
+
+    /// `cancelShutdown`: waiting clients get the error and run again, and the writes held
+    /// meanwhile run (`unpauseClients`).
     fn cancel_shutdown(&mut self) {
         let waiting = std::mem::take(&mut self.shutdown.waiting);
         self.shutdown = Default::default();
@@ -233,6 +242,15 @@ impl Node {
                 self.reply(conn, &Reply::error(SHUTDOWN_FAILED));
                 self.resume_client(conn);
             }
+        }
+        let held: Vec<(ConnId, Vec<Vec<u8>>)> = self
+            .clients
+            .iter_mut()
+            .filter_map(|(conn, c)| c.postponed.take().map(|argv| (*conn, argv)))
+            .collect();
+        for (conn, argv) in held {
+            self.process_command(conn, argv);
+            self.resume_client(conn);
         }
     }
 

@@ -81,10 +81,14 @@ pub fn parse(args: &[String]) -> Result<ServerOptions, String> {
             ));
         };
         let values = flags[i + 1..].iter().take_while(|a| !a.starts_with("--"));
-        let words: Vec<String> = std::iter::once(name.to_string())
+        let mut words: Vec<String> = std::iter::once(name.to_string())
             .chain(values.cloned())
             .collect();
         i += words.len();
+        // `--save` with nothing after it is `save ""` (no save points), as in redis-server.
+        if words.len() == 1 && name.eq_ignore_ascii_case("save") {
+            words.push(String::new());
+        }
         directives.push((0, words));
     }
     // Several `save` lines add up, as in a Redis configuration file.
@@ -95,7 +99,11 @@ pub fn parse(args: &[String]) -> Result<ServerOptions, String> {
             0 => why,
             n => format!("Reading the configuration file, at line {n}\n{why}"),
         };
-        if name.eq_ignore_ascii_case("save") && values.iter().any(|v| !v.is_empty()) {
+        if name.eq_ignore_ascii_case("save") && values.len() == 1 && values[0].is_empty() {
+            // `save ""` drops the points the lines before it set.
+            save_points = Some(Vec::new());
+            apply(&mut opts, name, &values.iter().collect::<Vec<_>>()).map_err(at)?;
+        } else if name.eq_ignore_ascii_case("save") {
             let points = save_points.get_or_insert_with(Vec::new);
             points.extend(values.iter().cloned());
             let all: Vec<&String> = points.iter().collect();
@@ -145,6 +153,9 @@ fn apply(opts: &mut ServerOptions, name: &str, values: &[&String]) -> Result<(),
             opts.bind = values.iter().map(|a| a.to_string()).collect();
         }
         "replicaof" | "slaveof" => match values {
+            [no, one] if no.eq_ignore_ascii_case("no") && one.eq_ignore_ascii_case("one") => {
+                opts.replicaof = None;
+            }
             [host, port] => {
                 let port = port
                     .parse::<u16>()
@@ -154,7 +165,11 @@ fn apply(opts: &mut ServerOptions, name: &str, values: &[&String]) -> Result<(),
             _ => return Err(bad("wrong number of arguments")),
         },
         _ => {
-            if values.is_empty() {
+            // Only options of several words take several (`MULTI_ARG_CONFIG`).
+            let multi = ["save", "client-output-buffer-limit"]
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(name));
+            if values.is_empty() || (values.len() > 1 && !multi) {
                 return Err(bad("wrong number of arguments"));
             }
             opts.config
@@ -247,6 +262,18 @@ mod tests {
         );
         let e = parse(&[dir.join("none.conf").to_string_lossy().into_owned()]).unwrap_err();
         assert!(e.starts_with("Fatal error, can't open config file"), "{e}");
+        std::fs::write(
+            &path,
+            "save 900 1\nsave \"\"\nsave 60 10\nreplicaof h 1\nreplicaof no one\n",
+        )
+        .unwrap();
+        let o = parse(&[path.to_string_lossy().into_owned(), "--save".into()]).unwrap();
+        assert!(o.config.save.is_empty(), "a bare --save is save \"\"");
+        assert_eq!(o.replicaof, None);
+        let o = parse(&[path.to_string_lossy().into_owned()]).unwrap();
+        assert_eq!(o.config.save, [(60, 10)]);
+        let e = parse(&args("--dir /tmp/a b")).unwrap_err();
+        assert!(e.contains("wrong number of arguments"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
