@@ -305,6 +305,17 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
         unix_signal(SignalKind::interrupt()).map_err(|e| format!("cannot handle SIGINT: {e}"))?;
     let mut interrupted = false;
     let unix = listen_unix(&opts.config)?;
+    // `createPidFile`: the pid of the process, when a pidfile is set.
+    let pidfile = opts.config.inert_value("pidfile");
+    if !pidfile.is_empty() {
+        if let Err(e) = std::fs::write(pidfile, format!("{}\n", std::process::id())) {
+            log_line(
+                'M',
+                LogLevel::Warning,
+                &format!("Failed to write PID file: {e}"),
+            );
+        }
+    }
     let mut outboxes: HashMap<ConnId, ConnWriter> = HashMap::new();
     let mut next_in = 1u64;
     let mut collected_ms = 0u64;
@@ -409,8 +420,11 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
                         tokio::time::sleep(Duration::from_millis(5)).await;
                     }
                     if unix.is_some() {
-                        log_line(role, LogLevel::Notice, "Removing the unix socket file.");
                         let _ = std::fs::remove_file(node.config().inert_value("unixsocket"));
+                    }
+                    let pidfile = node.config().inert_value("pidfile");
+                    if !pidfile.is_empty() {
+                        let _ = std::fs::remove_file(pidfile);
                     }
                     return Ok(());
                 }

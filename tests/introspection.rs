@@ -49,6 +49,10 @@ fn client_list_and_kill_see_both_ends_of_a_link() {
         );
         let replicas = text(master.cmd(&["CLIENT", "LIST", "TYPE", "replica"]));
         assert_eq!(field(replicas.trim_end(), "flags"), "S", "{kind}");
+        // IDs in the order given, repeated ones repeated, unknown ones skipped.
+        let replica_id = field(replicas.trim_end(), "id").to_string();
+        let listed = text(master.cmd(&["CLIENT", "LIST", "ID", &replica_id, "0", &replica_id]));
+        assert_eq!(listed.lines().count(), 2, "{kind}: {listed}");
         let all = text(master.cmd(&["CLIENT", "LIST"]));
         assert!(
             all.ends_with('\n') && all.lines().count() == 2,
@@ -174,9 +178,10 @@ fn clients_on_the_unix_socket() {
         let text = String::from_utf8_lossy(&got);
         assert!(text.starts_with("+PONG\r\n"), "{kind}: {text}");
         assert!(
-            text.contains(&format!(" addr={path_str}:0 ")),
+            text.contains(&format!(" addr={path_str}:0 laddr={path_str}:0 ")),
             "{kind}: {text}"
         );
+        assert!(text.contains(" flags=U "), "{kind}: {text}");
         assert_eq!(
             server.cmd(&["CONFIG", "GET", "unixsocketperm"]),
             Reply::Array(vec![Reply::bulk("unixsocketperm"), Reply::bulk("700")]),

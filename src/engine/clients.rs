@@ -82,7 +82,7 @@ impl Node {
     /// `CLIENT LIST [TYPE type] [ID id ...]`.
     fn client_list(&self, argv: &[Vec<u8>]) -> Reply {
         let mut kind = None;
-        let mut ids: Option<Vec<u64>> = None;
+        let mut ids: Option<Vec<i64>> = None;
         match argv.get(2).map(|a| a.to_ascii_lowercase()).as_deref() {
             None => {}
             Some(b"type") if argv.len() == 4 => match ClientType::parse(&argv[3]) {
@@ -98,22 +98,33 @@ impl Node {
                 let mut list = Vec::new();
                 for a in &argv[3..] {
                     match super::resp::parse_i64(a) {
-                        Some(n) if n > 0 => list.push(n as u64),
-                        _ => return Reply::error("ERR Invalid client ID"),
+                        Some(n) => list.push(n),
+                        None => return Reply::error("ERR Invalid client ID"),
                     }
                 }
                 ids = Some(list);
             }
             Some(_) => return Reply::error("ERR syntax error"),
         }
+        let all = self.describe_all();
         let mut text = String::new();
-        for d in self.describe_all() {
-            if kind.is_some_and(|k| k != d.kind) || ids.as_ref().is_some_and(|l| !l.contains(&d.id))
-            {
-                continue;
-            }
+        let mut add = |d: &Described| {
             text.push_str(&d.line);
             text.push('\n');
+        };
+        match ids {
+            // In the order given, a repeated id listed again (`clientListCommand`).
+            Some(ids) => {
+                for id in ids {
+                    if let Some(d) = all.iter().find(|d| d.id as i64 == id) {
+                        add(d);
+                    }
+                }
+            }
+            None => all
+                .iter()
+                .filter(|d| kind.is_none_or(|k| k == d.kind))
+                .for_each(add),
         }
         Reply::Bulk(text.into_bytes())
     }
@@ -180,9 +191,19 @@ impl Node {
         if c.is_blocked() {
             flags.push('b');
         }
+        // A Unix socket client is named by the socket's path and port 0.
+        let unix = c.peer.port == 0 && c.peer.ip.parse::<std::net::IpAddr>().is_err();
+        if unix {
+            flags.push('U');
+        }
         if flags.is_empty() {
             flags.push('N');
         }
+        let laddr = if unix {
+            format!("{}:0", c.peer.ip)
+        } else {
+            self.local_addr()
+        };
         let now_s = self.now_s();
         let qbuf = c.parser.pending();
         let omem = c.queued;
@@ -192,7 +213,7 @@ impl Node {
             c.id,
             c.peer.ip,
             c.peer.port,
-            self.local_addr(),
+            laddr,
             String::from_utf8_lossy(c.name.as_deref().unwrap_or_default()),
             now_s.saturating_sub(c.created_s),
             now_s.saturating_sub(c.last_interaction_s),
@@ -210,16 +231,18 @@ impl Node {
         let now_s = self.now_s();
         let qbuf = c.raw.len() - c.raw_pos;
         Some(format!(
-            "id={} addr={}:{} laddr={} fd=-1 name= age={} idle={} flags=M db={} sub=0 psub=0 ssub=0 multi={} qbuf={qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd=NULL user=(superuser) redir=-1 resp=2",
+            "id={} addr={}:{} laddr={} fd=-1 name= age={} idle={} flags=M{} db={} sub=0 psub=0 ssub=0 multi={} qbuf={qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=(superuser) redir=-1 resp=2",
             c.id,
             link.host,
             link.port,
             self.local_addr(),
             now_s.saturating_sub(c.created_s),
             now_s.saturating_sub(c.last_interaction_s),
+            if c.in_multi.is_some() { "x" } else { "" },
             c.db,
             c.in_multi.as_ref().map_or(-1, |m| m.len() as i64),
             c.raw.capacity() + c.parser.buffer_bytes(),
+            full_name(c.last_cmd).unwrap_or_else(|| "NULL".into()),
         ))
     }
 

@@ -107,6 +107,8 @@ impl MasterLink {
 pub(crate) struct MasterClient {
     /// Its client id (`CLIENT LIST`, `CLIENT KILL ID`).
     pub id: u64,
+    /// The last command it sent (`lastcmd`, CLIENT LIST's `cmd=`).
+    pub last_cmd: Option<super::command_stats::CommandName>,
     /// Unix seconds it was created (`age=`).
     pub created_s: u64,
     pub replid: String,
@@ -1130,6 +1132,7 @@ impl Node {
         if let Some(link) = self.replica.link.as_mut() {
             link.client = Some(MasterClient {
                 id,
+                last_cmd: None,
                 created_s: now_s,
                 replid,
                 reploff,
@@ -1343,6 +1346,9 @@ impl Node {
         self.stats.total_commands_processed += 1;
         if let Some(name) = super::command_stats::name_of(&argv) {
             self.command_stats.called(name, error.is_some());
+            if let Some(c) = self.replica.link.as_mut().and_then(|l| l.client.as_mut()) {
+                c.last_cmd = Some(name);
+            }
         }
         self.emit(Event::Command {
             conn: self.replica.link_conn().unwrap_or(ConnId::Out(0)),

@@ -222,6 +222,14 @@ impl Node {
 
     /// The end: the replicas were given what was queued for them; the driver exits.
     fn exit(&mut self) {
+        // The driver removes the files (`finishShutdown`, `closeListeningSockets`).
+        if self.cfg.inert_value("daemonize") == "yes" || !self.cfg.inert_value("pidfile").is_empty()
+        {
+            self.log(LogLevel::Notice, "Removing the pid file.");
+        }
+        if !self.cfg.inert_value("unixsocket").is_empty() {
+            self.log(LogLevel::Notice, "Removing the unix socket file.");
+        }
         self.log(LogLevel::Warning, "Redis is now ready to exit, bye bye...");
         self.out.push(Output::Exit);
     }
