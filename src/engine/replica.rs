@@ -888,25 +888,39 @@ impl Node {
             LogLevel::Notice,
             "MASTER <-> REPLICA sync: Loading DB in memory",
         );
+        // emptyData: the old dataset is gone while the new one loads.
+        self.load_or_wait(loaded, bytes, eof_mode, leftover, true);
+    }
+
+    /// Installs the loaded RDB, or, under `key-load-delay`, keeps the replica loading until
+    /// its last key is in (`empty_first`: the old dataset goes meanwhile, as `emptyData`).
+    fn load_or_wait(
+        &mut self,
+        loaded: Loaded,
+        bytes: usize,
+        eof_mode: bool,
+        leftover: Vec<u8>,
+        empty_first: bool,
+    ) {
         let keys = loaded.keyspace.key_count();
         let delay_us = key_delay::total_us(self.cfg.key_load_delay, keys);
-        if delay_us > 0 {
-            // emptyData: the old dataset is gone while the new one loads.
+        if delay_us == 0 {
+            return self.loaded_transferred_rdb(loaded, bytes, eof_mode, leftover);
+        }
+        if empty_first {
             self.keyspace = Default::default();
             self.memory.replaced();
-            let until_ms = self.now_ms + delay_us.div_ceil(1000);
-            if let Some(link) = self.replica.link.as_mut() {
-                link.loading = Some(SlowLoad {
-                    until_ms,
-                    loaded,
-                    bytes,
-                    eof_mode,
-                    rest: leftover,
-                });
-            }
-            return;
         }
-        self.loaded_transferred_rdb(loaded, bytes, eof_mode, leftover);
+        let until_ms = self.now_ms + delay_us.div_ceil(1000);
+        if let Some(link) = self.replica.link.as_mut() {
+            link.loading = Some(SlowLoad {
+                until_ms,
+                loaded,
+                bytes,
+                eof_mode,
+                rest: leftover,
+            });
+        }
     }
 
     /// `replicationAttachToNewMaster`: the cached master is discarded, our replicas must
@@ -971,22 +985,8 @@ impl Node {
                 return self.diskless_load_failed("Invalid argument");
             }
         };
-        let keys = loaded.keyspace.key_count();
-        let delay_us = key_delay::total_us(self.cfg.key_load_delay, keys);
-        if delay_us > 0 {
-            let until_ms = self.now_ms + delay_us.div_ceil(1000);
-            if let Some(link) = self.replica.link.as_mut() {
-                link.loading = Some(SlowLoad {
-                    until_ms,
-                    loaded,
-                    bytes,
-                    eof_mode,
-                    rest: leftover,
-                });
-            }
-            return;
-        }
-        self.loaded_transferred_rdb(loaded, bytes, eof_mode, leftover);
+        // Diskless: the old data went (or waits for the swap) when the payload began.
+        self.load_or_wait(loaded, bytes, eof_mode, leftover, false);
     }
 
     /// A diskless load that could not finish (`loadingFailed`): swapdb keeps the old data,
