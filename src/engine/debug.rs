@@ -310,7 +310,7 @@ impl Node {
         };
         Reply::Simple(format!(
             "Value at:0x7f{:010x} refcount:{refcount} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:0{extra}",
-            (db << 32) + index * 16,
+            ((db as u64) << 32) + index as u64 * 16,
             rdb::object_encoding(value),
             rdb::encode_value(value).len() - 1,
             self.now_s() & LRU_CLOCK_MASK,
