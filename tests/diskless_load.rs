@@ -174,6 +174,49 @@ fn swapdb_serves_the_old_dataset_while_loading_from_its_own_master() {
         );
         // DEBUG POPULATE is not replicated: the replica holds its own key alone.
         assert_eq!(replica.cmd(&["DBSIZE"]), Reply::Integer(1), "{kind}");
+        // Commands and options that would disturb the load are refused meanwhile: REPLICAOF
+        // (`no-async-loading`) and the `DENY_LOADING_CONFIG` options, even in company.
+        for refused in [
+            &["REPLICAOF", "NO", "ONE"][..],
+            &["CONFIG", "SET", "appendonly", "no"],
+            &[
+                "CONFIG",
+                "SET",
+                "timeout",
+                "0",
+                "repl-diskless-load",
+                "disabled",
+            ],
+            &["CONFIG", "SET", "appendonly", "no", "no-such-option", "1"],
+        ] {
+            assert_eq!(
+                replica.cmd(refused),
+                Reply::Error("LOADING Redis is loading the dataset in memory".into()),
+                "{kind}: {refused:?}"
+            );
+        }
+        // Others are not, and a refusal met first, in argument order, is answered instead.
+        assert_eq!(
+            replica.cmd(&["CONFIG", "SET", "timeout", "0"]),
+            Reply::ok(),
+            "{kind}"
+        );
+        assert_eq!(
+            replica.cmd(&["CONFIG", "SET", "no-such-option", "1", "appendonly", "no"]),
+            Reply::Error(
+                "ERR Unknown option or number of arguments for CONFIG SET - 'no-such-option'"
+                    .into()
+            ),
+            "{kind}"
+        );
+        assert_eq!(
+            replica.cmd(&["CONFIG", "SET", "databases", "1", "appendonly", "no"]),
+            Reply::Error(
+                "ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config"
+                    .into()
+            ),
+            "{kind}"
+        );
         assert_eq!(
             master.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]),
             Reply::ok()

@@ -191,3 +191,25 @@ fn clients_on_the_unix_socket() {
         let _ = std::fs::remove_file(&path);
     }
 }
+
+/// `CONFIG SET` checks every name, in order, before it parses any value: the first name
+/// refused is the error, and a repeated name is refused as such.
+#[test]
+fn config_set_refuses_the_first_bad_name_before_any_value() {
+    let calls: &[&[&str]] = &[
+        &["CONFIG", "SET", "maxmemory", "lots", "no-such-option", "1"],
+        &["CONFIG", "SET", "maxmemory", "1mb", "maxmemory", "2mb"],
+        &["CONFIG", "SET", "timeout", "x", "databases", "1"],
+        &["CONFIG", "SET", "dir", "/tmp", "no-such-option", "1"],
+        &["CONFIG", "SET", "maxmemory", "lots", "timeout", "0"],
+        &["CONFIG", "SET", "timeout", "7", "TIMEOUT", "8"],
+    ];
+    let [real, ours] = [Server::redis(&[]), Server::replscope(&[])];
+    for call in calls {
+        assert_eq!(ours.cmd(call), real.cmd(call), "{call:?}");
+    }
+    assert_eq!(
+        ours.cmd(&["CONFIG", "GET", "maxmemory"]),
+        real.cmd(&["CONFIG", "GET", "maxmemory"])
+    );
+}

@@ -264,11 +264,17 @@ pub enum ConfigError {
         name: String,
         reason: String,
     },
+    /// A `DENY_LOADING_CONFIG` option while the node loads a dataset.
+    Loading,
 }
 
 /// Options `CONFIG SET` refuses: Redis 7.0 marks `dir` and `dbfilename` `PROTECTED_CONFIG`
 /// (`enable-protected-configs` defaults to `no`, and replscope has no way to change it).
 const PROTECTED: &[&str] = &["dir", "dbfilename"];
+
+/// Options Redis marks `DENY_LOADING_CONFIG`: `CONFIG SET` answers `-LOADING` for them while
+/// a dataset loads, async loading included (`server.loading` is set then too).
+const DENY_LOADING: &[&str] = &["appendonly", "repl-diskless-load", "dir"];
 
 /// Options Redis marks `IMMUTABLE_CONFIG` among the engine's own.
 const IMMUTABLE: &[&str] = &["databases", "enable-debug-command"];
@@ -287,6 +293,7 @@ impl ConfigError {
             ConfigError::Invalid { name, reason } | ConfigError::Protected { name, reason } => {
                 format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}")
             }
+            ConfigError::Loading => "LOADING Redis is loading the dataset in memory".into(),
         }
     }
 }
@@ -498,6 +505,37 @@ impl Config {
             "key-load-delay" => self.key_load_delay.to_string(),
             _ => return None,
         })
+    }
+
+    /// The first pass of `CONFIG SET` (`configSetCommand`): the names alone, in order, before
+    /// any value is parsed. The first name refused (unknown, immutable, protected, repeated,
+    /// or a `DENY_LOADING_CONFIG` option while `loading`) is the error, whatever the values.
+    pub fn check_names(&self, names: &[String], loading: bool) -> Result<(), ConfigError> {
+        let mut seen: Vec<&str> = Vec::with_capacity(names.len());
+        for name in names {
+            let c = Self::canonical_any(name).ok_or_else(|| ConfigError::Unknown(name.clone()))?;
+            let refusal = |reason: &str| ConfigError::Protected {
+                name: name.clone(),
+                reason: reason.into(),
+            };
+            if IMMUTABLE.contains(&c) || inert::is_immutable(c) {
+                return Err(refusal("can't set immutable config"));
+            }
+            if PROTECTED.contains(&c) && self.inert_value("enable-protected-configs") != "yes" {
+                return Err(refusal("can't set protected config"));
+            }
+            if loading && DENY_LOADING.contains(&c) {
+                return Err(ConfigError::Loading);
+            }
+            if seen.contains(&c) {
+                return Err(ConfigError::Invalid {
+                    name: name.clone(),
+                    reason: "duplicate parameter".into(),
+                });
+            }
+            seen.push(c);
+        }
+        Ok(())
     }
 
     /// `CONFIG SET name value`: like [`Config::set`], but protected options are refused

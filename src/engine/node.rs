@@ -1319,6 +1319,14 @@ impl Node {
                 )
             }
             b"set" if argv.len() >= 4 && argv.len().is_multiple_of(2) => {
+                let (loading, async_loading) = self.loading_state();
+                let names: Vec<String> = argv[2..]
+                    .chunks(2)
+                    .map(|p| String::from_utf8_lossy(&p[0]).into_owned())
+                    .collect();
+                if let Err(e) = self.cfg.check_names(&names, loading || async_loading) {
+                    return Some(Reply::error(e.reply_text()));
+                }
                 let mut next = self.cfg.clone();
                 for pair in argv[2..].chunks(2) {
                     let name = String::from_utf8_lossy(&pair[0]);
