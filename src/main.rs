@@ -13,6 +13,8 @@ fn main() -> std::process::ExitCode {
         Some("server") => replscope::server::main(&args[1..]),
         Some("sim") => replscope::sim::cli::main(&args[1..]),
         Some("lesson") => replscope::sim::lesson_cli::main(&args[1..]),
+        // Not for people: the process `replscope server` runs while it takes a snapshot.
+        Some(replscope::server::fork_child::ARG) => replscope::server::fork_child::run(),
         Some("--version") | Some("-v") => {
             println!("replscope {}", env!("CARGO_PKG_VERSION"));
             std::process::ExitCode::SUCCESS

@@ -7,6 +7,7 @@
 //! what its socket could not take at once (`ConnWriter`).
 
 mod config_file;
+pub mod fork_child;
 mod listeners;
 mod open_files;
 mod options;
@@ -317,6 +318,7 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
         }
     }
     let mut outboxes: HashMap<ConnId, ConnWriter> = HashMap::new();
+    let mut fork_child = fork_child::ForkChild::default();
     let mut next_in = 1u64;
     let mut collected_ms = 0u64;
     loop {
@@ -426,6 +428,7 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
                     if !pidfile.is_empty() {
                         let _ = std::fs::remove_file(pidfile);
                     }
+                    fork_child.end();
                     return Ok(());
                 }
                 Output::Pause { micros } => {
@@ -433,6 +436,15 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
                     // is read or written meanwhile, as in Redis's single-threaded sleep.
                     std::thread::sleep(Duration::from_micros(micros));
                 }
+                Output::Fork => match fork_child.start() {
+                    Ok(pid) => node.handle(now_ms(), Input::Forked { pid }),
+                    Err(e) => log_line(
+                        role,
+                        LogLevel::Warning,
+                        &format!("Can't start the fork child's stand-in: {e}"),
+                    ),
+                },
+                Output::ChildDone => fork_child.end(),
                 Output::Event(Event::Log { level, text }) => log_line(role, level, &text),
                 Output::Event(_) => {}
             }
@@ -441,6 +453,10 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
             // A CONFIG SET within the ceiling: the limit can be raised for it.
             maxclients = node.config().maxclients;
             let _ = open_files::adjust(maxclients, |level, text| log_line(role, level, text));
+        }
+        if let Some(signal) = fork_child.died() {
+            node.handle(now_ms(), Input::ChildDied { signal });
+            continue;
         }
         let wait = node.poll_timeout().saturating_sub(now_ms());
         tokio::select! {

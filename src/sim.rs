@@ -58,6 +58,9 @@ const SEGMENT: usize = 16 * 1024;
 /// The port every simulated node listens on.
 pub const PORT: u16 = 6379;
 
+/// The first pid of a node's snapshot child: above every node's own (see `sim_process_id`).
+const FIRST_CHILD_PID: u32 = 100_000;
+
 /// Memory each simulated node may use (`maxmemory`, and its largest value): the page runs
 /// every node in one tab, whose wasm memory is limited, so a node past it answers `-OOM` like
 /// a Redis at its `maxmemory` instead of taking the tab down. Twelve full nodes and their
@@ -265,6 +268,9 @@ pub struct Sim {
     clients: BTreeMap<ClientId, ClientEnd>,
     next_client: u64,
     next_msg: u64,
+    /// The pid the next snapshot child gets (fork children are numbered in order, above
+    /// the nodes' own process ids).
+    next_child_pid: u32,
     /// Entries recorded since the last [`Sim::drain_trace`] (all of them if nobody drains:
     /// tests and short runs read the whole trace here; a [`timeline::Timeline`] drains it
     /// into its bounded history after every step).
@@ -326,6 +332,7 @@ impl Sim {
             clients: BTreeMap::new(),
             next_client: 1,
             next_msg: 1,
+            next_child_pid: FIRST_CHILD_PID,
             trace: Vec::new(),
             trace_base: 0,
             trace_bytes: 0,
@@ -1238,6 +1245,15 @@ impl Sim {
                 Output::Pause { micros } => {
                     self.nodes[i].asleep_until_us = Some(self.now_us.saturating_add(micros));
                 }
+                // No process stands in for the child: it gets a pid for the log, as a
+                // forked child would, and nothing kills it behind the node's back.
+                Output::Fork => {
+                    let pid = self.next_child_pid;
+                    self.next_child_pid = pid.wrapping_add(1).max(FIRST_CHILD_PID);
+                    let now = self.now_ms();
+                    self.nodes[i].node.handle(now, Input::Forked { pid });
+                }
+                Output::ChildDone => {}
                 Output::Event(event) => self.record(Some(i), SimEvent::Engine(event)),
                 // Simulated nodes have no configuration file: CONFIG REWRITE never asks.
                 Output::RewriteConfig { .. } => {

@@ -253,6 +253,8 @@ impl Driver {
                 Output::Exit
                 | Output::RewriteConfig { .. }
                 | Output::Pause { .. }
+                | Output::Fork
+                | Output::ChildDone
                 | Output::Event(_) => {}
             }
         }

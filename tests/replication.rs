@@ -569,6 +569,41 @@ fn a_diskless_child_with_no_replica_left_is_killed() {
     assert_eq!(c.exec(1, "STRLEN big49"), Reply::Integer(100_000));
 }
 
+/// FLUSHALL during a full sync kills the fork child (`killRDBChild`: its snapshot holds a
+/// dataset that is gone). The replica that waited for it is dropped ("SYNC failed"), comes
+/// back, and a second BGSAVE gives it the empty dataset. The simulator gives each child a
+/// pid for the log, as a fork would.
+#[test]
+fn flushall_kills_the_snapshot_child() {
+    let config = Config {
+        repl_diskless_sync: true,
+        repl_diskless_sync_delay: 0,
+        ..Config::default()
+    };
+    let mut c = Cluster::new(1, config);
+    c.fill_big(7, 50);
+    c.slow_link("m", "r1");
+    let start = c.sim.now_ms();
+    assert_eq!(c.exec(1, "REPLICAOF m 6379"), Reply::ok());
+    c.sim.run_until(start + 2_000);
+    assert_eq!(c.exec(0, "FLUSHALL"), Reply::ok());
+    c.sim.run_until(start + 40_000);
+    let m = c.logs("m");
+    let forks: Vec<&String> = m
+        .iter()
+        .filter(|l| l.starts_with("Background RDB transfer started by pid "))
+        .collect();
+    assert_eq!(forks.len(), 2, "{m:?}");
+    assert_ne!(forks[0], forks[1]);
+    let killed = m
+        .iter()
+        .position(|l| l == "Background transfer terminated by signal 10")
+        .unwrap_or_else(|| panic!("{m:?}"));
+    assert_eq!(m[killed + 1], "SYNC failed. BGSAVE child returned an error");
+    assert_eq!(c.offset(1), c.offset(0));
+    assert_eq!(c.exec(1, "DBSIZE"), Reply::Integer(0));
+}
+
 /// A partition from the master to its replica right after `+FULLRESYNC`: the RDB goes into a
 /// socket whose bytes never get through (TCP keeps them until acknowledged). A big RDB fills
 /// the kernel's send buffer and the rest waits in the master: on disk, Redis keeps the replica

@@ -8,7 +8,7 @@ use super::backlog::{AppendReport, Backlog, PinId};
 use super::commands::Propagated;
 use super::event::{Event, LogLevel, RdbTarget, ReplicaState};
 use super::key_delay::{self, PacedPayload};
-use super::node::{Client, ConnId, Node, WaitBlock};
+use super::node::{Client, ConnId, Node, Output, WaitBlock};
 use super::psync::{self, PsyncInputs};
 use super::resp::{encode_command, parse_i64, split_args, Reply};
 
@@ -45,8 +45,14 @@ pub(crate) struct RdbChild {
     pub target: RdbTarget,
     pub rdb: Vec<u8>,
     pub done_ms: u64,
-    /// Killed (SIGUSR1) because every replica it fed went away; it ends at `done_ms`.
-    pub killed: bool,
+    /// How it died, if it did before the end of its snapshot: SIGUSR1 when the node gave
+    /// up on it (`killRDBChild`), another signal when someone else killed it, [`EXIT_ERROR`]
+    /// when it exited with an error (the driver's [`super::node::Input::ChildDied`]). It
+    /// is reaped at `done_ms`.
+    pub killed_by: Option<u32>,
+    /// The process that stands in for the child, when the driver has one
+    /// ([`super::node::Input::Forked`]).
+    pub pid: Option<u32>,
     /// A diskless child slowed down by `rdb-key-save-delay`: its payload, handed to the
     /// replicas' sockets as it is written (without the delay it is all written at once).
     pub paced: Option<PacedPayload>,
@@ -78,6 +84,10 @@ const NET_HOST_STR_LEN: usize = 256;
 
 /// The signal `killRDBChild` sends (Linux numbering, as Redis logs it).
 const SIGUSR1: u32 = 10;
+
+/// [`RdbChild::killed_by`] for a child that exited with an error code rather than of a
+/// signal (there is no signal 0).
+const EXIT_ERROR: u32 = 0;
 
 /// Per-replica state kept on the master (`replstate`, `repl_ack_off`, …).
 #[derive(Clone, Debug)]
@@ -706,13 +716,69 @@ impl Node {
         let delay_ms = key_delay::total_us(per_key, key_ends.len()).div_ceil(1000);
         let done_ms = self.now_ms + 1 + (rdb.len() / RDB_SAVE_BYTES_PER_MS) as u64 + delay_ms;
         self.master.child = Some(RdbChild {
-            killed: false,
+            killed_by: None,
+            pid: None,
             target,
             rdb,
             done_ms,
             paced,
         });
+        self.out.push(Output::Fork);
         self.write_paced_payload();
+    }
+
+    /// The driver stands a process in for the child (`fork()` returned `pid` in the parent).
+    pub(crate) fn child_forked(&mut self, pid: u32) {
+        let Some(child) = self.master.child.as_mut().filter(|c| c.pid.is_none()) else {
+            return;
+        };
+        child.pid = Some(pid);
+        let text = match child.target {
+            RdbTarget::Socket => format!("Background RDB transfer started by pid {pid}"),
+            RdbTarget::Disk => format!("Background saving started by pid {pid}"),
+        };
+        self.log(LogLevel::Notice, text);
+    }
+
+    /// The child's stand-in died of `signal` without the node asking (the OOM killer, a
+    /// `kill -9`): `checkChildrenDone` notices at the next serverCron.
+    pub(crate) fn child_died(&mut self, signal: Option<u32>) {
+        if self
+            .master
+            .child
+            .as_ref()
+            .is_some_and(|c| c.killed_by.is_none())
+        {
+            self.reap_child_at_next_cron(signal.unwrap_or(EXIT_ERROR));
+        }
+    }
+
+    /// `killRDBChild` (FLUSHALL): the snapshot being taken no longer matches the dataset.
+    pub(crate) fn kill_rdb_child(&mut self) {
+        if self
+            .master
+            .child
+            .as_ref()
+            .is_some_and(|c| c.killed_by.is_none())
+        {
+            self.reap_child_at_next_cron(SIGUSR1);
+        }
+    }
+
+    /// The child is dead: it writes nothing more, and a later serverCron reaps it — the
+    /// next one, or the one after if this happens inside the cron now running (its
+    /// successor is not scheduled yet).
+    fn reap_child_at_next_cron(&mut self, signal: u32) {
+        let next_cron_ms = if self.next_cron_ms <= self.now_ms {
+            self.next_cron_ms + super::node::CRON_PERIOD_MS
+        } else {
+            self.next_cron_ms
+        };
+        if let Some(child) = self.master.child.as_mut() {
+            child.killed_by = Some(signal);
+            child.done_ms = next_cron_ms;
+            child.paced = None;
+        }
     }
 
     /// What a slowed-down diskless child has written by now goes to the replicas it feeds.
@@ -746,18 +812,31 @@ impl Node {
             return;
         }
         if let Some(child) = self.master.child.take() {
-            if child.killed {
-                // `checkChildrenDone` → `backgroundSaveDoneHandlerSocket` (or `…Disk`), then
-                // the replicas that wait for a BGSAVE get a new one at once
+            self.out.push(Output::ChildDone);
+            if let Some(signal) = child.killed_by {
+                // `checkChildrenDone` → `backgroundSaveDoneHandlerSocket` (or `…Disk`):
+                // the replicas that waited for this snapshot are dropped (they come back
+                // with a new PSYNC), and those that wait for a BGSAVE get a new one at once
                 // (`replicationStartPendingFork`).
                 let what = match child.target {
                     RdbTarget::Socket => "transfer",
                     RdbTarget::Disk => "saving",
                 };
-                self.log(
-                    LogLevel::Warning,
-                    format!("Background {what} terminated by signal {SIGUSR1}"),
-                );
+                let text = match signal {
+                    EXIT_ERROR => format!("Background {what} error"),
+                    _ => format!("Background {what} terminated by signal {signal}"),
+                };
+                self.log(LogLevel::Warning, text);
+                if child.target == RdbTarget::Disk && signal != SIGUSR1 {
+                    self.persistence.last_bgsave_ok = false;
+                }
+                for conn in self.replicas_in(ReplicaState::WaitBgsaveEnd) {
+                    self.log(
+                        LogLevel::Warning,
+                        "SYNC failed. BGSAVE child returned an error",
+                    );
+                    self.abort(conn);
+                }
                 self.start_pending_fork();
                 return;
             }
@@ -770,10 +849,11 @@ impl Node {
                     ),
                 );
             }
-            self.log(
-                LogLevel::Notice,
-                "Background RDB transfer terminated with success",
-            );
+            let text = match child.target {
+                RdbTarget::Socket => "Background RDB transfer terminated with success",
+                RdbTarget::Disk => "Background saving terminated with success",
+            };
+            self.log(LogLevel::Notice, text);
             self.update_replicas_waiting_bgsave(child);
             // `checkChildrenDone`: "start any pending forks immediately".
             self.start_pending_fork();
@@ -987,7 +1067,7 @@ impl Node {
             .master
             .child
             .as_ref()
-            .filter(|c| !c.killed)
+            .filter(|c| c.killed_by.is_none())
             .map(|c| c.target)
         else {
             return;
@@ -1005,25 +1085,14 @@ impl Node {
                 "Diskless rdb transfer, last replica dropped, killing fork child.",
             );
         }
-        // Reaped by a later serverCron: the next one, or the one after if the drop happened
-        // inside the cron now running (its successor is not scheduled yet).
-        let next_cron_ms = if self.next_cron_ms <= self.now_ms {
-            self.next_cron_ms + super::node::CRON_PERIOD_MS
-        } else {
-            self.next_cron_ms
-        };
-        if let Some(child) = self.master.child.as_mut() {
-            child.killed = true;
-            child.done_ms = next_cron_ms;
-            child.paced = None;
-        }
+        self.reap_child_at_next_cron(SIGUSR1);
     }
 
     /// `killRDBChild` at shutdown: the snapshot for replicas is abandoned.
     pub(crate) fn kill_replication_child(&mut self) {
         let now_ms = self.now_ms;
         if let Some(child) = self.master.child.as_mut() {
-            child.killed = true;
+            child.killed_by = Some(SIGUSR1);
             child.done_ms = now_ms;
         }
     }

@@ -83,6 +83,13 @@ pub enum Input {
     RewriteDone { error: Option<String> },
     /// The process received SIGTERM or SIGINT: the node shuts down as Redis does.
     Signal(ShutdownSignal),
+    /// The driver started a process, `pid`, standing in for the snapshot child of the last
+    /// [`Output::Fork`] (logged as Redis logs its fork).
+    Forked { pid: u32 },
+    /// That process died of `signal` (`None`: it exited with an error) before an
+    /// [`Output::ChildDone`] ended it: the snapshot is lost, as when the OOM killer takes
+    /// Redis's fork child.
+    ChildDied { signal: Option<u32> },
 }
 
 /// What the node asks of the driver.
@@ -129,6 +136,13 @@ pub enum Output {
     Pause {
         micros: u64,
     },
+    /// A snapshot child starts (a BGSAVE for replication). Redis forks; a driver that runs
+    /// processes may start one that lives as long as the child, so that `ps`, `kill` and the
+    /// death of the parent behave as with Redis, and answer with [`Input::Forked`]. The
+    /// engine itself needs nothing of it.
+    Fork,
+    /// The snapshot child is over (done, or killed by the node): end its stand-in.
+    ChildDone,
     Event(Event),
 }
 
@@ -434,6 +448,8 @@ impl Node {
             Input::Signal(signal) => self.shutdown_signal(signal),
             Input::RewriteDone { error } => self.config_rewritten(error),
             Input::Listening { ok } => self.listening(ok),
+            Input::Forked { pid } => self.child_forked(pid),
+            Input::ChildDied { signal } => self.child_died(signal),
         }
         self.before_sleep();
     }
@@ -1112,6 +1128,7 @@ impl Node {
         if !self.replica.is_replica() {
             ops.append(&mut produced);
         }
+        self.credit_flush_save(ops.len());
         reply
     }
 
@@ -1141,6 +1158,7 @@ impl Node {
         Vec<Propagated>,
         Option<commands::BlockRequest>,
     ) {
+        self.persistence.flush_save_open = false;
         let mut ctx = self.data_ctx(db, view);
         ctx.deny_blocking = !may_block;
         let (reply, ops) = commands::execute(&mut ctx, spec, argv);
@@ -1155,6 +1173,7 @@ impl Node {
         }
         if spec.name == "flushall" {
             self.replica_expires.clear();
+            self.flushall_reset_rdb();
         }
         self.signal_ready(created);
         if spec.is_write() {

@@ -35,7 +35,7 @@ pub(crate) struct Persistence {
     last_try_s: u64,
     /// `lastbgsave_status`: whether the last background save (or any successful save) went
     /// well.
-    last_bgsave_ok: bool,
+    pub(crate) last_bgsave_ok: bool,
     /// `rdb_saves`: snapshots started.
     saves: u64,
     /// Whether a background save has finished yet (`rdb_last_bgsave_time_sec` is -1 before).
@@ -46,6 +46,10 @@ pub(crate) struct Persistence {
     /// A background save slowed down by `rdb-key-save-delay`: when its child is done, and
     /// the file it then hands to the driver.
     slowed: Option<(u64, Vec<u8>)>,
+    /// The command running now is a FLUSHALL that started a save: the writes its call
+    /// counts (`dirty`, added once the call is over) are in that save too (see
+    /// [`Node::credit_flush_save`]).
+    pub(crate) flush_save_open: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -73,6 +77,8 @@ enum SaveFor {
     Background,
     /// The shutdown in progress (its final snapshot).
     Shutdown,
+    /// FLUSHALL's save of the emptied dataset: nobody waits, its reply is already `+OK`.
+    Flush,
 }
 
 impl Persistence {
@@ -87,6 +93,7 @@ impl Persistence {
             last_load_keys_expired: 0,
             last_load_keys_loaded: 0,
             slowed: None,
+            flush_save_open: false,
         }
     }
 }
@@ -227,6 +234,34 @@ impl Node {
             || self.master.child.is_some()
     }
 
+    /// `flushAllDataAndResetRDB`: a snapshot child in progress is killed (it saves a dataset
+    /// that is gone), and with save points the empty dataset is saved at once (`rdbSave`),
+    /// so that a restart does not bring the flushed keys back.
+    pub(crate) fn flushall_reset_rdb(&mut self) {
+        self.kill_rdb_child();
+        if !self.cfg.save.is_empty() {
+            self.persist(SaveFor::Flush);
+            self.persistence.flush_save_open = true;
+        }
+    }
+
+    /// FLUSHALL's save resets `dirty` when it is written (`rdbSave` sets it to 0), the
+    /// writes of its own call included — `ops_so_far` of them, which `call` adds to `dirty`
+    /// only after the command (and, inside EXEC, those of the commands before it).
+    pub(crate) fn credit_flush_save(&mut self, ops_so_far: usize) {
+        if !std::mem::take(&mut self.persistence.flush_save_open) {
+            return;
+        }
+        if let Some(job) = self
+            .persistence
+            .in_flight
+            .back_mut()
+            .filter(|j| j.requester == SaveFor::Flush)
+        {
+            job.dirty_before += ops_so_far as u64;
+        }
+    }
+
     /// The final snapshot of a shutdown (`rdbSave` in `finishShutdown`).
     pub(crate) fn persist_for_shutdown(&mut self) {
         self.persist(SaveFor::Shutdown);
@@ -252,6 +287,7 @@ impl Node {
         };
         match job.requester {
             SaveFor::Shutdown => self.shutdown_saved(ok),
+            SaveFor::Flush => {}
             SaveFor::Client(conn) => {
                 // A failed SAVE answers Redis's shared bare error and leaves the status alone.
                 let reply = match reloaded {
