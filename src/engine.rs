@@ -31,3 +31,4 @@ mod replica_expire;
 pub mod resp;
 pub mod shutdown;
 mod transfer;
+mod watchdog;

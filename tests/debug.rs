@@ -360,6 +360,82 @@ fn sleep_stops_the_whole_server_like_redis() {
     }
 }
 
+/// The software watchdog (`watchdog-period`): a main thread stuck past the period — in
+/// DEBUG SLEEP, or in the read of a blocking diskless load from a slow master — is reported
+/// once in the log; a healthy server, or a period of 0, reports nothing.
+#[test]
+fn the_watchdog_reports_a_stuck_main_thread_like_redis() {
+    let expired = |s: &Server| s.log().matches("--- WATCHDOG TIMER EXPIRED ---").count();
+    for s in pair() {
+        let kind = s.kind;
+        assert_eq!(
+            s.cmd(&["CONFIG", "SET", "watchdog-period", "200"]),
+            Reply::ok()
+        );
+        std::thread::sleep(Duration::from_millis(600));
+        assert_eq!(expired(&s), 0, "{kind}: a healthy server");
+        assert_eq!(s.cmd(&["DEBUG", "SLEEP", "0.6"]), Reply::ok());
+        support::wait_until(Duration::from_secs(5), "the watchdog", || expired(&s) == 1);
+        assert_eq!(
+            s.cmd(&["CONFIG", "SET", "watchdog-period", "0"]),
+            Reply::ok()
+        );
+        assert_eq!(s.cmd(&["DEBUG", "SLEEP", "0.6"]), Reply::ok());
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(expired(&s), 1, "{kind}: the watchdog is off");
+    }
+    // A replica loading from the socket (on-empty-db) waits in read() for a master that
+    // writes one key every 10 ms: the watchdog expires, and the load goes on.
+    for kind in ["redis", "replscope"] {
+        let start = |args: &[&str]| {
+            let args: Vec<&str> = DEBUG_ON.iter().chain(args).copied().collect();
+            if kind == "redis" {
+                Server::redis(&args)
+            } else {
+                Server::replscope(&args)
+            }
+        };
+        let master = start(&[
+            "--rdbcompression",
+            "no",
+            "--repl-diskless-sync",
+            "yes",
+            "--repl-diskless-sync-delay",
+            "0",
+            "--save",
+            "",
+        ]);
+        let replica = start(&["--repl-diskless-load", "on-empty-db", "--save", ""]);
+        assert_eq!(
+            master.cmd(&["DEBUG", "POPULATE", "100", "master", "100000"]),
+            Reply::ok()
+        );
+        assert_eq!(
+            master.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "10000"]),
+            Reply::ok()
+        );
+        assert_eq!(
+            replica.cmd(&["CONFIG", "SET", "watchdog-period", "200"]),
+            Reply::ok()
+        );
+        let port = master.port.to_string();
+        assert_eq!(replica.cmd(&["REPLICAOF", "127.0.0.1", &port]), Reply::ok());
+        support::wait_until(Duration::from_secs(5), "the load", || {
+            replica.log().contains("Loading DB in memory")
+        });
+        support::wait_until(Duration::from_secs(5), "the watchdog", || {
+            expired(&replica) >= 1
+        });
+        assert_eq!(replica.info("persistence", "loading"), "1", "{kind}");
+        assert_eq!(master.stat("sync_full"), 1, "{kind}");
+        assert!(!replica.log().contains("Reconnecting to MASTER"), "{kind}");
+        assert_eq!(
+            master.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]),
+            Reply::ok()
+        );
+    }
+}
+
 // ----- the simulator: DEBUG on the page's nodes, in virtual time ------------------------------
 
 use replscope::sim::{sim_config, Sim};

@@ -15,7 +15,7 @@ use super::digest;
 use super::event::LogLevel;
 use super::keyspace::{Entry, Value};
 use super::maxmemory::OOM;
-use super::node::{ConnId, Node, Output};
+use super::node::{ConnId, Node};
 use super::rdb;
 use super::resp::Reply;
 
@@ -179,9 +179,7 @@ impl Node {
                 // at once.
                 let micros = (strtod(&argv[2]) * 1_000_000.0) as i64;
                 if micros > 0 {
-                    self.out.push(Output::Pause {
-                        micros: micros as u64,
-                    });
+                    self.pause(micros as u64);
                 }
                 Reply::ok()
             }

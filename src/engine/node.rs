@@ -318,6 +318,8 @@ pub struct Node {
     pub(crate) replica_expires: ReplicaKeysWithExpire,
     /// `active_expire_enabled` (`DEBUG SET-ACTIVE-EXPIRE`): whether serverCron expires keys.
     pub(crate) active_expire: bool,
+    /// When the software watchdog's one-shot timer expires, if armed (`watchdog.rs`).
+    pub(crate) watchdog_due_ms: Option<u64>,
     /// Clients blocked on keys, and keys ready to serve them.
     pub(crate) blocked: Blocked,
 }
@@ -423,6 +425,7 @@ impl Node {
             config_file: false,
             rewriting: VecDeque::new(),
             active_expire: true,
+            watchdog_due_ms: None,
             blocked: Blocked::default(),
         }
     }
@@ -457,6 +460,8 @@ impl Node {
     /// Runs whatever timers are due at `now_ms`.
     pub fn handle_timeout(&mut self, now_ms: u64) {
         self.advance_clock(now_ms);
+        // A signal: delivered whatever the main thread is doing.
+        self.check_watchdog();
         if let Some(until) = self.slow_load_until_ms() {
             // A blocking load runs no timer (processEventsWhileBlocked: file events only).
             if until > self.now_ms {
@@ -482,10 +487,11 @@ impl Node {
 
     /// The next instant at which `handle_timeout` has work to do.
     pub fn poll_timeout(&self) -> u64 {
+        let watchdog = self.watchdog_due_ms().unwrap_or(u64::MAX);
         if let Some(until) = self.slow_load_until_ms() {
-            return until;
+            return until.min(watchdog);
         }
-        let mut t = self.next_cron_ms;
+        let mut t = self.next_cron_ms.min(watchdog);
         if let Some(due) = self.master_due_ms() {
             t = t.min(due);
         }
@@ -1452,6 +1458,9 @@ impl Node {
                 }
             }
         }
+        if old.inert_value("watchdog-period") != self.cfg.inert_value("watchdog-period") {
+            self.arm_watchdog();
+        }
         // updateGoodSlaves: the count is refreshed as soon as either setting changes.
         if old.min_replicas_to_write != self.cfg.min_replicas_to_write
             || old.min_replicas_max_lag != self.cfg.min_replicas_max_lag
@@ -1463,6 +1472,11 @@ impl Node {
     /// `serverCron`: active expiry on masters, WAIT bookkeeping, and once a second the
     /// replication cron.
     fn server_cron(&mut self) {
+        // Redis's serverCron does not run while a blocking diskless load waits in `read()`:
+        // the engine keeps the link's timers going then, but leaves the watchdog unarmed.
+        if self.loading_state() != (true, false) {
+            self.arm_watchdog();
+        }
         if !self.replica.is_replica() && self.active_expire {
             let ops = commands::active_expire_cycle(
                 &mut self.keyspace,

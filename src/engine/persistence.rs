@@ -201,7 +201,7 @@ impl Node {
         if delay_us == 0 {
             self.out.push(Output::SaveRdb { bytes });
         } else if requester != SaveFor::Background {
-            self.out.push(Output::Pause { micros: delay_us });
+            self.pause(delay_us);
             self.out.push(Output::SaveRdb { bytes });
         } else {
             self.persistence.slowed = Some((self.now_ms + delay_us.div_ceil(1000), bytes));
