@@ -330,7 +330,7 @@ fn subcommand_syntax_error(argv: &[Vec<u8>]) -> Reply {
 mod tests {
     use super::*;
     use crate::engine::config::{Config, ProtectedAction};
-    use crate::engine::node::{Input, NodeOptions, PeerAddr};
+    use crate::engine::node::{Input, NodeOptions, Output, PeerAddr};
 
     /// A node allowing DEBUG as `allow` says, with a client from `ip` that sent `line`: the
     /// outputs, in order (events left out).
