@@ -528,12 +528,9 @@ fn a_replica_is_not_online_until_its_rdb_has_left_the_socket() {
     }
 }
 
-/// A diskless transfer whose only replica drops (its link is cut) has nobody left to write
-/// to: Redis kills the fork child ("last replica dropped, killing fork child"), its end is
-/// logged as terminated by SIGUSR1, and the replica that comes back gets a new BGSAVE at once
-/// instead of waiting for the orphaned transfer to finish.
-#[test]
-fn a_diskless_child_with_no_replica_left_is_killed() {
+/// A master with 5 MB of big values and a slow link to its replica, which has just asked
+/// for a diskless full sync; the virtual time it asked at.
+fn slow_diskless_sync() -> (Cluster, u64) {
     let config = Config {
         repl_diskless_sync: true,
         repl_diskless_sync_delay: 0,
@@ -544,6 +541,16 @@ fn a_diskless_child_with_no_replica_left_is_killed() {
     c.slow_link("m", "r1");
     let start = c.sim.now_ms();
     assert_eq!(c.exec(1, "REPLICAOF m 6379"), Reply::ok());
+    (c, start)
+}
+
+/// A diskless transfer whose only replica drops (its link is cut) has nobody left to write
+/// to: Redis kills the fork child ("last replica dropped, killing fork child"), its end is
+/// logged as terminated by SIGUSR1, and the replica that comes back gets a new BGSAVE at once
+/// instead of waiting for the orphaned transfer to finish.
+#[test]
+fn a_diskless_child_with_no_replica_left_is_killed() {
+    let (mut c, start) = slow_diskless_sync();
     c.sim.run_until(start + 3_000);
     assert!(!c.logs("m").iter().any(|l| l.contains("killing fork child")));
     c.sim.cut(0, 1);
@@ -575,16 +582,7 @@ fn a_diskless_child_with_no_replica_left_is_killed() {
 /// pid for the log, as a fork would.
 #[test]
 fn flushall_kills_the_snapshot_child() {
-    let config = Config {
-        repl_diskless_sync: true,
-        repl_diskless_sync_delay: 0,
-        ..Config::default()
-    };
-    let mut c = Cluster::new(1, config);
-    c.fill_big(7, 50);
-    c.slow_link("m", "r1");
-    let start = c.sim.now_ms();
-    assert_eq!(c.exec(1, "REPLICAOF m 6379"), Reply::ok());
+    let (mut c, start) = slow_diskless_sync();
     c.sim.run_until(start + 2_000);
     assert_eq!(c.exec(0, "FLUSHALL"), Reply::ok());
     c.sim.run_until(start + 40_000);
