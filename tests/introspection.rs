@@ -213,3 +213,19 @@ fn config_set_refuses_the_first_bad_name_before_any_value() {
         real.cmd(&["CONFIG", "GET", "maxmemory"])
     );
 }
+
+/// Client ids start where Redis 7.0's do (its two Lua clients took 1 and 2), and `CLIENT
+/// KILL USER` takes the user name as ACL does, case-sensitive.
+#[test]
+fn client_ids_and_users_as_redis() {
+    let [real, ours] = [Server::redis(&[]), Server::replscope(&[])];
+    for call in [
+        &["CLIENT", "ID"][..],
+        &["CLIENT", "KILL", "USER", "Default"],
+        &["CLIENT", "KILL", "USER", "nosuch"],
+        &["CLIENT", "KILL", "USER", "default"],
+    ] {
+        // Each call on a fresh connection: both servers count the same connections.
+        assert_eq!(ours.cmd(call), real.cmd(call), "{call:?}");
+    }
+}

@@ -277,7 +277,8 @@ impl Node {
                     b"addr" => addr = Some(String::from_utf8_lossy(value).into_owned()),
                     b"laddr" => laddr = Some(String::from_utf8_lossy(value).into_owned()),
                     b"user" => {
-                        if !value.eq_ignore_ascii_case(b"default") {
+                        // ACL user names are case-sensitive.
+                        if value.as_slice() != b"default" {
                             return Reply::error(format!(
                                 "ERR No such user '{}'",
                                 String::from_utf8_lossy(value)

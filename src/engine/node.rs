@@ -327,6 +327,10 @@ pub struct Node {
 /// Seconds a client idles before its query buffer is trimmed (`clientsCronResizeQueryBuffer`).
 const QUERYBUF_IDLE_S: u64 = 2;
 
+/// The id of a node's first client: Redis 7.0 gives ids 1 and 2 to its Lua clients at
+/// startup.
+const FIRST_CLIENT_ID: u64 = 3;
+
 /// Milliseconds between `serverCron` runs (`hz 10`).
 pub(crate) const CRON_PERIOD_MS: u64 = 100;
 
@@ -405,7 +409,9 @@ impl Node {
             rng,
             keyspace: Keyspace::default(),
             clients: BTreeMap::new(),
-            next_client_id: 1,
+            // Ids 1 and 2 went to Redis 7.0's two Lua clients (EVAL's and FUNCTION's),
+            // created at startup: the first connection is client 3.
+            next_client_id: FIRST_CLIENT_ID,
             next_out_conn: 1,
             out: Outbox::default(),
             stats: Stats::default(),
