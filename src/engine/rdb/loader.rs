@@ -171,13 +171,17 @@ impl Loader {
                 Err(e) => return Err(e),
             };
             if let Step::Eof = step {
-                self.crc.update(&buf[used..r.pos]);
-                used = r.pos;
-                match self.checksum(&mut r) {
+                // The EOF opcode counts as read only with the whole checksum after it: a
+                // checksum cut by the end of `buf` is parsed again, opcode first, with the
+                // bytes that complete it.
+                let mut crc = self.crc.clone();
+                crc.update(&buf[used..r.pos]);
+                match self.checksum(&mut r, crc.clone()) {
                     Ok(()) => {}
                     Err(_) if r.truncated && !last => break,
                     Err(e) => return Err(e),
                 }
+                self.crc = crc;
                 self.eof = true;
                 return Ok(r.pos);
             }
@@ -213,13 +217,13 @@ impl Loader {
 
     /// The stored CRC64 (version 5 on), against the running one; a stored 0 means "not
     /// computed", as in Redis.
-    fn checksum(&mut self, r: &mut Reader) -> Result<(), RdbError> {
+    fn checksum(&self, r: &mut Reader, crc: crc::Digest<'static, u64>) -> Result<(), RdbError> {
         if self.version.is_some_and(|v| v < 5) {
             return Ok(());
         }
         let sum_at = r.pos;
         let stored = u64::from_le_bytes(r.array::<CHECKSUM_LEN>()?);
-        let expected = self.crc.clone().finalize();
+        let expected = crc.finalize();
         if stored != 0 && stored != expected {
             return Err(r.err_at(
                 sum_at,
@@ -373,6 +377,21 @@ mod tests {
                 assert!(loader.pending_bytes() < 2 * RETRY_BYTES_MIN + rdb.len() / 10);
             }
             assert_eq!(loader.finish().unwrap(), whole, "piece {piece}");
+        }
+    }
+
+    /// Two pieces, cut anywhere: in particular inside the checksum, after the EOF opcode (a
+    /// replica once failed full syncs whose payload arrived cut there).
+    #[test]
+    fn two_pieces_cut_anywhere_load_as_the_whole_file() {
+        let rdb = sample();
+        let whole = load(&rdb).unwrap();
+        let near_end = rdb.len() - 64..rdb.len();
+        for cut in (1..rdb.len()).step_by(97).chain(near_end) {
+            let mut loader = Loader::new();
+            loader.feed(&rdb[..cut]).unwrap();
+            loader.feed(&rdb[cut..]).unwrap();
+            assert_eq!(loader.finish().unwrap(), whole, "cut at {cut}");
         }
     }
 
