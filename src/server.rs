@@ -441,7 +441,7 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
                     Err(e) => log_line(
                         role,
                         LogLevel::Warning,
-                        &format!("Can't start the fork child's stand-in: {e}"),
+                        &format!("Can't save in background: fork: {e}"),
                     ),
                 },
                 Output::ChildDone => fork_child.end(),

@@ -115,6 +115,22 @@ fn a_killed_child_drops_its_replicas_and_a_new_one_is_forked() {
         );
         replica.wait_link_up();
         assert_eq!(replica.cmd(&["DBSIZE"]), Reply::Integer(10000), "{kind}");
+        if diskless == "yes" {
+            // The parent read the dead child's pipe to its end first.
+            let log = master.log();
+            let pipe = log
+                .find("Diskless rdb transfer, done reading from pipe, 1 replicas still up.")
+                .unwrap_or_else(|| panic!("{kind}: {log}"));
+            assert!(pipe < log.find(ended).unwrap(), "{kind}: {log}");
+        } else {
+            // Two background saves, the second good: the status is ok again, and the file
+            // the child wrote is the node's snapshot.
+            wait_until(Duration::from_secs(5), "the status", || {
+                master.info("persistence", "rdb_last_bgsave_status") == "ok"
+            });
+            assert_eq!(master.info("persistence", "rdb_saves"), "2", "{kind}");
+            assert!(master.dir.join("dump.rdb").exists(), "{kind}");
+        }
         let log = master.log();
         let forks = log.matches(what).count();
         assert_eq!(forks, 2, "{kind} diskless {diskless}: {log}");
@@ -160,7 +176,8 @@ fn flushall_kills_the_child() {
 }
 
 /// With save points, FLUSHALL saves the emptied dataset at once, so that a restart does not
-/// bring the keys back.
+/// bring the keys back; a background save still running is killed first (its file would
+/// hold the keys). A FLUSHALL refused for its arguments does neither.
 #[test]
 fn flushall_with_save_points_saves_at_once() {
     // The string key `k` = `v` as an RDB holds it: type 0, then both lengths and bytes.
@@ -173,28 +190,65 @@ fn flushall_with_save_points_saves_at_once() {
     };
     for kind in ["redis", "replscope"] {
         let server = if kind == "redis" {
-            Server::redis(&["--save", "3600 1"])
+            Server::redis(&["--save", "3600 1", "--enable-debug-command", "yes"])
         } else {
-            Server::replscope(&["--save", "3600 1"])
+            Server::replscope(&["--save", "3600 1", "--enable-debug-command", "yes"])
         };
         assert_eq!(server.cmd(&["SET", "k", "v"]), Reply::ok());
         assert_eq!(server.cmd(&["SAVE"]), Reply::ok());
         assert!(holds_k(&server), "{kind}");
         assert_eq!(server.cmd(&["SET", "k2", "v"]), Reply::ok());
+        assert_eq!(
+            server.cmd(&["FLUSHALL", "foo"]),
+            Reply::Error("ERR syntax error".into())
+        );
+        assert_eq!(
+            server.info("persistence", "rdb_changes_since_last_save"),
+            "1",
+            "{kind}"
+        );
+        // A background save slowed down to 2000 keys × 1 ms.
+        assert_eq!(
+            server.cmd(&["DEBUG", "POPULATE", "2000"]),
+            Reply::ok(),
+            "{kind}"
+        );
+        assert_eq!(
+            server.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "1000"]),
+            Reply::ok()
+        );
+        assert_eq!(
+            server.cmd(&["BGSAVE"]),
+            Reply::Simple("Background saving started".into())
+        );
         assert_eq!(server.cmd(&["FLUSHALL"]), Reply::ok());
         assert_eq!(
             server.info("persistence", "rdb_changes_since_last_save"),
             "0",
             "{kind}"
         );
+        assert!(
+            !holds_k(&server),
+            "{kind}: the file still holds the flushed key"
+        );
+        wait_until(Duration::from_secs(5), "the killed save's end", || {
+            server
+                .log()
+                .contains("Background saving terminated by signal 10")
+        });
+        assert_eq!(server.info("persistence", "rdb_saves"), "2", "{kind}");
+        assert_eq!(
+            server.info("persistence", "rdb_last_bgsave_status"),
+            "ok",
+            "{kind}"
+        );
+        // The killed save never writes its file.
+        std::thread::sleep(Duration::from_millis(2500));
+        assert!(!holds_k(&server), "{kind}: the killed save wrote its file");
         assert_eq!(
             server.log().matches("DB saved on disk").count(),
             2,
             "{kind}"
-        );
-        assert!(
-            !holds_k(&server),
-            "{kind}: the file still holds the flushed key"
         );
     }
 }

@@ -511,7 +511,8 @@ impl Config {
     /// any value is parsed. The first name refused (unknown, immutable, protected, repeated,
     /// or a `DENY_LOADING_CONFIG` option while `loading`) is the error, whatever the values.
     pub fn check_names(&self, names: &[String], loading: bool) -> Result<(), ConfigError> {
-        let mut seen: Vec<&str> = Vec::with_capacity(names.len());
+        // Redis keeps a separate entry per alias: a name and its alias are not a repeat.
+        let mut seen: Vec<String> = Vec::with_capacity(names.len());
         for name in names {
             let c = Self::canonical_any(name).ok_or_else(|| ConfigError::Unknown(name.clone()))?;
             let refusal = |reason: &str| ConfigError::Protected {
@@ -527,13 +528,14 @@ impl Config {
             if loading && DENY_LOADING.contains(&c) {
                 return Err(ConfigError::Loading);
             }
-            if seen.contains(&c) {
+            let key = name.to_ascii_lowercase();
+            if seen.contains(&key) {
                 return Err(ConfigError::Invalid {
                     name: name.clone(),
                     reason: "duplicate parameter".into(),
                 });
             }
-            seen.push(c);
+            seen.push(key);
         }
         Ok(())
     }

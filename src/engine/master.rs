@@ -50,6 +50,12 @@ pub(crate) struct RdbChild {
     /// when it exited with an error (the driver's [`super::node::Input::ChildDied`]). It
     /// is reaped at `done_ms`.
     pub killed_by: Option<u32>,
+    /// `dirty` at the fork (`dirty_before_bgsave`): a disk child's file holds the writes
+    /// counted until then.
+    pub dirty_before: u64,
+    /// The node closed the child's pipe: it is killed because nobody reads it any more (no
+    /// "done reading from pipe" when it ends).
+    pub pipe_closed: bool,
     /// The process that stands in for the child, when the driver has one
     /// ([`super::node::Input::Forked`]).
     pub pid: Option<u32>,
@@ -83,7 +89,7 @@ impl RdbFilter {
 const NET_HOST_STR_LEN: usize = 256;
 
 /// The signal `killRDBChild` sends (Linux numbering, as Redis logs it).
-const SIGUSR1: u32 = 10;
+pub(crate) const SIGUSR1: u32 = 10;
 
 /// [`RdbChild::killed_by`] for a child that exited with an error code rather than of a
 /// signal (there is no signal 0).
@@ -655,6 +661,9 @@ impl Node {
                 if socket { "replicas sockets" } else { "disk" }
             ),
         );
+        if target == RdbTarget::Disk {
+            self.count_background_save();
+        }
         let offset = self.master.repl_offset;
         let (rdb, key_ends) = if filter.exclude_data {
             (self.snapshot_without_data(), Vec::new())
@@ -717,6 +726,8 @@ impl Node {
         let done_ms = self.now_ms + 1 + (rdb.len() / RDB_SAVE_BYTES_PER_MS) as u64 + delay_ms;
         self.master.child = Some(RdbChild {
             killed_by: None,
+            dirty_before: self.dirty,
+            pipe_closed: false,
             pid: None,
             target,
             rdb,
@@ -769,11 +780,7 @@ impl Node {
     /// next one, or the one after if this happens inside the cron now running (its
     /// successor is not scheduled yet).
     fn reap_child_at_next_cron(&mut self, signal: u32) {
-        let next_cron_ms = if self.next_cron_ms <= self.now_ms {
-            self.next_cron_ms + super::node::CRON_PERIOD_MS
-        } else {
-            self.next_cron_ms
-        };
+        let next_cron_ms = self.next_cron_reap_ms();
         if let Some(child) = self.master.child.as_mut() {
             child.killed_by = Some(signal);
             child.done_ms = next_cron_ms;
@@ -826,18 +833,35 @@ impl Node {
                     EXIT_ERROR => format!("Background {what} error"),
                     _ => format!("Background {what} terminated by signal {signal}"),
                 };
-                self.log(LogLevel::Warning, text);
-                if child.target == RdbTarget::Disk && signal != SIGUSR1 {
-                    self.persistence.last_bgsave_ok = false;
+                let waiting = self.replicas_in(ReplicaState::WaitBgsaveEnd);
+                if child.target == RdbTarget::Socket && !child.pipe_closed {
+                    // `rdbPipeReadHandler` reads the dead child's EOF first.
+                    self.log(
+                        LogLevel::Warning,
+                        format!(
+                            "Diskless rdb transfer, done reading from pipe, {} replicas still up.",
+                            waiting.len()
+                        ),
+                    );
                 }
-                for conn in self.replicas_in(ReplicaState::WaitBgsaveEnd) {
+                self.log(LogLevel::Warning, text);
+                if child.target == RdbTarget::Disk {
+                    self.persistence.bgsave_done = true;
+                    if signal != SIGUSR1 {
+                        self.persistence.last_bgsave_ok = false;
+                    }
+                }
+                // `freeClientAsync`: the replicas go after the new fork, in beforeSleep.
+                for _ in &waiting {
                     self.log(
                         LogLevel::Warning,
                         "SYNC failed. BGSAVE child returned an error",
                     );
-                    self.abort(conn);
                 }
                 self.start_pending_fork();
+                for conn in waiting {
+                    self.abort(conn);
+                }
                 return;
             }
             if child.target == RdbTarget::Socket {
@@ -849,11 +873,15 @@ impl Node {
                     ),
                 );
             }
-            let text = match child.target {
-                RdbTarget::Socket => "Background RDB transfer terminated with success",
-                RdbTarget::Disk => "Background saving terminated with success",
-            };
-            self.log(LogLevel::Notice, text);
+            match child.target {
+                RdbTarget::Socket => self.log(
+                    LogLevel::Notice,
+                    "Background RDB transfer terminated with success",
+                ),
+                // The child wrote the snapshot file: "DB saved on disk", then "Background
+                // saving terminated with success" when the driver has written it.
+                RdbTarget::Disk => self.child_saved(child.rdb.clone(), child.dirty_before),
+            }
             self.update_replicas_waiting_bgsave(child);
             // `checkChildrenDone`: "start any pending forks immediately".
             self.start_pending_fork();
@@ -1086,6 +1114,9 @@ impl Node {
             );
         }
         self.reap_child_at_next_cron(SIGUSR1);
+        if let Some(child) = self.master.child.as_mut() {
+            child.pipe_closed = target == RdbTarget::Socket;
+        }
     }
 
     /// `killRDBChild` at shutdown: the snapshot for replicas is abandoned.

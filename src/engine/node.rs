@@ -1183,7 +1183,7 @@ impl Node {
                 self.replica_expires.remember(db, key);
             }
         }
-        if spec.name == "flushall" {
+        if spec.name == "flushall" && !reply.is_error() {
             self.replica_expires.clear();
             self.flushall_reset_rdb();
         }
@@ -1465,7 +1465,7 @@ impl Node {
             }
         }
         if old.inert_value("watchdog-period") != self.cfg.inert_value("watchdog-period") {
-            self.arm_watchdog();
+            self.apply_watchdog_period();
         }
         // updateGoodSlaves: the count is refreshed as soon as either setting changes.
         if old.min_replicas_to_write != self.cfg.min_replicas_to_write
@@ -1475,12 +1475,24 @@ impl Node {
         }
     }
 
+    /// When a child that dies now is reaped (`checkChildrenDone`): at the next serverCron,
+    /// or the one after if this happens inside the cron now running (its successor is not
+    /// scheduled yet).
+    pub(crate) fn next_cron_reap_ms(&self) -> u64 {
+        if self.next_cron_ms <= self.now_ms {
+            self.next_cron_ms + CRON_PERIOD_MS
+        } else {
+            self.next_cron_ms
+        }
+    }
+
     /// `serverCron`: active expiry on masters, WAIT bookkeeping, and once a second the
     /// replication cron.
     fn server_cron(&mut self) {
-        // Redis's serverCron does not run while a blocking diskless load waits in `read()`:
-        // the engine keeps the link's timers going then, but leaves the watchdog unarmed.
-        if self.loading_state() != (true, false) {
+        // Redis's serverCron does not run while a diskless load (async or not) holds the
+        // main thread in `readSyncBulkPayload`: the engine keeps the link's timers going
+        // then, but leaves the watchdog unarmed.
+        if self.loading_state() == (false, false) {
             self.arm_watchdog();
         }
         if !self.replica.is_replica() && self.active_expire {

@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use super::event::LogLevel;
 use super::key_delay;
 use super::keyspace::Keyspace;
+use super::master::SIGUSR1;
 use super::node::{ConnId, Node, Output};
 use super::rdb::{self, ReplInfo};
 use super::resp::Reply;
@@ -39,13 +40,15 @@ pub(crate) struct Persistence {
     /// `rdb_saves`: snapshots started.
     saves: u64,
     /// Whether a background save has finished yet (`rdb_last_bgsave_time_sec` is -1 before).
-    bgsave_done: bool,
+    pub(crate) bgsave_done: bool,
     /// Keys the last load from disk skipped as expired, and kept.
     pub(crate) last_load_keys_expired: u64,
     pub(crate) last_load_keys_loaded: u64,
     /// A background save slowed down by `rdb-key-save-delay`: when its child is done, and
     /// the file it then hands to the driver.
     slowed: Option<(u64, Vec<u8>)>,
+    /// A slowed-down background save killed (`killRDBChild`): when serverCron reaps it.
+    killed_reap_ms: Option<u64>,
     /// The command running now is a FLUSHALL that started a save: the writes its call
     /// counts (`dirty`, added once the call is over) are in that save too (see
     /// [`Node::credit_flush_save`]).
@@ -93,6 +96,7 @@ impl Persistence {
             last_load_keys_expired: 0,
             last_load_keys_loaded: 0,
             slowed: None,
+            killed_reap_ms: None,
             flush_save_open: false,
         }
     }
@@ -189,10 +193,14 @@ impl Node {
             rdb: bytes.clone(),
             flush,
         });
-        let now_s = self.now_s();
+        match requester {
+            SaveFor::Background => self.count_background_save(),
+            // `saveCommand` counts its save; `rdbSave` alone (FLUSHALL, SHUTDOWN, DEBUG
+            // RELOAD) does not.
+            SaveFor::Client(_) => self.persistence.saves += 1,
+            SaveFor::Shutdown | SaveFor::Flush => {}
+        }
         let p = &mut self.persistence;
-        p.saves += 1;
-        p.last_try_s = now_s;
         p.in_flight.push_back(SaveJob {
             requester,
             dirty_before: self.dirty,
@@ -208,37 +216,95 @@ impl Node {
         }
     }
 
-    /// When a slowed-down background save is done.
-    pub(crate) fn persistence_due_ms(&self) -> Option<u64> {
-        self.persistence.slowed.as_ref().map(|(due, _)| *due)
+    /// `rdbSaveBackground`: `rdb_saves` and `lastbgsave_try` count a background save.
+    pub(crate) fn count_background_save(&mut self) {
+        let now_s = self.now_s();
+        self.persistence.saves += 1;
+        self.persistence.last_try_s = now_s;
     }
 
-    /// A slowed-down background save that is done hands its file to the driver.
+    /// A full sync's disk child wrote its snapshot: the file goes to the driver as a
+    /// background save's, with `dirty` as it was at the fork.
+    pub(crate) fn child_saved(&mut self, bytes: Vec<u8>, dirty_before: u64) {
+        self.persistence.in_flight.push_back(SaveJob {
+            requester: SaveFor::Background,
+            dirty_before,
+            reload: None,
+        });
+        self.out.push(Output::SaveRdb { bytes });
+    }
+
+    /// When a slowed-down background save is done, or a killed one reaped.
+    pub(crate) fn persistence_due_ms(&self) -> Option<u64> {
+        let slowed = self.persistence.slowed.as_ref().map(|(due, _)| *due);
+        match (slowed, self.persistence.killed_reap_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// A slowed-down background save that is done hands its file to the driver; a killed
+    /// one is reaped (`backgroundSaveDoneHandlerDisk`: SIGUSR1 is no error).
     pub(crate) fn persistence_timers(&mut self) {
+        let now = self.now_ms;
         if self
-            .persistence_due_ms()
-            .is_some_and(|due| due <= self.now_ms)
+            .persistence
+            .slowed
+            .as_ref()
+            .is_some_and(|(due, _)| *due <= now)
         {
             if let Some((_, bytes)) = self.persistence.slowed.take() {
                 self.out.push(Output::SaveRdb { bytes });
             }
         }
+        if self
+            .persistence
+            .killed_reap_ms
+            .is_some_and(|due| due <= now)
+        {
+            self.persistence.killed_reap_ms = None;
+            self.persistence.bgsave_done = true;
+            self.log(
+                LogLevel::Warning,
+                format!("Background saving terminated by signal {SIGUSR1}"),
+            );
+        }
     }
 
-    /// `child_type == CHILD_TYPE_RDB`: a background save or a full sync's snapshot runs.
-    fn rdb_child_running(&self) -> bool {
+    /// `child_type == CHILD_TYPE_RDB`: a background save or a full sync's snapshot runs
+    /// (or was killed and is not reaped yet).
+    pub(crate) fn rdb_child_running(&self) -> bool {
         self.persistence
             .in_flight
             .iter()
             .any(|j| j.requester == SaveFor::Background)
+            || self.persistence.killed_reap_ms.is_some()
             || self.master.child.is_some()
+    }
+
+    /// `killRDBChild` (FLUSHALL, SHUTDOWN): the snapshot child in progress, a full sync's
+    /// or a background save's slowed down by `rdb-key-save-delay`, gets SIGUSR1. A slowed
+    /// save's file is never written (a save after it must not be taken for it).
+    pub(crate) fn kill_rdb_children(&mut self) {
+        self.kill_rdb_child();
+        if self.persistence.slowed.take().is_some() {
+            let p = &mut self.persistence;
+            if let Some(i) = p
+                .in_flight
+                .iter()
+                .rposition(|j| j.requester == SaveFor::Background)
+            {
+                p.in_flight.remove(i);
+            }
+            self.persistence.killed_reap_ms = Some(self.next_cron_reap_ms());
+        }
     }
 
     /// `flushAllDataAndResetRDB`: a snapshot child in progress is killed (it saves a dataset
     /// that is gone), and with save points the empty dataset is saved at once (`rdbSave`),
     /// so that a restart does not bring the flushed keys back.
     pub(crate) fn flushall_reset_rdb(&mut self) {
-        self.kill_rdb_child();
+        self.kill_rdb_children();
         if !self.cfg.save.is_empty() {
             self.persist(SaveFor::Flush);
             self.persistence.flush_save_open = true;

@@ -175,12 +175,13 @@ impl Node {
                 ),
             );
         }
-        if self.master.child.is_some() {
+        if self.rdb_child_running() {
             self.log(
                 LogLevel::Warning,
                 "There is a child saving an .rdb. Killing it!",
             );
             self.kill_replication_child();
+            self.kill_rdb_children();
         }
         let flags = self.shutdown.flags;
         if (!self.cfg.save.is_empty() && !flags.nosave) || flags.save {

@@ -9,8 +9,21 @@ use super::event::LogLevel;
 use super::node::{Node, Output, CRON_PERIOD_MS};
 
 impl Node {
-    /// The period in force, 0 = off. Redis raises one shorter than two cron periods
-    /// (`applyWatchdogPeriod`): the timer would expire between healthy crons.
+    /// `applyWatchdogPeriod` (CONFIG SET): a period shorter than two cron periods at the
+    /// configured `hz` is raised to that, in the setting itself (CONFIG GET shows it), and
+    /// the timer is armed anew.
+    pub(crate) fn apply_watchdog_period(&mut self) {
+        let period: u64 = self.cfg.inert_value("watchdog-period").parse().unwrap_or(0);
+        let hz: u64 = self.cfg.inert_value("hz").parse().unwrap_or(10).max(1);
+        let min = (1000 / hz) * 2;
+        if period != 0 && period < min {
+            let _ = self.cfg.set("watchdog-period", &min.to_string());
+        }
+        self.arm_watchdog();
+    }
+
+    /// The period in force, 0 = off: at least two of the engine's cron periods (it runs at
+    /// 10 Hz whatever `hz` says), or the timer would expire between healthy crons.
     fn watchdog_period_ms(&self) -> u64 {
         let period: u64 = self.cfg.inert_value("watchdog-period").parse().unwrap_or(0);
         if period == 0 {

@@ -9,7 +9,7 @@
 //! the server ends it or when the server dies (the kernel closes the write end).
 
 use std::io::Read;
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, Stdio};
 
 /// The argument that runs the binary as a stand-in child.
@@ -46,6 +46,9 @@ impl ForkChild {
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            // Its own process group: a Ctrl-C in the server's terminal is the server's to
+            // handle (a shutdown that kills the child itself), not the child's.
+            .process_group(0)
             .spawn()
             .map_err(|e| e.to_string())?;
         let pid = child.id();
