@@ -204,7 +204,14 @@ fn config_set_refuses_the_first_bad_name_before_any_value() {
         &["CONFIG", "SET", "maxmemory", "lots", "timeout", "0"],
         &["CONFIG", "SET", "timeout", "7", "TIMEOUT", "8"],
         // An alias is its own entry: not a repeat of the name it stands for.
-        &["CONFIG", "SET", "slave-read-only", "yes", "replica-read-only", "no"],
+        &[
+            "CONFIG",
+            "SET",
+            "slave-read-only",
+            "yes",
+            "replica-read-only",
+            "no",
+        ],
         &["CONFIG", "GET", "replica-read-only"],
         // A watchdog period under two cron periods is raised to that (`applyWatchdogPeriod`).
         &["CONFIG", "SET", "watchdog-period", "50"],
