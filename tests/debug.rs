@@ -483,6 +483,9 @@ fn a_simulated_sleep_stops_the_node_in_virtual_time_only() {
     let offset = sim.node(1).master_repl_offset();
     assert_eq!(sim.exec(c[1], "PING"), Some(Reply::Simple("PONG".into())));
     assert!(sim.take_replies(other).is_empty());
+    // The page shows the node asleep (its process runs, it serves nobody).
+    let process = |sim: &Sim| sim.snapshot(0).nodes[0].process.clone();
+    assert_eq!(process(&sim), "asleep");
     sim.run_until(start + 2_900);
     assert!(
         sim.take_replies(c[0]).is_empty(),
@@ -493,6 +496,7 @@ fn a_simulated_sleep_stops_the_node_in_virtual_time_only() {
     sim.run_until(start + 3_100);
     assert_eq!(sim.take_replies(c[0]), [Reply::ok()]);
     assert_eq!(sim.take_replies(other), [Reply::Simple("PONG".into())]);
+    assert_eq!(process(&sim), "up");
     // Inside MULTI the whole EXEC waits; the link survives a sleep shorter than repl-timeout.
     let start = sim.now_ms();
     for line in ["MULTI", "DEBUG SLEEP 1.5", "SET a 1", "EXEC"] {

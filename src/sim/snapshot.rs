@@ -36,7 +36,8 @@ pub struct BacklogView {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct NodeView {
     pub name: String,
-    /// `up`, `paused` or `down`.
+    /// `up`, `asleep` (in `DEBUG SLEEP`: running, but serving nobody until it wakes),
+    /// `paused` or `down`.
     pub process: String,
     /// `master` or `replica`.
     pub role: String,
@@ -319,6 +320,7 @@ fn node_view(n: &super::SimNode) -> NodeView {
     NodeView {
         name: n.name.to_string(),
         process: match n.state {
+            NodeState::Up if n.asleep_until_us.is_some() => "asleep",
             NodeState::Up => "up",
             NodeState::Paused => "paused",
             NodeState::Down => "down",

@@ -750,7 +750,7 @@ pub fn App() -> Html {
     let master_name = snapshot
         .nodes
         .iter()
-        .find(|n| n.role == "master" && n.process == "up")
+        .find(|n| n.role == "master" && matches!(n.process.as_str(), "up" | "asleep"))
         .map(|n| n.name.clone());
     // Two consoles, whole: the master's (the node writes go to) and the one last clicked
     // or picked, else the first other node's. The picker above them names every node.
