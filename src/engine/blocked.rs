@@ -174,14 +174,14 @@ impl Node {
                 continue;
             }
             let view = self.client_view();
-            let (served, ops, created) = {
+            let (served, ops, created, dirtied) = {
                 let mut ctx = self.data_ctx(db, view);
                 let (served, ops) = commands::serve_blocked(&mut ctx, key, &block.op);
-                (served, ops, ctx.take_ready())
+                (served, ops, ctx.take_ready(), ctx.dirtied)
             };
             self.signal_ready(created);
+            self.dirty += dirtied;
             if !ops.is_empty() {
-                self.dirty += ops.len() as u64;
                 self.propagate_unit(commands::wrap_unit(ops, block.spec));
             }
             self.reply(conn, &served.reply);

@@ -342,6 +342,10 @@ pub struct ExecCtx<'a> {
     /// Keys (db, key) created as a list or a sorted set, each once, in order (`dbAdd` →
     /// `signalKeyAsReady`). Bounded by the keys one command can write.
     ready: Vec<(usize, Vec<u8>)>,
+    /// `server.dirty` increments of every command run in this context (what
+    /// `rdb_changes_since_last_save` counts): one per element for SADD, none for a lazy
+    /// expiry, whether or not the command propagates (a replica counts its master's writes).
+    pub dirtied: u64,
     prop: PropState,
 }
 
@@ -369,6 +373,7 @@ impl<'a> ExecCtx<'a> {
             block: None,
             signal_ready: false,
             ready: Vec::new(),
+            dirtied: 0,
             prop: PropState::default(),
         }
     }
@@ -522,6 +527,7 @@ pub fn execute(
     }
     let reply = handler(ctx, argv);
     let prop = std::mem::take(&mut ctx.prop);
+    ctx.dirtied += prop.dirty;
     let mut ops = prop.also;
     if ctx.propagate && (prop.dirty > 0 || prop.force) && !prop.prevent {
         // `c->db->id` at the end of the command (SELECT never propagates, so this is the
@@ -539,6 +545,7 @@ pub fn serve_blocked(ctx: &mut ExecCtx, key: &[u8], op: &BlockedOp) -> (Served, 
     ctx.prop = PropState::default();
     let served = blocking::serve(ctx, key, op);
     let prop = std::mem::take(&mut ctx.prop);
+    ctx.dirtied += prop.dirty;
     (served, prop.also)
 }
 

@@ -1092,7 +1092,6 @@ impl Node {
         }
         self.emit_command(conn, &argv, false, &reply);
         if !ops.is_empty() {
-            self.dirty += ops.len() as u64;
             self.propagate_unit(commands::wrap_unit(ops, spec));
             let offset = self.master.repl_offset;
             if let Some(c) = self.clients.get_mut(&conn) {
@@ -1140,7 +1139,6 @@ impl Node {
         if !self.replica.is_replica() {
             ops.append(&mut produced);
         }
-        self.credit_flush_save(ops.len());
         reply
     }
 
@@ -1170,14 +1168,17 @@ impl Node {
         Vec<Propagated>,
         Option<commands::BlockRequest>,
     ) {
-        self.persistence.flush_save_open = false;
         let mut ctx = self.data_ctx(db, view);
         ctx.deny_blocking = !may_block;
         let (reply, ops) = commands::execute(&mut ctx, spec, argv);
         let db = ctx.db;
+        let dirtied = ctx.dirtied;
         let expires_set = std::mem::take(&mut ctx.expires_set);
         let block = ctx.take_block();
         let created = ctx.take_ready();
+        // Counted at once, as Redis's commands add to `server.dirty`: a FLUSHALL's save
+        // below then starts from everything written so far, its own deletions included.
+        self.dirty += dirtied;
         if self.replica.is_replica() && !self.cfg.replica_read_only {
             for (db, key) in expires_set {
                 self.replica_expires.remember(db, key);

@@ -49,10 +49,6 @@ pub(crate) struct Persistence {
     slowed: Option<(u64, Vec<u8>)>,
     /// A slowed-down background save killed (`killRDBChild`): when serverCron reaps it.
     killed_reap_ms: Option<u64>,
-    /// The command running now is a FLUSHALL that started a save: the writes its call
-    /// counts (`dirty`, added once the call is over) are in that save too (see
-    /// [`Node::credit_flush_save`]).
-    pub(crate) flush_save_open: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -97,7 +93,6 @@ impl Persistence {
             last_load_keys_loaded: 0,
             slowed: None,
             killed_reap_ms: None,
-            flush_save_open: false,
         }
     }
 }
@@ -307,24 +302,6 @@ impl Node {
         self.kill_rdb_children();
         if !self.cfg.save.is_empty() {
             self.persist(SaveFor::Flush);
-            self.persistence.flush_save_open = true;
-        }
-    }
-
-    /// FLUSHALL's save resets `dirty` when it is written (`rdbSave` sets it to 0), the
-    /// writes of its own call included — `ops_so_far` of them, which `call` adds to `dirty`
-    /// only after the command (and, inside EXEC, those of the commands before it).
-    pub(crate) fn credit_flush_save(&mut self, ops_so_far: usize) {
-        if !std::mem::take(&mut self.persistence.flush_save_open) {
-            return;
-        }
-        if let Some(job) = self
-            .persistence
-            .in_flight
-            .back_mut()
-            .filter(|j| j.requester == SaveFor::Flush)
-        {
-            job.dirty_before += ops_so_far as u64;
         }
     }
 

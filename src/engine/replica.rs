@@ -1083,6 +1083,10 @@ impl Node {
             );
         }
         self.keyspace = loaded.keyspace;
+        if diskless.is_some() {
+            // "Inform about db change, as replication was diskless and didn't cause a save."
+            self.dirty += 1;
+        }
         self.replica_expires.clear();
         self.memory.replaced();
         let keys = self.keyspace.key_count();

@@ -318,7 +318,24 @@ pub struct Served {
 /// `LMOVE src dst left|right left|right` (lowercase) after the move, `ZPOPMIN|ZPOPMAX key
 /// [n]` after the pop. A BLMOVE whose destination holds another type gets WRONGTYPE and
 /// nothing moves.
+///
+/// `server.dirty` counts the elements BLMPOP and BZPOPMIN/BZPOPMAX/BZMPOP pop (they reuse
+/// the commands' pop code), but nothing for a served BLPOP, BRPOP, BLMOVE or BRPOPLPUSH:
+/// Redis pops and pushes their element directly, without the accounting.
 pub(super) fn serve(ctx: &mut ExecCtx, key: &[u8], op: &BlockedOp) -> Served {
+    let dirty_before = ctx.prop.dirty;
+    let uncounted = matches!(
+        op,
+        BlockedOp::ListPop { count: None, .. } | BlockedOp::ListMove { .. }
+    );
+    let served = serve_op(ctx, key, op);
+    if uncounted {
+        ctx.prop.dirty = dirty_before;
+    }
+    served
+}
+
+fn serve_op(ctx: &mut ExecCtx, key: &[u8], op: &BlockedOp) -> Served {
     match op {
         BlockedOp::ListPop { from, count } => {
             let len = match ctx.dbr().get(key) {
