@@ -445,7 +445,16 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
                     ),
                 },
                 Output::ChildDone => fork_child.end(),
-                Output::Event(Event::Log { level, text }) => log_line(role, level, &text),
+                Output::Event(Event::Log {
+                    text,
+                    signal_handler: true,
+                    ..
+                }) => println!(
+                    "{}:signal-handler ({}) {text}",
+                    std::process::id(),
+                    now_ms() / 1000
+                ),
+                Output::Event(Event::Log { level, text, .. }) => log_line(role, level, &text),
                 Output::Event(_) => {}
             }
         }

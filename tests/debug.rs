@@ -376,6 +376,22 @@ fn the_watchdog_reports_a_stuck_main_thread_like_redis() {
         assert_eq!(expired(&s), 0, "{kind}: a healthy server");
         assert_eq!(s.cmd(&["DEBUG", "SLEEP", "0.6"]), Reply::ok());
         support::wait_until(Duration::from_secs(5), "the watchdog", || expired(&s) == 1);
+        // Logged from the signal handler: `<pid>:signal-handler (<unix time>) ` then the
+        // message, which starts with a newline.
+        let log = s.log();
+        let lines: Vec<&str> = log.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| *l == "--- WATCHDOG TIMER EXPIRED ---")
+            .expect("the watchdog's line");
+        let prefix = lines[at - 1];
+        let (pid, rest) = prefix.split_once(":signal-handler (").expect(prefix);
+        let (time, tail) = rest.split_once(')').expect(prefix);
+        assert!(
+            pid.parse::<u32>().is_ok() && time.parse::<u64>().is_ok(),
+            "{kind}: {prefix:?}"
+        );
+        assert_eq!(tail, " ", "{kind}: {prefix:?}");
         assert_eq!(
             s.cmd(&["CONFIG", "SET", "watchdog-period", "0"]),
             Reply::ok()

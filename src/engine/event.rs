@@ -95,6 +95,11 @@ pub enum Event {
     Log {
         level: LogLevel,
         text: String,
+        /// Written from a signal handler (`serverLogFromHandler`, e.g. the watchdog's
+        /// lines): Redis prefixes it `<pid>:signal-handler (<unix time>)`, without the
+        /// role, the millisecond date and the level mark of other lines.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        signal_handler: bool,
     },
     /// A client command ran (`argv` lossily decoded for display).
     Command {

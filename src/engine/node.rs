@@ -728,6 +728,16 @@ impl Node {
         self.emit(Event::Log {
             level,
             text: text.into(),
+            signal_handler: false,
+        });
+    }
+
+    /// A line a signal handler of Redis logs (`serverLogFromHandler`).
+    pub(crate) fn log_from_handler(&mut self, level: LogLevel, text: impl Into<String>) {
+        self.emit(Event::Log {
+            level,
+            text: text.into(),
+            signal_handler: true,
         });
     }
 

@@ -55,9 +55,9 @@ impl Node {
     /// `watchdogSignalHandler`.
     fn watchdog_expired(&mut self) {
         self.watchdog_due_ms = None;
-        self.log(LogLevel::Warning, "\n--- WATCHDOG TIMER EXPIRED ---");
-        self.log(LogLevel::Warning, "Sorry: no support for backtrace().");
-        self.log(LogLevel::Warning, "--------\n");
+        self.log_from_handler(LogLevel::Warning, "\n--- WATCHDOG TIMER EXPIRED ---");
+        self.log_from_handler(LogLevel::Warning, "Sorry: no support for backtrace().");
+        self.log_from_handler(LogLevel::Warning, "--------\n");
     }
 
     /// The node stops for `micros` (`DEBUG SLEEP`, a foreground save slowed down): an armed
