@@ -5,7 +5,7 @@
 //! out); the page loads files with the same code, so the library-level tests here are the
 //! page's behaviour too (`window.replscope.act` is `Timeline::act`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -53,13 +53,32 @@ fn sim_within(args: &[&str], deadline: Duration) -> (Option<i32>, String) {
     }
 }
 
+/// A file in a test's own directory, which goes with it.
+struct TestFile {
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl std::ops::Deref for TestFile {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TestFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// A file `name` with `contents` in this test's own directory.
-fn file(test: &str, name: &str, contents: &[u8]) -> PathBuf {
+fn file(test: &str, name: &str, contents: &[u8]) -> TestFile {
     let dir = std::env::temp_dir().join(format!("replscope-files-{}-{test}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     std::fs::write(&path, contents).unwrap();
-    path
+    TestFile { dir, path }
 }
 
 /// A scenario of `m` and its replica `r1` with `steps`, as JSON.
