@@ -165,22 +165,43 @@ pub fn dbsize(ctx: &mut ExecCtx, _argv: &[Vec<u8>]) -> Reply {
     int(ctx.dbr().len())
 }
 
-/// RENAME keeps the TTL and overwrites the destination; same name → OK if it exists.
-pub fn rename(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+/// `renameGenericCommand`: the source must exist ("ERR no such key", even when both names
+/// are the same); the same name answers OK (RENAME) or 0 (RENAMENX) and changes nothing.
+/// The value moves with its TTL (`setExpire`); RENAME overwrites the destination, RENAMENX
+/// answers 0 if it exists. Propagated as sent when it moved the key.
+fn rename_generic(ctx: &mut ExecCtx, argv: &[Vec<u8>], nx: bool) -> Reply {
     let (src, dst) = (&argv[1], &argv[2]);
+    let done = |moved: bool| match (nx, moved) {
+        (false, _) => Reply::ok(),
+        (true, moved) => Reply::Integer(i64::from(moved)),
+    };
     if ctx.lookup_write(src).is_none() {
         return err("ERR no such key");
     }
     if src == dst {
-        return Reply::ok();
+        return done(false);
     }
-    ctx.lookup_write(dst);
+    if ctx.lookup_write(dst).is_some() && nx {
+        return Reply::Integer(0);
+    }
     let Some(entry) = ctx.dbm().swap_remove(src.as_slice()) else {
         return err("ERR no such key");
     };
+    let expire = entry.expire_at_ms;
     ctx.db_add(dst.clone(), entry);
+    if let Some(when) = expire {
+        ctx.set_expire(dst, when);
+    }
     ctx.dirty(1);
-    Reply::ok()
+    done(true)
+}
+
+pub fn rename(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    rename_generic(ctx, argv, false)
+}
+
+pub fn renamenx(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    rename_generic(ctx, argv, true)
 }
 
 #[derive(Default)]

@@ -449,3 +449,218 @@ pub fn strlen(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
 pub fn echo(_ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     Reply::bulk(&argv[1])
 }
+
+/// `checkStringLength`: a string of `offset + len` bytes must fit `proto-max-bulk-len`
+/// (not checked for the master link, `mustObeyClient`).
+fn check_string_length(ctx: &ExecCtx, offset: u64, len: usize) -> Result<usize, Reply> {
+    let total = offset.saturating_add(len as u64);
+    let obey = ctx.view == super::ExpireView::MasterClient;
+    match usize::try_from(total) {
+        Ok(total) if obey || total as u64 <= ctx.proto_max_bulk_len => Ok(total),
+        _ => Err(err(
+            "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+        )),
+    }
+}
+
+/// SETRANGE (`setrangeCommand`): an empty value creates nothing and changes nothing (the
+/// reply is the current length, 0 for a missing key, and it is not propagated); otherwise
+/// the string is zero-padded to `offset` and overwritten, keeping its TTL.
+pub fn setrange(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let (key, value) = (&argv[1], &argv[3]);
+    let offset = match i64_arg(&argv[2]) {
+        Ok(n) if n < 0 => return err("ERR offset is out of range"),
+        Ok(n) => n as u64,
+        Err(e) => return e,
+    };
+    let index = ctx.lookup_index(key, true);
+    let current = match index.and_then(|i| ctx.dbr().get_index(i)) {
+        None => None,
+        Some((
+            _,
+            Entry {
+                value: Value::String(s),
+                ..
+            },
+        )) => Some(s.len()),
+        Some(_) => return wrongtype(),
+    };
+    if value.is_empty() {
+        return int(current.unwrap_or(0));
+    }
+    let total = match check_string_length(ctx, offset, value.len()) {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    let start = total - value.len();
+    let len = match index.and_then(|i| ctx.dbm().get_index_mut(i)) {
+        Some((
+            _,
+            Entry {
+                value: Value::String(s),
+                ..
+            },
+        )) => {
+            if s.len() < total {
+                s.resize(total, 0);
+            }
+            s[start..total].copy_from_slice(value);
+            s.len()
+        }
+        _ => {
+            let mut s = vec![0u8; total];
+            s[start..].copy_from_slice(value);
+            ctx.db_add(
+                key.clone(),
+                Entry {
+                    value: Value::String(s),
+                    expire_at_ms: None,
+                },
+            );
+            total
+        }
+    };
+    ctx.dirty(1);
+    int(len)
+}
+
+/// GETRANGE (`getrangeCommand`): both indexes are parsed before the lookup; a missing key
+/// answers an empty bulk.
+pub fn getrange(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let mut start = match i64_arg(&argv[2]) {
+        Ok(n) => n,
+        Err(e) => return e,
+    };
+    let mut end = match i64_arg(&argv[3]) {
+        Ok(n) => n,
+        Err(e) => return e,
+    };
+    let s = match ctx.lookup_read(&argv[1]) {
+        None => return Reply::bulk(b""),
+        Some(Entry {
+            value: Value::String(s),
+            ..
+        }) => s,
+        Some(_) => return wrongtype(),
+    };
+    let len = i64::try_from(s.len()).unwrap_or(i64::MAX);
+    if start < 0 && end < 0 && start > end {
+        return Reply::bulk(b"");
+    }
+    if start < 0 {
+        start += len;
+    }
+    if end < 0 {
+        end += len;
+    }
+    start = start.max(0);
+    end = end.max(0);
+    if end >= len {
+        end = len - 1;
+    }
+    if start > end || len == 0 {
+        return Reply::bulk(b"");
+    }
+    Reply::bulk(&s[start as usize..=end as usize])
+}
+
+/// GETEX (`getexCommand`): options are parsed first (syntax errors even for a missing key),
+/// the expire time only after the key is found. Never propagated as sent: an EX/PX/EXAT/PXAT
+/// goes as `PEXPIREAT key <ms>`, an EXAT/PXAT already past (on a master) deletes the key and
+/// goes as `DEL key` (`UNLINK` with lazyfree-lazy-expire), a PERSIST that removed a TTL goes
+/// as `PERSIST key`; anything else changes nothing.
+pub fn getex(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let (mut ex, mut px, mut exat, mut pxat, mut persist) = (false, false, false, false, false);
+    let mut expire: Option<&[u8]> = None;
+    let mut j = 2;
+    while j < argv.len() {
+        let opt = &argv[j];
+        let next = argv.get(j + 1).map(|v| v.as_slice());
+        let timed = ex || px || exat || pxat;
+        if eq_ic(opt, "persist") && !timed {
+            persist = true;
+        } else if eq_ic(opt, "ex") && !persist && !exat && !px && !pxat && next.is_some() {
+            ex = true;
+            expire = next;
+            j += 1;
+        } else if eq_ic(opt, "px") && !persist && !ex && !exat && !pxat && next.is_some() {
+            px = true;
+            expire = next;
+            j += 1;
+        } else if eq_ic(opt, "exat") && !persist && !ex && !px && !pxat && next.is_some() {
+            exat = true;
+            expire = next;
+            j += 1;
+        } else if eq_ic(opt, "pxat") && !persist && !ex && !exat && !px && next.is_some() {
+            pxat = true;
+            expire = next;
+            j += 1;
+        } else {
+            return syntax();
+        }
+        j += 1;
+    }
+    let key = &argv[1];
+    let reply = match get_generic(ctx, key) {
+        Ok(Reply::Nil) => return Reply::Nil,
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let when = match expire {
+        Some(arg) => match expire_ms(ctx, arg, ex || exat, ex || px, "getex") {
+            Ok(ms) => Some(ms),
+            Err(e) => return e,
+        },
+        None => None,
+    };
+    let now = i64::try_from(ctx.now_ms).unwrap_or(i64::MAX);
+    match when {
+        // `checkAlreadyExpired`: only a master deletes right away.
+        Some(ms) if (exat || pxat) && ms <= now && !ctx.view.is_replica() => {
+            ctx.dbm().swap_remove(key.as_slice());
+            let cmd: &[u8] = if ctx.lazyfree_lazy_expire {
+                b"UNLINK"
+            } else {
+                b"DEL"
+            };
+            ctx.rewrite(&[cmd, key]);
+            ctx.dirty(1);
+        }
+        Some(ms) => {
+            ctx.set_expire(key, ms);
+            let ms = ms.to_string();
+            ctx.rewrite(&[b"PEXPIREAT".as_slice(), key, ms.as_bytes()]);
+            ctx.dirty(1);
+        }
+        None if persist => {
+            let removed = ctx
+                .dbm()
+                .get_mut(key)
+                .is_some_and(|e| e.expire_at_ms.take().is_some());
+            if removed {
+                ctx.rewrite(&[b"PERSIST".as_slice(), key]);
+                ctx.dirty(1);
+            }
+        }
+        None => {}
+    }
+    reply
+}
+
+/// MSETNX (`msetGenericCommand` with nx): sets nothing (0) if any key exists, else sets
+/// every pair (1) and propagates as sent; `server.dirty` grows by the number of pairs.
+pub fn msetnx(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    if argv.len().is_multiple_of(2) {
+        return super::wrong_arity("msetnx");
+    }
+    for pair in argv[1..].chunks_exact(2) {
+        if ctx.lookup_write(&pair[0]).is_some() {
+            return Reply::Integer(0);
+        }
+    }
+    for pair in argv[1..].chunks_exact(2) {
+        set_key(ctx, &pair[0], &pair[1], false);
+    }
+    ctx.dirty(((argv.len() - 1) / 2) as u64);
+    Reply::Integer(1)
+}

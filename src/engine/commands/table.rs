@@ -62,7 +62,7 @@ static CLIENT_SUBCOMMANDS: [CommandSpec; 7] = [
     cmd("setname", 3, NOSCRIPT | LOADING | STALE, Node),
 ];
 
-static TABLE: [CommandSpec; 120] = [
+static TABLE: &[CommandSpec] = &[
     // Strings (string family json files).
     cmd("get", 2, READONLY | FAST, Data(st::get)),
     cmd("set", -3, WRITE | DENYOOM, Data(st::set)),
@@ -73,6 +73,10 @@ static TABLE: [CommandSpec; 120] = [
     cmd("mget", -2, READONLY | FAST, Data(st::mget)),
     cmd("getset", 3, WRITE | DENYOOM | FAST, Data(st::getset)),
     cmd("getdel", 2, WRITE | FAST, Data(st::getdel)),
+    cmd("getex", -2, WRITE | FAST, Data(st::getex)),
+    cmd("msetnx", -3, WRITE | DENYOOM, Data(st::msetnx)),
+    cmd("setrange", 4, WRITE | DENYOOM, Data(st::setrange)),
+    cmd("getrange", 4, READONLY, Data(st::getrange)),
     cmd("incr", 2, WRITE | DENYOOM | FAST, Data(st::incr)),
     cmd("decr", 2, WRITE | DENYOOM | FAST, Data(st::decr)),
     cmd("incrby", 3, WRITE | DENYOOM | FAST, Data(st::incrby)),
@@ -95,6 +99,7 @@ static TABLE: [CommandSpec; 120] = [
     cmd("scan", -2, READONLY | TOUCHES_ARBITRARY_KEYS, Data(k::scan)),
     cmd("dbsize", 1, READONLY | FAST, Data(k::dbsize)),
     cmd("rename", 3, WRITE, Data(k::rename)),
+    cmd("renamenx", 3, WRITE | FAST, Data(k::renamenx)),
     cmd("expire", -3, WRITE | FAST, Data(k::expire)),
     cmd("pexpire", -3, WRITE | FAST, Data(k::pexpire)),
     cmd("expireat", -3, WRITE | FAST, Data(k::expireat)),
@@ -320,5 +325,5 @@ pub fn lookup_subcommand(spec: &'static CommandSpec, sub: &[u8]) -> Option<&'sta
 
 /// Every top-level command (COMMAND COUNT counts these).
 pub fn all() -> &'static [CommandSpec] {
-    &TABLE
+    TABLE
 }
