@@ -1,7 +1,8 @@
 //! Hash commands (t_hash.c, Redis 7.0). Field order is insertion order, as the listpack
 //! encoding of small hashes keeps it (HDEL removes in place, keeping the others' order).
 
-use super::util::{err, i64_arg, int, wrongtype, OVERFLOW};
+use super::longdouble::LongDouble;
+use super::util::{err, i64_arg, int, wrongtype, NOT_FLOAT, OVERFLOW};
 use super::ExecCtx;
 use crate::engine::keyspace::{Entry, HashValue, Value};
 use crate::engine::resp::{parse_i64, Reply};
@@ -49,13 +50,26 @@ fn hash_for_read<'c>(ctx: &'c mut ExecCtx, key: &[u8]) -> Result<Option<&'c Hash
 /// HSET: odd argc is an arity error; replies the number of new fields; dirty counts every
 /// pair, so HSET always propagates (as sent).
 pub fn hset(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
-    if argv.len() % 2 == 1 {
-        return super::wrong_arity("hset");
+    match hset_generic(ctx, argv, "hset") {
+        Ok(created) => int(created),
+        Err(e) => e,
     }
-    let h = match hash_for_write(ctx, &argv[1]) {
-        Ok(h) => h,
-        Err(e) => return e,
-    };
+}
+
+/// HMSET (deprecated): HSET answering `+OK` (t_hash.c `hsetCommand` serves both).
+pub fn hmset(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    match hset_generic(ctx, argv, "hmset") {
+        Ok(_) => Reply::ok(),
+        Err(e) => e,
+    }
+}
+
+/// `hsetCommand`: the number of new fields, or the arity error (`name` as Redis prints it).
+fn hset_generic(ctx: &mut ExecCtx, argv: &[Vec<u8>], name: &str) -> Result<usize, Reply> {
+    if argv.len() % 2 == 1 {
+        return Err(super::wrong_arity(name));
+    }
+    let h = hash_for_write(ctx, &argv[1])?;
     let mut created = 0;
     for pair in argv[2..].chunks_exact(2) {
         if h.insert(pair[0].clone(), pair[1].clone()).is_none() {
@@ -63,7 +77,22 @@ pub fn hset(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         }
     }
     ctx.dirty(((argv.len() - 2) / 2) as u64);
-    int(created)
+    Ok(created)
+}
+
+/// HSETNX: 1 and one dirty when the field was set, 0 (nothing written) when it exists. A
+/// missing key is created by the lookup, as `hashTypeLookupWriteOrCreate` does.
+pub fn hsetnx(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let h = match hash_for_write(ctx, &argv[1]) {
+        Ok(h) => h,
+        Err(e) => return e,
+    };
+    if h.contains_key(&argv[2]) {
+        return Reply::Integer(0);
+    }
+    h.insert(argv[2].clone(), argv[3].clone());
+    ctx.dirty(1);
+    Reply::Integer(1)
 }
 
 pub fn hget(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
@@ -158,6 +187,38 @@ pub fn hincrby(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     h.insert(argv[2].clone(), value.to_string().into_bytes());
     ctx.dirty(1);
     Reply::Integer(value)
+}
+
+/// HINCRBYFLOAT in `long double` like INCRBYFLOAT (`ld2string`, LD_STR_HUMAN): the
+/// increment is parsed (and refused if infinite) before the lookup; propagated as
+/// `HSET key field <new value>` (`rewriteClientCommandArgument` of argv[0] and argv[3]).
+pub fn hincrbyfloat(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let Some(incr) = LongDouble::parse(&argv[3]) else {
+        return err(NOT_FLOAT);
+    };
+    if !incr.is_finite() {
+        return err("ERR value is NaN or Infinity");
+    }
+    let h = match hash_for_write(ctx, &argv[1]) {
+        Ok(h) => h,
+        Err(e) => return e,
+    };
+    let current = match h.get(&argv[2]) {
+        None => LongDouble::zero(),
+        Some(v) => match LongDouble::parse(v) {
+            Some(v) => v,
+            None => return err("ERR hash value is not a float"),
+        },
+    };
+    let value = current.add(&incr);
+    if !value.is_finite() {
+        return err("ERR increment would produce NaN or Infinity");
+    }
+    let text = value.to_human_string().into_bytes();
+    h.insert(argv[2].clone(), text.clone());
+    ctx.dirty(1);
+    ctx.rewrite(&[b"HSET".as_slice(), &argv[1], &argv[2], &text]);
+    Reply::Bulk(text)
 }
 
 pub fn hexists(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {

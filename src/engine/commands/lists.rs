@@ -272,6 +272,65 @@ pub fn lrem(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     int(removed)
 }
 
+/// LTRIM key start stop (`ltrimCommand`): the indexes are parsed first, a missing key
+/// answers `+OK`; what falls outside the range is removed (dirty counts it, so a trim that
+/// removes nothing is not propagated) and a list trimmed empty is deleted.
+pub fn ltrim(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let (start, end) = match (i64_arg(&argv[2]), i64_arg(&argv[3])) {
+        (Ok(s), Ok(e)) => (s, e),
+        (Err(e), _) | (_, Err(e)) => return e,
+    };
+    let key = &argv[1];
+    let list = match ctx.lookup_write(key) {
+        None => return Reply::ok(),
+        Some(Entry {
+            value: Value::List(list),
+            ..
+        }) => list,
+        Some(_) => return wrongtype(),
+    };
+    let len = list.len();
+    let (ltrim, rtrim) = match index_range(start, end, len) {
+        None => (len, 0),
+        Some((s, e)) => (s, len - e - 1),
+    };
+    list.truncate(len - rtrim);
+    list.drain(..ltrim);
+    if list.is_empty() {
+        ctx.dbm().swap_remove(key.as_slice());
+    }
+    ctx.dirty((ltrim + rtrim) as u64);
+    Reply::ok()
+}
+
+/// LINSERT key BEFORE|AFTER pivot element (`linsertCommand`): the position word is checked
+/// first (syntax error), a missing key answers 0, a missing pivot -1 (nothing written);
+/// else the element goes next to the first pivot from the head and the new length answers.
+pub fn linsert(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let after = if eq_ic(&argv[2], "after") {
+        true
+    } else if eq_ic(&argv[2], "before") {
+        false
+    } else {
+        return syntax();
+    };
+    let list = match ctx.lookup_write(&argv[1]) {
+        None => return Reply::Integer(0),
+        Some(Entry {
+            value: Value::List(list),
+            ..
+        }) => list,
+        Some(_) => return wrongtype(),
+    };
+    let Some(at) = list.iter().position(|e| *e == argv[3]) else {
+        return Reply::Integer(-1);
+    };
+    list.insert(at + usize::from(after), argv[4].clone());
+    let len = list.len();
+    ctx.dirty(1);
+    int(len)
+}
+
 /// LMOVE source destination LEFT|RIGHT LEFT|RIGHT: the ends are parsed before any lookup.
 pub fn lmove(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     let ends = End::parse(&argv[3]).and_then(|f| End::parse(&argv[4]).map(|t| (f, t)));

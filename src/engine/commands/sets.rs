@@ -227,3 +227,67 @@ fn spop_count(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     ctx.prop.prevent = true;
     Reply::Array(popped.into_iter().map(Reply::Bulk).collect())
 }
+
+/// `lookupKeyWrite` for SMOVE: `None` if missing, else whether the key holds a set.
+fn lookup_set_kind(ctx: &mut ExecCtx, key: &[u8]) -> Option<bool> {
+    ctx.lookup_write(key)
+        .map(|e| matches!(e.value, Value::Set(_)))
+}
+
+/// SMOVE source destination member (`smoveCommand`): both keys are looked up first (source,
+/// then destination); a missing source answers 0 whatever the destination holds; a source
+/// or an existing destination of another type is WRONGTYPE; with source = destination the
+/// answer is whether the member is there (nothing written). Otherwise the member leaves the
+/// source (deleted when emptied: one dirty) and joins the destination (created if missing;
+/// one more dirty if it was not there yet). Propagated as sent.
+pub fn smove(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let (src, dst, member) = (&argv[1], &argv[2], &argv[3]);
+    let src_kind = lookup_set_kind(ctx, src);
+    let dst_kind = lookup_set_kind(ctx, dst);
+    match (src_kind, dst_kind) {
+        (None, _) => return Reply::Integer(0),
+        (Some(false), _) | (_, Some(false)) => return wrongtype(),
+        _ => {}
+    }
+    if src == dst {
+        let there = matches!(
+            ctx.dbr().get(src.as_slice()),
+            Some(Entry { value: Value::Set(s), .. }) if s.contains(member)
+        );
+        return Reply::Integer(i64::from(there));
+    }
+    let removed = match ctx.dbm().get_mut(src.as_slice()) {
+        Some(Entry {
+            value: Value::Set(s),
+            ..
+        }) => s.shift_remove(member),
+        _ => false,
+    };
+    if !removed {
+        return Reply::Integer(0);
+    }
+    remove_if_empty(ctx, src);
+    ctx.dirty(1);
+    let added = match ctx.dbm().get_mut(dst.as_slice()) {
+        Some(Entry {
+            value: Value::Set(s),
+            ..
+        }) => s.insert(member.clone()),
+        _ => {
+            let mut s = SetValue::default();
+            s.insert(member.clone());
+            ctx.dbm().insert(
+                dst.clone(),
+                Entry {
+                    value: Value::Set(s),
+                    expire_at_ms: None,
+                },
+            );
+            true
+        }
+    };
+    if added {
+        ctx.dirty(1);
+    }
+    Reply::Integer(1)
+}

@@ -287,6 +287,26 @@ struct ScoreBound {
     exclusive: bool,
 }
 
+impl ScoreBound {
+    /// `zslValueGteMin`, with `self` the min.
+    fn below(self, s: f64) -> bool {
+        if self.exclusive {
+            s > self.value
+        } else {
+            s >= self.value
+        }
+    }
+
+    /// `zslValueLteMax`, with `self` the max.
+    fn above(self, s: f64) -> bool {
+        if self.exclusive {
+            s < self.value
+        } else {
+            s <= self.value
+        }
+    }
+}
+
 fn parse_score_bound(arg: &[u8]) -> Option<ScoreBound> {
     let (exclusive, body) = match arg.first() {
         Some(b'(') => (true, &arg[1..]),
@@ -469,6 +489,79 @@ pub fn zrange(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         }
     }
     Reply::Array(out)
+}
+
+/// `zremrangeGenericCommand`: the range is parsed first (its error, or the integer error for
+/// ranks), a missing key answers 0; the members in range are removed (dirty counts them, so
+/// removing nothing is not propagated) and a zset emptied is deleted. Propagated as sent.
+fn zremrange_generic(ctx: &mut ExecCtx, argv: &[Vec<u8>], kind: RangeKind) -> Reply {
+    let key = &argv[1];
+    let z = match ctx.lookup_write(key) {
+        None => return Reply::Integer(0),
+        Some(Entry {
+            value: Value::ZSet(z),
+            ..
+        }) => z,
+        Some(_) => return wrongtype(),
+    };
+    let doomed: Vec<Vec<u8>> = match kind {
+        RangeKind::Rank(start, end) => match index_range(start, end, z.len()) {
+            None => return Reply::Integer(0),
+            Some((s, e)) => z
+                .iter()
+                .skip(s)
+                .take(e - s + 1)
+                .map(|(m, _)| m.to_vec())
+                .collect(),
+        },
+        RangeKind::Score(min, max) => z
+            .iter()
+            .filter(|(_, s)| min.below(*s) && max.above(*s))
+            .map(|(m, _)| m.to_vec())
+            .collect(),
+        RangeKind::Lex(min, max) => {
+            let items: Vec<(&[u8], f64)> = z.iter().collect();
+            lex_range(&items, &min, &max, false, 0, -1)
+                .into_iter()
+                .map(|(m, _)| m.to_vec())
+                .collect()
+        }
+    };
+    for m in &doomed {
+        z.remove(m);
+    }
+    if z.is_empty() {
+        ctx.dbm().swap_remove(key.as_slice());
+    }
+    ctx.dirty(doomed.len() as u64);
+    int(doomed.len())
+}
+
+/// ZREMRANGEBYRANK key start stop.
+pub fn zremrangebyrank(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    match (i64_arg(&argv[2]), i64_arg(&argv[3])) {
+        (Ok(a), Ok(b)) => zremrange_generic(ctx, argv, RangeKind::Rank(a, b)),
+        (Err(e), _) | (_, Err(e)) => e,
+    }
+}
+
+/// ZREMRANGEBYSCORE key min max (`zslParseRange`: `(` for an open bound, `strtod` else).
+pub fn zremrangebyscore(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    match (parse_score_bound(&argv[2]), parse_score_bound(&argv[3])) {
+        (Some(a), Some(b)) => zremrange_generic(ctx, argv, RangeKind::Score(a, b)),
+        _ => err("ERR min or max is not a float"),
+    }
+}
+
+/// ZREMRANGEBYLEX key min max (`zslParseLexRange`: `-`, `+`, `(x` or `[x`). Members are
+/// walked as the listpack code walks them (see [`lex_range`]); with equal scores a skiplist
+/// removes the same ones, with mixed scores (undefined in Redis) a skiplist's result
+/// depends on its random levels and is not modelled.
+pub fn zremrangebylex(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    match (parse_lex_bound(&argv[2]), parse_lex_bound(&argv[3])) {
+        (Some(a), Some(b)) => zremrange_generic(ctx, argv, RangeKind::Lex(a, b)),
+        _ => err("ERR min or max not valid string range item"),
+    }
 }
 
 /// Order of lex bounds (`sdscmplex` with `shared.minstring`/`maxstring`).
