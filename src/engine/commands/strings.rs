@@ -450,13 +450,19 @@ pub fn echo(_ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     Reply::bulk(&argv[1])
 }
 
+/// The longest string SETRANGE builds, whoever asks (Redis's default `proto-max-bulk-len`).
+/// Redis obeys its master without a limit and would abort on an allocation it cannot make;
+/// the engine answers the limit's error instead (the replica then logs it as critical).
+const STRING_BYTES_MAX: u64 = 512 * 1024 * 1024;
+
 /// `checkStringLength`: a string of `offset + len` bytes must fit `proto-max-bulk-len`
-/// (not checked for the master link, `mustObeyClient`).
+/// (not checked for the master link, `mustObeyClient`), and [`STRING_BYTES_MAX`] always.
 fn check_string_length(ctx: &ExecCtx, offset: u64, len: usize) -> Result<usize, Reply> {
     let total = offset.saturating_add(len as u64);
     let obey = ctx.view == super::ExpireView::MasterClient;
+    let allowed = (obey || total <= ctx.proto_max_bulk_len) && total <= STRING_BYTES_MAX;
     match usize::try_from(total) {
-        Ok(total) if obey || total as u64 <= ctx.proto_max_bulk_len => Ok(total),
+        Ok(total) if allowed => Ok(total),
         _ => Err(err(
             "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
         )),

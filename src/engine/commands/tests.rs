@@ -76,6 +76,22 @@ fn bulk(s: &str) -> Reply {
     Reply::bulk(s)
 }
 
+/// SETRANGE obeys its master past `proto-max-bulk-len` (`mustObeyClient`), but never builds
+/// a string past the engine's 512 MB budget, from anyone: an offset near 2^63 is an error,
+/// not a failed allocation.
+#[test]
+fn setrange_never_builds_a_string_past_its_budget() {
+    let too_big =
+        Reply::Error("ERR string exceeds maximum allowed size (proto-max-bulk-len)".into());
+    for view in [ExpireView::Master, ExpireView::MasterClient] {
+        let mut node = Node::new(view);
+        assert_eq!(node.reply("SETRANGE k 9223372036854775807 x"), too_big);
+        assert_eq!(node.reply("SETRANGE k 536870912 x"), too_big);
+        assert_eq!(node.reply("EXISTS k"), Reply::Integer(0));
+        assert_eq!(node.reply("SETRANGE k 3 x"), Reply::Integer(4));
+    }
+}
+
 #[test]
 fn relative_expires_propagate_as_absolute() {
     let mut n = Node::new(ExpireView::Master);
