@@ -680,3 +680,40 @@ fn keys_created_by_other_commands_wake_blocked_clients_like_redis() {
         ],
     );
 }
+
+#[test]
+fn swapdb_move_copy_and_zrangestore_wake_blocked_clients_like_redis() {
+    side_by_side(
+        3,
+        &[
+            // SWAPDB brings a list into the db a client blocked in.
+            step(1, "SELECT 1"),
+            blocked(1, "BLPOP q 0"),
+            step(0, "RPUSH q a b"),
+            step(0, "SWAPDB 0 1"),
+            step(0, "DBSIZE"),
+            step(1, "LRANGE q 0 -1"),
+            step(0, "SWAPDB 1 0"),
+            // A key of another type wakes nobody; a list moved or copied in does.
+            blocked(1, "BLPOP s 0"),
+            step(0, "SET s v"),
+            step(0, "SWAPDB 0 1"),
+            step(0, "SWAPDB 0 1"),
+            step(0, "DEL s"),
+            step(0, "RPUSH s x y"),
+            step(0, "MOVE s 1"),
+            blocked(1, "BZPOPMIN zc 0"),
+            step(0, "ZADD zsrc 1 a 2 b"),
+            step(0, "COPY zsrc zc DB 1"),
+            // ZRANGESTORE creating the key; in a transaction, SWAPDB serves after EXEC.
+            blocked(2, "BZPOPMAX zr 0"),
+            step(0, "ZRANGESTORE zr zsrc 0 -1"),
+            blocked(1, "BLPOP late 0"),
+            step(0, "RPUSH late 1"),
+            step(0, "MULTI"),
+            step(0, "SWAPDB 0 1"),
+            step(0, "SWAPDB 0 2"),
+            step(0, "EXEC"),
+        ],
+    );
+}

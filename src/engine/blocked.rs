@@ -21,6 +21,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::commands::{self, BlockRequest, BlockedOp, CommandSpec, ExpireView};
+use super::keyspace::Value;
 use super::node::{ConnId, Node};
 use super::resp::Reply;
 
@@ -137,6 +138,27 @@ impl Node {
                 self.blocked.ready.push(key);
             }
         }
+    }
+
+    /// `scanDatabaseForReadyKeys`, after SWAPDB gave `db` another db's keys: each key some
+    /// client waits on in `db` that now holds a list or a sorted set is ready (expired or
+    /// not: serving looks it up again). Clients stay in the db they blocked in.
+    pub(crate) fn scan_db_for_ready_keys(&mut self, db: usize) {
+        let Some(keys) = self.keyspace.dbs.get(db) else {
+            return;
+        };
+        let ready: Vec<(usize, Vec<u8>)> = self
+            .blocked
+            .keys
+            .range((db, Vec::new())..(db.saturating_add(1), Vec::new()))
+            .map(|(entry, _)| entry)
+            .filter(|(_, key)| {
+                keys.get(key.as_slice())
+                    .is_some_and(|e| matches!(e.value, Value::List(_) | Value::ZSet(_)))
+            })
+            .cloned()
+            .collect();
+        self.signal_ready(ready);
     }
 
     /// `handleClientsBlockedOnKeys`: serves the clients waiting on each ready key, again

@@ -342,6 +342,9 @@ pub struct ExecCtx<'a> {
     /// Keys (db, key) created as a list or a sorted set, each once, in order (`dbAdd` →
     /// `signalKeyAsReady`). Bounded by the keys one command can write.
     ready: Vec<(usize, Vec<u8>)>,
+    /// Databases whose whole content SWAPDB replaced, in order: the node rescans the keys
+    /// its clients wait on there (`scanDatabaseForReadyKeys`). Two per SWAPDB.
+    swapped: Vec<usize>,
     /// `server.dirty` increments of every command run in this context (what
     /// `rdb_changes_since_last_save` counts): one per element for SADD, none for a lazy
     /// expiry, whether or not the command propagates (a replica counts its master's writes).
@@ -373,6 +376,7 @@ impl<'a> ExecCtx<'a> {
             block: None,
             signal_ready: false,
             ready: Vec::new(),
+            swapped: Vec::new(),
             dirtied: 0,
             prop: PropState::default(),
         }
@@ -484,6 +488,33 @@ impl<'a> ExecCtx<'a> {
             }
         }
         self.dbm().insert(key, entry);
+    }
+
+    /// Runs `f` with `db` selected, then selects the caller's db again (MOVE and COPY's
+    /// `selectDb` there and back): a key `f` lazily expires is deleted, and its deletion
+    /// propagated, in `db`, while the command itself still propagates in the caller's db.
+    fn in_db<T>(&mut self, db: usize, f: impl FnOnce(&mut Self) -> T) -> T {
+        let home = std::mem::replace(&mut self.db, db);
+        let out = f(self);
+        self.db = home;
+        out
+    }
+
+    /// `dbSwapDatabases`: databases `a` and `b` exchange their keys (TTLs included), while
+    /// clients stay in the db they selected; both are noted for the blocked-key rescan.
+    fn swap_dbs(&mut self, a: usize, b: usize) {
+        if a.max(b) >= self.keyspace.dbs.len() {
+            return;
+        }
+        self.keyspace.dbs.swap(a, b);
+        if self.signal_ready {
+            self.swapped.extend([a, b]);
+        }
+    }
+
+    /// The databases SWAPDB replaced so far (see `swapped`), taken.
+    pub fn take_swapped(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.swapped)
     }
 
     /// What the last command asked to block on, if it did (and may: see `deny_blocking`).

@@ -1186,6 +1186,7 @@ impl Node {
         let expires_set = std::mem::take(&mut ctx.expires_set);
         let block = ctx.take_block();
         let created = ctx.take_ready();
+        let swapped = ctx.take_swapped();
         // Counted at once, as Redis's commands add to `server.dirty`: a FLUSHALL's save
         // below then starts from everything written so far, its own deletions included.
         self.dirty += dirtied;
@@ -1199,6 +1200,9 @@ impl Node {
             self.flushall_reset_rdb();
         }
         self.signal_ready(created);
+        for db in swapped {
+            self.scan_db_for_ready_keys(db);
+        }
         if spec.is_write() {
             self.memory.wrote(argv.iter().map(Vec::len).sum());
         }

@@ -2,9 +2,9 @@
 
 use rand_chacha::rand_core::RngCore;
 
-use super::util::{eq_ic, err, glob_match, i64_arg, int, syntax, NOT_INTEGER};
+use super::util::{eq_ic, err, glob_match, i64_arg, int, syntax};
 use super::ExecCtx;
-use crate::engine::keyspace::{Db, DB_COUNT};
+use crate::engine::keyspace::{Db, Entry, DB_COUNT};
 use crate::engine::resp::Reply;
 
 /// `delGenericCommand`: `expireIfNeeded` first (which on a master deletes and propagates the
@@ -443,20 +443,162 @@ pub fn randomkey(ctx: &mut ExecCtx, _argv: &[Vec<u8>]) -> Reply {
     Reply::Nil
 }
 
+/// `shared.sameobjecterr` (MOVE and COPY to the very same place).
+const SAME_OBJECT: &str = "ERR source and destination objects are the same";
+/// `selectDb`'s failure as MOVE, COPY, SWAPDB and SELECT report it.
+const DB_OUT_OF_RANGE: &str = "ERR DB index is out of range";
+
+/// `getIntFromObjectOrReply(c, o, &n, msg)`: a 64-bit integer, then the `int` range; `msg`
+/// replaces both default errors when given.
+fn int_arg(arg: &[u8], msg: Option<&str>) -> Result<i32, Reply> {
+    let n = i64_arg(arg).map_err(|e| msg.map_or(e, err))?;
+    i32::try_from(n).map_err(|_| {
+        err(msg
+            .unwrap_or("ERR value is out of range, value must between -2147483648 and 2147483647"))
+    })
+}
+
+/// `selectDb`'s range check: the db `id` names, if there is one.
+fn db_index(ctx: &ExecCtx, id: i32) -> Option<usize> {
+    usize::try_from(id)
+        .ok()
+        .filter(|&db| db < DB_COUNT && db < ctx.keyspace.dbs.len())
+}
+
+/// The TTL a moved or copied key keeps: `getExpire` answers -1 for "none", so a key whose
+/// expire time is exactly -1 (a writable replica stores past times as given) loses it.
+fn carried_expire(entry: &Entry) -> Option<i64> {
+    entry.expire_at_ms.filter(|&when| when != -1)
+}
+
+/// `dbAdd` of `value` as `key` in the selected db, then `setExpire` with `expire` (which
+/// a writable replica remembers, to expire the key itself).
+fn add_with_expire(ctx: &mut ExecCtx, key: &[u8], value: Entry, expire: Option<i64>) {
+    ctx.db_add(key.to_vec(), value);
+    if let Some(when) = expire {
+        ctx.set_expire(key, when);
+    }
+}
+
+/// MOVE key db (`moveCommand`): the db is parsed and checked, then the same db is refused;
+/// a missing source, or a destination that exists there (a write lookup: an expired one
+/// is deleted first, in that db), answers 0. The key moves with its TTL; one change,
+/// propagated as sent.
+pub fn move_(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let id = match int_arg(&argv[2], None) {
+        Ok(id) => id,
+        Err(e) => return e,
+    };
+    let Some(dst_db) = db_index(ctx, id) else {
+        return err(DB_OUT_OF_RANGE);
+    };
+    if dst_db == ctx.db {
+        return err(SAME_OBJECT);
+    }
+    let key = &argv[1];
+    if ctx.lookup_write(key).is_none() || ctx.in_db(dst_db, |c| c.lookup_write(key).is_some()) {
+        return Reply::Integer(0);
+    }
+    let Some(entry) = ctx.dbm().swap_remove(key.as_slice()) else {
+        return Reply::Integer(0);
+    };
+    let expire = carried_expire(&entry);
+    let value = Entry {
+        expire_at_ms: None,
+        ..entry
+    };
+    ctx.in_db(dst_db, |c| add_with_expire(c, key, value, expire));
+    ctx.dirty(1);
+    Reply::Integer(1)
+}
+
+/// COPY's options, parsed in order as `copyCommand` does (so an error in a `DB` argument
+/// comes before a later syntax error): the destination db (the current one by default)
+/// and whether REPLACE was given.
+fn parse_copy_options(ctx: &ExecCtx, argv: &[Vec<u8>]) -> Result<(usize, bool), Reply> {
+    let (mut dst_db, mut replace) = (ctx.db, false);
+    let mut j = 3;
+    while j < argv.len() {
+        if eq_ic(&argv[j], "replace") {
+            replace = true;
+        } else if eq_ic(&argv[j], "db") && j + 1 < argv.len() {
+            let id = int_arg(&argv[j + 1], None)?;
+            dst_db = db_index(ctx, id).ok_or_else(|| err(DB_OUT_OF_RANGE))?;
+            j += 1;
+        } else {
+            return Err(syntax());
+        }
+        j += 1;
+    }
+    Ok((dst_db, replace))
+}
+
+/// COPY source destination [DB db] [REPLACE] (`copyCommand`): the same key in the same db
+/// is refused; the source is read (`lookupKeyRead`), the destination looked up for
+/// writing in its db (an existing one answers 0 unless REPLACE deletes it). The copy keeps
+/// the TTL; one change, propagated as sent.
+pub fn copy(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let (dst_db, replace) = match parse_copy_options(ctx, argv) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    let (key, newkey) = (&argv[1], &argv[2]);
+    if dst_db == ctx.db && key == newkey {
+        return err(SAME_OBJECT);
+    }
+    let Some(entry) = ctx.lookup_read(key) else {
+        return Reply::Integer(0);
+    };
+    let expire = carried_expire(entry);
+    let value = Entry {
+        value: entry.value.clone(),
+        expire_at_ms: None,
+    };
+    ctx.in_db(dst_db, |c| {
+        if c.lookup_write(newkey).is_some() {
+            if !replace {
+                return Reply::Integer(0);
+            }
+            c.dbm().swap_remove(newkey.as_slice());
+        }
+        add_with_expire(c, newkey, value, expire);
+        c.dirty(1);
+        Reply::Integer(1)
+    })
+}
+
+/// SWAPDB index1 index2 (`swapdbCommand`): each index must be an `int` (its own error
+/// message), both must name a db; swapping a db with itself changes nothing but still
+/// counts one change and is propagated, as in Redis. Clients blocked on a key the swap
+/// brings into their db are then served (see `ExecCtx::take_swapped`).
+pub fn swapdb(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let ids = int_arg(&argv[1], Some("ERR invalid first DB index"))
+        .and_then(|a| Ok((a, int_arg(&argv[2], Some("ERR invalid second DB index"))?)));
+    let (a, b) = match ids {
+        Ok(ids) => ids,
+        Err(e) => return e,
+    };
+    let (Some(a), Some(b)) = (db_index(ctx, a), db_index(ctx, b)) else {
+        return err(DB_OUT_OF_RANGE);
+    };
+    if a != b {
+        ctx.swap_dbs(a, b);
+    }
+    ctx.dirty(1);
+    Reply::ok()
+}
+
 /// SELECT: `getIntFromObjectOrReply` then the db range check.
 pub fn select(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
-    let id = match super::util::i64_arg(&argv[1]) {
-        Ok(n) => n,
-        Err(_) => return err(NOT_INTEGER),
+    let id = match int_arg(&argv[1], None) {
+        Ok(id) => id,
+        Err(e) => return e,
     };
-    if id < i64::from(i32::MIN) || id > i64::from(i32::MAX) {
-        return err("ERR value is out of range, value must between -2147483648 and 2147483647");
-    }
-    match usize::try_from(id) {
-        Ok(db) if db < DB_COUNT && db < ctx.keyspace.dbs.len() => {
+    match db_index(ctx, id) {
+        Some(db) => {
             ctx.db = db;
             Reply::ok()
         }
-        _ => err("ERR DB index is out of range"),
+        None => err(DB_OUT_OF_RANGE),
     }
 }

@@ -681,6 +681,60 @@ fn serving_a_blocked_client_propagates_like_redis() {
     assert!(served.deleted);
 }
 
+/// MOVE and COPY give the key its TTL with `setExpire` in the db it lands in, so a
+/// writable replica remembers it there (to expire it itself); a TTL of exactly -1 reads as
+/// none (`getExpire`) and is not carried. SWAPDB moves TTLs with the keys.
+#[test]
+fn moved_and_copied_ttls_are_remembered_in_their_new_db() {
+    let mut ks = Keyspace::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut ctx = ExecCtx::new(&mut ks, 0, NOW, ExpireView::Replica, &mut rng);
+    for line in [
+        "SET a v PX 100000",
+        "MOVE a 3",
+        "SET b v PX 100000",
+        "COPY b b2 DB 5",
+        "SET c v",
+        "PEXPIREAT c -1",
+        "COPY c c2 DB 6",
+        "SWAPDB 3 4",
+    ] {
+        let args = argv(line);
+        let (reply, _) = execute(&mut ctx, lookup(&args[0]).unwrap(), &args);
+        assert!(!reply.is_error(), "{line}: {reply:?}");
+    }
+    let remembered: Vec<String> = std::mem::take(&mut ctx.expires_set)
+        .into_iter()
+        .map(|(db, k)| format!("{db}:{}", String::from_utf8_lossy(&k)))
+        .collect();
+    assert_eq!(remembered, ["0:a", "3:a", "0:b", "5:b2", "0:c"]);
+    let ttl = |ks: &Keyspace, db: usize, key: &str| {
+        ks.dbs[db].get(key.as_bytes()).map(|e| e.expire_at_ms)
+    };
+    assert_eq!(ttl(&ks, 4, "a"), Some(Some(NOW as i64 + 100_000)));
+    assert_eq!(ttl(&ks, 3, "a"), None);
+    assert_eq!(ttl(&ks, 5, "b2"), Some(Some(NOW as i64 + 100_000)));
+    assert_eq!(ttl(&ks, 6, "c2"), Some(None));
+}
+
+/// SWAPDB notes both dbs for the node's rescan of blocked keys (`scanDatabaseForReadyKeys`)
+/// when clients are blocked; swapping a db with itself rescans nothing.
+#[test]
+fn swapdb_notes_the_swapped_dbs_for_blocked_clients() {
+    let mut ks = Keyspace::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut ctx = blocking_ctx(&mut ks, &mut rng);
+    for line in ["SWAPDB 0 9", "SWAPDB 2 2", "SWAPDB 15 1"] {
+        let args = argv(line);
+        execute(&mut ctx, lookup(&args[0]).unwrap(), &args);
+    }
+    assert_eq!(ctx.take_swapped(), [0, 9, 15, 1]);
+    ctx.signal_ready = false;
+    let args = argv("SWAPDB 0 1");
+    execute(&mut ctx, lookup(&args[0]).unwrap(), &args);
+    assert!(ctx.take_swapped().is_empty());
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 mod props {
     use super::*;
@@ -702,6 +756,12 @@ mod props {
             Just(b"WITHSCORES".to_vec()),
             Just(b"*".to_vec()),
             Just(b"[".to_vec()),
+            Just(b"1".to_vec()),
+            Just(b"DB".to_vec()),
+            Just(b"REPLACE".to_vec()),
+            Just(b"BYSCORE".to_vec()),
+            Just(b"BYLEX".to_vec()),
+            Just(b"REV".to_vec()),
             proptest::collection::vec(any::<u8>(), 0..6),
         ]
     }

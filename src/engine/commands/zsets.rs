@@ -1,6 +1,7 @@
 //! Sorted-set commands (t_zset.c, Redis 7.0). Scores are printed with `%.17g`
 //! (`addReplyDouble`, RESP2).
 
+use super::set_algebra::set_key;
 use super::util::{
     eq_ic, err, fmt_g17, i64_arg, index_range, int, positive_arg, string2d, strtod, syntax,
     wrongtype, NOT_FLOAT,
@@ -371,84 +372,86 @@ enum RangeKind {
     Lex(LexBound, LexBound),
 }
 
-/// ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
-/// (`zrangeGenericCommand`): options and ranges are validated before the key is looked up.
-pub fn zrange(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
-    let mut withscores = false;
-    let mut rev = false;
-    let mut by_lex = false;
-    let mut by_score = false;
-    let mut offset: i64 = 0;
-    let mut limit: i64 = -1;
-    let mut limit_given = false;
-    let mut j = 4;
+/// What ZRANGE and ZRANGESTORE ask for (`zrangeGenericCommand`'s options and range).
+struct RangeQuery {
+    kind: RangeKind,
+    rev: bool,
+    withscores: bool,
+    offset: i64,
+    limit: i64,
+}
+
+/// `zrangeGenericCommand`'s steps 1 and 2, with the source key at `argv[src]` and min and
+/// max after it: options and ranges are validated before the key is looked up. A store
+/// (ZRANGESTORE) takes no WITHSCORES: the word is a syntax error there.
+fn parse_range_query(argv: &[Vec<u8>], src: usize, store: bool) -> Result<RangeQuery, Reply> {
+    let mut q = RangeQuery {
+        kind: RangeKind::Rank(0, 0),
+        rev: false,
+        withscores: false,
+        offset: 0,
+        limit: -1,
+    };
+    let (mut by_lex, mut by_score) = (false, false);
+    let mut j = src + 3;
     while j < argv.len() {
         let left = argv.len() - j - 1;
         let a = &argv[j];
-        if eq_ic(a, "withscores") {
-            withscores = true;
+        if !store && eq_ic(a, "withscores") {
+            q.withscores = true;
         } else if eq_ic(a, "limit") && left >= 2 {
-            offset = match i64_arg(&argv[j + 1]) {
-                Ok(n) => n,
-                Err(e) => return e,
-            };
-            limit = match i64_arg(&argv[j + 2]) {
-                Ok(n) => n,
-                Err(e) => return e,
-            };
-            limit_given = true;
+            q.offset = i64_arg(&argv[j + 1])?;
+            q.limit = i64_arg(&argv[j + 2])?;
             j += 2;
-        } else if !rev && eq_ic(a, "rev") {
-            rev = true;
+        } else if !q.rev && eq_ic(a, "rev") {
+            q.rev = true;
         } else if !by_lex && !by_score && eq_ic(a, "bylex") {
             by_lex = true;
         } else if !by_lex && !by_score && eq_ic(a, "byscore") {
             by_score = true;
         } else {
-            return syntax();
+            return Err(syntax());
         }
         j += 1;
     }
     // Redis checks `opt_limit != -1`, so `LIMIT 0 -1` is accepted with a rank range.
-    let _ = limit_given;
-    if limit != -1 && !by_lex && !by_score {
-        return err(
+    if q.limit != -1 && !by_lex && !by_score {
+        return Err(err(
             "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
-        );
+        ));
     }
-    if withscores && by_lex {
-        return err("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
+    if q.withscores && by_lex {
+        return Err(err(
+            "ERR syntax error, WITHSCORES not supported in combination with BYLEX",
+        ));
     }
-    let (mut min_arg, mut max_arg) = (&argv[2], &argv[3]);
-    if rev && (by_score || by_lex) {
+    let (mut min_arg, mut max_arg) = (&argv[src + 1], &argv[src + 2]);
+    if q.rev && (by_score || by_lex) {
         std::mem::swap(&mut min_arg, &mut max_arg);
     }
-    let kind = if by_score {
+    q.kind = if by_score {
         match (parse_score_bound(min_arg), parse_score_bound(max_arg)) {
             (Some(a), Some(b)) => RangeKind::Score(a, b),
-            _ => return err("ERR min or max is not a float"),
+            _ => return Err(err("ERR min or max is not a float")),
         }
     } else if by_lex {
         match (parse_lex_bound(min_arg), parse_lex_bound(max_arg)) {
             (Some(a), Some(b)) => RangeKind::Lex(a, b),
-            _ => return err("ERR min or max not valid string range item"),
+            _ => return Err(err("ERR min or max not valid string range item")),
         }
     } else {
-        match (i64_arg(min_arg), i64_arg(max_arg)) {
-            (Ok(a), Ok(b)) => RangeKind::Rank(a, b),
-            (Err(e), _) | (_, Err(e)) => return e,
-        }
+        RangeKind::Rank(i64_arg(min_arg)?, i64_arg(max_arg)?)
     };
-    let z = match zset_for_read(ctx, &argv[1]) {
-        Ok(Some(z)) => z,
-        Ok(None) => return Reply::Array(Vec::new()),
-        Err(e) => return e,
-    };
-    let picked: Vec<(&[u8], f64)> = match kind {
-        RangeKind::Rank(start, end) => match index_range(start, end, z.len()) {
+    Ok(q)
+}
+
+/// The members of `z` that `q` selects, in reply order, with their scores.
+fn pick<'z>(z: &'z ZSetValue, q: &RangeQuery) -> Vec<(&'z [u8], f64)> {
+    match &q.kind {
+        RangeKind::Rank(start, end) => match index_range(*start, *end, z.len()) {
             None => Vec::new(),
             Some((s, e)) => {
-                if rev {
+                if q.rev {
                     z.iter().rev().skip(s).take(e - s + 1).collect()
                 } else {
                     z.iter().skip(s).take(e - s + 1).collect()
@@ -456,39 +459,91 @@ pub fn zrange(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
             }
         },
         RangeKind::Score(min, max) => {
-            let inside = |s: f64| {
-                let ge = if min.exclusive {
-                    s > min.value
-                } else {
-                    s >= min.value
-                };
-                let le = if max.exclusive {
-                    s < max.value
-                } else {
-                    s <= max.value
-                };
-                ge && le
-            };
-            let it: Box<dyn Iterator<Item = (&[u8], f64)>> = if rev {
+            let inside = |s: f64| min.below(s) && max.above(s);
+            let it: Box<dyn Iterator<Item = (&[u8], f64)>> = if q.rev {
                 Box::new(z.iter().rev())
             } else {
                 Box::new(z.iter())
             };
-            apply_limit(it.filter(|(_, s)| inside(*s)), offset, limit)
+            apply_limit(it.filter(|(_, s)| inside(*s)), q.offset, q.limit)
         }
         RangeKind::Lex(min, max) => {
             let items: Vec<(&[u8], f64)> = z.iter().collect();
-            lex_range(&items, &min, &max, rev, offset, limit)
+            lex_range(&items, min, max, q.rev, q.offset, q.limit)
         }
+    }
+}
+
+/// ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
+/// (`zrangeGenericCommand`).
+pub fn zrange(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let q = match parse_range_query(argv, 1, false) {
+        Ok(q) => q,
+        Err(e) => return e,
     };
-    let mut out = Vec::with_capacity(picked.len() * if withscores { 2 } else { 1 });
+    let z = match zset_for_read(ctx, &argv[1]) {
+        Ok(Some(z)) => z,
+        Ok(None) => return Reply::Array(Vec::new()),
+        Err(e) => return e,
+    };
+    let picked = pick(z, &q);
+    let mut out = Vec::with_capacity(picked.len() * if q.withscores { 2 } else { 1 });
     for (m, s) in picked {
         out.push(Reply::bulk(m));
-        if withscores {
+        if q.withscores {
             out.push(score_reply(s));
         }
     }
     Reply::Array(out)
+}
+
+/// The sorted set ZRANGESTORE builds (`zrangeResultBeginStore` and `…EmitCBufferForStore`):
+/// a listpack, unless a rank range holds more than `zset-max-listpack-entries` members;
+/// members are added in reply order and `zsetAdd` turns the listpack into a skiplist
+/// before the first member past either listpack limit. A `-0` added while it is still a
+/// listpack reads back as 0 (see [`stored`]).
+fn stored_range(picked: &[(&[u8], f64)], by_rank: bool) -> ZSetValue {
+    let mut skiplist = by_rank && picked.len() > ZSET_MAX_LISTPACK_ENTRIES;
+    let mut out = ZSetValue::default();
+    for &(member, score) in picked {
+        skiplist |=
+            out.len() + 1 > ZSET_MAX_LISTPACK_ENTRIES || member.len() > ZSET_MAX_LISTPACK_VALUE;
+        let score = if score == 0.0 && !skiplist {
+            0.0
+        } else {
+            score
+        };
+        out.insert(member.to_vec(), score);
+    }
+    out
+}
+
+/// ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]
+/// (`zrangestoreCommand`): the range is parsed first, then the source read (a missing one
+/// is an empty result, another type WRONGTYPE). A non-empty result replaces `dst` (no TTL,
+/// `setKey`); an empty one deletes it (`dbDelete`, no lookup: an expired `dst` counts as
+/// deleted). One change when anything was written or deleted, propagated as sent.
+pub fn zrangestore(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let q = match parse_range_query(argv, 2, true) {
+        Ok(q) => q,
+        Err(e) => return e,
+    };
+    let result = match zset_for_read(ctx, &argv[2]) {
+        Ok(Some(z)) => stored_range(&pick(z, &q), matches!(q.kind, RangeKind::Rank(..))),
+        Ok(None) => ZSetValue::default(),
+        Err(e) => return e,
+    };
+    let dst = &argv[1];
+    if result.is_empty() {
+        if ctx.dbm().swap_remove(dst.as_slice()).is_some() {
+            ctx.dirty(1);
+        }
+        return Reply::Integer(0);
+    }
+    let len = result.len();
+    set_key(ctx, dst, Value::ZSet(result));
+    ctx.dirty(1);
+    int(len)
 }
 
 /// `zremrangeGenericCommand`: the range is parsed first (its error, or the integer error for
