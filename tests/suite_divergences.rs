@@ -6,6 +6,7 @@ mod support;
 
 use std::time::Duration;
 
+use replscope::engine::rdb;
 use replscope::engine::resp::Reply;
 use support::{pipeline, raw_exchange, wait_until, Server};
 
@@ -103,6 +104,105 @@ fn a_writable_replica_expires_the_keys_it_created() {
             "{kind}"
         );
     }
+}
+
+/// A writable replica stores an expire time as given, even `PEXPIREAT k -1`; but
+/// `getExpire` answers -1 for "none", so such a key reads as having no TTL: TTL answers -1,
+/// the NX/XX/GT/LT flags see none, and RENAME, COPY and MOVE drop it, so the copies outlive
+/// the replica's own expiry of the original. One MULTI, so no expiry cycle runs in between.
+#[test]
+fn a_stored_expire_of_minus_one_reads_as_none_on_a_writable_replica() {
+    let mut answers = Vec::new();
+    for [master, replica] in [
+        [Server::redis(&[]), Server::redis(&[])],
+        [Server::replscope(&[]), Server::replscope(&[])],
+    ] {
+        let kind = replica.kind;
+        replica.replicate(&master);
+        assert_eq!(
+            replica.cmd(&["CONFIG", "SET", "replica-read-only", "no"]),
+            Reply::ok()
+        );
+        let script = "MULTI|SET k v|PEXPIREAT k -1|PTTL k|TTL k|PEXPIRE k 100000 XX|\
+            PEXPIRE k 100000 GT|SET n v|PEXPIREAT n -1|PEXPIRE n 100000 NX|TTL n|\
+            SET l v|PEXPIREAT l -1|PEXPIRE l 100000 LT|TTL l|SET p v|PEXPIREAT p -1|PERSIST p|\
+            SET c v|PEXPIREAT c -1|COPY c copied|TTL copied|SET m v|PEXPIREAT m -1|MOVE m 1|\
+            SET r v|PEXPIREAT r -1|RENAME r renamed|TTL renamed|INFO keyspace|EXEC";
+        let cmds: Vec<String> = script.split('|').map(|s| s.trim().to_string()).collect();
+        let replies: Vec<Reply> = pipeline(replica.port, &support::lines(&cmds));
+        let exec = replies.last().unwrap().clone();
+        // The originals leave (the replica expires its own keys); the copies stay.
+        wait_until(Duration::from_secs(5), "the originals expire", || {
+            replica.cmd(&["EXISTS", "k", "c", "r"]) == Reply::Integer(0)
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        let after = [
+            replica.cmd(&["EXISTS", "n", "l", "p", "copied", "renamed"]),
+            replica.cmd(&["TTL", "copied"]),
+            replica.cmd(&["TTL", "renamed"]),
+            replica.cmd(&["INFO", "keyspace"]),
+        ];
+        answers.push((kind, exec, after));
+    }
+    let (_, want_exec, want_after) = &answers[0];
+    let (_, got_exec, got_after) = &answers[1];
+    assert_eq!(got_exec, want_exec, "the MULTI's replies");
+    assert_eq!(got_after, want_after, "what outlives the replica's expiry");
+    // What Redis answers, so a change on either side shows here.
+    let Reply::Array(items) = want_exec else {
+        panic!("{want_exec:?}")
+    };
+    assert_eq!(items[2], Reply::Integer(-1), "PTTL of a stored -1");
+    assert_eq!(want_after[0], Reply::Integer(5), "{want_after:?}");
+}
+
+/// The same key in an RDB: RESIZEDB counts it among the keys with an expire
+/// (`dictSize(db->expires)`), but `rdbSaveKeyValuePair` writes no expire for -1. SAVE is
+/// pipelined right after the EXEC (it is refused inside MULTI), before the replica's
+/// expiry cycle can delete the key.
+#[test]
+fn a_stored_expire_of_minus_one_is_saved_as_none() {
+    let outlines: Vec<Vec<String>> = [
+        [Server::redis(&[]), Server::redis(&[])],
+        [Server::replscope(&[]), Server::replscope(&[])],
+    ]
+    .iter()
+    .map(|[master, replica]| {
+        replica.replicate(master);
+        assert_eq!(
+            replica.cmd(&["CONFIG", "SET", "replica-read-only", "no"]),
+            Reply::ok()
+        );
+        let cmds: Vec<String> = [
+            "MULTI",
+            "SET s v",
+            "PEXPIREAT s -1",
+            "SET t v",
+            "EXEC",
+            "SAVE",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let replies = pipeline(replica.port, &support::lines(&cmds));
+        assert_eq!(replies.len(), 6, "{}: {replies:?}", replica.kind);
+        let rdb = std::fs::read(replica.dir.join("dump.rdb"))
+            .unwrap_or_else(|e| panic!("{}: {e}: {replies:?}", replica.kind));
+        // Keys in any order: Redis saves them in its hash table's order.
+        let mut lines: Vec<String> = rdb::outline(&rdb)
+            .into_iter()
+            .filter(|l| !l.starts_with("AUX"))
+            .collect();
+        lines.sort();
+        lines
+    })
+    .collect();
+    assert_eq!(outlines[1], outlines[0]);
+    assert!(
+        outlines[0].contains(&"RESIZEDB 2 keys, 1 with a TTL".to_string()),
+        "{:?}",
+        outlines[0]
+    );
 }
 
 /// A replica hard output limit below `repl-backlog-size` is raised to it: a replica that

@@ -202,7 +202,9 @@ pub fn save_keyed(keyspace: &Keyspace, opts: &SaveOptions) -> (Vec<u8>, Vec<usiz
                 .count() as u64,
         );
         for (key, entry) in entries {
-            if let Some(at) = entry.expire_at_ms {
+            // rdbSaveKeyValuePair writes no expire for `getExpire`'s -1 ("none"), though
+            // RESIZEDB above counts the key among those with one (`dictSize(db->expires)`).
+            if let Some(at) = entry.expire_at_ms.filter(|&at| at != -1) {
                 out.push(OPCODE_EXPIRETIME_MS);
                 out.extend_from_slice(&at.to_le_bytes());
             }

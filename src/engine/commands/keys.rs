@@ -187,11 +187,12 @@ fn rename_generic(ctx: &mut ExecCtx, argv: &[Vec<u8>], nx: bool) -> Reply {
     let Some(entry) = ctx.dbm().swap_remove(src.as_slice()) else {
         return err("ERR no such key");
     };
-    let expire = entry.expire_at_ms;
-    ctx.db_add(dst.clone(), entry);
-    if let Some(when) = expire {
-        ctx.set_expire(dst, when);
-    }
+    let expire = get_expire(&entry);
+    let value = Entry {
+        expire_at_ms: None,
+        ..entry
+    };
+    add_with_expire(ctx, dst, value, expire);
     ctx.dirty(1);
     done(true)
 }
@@ -283,7 +284,8 @@ fn expire_generic(
     let key = &argv[1];
     let current = match ctx.lookup_write(key) {
         None => return Reply::Integer(0),
-        Some(e) => e.expire_at_ms,
+        // `getExpire`'s -1 is "none" to the flags, even when it is a stored time.
+        Some(e) => get_expire(e),
     };
     if flags.nx && current.is_some() {
         return Reply::Integer(0);
@@ -345,7 +347,8 @@ fn ttl_generic(ctx: &mut ExecCtx, key: &[u8], ms: bool) -> Reply {
     let Some(entry) = ctx.lookup_read(key) else {
         return Reply::Integer(-2);
     };
-    match entry.expire_at_ms {
+    // `getExpire` answers -1 for "none", so a stored time of exactly -1 reads as none.
+    match get_expire(entry) {
         None => Reply::Integer(-1),
         Some(at) => {
             // `ttlGenericCommand`: a time already past (or before 1970) answers 0.
@@ -465,9 +468,10 @@ fn db_index(ctx: &ExecCtx, id: i32) -> Option<usize> {
         .filter(|&db| db < DB_COUNT && db < ctx.keyspace.dbs.len())
 }
 
-/// The TTL a moved or copied key keeps: `getExpire` answers -1 for "none", so a key whose
-/// expire time is exactly -1 (a writable replica stores past times as given) loses it.
-fn carried_expire(entry: &Entry) -> Option<i64> {
+/// The expire time commands see (`getExpire`): it answers -1 for "none", so a key whose
+/// stored time is exactly -1 (a writable replica stores past times as given) reads as having
+/// none. TTL answers -1, and RENAME, MOVE and COPY drop it; PERSIST still removes it.
+fn get_expire(entry: &Entry) -> Option<i64> {
     entry.expire_at_ms.filter(|&when| when != -1)
 }
 
@@ -502,7 +506,7 @@ pub fn move_(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     let Some(entry) = ctx.dbm().swap_remove(key.as_slice()) else {
         return Reply::Integer(0);
     };
-    let expire = carried_expire(&entry);
+    let expire = get_expire(&entry);
     let value = Entry {
         expire_at_ms: None,
         ..entry
@@ -549,7 +553,7 @@ pub fn copy(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     let Some(entry) = ctx.lookup_read(key) else {
         return Reply::Integer(0);
     };
-    let expire = carried_expire(entry);
+    let expire = get_expire(entry);
     let value = Entry {
         value: entry.value.clone(),
         expire_at_ms: None,
