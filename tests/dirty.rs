@@ -540,6 +540,23 @@ const EVERY_WRITE: &[&str] = &[
     "~ZRANGESTORE zrd zrx 0 -1",
     "SET zrx2 1 PX 1",
     "~ZRANGESTORE zrx2 nope 0 -1",
+    // LPUSHX / RPUSHX: one per element, to existing lists only.
+    "LPUSHX pxl a b",
+    "RPUSHX pxl a",
+    "RPUSH pxl m",
+    "LPUSHX pxl a b c",
+    "RPUSHX pxl x",
+    "SET pxs v; LPUSHX pxs a",
+    "RPUSHX pxs a",
+    "LPUSHX pxl",
+    "RPUSH pxe a; PEXPIRE pxe 1",
+    "~RPUSHX pxe b",
+    "SET pxe2 1 PX 1",
+    "~LPUSHX pxe2 b",
+    // TOUCH is not a write: nothing, even when it deletes an expired key.
+    "TOUCH pxl pxs nope",
+    "SET tx 1 PX 1",
+    "~TOUCH tx pxl",
     // HyperLogLog.
     "PFADD p a b c",
     "PFADD p a",

@@ -156,6 +156,33 @@ pub fn hgetall(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     }
 }
 
+/// HKEYS key: the fields, in HGETALL's order (`genericHgetallCommand`).
+pub fn hkeys(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    match hash_for_read(ctx, &argv[1]) {
+        Ok(Some(h)) => Reply::Array(h.keys().map(Reply::bulk).collect()),
+        Ok(None) => Reply::Array(Vec::new()),
+        Err(e) => e,
+    }
+}
+
+/// HVALS key: the values, in HGETALL's order (`genericHgetallCommand`).
+pub fn hvals(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    match hash_for_read(ctx, &argv[1]) {
+        Ok(Some(h)) => Reply::Array(h.values().map(Reply::bulk).collect()),
+        Ok(None) => Reply::Array(Vec::new()),
+        Err(e) => e,
+    }
+}
+
+/// HSTRLEN key field: the value's length, 0 for a missing key or field.
+pub fn hstrlen(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    match hash_for_read(ctx, &argv[1]) {
+        Ok(Some(h)) => int(h.get(&argv[2]).map_or(0, Vec::len)),
+        Ok(None) => Reply::Integer(0),
+        Err(e) => e,
+    }
+}
+
 pub fn hlen(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     match hash_for_read(ctx, &argv[1]) {
         Ok(Some(h)) => int(h.len()),

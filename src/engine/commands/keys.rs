@@ -340,9 +340,10 @@ pub fn pexpireat(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     expire_generic(ctx, argv, false, false, "pexpireat")
 }
 
-/// `ttlGenericCommand`: -2 missing, -1 no TTL, else remaining (never negative); TTL rounds
-/// to the nearest second (`(ttl+500)/1000`).
-fn ttl_generic(ctx: &mut ExecCtx, key: &[u8], ms: bool) -> Reply {
+/// `ttlGenericCommand`: -2 for a missing key, -1 without a TTL; else the time left (or, for
+/// EXPIRETIME/PEXPIRETIME, `abs`, the unix time it expires at), 0 when negative, in ms or
+/// rounded to seconds (`(ttl+500)/1000`).
+fn ttl_generic(ctx: &mut ExecCtx, key: &[u8], ms: bool, abs: bool) -> Reply {
     let now = ctx.now_ms;
     let Some(entry) = ctx.lookup_read(key) else {
         return Reply::Integer(-2);
@@ -351,10 +352,12 @@ fn ttl_generic(ctx: &mut ExecCtx, key: &[u8], ms: bool) -> Reply {
     match get_expire(entry) {
         None => Reply::Integer(-1),
         Some(at) => {
-            // `ttlGenericCommand`: a time already past (or before 1970) answers 0.
-            let ttl = at
-                .saturating_sub(i64::try_from(now).unwrap_or(i64::MAX))
-                .max(0);
+            let ttl = if abs {
+                at
+            } else {
+                at.saturating_sub(i64::try_from(now).unwrap_or(i64::MAX))
+            }
+            .max(0);
             Reply::Integer(if ms {
                 ttl
             } else {
@@ -365,11 +368,31 @@ fn ttl_generic(ctx: &mut ExecCtx, key: &[u8], ms: bool) -> Reply {
 }
 
 pub fn ttl(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
-    ttl_generic(ctx, &argv[1], false)
+    ttl_generic(ctx, &argv[1], false, false)
 }
 
 pub fn pttl(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
-    ttl_generic(ctx, &argv[1], true)
+    ttl_generic(ctx, &argv[1], true, false)
+}
+
+/// EXPIRETIME key: the unix time in seconds the key expires at.
+pub fn expiretime(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    ttl_generic(ctx, &argv[1], false, true)
+}
+
+/// PEXPIRETIME key: the unix time in ms the key expires at.
+pub fn pexpiretime(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    ttl_generic(ctx, &argv[1], true, true)
+}
+
+/// TOUCH key [key ...]: how many exist (`lookupKeyRead`, so an expired key is deleted and
+/// its deletion propagated on a master); not a write, nothing else is propagated.
+pub fn touch(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let count = argv[1..]
+        .iter()
+        .filter(|k| ctx.lookup_read(k).is_some())
+        .count();
+    int(count)
 }
 
 pub fn persist(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {

@@ -7,8 +7,10 @@ use super::ExecCtx;
 use crate::engine::keyspace::{Entry, Value};
 use crate::engine::resp::Reply;
 
-/// `pushGenericCommand`: creates the list if missing; propagated as sent.
-fn push(ctx: &mut ExecCtx, argv: &[Vec<u8>], head: bool) -> Reply {
+/// `pushGenericCommand`: creates the list if missing (`dbAdd`, which wakes clients blocked
+/// on it), except for LPUSHX/RPUSHX (`xx`), which answer 0 and write nothing then; one dirty
+/// per element, propagated as sent. The type is checked first.
+fn push(ctx: &mut ExecCtx, argv: &[Vec<u8>], head: bool, xx: bool) -> Reply {
     let key = &argv[1];
     let len = match ctx.lookup_write(key) {
         Some(Entry {
@@ -19,6 +21,7 @@ fn push(ctx: &mut ExecCtx, argv: &[Vec<u8>], head: bool) -> Reply {
             list.len()
         }
         Some(_) => return wrongtype(),
+        None if xx => return Reply::Integer(0),
         None => {
             let mut list = VecDeque::new();
             push_all(&mut list, &argv[2..], head);
@@ -48,11 +51,21 @@ fn push_all(list: &mut VecDeque<Vec<u8>>, items: &[Vec<u8>], head: bool) {
 }
 
 pub fn lpush(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
-    push(ctx, argv, true)
+    push(ctx, argv, true, false)
 }
 
 pub fn rpush(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
-    push(ctx, argv, false)
+    push(ctx, argv, false, false)
+}
+
+/// LPUSHX key element [element ...]: LPUSH to an existing list only.
+pub fn lpushx(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    push(ctx, argv, true, true)
+}
+
+/// RPUSHX key element [element ...]: RPUSH to an existing list only.
+pub fn rpushx(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    push(ctx, argv, false, true)
 }
 
 /// `popGenericCommand`: without a count, a bulk (nil if missing); with a count, an array
@@ -193,6 +206,99 @@ pub fn lindex(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     match position(index, list.len()).and_then(|i| list.get(i)) {
         Some(v) => Reply::bulk(v),
         None => Reply::Nil,
+    }
+}
+
+/// `getPositiveLongFromObjectOrReply` with LPOS's message: a non-integer gets it too.
+fn lpos_non_negative(arg: &[u8], msg: &str) -> Result<i64, Reply> {
+    match crate::engine::resp::parse_i64(arg) {
+        Some(n) if n >= 0 => Ok(n),
+        _ => Err(err(msg)),
+    }
+}
+
+/// LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len] (`lposCommand`): options
+/// are parsed (and refused) before the lookup. Without COUNT, the index of the match (nil
+/// if none or no key); with COUNT (0: all), an array. A negative RANK walks from the tail
+/// (`-rank` as C computes it: `LONG_MIN` stays negative and so matches the first one).
+pub fn lpos(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let (mut rank, mut count, mut maxlen): (i64, i64, i64) = (1, -1, 0);
+    let mut j = 3;
+    while j < argv.len() {
+        let more = argv.len() - 1 - j > 0;
+        let opt = &argv[j];
+        if eq_ic(opt, "rank") && more {
+            j += 1;
+            rank = match i64_arg(&argv[j]) {
+                Ok(n) => n,
+                Err(e) => return e,
+            };
+            if rank == 0 {
+                return err(
+                    "ERR RANK can't be zero: use 1 to start from the first match, 2 from the \
+                     second ... or use negative to start from the end of the list",
+                );
+            }
+        } else if eq_ic(opt, "count") && more {
+            j += 1;
+            count = match lpos_non_negative(&argv[j], "ERR COUNT can't be negative") {
+                Ok(n) => n,
+                Err(e) => return e,
+            };
+        } else if eq_ic(opt, "maxlen") && more {
+            j += 1;
+            maxlen = match lpos_non_negative(&argv[j], "ERR MAXLEN can't be negative") {
+                Ok(n) => n,
+                Err(e) => return e,
+            };
+        } else {
+            return syntax();
+        }
+        j += 1;
+    }
+    let from_tail = rank < 0;
+    if from_tail {
+        rank = rank.wrapping_neg();
+    }
+    let list = match ctx.lookup_read(&argv[1]) {
+        None if count != -1 => return Reply::Array(Vec::new()),
+        None => return Reply::Nil,
+        Some(Entry {
+            value: Value::List(list),
+            ..
+        }) => list,
+        Some(_) => return wrongtype(),
+    };
+    let ele = argv[2].as_slice();
+    let llen = list.len();
+    let walk: Box<dyn Iterator<Item = (usize, &Vec<u8>)>> = if from_tail {
+        Box::new(list.iter().rev().enumerate())
+    } else {
+        Box::new(list.iter().enumerate())
+    };
+    let limit = usize::try_from(maxlen).unwrap_or(usize::MAX);
+    let mut matches: i64 = 0;
+    let mut found = Vec::new();
+    for (index, item) in walk {
+        if maxlen != 0 && index >= limit {
+            break;
+        }
+        if item.as_slice() != ele {
+            continue;
+        }
+        matches += 1;
+        if matches >= rank {
+            let at = if from_tail { llen - index - 1 } else { index };
+            found.push(int(at));
+            if count == -1 || (count != 0 && matches.wrapping_sub(rank).wrapping_add(1) >= count) {
+                break;
+            }
+        }
+    }
+    if count != -1 {
+        Reply::Array(found)
+    } else {
+        found.pop().unwrap_or(Reply::Nil)
     }
 }
 

@@ -111,6 +111,19 @@ pub fn sismember(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     }
 }
 
+/// SMISMEMBER key member [member ...]: 1 or 0 per member; a missing key is an empty set.
+pub fn smismember(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    match set_for_read(ctx, &argv[1]) {
+        Ok(s) => Reply::Array(
+            argv[2..]
+                .iter()
+                .map(|m| Reply::Integer(i64::from(s.is_some_and(|s| s.contains(m)))))
+                .collect(),
+        ),
+        Err(e) => e,
+    }
+}
+
 pub fn scard(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     match set_for_read(ctx, &argv[1]) {
         Ok(Some(s)) => int(s.len()),

@@ -735,6 +735,89 @@ fn swapdb_notes_the_swapped_dbs_for_blocked_clients() {
     assert!(ctx.take_swapped().is_empty());
 }
 
+/// LPUSHX/RPUSHX only push to an existing list: they never `dbAdd`, so they never signal a
+/// key as ready for blocked clients (a client cannot wait on a non-empty list anyway).
+#[test]
+fn pushx_never_signals_a_key_ready() {
+    let mut ks = Keyspace::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut ctx = blocking_ctx(&mut ks, &mut rng);
+    for line in [
+        "LPUSHX a x",
+        "RPUSHX a x y",
+        "RPUSH b 1",
+        "LPUSHX b 2",
+        "RPUSHX b 3",
+    ] {
+        let args = argv(line);
+        execute(&mut ctx, lookup(&args[0]).unwrap(), &args);
+    }
+    let ready: Vec<String> = ctx
+        .take_ready()
+        .into_iter()
+        .map(|(db, k)| format!("{db}:{}", String::from_utf8_lossy(&k)))
+        .collect();
+    assert_eq!(ready, vec!["0:b"]);
+    assert!(ks.dbs[0].get(b"a".as_slice()).is_none());
+}
+
+/// On a writable replica an expire in the past is stored and the key stays visible
+/// (`keyIsExpired` ignores negative times): `getExpire`'s -1 reads as "no TTL" for TTL and
+/// EXPIRETIME alike, any other negative time as 0 (`if (ttl < 0) ttl = 0`).
+#[test]
+fn negative_expire_times_read_as_redis_reads_them() {
+    let mut n = Node::new(ExpireView::Replica);
+    n.reply("SET c v");
+    n.reply("SET d v");
+    n.reply("PEXPIREAT c -1");
+    n.reply("PEXPIREAT d -5");
+    for cmd in ["TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME"] {
+        assert_eq!(n.reply(&format!("{cmd} c")), Reply::Integer(-1), "{cmd} c");
+        assert_eq!(n.reply(&format!("{cmd} d")), Reply::Integer(0), "{cmd} d");
+        assert_eq!(
+            n.reply(&format!("{cmd} nokey")),
+            Reply::Integer(-2),
+            "{cmd}"
+        );
+    }
+    n.reply("PEXPIREAT c 4102444800500");
+    assert_eq!(n.reply("EXPIRETIME c"), Reply::Integer(4_102_444_801));
+    assert_eq!(n.reply("PEXPIRETIME c"), Reply::Integer(4_102_444_800_500));
+}
+
+/// The read commands added with ZREVRANGE & co. take the range parsing of ZRANGE with the
+/// direction and type fixed: the words that would choose them are syntax errors.
+#[test]
+fn fixed_range_commands_refuse_the_words_that_would_change_them() {
+    let mut n = Node::new(ExpireView::Master);
+    n.reply("ZADD z 1 a 2 b 3 c");
+    let syntax = Reply::error("ERR syntax error");
+    for line in [
+        "ZREVRANGE z 0 -1 REV",
+        "ZREVRANGE z 0 -1 BYSCORE",
+        "ZRANGEBYSCORE z 0 1 BYLEX",
+        "ZREVRANGEBYSCORE z 1 0 REV",
+        "ZRANGEBYLEX z - + BYSCORE",
+        "ZREVRANGEBYLEX z + - REV",
+        "ZRANGE z 0 -1 REV REV",
+    ] {
+        assert_eq!(n.reply(line), syntax, "{line}");
+    }
+    assert_eq!(
+        n.reply("ZREVRANGEBYSCORE z 3 (1"),
+        Reply::Array(vec![bulk("c"), bulk("b")])
+    );
+    assert_eq!(
+        n.reply("ZREVRANGEBYLEX z [b -"),
+        Reply::Array(vec![bulk("b"), bulk("a")])
+    );
+    assert_eq!(n.reply("ZREVRANK z a"), Reply::Integer(2));
+    assert!(
+        n.ops("ZRANGEBYSCORE z 0 9").is_empty(),
+        "reads never propagate"
+    );
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 mod props {
     use super::*;
@@ -762,6 +845,11 @@ mod props {
             Just(b"BYSCORE".to_vec()),
             Just(b"BYLEX".to_vec()),
             Just(b"REV".to_vec()),
+            Just(b"RANK".to_vec()),
+            Just(b"COUNT".to_vec()),
+            Just(b"MAXLEN".to_vec()),
+            Just(b"-".to_vec()),
+            Just(b"+".to_vec()),
             proptest::collection::vec(any::<u8>(), 0..6),
         ]
     }

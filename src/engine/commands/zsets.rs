@@ -381,10 +381,35 @@ struct RangeQuery {
     limit: i64,
 }
 
+/// `zrange_type`: what a range is made of; `Auto` lets BYSCORE/BYLEX choose (ZRANGE,
+/// ZRANGESTORE), the others are fixed by the command (ZRANGEBYSCORE, ZREVRANGE, …).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RangeType {
+    Auto,
+    Rank,
+    Score,
+    Lex,
+}
+
+/// `zrange_direction`: `Auto` lets REV choose; the others are fixed by the command.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Auto,
+    Forward,
+    Reverse,
+}
+
 /// `zrangeGenericCommand`'s steps 1 and 2, with the source key at `argv[src]` and min and
 /// max after it: options and ranges are validated before the key is looked up. A store
-/// (ZRANGESTORE) takes no WITHSCORES: the word is a syntax error there.
-fn parse_range_query(argv: &[Vec<u8>], src: usize, store: bool) -> Result<RangeQuery, Reply> {
+/// (ZRANGESTORE) takes no WITHSCORES: the word is a syntax error there; so are REV, BYSCORE
+/// and BYLEX where the command fixes the direction or the range type.
+fn parse_range_query(
+    argv: &[Vec<u8>],
+    src: usize,
+    store: bool,
+    mut rangetype: RangeType,
+    mut direction: Direction,
+) -> Result<RangeQuery, Reply> {
     let mut q = RangeQuery {
         kind: RangeKind::Rank(0, 0),
         rev: false,
@@ -392,7 +417,6 @@ fn parse_range_query(argv: &[Vec<u8>], src: usize, store: bool) -> Result<RangeQ
         offset: 0,
         limit: -1,
     };
-    let (mut by_lex, mut by_score) = (false, false);
     let mut j = src + 3;
     while j < argv.len() {
         let left = argv.len() - j - 1;
@@ -403,44 +427,46 @@ fn parse_range_query(argv: &[Vec<u8>], src: usize, store: bool) -> Result<RangeQ
             q.offset = i64_arg(&argv[j + 1])?;
             q.limit = i64_arg(&argv[j + 2])?;
             j += 2;
-        } else if !q.rev && eq_ic(a, "rev") {
-            q.rev = true;
-        } else if !by_lex && !by_score && eq_ic(a, "bylex") {
-            by_lex = true;
-        } else if !by_lex && !by_score && eq_ic(a, "byscore") {
-            by_score = true;
+        } else if direction == Direction::Auto && eq_ic(a, "rev") {
+            direction = Direction::Reverse;
+        } else if rangetype == RangeType::Auto && eq_ic(a, "bylex") {
+            rangetype = RangeType::Lex;
+        } else if rangetype == RangeType::Auto && eq_ic(a, "byscore") {
+            rangetype = RangeType::Score;
         } else {
             return Err(syntax());
         }
         j += 1;
     }
+    q.rev = direction == Direction::Reverse;
+    if rangetype == RangeType::Auto {
+        rangetype = RangeType::Rank;
+    }
     // Redis checks `opt_limit != -1`, so `LIMIT 0 -1` is accepted with a rank range.
-    if q.limit != -1 && !by_lex && !by_score {
+    if q.limit != -1 && rangetype == RangeType::Rank {
         return Err(err(
             "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
         ));
     }
-    if q.withscores && by_lex {
+    if q.withscores && rangetype == RangeType::Lex {
         return Err(err(
             "ERR syntax error, WITHSCORES not supported in combination with BYLEX",
         ));
     }
     let (mut min_arg, mut max_arg) = (&argv[src + 1], &argv[src + 2]);
-    if q.rev && (by_score || by_lex) {
+    if q.rev && rangetype != RangeType::Rank {
         std::mem::swap(&mut min_arg, &mut max_arg);
     }
-    q.kind = if by_score {
-        match (parse_score_bound(min_arg), parse_score_bound(max_arg)) {
+    q.kind = match rangetype {
+        RangeType::Score => match (parse_score_bound(min_arg), parse_score_bound(max_arg)) {
             (Some(a), Some(b)) => RangeKind::Score(a, b),
             _ => return Err(err("ERR min or max is not a float")),
-        }
-    } else if by_lex {
-        match (parse_lex_bound(min_arg), parse_lex_bound(max_arg)) {
+        },
+        RangeType::Lex => match (parse_lex_bound(min_arg), parse_lex_bound(max_arg)) {
             (Some(a), Some(b)) => RangeKind::Lex(a, b),
             _ => return Err(err("ERR min or max not valid string range item")),
-        }
-    } else {
-        RangeKind::Rank(i64_arg(min_arg)?, i64_arg(max_arg)?)
+        },
+        RangeType::Auto | RangeType::Rank => RangeKind::Rank(i64_arg(min_arg)?, i64_arg(max_arg)?),
     };
     Ok(q)
 }
@@ -474,10 +500,15 @@ fn pick<'z>(z: &'z ZSetValue, q: &RangeQuery) -> Vec<(&'z [u8], f64)> {
     }
 }
 
-/// ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
-/// (`zrangeGenericCommand`).
-pub fn zrange(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
-    let q = match parse_range_query(argv, 1, false) {
+/// `zrangeGenericCommand` for a client: the range parsed (see [`parse_range_query`]), then
+/// the key read (a missing one is an empty array, another type WRONGTYPE).
+fn zrange_generic(
+    ctx: &mut ExecCtx,
+    argv: &[Vec<u8>],
+    rangetype: RangeType,
+    direction: Direction,
+) -> Reply {
+    let q = match parse_range_query(argv, 1, false, rangetype, direction) {
         Ok(q) => q,
         Err(e) => return e,
     };
@@ -495,6 +526,105 @@ pub fn zrange(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         }
     }
     Reply::Array(out)
+}
+
+/// ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES].
+pub fn zrange(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    zrange_generic(ctx, argv, RangeType::Auto, Direction::Auto)
+}
+
+/// ZREVRANGE key start stop [WITHSCORES].
+pub fn zrevrange(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    zrange_generic(ctx, argv, RangeType::Rank, Direction::Reverse)
+}
+
+/// ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count].
+pub fn zrangebyscore(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    zrange_generic(ctx, argv, RangeType::Score, Direction::Forward)
+}
+
+/// ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count].
+pub fn zrevrangebyscore(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    zrange_generic(ctx, argv, RangeType::Score, Direction::Reverse)
+}
+
+/// ZRANGEBYLEX key min max [LIMIT offset count].
+pub fn zrangebylex(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    zrange_generic(ctx, argv, RangeType::Lex, Direction::Forward)
+}
+
+/// ZREVRANGEBYLEX key max min [LIMIT offset count].
+pub fn zrevrangebylex(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    zrange_generic(ctx, argv, RangeType::Lex, Direction::Reverse)
+}
+
+/// ZCOUNT key min max: the range is parsed before the lookup; a missing key counts 0.
+pub fn zcount(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let (Some(min), Some(max)) = (parse_score_bound(&argv[2]), parse_score_bound(&argv[3])) else {
+        return err("ERR min or max is not a float");
+    };
+    match zset_for_read(ctx, &argv[1]) {
+        Ok(Some(z)) => int(z
+            .iter()
+            .filter(|(_, s)| min.below(*s) && max.above(*s))
+            .count()),
+        Ok(None) => Reply::Integer(0),
+        Err(e) => e,
+    }
+}
+
+/// ZLEXCOUNT key min max: counted as the listpack code walks the range (see [`lex_range`]).
+pub fn zlexcount(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let (Some(min), Some(max)) = (parse_lex_bound(&argv[2]), parse_lex_bound(&argv[3])) else {
+        return err("ERR min or max not valid string range item");
+    };
+    match zset_for_read(ctx, &argv[1]) {
+        Ok(Some(z)) => {
+            let items: Vec<(&[u8], f64)> = z.iter().collect();
+            int(lex_range(&items, &min, &max, false, 0, -1).len())
+        }
+        Ok(None) => Reply::Integer(0),
+        Err(e) => e,
+    }
+}
+
+/// `zrankGenericCommand`: the member's 0-based rank by (score, member), from the top for
+/// ZREVRANK; nil for a missing key or member.
+fn zrank_generic(ctx: &mut ExecCtx, argv: &[Vec<u8>], reverse: bool) -> Reply {
+    let z = match zset_for_read(ctx, &argv[1]) {
+        Ok(Some(z)) => z,
+        Ok(None) => return Reply::Nil,
+        Err(e) => return e,
+    };
+    match z.iter().position(|(m, _)| m == argv[2].as_slice()) {
+        Some(rank) if reverse => int(z.len() - 1 - rank),
+        Some(rank) => int(rank),
+        None => Reply::Nil,
+    }
+}
+
+/// ZRANK key member.
+pub fn zrank(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    zrank_generic(ctx, argv, false)
+}
+
+/// ZREVRANK key member.
+pub fn zrevrank(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    zrank_generic(ctx, argv, true)
+}
+
+/// ZMSCORE key member [member ...]: a missing key reads as an empty zset (nils).
+pub fn zmscore(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let z = match zset_for_read(ctx, &argv[1]) {
+        Ok(z) => z,
+        Err(e) => return e,
+    };
+    Reply::Array(
+        argv[2..]
+            .iter()
+            .map(|m| z.and_then(|z| z.score(m)).map_or(Reply::Nil, score_reply))
+            .collect(),
+    )
 }
 
 /// The sorted set ZRANGESTORE builds (`zrangeResultBeginStore` and `…EmitCBufferForStore`):
@@ -524,7 +654,7 @@ fn stored_range(picked: &[(&[u8], f64)], by_rank: bool) -> ZSetValue {
 /// `setKey`); an empty one deletes it (`dbDelete`, no lookup: an expired `dst` counts as
 /// deleted). One change when anything was written or deleted, propagated as sent.
 pub fn zrangestore(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
-    let q = match parse_range_query(argv, 2, true) {
+    let q = match parse_range_query(argv, 2, true, RangeType::Auto, Direction::Auto) {
         Ok(q) => q,
         Err(e) => return e,
     };
