@@ -24,6 +24,7 @@ pub mod limits;
 pub mod log;
 mod net;
 pub mod redis_cli;
+pub mod redis_commands;
 pub mod run_link;
 pub mod scenario;
 pub mod snapshot;

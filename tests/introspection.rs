@@ -243,3 +243,20 @@ fn client_ids_and_users_as_redis() {
         assert_eq!(ours.cmd(call), real.cmd(call), "{call:?}");
     }
 }
+
+/// The consoles' list of Redis 7.0 commands (what they say replscope does not model) is
+/// the real server's `COMMAND LIST`, top-level names only.
+#[test]
+fn the_consoles_list_of_redis_commands_is_redis_s_own() {
+    let redis = Server::redis(&[]);
+    let Reply::Array(items) = redis.cmd(&["COMMAND", "LIST"]) else {
+        panic!("COMMAND LIST")
+    };
+    let mut names: Vec<String> = items
+        .into_iter()
+        .map(text)
+        .filter(|name| !name.contains('|'))
+        .collect();
+    names.sort();
+    assert_eq!(names, replscope::sim::redis_commands::REDIS_7_COMMANDS);
+}

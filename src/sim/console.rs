@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use super::{redis_cli, ClientId};
+use super::{redis_cli, redis_commands, ClientId};
 use crate::engine::commands::flags;
 use crate::engine::resp::{split_args, Reply};
 
@@ -94,6 +94,11 @@ impl Typed {
                 let argv = split_args(self.command.as_bytes()).unwrap_or_default();
                 let mut lines = redis_cli::reply_lines(&argv, reply);
                 lines.extend(self.elided.clone());
+                if let (Reply::Error(e), Some(name)) = (reply, argv.first()) {
+                    if e.starts_with("ERR unknown command") {
+                        lines.extend(redis_commands::not_modelled_note(name));
+                    }
+                }
                 lines
             }
             (None, Some(Lost::Refused)) => {

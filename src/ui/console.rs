@@ -75,7 +75,7 @@ pub fn Console(props: &ConsoleProps) -> Html {
             <div class="console-title">{ &props.node }</div>
             <div class="console-output" ref={output} data-testid={format!("console-output-{}", props.node)}>
                 { for props.lines.iter().map(|l| html! {
-                    <div class={classes!("line", l.input.then_some("input"), l.text.starts_with("(error)").then_some("error"))}>{ &l.text }</div>
+                    <div class={classes!("line", l.input.then_some("input"), l.text.starts_with("(error)").then_some("error"), l.text.starts_with("(replscope:").then_some("note"))}>{ &l.text }</div>
                 }) }
             </div>
             <div class="console-prompt">

@@ -126,3 +126,21 @@ test('write, read, cut, heal, resync, fail over, rewind', async () => {
   assert.equal(await page.getByTestId('error-banner').count(), 0);
   assert.deepEqual(page.problems, []);
 });
+
+test('a real Redis command replscope does not model is answered as Redis answers an unknown one, with a note', async () => {
+  const page = await watchedPage(browser);
+  await page.goto(`${site.url}?scenario=many-replicas&seed=3`);
+  await linkState(page, 'm', 'r1', 'connected');
+  await type(page, 'm', 'SETBIT k 7 1', '(error) ERR unknown command');
+  const output = page.getByTestId('console-output-m');
+  await output.locator('.line.note', { hasText: 'SETBIT is a Redis 7.0 command this simulator does not model' }).waitFor();
+  // A name Redis does not have either gets Redis's error alone.
+  await type(page, 'm', 'NOSUCH k', '(error) ERR unknown command');
+  assert.equal(await output.locator('.line.note').count(), 1);
+  // Commands the engine runs answer as Redis does, with no note.
+  await type(page, 'm', 'RPUSH l a b c', '(integer) 3');
+  await type(page, 'm', 'LPOS l c', '(integer) 2');
+  assert.equal(await output.locator('.line.note').count(), 1);
+  await screenshot(page, 'student-unmodelled-command');
+  assert.deepEqual(page.problems, []);
+});
