@@ -3,7 +3,7 @@
 //!
 //! A node answers a command it lacks as Redis answers one it does not know (`ERR unknown
 //! command …`): that reply is the protocol's and stays exact. But a student who types
-//! `SETBIT` and reads "unknown command" would learn that Redis has no SETBIT; the console adds
+//! `GEOADD` and reads "unknown command" would learn that Redis has no GEOADD; the console adds
 //! a line saying it is real Redis, not modelled here.
 
 use crate::engine::commands;
@@ -260,7 +260,7 @@ pub fn not_modelled_note(name: &[u8]) -> Option<String> {
     let known = REDIS_7_COMMANDS.binary_search(&lower.as_str()).is_ok();
     (known && commands::lookup(name).is_none()).then(|| {
         format!(
-            "(replscope: {} is a Redis 7.0 command this simulator does not model; real Redis would run it)",
+            "(replscope: {} is a real Redis 7.0 command, not modelled here)",
             lower.to_ascii_uppercase()
         )
     })
@@ -283,8 +283,11 @@ mod tests {
 
     #[test]
     fn only_real_commands_replscope_lacks_get_a_note() {
-        let note = not_modelled_note(b"SetBit").expect("SETBIT is Redis's");
-        assert!(note.contains("SETBIT is a Redis 7.0 command"), "{note}");
+        let note = not_modelled_note(b"GeoAdd").expect("GEOADD is Redis's");
+        assert!(
+            note.contains("GEOADD is a real Redis 7.0 command"),
+            "{note}"
+        );
         assert_eq!(not_modelled_note(b"get"), None, "GET is modelled");
         assert_eq!(
             not_modelled_note(b"nosuchcommand"),

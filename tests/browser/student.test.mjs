@@ -131,9 +131,9 @@ test('a real Redis command replscope does not model is answered as Redis answers
   const page = await watchedPage(browser);
   await page.goto(`${site.url}?scenario=many-replicas&seed=3`);
   await linkState(page, 'm', 'r1', 'connected');
-  await type(page, 'm', 'SETBIT k 7 1', '(error) ERR unknown command');
+  await type(page, 'm', 'GEOADD g 13.36 38.11 palermo', '(error) ERR unknown command');
   const output = page.getByTestId('console-output-m');
-  await output.locator('.line.note', { hasText: 'SETBIT is a Redis 7.0 command this simulator does not model' }).waitFor();
+  await output.locator('.line.note', { hasText: 'GEOADD is a real Redis 7.0 command, not modelled here' }).waitFor();
   // A name Redis does not have either gets Redis's error alone.
   await type(page, 'm', 'NOSUCH k', '(error) ERR unknown command');
   assert.equal(await output.locator('.line.note').count(), 1);
