@@ -12,6 +12,7 @@ mod listeners;
 mod open_files;
 mod options;
 mod socket;
+mod sync_file;
 
 use std::collections::HashMap;
 use std::io::ErrorKind;
@@ -319,6 +320,7 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
     }
     let mut outboxes: HashMap<ConnId, ConnWriter> = HashMap::new();
     let mut fork_child = fork_child::ForkChild::default();
+    let mut sync_files = sync_file::SyncFiles::default();
     let mut next_in = 1u64;
     let mut collected_ms = 0u64;
     loop {
@@ -391,6 +393,11 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
                             ok: written.is_ok(),
                         },
                     );
+                }
+                Output::SyncFile(op) => {
+                    if let Err(e) = sync_files.apply(&opts.config.dir, op) {
+                        log_line(role, LogLevel::Warning, &e);
+                    }
                 }
                 Output::Listen { port } => {
                     // changeListenPort: the new sockets first, the old ones closed only then.

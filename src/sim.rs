@@ -1255,6 +1255,9 @@ impl Sim {
                     self.nodes[i].node.handle(now, Input::Forked { pid });
                 }
                 Output::ChildDone => {}
+                // The virtual disk keeps only what SaveRdb stores: a replica's sync file is
+                // loaded as it arrives, and restarts load the node's last save.
+                Output::SyncFile(_) => {}
                 Output::Event(event) => self.record(Some(i), SimEvent::Engine(event)),
                 // Simulated nodes have no configuration file: CONFIG REWRITE never asks.
                 Output::RewriteConfig { .. } => {

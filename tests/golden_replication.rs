@@ -255,6 +255,7 @@ impl Driver {
                 | Output::Pause { .. }
                 | Output::Fork
                 | Output::ChildDone
+                | Output::SyncFile(_)
                 | Output::Event(_) => {}
             }
         }

@@ -117,6 +117,9 @@ pub enum Output {
     SaveRdb {
         bytes: Vec<u8>,
     },
+    /// The file a replica with `repl-diskless-load disabled` receives its master's RDB into,
+    /// written as the payload arrives (see [`SyncFile`]). Nothing answers it.
+    SyncFile(SyncFile),
     /// Listen on `port` instead (`CONFIG SET port`); answer with [`Input::Listening`].
     Listen {
         port: u16,
@@ -144,6 +147,23 @@ pub enum Output {
     /// The snapshot child is over (done, or killed by the node): end its stand-in.
     ChildDone,
     Event(Event),
+}
+
+/// What to do with the file a full sync's payload goes to on disk (`readSyncBulkPayload`).
+/// Names are relative to the node's `dir`. Redis creates `temp-<unixtime>.<pid>.rdb` when
+/// the master accepts a full sync, appends the payload to it as it arrives, renames it over
+/// `dbfilename` once complete and then loads it; a transfer that fails or is cut unlinks it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyncFile {
+    /// Create `name`, empty; it must not exist yet (`O_CREAT|O_EXCL`, mode 0644).
+    Create { name: String },
+    /// Append payload bytes to `name` (never the end mark of a diskless master).
+    Append { name: String, bytes: Vec<u8> },
+    /// The payload is complete: sync `name` to disk and rename it over `to`.
+    Install { name: String, to: String },
+    /// Unlink `name`: the temporary file of a transfer that failed, or the installed file
+    /// of a replica that keeps none (`rdb-del-sync-files`).
+    Remove { name: String },
 }
 
 /// One attached replica as its master sees it.

@@ -6,6 +6,7 @@ use super::commands::{self, ExpireView, Handler};
 use super::config::DisklessLoad;
 use super::event::{Event, LinkState, LogLevel};
 use super::key_delay;
+use super::node::SyncFile;
 use super::node::{ConnId, Node};
 use super::rdb::{Loaded, RdbError};
 use super::resp::{encode_command, parse_i64, Reply, RequestParser, PROTO_RESIZE_THRESHOLD};
@@ -48,6 +49,11 @@ pub(crate) struct MasterLink {
     loading: Option<SlowLoad>,
     /// The payload is parsed from the socket as it comes (`repl-diskless-load`).
     diskless: Option<DisklessLoading>,
+    /// The temporary file the payload goes to on disk (`repl_transfer_tmpfile`), from the
+    /// master's acceptance of a full sync until it is renamed over `dbfilename`.
+    sync_file: Option<String>,
+    /// The payload of the sync being loaded was installed as `dbfilename`.
+    sync_file_installed: bool,
 }
 
 /// A diskless load in progress: the replica is loading from the time the payload's header
@@ -98,6 +104,8 @@ impl MasterLink {
             client: None,
             loading: None,
             diskless: None,
+            sync_file: None,
+            sync_file_installed: false,
         }
     }
 }
@@ -327,8 +335,15 @@ impl Node {
         link.inbuf.clear();
         link.awaiting.clear();
         link.transfer = None;
+        link.sync_file_installed = false;
+        // replicationAbortSyncTransfer: the partial file goes.
+        let sync_file = link.sync_file.take();
         if let Some(conn) = conn {
             self.out.push(super::node::Output::Close { conn });
+        }
+        if let Some(name) = sync_file {
+            self.out
+                .push(super::node::Output::SyncFile(SyncFile::Remove { name }));
         }
         Some(before)
     }
@@ -660,11 +675,8 @@ impl Node {
             // The cached master survives until the payload is in (`readSyncBulkPayload` →
             // `replicationAttachToNewMaster`): INFO keeps showing its offsets during TRANSFER,
             // and a transfer that fails still allows a PSYNC with it.
+            self.open_sync_file();
             self.set_link_state(LinkState::Transfer);
-            self.log(
-                LogLevel::Notice,
-                "MASTER <-> REPLICA sync: Master accepted a Full Resynchronization.",
-            );
             return true;
         }
         if let Some(rest) = line.strip_prefix("+CONTINUE") {
@@ -741,8 +753,94 @@ impl Node {
             link.master_replid.clear();
         }
         self.replica.cached = None;
+        self.open_sync_file();
         self.set_link_state(LinkState::Transfer);
         true
+    }
+
+    /// `useDisklessLoad`: whether the payload is parsed from the socket (no file on disk).
+    fn use_diskless_load(&self) -> bool {
+        match self.cfg.repl_diskless_load {
+            DisklessLoad::Disabled => false,
+            DisklessLoad::OnEmptyDb => self.keyspace.key_count() == 0,
+            DisklessLoad::Swapdb => true,
+        }
+    }
+
+    /// `syncWithMaster` once a full sync is on: without diskless load, the temporary file the
+    /// payload will be written to, `temp-<unixtime>.<pid>.rdb`.
+    fn open_sync_file(&mut self) {
+        if self.use_diskless_load() {
+            return;
+        }
+        let name = format!("temp-{}.{}.rdb", self.now_s(), self.process_id);
+        if let Some(link) = self.replica.link.as_mut() {
+            link.sync_file = Some(name.clone());
+            self.out
+                .push(super::node::Output::SyncFile(SyncFile::Create { name }));
+        }
+    }
+
+    /// The payload is complete: its file becomes `dbfilename` (then `rdbLoad` reads it).
+    fn install_sync_file(&mut self) {
+        let to = self.cfg.dbfilename.clone();
+        let Some(link) = self.replica.link.as_mut() else {
+            return;
+        };
+        let Some(name) = link.sync_file.take() else {
+            return;
+        };
+        link.sync_file_installed = true;
+        self.out
+            .push(super::node::Output::SyncFile(SyncFile::Install {
+                name,
+                to,
+            }));
+    }
+
+    /// After loading the installed file: a replica without persistence (no save points, no
+    /// AOF) under `rdb-del-sync-files yes` removes it.
+    fn remove_installed_sync_file(&mut self) {
+        let Some(link) = self.replica.link.as_mut() else {
+            return;
+        };
+        if !std::mem::take(&mut link.sync_file_installed) {
+            return;
+        }
+        let all_persistence_disabled =
+            self.cfg.save.is_empty() && self.cfg.inert_value("appendonly") == "no";
+        if self.cfg.inert_value("rdb-del-sync-files") == "yes" && all_persistence_disabled {
+            self.log(
+                LogLevel::Notice,
+                "Removing the RDB file obtained from the master. This replica has persistence disabled",
+            );
+            let name = self.cfg.dbfilename.clone();
+            self.out
+                .push(super::node::Output::SyncFile(SyncFile::Remove { name }));
+        }
+    }
+
+    /// What `rdbLoadRio` logs of the AUX fields as it meets them.
+    fn log_rdb_aux(&mut self, aux: &[(String, String)]) {
+        let now_s = self.now_s() as i64;
+        for (key, value) in aux {
+            let line = if key.starts_with('%') {
+                format!("RDB '{key}': {value}")
+            } else {
+                match key.to_ascii_lowercase().as_str() {
+                    "redis-ver" => format!("Loading RDB produced by version {value}"),
+                    "ctime" => format!("RDB age {} seconds", (now_s - leading_int(value)).max(0)),
+                    "used-mem" => format!(
+                        "RDB memory usage when created {:.2} Mb",
+                        leading_int(value) as f64 / (1024.0 * 1024.0)
+                    ),
+                    "aof-preamble" if leading_int(value) != 0 => "RDB has an AOF tail".into(),
+                    "aof-base" if leading_int(value) != 0 => "RDB is base AOF".into(),
+                    _ => continue,
+                }
+            };
+            self.log(LogLevel::Notice, line);
+        }
     }
 
     /// `readSyncBulkPayload`: header line, then the payload, loaded as it comes.
@@ -772,11 +870,7 @@ impl Node {
                 self.replica_link_lost("Bad protocol from MASTER");
                 return false;
             };
-            let diskless = match self.cfg.repl_diskless_load {
-                DisklessLoad::Disabled => false,
-                DisklessLoad::OnEmptyDb => self.keyspace.key_count() == 0,
-                DisklessLoad::Swapdb => true,
-            };
+            let diskless = self.use_diskless_load();
             let to = if diskless { "parser" } else { "disk" };
             let delimiter = match header.strip_prefix("EOF:") {
                 Some(mark) if mark.len() >= EOF_MARK_LEN => {
@@ -802,7 +896,8 @@ impl Node {
                 }
             };
             if let Some(link) = self.replica.link.as_mut() {
-                link.transfer = Some(Transfer::new(delimiter, TRANSFER_BYTES_MAX));
+                let to_file = !diskless && link.sync_file.is_some();
+                link.transfer = Some(Transfer::new(delimiter, TRANSFER_BYTES_MAX, to_file));
             }
             if diskless {
                 self.start_diskless_load();
@@ -817,7 +912,18 @@ impl Node {
             return false;
         };
         let eof_mode = transfer.is_diskless();
-        match transfer.feed(&bytes) {
+        let progress = transfer.feed(&bytes);
+        let chunk = transfer.take_file_bytes();
+        if !chunk.is_empty() {
+            if let Some(name) = link.sync_file.clone() {
+                self.out
+                    .push(super::node::Output::SyncFile(SyncFile::Append {
+                        name,
+                        bytes: chunk,
+                    }));
+            }
+        }
+        match progress {
             Progress::Reading => false,
             Progress::TooBig => {
                 // As Redis when the temporary file cannot take more (a full disk).
@@ -835,7 +941,9 @@ impl Node {
                 bytes,
                 rest,
             } => {
-                link.transfer = None;
+                if let Some(link) = self.replica.link.as_mut() {
+                    link.transfer = None;
+                }
                 self.load_transferred_rdb(loaded, bytes, eof_mode, rest);
                 false
             }
@@ -871,9 +979,20 @@ impl Node {
             Ok(loaded) => loaded,
             Err(err) => {
                 let reason = err.to_string();
+                // Renamed over dbfilename before rdbLoad finds it bad.
+                self.install_sync_file();
                 self.log(LogLevel::Warning, format!("Failed trying to load the MASTER synchronization DB from disk, check server logs. ({reason})"));
                 self.emit(Event::RdbLoadFailed { reason });
+                let installed = self
+                    .replica
+                    .link
+                    .as_ref()
+                    .is_some_and(|l| l.sync_file_installed);
                 self.cancel_transfer_and_reconnect();
+                if let Some(link) = self.replica.link.as_mut() {
+                    link.sync_file_installed = installed;
+                }
+                self.remove_installed_sync_file();
                 return;
             }
         };
@@ -888,6 +1007,9 @@ impl Node {
             LogLevel::Notice,
             "MASTER <-> REPLICA sync: Loading DB in memory",
         );
+        // The file is renamed over dbfilename, then rdbLoad reads it.
+        self.install_sync_file();
+        self.log_rdb_aux(&loaded.aux);
         // emptyData: the old dataset is gone while the new one loads.
         self.load_or_wait(loaded, bytes, eof_mode, leftover, true);
     }
@@ -985,6 +1107,7 @@ impl Node {
                 return self.diskless_load_failed("Invalid argument");
             }
         };
+        self.log_rdb_aux(&loaded.aux);
         // Diskless: the old data went (or waits for the swap) when the payload began.
         self.load_or_wait(loaded, bytes, eof_mode, leftover, false);
     }
@@ -1069,6 +1192,14 @@ impl Node {
         leftover: Vec<u8>,
     ) {
         let diskless = self.replica.link.as_mut().and_then(|l| l.diskless.take());
+        // rdbLoadRio's last line: a replica expires nothing it loads.
+        self.log(
+            LogLevel::Notice,
+            format!(
+                "Done loading RDB, keys loaded: {}, keys expired: 0.",
+                loaded.keyspace.key_count()
+            ),
+        );
         if diskless.is_some_and(|d| d.swapdb) {
             // The temporary dataset becomes the dataset: the history of our own replicas
             // and of the cached master ends here.
@@ -1110,6 +1241,7 @@ impl Node {
         self.master.second_replid_offset = -1;
         self.emit_replid_changed("full sync from the master");
         self.create_backlog();
+        self.remove_installed_sync_file();
         let client_id = self.new_client_id();
         self.install_master_client(master_replid, offset, stream_db, client_id);
         self.log(
@@ -1521,4 +1653,17 @@ fn query_buffer_sample(rest: &[u8]) -> String {
         rest.len() - PROTO_DUMP_LEN,
         printable(&rest[rest.len() - half..])
     )
+}
+
+/// `strtol`/`strtoll` with base 10: the leading integer of `text`, 0 if there is none.
+fn leading_int(text: &str) -> i64 {
+    let t = text.trim_start();
+    let (sign, digits) = match t.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    digits[..end].parse::<i64>().map_or(0, |n| sign * n)
 }

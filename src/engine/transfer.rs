@@ -57,10 +57,15 @@ pub(crate) struct Transfer {
     /// Bytes given to the loader, and how many it may take.
     loaded: usize,
     bytes_max: usize,
+    /// With a file on disk (`repl-diskless-load disabled`): the payload bytes of the last
+    /// [`Transfer::feed`], for the driver to append to it (never the end mark).
+    to_file: Option<Vec<u8>>,
 }
 
 impl Transfer {
-    pub(crate) fn new(delimiter: Delimiter, bytes_max: usize) -> Transfer {
+    /// `to_file`: the payload is also written to a file as it comes (see
+    /// [`Transfer::take_file_bytes`]).
+    pub(crate) fn new(delimiter: Delimiter, bytes_max: usize, to_file: bool) -> Transfer {
         Transfer {
             delimiter,
             read: 0,
@@ -69,7 +74,17 @@ impl Transfer {
             failed: None,
             loaded: 0,
             bytes_max,
+            to_file: to_file.then(Vec::new),
         }
+    }
+
+    /// The payload bytes the last [`Transfer::feed`] read, for the file on disk (empty
+    /// without one): at most what that feed was given.
+    pub(crate) fn take_file_bytes(&mut self) -> Vec<u8> {
+        self.to_file
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// `master_sync_total_bytes`: the size, or 0 for a diskless payload (unknown).
@@ -138,6 +153,9 @@ impl Transfer {
 
     /// Gives payload bytes to the loader; false past the budget.
     fn load(&mut self, bytes: &[u8]) -> bool {
+        if let Some(file) = self.to_file.as_mut() {
+            file.extend_from_slice(bytes);
+        }
         let Some(loader) = self.loader.as_mut() else {
             return true;
         };
@@ -193,10 +211,13 @@ mod tests {
         let mut payload = empty_rdb();
         payload.extend_from_slice(&mark());
         for piece in [1, 3, 39, 40, 41, 1000] {
-            let mut t = Transfer::new(Delimiter::Mark(mark()), TRANSFER_BYTES_MAX);
+            let mut t = Transfer::new(Delimiter::Mark(mark()), TRANSFER_BYTES_MAX, true);
             let chunks: Vec<&[u8]> = payload.chunks(piece).collect();
+            let mut file = Vec::new();
             for (i, chunk) in chunks.iter().enumerate() {
-                match t.feed(chunk) {
+                let progress = t.feed(chunk);
+                file.extend(t.take_file_bytes());
+                match progress {
                     Progress::Reading => assert!(i + 1 < chunks.len(), "piece {piece}"),
                     Progress::Done {
                         loaded,
@@ -211,13 +232,19 @@ mod tests {
                     Progress::TooBig => panic!("piece {piece}"),
                 }
             }
+            // The file holds the payload without its end mark.
+            assert_eq!(
+                file,
+                payload[..payload.len() - EOF_MARK_LEN],
+                "piece {piece}"
+            );
         }
     }
 
     #[test]
     fn a_sized_payload_hands_back_what_follows_it() {
         let rdb = empty_rdb();
-        let mut t = Transfer::new(Delimiter::Size(rdb.len()), TRANSFER_BYTES_MAX);
+        let mut t = Transfer::new(Delimiter::Size(rdb.len()), TRANSFER_BYTES_MAX, false);
         let mut bytes = rdb.clone();
         bytes.extend_from_slice(b"*1\r\n$4\r\nping\r\n");
         match t.feed(&bytes) {
@@ -231,7 +258,7 @@ mod tests {
 
     #[test]
     fn garbage_is_read_to_the_end_at_constant_memory_then_fails() {
-        let mut t = Transfer::new(Delimiter::Mark(mark()), 1000);
+        let mut t = Transfer::new(Delimiter::Mark(mark()), 1000, false);
         assert!(matches!(
             t.feed(b"REDIS0010\xfe\x00\x00\xff"),
             Progress::Reading
@@ -250,7 +277,7 @@ mod tests {
     #[test]
     fn a_payload_past_the_budget_fails_the_sync() {
         // A string that claims a gigabyte: its bytes are held until the budget is spent.
-        let mut t = Transfer::new(Delimiter::Mark(mark()), 100_000);
+        let mut t = Transfer::new(Delimiter::Mark(mark()), 100_000, false);
         assert!(matches!(
             t.feed(b"REDIS0010\xfe\x00\x00\x01k\x80\x40\x00\x00\x00"),
             Progress::Reading

@@ -74,32 +74,14 @@ impl Server {
         );
         let port = free_port();
         let dir = temp_dir("redis", port);
-        let child = command(REDIS_SERVER, open_files)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .arg("--dir")
-            .arg(&dir)
-            .arg("--logfile")
-            .arg(dir.join("log"))
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let child = spawn_redis(port, &dir, &args, open_files);
         let server = Server {
             port,
             child,
             dir,
             kind: "redis",
-            args: Vec::new(),
+            args,
         };
         server.wait_ready();
         server
@@ -183,12 +165,16 @@ impl Server {
         self.wait_ready();
     }
 
-    /// Kills a replscope server (SIGKILL: no shutdown save) and starts it again with the
-    /// same port, options and directory.
+    /// Kills the server (SIGKILL: no shutdown save) and starts it again with the same
+    /// port, options and directory.
     pub fn restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = spawn_replscope(self.port, &self.dir, &self.args, None);
+        self.child = if self.kind == "redis" {
+            spawn_redis(self.port, &self.dir, &self.args, None)
+        } else {
+            spawn_replscope(self.port, &self.dir, &self.args, None)
+        };
         self.wait_ready();
     }
 
@@ -285,6 +271,34 @@ fn command(program: &str, open_files: Option<u64>) -> Command {
             c
         }
     }
+}
+
+fn spawn_redis(
+    port: u16,
+    dir: &std::path::Path,
+    args: &[String],
+    open_files: Option<u64>,
+) -> Child {
+    command(REDIS_SERVER, open_files)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .arg("--dir")
+        .arg(dir)
+        .arg("--logfile")
+        .arg(dir.join("log"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start redis-server")
 }
 
 fn spawn_replscope(

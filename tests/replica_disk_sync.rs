@@ -1,0 +1,209 @@
+//! A replica with `repl-diskless-load disabled` (the default) receives its master's RDB
+//! into a file, side by side with a real Redis 7.0.15 replica: `readSyncBulkPayload` writes
+//! the payload to `temp-<unixtime>.<pid>.rdb`, renames it over `dbfilename`, loads it and
+//! keeps it (unless `rdb-del-sync-files yes` on a replica without persistence); a transfer
+//! cut short leaves no temporary file; a replica killed with SIGKILL and started again loads
+//! that file, whose replication ID and offset let it resume with a partial resync.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use replscope::engine::resp::Reply;
+use support::Server;
+
+const KINDS: [&str; 2] = ["redis", "replscope"];
+
+fn start(kind: &str, args: &[&str]) -> Server {
+    if kind == "redis" {
+        Server::redis(args)
+    } else {
+        Server::replscope(args)
+    }
+}
+
+/// A real Redis master holding the test dataset, sending its snapshots at once.
+fn master() -> Server {
+    let master = Server::redis(&["--repl-diskless-sync-delay", "0"]);
+    support::write_dataset(&master);
+    master
+}
+
+fn temp_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("temp-") && n.ends_with(".rdb"))
+        .collect()
+}
+
+/// The log lines from the full resync to its end, by their text after the timestamp, with
+/// what differs from one run to the next (ids, ages, memory) masked.
+fn sync_lines(log: &str) -> Vec<String> {
+    let texts: Vec<String> = log
+        .lines()
+        .map(|l| l.split_whitespace().skip(6).collect::<Vec<_>>().join(" "))
+        .collect();
+    let start = texts
+        .iter()
+        .position(|t| t.starts_with("Full resync from master"))
+        .unwrap_or_else(|| panic!("no full resync in\n{log}"));
+    let end = texts
+        .iter()
+        .position(|t| t == "MASTER <-> REPLICA sync: Finished with success")
+        .unwrap_or_else(|| panic!("no finished sync in\n{log}"));
+    texts[start + 1..=end]
+        .iter()
+        .map(|t| {
+            if t.starts_with("RDB age ") {
+                "RDB age N seconds".into()
+            } else if t.starts_with("RDB memory usage when created ") {
+                "RDB memory usage when created X Mb".into()
+            } else {
+                t.clone()
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn a_disk_based_full_sync_keeps_the_payload_as_dbfilename() {
+    let mut logs = Vec::new();
+    for kind in KINDS {
+        let master = master();
+        let replica = start(kind, &["--save", ""]);
+        replica.replicate(&master);
+        support::wait_offsets_equal(&[&master, &replica]);
+        let file = std::fs::read(replica.dir.join("dump.rdb"))
+            .unwrap_or_else(|e| panic!("{kind}: no dump.rdb ({e})\n{}", replica.log()));
+        let synced = replscope::engine::rdb::load(&file).expect("the synced file loads");
+        assert_eq!(master.cmd(&["SAVE"]), Reply::ok());
+        let saved = std::fs::read(master.dir.join("dump.rdb")).expect("the master's file");
+        let saved = replscope::engine::rdb::load(&saved).expect("the master's file loads");
+        assert_eq!(synced.keyspace, saved.keyspace, "{kind}");
+        let repl = synced.repl.expect("the synced file has replication info");
+        assert_eq!(
+            repl.repl_id,
+            master.info("replication", "master_replid"),
+            "{kind}"
+        );
+        assert!(temp_files(&replica.dir).is_empty(), "{kind}");
+        assert_eq!(support::dump(&replica), support::dump(&master), "{kind}");
+        logs.push(sync_lines(&replica.log()));
+    }
+    assert!(
+        logs[0].contains(&"Loading RDB produced by version 7.0.15".to_string()),
+        "{:#?}",
+        logs[0]
+    );
+    assert_eq!(logs[1], logs[0], "replscope's sync log against Redis's");
+}
+
+#[test]
+fn diskless_load_writes_no_file() {
+    for kind in KINDS {
+        let master = master();
+        let replica = start(kind, &["--save", "", "--repl-diskless-load", "swapdb"]);
+        replica.replicate(&master);
+        support::wait_offsets_equal(&[&master, &replica]);
+        assert!(!replica.dir.join("dump.rdb").exists(), "{kind}");
+        assert!(temp_files(&replica.dir).is_empty(), "{kind}");
+        assert_eq!(support::dump(&replica), support::dump(&master), "{kind}");
+    }
+}
+
+#[test]
+fn rdb_del_sync_files_removes_the_file_of_a_replica_without_persistence() {
+    let mut logs = Vec::new();
+    for kind in KINDS {
+        let master = master();
+        let replica = start(kind, &["--save", "", "--rdb-del-sync-files", "yes"]);
+        replica.replicate(&master);
+        support::wait_offsets_equal(&[&master, &replica]);
+        // bg_unlink: Redis unlinks in a background thread.
+        support::wait_until(Duration::from_secs(5), "the file removed", || {
+            !replica.dir.join("dump.rdb").exists()
+        });
+        assert!(temp_files(&replica.dir).is_empty(), "{kind}");
+        logs.push(sync_lines(&replica.log()));
+    }
+    assert!(
+        logs[0].contains(
+            &"Removing the RDB file obtained from the master. This replica has persistence disabled"
+                .to_string()
+        ),
+        "{:#?}",
+        logs[0]
+    );
+    assert_eq!(logs[1], logs[0], "replscope's sync log against Redis's");
+    // With a save point the file is the replica's persistence: it stays.
+    for kind in KINDS {
+        let master = master();
+        let replica = start(kind, &["--save", "3600 1", "--rdb-del-sync-files", "yes"]);
+        replica.replicate(&master);
+        support::wait_offsets_equal(&[&master, &replica]);
+        assert!(replica.dir.join("dump.rdb").exists(), "{kind}");
+        assert!(!replica.log().contains("Removing the RDB file"), "{kind}");
+    }
+}
+
+#[test]
+fn a_transfer_cut_short_leaves_no_temporary_file() {
+    for kind in KINDS {
+        // 50 keys at 100 ms each: the snapshot takes seconds to arrive.
+        let master = Server::redis(&[
+            "--repl-diskless-sync-delay",
+            "0",
+            "--rdb-key-save-delay",
+            "100000",
+        ]);
+        let cmds: Vec<String> = (0..50).map(|i| format!("SET k{i} v{i}")).collect();
+        support::pipeline(master.port, &support::lines(&cmds));
+        let replica = start(kind, &["--save", ""]);
+        let port = master.port.to_string();
+        assert_eq!(replica.cmd(&["REPLICAOF", "127.0.0.1", &port]), Reply::ok());
+        support::wait_until(Duration::from_secs(10), "the temporary file", || {
+            !temp_files(&replica.dir).is_empty()
+        });
+        drop(master);
+        support::wait_until(Duration::from_secs(10), "the temporary file gone", || {
+            temp_files(&replica.dir).is_empty()
+        });
+        assert!(!replica.dir.join("dump.rdb").exists(), "{kind}");
+    }
+}
+
+#[test]
+fn a_replica_killed_and_restarted_resumes_from_its_synced_file() {
+    let mut outcomes = Vec::new();
+    for kind in KINDS {
+        let master = master();
+        let port = master.port.to_string();
+        let mut replica = start(kind, &["--save", "", "--replicaof", "127.0.0.1", &port]);
+        replica.wait_link_up();
+        support::wait_offsets_equal(&[&master, &replica]);
+        // Writes after the snapshot: the backlog holds them, the file does not.
+        for i in 0..10 {
+            master.cmd(&["SET", &format!("after{i}"), "x"]);
+        }
+        support::wait_offsets_equal(&[&master, &replica]);
+        replica.restart();
+        replica.wait_link_up();
+        support::wait_offsets_equal(&[&master, &replica]);
+        assert_eq!(support::dump(&replica), support::dump(&master), "{kind}");
+        let partial = master.stat("sync_partial_ok");
+        let full = master.stat("sync_full");
+        let accepted = master
+            .log()
+            .contains("Partial resynchronization request from 127.0.0.1");
+        outcomes.push((partial, full, accepted));
+    }
+    assert_eq!(
+        outcomes[0],
+        (1, 1, true),
+        "Redis resumes with a partial resync"
+    );
+    assert_eq!(outcomes[1], outcomes[0], "replscope against Redis");
+}
