@@ -256,21 +256,6 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
     if let Some((host, port)) = opts.replicaof.clone() {
         node.configure_replicaof(host, port);
     }
-    let path = std::path::Path::new(&opts.config.dir).join(&opts.config.dbfilename);
-    match std::fs::read(&path) {
-        Ok(bytes) => {
-            let keys = node
-                .load_from_disk(&bytes)
-                .map_err(|e| format!("Fatal error loading the DB: {e}. Exiting."))?;
-            log_line(
-                'M',
-                LogLevel::Notice,
-                &format!("Done loading RDB, keys loaded: {keys}."),
-            );
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
-    }
     log_line(
         'M',
         LogLevel::Notice,
@@ -297,7 +282,17 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
             &format!("Running mode=standalone, port={}.", opts.config.port),
         );
     }
-    log_line('M', LogLevel::Notice, "Ready to accept connections tcp");
+    // `main`: "Server initialized", then `loadDataFromDisk` (rdbLoad logs what it meets).
+    log_line('M', LogLevel::Warning, "Server initialized");
+    let path = std::path::Path::new(&opts.config.dir).join(&opts.config.dbfilename);
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            node.load_from_disk(&bytes)
+                .map_err(|e| format!("Fatal error loading the DB: {e}. Exiting."))?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
+    }
 
     // SIGTERM and SIGINT shut the node down as Redis does (a final save if save points are
     // set); a second SIGINT exits at once.
@@ -323,6 +318,8 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
     let mut sync_files = sync_file::SyncFiles::default();
     let mut next_in = 1u64;
     let mut collected_ms = 0u64;
+    // Redis says it is ready once the data is loaded: after the lines the load logged.
+    let mut ready_logged = false;
     loop {
         let role = if node.master_addr().is_some() {
             'S'
@@ -465,6 +462,20 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
                 Output::Event(_) => {}
             }
         }
+        if !ready_logged {
+            ready_logged = true;
+            log_line('M', LogLevel::Notice, "Ready to accept connections");
+            if unix.is_some() {
+                log_line(
+                    'M',
+                    LogLevel::Notice,
+                    &format!(
+                        "The server is now ready to accept connections at {}",
+                        node.config().inert_value("unixsocket")
+                    ),
+                );
+            }
+        }
         if node.config().maxclients > maxclients {
             // A CONFIG SET within the ceiling: the limit can be raised for it.
             maxclients = node.config().maxclients;
@@ -543,11 +554,6 @@ fn listen_unix(config: &crate::engine::config::Config) -> Result<Option<UnixList
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(perm));
     }
-    log_line(
-        'M',
-        LogLevel::Notice,
-        &format!("The server is now ready to accept connections at {path}"),
-    );
     Ok(Some(listener))
 }
 

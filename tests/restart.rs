@@ -239,3 +239,59 @@ fn a_shutdown_waiting_for_replicas_pauses_writes_until_aborted() {
         replica.resume();
     }
 }
+
+/// What a server logs as it starts from an RDB, from "Server initialized" to "Ready to
+/// accept connections": rdbLoad's AUX lines, its count of keys loaded and expired, and
+/// loadDataFromDisk's line, in Redis's order. The level mark and text of each line; the
+/// RDB's age in seconds and the load time are the clock's, not compared.
+#[test]
+fn a_start_from_an_rdb_logs_the_load_as_redis_does() {
+    let logs: Vec<Vec<String>> = KINDS
+        .iter()
+        .map(|kind| {
+            let mut server = if *kind == "redis" {
+                Server::redis(&[])
+            } else {
+                Server::replscope(&[])
+            };
+            server.cmd(&["SET", "kept", "v"]);
+            server.cmd(&["SET", "gone", "v", "PX", "200"]);
+            assert_eq!(server.cmd(&["SAVE"]), Reply::ok(), "{kind}");
+            std::thread::sleep(Duration::from_millis(300));
+            server.restart();
+            let log = server.log();
+            let start = log.rfind("Server initialized").expect("Server initialized");
+            let start = log[..start].rfind('\n').map_or(0, |i| i + 1);
+            log[start..]
+                .lines()
+                .map(|line| line.splitn(6, ' ').nth(5).unwrap_or(line).to_string())
+                .filter(|line| !line.starts_with("# WARNING"))
+                .map(|line| {
+                    if line.starts_with("* RDB age ") {
+                        "* RDB age N seconds".into()
+                    } else if line.starts_with("* DB loaded from disk: ") {
+                        "* DB loaded from disk: N seconds".into()
+                    } else if line.starts_with("* RDB memory usage when created ") {
+                        "* RDB memory usage when created N Mb".into()
+                    } else {
+                        line
+                    }
+                })
+                .collect::<Vec<String>>()
+        })
+        .map(|mut lines| {
+            let ready = lines
+                .iter()
+                .position(|l| l == "* Ready to accept connections")
+                .unwrap_or_else(|| panic!("no 'Ready to accept connections' in {lines:?}"));
+            lines.truncate(ready + 1);
+            lines
+        })
+        .collect();
+    assert_eq!(logs[1], logs[0]);
+    assert!(
+        logs[0].contains(&"* Done loading RDB, keys loaded: 1, keys expired: 1.".to_string()),
+        "{:?}",
+        logs[0]
+    );
+}

@@ -487,6 +487,7 @@ impl Node {
     /// Keys already expired are dropped by a master and kept by a replica.
     pub fn load_from_disk(&mut self, bytes: &[u8]) -> Result<usize, String> {
         let loaded = rdb::load(bytes).map_err(|e| e.to_string())?;
+        self.log_rdb_aux(&loaded.aux);
         self.keyspace = loaded.keyspace;
         self.memory.replaced();
         let is_master = !self.replica.is_replica();
@@ -534,7 +535,12 @@ impl Node {
         let keys = self.keyspace.key_count();
         self.persistence.last_load_keys_expired = expired;
         self.persistence.last_load_keys_loaded = keys as u64;
-        self.log(LogLevel::Notice, "DB loaded from disk");
+        // rdbLoad's last line, then `loadDataFromDisk`'s (loading takes no virtual time).
+        self.log(
+            LogLevel::Notice,
+            format!("Done loading RDB, keys loaded: {keys}, keys expired: {expired}."),
+        );
+        self.log(LogLevel::Notice, "DB loaded from disk: 0.000 seconds");
         let Some(info) = repl else {
             return Ok(keys);
         };

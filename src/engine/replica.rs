@@ -821,7 +821,7 @@ impl Node {
     }
 
     /// What `rdbLoadRio` logs of the AUX fields as it meets them.
-    fn log_rdb_aux(&mut self, aux: &[(String, String)]) {
+    pub(super) fn log_rdb_aux(&mut self, aux: &[(String, String)]) {
         let now_s = self.now_s() as i64;
         for (key, value) in aux {
             let line = if key.starts_with('%') {
