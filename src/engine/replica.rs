@@ -908,6 +908,7 @@ impl Node {
             return self.loaded_transferred_rdb(loaded, bytes, eof_mode, leftover);
         }
         if empty_first {
+            self.touch_all_watched(None);
             self.keyspace = Default::default();
             self.memory.replaced();
         }
@@ -947,6 +948,7 @@ impl Node {
                 LogLevel::Notice,
                 "MASTER <-> REPLICA sync: Flushing old data",
             );
+            self.touch_all_watched(None);
             self.keyspace = Default::default();
             self.replica_expires.clear();
             self.memory.replaced();
@@ -1005,6 +1007,7 @@ impl Node {
                 "MASTER <-> REPLICA sync: Discarding temporary DB in background",
             );
         } else {
+            self.touch_all_watched(None);
             self.keyspace = Default::default();
             self.memory.replaced();
         }
@@ -1069,6 +1072,8 @@ impl Node {
         leftover: Vec<u8>,
     ) {
         let diskless = self.replica.link.as_mut().and_then(|l| l.diskless.take());
+        let swapdb = diskless.as_ref().is_some_and(|d| d.swapdb);
+        self.touch_all_watched(swapdb.then_some(&loaded.keyspace));
         if diskless.is_some_and(|d| d.swapdb) {
             // The temporary dataset becomes the dataset: the history of our own replicas
             // and of the cached master ends here.
