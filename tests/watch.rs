@@ -106,10 +106,12 @@ fn side_by_side(script: &[&str]) {
             .into_iter()
             .map(|l| {
                 l.split(' ')
-                    .map(|w| match w.len() >= 13 && w.bytes().all(|b| b.is_ascii_digit()) {
-                        true => "<unix-ms>",
-                        false => w,
-                    })
+                    .map(
+                        |w| match w.len() >= 13 && w.bytes().all(|b| b.is_ascii_digit()) {
+                            true => "<unix-ms>",
+                            false => w,
+                        },
+                    )
                     .collect::<Vec<_>>()
                     .join(" ")
             })

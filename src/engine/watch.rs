@@ -208,3 +208,29 @@ impl Watches {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 7.0.15's `touchWatchedKey`: a watcher that watched the key already expired stops the
+    /// walk while the key exists (sparing the watchers after it), and is merely cleared of
+    /// its flag once the key is deleted; then the next touch marks everyone.
+    #[test]
+    fn an_expired_watch_stops_the_walk_while_the_key_exists() {
+        let (a, b) = (ConnId::In(1), ConnId::In(2));
+        let mut w = Watches::default();
+        w.watch(a, 0, b"k", true);
+        w.watch(b, 0, b"k", false);
+        w.touch(0, b"k", true);
+        assert!(!w.is_dirty(a) && !w.is_dirty(b));
+        w.touch(0, b"k", false);
+        assert!(!w.is_dirty(a) && w.is_dirty(b));
+        assert_eq!(w.watched_count(b), 0, "a dirty client forgets its keys");
+        w.touch(0, b"k", true);
+        assert!(w.is_dirty(a));
+        w.forget(a);
+        w.forget(b);
+        assert!(w.is_empty() && !w.is_dirty(a));
+    }
+}
