@@ -31,4 +31,5 @@ mod replica_expire;
 pub mod resp;
 pub mod shutdown;
 mod transfer;
+pub mod watch;
 mod watchdog;

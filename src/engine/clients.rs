@@ -191,6 +191,9 @@ impl Node {
         if c.is_blocked() {
             flags.push('b');
         }
+        if self.watches.is_dirty(conn) {
+            flags.push('d');
+        }
         // A Unix socket client is named by the socket's path and port 0.
         let unix = c.peer.port == 0 && c.peer.ip.parse::<std::net::IpAddr>().is_err();
         if unix {

@@ -54,6 +54,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::keyspace::{Db, Entry, Keyspace, Value};
 use super::resp::Reply;
+use super::watch::Watches;
 
 pub use blocking::{BlockRequest, BlockedOp, Served};
 pub use expire::active_expire_cycle;
@@ -349,6 +350,9 @@ pub struct ExecCtx<'a> {
     /// `rdb_changes_since_last_save` counts): one per element for SADD, none for a lazy
     /// expiry, whether or not the command propagates (a replica counts its master's writes).
     pub dirtied: u64,
+    /// The node's watched keys: a modified key is touched (`signalModifiedKey`), a flushed
+    /// or swapped db touches its watched keys. `None` where nobody can watch.
+    pub watches: Option<&'a mut Watches>,
     prop: PropState,
 }
 
@@ -378,6 +382,7 @@ impl<'a> ExecCtx<'a> {
             ready: Vec::new(),
             swapped: Vec::new(),
             dirtied: 0,
+            watches: None,
             prop: PropState::default(),
         }
     }
@@ -428,7 +433,9 @@ impl<'a> ExecCtx<'a> {
             ExpireView::MasterClient => false,
             ExpireView::Replica => {
                 if write {
-                    self.dbm().swap_remove_index(index);
+                    if let Some((key, _)) = self.dbm().swap_remove_index(index) {
+                        self.modified(&key);
+                    }
                 }
                 true
             }
@@ -441,6 +448,7 @@ impl<'a> ExecCtx<'a> {
                 } else {
                     b"DEL"
                 };
+                self.modified(&key);
                 let db = self.db;
                 self.prop.also.push(Propagated::new(db, &[cmd, &key]));
                 true
@@ -466,6 +474,36 @@ impl<'a> ExecCtx<'a> {
     fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let index = self.lookup_index(key, true)?;
         self.dbm().get_index_mut(index).map(|(_, e)| e)
+    }
+
+    /// `signalModifiedKey` for `key` of the selected db.
+    fn modified(&mut self, key: &[u8]) {
+        let db = self.db;
+        self.modified_in(db, key);
+    }
+
+    /// `signalModifiedKey` for `key` of `db`: its watchers' next EXEC fails.
+    fn modified_in(&mut self, db: usize, key: &[u8]) {
+        if let Some(w) = self.watches.as_deref_mut().filter(|w| !w.is_empty()) {
+            let exists = self
+                .keyspace
+                .dbs
+                .get(db)
+                .is_some_and(|d| d.contains_key(key));
+            w.touch(db, key, exists);
+        }
+    }
+
+    /// `signalFlushedDb`: `db` (or every db) is about to be emptied.
+    fn flushed(&mut self, db: Option<usize>) {
+        let Some(w) = self.watches.as_deref_mut().filter(|w| !w.is_empty()) else {
+            return;
+        };
+        for (i, d) in self.keyspace.dbs.iter().enumerate() {
+            if db.is_none_or(|db| db == i) {
+                w.touch_all_in_db(i, d, None, self.now_ms);
+            }
+        }
     }
 
     /// `server.dirty += n`.
@@ -505,6 +543,13 @@ impl<'a> ExecCtx<'a> {
     fn swap_dbs(&mut self, a: usize, b: usize) {
         if a.max(b) >= self.keyspace.dbs.len() {
             return;
+        }
+        if a != b {
+            if let Some(w) = self.watches.as_deref_mut().filter(|w| !w.is_empty()) {
+                let (da, db) = (&self.keyspace.dbs[a], &self.keyspace.dbs[b]);
+                w.touch_all_in_db(a, da, Some(db), self.now_ms);
+                w.touch_all_in_db(b, db, Some(da), self.now_ms);
+            }
         }
         self.keyspace.dbs.swap(a, b);
         if self.signal_ready {

@@ -36,6 +36,7 @@ use super::replica::ReplicaSide;
 use super::replica_expire::ReplicaKeysWithExpire;
 use super::resp::{Reply, RequestParser};
 use super::shutdown::{ShutdownSignal, ShutdownState};
+use super::watch::Watches;
 
 /// A connection, named by who opened it: inbound ones get their number from the driver,
 /// outbound ones (to our master) from the node.
@@ -342,6 +343,8 @@ pub struct Node {
     pub(crate) watchdog_due_ms: Option<u64>,
     /// Clients blocked on keys, and keys ready to serve them.
     pub(crate) blocked: Blocked,
+    /// The keys clients WATCH, and which clients are `CLIENT_DIRTY_CAS`.
+    pub(crate) watches: Watches,
 }
 
 /// Seconds a client idles before its query buffer is trimmed (`clientsCronResizeQueryBuffer`).
@@ -453,6 +456,7 @@ impl Node {
             active_expire: true,
             watchdog_due_ms: None,
             blocked: Blocked::default(),
+            watches: Watches::default(),
         }
     }
 
@@ -855,6 +859,7 @@ impl Node {
 
     /// `freeClient` for a normal client or an attached replica.
     fn forget_client(&mut self, conn: ConnId) {
+        self.watches.forget(conn);
         if let Some(client) = self.clients.remove(&conn) {
             if let Some(block) = &client.key_block {
                 self.forget_key_block(conn, block);
@@ -1051,8 +1056,12 @@ impl Node {
                     Reply::error("ERR Command not allowed inside a transaction"),
                 );
             }
+            // `queueMultiCommand`: a doomed transaction keeps nothing.
+            let doomed = self.watches.is_dirty(conn);
             if let Some(multi) = self.clients.get_mut(&conn).and_then(|c| c.multi.as_mut()) {
-                multi.queued.push(argv);
+                if !doomed && !multi.dirty_exec {
+                    multi.queued.push(argv);
+                }
             }
             return self.reply(conn, &Reply::Simple("QUEUED".into()));
         }
@@ -1088,6 +1097,7 @@ impl Node {
         let reply = match reply {
             Reply::Error(why) if argv[0].eq_ignore_ascii_case(b"exec") => {
                 client.multi = None;
+                self.watches.forget(conn);
                 // Errors Redis formats (arity, unknown subcommand) come without their code.
                 let why = why.strip_prefix("ERR ").unwrap_or(&why);
                 Reply::Error(format!("EXECABORT Transaction discarded because of: {why}"))
@@ -1180,6 +1190,7 @@ impl Node {
         ctx.propagate = !self.replica.is_replica();
         ctx.proto_max_bulk_len = self.cfg.proto_max_bulk_len;
         ctx.signal_ready = self.blocked.any();
+        ctx.watches = Some(&mut self.watches);
         ctx
     }
 
@@ -1229,6 +1240,19 @@ impl Node {
         (reply, db, ops, block)
     }
 
+    /// `touchAllWatchedKeysInDb` for every db, before the keyspace is emptied (`None`:
+    /// `signalFlushedDb`) or replaced by `new` (a full sync's `swapMainDbWithTempDb`).
+    pub(crate) fn touch_all_watched(&mut self, new: Option<&super::keyspace::Keyspace>) {
+        if self.watches.is_empty() {
+            return;
+        }
+        for (i, db) in self.keyspace.dbs.iter().enumerate() {
+            let replaced_with = new.and_then(|k| k.dbs.get(i)).map(|d| &**d);
+            self.watches
+                .touch_all_in_db(i, db, replaced_with, self.now_ms);
+        }
+    }
+
     /// Commands the node itself implements. `None` means the reply was already handled.
     fn node_command(
         &mut self,
@@ -1257,9 +1281,35 @@ impl Node {
             "discard" => {
                 let client = self.clients.get_mut(&conn)?;
                 match client.multi.take() {
-                    Some(_) => Reply::ok(),
+                    Some(_) => {
+                        self.watches.forget(conn);
+                        Reply::ok()
+                    }
                     None => Reply::error("ERR DISCARD without MULTI"),
                 }
+            }
+            "watch" => {
+                if self.clients.get(&conn)?.multi.is_some() {
+                    return Some(Reply::error("ERR WATCH inside MULTI is not allowed"));
+                }
+                // No point in watching once dirty.
+                if !self.watches.is_dirty(conn) {
+                    let db = self.clients.get(&conn)?.db;
+                    let loading = self.loading_state().0;
+                    for key in &argv[1..] {
+                        // `keyIsExpired` (never while loading).
+                        let expired = !loading
+                            && self.keyspace.dbs[db]
+                                .get(key.as_slice())
+                                .is_some_and(|e| e.is_expired(self.now_ms));
+                        self.watches.watch(conn, db, key, expired);
+                    }
+                }
+                Reply::ok()
+            }
+            "unwatch" => {
+                self.watches.forget(conn);
+                Reply::ok()
             }
             "exec" => self.exec(conn, ops)?,
             "info" => {
@@ -1319,10 +1369,25 @@ impl Node {
         let Some(multi) = client.multi.take() else {
             return Some(Reply::error("ERR EXEC without MULTI"));
         };
+        let db_now = self.now_ms;
+        let keyspace = &self.keyspace;
+        if self.watches.watched_key_expired(conn, |db, key| {
+            keyspace.dbs[db]
+                .get(key)
+                .is_some_and(|e| e.is_expired(db_now))
+        }) {
+            self.watches.set_dirty(conn);
+        }
+        let dirty_cas = self.watches.is_dirty(conn);
+        // `discardTransaction`, or `unwatchAllKeys` before running the queue.
+        self.watches.forget(conn);
         if multi.dirty_exec {
             return Some(Reply::error(
                 "EXECABORT Transaction discarded because of previous errors.",
             ));
+        }
+        if dirty_cas {
+            return Some(Reply::NilArray);
         }
         let mut replies = Vec::with_capacity(multi.queued.len());
         self.in_exec = true;
@@ -1540,6 +1605,12 @@ impl Node {
             self.stats.expired_keys += ops.len() as u64;
             if !ops.is_empty() {
                 self.memory.freed();
+            }
+            // `deleteExpiredKeyAndPropagate` → `signalModifiedKey`.
+            for op in &ops {
+                if let Some(key) = op.argv.get(1) {
+                    self.watches.touch(op.db, key, false);
+                }
             }
             // Each expired key is its own execution unit: DELs are never wrapped together.
             for op in ops {

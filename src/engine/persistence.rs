@@ -448,6 +448,7 @@ impl Node {
             }
         }
         if reload.flush {
+            self.touch_all_watched(None);
             self.keyspace = keyspace;
         } else {
             for (i, db) in keyspace.dbs.iter().enumerate() {

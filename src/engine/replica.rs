@@ -1030,6 +1030,7 @@ impl Node {
             return self.loaded_transferred_rdb(loaded, bytes, eof_mode, leftover);
         }
         if empty_first {
+            self.touch_all_watched(None);
             self.keyspace = Default::default();
             self.memory.replaced();
         }
@@ -1069,6 +1070,7 @@ impl Node {
                 LogLevel::Notice,
                 "MASTER <-> REPLICA sync: Flushing old data",
             );
+            self.touch_all_watched(None);
             self.keyspace = Default::default();
             self.replica_expires.clear();
             self.memory.replaced();
@@ -1128,6 +1130,7 @@ impl Node {
                 "MASTER <-> REPLICA sync: Discarding temporary DB in background",
             );
         } else {
+            self.touch_all_watched(None);
             self.keyspace = Default::default();
             self.memory.replaced();
         }
@@ -1200,6 +1203,8 @@ impl Node {
                 loaded.keyspace.key_count()
             ),
         );
+        let swapdb = diskless.as_ref().is_some_and(|d| d.swapdb);
+        self.touch_all_watched(swapdb.then_some(&loaded.keyspace));
         if diskless.is_some_and(|d| d.swapdb) {
             // The temporary dataset becomes the dataset: the history of our own replicas
             // and of the cached master ends here.

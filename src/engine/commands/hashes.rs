@@ -76,6 +76,7 @@ fn hset_generic(ctx: &mut ExecCtx, argv: &[Vec<u8>], name: &str) -> Result<usize
             created += 1;
         }
     }
+    ctx.modified(&argv[1]);
     ctx.dirty(((argv.len() - 2) / 2) as u64);
     Ok(created)
 }
@@ -91,6 +92,7 @@ pub fn hsetnx(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         return Reply::Integer(0);
     }
     h.insert(argv[2].clone(), argv[3].clone());
+    ctx.modified(&argv[1]);
     ctx.dirty(1);
     Reply::Integer(1)
 }
@@ -139,6 +141,7 @@ pub fn hdel(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         if empty {
             ctx.dbm().swap_remove(key.as_slice());
         }
+        ctx.modified(key);
         ctx.dirty(deleted as u64);
     }
     int(deleted)
@@ -212,6 +215,7 @@ pub fn hincrby(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         return err(OVERFLOW);
     };
     h.insert(argv[2].clone(), value.to_string().into_bytes());
+    ctx.modified(&argv[1]);
     ctx.dirty(1);
     Reply::Integer(value)
 }
@@ -243,6 +247,7 @@ pub fn hincrbyfloat(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     }
     let text = value.to_human_string().into_bytes();
     h.insert(argv[2].clone(), text.clone());
+    ctx.modified(&argv[1]);
     ctx.dirty(1);
     ctx.rewrite(&[b"HSET".as_slice(), &argv[1], &argv[2], &text]);
     Reply::Bulk(text)

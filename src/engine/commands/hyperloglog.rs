@@ -506,6 +506,7 @@ pub fn pfadd(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     }
     if updated > 0 {
         invalidate(s);
+        ctx.modified(key);
         ctx.dirty(updated);
     }
     Reply::Integer(i64::from(updated > 0))
@@ -552,6 +553,7 @@ pub fn pfcount(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         Err(Corrupt) => return err(INVALID),
     };
     s[CARD..CARD + 8].copy_from_slice(&card.to_le_bytes());
+    ctx.modified(&argv[1]);
     ctx.dirty(1);
     Reply::Integer(card as i64)
 }
@@ -605,6 +607,7 @@ pub fn pfmerge(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         }
     }
     invalidate(s);
+    ctx.modified(dst);
     ctx.dirty(1);
     Reply::ok()
 }

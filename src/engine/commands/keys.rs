@@ -14,6 +14,7 @@ fn del_generic(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     for key in &argv[1..] {
         ctx.expire_if_needed(key, false);
         if ctx.dbm().swap_remove(key).is_some() {
+            ctx.modified(key);
             deleted += 1;
         }
     }
@@ -193,6 +194,8 @@ fn rename_generic(ctx: &mut ExecCtx, argv: &[Vec<u8>], nx: bool) -> Reply {
         ..entry
     };
     add_with_expire(ctx, dst, value, expire);
+    ctx.modified(src);
+    ctx.modified(dst);
     ctx.dirty(1);
     done(true)
 }
@@ -303,6 +306,7 @@ fn expire_generic(
     // `checkAlreadyExpired`: only a master deletes right away.
     if when <= now && !ctx.view.is_replica() {
         ctx.dbm().swap_remove(key.as_slice());
+        ctx.modified(key);
         ctx.dirty(1);
         let cmd: &[u8] = if ctx.lazyfree_lazy_expire {
             b"UNLINK"
@@ -314,6 +318,7 @@ fn expire_generic(
     }
     // A replica stores past times as they are, negative ones included (`setExpire`).
     ctx.set_expire(key, when);
+    ctx.modified(key);
     ctx.dirty(1);
     if name != "pexpireat" {
         let mut out: Vec<Vec<u8>> = argv.to_vec();
@@ -399,6 +404,7 @@ pub fn persist(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     match ctx.lookup_write(&argv[1]) {
         Some(e) if e.expire_at_ms.is_some() => {
             e.expire_at_ms = None;
+            ctx.modified(&argv[1]);
             ctx.dirty(1);
             Reply::Integer(1)
         }
@@ -417,6 +423,8 @@ pub fn flushdb(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         return syntax();
     }
     let n = ctx.dbr().len();
+    let db = ctx.db;
+    ctx.flushed(Some(db));
     ctx.dbm().clear();
     ctx.dirty(n as u64);
     ctx.prop.force = true;
@@ -429,6 +437,7 @@ pub fn flushall(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         return syntax();
     }
     let n = ctx.keyspace.key_count();
+    ctx.flushed(None);
     ctx.keyspace.flush_all();
     ctx.dirty(n as u64);
     ctx.prop.force = true;
@@ -535,6 +544,8 @@ pub fn move_(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         ..entry
     };
     ctx.in_db(dst_db, |c| add_with_expire(c, key, value, expire));
+    ctx.modified(key);
+    ctx.modified_in(dst_db, key);
     ctx.dirty(1);
     Reply::Integer(1)
 }
@@ -589,6 +600,7 @@ pub fn copy(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
             c.dbm().swap_remove(newkey.as_slice());
         }
         add_with_expire(c, newkey, value, expire);
+        c.modified(newkey);
         c.dirty(1);
         Reply::Integer(1)
     })

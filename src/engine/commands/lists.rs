@@ -36,6 +36,7 @@ fn push(ctx: &mut ExecCtx, argv: &[Vec<u8>], head: bool, xx: bool) -> Reply {
             len
         }
     };
+    ctx.modified(&argv[1]);
     ctx.dirty((argv.len() - 2) as u64);
     int(len)
 }
@@ -133,6 +134,7 @@ fn pop(ctx: &mut ExecCtx, argv: &[Vec<u8>], head: bool, name: &str) -> Reply {
     if empty {
         ctx.dbm().swap_remove(key.as_slice());
     }
+    ctx.modified(key);
     ctx.dirty(popped as u64);
     reply
 }
@@ -319,6 +321,7 @@ pub fn lset(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     match position(index, list.len()).and_then(|i| list.get_mut(i)) {
         Some(slot) => {
             *slot = argv[3].clone();
+            ctx.modified(&argv[1]);
             ctx.dirty(1);
             Reply::ok()
         }
@@ -373,6 +376,7 @@ pub fn lrem(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         if empty {
             ctx.dbm().swap_remove(key.as_slice());
         }
+        ctx.modified(key);
         ctx.dirty(removed as u64);
     }
     int(removed)
@@ -405,6 +409,7 @@ pub fn ltrim(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     if list.is_empty() {
         ctx.dbm().swap_remove(key.as_slice());
     }
+    ctx.modified(key);
     ctx.dirty((ltrim + rtrim) as u64);
     Reply::ok()
 }
@@ -433,6 +438,7 @@ pub fn linsert(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     };
     list.insert(at + usize::from(after), argv[4].clone());
     let len = list.len();
+    ctx.modified(&argv[1]);
     ctx.dirty(1);
     int(len)
 }
@@ -546,6 +552,7 @@ fn pop_elements(ctx: &mut ExecCtx, key: &[u8], end: End, n: usize) -> (Vec<Reply
     if deleted {
         ctx.dbm().swap_remove(key);
     }
+    ctx.modified(key);
     ctx.dirty(items.len() as u64);
     (items, deleted)
 }
@@ -708,6 +715,8 @@ pub(super) fn move_element(
     if deleted {
         ctx.dbm().swap_remove(src);
     }
+    ctx.modified(dst);
+    ctx.modified(src);
     ctx.dirty(1);
     Ok((value, deleted))
 }

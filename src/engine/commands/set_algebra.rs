@@ -99,6 +99,7 @@ fn difference(sets: &[Option<&SetValue>]) -> SetValue {
 fn store(ctx: &mut ExecCtx, dst: &[u8], result: SetValue) -> Reply {
     if result.is_empty() {
         if ctx.dbm().swap_remove(dst).is_some() {
+            ctx.modified(dst);
             ctx.dirty(1);
         }
         return Reply::Integer(0);
@@ -121,6 +122,7 @@ pub(super) fn set_key(ctx: &mut ExecCtx, key: &[u8], value: Value) {
         Some(old) => *old = entry,
         None => ctx.db_add(key.to_vec(), entry),
     }
+    ctx.modified(key);
 }
 
 fn reply_members(set: &SetValue) -> Reply {

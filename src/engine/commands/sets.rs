@@ -62,6 +62,9 @@ pub fn sadd(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
             added
         }
     };
+    if added > 0 {
+        ctx.modified(&argv[1]);
+    }
     ctx.dirty(added as u64);
     int(added)
 }
@@ -90,6 +93,7 @@ pub fn srem(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         if empty {
             ctx.dbm().swap_remove(key.as_slice());
         }
+        ctx.modified(key);
         ctx.dirty(deleted as u64);
     }
     int(deleted)
@@ -172,6 +176,7 @@ pub fn spop(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     };
     ctx.rewrite(&[b"SREM".as_slice(), key, &member]);
     remove_if_empty(ctx, key);
+    ctx.modified(key);
     ctx.dirty(1);
     Reply::Bulk(member)
 }
@@ -211,6 +216,7 @@ fn spop_count(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
             _ => Vec::new(),
         };
         ctx.rewrite(&[b"DEL".as_slice(), key]);
+        ctx.modified(key);
         return Reply::Array(members.into_iter().map(Reply::Bulk).collect());
     }
     let remaining = size - count;
@@ -238,6 +244,7 @@ fn spop_count(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         ctx.also_propagate(&[b"SREM".as_slice(), key, m]);
     }
     ctx.prop.prevent = true;
+    ctx.modified(key);
     Reply::Array(popped.into_iter().map(Reply::Bulk).collect())
 }
 
@@ -280,6 +287,7 @@ pub fn smove(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         return Reply::Integer(0);
     }
     remove_if_empty(ctx, src);
+    ctx.modified(src);
     ctx.dirty(1);
     let added = match ctx.dbm().get_mut(dst.as_slice()) {
         Some(Entry {
@@ -300,6 +308,7 @@ pub fn smove(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         }
     };
     if added {
+        ctx.modified(dst);
         ctx.dirty(1);
     }
     Reply::Integer(1)

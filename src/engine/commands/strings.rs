@@ -46,6 +46,7 @@ fn set_key_at(ctx: &mut ExecCtx, found: Option<usize>, key: &[u8], val: &[u8], k
         if !keepttl {
             entry.expire_at_ms = None;
         }
+        ctx.modified(key);
         return;
     }
     ctx.dbm().insert(
@@ -55,6 +56,7 @@ fn set_key_at(ctx: &mut ExecCtx, found: Option<usize>, key: &[u8], val: &[u8], k
             expire_at_ms: None,
         },
     );
+    ctx.modified(key);
 }
 
 #[derive(Default, Clone, Copy)]
@@ -314,6 +316,7 @@ pub fn getdel(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
             b"DEL"
         };
         ctx.rewrite(&[cmd, &argv[1]]);
+        ctx.modified(&argv[1]);
         ctx.dirty(1);
     }
     old
@@ -354,6 +357,7 @@ fn store_string(ctx: &mut ExecCtx, key: &[u8], bytes: Vec<u8>) {
             );
         }
     }
+    ctx.modified(key);
 }
 
 pub fn incr(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
@@ -431,6 +435,7 @@ pub fn append(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         }
         Some(_) => return wrongtype(),
     };
+    ctx.modified(key);
     ctx.dirty(1);
     int(total)
 }
@@ -526,6 +531,7 @@ pub fn setrange(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
             total
         }
     };
+    ctx.modified(key);
     ctx.dirty(1);
     int(len)
 }
@@ -630,12 +636,14 @@ pub fn getex(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
                 b"DEL"
             };
             ctx.rewrite(&[cmd, key]);
+            ctx.modified(key);
             ctx.dirty(1);
         }
         Some(ms) => {
             ctx.set_expire(key, ms);
             let ms = ms.to_string();
             ctx.rewrite(&[b"PEXPIREAT".as_slice(), key, ms.as_bytes()]);
+            ctx.modified(key);
             ctx.dirty(1);
         }
         None if persist => {
@@ -645,6 +653,7 @@ pub fn getex(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
                 .is_some_and(|e| e.expire_at_ms.take().is_some());
             if removed {
                 ctx.rewrite(&[b"PERSIST".as_slice(), key]);
+                ctx.modified(key);
                 ctx.dirty(1);
             }
         }

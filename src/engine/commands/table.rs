@@ -268,6 +268,18 @@ static TABLE: &[CommandSpec] = &[
         NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
         Node,
     ),
+    cmd(
+        "watch",
+        -2,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+        Node,
+    ),
+    cmd(
+        "unwatch",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+        Node,
+    ),
     cmd("ping", -1, FAST | SENTINEL, Node),
     cmd("info", -1, LOADING | STALE | SENTINEL, Node),
     cmd(

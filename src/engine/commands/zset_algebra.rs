@@ -315,6 +315,7 @@ fn generic(
 fn store(ctx: &mut ExecCtx, dst: &[u8], result: ZSetValue) -> Reply {
     if result.is_empty() {
         if ctx.dbm().swap_remove(dst).is_some() {
+            ctx.modified(dst);
             ctx.dirty(1);
         }
         return Reply::Integer(0);

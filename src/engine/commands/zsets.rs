@@ -114,6 +114,9 @@ fn zadd_generic(ctx: &mut ExecCtx, argv: &[Vec<u8>], mut f: ZaddFlags) -> Reply 
             }
         }
     }
+    if added + updated > 0 {
+        ctx.modified(key);
+    }
     ctx.dirty((added + updated) as u64);
     if nan {
         return err("ERR resulting score is not a number (NaN)");
@@ -249,6 +252,7 @@ pub fn zrem(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         if empty {
             ctx.dbm().swap_remove(key.as_slice());
         }
+        ctx.modified(key);
         ctx.dirty(deleted as u64);
     }
     int(deleted)
@@ -666,6 +670,7 @@ pub fn zrangestore(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     let dst = &argv[1];
     if result.is_empty() {
         if ctx.dbm().swap_remove(dst.as_slice()).is_some() {
+            ctx.modified(dst);
             ctx.dirty(1);
         }
         return Reply::Integer(0);
@@ -717,6 +722,9 @@ fn zremrange_generic(ctx: &mut ExecCtx, argv: &[Vec<u8>], kind: RangeKind) -> Re
     }
     if z.is_empty() {
         ctx.dbm().swap_remove(key.as_slice());
+    }
+    if !doomed.is_empty() {
+        ctx.modified(key);
     }
     ctx.dirty(doomed.len() as u64);
     int(doomed.len())
@@ -953,6 +961,9 @@ pub(super) fn zpop_generic(
     }
     if deleted {
         ctx.dbm().swap_remove(key.as_slice());
+    }
+    if !popped.is_empty() {
+        ctx.modified(key);
     }
     ctx.dirty(popped.len() as u64);
     let reply = match shape {
