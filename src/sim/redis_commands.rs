@@ -3,7 +3,7 @@
 //!
 //! A node answers a command it lacks as Redis answers one it does not know (`ERR unknown
 //! command …`): that reply is the protocol's and stays exact. But a student who types
-//! `SETBIT` and reads "unknown command" would learn that Redis has no SETBIT; the console adds
+//! `XADD` and reads "unknown command" would learn that Redis has no XADD; the console adds
 //! a line saying it is real Redis, not modelled here.
 
 use crate::engine::commands;
@@ -283,8 +283,8 @@ mod tests {
 
     #[test]
     fn only_real_commands_replscope_lacks_get_a_note() {
-        let note = not_modelled_note(b"SetBit").expect("SETBIT is Redis's");
-        assert!(note.contains("SETBIT is a Redis 7.0 command"), "{note}");
+        let note = not_modelled_note(b"XAdd").expect("XADD is Redis's");
+        assert!(note.contains("XADD is a Redis 7.0 command"), "{note}");
         assert_eq!(not_modelled_note(b"get"), None, "GET is modelled");
         assert_eq!(
             not_modelled_note(b"nosuchcommand"),
