@@ -33,6 +33,7 @@
 //! - Randomness (RANDOMKEY, SPOP, active expiry) comes only from `ExecCtx::rng`.
 //! - Error replies are `String`s: non-UTF-8 bytes echoed in errors are replaced.
 
+mod bitops;
 mod blocking;
 mod expire;
 mod hashes;

@@ -679,3 +679,143 @@ pub fn msetnx(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     ctx.dirty(((argv.len() - 1) / 2) as u64);
     Reply::Integer(1)
 }
+
+/// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN] (`lcsCommand`): both keys are
+/// looked up (missing: empty strings) and type-checked before the options are read. The
+/// table of `(len1+1)*(len2+1)` 32-bit cells must fit `proto-max-bulk-len`. IDX answers
+/// the matching ranges from the ends of the strings backwards, as Redis walks its table.
+pub fn lcs(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
+    let mut strings: [Option<Vec<u8>>; 2] = [None, None];
+    let mut wrong = false;
+    for (slot, key) in strings.iter_mut().zip(&argv[1..3]) {
+        match ctx.lookup_read(key) {
+            None => {}
+            Some(Entry {
+                value: Value::String(s),
+                ..
+            }) => *slot = Some(s.clone()),
+            Some(_) => wrong = true,
+        }
+    }
+    if wrong {
+        return err("ERR The specified keys must contain string values");
+    }
+    let [a, b] = strings.map(Option::unwrap_or_default);
+    let (mut getlen, mut getidx, mut withmatchlen) = (false, false, false);
+    let mut minmatchlen: i64 = 0;
+    let mut j = 3;
+    while j < argv.len() {
+        let opt = &argv[j];
+        let moreargs = argv.len() - 1 - j;
+        if eq_ic(opt, "idx") {
+            getidx = true;
+        } else if eq_ic(opt, "len") {
+            getlen = true;
+        } else if eq_ic(opt, "withmatchlen") {
+            withmatchlen = true;
+        } else if eq_ic(opt, "minmatchlen") && moreargs > 0 {
+            minmatchlen = match i64_arg(&argv[j + 1]) {
+                Ok(n) => n.max(0),
+                Err(e) => return e,
+            };
+            j += 1;
+        } else {
+            return syntax();
+        }
+        j += 1;
+    }
+    if getlen && getidx {
+        return err("ERR If you want both the length and indexes, please just use IDX.");
+    }
+    if a.len() as u64 >= u64::from(u32::MAX - 1) || b.len() as u64 >= u64::from(u32::MAX - 1) {
+        return err("ERR String too long for LCS");
+    }
+    let (alen, blen) = (a.len(), b.len());
+    let cells = (alen as u64 + 1) * (blen as u64 + 1);
+    if cells.saturating_mul(4) > ctx.proto_max_bulk_len {
+        return err("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+    }
+    let Ok(cells) = usize::try_from(cells) else {
+        return err("ERR Insufficient memory, failed allocating transient memory for LCS");
+    };
+    let width = blen + 1;
+    let mut table = vec![0u32; cells];
+    for i in 1..=alen {
+        for j in 1..=blen {
+            table[i * width + j] = if a[i - 1] == b[j - 1] {
+                table[(i - 1) * width + j - 1] + 1
+            } else {
+                table[(i - 1) * width + j].max(table[i * width + j - 1])
+            };
+        }
+    }
+    let total = table[alen * width + blen];
+    if getlen && !getidx {
+        return Reply::Integer(i64::from(total));
+    }
+    // Walk back from the end, collecting the LCS and (for IDX) the ranges.
+    let mut result = vec![0u8; total as usize];
+    let mut idx = total as usize;
+    let mut ranges = Vec::new();
+    let (mut arange_start, mut arange_end, mut brange_start, mut brange_end) = (alen, 0, 0, 0);
+    let (mut i, mut j) = (alen, blen);
+    while i > 0 && j > 0 {
+        let mut emit = false;
+        if a[i - 1] == b[j - 1] {
+            result[idx - 1] = a[i - 1];
+            if arange_start == alen {
+                arange_start = i - 1;
+                arange_end = i - 1;
+                brange_start = j - 1;
+                brange_end = j - 1;
+            } else if arange_start == i && brange_start == j {
+                arange_start -= 1;
+                brange_start -= 1;
+            } else {
+                emit = true;
+            }
+            if arange_start == 0 || brange_start == 0 {
+                emit = true;
+            }
+            idx -= 1;
+            i -= 1;
+            j -= 1;
+        } else {
+            if table[(i - 1) * width + j] > table[i * width + j - 1] {
+                i -= 1;
+            } else {
+                j -= 1;
+            }
+            if arange_start != alen {
+                emit = true;
+            }
+        }
+        // Unsigned as in Redis: a range not started (`alen`) gives a wrapped length.
+        let match_len = (arange_end as u32)
+            .wrapping_sub(arange_start as u32)
+            .wrapping_add(1);
+        if emit {
+            if getidx && (minmatchlen == 0 || i64::from(match_len) >= minmatchlen) {
+                let mut range = vec![
+                    Reply::Array(vec![int(arange_start), int(arange_end)]),
+                    Reply::Array(vec![int(brange_start), int(brange_end)]),
+                ];
+                if withmatchlen {
+                    range.push(Reply::Integer(i64::from(match_len)));
+                }
+                ranges.push(Reply::Array(range));
+            }
+            arange_start = alen;
+        }
+    }
+    if getidx {
+        Reply::Array(vec![
+            Reply::bulk(b"matches"),
+            Reply::Array(ranges),
+            Reply::bulk(b"len"),
+            Reply::Integer(i64::from(total)),
+        ])
+    } else {
+        Reply::Bulk(result)
+    }
+}

@@ -1,6 +1,7 @@
 //! The command table: names, arities and flags copied from Redis 7.0's
 //! `src/commands/*.json` (tag 7.0.15).
 
+use super::bitops as bit;
 use super::flags::*;
 use super::{
     blocking as b, hashes as h, keys as k, lists as l, sets as s, strings as st, zsets as z,
@@ -77,6 +78,8 @@ static TABLE: &[CommandSpec] = &[
     cmd("msetnx", -3, WRITE | DENYOOM, Data(st::msetnx)),
     cmd("setrange", 4, WRITE | DENYOOM, Data(st::setrange)),
     cmd("getrange", 4, READONLY, Data(st::getrange)),
+    cmd("substr", 4, READONLY, Data(st::getrange)),
+    cmd("lcs", -3, READONLY, Data(st::lcs)),
     cmd("incr", 2, WRITE | DENYOOM | FAST, Data(st::incr)),
     cmd("decr", 2, WRITE | DENYOOM | FAST, Data(st::decr)),
     cmd("incrby", 3, WRITE | DENYOOM | FAST, Data(st::incrby)),
@@ -90,6 +93,14 @@ static TABLE: &[CommandSpec] = &[
     cmd("append", 3, WRITE | DENYOOM | FAST, Data(st::append)),
     cmd("strlen", 2, READONLY | FAST, Data(st::strlen)),
     cmd("echo", 2, LOADING | STALE | FAST, Data(st::echo)),
+    // Bitmaps (bitops.c).
+    cmd("setbit", 4, WRITE | DENYOOM, Data(bit::setbit)),
+    cmd("getbit", 3, READONLY | FAST, Data(bit::getbit)),
+    cmd("bitcount", -2, READONLY, Data(bit::bitcount)),
+    cmd("bitpos", -3, READONLY, Data(bit::bitpos)),
+    cmd("bitop", -4, WRITE | DENYOOM, Data(bit::bitop)),
+    cmd("bitfield", -2, WRITE | DENYOOM, Data(bit::bitfield)),
+    cmd("bitfield_ro", -2, READONLY | FAST, Data(bit::bitfield_ro)),
     // Keys and databases.
     cmd("del", -2, WRITE, Data(k::del)),
     cmd("unlink", -2, WRITE | FAST, Data(k::unlink)),

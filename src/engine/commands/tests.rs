@@ -92,6 +92,52 @@ fn setrange_never_builds_a_string_past_its_budget() {
     }
 }
 
+/// SETBIT and BITFIELD obey their master past `proto-max-bulk-len` (`mustObeyClient`), but
+/// never build a string past 512 MB (plus a BITFIELD field's reach), from anyone: they
+/// answer the offset's error instead of allocating.
+#[test]
+fn bit_commands_never_build_a_string_past_their_budget() {
+    let bad_offset = Reply::Error("ERR bit offset is not an integer or out of range".into());
+    for view in [ExpireView::Master, ExpireView::MasterClient] {
+        let mut node = Node::new(view);
+        assert_eq!(node.reply("SETBIT k 9223372036854775807 1"), bad_offset);
+        assert_eq!(node.reply("SETBIT k 4294967368 1"), bad_offset);
+        assert_eq!(node.reply("BITFIELD k SET u8 #536870920 1"), bad_offset);
+        assert_eq!(
+            node.reply("BITFIELD k SET i64 9223372036854775807 1"),
+            bad_offset
+        );
+        assert_eq!(node.reply("EXISTS k"), Reply::Integer(0));
+        // Reading far away allocates nothing (a client may not read there at all).
+        let far = if view == ExpireView::Master {
+            bad_offset.clone()
+        } else {
+            Reply::Integer(0)
+        };
+        assert_eq!(node.reply("GETBIT k 4294967368"), far);
+        let field = match far {
+            Reply::Integer(_) => Reply::Array(vec![far]),
+            error => error,
+        };
+        assert_eq!(node.reply("BITFIELD_RO k GET i64 #67108865"), field);
+        assert_eq!(node.reply("SETBIT k 9 1"), Reply::Integer(0));
+        assert_eq!(node.reply("STRLEN k"), Reply::Integer(2));
+    }
+    // A client is refused at its `proto-max-bulk-len` (the page's 16 MB), the master link is not.
+    let mut ks = Keyspace::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    for (view, want) in [
+        (ExpireView::Master, bad_offset.clone()),
+        (ExpireView::MasterClient, Reply::Integer(0)),
+    ] {
+        let mut ctx = ExecCtx::new(&mut ks, 0, NOW, view, &mut rng);
+        ctx.proto_max_bulk_len = 1024;
+        let spec = lookup(b"setbit").unwrap();
+        let (reply, _) = execute(&mut ctx, spec, &argv("SETBIT big 8192 1"));
+        assert_eq!(reply, want);
+    }
+}
+
 #[test]
 fn relative_expires_propagate_as_absolute() {
     let mut n = Node::new(ExpireView::Master);
@@ -850,6 +896,17 @@ mod props {
             Just(b"MAXLEN".to_vec()),
             Just(b"-".to_vec()),
             Just(b"+".to_vec()),
+            Just(b"u8".to_vec()),
+            Just(b"i64".to_vec()),
+            Just(b"#1".to_vec()),
+            Just(b"GET".to_vec()),
+            Just(b"SET".to_vec()),
+            Just(b"INCRBY".to_vec()),
+            Just(b"OVERFLOW".to_vec()),
+            Just(b"FAIL".to_vec()),
+            Just(b"BIT".to_vec()),
+            Just(b"AND".to_vec()),
+            Just(b"IDX".to_vec()),
             proptest::collection::vec(any::<u8>(), 0..6),
         ]
     }
