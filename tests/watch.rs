@@ -12,7 +12,7 @@ use std::time::Duration;
 use replscope::engine::config::Config;
 use replscope::engine::resp::{encode_command, parse_reply, Reply};
 use replscope::sim::{Action, Sim};
-use support::{stream_lines, wait_offsets_equal, RawReplica, Server};
+use support::{stream_lines, wait_offsets_equal, wait_until, RawReplica, Server};
 
 const ARGS: &[&str] = &[
     "--repl-diskless-sync",
@@ -464,6 +464,33 @@ fn a_watcher_on_a_replica_sees_its_master_s_write() {
     }
     assert_eq!(results[1], results[0]);
     assert_eq!(results[0][8], Reply::NilArray, "the EXEC after INCR is nil");
+}
+
+/// A writable replica deletes the keys its own clients gave a TTL (`expireSlaveKeys`); that
+/// deletion touches their watchers as any expiry does, so the EXEC after it is nil.
+#[test]
+fn a_writable_replica_s_own_expiry_touches_watchers() {
+    let mut results = Vec::new();
+    for kind in ["redis", "replscope"] {
+        let start = |args: &[&str]| match kind {
+            "redis" => Server::redis(args),
+            _ => Server::replscope(args),
+        };
+        let master = start(ARGS);
+        let replica = start(&["--replica-read-only", "no"]);
+        replica.replicate(&master);
+        let mut a = Conn::open(replica.port);
+        let mut got = vec![a.cmd("SET mine v PX 200"), a.cmd("WATCH mine")];
+        wait_until(
+            Duration::from_secs(5),
+            "the replica expires its key",
+            || replica.cmd(&["DBSIZE"]) == Reply::Integer(0),
+        );
+        got.extend(["MULTI", "PING", "EXEC"].map(|c| a.cmd(c)));
+        results.push(got);
+    }
+    assert_eq!(results[1], results[0]);
+    assert_eq!(results[0][4], Reply::NilArray, "{:?}", results[0]);
 }
 
 /// Two clients of one simulated node: the console watches, another client writes, and

@@ -1620,7 +1620,11 @@ impl Node {
             let deleted = self
                 .replica_expires
                 .expire_cycle(&mut self.keyspace, self.now_ms);
-            self.stats.expired_keys += deleted;
+            self.stats.expired_keys += deleted.len() as u64;
+            // `activeExpireCycleTryExpire` → `deleteExpiredKeyAndPropagate` → `signalModifiedKey`.
+            for (db, key) in &deleted {
+                self.watches.touch(*db, key, false);
+            }
         }
         if self.cron_loops.is_multiple_of(1000 / CRON_PERIOD_MS) {
             self.replication_cron();

@@ -40,10 +40,14 @@ impl ReplicaKeysWithExpire {
     }
 
     /// One `expireSlaveKeys` run: deletes due keys, stops after more than three valid ones
-    /// or a full round. Returns how many keys it deleted (nothing is propagated: a replica
-    /// has nothing to tell its own replicas).
-    pub(crate) fn expire_cycle(&mut self, keyspace: &mut Keyspace, now_ms: u64) -> u64 {
-        let mut deleted = 0;
+    /// or a full round. Returns the keys it deleted, with their db, for the watchers they
+    /// touch (nothing is propagated: a replica has nothing to tell its own replicas).
+    pub(crate) fn expire_cycle(
+        &mut self,
+        keyspace: &mut Keyspace,
+        now_ms: u64,
+    ) -> Vec<(usize, Vec<u8>)> {
+        let mut deleted = Vec::new();
         let mut noexpire = 0;
         // At most one round over the keys, resuming where the last cycle stopped.
         for _ in 0..self.keys.len() {
@@ -69,7 +73,7 @@ impl ReplicaKeysWithExpire {
                 }
                 if entry.is_due(now_ms) {
                     keyspace.db_mut(db).swap_remove(name.as_slice());
-                    deleted += 1;
+                    deleted.push((db, name.clone()));
                 } else {
                     noexpire += 1;
                     kept |= 1 << db;
