@@ -228,14 +228,16 @@ fn timestamp(ms: u64) -> String {
 }
 
 async fn run(mut opts: ServerOptions) -> Result<(), String> {
+    // Redis marks every line after its configuration is read with the role it gives.
+    let startup_role = if opts.replicaof.is_some() { 'S' } else { 'M' };
     opts.config.maxclients = open_files::adjust(opts.config.maxclients, |level, text| {
-        log_line('M', level, text)
+        log_line(startup_role, level, text)
     })?;
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let mut listening = listeners::listen(&opts.bind, opts.config.port)
         .await
         .map_err(|e| {
-            log_line('M', LogLevel::Warning, &e);
+            log_line(startup_role, LogLevel::Warning, &e);
             format!(
                 "Failed listening on port {} (tcp), aborting.",
                 opts.config.port
@@ -257,7 +259,7 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
         node.configure_replicaof(host, port);
     }
     log_line(
-        'M',
+        startup_role,
         LogLevel::Notice,
         &format!(
             "replscope {} (Redis {} replication engine) started, port {}",
@@ -277,13 +279,13 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
         );
     } else {
         log_line(
-            'M',
+            startup_role,
             LogLevel::Notice,
             &format!("Running mode=standalone, port={}.", opts.config.port),
         );
     }
     // `main`: "Server initialized", then `loadDataFromDisk` (rdbLoad logs what it meets).
-    log_line('M', LogLevel::Warning, "Server initialized");
+    log_line(startup_role, LogLevel::Warning, "Server initialized");
     let path = std::path::Path::new(&opts.config.dir).join(&opts.config.dbfilename);
     match std::fs::read(&path) {
         Ok(bytes) => {
@@ -307,7 +309,7 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
     if !pidfile.is_empty() {
         if let Err(e) = std::fs::write(pidfile, format!("{}\n", std::process::id())) {
             log_line(
-                'M',
+                startup_role,
                 LogLevel::Warning,
                 &format!("Failed to write PID file: {e}"),
             );
@@ -356,20 +358,9 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
                                 let _ = tx.send(Msg::Ready(conn, outbox));
                                 let _ = tx.send(Msg::Input(Input::Connected { conn }));
                             }
-                            Ok(Err(e)) => {
-                                log_line(
-                                    'S',
-                                    LogLevel::Warning,
-                                    &format!("Error condition on socket for SYNC: {e}"),
-                                );
-                                let _ = tx.send(Msg::Input(Input::Closed { conn }));
-                            }
-                            Err(_) => {
-                                log_line(
-                                    'S',
-                                    LogLevel::Warning,
-                                    "Error condition on socket for SYNC: Connection timed out",
-                                );
+                            // The node logs the failure ("Error condition on socket for
+                            // SYNC: …"), once, as syncWithMaster does.
+                            Ok(Err(_)) | Err(_) => {
                                 let _ = tx.send(Msg::Input(Input::Closed { conn }));
                             }
                         }
@@ -464,10 +455,10 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
         }
         if !ready_logged {
             ready_logged = true;
-            log_line('M', LogLevel::Notice, "Ready to accept connections");
+            log_line(role, LogLevel::Notice, "Ready to accept connections");
             if unix.is_some() {
                 log_line(
-                    'M',
+                    role,
                     LogLevel::Notice,
                     &format!(
                         "The server is now ready to accept connections at {}",

@@ -7,6 +7,7 @@ mod support;
 
 use std::time::Duration;
 
+use replscope::engine::rdb;
 use replscope::engine::resp::Reply;
 use support::{signal_server, try_cmd, wait_until, Server};
 
@@ -293,5 +294,83 @@ fn a_start_from_an_rdb_logs_the_load_as_redis_does() {
         logs[0].contains(&"* Done loading RDB, keys loaded: 1, keys expired: 1.".to_string()),
         "{:?}",
         logs[0]
+    );
+}
+
+/// An RDB whose `ctime` AUX field is far in the past or future (a forged file): both
+/// servers load it, and log an age that C's wrapping arithmetic gives (never a crash).
+#[test]
+fn a_forged_rdb_ctime_is_logged_as_redis_logs_it() {
+    let aux = |out: &mut Vec<u8>, k: &str, v: &str| {
+        out.push(0xFA);
+        out.extend_from_slice(&rdb::encode_string(k.as_bytes()));
+        out.extend_from_slice(&rdb::encode_string(v.as_bytes()));
+    };
+    let mut file = b"REDIS0010".to_vec();
+    aux(&mut file, "redis-ver", "7.0.15");
+    aux(&mut file, "ctime", "-9223372036854775807");
+    aux(&mut file, "used-mem", "99999999999999999999");
+    file.push(0xFF);
+    file.extend_from_slice(&[0; 8]); // a zero checksum: not checked
+    let ages: Vec<Vec<String>> = KINDS
+        .iter()
+        .map(|kind| {
+            let mut server = if *kind == "redis" {
+                Server::redis(&[])
+            } else {
+                Server::replscope(&[])
+            };
+            std::fs::write(server.dir.join("dump.rdb"), &file).unwrap();
+            server.restart();
+            assert_eq!(server.cmd(&["DBSIZE"]), Reply::Integer(0), "{kind}");
+            server
+                .log()
+                .lines()
+                .filter(|l| l.contains("RDB age") || l.contains("RDB memory usage"))
+                .map(|l| l.splitn(6, ' ').nth(5).unwrap_or(l).to_string())
+                .collect()
+        })
+        .collect();
+    assert_eq!(ages[1], ages[0]);
+    assert_eq!(ages[0].len(), 2, "{:?}", ages[0]);
+}
+
+/// A replica started with `replicaof` marks its lines `S` from the start, and a master that
+/// refuses the connection is logged once per attempt.
+#[test]
+fn a_replica_started_towards_a_closed_port_logs_as_redis_does() {
+    let closed = support::free_port().to_string();
+    let logs: Vec<Vec<String>> = KINDS
+        .iter()
+        .map(|kind| {
+            let args = ["--replicaof", "127.0.0.1", closed.as_str()];
+            let server = if *kind == "redis" {
+                Server::redis(&args)
+            } else {
+                Server::replscope(&args)
+            };
+            wait_until(Duration::from_secs(5), "two attempts", || {
+                server.log().matches("Error condition on socket").count() >= 2
+            });
+            let log = server.log();
+            let start = log.find("Server initialized").expect("Server initialized");
+            let start = log[..start].rfind('\n').map_or(0, |i| i + 1);
+            log[start..]
+                .lines()
+                // The role mark, then the level and text.
+                .map(|l| {
+                    let role = l.split(' ').next().unwrap_or("").rsplit(':').next();
+                    let text = l.splitn(6, ' ').nth(5).unwrap_or(l);
+                    format!("{} {text}", role.unwrap_or(""))
+                })
+                .filter(|l| !l.contains("WARNING"))
+                .take(6)
+                .collect()
+        })
+        .collect();
+    assert_eq!(logs[1], logs[0]);
+    assert_eq!(
+        logs[0][4],
+        "S # Error condition on socket for SYNC: Connection refused"
     );
 }

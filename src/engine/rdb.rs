@@ -590,7 +590,7 @@ fn repl_info(aux: &[(String, String)]) -> Option<ReplInfo> {
 }
 
 /// `strtoll(s, NULL, 10)` / `atoi`: leading blanks, optional sign, digits; 0 when none.
-fn atoll(s: &str) -> i64 {
+pub(crate) fn atoll(s: &str) -> i64 {
     let s = s.trim_start();
     let (neg, rest) = match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),

@@ -8,7 +8,7 @@ use super::event::{Event, LinkState, LogLevel};
 use super::key_delay;
 use super::node::SyncFile;
 use super::node::{ConnId, Node};
-use super::rdb::{Loaded, RdbError};
+use super::rdb::{self, Loaded, RdbError};
 use super::resp::{encode_command, parse_i64, Reply, RequestParser, PROTO_RESIZE_THRESHOLD};
 use super::transfer::{Delimiter, Progress, Transfer, EOF_MARK_LEN, TRANSFER_BYTES_MAX};
 
@@ -829,13 +829,18 @@ impl Node {
             } else {
                 match key.to_ascii_lowercase().as_str() {
                     "redis-ver" => format!("Loading RDB produced by version {value}"),
-                    "ctime" => format!("RDB age {} seconds", (now_s - leading_int(value)).max(0)),
+                    // `time(NULL) - strtol(…)`, negative ages shown as 0; C wraps an
+                    // overflow (a forged ctime), so does this.
+                    "ctime" => format!(
+                        "RDB age {} seconds",
+                        now_s.wrapping_sub(rdb::atoll(value)).max(0)
+                    ),
                     "used-mem" => format!(
                         "RDB memory usage when created {:.2} Mb",
-                        leading_int(value) as f64 / (1024.0 * 1024.0)
+                        rdb::atoll(value) as f64 / (1024.0 * 1024.0)
                     ),
-                    "aof-preamble" if leading_int(value) != 0 => "RDB has an AOF tail".into(),
-                    "aof-base" if leading_int(value) != 0 => "RDB is base AOF".into(),
+                    "aof-preamble" if rdb::atoll(value) != 0 => "RDB has an AOF tail".into(),
+                    "aof-base" if rdb::atoll(value) != 0 => "RDB is base AOF".into(),
                     _ => continue,
                 }
             };
@@ -1658,17 +1663,4 @@ fn query_buffer_sample(rest: &[u8]) -> String {
         rest.len() - PROTO_DUMP_LEN,
         printable(&rest[rest.len() - half..])
     )
-}
-
-/// `strtol`/`strtoll` with base 10: the leading integer of `text`, 0 if there is none.
-fn leading_int(text: &str) -> i64 {
-    let t = text.trim_start();
-    let (sign, digits) = match t.strip_prefix('-') {
-        Some(rest) => (-1, rest),
-        None => (1, t.strip_prefix('+').unwrap_or(t)),
-    };
-    let end = digits
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(digits.len());
-    digits[..end].parse::<i64>().map_or(0, |n| sign * n)
 }
