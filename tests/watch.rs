@@ -299,6 +299,18 @@ fn every_kind_of_write_touches_its_keys_as_in_redis() {
         ("gone", "FLUSHALL"),
         ("n", "SET n 1"),
         ("n", "FLUSHALL"),
+        ("b", "SETBIT b 7 1"),
+        ("b", "SETBIT b 7 1"),
+        ("b", "SETBIT b 100 0"),
+        ("bf", "BITFIELD bf SET u8 0 1"),
+        ("bf", "BITFIELD bf GET u8 0"),
+        ("bf", "BITFIELD bf SET u8 0 1"),
+        ("bf", "BITFIELD bf OVERFLOW FAIL INCRBY u2 0 9"),
+        ("d", "BITOP OR d b bf"),
+        ("d", "BITOP AND d nokey"),
+        ("d", "BITOP AND d nokey"),
+        ("key:1", "DEBUG POPULATE 3"),
+        ("key:2", "DEBUG POPULATE 3"),
     ];
     for (key, command) in cases {
         script.push(format!("0 WATCH {key}"));

@@ -502,7 +502,7 @@ impl<'a> ExecCtx<'a> {
         };
         for (i, d) in self.keyspace.dbs.iter().enumerate() {
             if db.is_none_or(|db| db == i) {
-                w.touch_all_in_db(i, d, None, self.now_ms);
+                w.touch_all_in_db(i, d, None, Some(self.now_ms));
             }
         }
     }
@@ -548,8 +548,8 @@ impl<'a> ExecCtx<'a> {
         if a != b {
             if let Some(w) = self.watches.as_deref_mut().filter(|w| !w.is_empty()) {
                 let (da, db) = (&self.keyspace.dbs[a], &self.keyspace.dbs[b]);
-                w.touch_all_in_db(a, da, Some(db), self.now_ms);
-                w.touch_all_in_db(b, db, Some(da), self.now_ms);
+                w.touch_all_in_db(a, da, Some(db), Some(self.now_ms));
+                w.touch_all_in_db(b, db, Some(da), Some(self.now_ms));
             }
         }
         self.keyspace.dbs.swap(a, b);

@@ -207,7 +207,7 @@ impl Node {
     /// `DEBUG POPULATE count [prefix] [size]`: string keys `<prefix>:<n>` (`key` by default)
     /// holding `value:<n>`, cut or padded with zero bytes to `size`, in the client's db;
     /// existing keys are kept. Nothing is propagated and nothing counts as a change, as in
-    /// Redis (`dbAdd` alone). A node with `maxmemory` refuses a population that would pass
+    /// Redis (`dbAdd` and `signalModifiedKey` alone: watchers see the keys added). A node with `maxmemory` refuses a population that would pass
     /// it (Redis would allocate on): the page's nodes must not take the tab down.
     fn populate(&mut self, conn: ConnId, argv: &[Vec<u8>], ops: &mut Vec<Propagated>) -> Reply {
         let count = match positive(&argv[2]) {
@@ -242,6 +242,7 @@ impl Node {
             match keys.get(&key) {
                 Some(e) if e.is_expired(now) => {
                     keys.swap_remove(&key);
+                    self.watches.touch(db, &key, false);
                     expired.push(key.clone());
                 }
                 Some(_) => continue,
@@ -251,6 +252,8 @@ impl Node {
             if size > 0 {
                 value.resize(size, 0);
             }
+            // dbAdd, then signalModifiedKey.
+            self.watches.touch(db, &key, true);
             keys.insert(
                 key,
                 Entry {

@@ -1246,10 +1246,12 @@ impl Node {
         if self.watches.is_empty() {
             return;
         }
+        // A full sync swaps its dataset in before it stops loading (`swapMainDbWithTempDb`
+        // before `stopLoading`): nothing reads as expired then.
+        let now_ms = new.is_none().then_some(self.now_ms);
         for (i, db) in self.keyspace.dbs.iter().enumerate() {
             let replaced_with = new.and_then(|k| k.dbs.get(i)).map(|d| &**d);
-            self.watches
-                .touch_all_in_db(i, db, replaced_with, self.now_ms);
+            self.watches.touch_all_in_db(i, db, replaced_with, now_ms);
         }
     }
 
@@ -1295,7 +1297,8 @@ impl Node {
                 // No point in watching once dirty.
                 if !self.watches.is_dirty(conn) {
                     let db = self.clients.get(&conn)?.db;
-                    let loading = self.loading_state().0;
+                    // `server.loading`, which async loading sets too.
+                    let loading = self.loading_state() != (false, false);
                     for key in &argv[1..] {
                         // `keyIsExpired` (never while loading).
                         let expired = !loading
@@ -1370,11 +1373,14 @@ impl Node {
             return Some(Reply::error("ERR EXEC without MULTI"));
         };
         let db_now = self.now_ms;
+        // `keyIsExpired` sees nothing expired while loading (async loading included).
+        let loading = self.loading_state() != (false, false);
         let keyspace = &self.keyspace;
         if self.watches.watched_key_expired(conn, |db, key| {
-            keyspace.dbs[db]
-                .get(key)
-                .is_some_and(|e| e.is_expired(db_now))
+            !loading
+                && keyspace.dbs[db]
+                    .get(key)
+                    .is_some_and(|e| e.is_expired(db_now))
         }) {
             self.watches.set_dirty(conn);
         }

@@ -156,13 +156,14 @@ impl Watches {
     }
 
     /// `touchAllWatchedKeysInDb`: `db` (holding `emptied`) is flushed, or replaced by
-    /// `replaced_with` (SWAPDB, a full sync's swap); expiry is read at `now_ms`.
+    /// `replaced_with` (SWAPDB, a full sync's swap); expiry is read at `now_ms`, or not at
+    /// all (`None`) while loading, when `keyIsExpired` answers 0 (a full sync's swap).
     pub fn touch_all_in_db(
         &mut self,
         db: usize,
         emptied: &Db,
         replaced_with: Option<&Db>,
-        now_ms: u64,
+        now_ms: Option<u64>,
     ) {
         let slots: Vec<(usize, Vec<u8>)> = self
             .by_key
@@ -177,7 +178,8 @@ impl Watches {
             if !exists_in_emptied && replacement.is_none() {
                 continue;
             }
-            let replacement_expired = replacement.is_some_and(|e| e.is_expired(now_ms));
+            let replacement_expired =
+                now_ms.is_some_and(|now| replacement.is_some_and(|e| e.is_expired(now)));
             let Some(watchers) = self.by_key.get(&slot).cloned() else {
                 continue;
             };
@@ -232,5 +234,27 @@ mod tests {
         w.forget(a);
         w.forget(b);
         assert!(w.is_empty() && !w.is_dirty(a));
+    }
+
+    /// A db replaced by one holding the key already expired spares a watcher that watched
+    /// it expired (`touchAllWatchedKeysInDb`), unless the replacement happens while loading
+    /// (a full sync's swap), when nothing reads as expired and the watcher is marked.
+    #[test]
+    fn a_swap_while_loading_sees_no_key_expired() {
+        use crate::engine::keyspace::{Entry, Value};
+        let expired = Entry {
+            value: Value::String(b"v".to_vec()),
+            expire_at_ms: Some(1_000),
+        };
+        let mut old = Db::default();
+        old.insert(b"k".to_vec(), expired.clone());
+        let new = old.clone();
+        for (now, dirty) in [(Some(5_000), false), (None, true)] {
+            let a = ConnId::In(1);
+            let mut w = Watches::default();
+            w.watch(a, 0, b"k", true);
+            w.touch_all_in_db(0, &old, Some(&new), now);
+            assert_eq!(w.is_dirty(a), dirty, "{now:?}");
+        }
     }
 }

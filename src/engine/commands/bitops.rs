@@ -127,6 +127,7 @@ pub fn setbit(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     match done {
         Ok((old, changed)) => {
             if changed {
+                ctx.modified(&argv[1]);
                 ctx.dirty(1);
             }
             Reply::Integer(i64::from(old))
@@ -357,25 +358,40 @@ pub fn bitop(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
     if op == BitOp::Not && argv.len() != 4 {
         return err("ERR BITOP NOT must be called with a single source key.");
     }
-    let mut sources: Vec<Option<Vec<u8>>> = Vec::with_capacity(argv.len() - 3);
+    // Lookups first (lazy expiry, type checks); then the values are read in place, as
+    // Redis keeps pointers: `BITOP OR d k k k …` must not copy `k` once per argument.
+    let mut present = Vec::with_capacity(argv.len() - 3);
     for key in &argv[3..] {
         match read_string(ctx, key) {
-            Ok(s) => sources.push(s.map(<[u8]>::to_vec)),
+            Ok(s) => present.push(s.is_some()),
             Err(e) => return e,
         }
     }
-    let maxlen = sources.iter().flatten().map(Vec::len).max().unwrap_or(0);
+    let db = ctx.dbr();
+    let sources: Vec<&[u8]> = argv[3..]
+        .iter()
+        .zip(&present)
+        .map(|(key, &here)| match db.get(key.as_slice()) {
+            Some(Entry {
+                value: Value::String(s),
+                ..
+            }) if here => s.as_slice(),
+            _ => &[],
+        })
+        .collect();
+    let maxlen = sources.iter().map(|s| s.len()).max().unwrap_or(0);
     let target = &argv[2];
     if maxlen == 0 {
         if ctx.dbm().swap_remove(target).is_some() {
+            ctx.modified(target);
             ctx.dirty(1);
         }
         return Reply::Integer(0);
     }
-    let byte_at = |s: &Option<Vec<u8>>, j: usize| s.as_ref().and_then(|s| s.get(j)).copied();
+    let byte_at = |s: &[u8], j: usize| s.get(j).copied();
     let res: Vec<u8> = (0..maxlen)
         .map(|j| {
-            let first = byte_at(&sources[0], j).unwrap_or(0);
+            let first = byte_at(sources[0], j).unwrap_or(0);
             let rest = sources[1..].iter().map(|s| byte_at(s, j).unwrap_or(0));
             match op {
                 BitOp::Not => !first,
@@ -677,6 +693,9 @@ fn bitfield_generic(ctx: &mut ExecCtx, argv: &[Vec<u8>], readonly_cmd: bool) -> 
     });
     match done {
         Ok((replies, changes)) => {
+            if changes > 0 {
+                ctx.modified(&argv[1]);
+            }
             ctx.dirty(changes);
             Reply::Array(replies)
         }
