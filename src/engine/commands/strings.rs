@@ -739,7 +739,12 @@ pub fn lcs(ctx: &mut ExecCtx, argv: &[Vec<u8>]) -> Reply {
         return err("ERR Insufficient memory, failed allocating transient memory for LCS");
     };
     let width = blen + 1;
-    let mut table = vec![0u32; cells];
+    // `ztrymalloc`: an allocation that fails is an error reply, not an abort.
+    let mut table: Vec<u32> = Vec::new();
+    if table.try_reserve_exact(cells).is_err() {
+        return err("ERR Insufficient memory, failed allocating transient memory for LCS");
+    }
+    table.resize(cells, 0);
     for i in 1..=alen {
         for j in 1..=blen {
             table[i * width + j] = if a[i - 1] == b[j - 1] {
