@@ -62,6 +62,15 @@ impl Watches {
         self.clients.get(&conn).map_or(0, |c| c.keys.len())
     }
 
+    /// `conn`'s entry for `key` of `db`, if it watches it.
+    fn watched_key(&mut self, conn: ConnId, db: usize, key: &[u8]) -> Option<&mut WatchedKey> {
+        self.clients
+            .get_mut(&conn)?
+            .keys
+            .iter_mut()
+            .find(|wk| wk.db == db && wk.key == key)
+    }
+
     /// `watchForKey`: `conn` watches `key` of `db` (once); `expired` is `keyIsExpired` now.
     pub fn watch(&mut self, conn: ConnId, db: usize, key: &[u8], expired: bool) {
         let client = self.clients.entry(conn).or_default();
@@ -130,14 +139,7 @@ impl Watches {
             return;
         };
         for conn in watchers.clone() {
-            let Some(client) = self.clients.get_mut(&conn) else {
-                continue;
-            };
-            let Some(wk) = client
-                .keys
-                .iter_mut()
-                .find(|wk| wk.db == db && wk.key == key)
-            else {
+            let Some(wk) = self.watched_key(conn, db, key) else {
                 continue;
             };
             if wk.expired {
@@ -150,7 +152,7 @@ impl Watches {
                 // are marked.
                 break;
             }
-            client.dirty_cas = true;
+            self.set_dirty(conn);
             self.unwatch_all(conn);
         }
     }
@@ -184,14 +186,7 @@ impl Watches {
                 continue;
             };
             for conn in watchers {
-                let Some(client) = self.clients.get_mut(&conn) else {
-                    continue;
-                };
-                let Some(wk) = client
-                    .keys
-                    .iter_mut()
-                    .find(|wk| wk.db == db && wk.key == key)
-                else {
+                let Some(wk) = self.watched_key(conn, db, key) else {
                     continue;
                 };
                 if wk.expired {
@@ -205,7 +200,7 @@ impl Watches {
                     wk.expired = true;
                     continue;
                 }
-                client.dirty_cas = true;
+                self.set_dirty(conn);
             }
         }
     }
