@@ -38,6 +38,7 @@ pub use net::{ClientId, Endpoint, LinkFaults, LinkParams};
 pub use trace::{MsgKind, Name, SimEvent, TraceEntry};
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -45,7 +46,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::config::{Config, HostCaps};
 use crate::engine::event::Event;
-use crate::engine::node::{ConnId, Input, Node, NodeOptions, Output, PeerAddr};
+use crate::engine::node::{ConnId, Input, Node, NodeOptions, Output, PeerAddr, SyncFile};
 use crate::engine::psync::PsyncDecision;
 use crate::engine::resp::{encode_command, parse_reply, split_args, Reply};
 
@@ -102,9 +103,13 @@ pub struct SimNode {
     pub config: Config,
     pub node: Node,
     pub state: NodeState,
-    /// The node's `dir/dbfilename`: the last RDB it saved (shared, not copied, by the
-    /// timeline's checkpoints: it only changes when the node saves again).
-    pub disk: Option<std::sync::Arc<[u8]>>,
+    /// The node's `dir/dbfilename`: the last RDB it saved, or the one a full sync installed
+    /// there (shared, not copied, by the timeline's checkpoints: it only changes when the
+    /// node saves or syncs again).
+    pub disk: Option<Arc<[u8]>>,
+    /// The temporary file a full sync's payload is written to (`repl-diskless-load
+    /// disabled`), until it is installed as [`SimNode::disk`] or removed.
+    sync_file: Option<SyncTempFile>,
     /// How many times it started (seeds differ per boot, as run ids do).
     boots: u64,
     /// Inputs that arrived while paused or asleep, delivered on resume or waking.
@@ -123,6 +128,68 @@ impl SimNode {
     /// True once the node was removed ([`Action::Remove`]).
     pub fn removed(&self) -> bool {
         self.removed
+    }
+
+    /// The name of the temporary file a full sync is writing to, if one is under way.
+    pub fn sync_file_name(&self) -> Option<&str> {
+        self.sync_file.as_ref().map(|f| f.name.as_str())
+    }
+
+    /// Does one of the engine's [`SyncFile`] operations on the node's virtual disk, as
+    /// `readSyncBulkPayload` does on a real one. The virtual disk never fails; an operation
+    /// on a file that does not exist does nothing (Redis's rename or unlink would fail).
+    fn apply_sync_file(&mut self, op: SyncFile) {
+        match op {
+            SyncFile::Create { name } => {
+                self.sync_file = Some(SyncTempFile {
+                    name,
+                    chunks: Vec::new(),
+                });
+            }
+            SyncFile::Append { name, bytes } => {
+                if let Some(file) = self.sync_file.as_mut().filter(|f| f.name == name) {
+                    if !bytes.is_empty() {
+                        file.chunks.push(bytes.into());
+                    }
+                }
+            }
+            SyncFile::Install { name, .. } => {
+                // `to` is always the node's `dbfilename`: the file [`SimNode::disk`] is.
+                if let Some(file) = self.sync_file.take_if(|f| f.name == name) {
+                    self.disk = Some(file.chunks.concat().into());
+                }
+            }
+            SyncFile::Remove { name } => {
+                if self.sync_file.as_ref().is_some_and(|f| f.name == name) {
+                    self.sync_file = None;
+                } else if name == self.node.config().dbfilename {
+                    self.disk = None;
+                }
+            }
+        }
+    }
+}
+
+/// A full sync's payload on its way to a replica's virtual disk (`temp-<unixtime>.<pid>.rdb`),
+/// kept as the chunks the engine appended: the timeline's checkpoints share them instead of
+/// copying a growing file, and they are put together once, when the file is installed.
+/// Bounded as the transfer is: the engine fails a sync whose payload passes its budget
+/// (`TRANSFER_BYTES_MAX`, 512 MB) and the file goes then; a simulated master's payload is
+/// its dataset, itself under [`SIM_MAXMEMORY`].
+#[derive(Clone, Debug)]
+struct SyncTempFile {
+    name: String,
+    chunks: Vec<Arc<[u8]>>,
+}
+
+impl SyncTempFile {
+    /// What the file holds that a copy does not share: the list of its chunks. The chunks go
+    /// to `shared`.
+    fn memory(&self, shared: &mut dyn FnMut(usize, usize)) -> usize {
+        for chunk in &self.chunks {
+            shared(chunk.as_ptr() as usize, chunk.len());
+        }
+        self.name.capacity() + self.chunks.capacity() * std::mem::size_of::<Arc<[u8]>>()
     }
 }
 
@@ -390,6 +457,7 @@ impl Sim {
             node,
             state: NodeState::Up,
             disk: None,
+            sync_file: None,
             boots: 1,
             held_inputs: Vec::new(),
             asleep_until_us: None,
@@ -470,8 +538,10 @@ impl Sim {
                 if let Some(disk) = &n.disk {
                     shared(disk.as_ptr() as usize, disk.len());
                 }
+                let sync_file = n.sync_file.as_ref().map_or(0, |f| f.memory(shared));
                 // (`Node::memory` counts the node itself, which lives inside the SimNode.)
                 std::mem::size_of::<SimNode>() - std::mem::size_of::<Node>()
+                    + sync_file
                     + n.node.memory(shared)
                     + n.held_inputs.iter().map(pending).sum::<usize>()
             })
@@ -1255,9 +1325,9 @@ impl Sim {
                     self.nodes[i].node.handle(now, Input::Forked { pid });
                 }
                 Output::ChildDone => {}
-                // The virtual disk keeps only what SaveRdb stores: a replica's sync file is
-                // loaded as it arrives, and restarts load the node's last save.
-                Output::SyncFile(_) => {}
+                // A replica's sync file: the node has already loaded the payload as it
+                // arrived; its disk keeps the file for a restart, as Redis's does.
+                Output::SyncFile(op) => self.nodes[i].apply_sync_file(op),
                 Output::Event(event) => self.record(Some(i), SimEvent::Engine(event)),
                 // Simulated nodes have no configuration file: CONFIG REWRITE never asks.
                 Output::RewriteConfig { .. } => {
@@ -1691,6 +1761,9 @@ impl Sim {
             .map(|(h, p)| (h.to_string(), p));
         self.nodes[n].state = NodeState::Down;
         self.nodes[n].asleep_until_us = None;
+        // A transfer cut by the death: its temporary file stays on a real disk, named after
+        // the dead process, and nothing reads it again; the virtual disk forgets it.
+        self.nodes[n].sync_file = None;
         // Whatever was on its way to or from the dead process is gone with it.
         for pending in std::mem::take(&mut self.nodes[n].held_inputs) {
             if let Pending::Deliver { msg, .. } = pending {

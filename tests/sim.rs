@@ -437,6 +437,126 @@ fn a_replica_restarted_from_its_rdb_continues_partially() {
     assert!(converged(&t));
 }
 
+/// One replica's story: synced at ~6 s, killed at 9.5 s with or without a save, m writes
+/// meanwhile, restarted with its RDB at 11 s. `r1` is configured with `r1_config`.
+fn kill_and_restart_r1(r1_config: &[(&str, &str)], save: bool) -> Timeline {
+    let mut s = scenario::builtin_named("one-replica").unwrap();
+    for (k, v) in r1_config {
+        s.nodes[1].config.insert(k.to_string(), v.to_string());
+    }
+    let mut t = s.build(None).unwrap();
+    let start = t.sim().now_us();
+    t.run_until_us(start + 9_500_000);
+    assert_eq!(
+        t.sim().node(1).master_repl_offset(),
+        t.sim().node(0).master_repl_offset()
+    );
+    t.act(Action::Kill {
+        node: "r1".into(),
+        save,
+    })
+    .unwrap();
+    t.run_until_us(start + 10_000_000);
+    t.act(Action::Exec {
+        node: "m".into(),
+        command: "SET while-down 1".into(),
+    })
+    .unwrap();
+    t.run_until_us(start + 11_000_000);
+    t.act(Action::Restart {
+        node: "r1".into(),
+        rdb: true,
+    })
+    .unwrap();
+    // Long enough for a full resync too (m waits 5 s for more replicas before its BGSAVE).
+    t.run_until_us(start + 20_000_000);
+    assert!(converged(&t));
+    t
+}
+
+/// What r1 logged of loading an RDB at start (`loadDataFromDisk`), if it loaded one.
+fn r1_loaded_from_disk(t: &Timeline) -> Option<String> {
+    let logs: Vec<String> = events(t)
+        .into_iter()
+        .filter_map(|(n, e)| match e {
+            Event::Log { text, .. } if n == "r1" => Some(text),
+            _ => None,
+        })
+        .collect();
+    let at = logs
+        .iter()
+        .position(|l| l == "DB loaded from disk: 0.000 seconds")?;
+    Some(logs[at - 1].clone())
+}
+
+/// A replica with `repl-diskless-load disabled` (the default) keeps the RDB its master sent
+/// as its `dbfilename`, as Redis 7.0.15 does: killed without a save and restarted from its
+/// disk, it loads that file, whose replication ID and offset get it a `+CONTINUE`.
+#[test]
+fn a_replica_killed_without_a_save_restarts_from_the_rdb_its_master_sent() {
+    // While the payload arrives it goes to a temporary file, which becomes the disk.
+    let s = scenario::builtin_named("big-full-sync").unwrap();
+    let mut t = s.build(None).unwrap();
+    let start = t.sim().now_us();
+    t.run_until_us(start + 4_000_000);
+    let r1 = &t.sim().nodes()[1];
+    let temp = r1
+        .sync_file_name()
+        .expect("a transfer under way")
+        .to_string();
+    assert!(
+        temp.starts_with("temp-") && temp.ends_with(".rdb"),
+        "{temp}"
+    );
+    assert!(r1.disk.is_none());
+    t.run_until_us(start + 40_000_000);
+    let r1 = &t.sim().nodes()[1];
+    assert!(converged(&t));
+    assert_eq!(r1.sync_file_name(), None);
+    assert!(r1.disk.as_ref().is_some_and(|d| d.len() > 4_000_000));
+
+    let t = kill_and_restart_r1(&[], false);
+    assert_eq!(
+        r1_loaded_from_disk(&t).as_deref(),
+        Some("Done loading RDB, keys loaded: 1, keys expired: 0.")
+    );
+    assert_eq!(
+        rules(&t),
+        vec![PsyncRule::FullResyncRequested, PsyncRule::Continue]
+    );
+    assert_eq!(t.sim().node(1).keyspace().key_count(), 3);
+}
+
+/// Without a file, nothing to load: `repl-diskless-load swapdb` loads the payload from the
+/// socket, and `rdb-del-sync-files yes` on a replica without persistence deletes the file
+/// once loaded. Killed without a save, such a replica restarts empty: a full resync.
+#[test]
+fn a_replica_that_keeps_no_sync_file_restarts_empty() {
+    for config in [
+        &[("repl-diskless-load", "swapdb")][..],
+        &[("rdb-del-sync-files", "yes")][..],
+    ] {
+        let t = kill_and_restart_r1(config, false);
+        assert!(t.sim().nodes()[1].disk.is_none(), "{config:?}");
+        assert_eq!(r1_loaded_from_disk(&t), None, "{config:?}");
+        assert_eq!(
+            rules(&t),
+            vec![
+                PsyncRule::FullResyncRequested,
+                PsyncRule::FullResyncRequested
+            ],
+            "{config:?}"
+        );
+        // Its own save still makes a file: it continues.
+        let t = kill_and_restart_r1(config, true);
+        assert_eq!(
+            rules(&t),
+            vec![PsyncRule::FullResyncRequested, PsyncRule::Continue],
+            "{config:?}"
+        );
+    }
+}
+
 #[test]
 fn links_count_silence_towards_the_timeout_and_show_rdb_progress() {
     let s = scenario::builtin_named("heartbeat-timeout").unwrap();

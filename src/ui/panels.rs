@@ -395,6 +395,22 @@ fn config_form(node: &str, on: &Callback<(String, String)>, config: &[(String, S
     }
 }
 
+/// What a node action's button does, where its label cannot say it all (its tooltip).
+fn action_help(what: &str) -> Option<&'static str> {
+    match what {
+        "kill" => Some("SIGKILL: the process dies at once, nothing saved; its dump.rdb stays"),
+        "kill-save" => Some("Saves dump.rdb, then kills the process"),
+        "restart-rdb" => Some(
+            "A new process that loads dump.rdb: the node's last save or, on a replica \
+             (repl-diskless-load disabled, the default), the RDB of its last full sync, \
+             whichever came last. A replica then offers that file's replid and offset in \
+             its PSYNC",
+        ),
+        "restart-empty" => Some("A new process with no data: a replica sends PSYNC ? -1"),
+        _ => None,
+    }
+}
+
 /// The selected node: its INFO replication, its keys, and what can be done to it.
 #[component]
 pub fn Inspector(props: &InspectorProps) -> Html {
@@ -431,12 +447,14 @@ pub fn Inspector(props: &InspectorProps) -> Html {
             _ => "exec",
         };
         let locked = props.locked.iter().any(|k| k == kind);
-        let title = locked.then(|| {
-            format!(
+        let title = if locked {
+            Some(format!(
                 "Locked in this lesson ({})",
                 super::lesson::lock_words(kind)
-            )
-        });
+            ))
+        } else {
+            action_help(what).map(str::to_string)
+        };
         html! { <button data-testid={format!("node-action-{what}")} disabled={locked} {title}
         onclick={move |_| on.emit(what.to_string())}>{ label }</button> }
     };
