@@ -383,8 +383,9 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
                     );
                 }
                 Output::SyncFile(op) => {
-                    if let Err(e) = sync_files.apply(&opts.config.dir, op) {
-                        log_line(role, LogLevel::Warning, &e);
+                    // The node logs the failure as Redis does, and cancels the sync.
+                    if let Err((name, step, error)) = sync_files.apply(&opts.config.dir, op) {
+                        node.handle(now_ms(), Input::SyncFileFailed { name, step, error });
                     }
                 }
                 Output::Listen { port } => {
@@ -407,6 +408,11 @@ async fn run(mut opts: ServerOptions) -> Result<(), String> {
                         None => Some("no configuration file".into()),
                     };
                     node.handle(now_ms(), Input::RewriteDone { error });
+                }
+                Output::Exit if node.exit_status() != 0 => {
+                    // A fatal error: Redis's `exit(1)`, nothing flushed, no file removed.
+                    fork_child.end();
+                    std::process::exit(node.exit_status());
                 }
                 Output::Exit => {
                     // `flushSlavesOutputBuffers`: a best effort, then the listeners close.

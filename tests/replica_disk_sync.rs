@@ -207,3 +207,73 @@ fn a_replica_killed_and_restarted_resumes_from_its_synced_file() {
     );
     assert_eq!(outcomes[1], outcomes[0], "replscope against Redis");
 }
+
+/// The replica's directory is gone when the master accepts the full sync: `syncWithMaster`
+/// tries five times, a second apart, to open the temporary file, logs the `strerror` text,
+/// and closes the link; the next replicationCron dials again. Nothing is loaded.
+#[test]
+fn a_temp_file_that_cannot_be_opened_ends_the_handshake_and_is_retried() {
+    let master = master();
+    let replicas: Vec<(Server, std::path::PathBuf)> = KINDS
+        .iter()
+        .map(|kind| {
+            let data = std::env::temp_dir().join(format!(
+                "replscope-gone-{kind}-{}-{}",
+                std::process::id(),
+                master.port
+            ));
+            std::fs::create_dir_all(&data).unwrap();
+            let replica = start(kind, &["--dir", data.to_str().unwrap()]);
+            std::fs::remove_dir_all(&data).unwrap();
+            (replica, data)
+        })
+        .collect();
+    for (replica, _) in &replicas {
+        assert_eq!(
+            replica.cmd(&["REPLICAOF", "127.0.0.1", &master.port.to_string()]),
+            Reply::ok()
+        );
+    }
+    let open_failed =
+        "Opening the temp file needed for MASTER <-> REPLICA synchronization: No such file or directory";
+    let mut logs = Vec::new();
+    for (replica, data) in &replicas {
+        support::wait_until(
+            Duration::from_secs(20),
+            &format!(
+                "{}: the open fails and the master is dialled again",
+                replica.kind
+            ),
+            || {
+                let log = replica.log();
+                log.find(open_failed)
+                    .is_some_and(|at| log[at..].contains("MASTER <-> REPLICA sync started"))
+            },
+        );
+        assert_eq!(replica.info("replication", "master_link_status"), "down");
+        assert!(
+            !data.exists(),
+            "{}: nothing recreated the directory",
+            replica.kind
+        );
+        let log = replica.log().replace(&master.port.to_string(), "PORT");
+        let texts: Vec<String> = log
+            .lines()
+            .map(|l| l.split_whitespace().skip(6).collect::<Vec<_>>().join(" "))
+            .collect();
+        let from = texts
+            .iter()
+            .position(|t| t.starts_with("Full resync from master"))
+            .expect("full resync");
+        logs.push(texts[from + 1..from + 4].to_vec());
+    }
+    assert_eq!(logs[1], logs[0]);
+    assert_eq!(
+        logs[1],
+        [
+            open_failed,
+            "Connecting to MASTER 127.0.0.1:PORT",
+            "MASTER <-> REPLICA sync started"
+        ]
+    );
+}

@@ -90,7 +90,10 @@ fn fake_master(listener: TcpListener, payload: Vec<u8>, window: Duration) -> usi
             };
             parser.feed(&buf[..n]);
             while let Ok(Some(req)) = parser.next_request() {
-                let name = String::from_utf8_lossy(&req.argv[0]).to_ascii_uppercase();
+                let Some(name) = req.argv.first() else {
+                    continue; // an empty line
+                };
+                let name = String::from_utf8_lossy(name).to_ascii_uppercase();
                 let reply: Vec<u8> = match name.as_str() {
                     "PING" => b"+PONG\r\n".to_vec(),
                     "REPLCONF" => b"+OK\r\n".to_vec(),
@@ -110,36 +113,109 @@ fn fake_master(listener: TcpListener, payload: Vec<u8>, window: Duration) -> usi
     connections
 }
 
+/// The log lines from the full resync on, by their text after the timestamp.
+fn lines_after_full_resync(log: &str) -> Vec<String> {
+    let texts: Vec<String> = log
+        .lines()
+        .map(|l| l.split_whitespace().skip(6).collect::<Vec<_>>().join(" "))
+        .collect();
+    let start = texts
+        .iter()
+        .position(|t| t.starts_with("Full resync from master"))
+        .unwrap_or_else(|| panic!("no full resync in\n{log}"));
+    texts[start + 1..].to_vec()
+}
+
+/// A corrupt payload received to disk (`repl-diskless-load disabled`, the default): Redis
+/// 7.0.15 flushes its data, renames the payload over dump.rdb, and `rdbLoad` finds it bad:
+/// `rdbReportError` runs redis-check-rdb and exits the process with status 1. Side by side.
 #[test]
-fn a_corrupt_rdb_keeps_the_old_data_and_the_replica_retries() {
+fn a_corrupt_rdb_received_to_disk_ends_the_replica_as_in_redis() {
     let mark = "m".repeat(40);
     let mut payload = format!("$EOF:{mark}\r\n").into_bytes();
     payload.extend_from_slice(b"REDIS0010\xfa\x09redis-ver\x067.0.15garbage-that-is-not-an-rdb");
     payload.extend_from_slice(mark.as_bytes());
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let fake = std::thread::spawn(move || fake_master(listener, payload, Duration::from_secs(4)));
+    let mut logs = Vec::new();
+    for kind in ["redis", "replscope"] {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let sent = payload.clone();
+        let fake = std::thread::spawn(move || fake_master(listener, sent, Duration::from_secs(3)));
+        let mut server = if kind == "redis" {
+            Server::redis(&[])
+        } else {
+            Server::replscope(&[])
+        };
+        assert_eq!(server.cmd(&["SET", "precious", "data"]), Reply::ok());
+        assert_eq!(
+            server.cmd(&["REPLICAOF", "127.0.0.1", &port.to_string()]),
+            Reply::ok()
+        );
+        let status = server.wait_exit(Duration::from_secs(5));
+        assert_eq!(
+            status,
+            Some(1),
+            "{kind} exits with status 1\n{}",
+            server.log()
+        );
+        assert_eq!(fake.join().unwrap(), 1, "{kind} connected once");
+        // The payload was renamed over dump.rdb before it was found bad.
+        let dump = std::fs::read(server.dir.join("dump.rdb")).expect("dump.rdb");
+        assert_eq!(dump, payload[47..payload.len() - 40], "{kind}: dump.rdb");
+        logs.push(lines_after_full_resync(&server.log()));
+    }
+    assert_eq!(
+        logs[1],
+        logs[0]
+            .iter()
+            .map(|l| l.replace("rdb.c:3241", "rdb.c:3240"))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        logs[1].last().map(String::as_str),
+        Some("Internal error in RDB reading offset 0, function at rdb.c:3240 -> Unexpected EOF reading RDB file")
+    );
+}
 
-    let ours = Server::replscope(&[]);
-    assert_eq!(ours.cmd(&["SET", "precious", "data"]), Reply::ok());
-    assert_eq!(
-        ours.cmd(&["REPLICAOF", "127.0.0.1", &port.to_string()]),
-        Reply::ok()
-    );
-    wait_until(Duration::from_secs(5), "the load failure is logged", || {
-        ours.log()
-            .contains("Failed trying to load the MASTER synchronization DB")
-    });
-    assert_eq!(
-        ours.cmd(&["GET", "precious"]),
-        Reply::Bulk(b"data".to_vec())
-    );
-    let connections = fake.join().unwrap();
-    assert!(
-        connections >= 2,
-        "the replica retried: {connections} connections"
-    );
-    assert_eq!(ours.info("replication", "master_link_status"), "down");
+/// A payload with a bad signature fails `rdbLoad` without `rdbReportError`: Redis stays up,
+/// its old data flushed, and dials the master again at once.
+#[test]
+fn a_payload_with_a_bad_signature_is_retried_with_the_data_flushed() {
+    let mark = "m".repeat(40);
+    let mut payload = format!("$EOF:{mark}\r\n").into_bytes();
+    payload.extend_from_slice(b"NOTREDIS10");
+    payload.extend_from_slice(mark.as_bytes());
+    let mut logs = Vec::new();
+    for kind in ["redis", "replscope"] {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let sent = payload.clone();
+        let fake = std::thread::spawn(move || fake_master(listener, sent, Duration::from_secs(3)));
+        let server = if kind == "redis" {
+            Server::redis(&[])
+        } else {
+            Server::replscope(&[])
+        };
+        assert_eq!(server.cmd(&["SET", "precious", "data"]), Reply::ok());
+        assert_eq!(
+            server.cmd(&["REPLICAOF", "127.0.0.1", &port.to_string()]),
+            Reply::ok()
+        );
+        let connections = fake.join().unwrap();
+        assert!(
+            connections >= 2,
+            "{kind} retried: {connections} connections"
+        );
+        assert_eq!(
+            server.cmd(&["GET", "precious"]),
+            Reply::Nil,
+            "{kind} flushed"
+        );
+        assert_eq!(server.info("replication", "master_link_status"), "down");
+        let log = lines_after_full_resync(&server.log().replace(&port.to_string(), "PORT"));
+        logs.push(log[..8.min(log.len())].to_vec());
+    }
+    assert_eq!(logs[1], logs[0]);
 }
 
 #[test]

@@ -76,6 +76,14 @@ pub enum Input {
     /// The driver stored the oldest [`Output::SaveRdb`] not yet answered (`ok`), or could
     /// not. Every `SaveRdb` gets one, in order: SAVE answers only then.
     SaveDone { ok: bool },
+    /// A [`SyncFile`] operation on `name` could not be done; `error` is the C library's
+    /// `strerror` text ("No space left on device"). The node logs what Redis logs and
+    /// cancels the sync as Redis does (the temporary file goes, the master is dialled again).
+    SyncFileFailed {
+        name: String,
+        step: SyncFileStep,
+        error: String,
+    },
     /// The driver now listens on the port of the oldest [`Output::Listen`] not yet answered
     /// (`ok`), or could not (and still listens where it did).
     Listening { ok: bool },
@@ -165,6 +173,21 @@ pub enum SyncFile {
     /// Unlink `name`: the temporary file of a transfer that failed, or the installed file
     /// of a replica that keeps none (`rdb-del-sync-files`).
     Remove { name: String },
+}
+
+/// Which part of a [`SyncFile`] operation failed: each is logged as Redis logs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncFileStep {
+    /// `open` of the temporary file ([`SyncFile::Create`]), after Redis's five tries.
+    Open,
+    /// `write` of a chunk ([`SyncFile::Append`]).
+    Write,
+    /// `fsync` of the complete temporary file ([`SyncFile::Install`]).
+    Fsync,
+    /// `rename` of the temporary file over `dbfilename` ([`SyncFile::Install`]).
+    Rename,
+    /// `fsync` of the directory after the rename ([`SyncFile::Install`]).
+    FsyncDir,
 }
 
 /// One attached replica as its master sees it.
@@ -335,6 +358,9 @@ pub struct Node {
     pub(crate) command_stats: CommandStats,
     /// INFO's `process_id`: the driver's process (the simulator numbers its nodes).
     pub(crate) process_id: u32,
+    /// The status the process ends with once [`Output::Exit`] is out: 1 after a fatal
+    /// error (Redis's `exit(1)`), 0 after SHUTDOWN.
+    exit_status: i32,
     /// Keys a writable replica's clients gave an expire (deleted by the replica itself).
     pub(crate) replica_expires: ReplicaKeysWithExpire,
     /// `active_expire_enabled` (`DEBUG SET-ACTIVE-EXPIRE`): whether serverCron expires keys.
@@ -449,6 +475,7 @@ impl Node {
             memory: MemoryMeter::default(),
             replica_expires: ReplicaKeysWithExpire::default(),
             process_id: 0,
+            exit_status: 0,
             command_stats: CommandStats::default(),
             shutdown: ShutdownState::default(),
             config_file: false,
@@ -478,6 +505,9 @@ impl Node {
             Input::Closed { conn } => self.connection_closed(conn),
             Input::SendQueue { conn, queued } => self.send_queue_level(conn, queued),
             Input::SaveDone { ok } => self.save_done(ok),
+            Input::SyncFileFailed { name, step, error } => {
+                self.sync_file_failed(&name, step, &error)
+            }
             Input::Signal(signal) => self.shutdown_signal(signal),
             Input::RewriteDone { error } => self.config_rewritten(error),
             Input::Listening { ok } => self.listening(ok),
@@ -562,6 +592,18 @@ impl Node {
     /// Says the node was started from a configuration file (`CONFIG REWRITE` works).
     pub fn set_config_file(&mut self, present: bool) {
         self.config_file = present;
+    }
+
+    /// The status the process exits with after [`Output::Exit`].
+    pub fn exit_status(&self) -> i32 {
+        self.exit_status
+    }
+
+    /// A fatal error (Redis's `exit(1)`): the process ends now, nothing flushed, no file
+    /// removed. The simulator stops the node as if it had died.
+    pub(crate) fn crash_exit(&mut self) {
+        self.exit_status = 1;
+        self.out.push(Output::Exit);
     }
 
     /// Sets INFO's `process_id`.

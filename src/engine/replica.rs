@@ -6,8 +6,8 @@ use super::commands::{self, ExpireView, Handler};
 use super::config::DisklessLoad;
 use super::event::{Event, LinkState, LogLevel};
 use super::key_delay;
-use super::node::SyncFile;
 use super::node::{ConnId, Node};
+use super::node::{SyncFile, SyncFileStep};
 use super::rdb::{self, Loaded, RdbError};
 use super::resp::{encode_command, parse_i64, Reply, RequestParser, PROTO_RESIZE_THRESHOLD};
 use super::transfer::{Delimiter, Progress, Transfer, EOF_MARK_LEN, TRANSFER_BYTES_MAX};
@@ -54,6 +54,10 @@ pub(crate) struct MasterLink {
     sync_file: Option<String>,
     /// The payload of the sync being loaded was installed as `dbfilename`.
     sync_file_installed: bool,
+    /// The temporary file of the last sync whose payload was complete: a failure the
+    /// driver reports for it comes after the node has gone on (see
+    /// [`Node::sync_file_failed`]).
+    last_sync_file: Option<String>,
 }
 
 /// A diskless load in progress: the replica is loading from the time the payload's header
@@ -71,6 +75,10 @@ pub(crate) struct DisklessLoading {
 /// stream waits in the master's output buffer, which `client-output-buffer-limit replica`
 /// caps (256 MB hard by default). The engine is handed the bytes anyway; past this much, the
 /// load ends at once rather than holding more.
+/// `loading-process-events-interval-bytes`: how often `rdbLoad` brings
+/// `loading_loaded_bytes` up to date.
+const LOADING_INTERVAL_BYTES: usize = 2 * 1024 * 1024;
+
 const SLOW_LOAD_STREAM_MAX: usize = 256 * 1024 * 1024;
 
 /// A full sync's RDB being loaded key by key under `key-load-delay`. Redis's `rdbLoad` blocks
@@ -105,6 +113,7 @@ impl MasterLink {
             loading: None,
             diskless: None,
             sync_file: None,
+            last_sync_file: None,
             sync_file_installed: false,
         }
     }
@@ -781,6 +790,69 @@ impl Node {
         }
     }
 
+    /// The driver could not do a [`SyncFile`] operation on `name`: what `syncWithMaster`
+    /// (open) and `readSyncBulkPayload` (write, fsync, rename) do then. A failed open ends
+    /// the handshake, retried by the next replicationCron; the others cancel the transfer
+    /// (the temporary file is unlinked) and dial the master again at once.
+    pub(crate) fn sync_file_failed(&mut self, name: &str, step: SyncFileStep, error: &str) {
+        let Some(link) = self.replica.link.as_ref() else {
+            return;
+        };
+        let in_transfer = link.sync_file.as_deref() == Some(name);
+        let after_load = link.last_sync_file.as_deref() == Some(name);
+        if !in_transfer && !after_load {
+            return; // a sync cancelled meanwhile
+        }
+        let dbfilename = self.cfg.dbfilename.clone();
+        let line = match step {
+            SyncFileStep::Open => format!(
+                "Opening the temp file needed for MASTER <-> REPLICA synchronization: {error}"
+            ),
+            SyncFileStep::Write => format!("Write error or short write writing to the DB dump file needed for MASTER <-> REPLICA synchronization: {error}"),
+            SyncFileStep::Fsync => format!("Failed trying to sync the temp DB to disk in MASTER <-> REPLICA synchronization: {error}"),
+            SyncFileStep::Rename => format!("Failed trying to rename the temp DB into {dbfilename} in MASTER <-> REPLICA synchronization: {error}"),
+            SyncFileStep::FsyncDir => format!("Failed trying to sync DB directory {dbfilename} in MASTER <-> REPLICA synchronization: {error}"),
+        };
+        self.log(LogLevel::Warning, line);
+        if in_transfer {
+            if step == SyncFileStep::Open {
+                // syncWithMaster's `error:`: the link closes, nothing to unlink, no
+                // reconnection before the next replicationCron.
+                if let Some(link) = self.replica.link.as_mut() {
+                    link.sync_file = None;
+                }
+                self.reset_master_link();
+            } else {
+                self.cancel_transfer_and_reconnect();
+            }
+            return;
+        }
+        // The payload was complete and the node, not waiting for the disk, loaded it; Redis
+        // had flushed its data, failed before rdbLoad and cancelled the sync: no data, no
+        // master client, the master dialled again.
+        if let Some(link) = self.replica.link.as_mut() {
+            link.loading = None;
+        }
+        self.touch_all_watched(None);
+        self.keyspace = Default::default();
+        self.replica_expires.clear();
+        self.memory.replaced();
+        if let Some(link) = self.replica.link.as_mut() {
+            link.client = None;
+            link.sync_file_installed = false;
+            link.last_sync_file = None;
+        }
+        self.replica.cached = None;
+        self.free_backlog();
+        let before = self.drop_master_link();
+        if before.is_some_and(|s| s != LinkState::Connect) {
+            self.emit(Event::LinkStateChanged {
+                state: LinkState::Connect,
+            });
+        }
+        self.dial_master("Reconnecting", " after failure");
+    }
+
     /// The payload is complete: its file becomes `dbfilename` (then `rdbLoad` reads it).
     fn install_sync_file(&mut self) {
         let to = self.cfg.dbfilename.clone();
@@ -791,6 +863,7 @@ impl Node {
             return;
         };
         link.sync_file_installed = true;
+        link.last_sync_file = Some(name.clone());
         self.out
             .push(super::node::Output::SyncFile(SyncFile::Install {
                 name,
@@ -946,10 +1019,14 @@ impl Node {
                 bytes,
                 rest,
             } => {
-                if let Some(link) = self.replica.link.as_mut() {
-                    link.transfer = None;
-                }
-                self.load_transferred_rdb(loaded, bytes, eof_mode, rest);
+                let failed_aux = self
+                    .replica
+                    .link
+                    .as_mut()
+                    .and_then(|l| l.transfer.take())
+                    .map(|mut t| t.take_failed_aux())
+                    .unwrap_or_default();
+                self.load_transferred_rdb(loaded, bytes, eof_mode, rest, failed_aux);
                 false
             }
         }
@@ -962,6 +1039,7 @@ impl Node {
         bytes: usize,
         eof_mode: bool,
         leftover: Vec<u8>,
+        failed_aux: Vec<(String, String)>,
     ) {
         if self
             .replica
@@ -972,42 +1050,17 @@ impl Node {
             return self.diskless_payload_done(loaded, bytes, eof_mode, leftover);
         }
         // replicationAttachToNewMaster → replicationDiscardCachedMaster, once the whole
-        // payload is in and before loading it.
-        if self.replica.cached.take().is_some() {
-            self.log(
-                LogLevel::Notice,
-                "Discarding previously cached master state.",
-            );
-        }
-        // Loaded aside: a corrupt payload leaves the old dataset in place.
-        let loaded = match loaded {
-            Ok(loaded) => loaded,
-            Err(err) => {
-                let reason = err.to_string();
-                // Renamed over dbfilename before rdbLoad finds it bad.
-                self.install_sync_file();
-                self.log(LogLevel::Warning, format!("Failed trying to load the MASTER synchronization DB from disk, check server logs. ({reason})"));
-                self.emit(Event::RdbLoadFailed { reason });
-                let installed = self
-                    .replica
-                    .link
-                    .as_ref()
-                    .is_some_and(|l| l.sync_file_installed);
-                self.cancel_transfer_and_reconnect();
-                if let Some(link) = self.replica.link.as_mut() {
-                    link.sync_file_installed = installed;
-                }
-                self.remove_installed_sync_file();
-                return;
-            }
-        };
-        // replicationAttachToNewMaster: sub-replicas must resync, our backlog is history.
-        self.disconnect_replicas();
-        self.free_backlog();
+        // payload is in and before loading it; sub-replicas must resync, our backlog is
+        // history.
+        self.attach_to_new_master();
         self.log(
             LogLevel::Notice,
             "MASTER <-> REPLICA sync: Flushing old data",
         );
+        let loaded = match loaded {
+            Ok(loaded) => loaded,
+            Err(err) => return self.disk_load_failed(err, failed_aux),
+        };
         self.log(
             LogLevel::Notice,
             "MASTER <-> REPLICA sync: Loading DB in memory",
@@ -1017,6 +1070,71 @@ impl Node {
         self.log_rdb_aux(&loaded.aux);
         // emptyData: the old dataset is gone while the new one loads.
         self.load_or_wait(loaded, bytes, eof_mode, leftover, true);
+    }
+
+    /// The disk branch of `readSyncBulkPayload` with a payload `rdbLoad` finds bad: the old
+    /// data is flushed first (`emptyData`), the file renamed over `dbfilename`, then
+    /// `rdbLoad` logs what it met and fails. A bad signature or version only fails the sync
+    /// (retried at once); anything else goes through `rdbReportError`, which, for a file
+    /// being loaded, runs redis-check-rdb and exits the process with status 1.
+    fn disk_load_failed(&mut self, err: RdbError, aux: Vec<(String, String)>) {
+        self.touch_all_watched(None);
+        self.keyspace = Default::default();
+        self.replica_expires.clear();
+        self.memory.replaced();
+        self.log(
+            LogLevel::Notice,
+            "MASTER <-> REPLICA sync: Loading DB in memory",
+        );
+        self.install_sync_file();
+        self.log_rdb_aux(&aux);
+        let reason = err.reason.clone();
+        self.emit(Event::RdbLoadFailed {
+            reason: err.to_string(),
+        });
+        let fatal = !(reason.starts_with("Wrong signature")
+            || reason.starts_with("Can't handle RDB format version"));
+        if !fatal {
+            self.log(LogLevel::Warning, reason);
+            self.log(
+                LogLevel::Warning,
+                "Failed trying to load the MASTER synchronization DB from disk: Invalid argument",
+            );
+            let installed = self
+                .replica
+                .link
+                .as_ref()
+                .is_some_and(|l| l.sync_file_installed);
+            self.cancel_transfer_and_reconnect();
+            if let Some(link) = self.replica.link.as_mut() {
+                link.sync_file_installed = installed;
+            }
+            self.remove_installed_sync_file();
+            return;
+        }
+        // `server.loading_loaded_bytes`: brought up to date only every
+        // loading-process-events-interval-bytes (2 MB) of the file.
+        let at = err.offset - err.offset % LOADING_INTERVAL_BYTES;
+        let (line, what) = if reason == "Unexpected EOF reading RDB file" {
+            self.log(
+                LogLevel::Warning,
+                "Short read or OOM loading DB. Unrecoverable error, aborting now.",
+            );
+            (3240, reason)
+        } else if let Some(sums) = reason.strip_prefix("RDB CRC error: ") {
+            self.log(LogLevel::Warning, format!("{sums}. Aborting now."));
+            (3216, "RDB CRC error".to_string())
+        } else {
+            (3240, reason)
+        };
+        self.log(
+            LogLevel::Warning,
+            format!(
+                "Internal error in RDB reading offset {at}, function at rdb.c:{line} -> {what}"
+            ),
+        );
+        // redis-check-rdb then exits the process (`exit(1)`).
+        self.crash_exit();
     }
 
     /// Installs the loaded RDB, or, under `key-load-delay`, keeps the replica loading until

@@ -54,6 +54,8 @@ pub(crate) struct Transfer {
     /// `None` once the load failed (`failed` says why): the rest is dropped as it comes.
     loader: Option<rdb::Loader>,
     failed: Option<RdbError>,
+    /// The AUX fields the loader had read when it failed (Redis logs them as it meets them).
+    failed_aux: Vec<(String, String)>,
     /// Bytes given to the loader, and how many it may take.
     loaded: usize,
     bytes_max: usize,
@@ -72,6 +74,7 @@ impl Transfer {
             tail: Vec::new(),
             loader: Some(rdb::Loader::new()),
             failed: None,
+            failed_aux: Vec::new(),
             loaded: 0,
             bytes_max,
             to_file: to_file.then(Vec::new),
@@ -98,6 +101,11 @@ impl Transfer {
     /// `master_sync_read_bytes`.
     pub(crate) fn read(&self) -> usize {
         self.read
+    }
+
+    /// The AUX fields read before the load failed (empty until it has).
+    pub(crate) fn take_failed_aux(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.failed_aux)
     }
 
     pub(crate) fn is_diskless(&self) -> bool {
@@ -164,6 +172,7 @@ impl Transfer {
             return false;
         }
         if let Err(e) = loader.feed(bytes) {
+            self.failed_aux = loader.aux().to_vec();
             self.failed = Some(e);
             self.loader = None;
         }
@@ -173,7 +182,10 @@ impl Transfer {
     fn done(&mut self, rest: Vec<u8>) -> Progress {
         let loaded = match (self.loader.take(), self.failed.take()) {
             (_, Some(e)) => Err(e),
-            (Some(loader), None) => loader.finish(),
+            (Some(loader), None) => {
+                self.failed_aux = loader.aux().to_vec();
+                loader.finish()
+            }
             (None, None) => unreachable!("a loader is only dropped with its error"),
         };
         Progress::Done {

@@ -1,48 +1,92 @@
 //! The file a replica receives its master's RDB into (`repl-diskless-load disabled`): the
-//! engine's [`SyncFile`] outputs, done as Redis's `readSyncBulkPayload` does them. The file
-//! stays open while the payload arrives, so each chunk costs one write, not an open.
+//! engine's [`SyncFile`] outputs, done as Redis's `syncWithMaster` and `readSyncBulkPayload`
+//! do them. The file stays open while the payload arrives, so each chunk costs one write,
+//! not an open. A failure is told to the engine ([`Input::SyncFileFailed`]), which logs it
+//! as Redis does and cancels the sync; later operations on that file are skipped (the
+//! engine may have queued them before it heard of the failure), so a partial file is never
+//! renamed over `dbfilename`.
+//!
+//! [`Input::SyncFileFailed`]: crate::engine::node::Input::SyncFileFailed
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use crate::engine::node::SyncFile;
+use crate::engine::node::{SyncFile, SyncFileStep};
+
+/// `syncWithMaster` tries to open the temporary file this many times, a second apart.
+const OPEN_TRIES: u32 = 5;
 
 /// The open temporary file, if a transfer to disk is in progress.
 #[derive(Default)]
 pub(crate) struct SyncFiles {
     open: Option<(String, File)>,
+    /// The file whose last operation failed: the rest of its operations are skipped.
+    failed: Option<String>,
 }
 
+/// An operation that failed: the step and `strerror(errno)`.
+pub(crate) type Failure = (String, SyncFileStep, String);
+
 impl SyncFiles {
-    /// Does `op` in `dir`; the warning Redis would log if it fails.
-    pub(crate) fn apply(&mut self, dir: &str, op: SyncFile) -> Result<(), String> {
+    /// Does `op` in `dir`; what failed, for [`Input::SyncFileFailed`].
+    ///
+    /// [`Input::SyncFileFailed`]: crate::engine::node::Input::SyncFileFailed
+    pub(crate) fn apply(&mut self, dir: &str, op: SyncFile) -> Result<(), Failure> {
         let dir = Path::new(dir);
         match op {
             SyncFile::Create { name } => {
-                let file = create_new(&dir.join(&name)).map_err(|e| {
-                    format!(
-                        "Opening the temp file needed for MASTER <-> REPLICA synchronization: {e}"
-                    )
-                })?;
+                self.failed = None;
+                // `while(maxtries--) { open; sleep(1); }`: Redis blocks meanwhile, and so
+                // does this (the node is handed nothing until it returns).
+                let mut tries = OPEN_TRIES;
+                let file = loop {
+                    match create_new(&dir.join(&name)) {
+                        Ok(file) => break file,
+                        Err(e) => {
+                            std::thread::sleep(Duration::from_secs(1));
+                            tries -= 1;
+                            if tries == 0 {
+                                return Err(self.fail(name, SyncFileStep::Open, &e));
+                            }
+                        }
+                    }
+                };
                 self.open = Some((name, file));
             }
             SyncFile::Append { name, bytes } => {
-                let file = self.file(&name);
-                file.and_then(|f| f.write_all(&bytes).map_err(|e| e.to_string()))
-                    .map_err(|e| format!("Write error or short write writing to the DB dump file needed for MASTER <-> REPLICA synchronization: {e}"))?;
+                if self.failed.as_deref() == Some(name.as_str()) {
+                    return Ok(());
+                }
+                let written = match self.open.as_mut() {
+                    Some((n, f)) if *n == name => f.write_all(&bytes),
+                    _ => Err(std::io::Error::from_raw_os_error(libc_ebadf())),
+                };
+                if let Err(e) = written {
+                    return Err(self.fail(name, SyncFileStep::Write, &e));
+                }
             }
             SyncFile::Install { name, to } => {
-                if let Some((_, file)) = self.open.take().filter(|(n, _)| *n == name) {
-                    file.sync_all().map_err(|e| format!("Failed trying to sync the temp DB to disk in MASTER <-> REPLICA synchronization: {e}"))?;
+                if self.failed.as_deref() == Some(name.as_str()) {
+                    return Ok(());
                 }
-                let to_path = dir.join(&to);
-                std::fs::rename(dir.join(&name), &to_path).map_err(|e| {
-                    format!("Failed trying to rename the temp DB into {to} in MASTER <-> REPLICA synchronization: {e}")
-                })?;
-                // fsyncFileDir: the rename is made durable.
+                if let Some((_, file)) = self.open.take().filter(|(n, _)| *n == name) {
+                    if let Err(e) = file.sync_all() {
+                        return Err(self.fail(name, SyncFileStep::Fsync, &e));
+                    }
+                }
+                if let Err(e) = std::fs::rename(dir.join(&name), dir.join(&to)) {
+                    return Err(self.fail(name, SyncFileStep::Rename, &e));
+                }
+                // fsyncFileDir: the rename is made durable (a directory that cannot be
+                // opened or synced at all is no error, as there).
                 if let Ok(d) = File::open(dir) {
-                    let _ = d.sync_all();
+                    if let Err(e) = d.sync_all() {
+                        if !matches!(e.raw_os_error(), Some(9 | 22)) {
+                            return Err(self.fail(name, SyncFileStep::FsyncDir, &e));
+                        }
+                    }
                 }
             }
             SyncFile::Remove { name } => {
@@ -56,11 +100,31 @@ impl SyncFiles {
         Ok(())
     }
 
-    fn file(&mut self, name: &str) -> Result<&mut File, String> {
-        match self.open.as_mut() {
-            Some((n, f)) if n == name => Ok(f),
-            _ => Err("Bad file descriptor".into()),
+    /// Remembers that `name` failed (its file is closed) and says how.
+    fn fail(&mut self, name: String, step: SyncFileStep, e: &std::io::Error) -> Failure {
+        if self.open.as_ref().is_some_and(|(n, _)| *n == name) {
+            self.open = None;
         }
+        self.failed = Some(name.clone());
+        (name, step, strerror(e))
+    }
+}
+
+/// EBADF: a write to a file that is not open.
+fn libc_ebadf() -> i32 {
+    9
+}
+
+/// `strerror(errno)`: the C library's text for an error, without the " (os error N)" Rust
+/// appends ("No space left on device").
+pub(crate) fn strerror(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match e.raw_os_error() {
+        Some(code) => text
+            .strip_suffix(&format!(" (os error {code})"))
+            .map(str::to_string)
+            .unwrap_or(text),
+        None => text,
     }
 }
 
@@ -72,4 +136,54 @@ fn create_new(path: &PathBuf) -> std::io::Result<File> {
         .create_new(true)
         .mode(0o644)
         .open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strerror_is_the_c_text() {
+        assert_eq!(
+            strerror(&std::io::Error::from_raw_os_error(28)),
+            "No space left on device"
+        );
+        assert_eq!(
+            strerror(&std::io::Error::from_raw_os_error(2)),
+            "No such file or directory"
+        );
+    }
+
+    #[test]
+    fn a_failed_write_is_reported_once_and_nothing_is_installed() {
+        let dir = std::env::temp_dir().join(format!("replscope-syncfile-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("dump.rdb"), b"good").unwrap();
+        let d = dir.to_str().unwrap();
+        let mut files = SyncFiles::default();
+        let name = "temp-1.2.rdb".to_string();
+        files
+            .apply(d, SyncFile::Create { name: name.clone() })
+            .unwrap();
+        // The file is no longer open (as after a failed write): the write fails once...
+        files.open = None;
+        let append = || SyncFile::Append {
+            name: name.clone(),
+            bytes: b"part".to_vec(),
+        };
+        let err = files.apply(d, append()).unwrap_err();
+        assert_eq!(err.1, SyncFileStep::Write);
+        assert_eq!(err.2, "Bad file descriptor");
+        // ...and what follows for that file is skipped: dump.rdb is not replaced.
+        assert!(files.apply(d, append()).is_ok());
+        let install = SyncFile::Install {
+            name: name.clone(),
+            to: "dump.rdb".into(),
+        };
+        assert!(files.apply(d, install).is_ok());
+        assert_eq!(std::fs::read(dir.join("dump.rdb")).unwrap(), b"good");
+        files.apply(d, SyncFile::Remove { name }).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -118,6 +118,11 @@ impl Loader {
         self.parse_pending(false)
     }
 
+    /// The AUX fields read so far (those `rdbLoadRio` has logged before an error).
+    pub fn aux(&self) -> &[(String, String)] {
+        &self.aux
+    }
+
     /// The loaded RDB, once every byte is in: an item still incomplete is an error.
     pub fn finish(mut self) -> Result<Loaded, RdbError> {
         if !self.eof {
