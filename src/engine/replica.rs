@@ -833,10 +833,7 @@ impl Node {
         if let Some(link) = self.replica.link.as_mut() {
             link.loading = None;
         }
-        self.touch_all_watched(None);
-        self.keyspace = Default::default();
-        self.replica_expires.clear();
-        self.memory.replaced();
+        self.empty_data();
         if let Some(link) = self.replica.link.as_mut() {
             link.client = None;
             link.sync_file_installed = false;
@@ -1078,10 +1075,7 @@ impl Node {
     /// (retried at once); anything else goes through `rdbReportError`, which, for a file
     /// being loaded, runs redis-check-rdb and exits the process with status 1.
     fn disk_load_failed(&mut self, err: RdbError, aux: Vec<(String, String)>) {
-        self.touch_all_watched(None);
-        self.keyspace = Default::default();
-        self.replica_expires.clear();
-        self.memory.replaced();
+        self.empty_data();
         self.log(
             LogLevel::Notice,
             "MASTER <-> REPLICA sync: Loading DB in memory",
@@ -1153,9 +1147,7 @@ impl Node {
             return self.loaded_transferred_rdb(loaded, bytes, eof_mode, leftover);
         }
         if empty_first {
-            self.touch_all_watched(None);
-            self.keyspace = Default::default();
-            self.memory.replaced();
+            self.empty_data();
         }
         let until_ms = self.now_ms + delay_us.div_ceil(1000);
         if let Some(link) = self.replica.link.as_mut() {
@@ -1167,6 +1159,15 @@ impl Node {
                 rest: leftover,
             });
         }
+    }
+
+    /// `emptyData` of every db: watchers are touched, the data goes, and with it the keys a
+    /// writable replica expires itself (`flushSlaveKeysWithExpire`).
+    fn empty_data(&mut self) {
+        self.touch_all_watched(None);
+        self.keyspace = Default::default();
+        self.replica_expires.clear();
+        self.memory.replaced();
     }
 
     /// `replicationAttachToNewMaster`: the cached master is discarded, our replicas must
@@ -1193,10 +1194,7 @@ impl Node {
                 LogLevel::Notice,
                 "MASTER <-> REPLICA sync: Flushing old data",
             );
-            self.touch_all_watched(None);
-            self.keyspace = Default::default();
-            self.replica_expires.clear();
-            self.memory.replaced();
+            self.empty_data();
         }
         self.log(
             LogLevel::Notice,
@@ -1253,9 +1251,7 @@ impl Node {
                 "MASTER <-> REPLICA sync: Discarding temporary DB in background",
             );
         } else {
-            self.touch_all_watched(None);
-            self.keyspace = Default::default();
-            self.memory.replaced();
+            self.empty_data();
         }
         self.cancel_transfer_and_reconnect();
     }
