@@ -17,14 +17,6 @@ struct Outcome {
     replica_role: String,
 }
 
-fn start(kind: &str, args: &[&str]) -> Server {
-    if kind == "redis" {
-        Server::redis(args)
-    } else {
-        Server::replscope(args)
-    }
-}
-
 fn counters(s: &Server) -> (i64, i64, i64) {
     (
         s.stat("sync_full"),
@@ -48,8 +40,8 @@ fn scenario(kind: &str) -> Outcome {
         "--repl-diskless-sync-delay",
         "0",
     ];
-    let master = start(kind, &args);
-    let replica = start(kind, &args);
+    let master = Server::of_kind(kind, &args);
+    let replica = Server::of_kind(kind, &args);
     write(
         &master,
         &["SET before-attach 1", "SELECT 2", "SET in-db-2 x"],

@@ -15,14 +15,6 @@ use support::Server;
 
 const KINDS: [&str; 2] = ["redis", "replscope"];
 
-fn start(kind: &str, args: &[&str]) -> Server {
-    if kind == "redis" {
-        Server::redis(args)
-    } else {
-        Server::replscope(args)
-    }
-}
-
 /// A real Redis master holding the test dataset, sending its snapshots at once.
 fn master() -> Server {
     let master = Server::redis(&["--repl-diskless-sync-delay", "0"]);
@@ -42,19 +34,12 @@ fn temp_files(dir: &Path) -> Vec<String> {
 /// The log lines from the full resync to its end, by their text after the timestamp, with
 /// what differs from one run to the next (ids, ages, memory) masked.
 fn sync_lines(log: &str) -> Vec<String> {
-    let texts: Vec<String> = log
-        .lines()
-        .map(|l| l.split_whitespace().skip(6).collect::<Vec<_>>().join(" "))
-        .collect();
-    let start = texts
-        .iter()
-        .position(|t| t.starts_with("Full resync from master"))
-        .unwrap_or_else(|| panic!("no full resync in\n{log}"));
+    let texts = support::lines_after_full_resync(log);
     let end = texts
         .iter()
         .position(|t| t == "MASTER <-> REPLICA sync: Finished with success")
         .unwrap_or_else(|| panic!("no finished sync in\n{log}"));
-    texts[start + 1..=end]
+    texts[..=end]
         .iter()
         .map(|t| {
             if t.starts_with("RDB age ") {
@@ -73,7 +58,7 @@ fn a_disk_based_full_sync_keeps_the_payload_as_dbfilename() {
     let mut logs = Vec::new();
     for kind in KINDS {
         let master = master();
-        let replica = start(kind, &["--save", ""]);
+        let replica = Server::of_kind(kind, &["--save", ""]);
         replica.replicate(&master);
         support::wait_offsets_equal(&[&master, &replica]);
         let file = std::fs::read(replica.dir.join("dump.rdb"))
@@ -105,7 +90,7 @@ fn a_disk_based_full_sync_keeps_the_payload_as_dbfilename() {
 fn diskless_load_writes_no_file() {
     for kind in KINDS {
         let master = master();
-        let replica = start(kind, &["--save", "", "--repl-diskless-load", "swapdb"]);
+        let replica = Server::of_kind(kind, &["--save", "", "--repl-diskless-load", "swapdb"]);
         replica.replicate(&master);
         support::wait_offsets_equal(&[&master, &replica]);
         assert!(!replica.dir.join("dump.rdb").exists(), "{kind}");
@@ -119,7 +104,7 @@ fn rdb_del_sync_files_removes_the_file_of_a_replica_without_persistence() {
     let mut logs = Vec::new();
     for kind in KINDS {
         let master = master();
-        let replica = start(kind, &["--save", "", "--rdb-del-sync-files", "yes"]);
+        let replica = Server::of_kind(kind, &["--save", "", "--rdb-del-sync-files", "yes"]);
         replica.replicate(&master);
         support::wait_offsets_equal(&[&master, &replica]);
         // bg_unlink: Redis unlinks in a background thread.
@@ -141,7 +126,7 @@ fn rdb_del_sync_files_removes_the_file_of_a_replica_without_persistence() {
     // With a save point the file is the replica's persistence: it stays.
     for kind in KINDS {
         let master = master();
-        let replica = start(kind, &["--save", "3600 1", "--rdb-del-sync-files", "yes"]);
+        let replica = Server::of_kind(kind, &["--save", "3600 1", "--rdb-del-sync-files", "yes"]);
         replica.replicate(&master);
         support::wait_offsets_equal(&[&master, &replica]);
         assert!(replica.dir.join("dump.rdb").exists(), "{kind}");
@@ -161,7 +146,7 @@ fn a_transfer_cut_short_leaves_no_temporary_file() {
         ]);
         let cmds: Vec<String> = (0..50).map(|i| format!("SET k{i} v{i}")).collect();
         support::pipeline(master.port, &support::lines(&cmds));
-        let replica = start(kind, &["--save", ""]);
+        let replica = Server::of_kind(kind, &["--save", ""]);
         let port = master.port.to_string();
         assert_eq!(replica.cmd(&["REPLICAOF", "127.0.0.1", &port]), Reply::ok());
         support::wait_until(Duration::from_secs(10), "the temporary file", || {
@@ -181,7 +166,7 @@ fn a_replica_killed_and_restarted_resumes_from_its_synced_file() {
     for kind in KINDS {
         let master = master();
         let port = master.port.to_string();
-        let mut replica = start(kind, &["--save", "", "--replicaof", "127.0.0.1", &port]);
+        let mut replica = Server::of_kind(kind, &["--save", "", "--replicaof", "127.0.0.1", &port]);
         replica.wait_link_up();
         support::wait_offsets_equal(&[&master, &replica]);
         // Writes after the snapshot: the backlog holds them, the file does not.
@@ -223,7 +208,7 @@ fn a_temp_file_that_cannot_be_opened_ends_the_handshake_and_is_retried() {
                 master.port
             ));
             std::fs::create_dir_all(&data).unwrap();
-            let replica = start(kind, &["--dir", data.to_str().unwrap()]);
+            let replica = Server::of_kind(kind, &["--dir", data.to_str().unwrap()]);
             std::fs::remove_dir_all(&data).unwrap();
             (replica, data)
         })

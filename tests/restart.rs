@@ -13,15 +13,6 @@ use support::{signal_server, try_cmd, wait_until, Server};
 
 const KINDS: [&str; 2] = ["redis", "replscope"];
 
-/// A server of `kind` ("redis" or "replscope") with `args`.
-fn start(kind: &str, args: &[&str]) -> Server {
-    if kind == "redis" {
-        Server::redis(args)
-    } else {
-        Server::replscope(args)
-    }
-}
-
 /// Waits until the master's replica acknowledged `offset`: a shutdown with a lagging replica
 /// would send it a GETACK first, moving the offset.
 fn wait_acked(master: &Server, offset: i64) {
@@ -259,7 +250,7 @@ fn a_start_from_an_rdb_logs_the_load_as_redis_does() {
     let logs: Vec<Vec<String>> = KINDS
         .iter()
         .map(|kind| {
-            let mut server = start(kind, &[]);
+            let mut server = Server::of_kind(kind, &[]);
             server.cmd(&["SET", "kept", "v"]);
             server.cmd(&["SET", "gone", "v", "PX", "200"]);
             assert_eq!(server.cmd(&["SAVE"]), Reply::ok(), "{kind}");
@@ -320,7 +311,7 @@ fn a_forged_rdb_ctime_is_logged_as_redis_logs_it() {
     let ages: Vec<Vec<String>> = KINDS
         .iter()
         .map(|kind| {
-            let mut server = start(kind, &[]);
+            let mut server = Server::of_kind(kind, &[]);
             std::fs::write(server.dir.join("dump.rdb"), &file).unwrap();
             server.restart();
             assert_eq!(server.cmd(&["DBSIZE"]), Reply::Integer(0), "{kind}");
@@ -345,7 +336,7 @@ fn a_replica_started_towards_a_closed_port_logs_as_redis_does() {
         .iter()
         .map(|kind| {
             let args = ["--replicaof", "127.0.0.1", closed.as_str()];
-            let server = start(kind, &args);
+            let server = Server::of_kind(kind, &args);
             wait_until(Duration::from_secs(5), "two attempts", || {
                 server.log().matches("Error condition on socket").count() >= 2
             });

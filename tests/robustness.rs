@@ -9,7 +9,7 @@ use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use replscope::engine::resp::{Reply, RequestParser};
-use support::{raw_exchange, wait_until, Server};
+use support::{lines_after_full_resync, raw_exchange, wait_until, Server};
 
 #[test]
 fn client_garbage_gets_the_same_errors_as_redis() {
@@ -113,17 +113,30 @@ fn fake_master(listener: TcpListener, payload: Vec<u8>, window: Duration) -> usi
     connections
 }
 
-/// The log lines from the full resync on, by their text after the timestamp.
-fn lines_after_full_resync(log: &str) -> Vec<String> {
-    let texts: Vec<String> = log
-        .lines()
-        .map(|l| l.split_whitespace().skip(6).collect::<Vec<_>>().join(" "))
-        .collect();
-    let start = texts
-        .iter()
-        .position(|t| t.starts_with("Full resync from master"))
-        .unwrap_or_else(|| panic!("no full resync in\n{log}"));
-    texts[start + 1..].to_vec()
+/// A server of `kind` holding one key, made a replica of a fake master that sends
+/// `body` as a diskless payload (between `$EOF:<mark>` and the mark) on each of its
+/// connections for `window`. Returns the server, the payload, the fake master's port and
+/// its thread (which answers how many connections it served).
+fn replica_of_fake_master(
+    kind: &str,
+    body: &[u8],
+    window: Duration,
+) -> (Server, Vec<u8>, u16, std::thread::JoinHandle<usize>) {
+    let mark = "m".repeat(40);
+    let mut payload = format!("$EOF:{mark}\r\n").into_bytes();
+    payload.extend_from_slice(body);
+    payload.extend_from_slice(mark.as_bytes());
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let sent = payload.clone();
+    let fake = std::thread::spawn(move || fake_master(listener, sent, window));
+    let server = Server::of_kind(kind, &[]);
+    assert_eq!(server.cmd(&["SET", "precious", "data"]), Reply::ok());
+    assert_eq!(
+        server.cmd(&["REPLICAOF", "127.0.0.1", &port.to_string()]),
+        Reply::ok()
+    );
+    (server, payload, port, fake)
 }
 
 /// A corrupt payload received to disk (`repl-diskless-load disabled`, the default): Redis
@@ -131,26 +144,11 @@ fn lines_after_full_resync(log: &str) -> Vec<String> {
 /// `rdbReportError` runs redis-check-rdb and exits the process with status 1. Side by side.
 #[test]
 fn a_corrupt_rdb_received_to_disk_ends_the_replica_as_in_redis() {
-    let mark = "m".repeat(40);
-    let mut payload = format!("$EOF:{mark}\r\n").into_bytes();
-    payload.extend_from_slice(b"REDIS0010\xfa\x09redis-ver\x067.0.15garbage-that-is-not-an-rdb");
-    payload.extend_from_slice(mark.as_bytes());
+    let body = b"REDIS0010\xfa\x09redis-ver\x067.0.15garbage-that-is-not-an-rdb";
     let mut logs = Vec::new();
     for kind in ["redis", "replscope"] {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let sent = payload.clone();
-        let fake = std::thread::spawn(move || fake_master(listener, sent, Duration::from_secs(3)));
-        let mut server = if kind == "redis" {
-            Server::redis(&[])
-        } else {
-            Server::replscope(&[])
-        };
-        assert_eq!(server.cmd(&["SET", "precious", "data"]), Reply::ok());
-        assert_eq!(
-            server.cmd(&["REPLICAOF", "127.0.0.1", &port.to_string()]),
-            Reply::ok()
-        );
+        let (mut server, payload, _, fake) =
+            replica_of_fake_master(kind, body, Duration::from_secs(3));
         let status = server.wait_exit(Duration::from_secs(5));
         assert_eq!(
             status,
@@ -181,26 +179,10 @@ fn a_corrupt_rdb_received_to_disk_ends_the_replica_as_in_redis() {
 /// its old data flushed, and dials the master again at once.
 #[test]
 fn a_payload_with_a_bad_signature_is_retried_with_the_data_flushed() {
-    let mark = "m".repeat(40);
-    let mut payload = format!("$EOF:{mark}\r\n").into_bytes();
-    payload.extend_from_slice(b"NOTREDIS10");
-    payload.extend_from_slice(mark.as_bytes());
     let mut logs = Vec::new();
     for kind in ["redis", "replscope"] {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let sent = payload.clone();
-        let fake = std::thread::spawn(move || fake_master(listener, sent, Duration::from_secs(3)));
-        let server = if kind == "redis" {
-            Server::redis(&[])
-        } else {
-            Server::replscope(&[])
-        };
-        assert_eq!(server.cmd(&["SET", "precious", "data"]), Reply::ok());
-        assert_eq!(
-            server.cmd(&["REPLICAOF", "127.0.0.1", &port.to_string()]),
-            Reply::ok()
-        );
+        let (server, _, port, fake) =
+            replica_of_fake_master(kind, b"NOTREDIS10", Duration::from_secs(3));
         let connections = fake.join().unwrap();
         assert!(
             connections >= 2,

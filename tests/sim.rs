@@ -387,28 +387,7 @@ fn an_exported_run_replays_exactly() {
 
 #[test]
 fn a_replica_restarted_from_its_rdb_continues_partially() {
-    let s = scenario::builtin_named("one-replica").unwrap();
-    let mut t = s.build(None).unwrap();
-    let start = t.sim().now_us();
-    t.run_until_us(start + 9_500_000);
-    t.act(Action::Kill {
-        node: "r1".into(),
-        save: true,
-    })
-    .unwrap();
-    t.run_until_us(start + 10_000_000);
-    t.act(Action::Exec {
-        node: "m".into(),
-        command: "SET while-down 1".into(),
-    })
-    .unwrap();
-    t.run_until_us(start + 11_000_000);
-    t.act(Action::Restart {
-        node: "r1".into(),
-        rdb: true,
-    })
-    .unwrap();
-    t.run_until_us(start + 14_000_000);
+    let mut t = kill_and_restart_r1(&[], true);
     let last = rules(&t);
     assert_eq!(last.last(), Some(&PsyncRule::Continue), "{last:?}");
     let sent = events(&t)
@@ -432,7 +411,7 @@ fn a_replica_restarted_from_its_rdb_continues_partially() {
         rdb: false,
     })
     .unwrap();
-    t.run_until_us(start + 25_000_000);
+    t.run_until_us(t.sim().now_us() + 11_000_000);
     assert_eq!(rules(&t).last(), Some(&PsyncRule::FullResyncRequested));
     assert!(converged(&t));
 }

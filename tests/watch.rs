@@ -447,10 +447,7 @@ fn client_info_shows_a_dirty_watcher_as_redis_does() {
 fn a_watcher_on_a_replica_sees_its_master_s_write() {
     let mut results = Vec::new();
     for kind in ["redis", "replscope"] {
-        let start = |args: &[&str]| match kind {
-            "redis" => Server::redis(args),
-            _ => Server::replscope(args),
-        };
+        let start = |args: &[&str]| Server::of_kind(kind, args);
         let master = start(ARGS);
         let replica = start(&[]);
         replica.replicate(&master);
@@ -484,10 +481,7 @@ fn a_watcher_on_a_replica_sees_its_master_s_write() {
 fn a_writable_replica_s_own_expiry_touches_watchers() {
     let mut results = Vec::new();
     for kind in ["redis", "replscope"] {
-        let start = |args: &[&str]| match kind {
-            "redis" => Server::redis(args),
-            _ => Server::replscope(args),
-        };
+        let start = |args: &[&str]| Server::of_kind(kind, args);
         let master = start(ARGS);
         let replica = start(&["--replica-read-only", "no"]);
         replica.replicate(&master);

@@ -87,6 +87,17 @@ impl Server {
         server
     }
 
+    /// A server of `kind`, "redis" or "replscope", with `args`: side-by-side tests run the
+    /// same steps on one of each.
+    #[allow(dead_code)]
+    pub fn of_kind(kind: &str, args: &[&str]) -> Server {
+        if kind == "redis" {
+            Server::redis(args)
+        } else {
+            Server::replscope(args)
+        }
+    }
+
     /// A `replscope server` with `args`, snapshots in its own temp dir.
     pub fn replscope(args: &[&str]) -> Server {
         Server::replscope_with_open_files(args, None)
@@ -696,4 +707,19 @@ pub fn stream_lines(stream: &[u8]) -> Vec<String> {
         out.push(words.join(" "));
     }
     out
+}
+
+/// A server log's lines after the first "Full resync from master", each by its text after
+/// the pid, role, timestamp and level mark.
+#[allow(dead_code)]
+pub fn lines_after_full_resync(log: &str) -> Vec<String> {
+    let texts: Vec<String> = log
+        .lines()
+        .map(|l| l.split_whitespace().skip(6).collect::<Vec<_>>().join(" "))
+        .collect();
+    let start = texts
+        .iter()
+        .position(|t| t.starts_with("Full resync from master"))
+        .unwrap_or_else(|| panic!("no full resync in\n{log}"));
+    texts[start + 1..].to_vec()
 }
