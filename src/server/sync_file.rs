@@ -61,7 +61,7 @@ impl SyncFiles {
                 }
                 let written = match self.open.as_mut() {
                     Some((n, f)) if *n == name => f.write_all(&bytes),
-                    _ => Err(std::io::Error::from_raw_os_error(libc_ebadf())),
+                    _ => Err(std::io::Error::from_raw_os_error(EBADF)),
                 };
                 if let Err(e) = written {
                     return Err(self.fail(name, SyncFileStep::Write, &e));
@@ -83,7 +83,7 @@ impl SyncFiles {
                 // opened or synced at all is no error, as there).
                 if let Ok(d) = File::open(dir) {
                     if let Err(e) = d.sync_all() {
-                        if !matches!(e.raw_os_error(), Some(9 | 22)) {
+                        if !matches!(e.raw_os_error(), Some(EBADF | EINVAL)) {
                             return Err(self.fail(name, SyncFileStep::FsyncDir, &e));
                         }
                     }
@@ -110,10 +110,11 @@ impl SyncFiles {
     }
 }
 
-/// EBADF: a write to a file that is not open.
-fn libc_ebadf() -> i32 {
-    9
-}
+/// `EBADF`: a write to a file that is not open.
+const EBADF: i32 = 9;
+
+/// `EINVAL`: a directory that cannot be synced (`fsyncFileDir` ignores it, as `EBADF`).
+const EINVAL: i32 = 22;
 
 /// `strerror(errno)`: the C library's text for an error, without the " (os error N)" Rust
 /// appends ("No space left on device").
